@@ -1,0 +1,54 @@
+use crate::config::{ConfigDef, ConfigValue};
+use crate::error::ConnectResult;
+
+use super::{ConnectorContext, Props, SinkTask, SourceTask};
+
+/// Whether a connector imports (source) or exports (sink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+}
+
+impl ConnectorKind {
+    /// The lower-case name the REST API uses (`"source"`, `"sink"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Source => "source",
+            ConnectorKind::Sink => "sink",
+        }
+    }
+}
+
+/// A fresh task of a connector's task class.
+pub enum TaskInstance {
+    Source(Box<dyn SourceTask>),
+    Sink(Box<dyn SinkTask>),
+}
+
+/// A connector: splits its job into task configs. It moves no data itself.
+pub trait Connector: Send + 'static {
+    fn version(&self) -> String;
+
+    fn kind(&self) -> ConnectorKind;
+
+    /// The keys this connector understands.
+    fn config_def(&self) -> ConfigDef;
+
+    /// Validates a full connector config, one result per key. The default checks every key
+    /// against [`Connector::config_def`].
+    fn validate(&self, props: &Props) -> Vec<ConfigValue> {
+        self.config_def().validate(props)
+    }
+
+    /// Starts the connector. `ctx` lets it ask for task reconfiguration or raise an error later.
+    fn start(&mut self, ctx: ConnectorContext, props: &Props) -> ConnectResult<()>;
+
+    /// Returns at most `max_tasks` task configs.
+    fn task_configs(&self, max_tasks: usize) -> ConnectResult<Vec<Props>>;
+
+    fn stop(&mut self) -> ConnectResult<()>;
+
+    /// A new, unstarted task of this connector's task class.
+    fn new_task(&self) -> TaskInstance;
+}

@@ -1,0 +1,25 @@
+//! The plugin traits, with Kafka Connect's lifecycle, and the contexts the runtime hands them.
+//!
+//! Call order, as in Connect:
+//! - [`Connector`]: `validate`? → `start` → `task_configs(max)` (again whenever the connector
+//!   asks for reconfiguration) → `stop`.
+//! - [`SourceTask`]: `start` → `poll`* (each returned record later gets `commit_record`) →
+//!   `commit` after offsets were flushed → `stop`.
+//! - [`SinkTask`]: `start` → `open(partitions)` → `put`* → `pre_commit` (default: `flush`) →
+//!   `close(partitions)` on revocation → `stop`.
+
+mod connector;
+mod context;
+mod sink;
+mod source;
+
+pub use connector::{Connector, ConnectorKind, TaskInstance};
+pub use context::{
+    ConnectorContext, ConnectorEvent, OffsetStorageReader, SinkTaskContext, SinkTaskRequests,
+    SourceTaskContext,
+};
+pub use sink::{SinkOffsets, SinkTask};
+pub use source::SourceTask;
+
+/// String properties, as connector and task configs are passed around in Connect.
+pub type Props = std::collections::BTreeMap<String, String>;

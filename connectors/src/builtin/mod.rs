@@ -1,0 +1,1 @@
+//! Built-in connectors: FileStream source and sink, Verifiable source and sink.

@@ -1,0 +1,8 @@
+//! `ConfigDef`: typed config keys with defaults, validators, importance and documentation, and
+//! validation that reports errors per key. PASSWORD values never show in `Debug`/`Display`.
+
+mod def;
+mod value;
+
+pub use def::{ConfigDef, ConfigKey, ConfigType, Importance, Validator, Width};
+pub use value::{ConfigValue, ParsedConfig, ParsedValue, Password};

@@ -1,0 +1,1 @@
+//! Logical types (Decimal, Date, Time, Timestamp).

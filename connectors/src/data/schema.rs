@@ -1,0 +1,231 @@
+//! Connect schemas: a type, optionality, a default, a name and version, docs and parameters,
+//! and for the container types their element, key/value or field schemas.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::value::Value;
+
+/// The schema types of Kafka Connect (`Schema.Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Type {
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Boolean,
+    String,
+    Bytes,
+    Array,
+    Map,
+    Struct,
+}
+
+impl Type {
+    /// The lower-case name Connect's JSON schemas use (`int8`, `float`, `double`, …).
+    pub fn json_name(self) -> &'static str {
+        match self {
+            Type::Int8 => "int8",
+            Type::Int16 => "int16",
+            Type::Int32 => "int32",
+            Type::Int64 => "int64",
+            Type::Float32 => "float",
+            Type::Float64 => "double",
+            Type::Boolean => "boolean",
+            Type::String => "string",
+            Type::Bytes => "bytes",
+            Type::Array => "array",
+            Type::Map => "map",
+            Type::Struct => "struct",
+        }
+    }
+
+    pub fn is_primitive(self) -> bool {
+        !matches!(self, Type::Array | Type::Map | Type::Struct)
+    }
+}
+
+/// A field of a struct schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub index: usize,
+    pub schema: Schema,
+}
+
+/// A Connect schema. Cheap to clone (the body is shared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema(pub Arc<SchemaBody>);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaBody {
+    pub ty: Type,
+    pub optional: bool,
+    pub default: Option<Value>,
+    pub name: Option<String>,
+    pub version: Option<i32>,
+    pub doc: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    /// Element schema of an ARRAY.
+    pub value_schema: Option<Schema>,
+    /// Key schema of a MAP (its value schema is `value_schema`).
+    pub key_schema: Option<Schema>,
+    /// Fields of a STRUCT, in order.
+    pub fields: Vec<Field>,
+}
+
+impl Schema {
+    pub fn ty(&self) -> Type {
+        self.0.ty
+    }
+    pub fn is_optional(&self) -> bool {
+        self.0.optional
+    }
+    pub fn default_value(&self) -> Option<&Value> {
+        self.0.default.as_ref()
+    }
+    pub fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    pub fn version(&self) -> Option<i32> {
+        self.0.version
+    }
+    pub fn doc(&self) -> Option<&str> {
+        self.0.doc.as_deref()
+    }
+    pub fn parameters(&self) -> &BTreeMap<String, String> {
+        &self.0.parameters
+    }
+    /// Element schema of an ARRAY, value schema of a MAP.
+    pub fn value_schema(&self) -> Option<&Schema> {
+        self.0.value_schema.as_ref()
+    }
+    pub fn key_schema(&self) -> Option<&Schema> {
+        self.0.key_schema.as_ref()
+    }
+    pub fn fields(&self) -> &[Field] {
+        &self.0.fields
+    }
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.0.fields.iter().find(|f| f.name == name)
+    }
+
+    // The predefined schemas of `Schema.*_SCHEMA` and `Schema.OPTIONAL_*_SCHEMA`.
+    pub fn int8() -> Schema {
+        SchemaBuilder::new(Type::Int8).build()
+    }
+    pub fn int16() -> Schema {
+        SchemaBuilder::new(Type::Int16).build()
+    }
+    pub fn int32() -> Schema {
+        SchemaBuilder::new(Type::Int32).build()
+    }
+    pub fn int64() -> Schema {
+        SchemaBuilder::new(Type::Int64).build()
+    }
+    pub fn float32() -> Schema {
+        SchemaBuilder::new(Type::Float32).build()
+    }
+    pub fn float64() -> Schema {
+        SchemaBuilder::new(Type::Float64).build()
+    }
+    pub fn boolean() -> Schema {
+        SchemaBuilder::new(Type::Boolean).build()
+    }
+    pub fn string() -> Schema {
+        SchemaBuilder::new(Type::String).build()
+    }
+    pub fn bytes() -> Schema {
+        SchemaBuilder::new(Type::Bytes).build()
+    }
+    pub fn optional_string() -> Schema {
+        SchemaBuilder::new(Type::String).optional().build()
+    }
+    pub fn optional_bytes() -> Schema {
+        SchemaBuilder::new(Type::Bytes).optional().build()
+    }
+    pub fn optional_int64() -> Schema {
+        SchemaBuilder::new(Type::Int64).optional().build()
+    }
+    pub fn optional_int32() -> Schema {
+        SchemaBuilder::new(Type::Int32).optional().build()
+    }
+}
+
+/// Builds a [`Schema`], like Connect's `SchemaBuilder`.
+#[derive(Debug, Clone)]
+pub struct SchemaBuilder(SchemaBody);
+
+impl SchemaBuilder {
+    pub fn new(ty: Type) -> Self {
+        SchemaBuilder(SchemaBody {
+            ty,
+            optional: false,
+            default: None,
+            name: None,
+            version: None,
+            doc: None,
+            parameters: BTreeMap::new(),
+            value_schema: None,
+            key_schema: None,
+            fields: Vec::new(),
+        })
+    }
+    pub fn array(element: Schema) -> Self {
+        let mut b = Self::new(Type::Array);
+        b.0.value_schema = Some(element);
+        b
+    }
+    pub fn map(key: Schema, value: Schema) -> Self {
+        let mut b = Self::new(Type::Map);
+        b.0.key_schema = Some(key);
+        b.0.value_schema = Some(value);
+        b
+    }
+    pub fn struct_() -> Self {
+        Self::new(Type::Struct)
+    }
+    pub fn optional(mut self) -> Self {
+        self.0.optional = true;
+        self
+    }
+    pub fn required(mut self) -> Self {
+        self.0.optional = false;
+        self
+    }
+    pub fn default_value(mut self, v: Value) -> Self {
+        self.0.default = Some(v);
+        self
+    }
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.0.name = Some(n.into());
+        self
+    }
+    pub fn version(mut self, v: i32) -> Self {
+        self.0.version = Some(v);
+        self
+    }
+    pub fn doc(mut self, d: impl Into<String>) -> Self {
+        self.0.doc = Some(d.into());
+        self
+    }
+    pub fn parameter(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.0.parameters.insert(k.into(), v.into());
+        self
+    }
+    /// Adds a field to a STRUCT schema. Field names must be unique.
+    pub fn field(mut self, name: impl Into<String>, schema: Schema) -> Self {
+        let index = self.0.fields.len();
+        self.0.fields.push(Field {
+            name: name.into(),
+            index,
+            schema,
+        });
+        self
+    }
+    pub fn build(self) -> Schema {
+        Schema(Arc::new(self.0))
+    }
+}

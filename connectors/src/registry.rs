@@ -1,0 +1,1 @@
+//! Finds plugins by Kafka class name or short alias.
