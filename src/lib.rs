@@ -1,1 +1,7 @@
+//! The `kconnect` binary's library half: command line, config files, the embedded broker and the
+//! wiring that starts a worker. Integration tests in `tests/` use it directly.
 
+pub mod cli;
+pub mod config_files;
+pub mod embedded_broker;
+pub mod standalone;

@@ -1,1 +1,98 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use kconnect::cli::{Cli, Command};
+use kconnect::embedded_broker::EmbeddedBroker;
+use kconnect::standalone::{Standalone, StandaloneConfig};
+use tracing_subscriber::EnvFilter;
+
+fn init_tracing(level: Option<&str>) {
+    let filter = match level {
+        Some(l) => EnvFilter::try_new(l),
+        None => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("info")),
+    }
+    .unwrap_or_else(|e| {
+        eprintln!("kconnect: invalid --log-level/RUST_LOG ({e}); using info");
+        EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_level.as_deref());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Standalone {
+            worker_config,
+            connector_configs,
+        } => {
+            let config = match StandaloneConfig::load(
+                &worker_config,
+                &connector_configs,
+                std::env::vars(),
+            ) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            let running = match Standalone::start(config).await {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            tracing::info!("kconnect standalone running; Ctrl-C or SIGTERM stops it");
+            shutdown_signal().await;
+            tracing::info!("stopping: tasks get task.shutdown.graceful.timeout.ms to finish");
+            running.stop().await;
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Command::Broker { topics } => {
+            let broker = match EmbeddedBroker::start() {
+                Ok(b) => b,
+                Err(e) => return fail(e),
+            };
+            for t in topics {
+                let (name, partitions) = match t.split_once(':') {
+                    Some((n, p)) => match p.parse() {
+                        Ok(p) => (n.to_string(), p),
+                        Err(_) => return fail(format!("--topic {t}: partitions must be a number")),
+                    },
+                    None => (t.clone(), 1),
+                };
+                if let Err(e) = broker.ensure_topic(&name, partitions) {
+                    return fail(e);
+                }
+            }
+            // The address on stdout, alone on its line, for scripts and tests.
+            println!("{}", broker.bootstrap_servers());
+            shutdown_signal().await;
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    tracing::error!("{e}");
+    eprintln!("kconnect: {e}");
+    ExitCode::from(1)
+}

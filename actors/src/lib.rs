@@ -1,1 +1,22 @@
-pub fn placeholder() {}
+//! The kconnect runtime: a ractor supervision tree that runs connectors and their tasks.
+//!
+//! ```text
+//! WorkerActor                      (worker.rs: validates, starts and stops connectors)
+//! └── ConnectorSupervisor  × N     (connector/supervisor.rs: restart policy, FAILED)
+//!     ├── ConnectorActor           (connector/actor.rs: the plugin, task configs)
+//!     ├── SourceTaskActor × tasks  (task/source.rs: poll → convert → produce)
+//!     │   └ OffsetCommitter        (task/committer.rs: acknowledged offsets → store)
+//!     └── SinkTaskActor   × tasks  (task/sink.rs: consume → convert → put → commit)
+//! ```
+
+pub mod config;
+pub mod connector;
+pub mod context;
+pub mod restart;
+pub mod status;
+pub mod storage;
+pub mod task;
+pub mod worker;
+
+pub use context::{OffsetStore, TopicAdmin, WorkerContext};
+pub use worker::{Worker, WorkerError};

@@ -1,1 +1,269 @@
 //! Finds plugins by Kafka class name or short alias.
+//!
+//! As in Connect's `PluginUtils`, a connector class `a.b.FooSinkConnector` is also known by its
+//! simple name `FooSinkConnector` and by that name without the `Connector` suffix, `FooSink`.
+//! Names match exactly (case-sensitive); an alias two plugins share finds neither.
+
+use crate::api::{Connector, ConnectorKind};
+use crate::builtin::{file, verifiable};
+
+/// A connector class the worker can instantiate.
+#[derive(Debug, Clone)]
+pub struct ConnectorPlugin {
+    pub class_name: &'static str,
+    pub aliases: Vec<String>,
+    pub kind: ConnectorKind,
+    pub version: String,
+    factory: fn() -> Box<dyn Connector>,
+}
+
+impl ConnectorPlugin {
+    /// A plugin with the aliases Connect derives from `class_name`.
+    pub fn new(
+        class_name: &'static str,
+        kind: ConnectorKind,
+        version: impl Into<String>,
+        factory: fn() -> Box<dyn Connector>,
+    ) -> Self {
+        ConnectorPlugin {
+            class_name,
+            aliases: aliases(class_name),
+            kind,
+            version: version.into(),
+            factory,
+        }
+    }
+
+    /// A new, unstarted connector of this class.
+    pub fn create(&self) -> Box<dyn Connector> {
+        (self.factory)()
+    }
+
+    /// The class name without its package.
+    pub fn simple_name(&self) -> &'static str {
+        simple_name(self.class_name)
+    }
+}
+
+fn simple_name(class_name: &str) -> &str {
+    class_name.rsplit('.').next().unwrap_or(class_name)
+}
+
+fn aliases(class_name: &str) -> Vec<String> {
+    let simple = simple_name(class_name);
+    let mut out = Vec::new();
+    if simple != class_name {
+        out.push(simple.to_string());
+    }
+    if let Some(short) = simple.strip_suffix("Connector") {
+        if !short.is_empty() {
+            out.push(short.to_string());
+        }
+    }
+    out
+}
+
+/// The connector plugins a worker knows.
+#[derive(Debug, Clone, Default)]
+pub struct PluginRegistry {
+    connectors: Vec<ConnectorPlugin>,
+}
+
+impl PluginRegistry {
+    /// A registry with no plugins.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The built-in connectors: FileStream source and sink, Verifiable source and sink.
+    pub fn builtin() -> Self {
+        let version = env!("CARGO_PKG_VERSION");
+        let mut r = Self::empty();
+        r.register(ConnectorPlugin::new(
+            file::SOURCE_CLASS,
+            ConnectorKind::Source,
+            version,
+            || Box::new(file::FileStreamSourceConnector::new()),
+        ));
+        r.register(ConnectorPlugin::new(
+            file::SINK_CLASS,
+            ConnectorKind::Sink,
+            version,
+            || Box::new(file::FileStreamSinkConnector::new()),
+        ));
+        r.register(ConnectorPlugin::new(
+            verifiable::SOURCE_CLASS,
+            ConnectorKind::Source,
+            version,
+            || Box::new(verifiable::VerifiableSourceConnector::new()),
+        ));
+        r.register(ConnectorPlugin::new(
+            verifiable::SINK_CLASS,
+            ConnectorKind::Sink,
+            version,
+            || Box::new(verifiable::VerifiableSinkConnector::new()),
+        ));
+        r
+    }
+
+    /// Adds a plugin, replacing any with the same class name.
+    pub fn register(&mut self, plugin: ConnectorPlugin) {
+        self.connectors
+            .retain(|p| p.class_name != plugin.class_name);
+        self.connectors.push(plugin);
+    }
+
+    /// The plugin whose class name is `class_or_alias`, else the one plugin with that alias.
+    pub fn connector(&self, class_or_alias: &str) -> Option<&ConnectorPlugin> {
+        if let Some(p) = self
+            .connectors
+            .iter()
+            .find(|p| p.class_name == class_or_alias)
+        {
+            return Some(p);
+        }
+        let mut matching = self
+            .connectors
+            .iter()
+            .filter(|p| p.aliases.iter().any(|a| a == class_or_alias));
+        match (matching.next(), matching.next()) {
+            (Some(p), None) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Every plugin, in registration order.
+    pub fn connectors(&self) -> &[ConnectorPlugin] {
+        &self.connectors
+    }
+
+    /// The class names of every plugin, sorted, for error messages.
+    pub fn known_connector_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .connectors
+            .iter()
+            .map(|p| p.class_name.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Props;
+
+    const CLASSES: [&str; 4] = [
+        "org.apache.kafka.connect.file.FileStreamSourceConnector",
+        "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "org.apache.kafka.connect.tools.VerifiableSourceConnector",
+        "org.apache.kafka.connect.tools.VerifiableSinkConnector",
+    ];
+
+    #[test]
+    fn finds_builtins_by_class_and_aliases() {
+        let r = PluginRegistry::builtin();
+        for class in CLASSES {
+            let simple = class.rsplit('.').next().unwrap();
+            let short = simple.strip_suffix("Connector").unwrap();
+            for name in [class, simple, short] {
+                let p = r
+                    .connector(name)
+                    .unwrap_or_else(|| panic!("{name} not found"));
+                assert_eq!(p.class_name, class);
+            }
+            let p = r.connector(class).unwrap();
+            assert_eq!(p.aliases, vec![simple.to_string(), short.to_string()]);
+            assert_eq!(p.simple_name(), simple);
+            assert_eq!(p.version, env!("CARGO_PKG_VERSION"));
+            let connector = p.create();
+            assert_eq!(connector.kind(), p.kind);
+            let want = if class.contains("Source") {
+                ConnectorKind::Source
+            } else {
+                ConnectorKind::Sink
+            };
+            assert_eq!(p.kind, want);
+        }
+    }
+
+    #[test]
+    fn names_match_exactly() {
+        let r = PluginRegistry::builtin();
+        for name in [
+            "filestreamsource",
+            "FileStreamSourceconnector",
+            "FileStream",
+            "org.apache.kafka.connect.file.FileStreamSource",
+            " FileStreamSource",
+            "",
+        ] {
+            assert!(r.connector(name).is_none(), "{name:?} matched");
+        }
+    }
+
+    #[test]
+    fn lists_known_names_for_error_messages() {
+        let r = PluginRegistry::builtin();
+        let mut want: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(r.known_connector_names(), want);
+        assert_eq!(r.connectors().len(), 4);
+    }
+
+    #[test]
+    fn an_alias_two_plugins_share_finds_neither() {
+        let mut r = PluginRegistry::builtin();
+        r.register(ConnectorPlugin::new(
+            "com.example.FileStreamSourceConnector",
+            ConnectorKind::Source,
+            "9.9",
+            || Box::new(crate::builtin::file::FileStreamSourceConnector::new()),
+        ));
+        assert!(r.connector("FileStreamSource").is_none());
+        assert!(r.connector("FileStreamSourceConnector").is_none());
+        assert_eq!(
+            r.connector("com.example.FileStreamSourceConnector")
+                .unwrap()
+                .version,
+            "9.9"
+        );
+        assert!(r
+            .connector("org.apache.kafka.connect.file.FileStreamSourceConnector")
+            .is_some());
+        // Registering a class again replaces it.
+        r.register(ConnectorPlugin::new(
+            "com.example.FileStreamSourceConnector",
+            ConnectorKind::Source,
+            "10.0",
+            || Box::new(crate::builtin::file::FileStreamSourceConnector::new()),
+        ));
+        assert_eq!(r.connectors().len(), 5);
+    }
+
+    #[test]
+    fn every_builtin_documents_its_keys_and_reports_errors_per_key() {
+        let r = PluginRegistry::builtin();
+        for p in r.connectors() {
+            let connector = p.create();
+            let def = connector.config_def();
+            assert!(!def.keys().is_empty(), "{}", p.class_name);
+            for key in def.keys() {
+                assert!(
+                    !key.documentation.trim().is_empty(),
+                    "{}: {} undocumented",
+                    p.class_name,
+                    key.name
+                );
+            }
+            // With nothing set, exactly the required keys are in error, each on its own.
+            let results = connector.validate(&Props::new());
+            assert_eq!(results.len(), def.keys().len());
+            for v in results {
+                let required = def.key(&v.name).unwrap().required();
+                assert_eq!(v.errors.len(), usize::from(required), "{}", v.name);
+            }
+        }
+    }
+}

@@ -1,1 +1,8 @@
 //! Built-in connectors: FileStream source and sink, Verifiable source and sink.
+
+mod append_file;
+pub mod file;
+pub mod verifiable;
+
+#[cfg(test)]
+pub(crate) mod testutil;

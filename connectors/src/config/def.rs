@@ -77,11 +77,17 @@ type CustomCheck = Arc<dyn Fn(&ParsedValue) -> Result<(), String> + Send + Sync>
 #[derive(Clone)]
 pub enum Validator {
     /// Inclusive bounds on an INT, LONG or DOUBLE; either may be open.
-    Range { min: Option<f64>, max: Option<f64> },
+    Range {
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     /// The value must be one of these strings (case-sensitive).
     ValidString(Vec<String>),
     NonEmptyString,
-    Custom { describe: String, check: CustomCheck },
+    Custom {
+        describe: String,
+        check: CustomCheck,
+    },
 }
 
 impl fmt::Debug for Validator {
@@ -229,7 +235,8 @@ impl ConfigDef {
         importance: Importance,
         documentation: &str,
     ) -> Self {
-        let order = self.keys.len() as i32 + 1;
+        // After every key defined so far, even when this one replaces an earlier definition.
+        let order = self.keys.iter().map(|k| k.order).max().unwrap_or(0) + 1;
         self.keys.retain(|k| k.name != name);
         self.keys.push(ConfigKey {
             name: name.to_string(),
@@ -354,10 +361,7 @@ fn parse_key(k: &ConfigKey, given: Option<&String>) -> Result<Option<ParsedValue
         } else {
             raw.as_str()
         };
-        format!(
-            "Invalid value {shown} for configuration {}: {why}",
-            k.name
-        )
+        format!("Invalid value {shown} for configuration {}: {why}", k.name)
     })?;
     if let Some(v) = &k.validator {
         v.check(&parsed).map_err(|why| {
@@ -377,7 +381,8 @@ pub fn parse_value(ty: ConfigType, raw: &str) -> Result<ParsedValue, String> {
     Ok(match ty {
         ConfigType::String => ParsedValue::String(t.to_string()),
         ConfigType::Class => ParsedValue::Class(t.to_string()),
-        ConfigType::Password => ParsedValue::Password(Password::new(raw)),
+        // Connect trims passwords like every other string.
+        ConfigType::Password => ParsedValue::Password(Password::new(t)),
         ConfigType::Int => ParsedValue::Int(
             t.parse()
                 .map_err(|_| "Not a number of type INT".to_string())?,
@@ -401,4 +406,289 @@ pub fn parse_value(ty: ConfigType, raw: &str) -> Result<ParsedValue, String> {
             t.split(',').map(|s| s.trim().to_string()).collect()
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn def() -> ConfigDef {
+        ConfigDef::new()
+            .define(
+                "name",
+                ConfigType::String,
+                None,
+                Some(Validator::NonEmptyString),
+                Importance::High,
+                "a required string",
+            )
+            .define(
+                "count",
+                ConfigType::Int,
+                Some("5"),
+                Some(Validator::between(1.0, 10.0)),
+                Importance::Medium,
+                "an int in [1, 10]",
+            )
+            .define(
+                "size",
+                ConfigType::Long,
+                Some("-1"),
+                None,
+                Importance::Low,
+                "a long",
+            )
+            .define(
+                "mode",
+                ConfigType::String,
+                Some("fast"),
+                Some(Validator::one_of(&["fast", "slow"])),
+                Importance::Low,
+                "fast or slow",
+            )
+            .define_optional("tags", ConfigType::List, Importance::Low, "a list")
+            .define_optional(
+                "secret",
+                ConfigType::Password,
+                Importance::High,
+                "a password",
+            )
+            .define(
+                "enabled",
+                ConfigType::Boolean,
+                Some("false"),
+                None,
+                Importance::Low,
+                "a flag",
+            )
+            .define(
+                "ratio",
+                ConfigType::Double,
+                Some("0.5"),
+                Some(Validator::at_least(0.0)),
+                Importance::Low,
+                "a non-negative double",
+            )
+    }
+
+    fn errors_of(values: &[ConfigValue], key: &str) -> Vec<String> {
+        values
+            .iter()
+            .find(|v| v.name == key)
+            .unwrap_or_else(|| panic!("no result for {key}"))
+            .errors
+            .clone()
+    }
+
+    #[test]
+    fn parse_applies_defaults_and_types() {
+        let parsed = def().parse(&props(&[("name", " app ")])).unwrap();
+        assert_eq!(parsed.string("name").unwrap(), "app");
+        assert_eq!(parsed.int("count").unwrap(), 5);
+        assert_eq!(parsed.long("size").unwrap(), -1);
+        assert_eq!(parsed.string("mode").unwrap(), "fast");
+        assert!(!parsed.boolean("enabled").unwrap());
+        assert_eq!(parsed.double("ratio").unwrap(), 0.5);
+        // Optional keys with a null default have no value at all.
+        assert!(!parsed.has("tags"));
+        assert!(!parsed.has("secret"));
+        assert!(parsed.list("tags").is_err());
+    }
+
+    #[test]
+    fn missing_required_key_is_reported_per_key() {
+        let values = def().validate(&Props::new());
+        assert_eq!(values.len(), def().keys().len());
+        assert_eq!(
+            errors_of(&values, "name"),
+            vec!["Missing required configuration \"name\" which has no default value.".to_string()]
+        );
+        for other in [
+            "count", "size", "mode", "tags", "secret", "enabled", "ratio",
+        ] {
+            assert!(errors_of(&values, other).is_empty(), "{other}");
+        }
+        let err = def().parse(&Props::new()).unwrap_err();
+        assert_eq!(
+            err,
+            ConnectError::Config(
+                "Missing required configuration \"name\" which has no default value.".into()
+            )
+        );
+    }
+
+    #[test]
+    fn bad_numbers_name_the_key_and_type() {
+        let p = props(&[("name", "x"), ("count", "five"), ("size", "1.5")]);
+        let values = def().validate(&p);
+        assert_eq!(
+            errors_of(&values, "count"),
+            vec!["Invalid value five for configuration count: Not a number of type INT"]
+        );
+        assert_eq!(
+            errors_of(&values, "size"),
+            vec!["Invalid value 1.5 for configuration size: Not a number of type LONG"]
+        );
+        // An INT that overflows 32 bits is not an INT.
+        let p = props(&[("name", "x"), ("count", "2147483648")]);
+        assert!(def().parse(&p).is_err());
+        let p = props(&[("name", "x"), ("ratio", "abc")]);
+        assert_eq!(
+            def().parse(&p).unwrap_err(),
+            ConnectError::Config(
+                "Invalid value abc for configuration ratio: Not a number of type DOUBLE".into()
+            )
+        );
+    }
+
+    #[test]
+    fn booleans_are_case_insensitive_and_strict() {
+        let parsed = def()
+            .parse(&props(&[("name", "x"), ("enabled", " TRUE ")]))
+            .unwrap();
+        assert!(parsed.boolean("enabled").unwrap());
+        let values = def().validate(&props(&[("name", "x"), ("enabled", "yes")]));
+        assert_eq!(
+            errors_of(&values, "enabled"),
+            vec!["Invalid value yes for configuration enabled: Expected value to be either true or false"]
+        );
+    }
+
+    #[test]
+    fn lists_split_on_commas_and_trim() {
+        let parse = |raw: &str| {
+            def()
+                .parse(&props(&[("name", "x"), ("tags", raw)]))
+                .unwrap()
+                .list("tags")
+                .unwrap()
+        };
+        assert_eq!(parse("a,b , c"), vec!["a", "b", "c"]);
+        assert_eq!(parse(" one "), vec!["one"]);
+        assert_eq!(parse(""), Vec::<String>::new());
+        assert_eq!(parse("  "), Vec::<String>::new());
+        // Like Java's split(regex, -1), empty elements are kept.
+        assert_eq!(parse("a,,b,"), vec!["a", "", "b", ""]);
+    }
+
+    #[test]
+    fn range_bounds_are_inclusive_with_connect_messages() {
+        let check = |raw: &str| {
+            let values = def().validate(&props(&[("name", "x"), ("count", raw)]));
+            errors_of(&values, "count")
+        };
+        assert!(check("1").is_empty());
+        assert!(check("10").is_empty());
+        assert_eq!(
+            check("0"),
+            vec!["Invalid value 0 for configuration count: Value must be at least 1"]
+        );
+        assert_eq!(
+            check("11"),
+            vec!["Invalid value 11 for configuration count: Value must be no more than 10"]
+        );
+        let values = def().validate(&props(&[("name", "x"), ("ratio", "-0.5")]));
+        assert_eq!(
+            errors_of(&values, "ratio"),
+            vec!["Invalid value -0.5 for configuration ratio: Value must be at least 0"]
+        );
+    }
+
+    #[test]
+    fn valid_string_lists_the_allowed_values() {
+        let values = def().validate(&props(&[("name", "x"), ("mode", "medium")]));
+        assert_eq!(
+            errors_of(&values, "mode"),
+            vec!["Invalid value medium for configuration mode: String must be one of: fast, slow"]
+        );
+        let mode = values.iter().find(|v| v.name == "mode").unwrap();
+        assert_eq!(mode.recommended_values, vec!["fast", "slow"]);
+        // Matching is case-sensitive, as in Connect.
+        assert!(def()
+            .parse(&props(&[("name", "x"), ("mode", "FAST")]))
+            .is_err());
+    }
+
+    #[test]
+    fn non_empty_string_rejects_blank_values() {
+        let values = def().validate(&props(&[("name", "   ")]));
+        assert_eq!(
+            errors_of(&values, "name"),
+            vec!["Invalid value  for configuration name: String must be non-empty"]
+        );
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let secret = "hunter2-secret";
+        let p = props(&[("name", "x"), ("secret", &format!(" {secret} "))]);
+        let values = def().validate(&p);
+        let v = values.iter().find(|v| v.name == "secret").unwrap();
+        assert_eq!(v.value.as_deref(), Some(Password::HIDDEN));
+        assert!(!format!("{values:?}").contains(secret));
+
+        let parsed = def().parse(&p).unwrap();
+        let password = parsed.password("secret").unwrap();
+        // Trimmed like every string value, as Connect does.
+        assert_eq!(password.value(), secret);
+        assert!(!format!("{parsed:?}").contains(secret));
+        assert!(!format!("{password}").contains(secret));
+
+        // A password that fails its validator does not leak through the error either.
+        let strict = ConfigDef::new().define(
+            "pw",
+            ConfigType::Password,
+            None,
+            Some(Validator::custom("long enough", |v| match v {
+                ParsedValue::Password(p) if p.value().len() < 20 => Err("too short".into()),
+                _ => Ok(()),
+            })),
+            Importance::High,
+            "a password",
+        );
+        let err = strict.parse(&props(&[("pw", secret)])).unwrap_err();
+        assert_eq!(
+            err,
+            ConnectError::Config("Invalid value [hidden] for configuration pw: too short".into())
+        );
+        let values = strict.validate(&props(&[("pw", secret)]));
+        assert!(!format!("{values:?}").contains(secret));
+    }
+
+    #[test]
+    fn validate_shows_given_value_or_default() {
+        let values = def().validate(&props(&[("name", "app")]));
+        let value = |k: &str| values.iter().find(|v| v.name == k).unwrap().value.clone();
+        assert_eq!(value("name").as_deref(), Some("app"));
+        assert_eq!(value("count").as_deref(), Some("5"));
+        assert_eq!(value("tags"), None);
+        assert_eq!(value("secret"), None);
+    }
+
+    #[test]
+    fn redefining_a_key_replaces_it_and_orders_stay_distinct() {
+        let d = ConfigDef::new()
+            .define("a", ConfigType::Int, Some("1"), None, Importance::Low, "a")
+            .define("b", ConfigType::Int, Some("2"), None, Importance::Low, "b")
+            .define(
+                "a",
+                ConfigType::Long,
+                Some("3"),
+                None,
+                Importance::Low,
+                "a again",
+            );
+        let names: Vec<_> = d.keys().iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, vec!["b", "a"]);
+        assert_eq!(d.key("a").unwrap().ty, ConfigType::Long);
+        let orders: Vec<_> = d.keys().iter().map(|k| k.order).collect();
+        assert_eq!(orders, vec![2, 3]);
+    }
 }

@@ -63,9 +63,9 @@ pub struct ParsedConfig {
 
 impl ParsedConfig {
     fn get(&self, key: &str) -> ConnectResult<&ParsedValue> {
-        self.values
-            .get(key)
-            .ok_or_else(|| ConnectError::config(format!("missing required configuration \"{key}\"")))
+        self.values.get(key).ok_or_else(|| {
+            ConnectError::config(format!("missing required configuration \"{key}\""))
+        })
     }
 
     pub fn has(&self, key: &str) -> bool {

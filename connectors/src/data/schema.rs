@@ -2,9 +2,12 @@
 //! and for the container types their element, key/value or field schemas.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
+use super::logical::LogicalType;
 use super::value::Value;
+use crate::error::{ConnectError, ConnectResult};
 
 /// The schema types of Kafka Connect (`Schema.Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +47,49 @@ impl Type {
 
     pub fn is_primitive(self) -> bool {
         !matches!(self, Type::Array | Type::Map | Type::Struct)
+    }
+
+    /// The upper-case enum name Java uses (`Schema.Type.INT32.toString()` → `INT32`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Int8 => "INT8",
+            Type::Int16 => "INT16",
+            Type::Int32 => "INT32",
+            Type::Int64 => "INT64",
+            Type::Float32 => "FLOAT32",
+            Type::Float64 => "FLOAT64",
+            Type::Boolean => "BOOLEAN",
+            Type::String => "STRING",
+            Type::Bytes => "BYTES",
+            Type::Array => "ARRAY",
+            Type::Map => "MAP",
+            Type::Struct => "STRUCT",
+        }
+    }
+
+    /// The inverse of [`Type::json_name`].
+    pub fn from_json_name(name: &str) -> Option<Type> {
+        Some(match name {
+            "int8" => Type::Int8,
+            "int16" => Type::Int16,
+            "int32" => Type::Int32,
+            "int64" => Type::Int64,
+            "float" => Type::Float32,
+            "double" => Type::Float64,
+            "boolean" => Type::Boolean,
+            "string" => Type::String,
+            "bytes" => Type::Bytes,
+            "array" => Type::Array,
+            "map" => Type::Map,
+            "struct" => Type::Struct,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -152,6 +198,58 @@ impl Schema {
     pub fn optional_int32() -> Schema {
         SchemaBuilder::new(Type::Int32).optional().build()
     }
+    pub fn optional_int8() -> Schema {
+        SchemaBuilder::new(Type::Int8).optional().build()
+    }
+    pub fn optional_int16() -> Schema {
+        SchemaBuilder::new(Type::Int16).optional().build()
+    }
+    pub fn optional_float32() -> Schema {
+        SchemaBuilder::new(Type::Float32).optional().build()
+    }
+    pub fn optional_float64() -> Schema {
+        SchemaBuilder::new(Type::Float64).optional().build()
+    }
+    pub fn optional_boolean() -> Schema {
+        SchemaBuilder::new(Type::Boolean).optional().build()
+    }
+
+    /// The logical type this schema carries, recognised by its name
+    /// (`org.apache.kafka.connect.data.Decimal`, …), if any.
+    pub fn logical_type(&self) -> Option<LogicalType> {
+        LogicalType::of(self)
+    }
+
+    /// Checks `value` against this schema like Java's `ConnectSchema.validateValue`; see
+    /// [`crate::data::validate_value`].
+    pub fn validate_value(&self, value: &Value) -> ConnectResult<()> {
+        super::validate::validate_value(self, value)
+    }
+
+    /// A builder initialised with everything this schema has, to derive a variant of it.
+    pub fn to_builder(&self) -> SchemaBuilder {
+        SchemaBuilder((*self.0).clone())
+    }
+
+    /// Equality as used when a struct value is checked against a schema: everything but the
+    /// schema's own default value must match. A struct-typed default cannot hold the schema
+    /// it is the default of (that would be a cycle), so its struct carries the schema without
+    /// the default.
+    pub fn same_struct_schema(&self, other: &Schema) -> bool {
+        if Arc::ptr_eq(&self.0, &other.0) || self == other {
+            return true;
+        }
+        let (a, b) = (&*self.0, &*other.0);
+        a.ty == b.ty
+            && a.optional == b.optional
+            && a.name == b.name
+            && a.version == b.version
+            && a.doc == b.doc
+            && a.parameters == b.parameters
+            && a.value_schema == b.value_schema
+            && a.key_schema == b.key_schema
+            && a.fields == b.fields
+    }
 }
 
 /// Builds a [`Schema`], like Connect's `SchemaBuilder`.
@@ -227,5 +325,54 @@ impl SchemaBuilder {
     }
     pub fn build(self) -> Schema {
         Schema(Arc::new(self.0))
+    }
+
+    /// Like [`SchemaBuilder::build`], but checks the schema first as Java's `SchemaBuilder`
+    /// does: an ARRAY needs an element schema, a MAP key and value schemas, struct field
+    /// names must be unique and only a STRUCT may have fields, and a default value must be
+    /// valid for the schema.
+    pub fn try_build(self) -> ConnectResult<Schema> {
+        let body = &self.0;
+        match body.ty {
+            Type::Array if body.value_schema.is_none() => {
+                return Err(ConnectError::data("ARRAY schema has no element schema"));
+            }
+            Type::Map if body.key_schema.is_none() || body.value_schema.is_none() => {
+                return Err(ConnectError::data("MAP schema needs key and value schemas"));
+            }
+            _ => {}
+        }
+        if body.ty != Type::Struct && !body.fields.is_empty() {
+            return Err(ConnectError::data(format!(
+                "cannot add fields to a schema of type {}",
+                body.ty
+            )));
+        }
+        for (i, f) in body.fields.iter().enumerate() {
+            if body.fields[..i].iter().any(|g| g.name == f.name) {
+                return Err(ConnectError::data(format!(
+                    "Cannot create field because of field name duplication {}",
+                    f.name
+                )));
+            }
+        }
+        let schema = self.build();
+        if let Some(default) = schema.default_value() {
+            if *default != Value::Null {
+                super::validate::validate_value(&schema, default).map_err(|e| {
+                    ConnectError::data(format!("Invalid default value: {}", error_text(&e)))
+                })?;
+            }
+        }
+        Ok(schema)
+    }
+}
+
+fn error_text(e: &ConnectError) -> String {
+    match e {
+        ConnectError::Data(m)
+        | ConnectError::Config(m)
+        | ConnectError::Retriable(m)
+        | ConnectError::Other(m) => m.clone(),
     }
 }

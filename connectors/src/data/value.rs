@@ -4,7 +4,9 @@
 
 use bigdecimal::BigDecimal;
 
-use super::schema::Schema;
+use super::schema::{Schema, Type};
+use super::validate::{join_field, validate_value_at};
+use crate::error::{ConnectError, ConnectResult};
 
 /// A value of the Connect data model. `Null` is the absent value of an optional schema.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,4 +47,323 @@ pub struct Struct {
 pub struct SchemaAndValue {
     pub schema: Option<Schema>,
     pub value: Value,
+}
+
+impl Value {
+    /// The kind of this value as an upper-case name (`INT32`, `STRING`, `STRUCT`, `NULL`,
+    /// `DECIMAL`, …), for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Int8(_) => "INT8",
+            Value::Int16(_) => "INT16",
+            Value::Int32(_) => "INT32",
+            Value::Int64(_) => "INT64",
+            Value::Float32(_) => "FLOAT32",
+            Value::Float64(_) => "FLOAT64",
+            Value::Boolean(_) => "BOOLEAN",
+            Value::String(_) => "STRING",
+            Value::Bytes(_) => "BYTES",
+            Value::Array(_) => "ARRAY",
+            Value::Map(_) => "MAP",
+            Value::Struct(_) => "STRUCT",
+            Value::Decimal(_) => "DECIMAL",
+            Value::Date(_) => "DATE",
+            Value::Time(_) => "TIME",
+            Value::Timestamp(_) => "TIMESTAMP",
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The schema type a schemaless value of this kind has (Java's
+    /// `ConnectSchema.schemaType(value.getClass())`); `None` for `Null` and for the logical
+    /// values, which have no schemaless type.
+    pub fn schema_type(&self) -> Option<Type> {
+        Some(match self {
+            Value::Int8(_) => Type::Int8,
+            Value::Int16(_) => Type::Int16,
+            Value::Int32(_) => Type::Int32,
+            Value::Int64(_) => Type::Int64,
+            Value::Float32(_) => Type::Float32,
+            Value::Float64(_) => Type::Float64,
+            Value::Boolean(_) => Type::Boolean,
+            Value::String(_) => Type::String,
+            Value::Bytes(_) => Type::Bytes,
+            Value::Array(_) => Type::Array,
+            Value::Map(_) => Type::Map,
+            Value::Struct(_) => Type::Struct,
+            Value::Null
+            | Value::Decimal(_)
+            | Value::Date(_)
+            | Value::Time(_)
+            | Value::Timestamp(_) => return None,
+        })
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_struct(&self) -> Option<&Struct> {
+        match self {
+            Value::Struct(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// What Java's `toString()` gives for the corresponding Connect Java object (what
+    /// `StringConverter` writes): integers in decimal, floats as `Float.toString` /
+    /// `Double.toString` (`1.0E10`), decimals as `BigDecimal.toString`, arrays `[a, b]`,
+    /// maps `{k=v, k2=v2}`, structs `Struct{a=1,b=x}` (unset fields left out), `null`.
+    /// Deviations: bytes (Java prints an object identity such as `[B@1b6d3586`) are written
+    /// as base64, and Date/Time/Timestamp as `java.util.Date.toString()` in UTC
+    /// (`Thu Jan 01 00:00:00 UTC 1970`) whatever the JVM's zone would have been.
+    pub fn to_java_string(&self) -> String {
+        super::java_fmt::value_to_java_string(self)
+    }
+
+    /// A schemaless value from JSON, as `JsonConverter` with `schemas.enable=false` reads it:
+    /// integral numbers become `Int64` (wrapping when out of range, like Java's
+    /// `longValue()`), other numbers `Float64`, objects `Map`s with `String` keys.
+    pub fn from_json(json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Boolean(*b),
+            serde_json::Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Value::Int64(i)
+                } else if let Some(u) = n.as_u64() {
+                    Value::Int64(u as i64)
+                } else {
+                    Value::Float64(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(items) => {
+                Value::Array(items.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(map) => Value::Map(
+                map.iter()
+                    .map(|(k, v)| (Value::String(k.clone()), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// This value as schemaless JSON, as `JsonConverter` with `schemas.enable=false` writes
+    /// it without a schema: maps whose keys are all strings become objects, other maps arrays
+    /// of `[key, value]` pairs, bytes base64 strings. Structs and logical values need a
+    /// schema and are refused; non-finite floats become the strings Jackson writes (`"NaN"`).
+    pub fn to_json(&self) -> crate::error::ConnectResult<serde_json::Value> {
+        use crate::error::ConnectError;
+        use base64::Engine as _;
+        Ok(match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Int8(v) => (*v).into(),
+            Value::Int16(v) => (*v).into(),
+            Value::Int32(v) => (*v).into(),
+            Value::Int64(v) => (*v).into(),
+            Value::Float32(v) => float_json(f64::from(*v), super::java_fmt::float_to_string(*v)),
+            Value::Float64(v) => float_json(*v, super::java_fmt::double_to_string(*v)),
+            Value::Boolean(b) => (*b).into(),
+            Value::String(s) => s.clone().into(),
+            Value::Bytes(b) => base64::engine::general_purpose::STANDARD.encode(b).into(),
+            Value::Array(items) => serde_json::Value::Array(
+                items.iter().map(Value::to_json).collect::<Result<_, _>>()?,
+            ),
+            Value::Map(entries) => {
+                if entries.iter().all(|(k, _)| matches!(k, Value::String(_))) {
+                    let mut obj = serde_json::Map::new();
+                    for (k, v) in entries {
+                        if let Value::String(k) = k {
+                            obj.insert(k.clone(), v.to_json()?);
+                        }
+                    }
+                    serde_json::Value::Object(obj)
+                } else {
+                    serde_json::Value::Array(
+                        entries
+                            .iter()
+                            .map(|(k, v)| {
+                                Ok(serde_json::Value::Array(vec![k.to_json()?, v.to_json()?]))
+                            })
+                            .collect::<crate::error::ConnectResult<_>>()?,
+                    )
+                }
+            }
+            Value::Struct(_) => return Err(ConnectError::data("Mismatching schema.")),
+            other => {
+                return Err(ConnectError::data(format!(
+                    "{} value does not have a corresponding schemaless type",
+                    other.kind()
+                )))
+            }
+        })
+    }
+}
+
+fn float_json(v: f64, java_text: String) -> serde_json::Value {
+    // Java's text (`12.34` for a float, not the widened 12.34000015258789) read as a JSON
+    // number; non-finite values as the strings Jackson writes.
+    if v.is_finite() {
+        serde_json::from_str(&java_text).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::String(java_text)
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $v:ident),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(x: $t) -> Value {
+                Value::$v(x)
+            }
+        })*
+    };
+}
+
+value_from!(
+    i8 => Int8,
+    i16 => Int16,
+    i32 => Int32,
+    i64 => Int64,
+    f32 => Float32,
+    f64 => Float64,
+    bool => Boolean,
+    String => String,
+    Vec<u8> => Bytes,
+    Vec<Value> => Array,
+    Struct => Struct,
+    BigDecimal => Decimal,
+);
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_string())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl Struct {
+    /// An empty struct (every field unset) of a STRUCT schema, like `new Struct(schema)`.
+    pub fn new(schema: Schema) -> ConnectResult<Struct> {
+        if schema.ty() != Type::Struct {
+            return Err(ConnectError::data(format!(
+                "Not a struct schema: {}",
+                schema.ty()
+            )));
+        }
+        let values = vec![Value::Null; schema.fields().len()];
+        Ok(Struct { schema, values })
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn field_index(&self, field: &str) -> ConnectResult<usize> {
+        self.schema
+            .fields()
+            .iter()
+            .position(|f| f.name == field)
+            .ok_or_else(|| ConnectError::data(format!("{field} is not a valid field name")))
+    }
+
+    /// Sets a field after checking the value against the field's schema (errors name the
+    /// field). `Value::Null` unsets an optional field.
+    pub fn put(&mut self, field: &str, value: impl Into<Value>) -> ConnectResult<&mut Struct> {
+        let idx = self.field_index(field)?;
+        let value = value.into();
+        validate_value_at(field, &self.schema.fields()[idx].schema, &value)?;
+        if self.values.len() < self.schema.fields().len() {
+            self.values.resize(self.schema.fields().len(), Value::Null);
+        }
+        self.values[idx] = value;
+        Ok(self)
+    }
+
+    /// [`Struct::put`] for chaining by value: `Struct::new(s)?.with("a", 1)?.with("b", "x")?`.
+    pub fn with(mut self, field: &str, value: impl Into<Value>) -> ConnectResult<Struct> {
+        self.put(field, value)?;
+        Ok(self)
+    }
+
+    /// A field's value; the field schema's default when the field is unset (`Null`) and has
+    /// one. Errors when there is no such field.
+    pub fn get(&self, field: &str) -> ConnectResult<&Value> {
+        let idx = self.field_index(field)?;
+        Ok(self.get_at(idx))
+    }
+
+    /// A field's value as set, without falling back to the default (`getWithoutDefault`).
+    pub fn get_without_default(&self, field: &str) -> ConnectResult<&Value> {
+        let idx = self.field_index(field)?;
+        Ok(self.values.get(idx).unwrap_or(&Value::Null))
+    }
+
+    /// The value of the field at `index` (default when unset), `Null` when out of range.
+    pub fn get_at(&self, index: usize) -> &Value {
+        let v = self.values.get(index).unwrap_or(&Value::Null);
+        if v.is_null() {
+            if let Some(d) = self
+                .schema
+                .fields()
+                .get(index)
+                .and_then(|f| f.schema.default_value())
+            {
+                return d;
+            }
+        }
+        v
+    }
+
+    /// Checks that every field is valid for its schema and every required field without a
+    /// default is set, like `Struct.validate()`. Errors name the field.
+    pub fn validate(&self) -> ConnectResult<()> {
+        self.validate_at("")
+    }
+
+    pub(crate) fn validate_at(&self, path: &str) -> ConnectResult<()> {
+        let fields = self.schema.fields();
+        if self.values.len() != fields.len() {
+            return Err(ConnectError::data(format!(
+                "Struct for {} has {} values for {} fields",
+                super::validate::location(path),
+                self.values.len(),
+                fields.len()
+            )));
+        }
+        for (f, v) in fields.iter().zip(&self.values) {
+            if v.is_null() && (f.schema.is_optional() || f.schema.default_value().is_some()) {
+                continue;
+            }
+            validate_value_at(&join_field(path, &f.name), &f.schema, v)?;
+        }
+        Ok(())
+    }
+}
+
+impl SchemaAndValue {
+    pub fn new(schema: Option<Schema>, value: Value) -> SchemaAndValue {
+        SchemaAndValue { schema, value }
+    }
+
+    /// `SchemaAndValue.NULL`: no schema, `Null`.
+    pub fn null() -> SchemaAndValue {
+        SchemaAndValue {
+            schema: None,
+            value: Value::Null,
+        }
+    }
 }

@@ -1,0 +1,458 @@
+//! Worker and connector configs: Connect's keys, parsed once with `ConfigDef`, plus kconnect's
+//! own restart-policy keys. Client configs for rdkafka are assembled here too.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kconnect_connectors::api::Props;
+use kconnect_connectors::config::{ConfigDef, ConfigType, Importance, ParsedConfig, Validator};
+use kconnect_connectors::ConnectError;
+
+use crate::restart::RestartPolicy;
+
+pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
+/// The `bootstrap.servers` value that asks for the embedded broker.
+pub const EMBEDDED: &str = "embedded";
+pub const KEY_CONVERTER: &str = "key.converter";
+pub const VALUE_CONVERTER: &str = "value.converter";
+pub const HEADER_CONVERTER: &str = "header.converter";
+pub const OFFSET_FILE: &str = "offset.storage.file.filename";
+pub const OFFSET_FLUSH_INTERVAL_MS: &str = "offset.flush.interval.ms";
+pub const OFFSET_FLUSH_TIMEOUT_MS: &str = "offset.flush.timeout.ms";
+pub const SHUTDOWN_TIMEOUT_MS: &str = "task.shutdown.graceful.timeout.ms";
+pub const LISTENERS: &str = "listeners";
+pub const PLUGIN_PATH: &str = "plugin.path";
+pub const RESTART_INITIAL_MS: &str = "task.restart.backoff.initial.ms";
+pub const RESTART_MAX_BACKOFF_MS: &str = "task.restart.backoff.max.ms";
+pub const RESTART_JITTER: &str = "task.restart.backoff.jitter";
+pub const RESTART_MAX_RESTARTS: &str = "task.restart.max.restarts";
+pub const RESTART_WINDOW_MS: &str = "task.restart.window.ms";
+
+pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+
+fn restart_keys(def: ConfigDef, with_defaults: bool) -> ConfigDef {
+    let d = |v: &'static str| if with_defaults { Some(v) } else { None };
+    let def = if with_defaults {
+        def
+    } else {
+        // Per-connector overrides: absent means "use the worker's value".
+        return def
+            .define_optional(
+                RESTART_INITIAL_MS,
+                ConfigType::Long,
+                Importance::Low,
+                "Overrides the worker's task.restart.backoff.initial.ms.",
+            )
+            .define_optional(
+                RESTART_MAX_BACKOFF_MS,
+                ConfigType::Long,
+                Importance::Low,
+                "Overrides the worker's task.restart.backoff.max.ms.",
+            )
+            .define_optional(
+                RESTART_JITTER,
+                ConfigType::Double,
+                Importance::Low,
+                "Overrides the worker's task.restart.backoff.jitter.",
+            )
+            .define_optional(
+                RESTART_MAX_RESTARTS,
+                ConfigType::Int,
+                Importance::Low,
+                "Overrides the worker's task.restart.max.restarts.",
+            )
+            .define_optional(
+                RESTART_WINDOW_MS,
+                ConfigType::Long,
+                Importance::Low,
+                "Overrides the worker's task.restart.window.ms.",
+            );
+    };
+    def.define(
+        RESTART_INITIAL_MS,
+        ConfigType::Long,
+        d("20"),
+        Some(Validator::at_least(0.0)),
+        Importance::Low,
+        "Delay before the first restart of a failed task or connector; each further restart \
+         within the window doubles it.",
+    )
+    .define(
+        RESTART_MAX_BACKOFF_MS,
+        ConfigType::Long,
+        d("30000"),
+        Some(Validator::at_least(0.0)),
+        Importance::Low,
+        "Upper bound of the restart delay.",
+    )
+    .define(
+        RESTART_JITTER,
+        ConfigType::Double,
+        d("0.2"),
+        Some(Validator::between(0.0, 1.0)),
+        Importance::Low,
+        "Fraction of the delay added or removed at random, so that tasks failing together do \
+         not restart in lockstep.",
+    )
+    .define(
+        RESTART_MAX_RESTARTS,
+        ConfigType::Int,
+        d("10"),
+        Some(Validator::at_least(0.0)),
+        Importance::Medium,
+        "How many restarts a task or connector gets within task.restart.window.ms; one more \
+         failure marks it FAILED with its error trace.",
+    )
+    .define(
+        RESTART_WINDOW_MS,
+        ConfigType::Long,
+        d("300000"),
+        Some(Validator::at_least(1.0)),
+        Importance::Low,
+        "The sliding window over which restarts are counted.",
+    )
+}
+
+/// The keys of a standalone worker config.
+pub fn worker_config_def() -> ConfigDef {
+    let def = ConfigDef::new()
+        .define(
+            BOOTSTRAP_SERVERS,
+            ConfigType::List,
+            Some(EMBEDDED),
+            None,
+            Importance::High,
+            "Kafka brokers to connect to. Absent or `embedded`: start the in-process embedded \
+             broker (librdkafka's mock cluster, in memory only).",
+        )
+        .define(
+            KEY_CONVERTER,
+            ConfigType::Class,
+            Some(JSON_CONVERTER),
+            None,
+            Importance::High,
+            "Converter class for record keys.",
+        )
+        .define(
+            VALUE_CONVERTER,
+            ConfigType::Class,
+            Some(JSON_CONVERTER),
+            None,
+            Importance::High,
+            "Converter class for record values.",
+        )
+        .define(
+            HEADER_CONVERTER,
+            ConfigType::Class,
+            Some("org.apache.kafka.connect.storage.SimpleHeaderConverter"),
+            None,
+            Importance::Low,
+            "Converter class for header values.",
+        )
+        .define_optional(
+            OFFSET_FILE,
+            ConfigType::String,
+            Importance::High,
+            "File that stores source connector offsets (standalone mode).",
+        )
+        .define(
+            OFFSET_FLUSH_INTERVAL_MS,
+            ConfigType::Long,
+            Some("60000"),
+            Some(Validator::at_least(1.0)),
+            Importance::Low,
+            "Interval at which to commit task offsets.",
+        )
+        .define(
+            OFFSET_FLUSH_TIMEOUT_MS,
+            ConfigType::Long,
+            Some("5000"),
+            Some(Validator::at_least(1.0)),
+            Importance::Low,
+            "How long to wait for records to be acknowledged when committing offsets.",
+        )
+        .define(
+            SHUTDOWN_TIMEOUT_MS,
+            ConfigType::Long,
+            Some("5000"),
+            Some(Validator::at_least(0.0)),
+            Importance::Low,
+            "How long tasks get to stop cleanly before they are abandoned.",
+        )
+        .define(
+            LISTENERS,
+            ConfigType::List,
+            Some("http://127.0.0.1:8083"),
+            None,
+            Importance::Low,
+            "REST listeners. kconnect binds loopback by default.",
+        )
+        .define_optional(
+            PLUGIN_PATH,
+            ConfigType::List,
+            Importance::Low,
+            "Accepted for compatibility; kconnect's plugins are built in.",
+        );
+    restart_keys(def, true)
+}
+
+/// A parsed worker config.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Every key as given, for client and converter settings.
+    pub props: Props,
+    pub bootstrap_servers: String,
+    pub key_converter: String,
+    pub value_converter: String,
+    pub offset_file: Option<String>,
+    pub offset_flush_interval: Duration,
+    pub offset_flush_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    pub restart: RestartPolicy,
+    pub listeners: Vec<String>,
+}
+
+impl WorkerConfig {
+    pub fn parse(props: Props) -> Result<Self, ConnectError> {
+        let p = worker_config_def().parse(&props)?;
+        let bootstrap = p.list(BOOTSTRAP_SERVERS)?.join(",");
+        Ok(WorkerConfig {
+            bootstrap_servers: if bootstrap.is_empty() {
+                EMBEDDED.into()
+            } else {
+                bootstrap
+            },
+            key_converter: p.string(KEY_CONVERTER)?,
+            value_converter: p.string(VALUE_CONVERTER)?,
+            offset_file: p.opt_string(OFFSET_FILE),
+            offset_flush_interval: ms(p.long(OFFSET_FLUSH_INTERVAL_MS)?),
+            offset_flush_timeout: ms(p.long(OFFSET_FLUSH_TIMEOUT_MS)?),
+            shutdown_timeout: ms(p.long(SHUTDOWN_TIMEOUT_MS)?),
+            restart: restart_policy(&p, &RestartPolicy::default())?,
+            listeners: p.list(LISTENERS)?,
+            props,
+        })
+    }
+
+    pub fn uses_embedded_broker(&self) -> bool {
+        self.bootstrap_servers == EMBEDDED
+    }
+
+    /// Keys given with `prefix` (for example `producer.`), the prefix removed.
+    pub fn prefixed(&self, prefix: &str) -> Props {
+        prefixed(&self.props, prefix)
+    }
+}
+
+fn ms(v: i64) -> Duration {
+    Duration::from_millis(v.max(0) as u64)
+}
+
+pub(crate) fn prefixed(props: &Props, prefix: &str) -> Props {
+    props
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone())))
+        .collect()
+}
+
+fn restart_policy(p: &ParsedConfig, base: &RestartPolicy) -> Result<RestartPolicy, ConnectError> {
+    let long = |k: &str, d: Duration| -> Result<Duration, ConnectError> {
+        Ok(if p.has(k) { ms(p.long(k)?) } else { d })
+    };
+    Ok(RestartPolicy {
+        initial_backoff: long(RESTART_INITIAL_MS, base.initial_backoff)?,
+        max_backoff: long(RESTART_MAX_BACKOFF_MS, base.max_backoff)?,
+        jitter: if p.has(RESTART_JITTER) {
+            p.double(RESTART_JITTER)?
+        } else {
+            base.jitter
+        },
+        max_restarts: if p.has(RESTART_MAX_RESTARTS) {
+            p.int(RESTART_MAX_RESTARTS)?.max(0) as u32
+        } else {
+            base.max_restarts
+        },
+        window: long(RESTART_WINDOW_MS, base.window)?,
+    })
+}
+
+pub const NAME: &str = "name";
+pub const CONNECTOR_CLASS: &str = "connector.class";
+pub const TASKS_MAX: &str = "tasks.max";
+pub const TRANSFORMS: &str = "transforms";
+pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
+pub const TOPICS: &str = "topics";
+pub const TOPICS_REGEX: &str = "topics.regex";
+pub const TOPIC_CREATION_PARTITIONS: &str = "topic.creation.default.partitions";
+
+/// The keys every connector has (Connect's `ConnectorConfig`), before its own.
+pub fn connector_config_def() -> ConfigDef {
+    let def = ConfigDef::new()
+        .define(
+            NAME,
+            ConfigType::String,
+            None,
+            Some(Validator::NonEmptyString),
+            Importance::High,
+            "Globally unique name to use for this connector.",
+        )
+        .define(
+            CONNECTOR_CLASS,
+            ConfigType::String,
+            None,
+            None,
+            Importance::High,
+            "Name or alias of the class for this connector.",
+        )
+        .define(
+            TASKS_MAX,
+            ConfigType::Int,
+            Some("1"),
+            Some(Validator::at_least(1.0)),
+            Importance::High,
+            "Maximum number of tasks to use for this connector.",
+        )
+        .define_optional(
+            KEY_CONVERTER,
+            ConfigType::Class,
+            Importance::Low,
+            "Overrides the worker's key.converter.",
+        )
+        .define_optional(
+            VALUE_CONVERTER,
+            ConfigType::Class,
+            Importance::Low,
+            "Overrides the worker's value.converter.",
+        )
+        .define_optional(
+            HEADER_CONVERTER,
+            ConfigType::Class,
+            Importance::Low,
+            "Overrides the worker's header.converter.",
+        )
+        .define(
+            TRANSFORMS,
+            ConfigType::List,
+            Some(""),
+            None,
+            Importance::Low,
+            "Aliases for the transformations to apply to records.",
+        )
+        .define(
+            ERRORS_TOLERANCE,
+            ConfigType::String,
+            Some("none"),
+            Some(Validator::one_of(&["none", "all"])),
+            Importance::Medium,
+            "`none`: a record that fails conversion fails the task. `all`: such records are \
+             skipped and logged.",
+        )
+        .define_optional(
+            TOPIC_CREATION_PARTITIONS,
+            ConfigType::Int,
+            Importance::Low,
+            "Partitions of the topics this source connector creates (on the embedded broker: \
+             default 1).",
+        );
+    restart_keys(def, false)
+}
+
+/// Which records a sink task consumes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinkTopics {
+    List(Vec<String>),
+    Regex(String),
+}
+
+/// The parsed common part of a connector config.
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    pub name: String,
+    pub class: String,
+    pub tasks_max: usize,
+    pub props: Props,
+    pub key_converter: Option<String>,
+    pub value_converter: Option<String>,
+    pub errors_tolerance_all: bool,
+    pub topic_partitions: Option<i32>,
+    pub restart: RestartPolicy,
+}
+
+impl ConnectorConfig {
+    /// Parses the common keys; `worker_restart` supplies the restart policy's defaults.
+    pub fn parse(props: Props, worker_restart: &RestartPolicy) -> Result<Self, ConnectError> {
+        let p = connector_config_def().parse(&props)?;
+        let transforms = p.list(TRANSFORMS)?;
+        if !transforms.is_empty() {
+            return Err(ConnectError::config(format!(
+                "Invalid value {} for configuration {TRANSFORMS}: single message transforms are \
+                 not supported by this kconnect version",
+                transforms.join(",")
+            )));
+        }
+        Ok(ConnectorConfig {
+            name: p.string(NAME)?,
+            class: p.string(CONNECTOR_CLASS)?,
+            tasks_max: p.int(TASKS_MAX)? as usize,
+            key_converter: p.opt_string(KEY_CONVERTER),
+            value_converter: p.opt_string(VALUE_CONVERTER),
+            errors_tolerance_all: p.string(ERRORS_TOLERANCE)? == "all",
+            topic_partitions: p.int(TOPIC_CREATION_PARTITIONS).ok(),
+            restart: restart_policy(&p, worker_restart)?,
+            props,
+        })
+    }
+
+    /// The topics a sink consumes: exactly one of `topics` and `topics.regex` must be set.
+    pub fn sink_topics(&self) -> Result<SinkTopics, ConnectError> {
+        let list: Vec<String> = self
+            .props
+            .get(TOPICS)
+            .map(|t| {
+                t.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let regex = self
+            .props
+            .get(TOPICS_REGEX)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        match (list.is_empty(), regex) {
+            (false, None) => Ok(SinkTopics::List(list)),
+            (true, Some(r)) => Ok(SinkTopics::Regex(r)),
+            (false, Some(_)) => Err(ConnectError::config(format!(
+                "{TOPICS} and {TOPICS_REGEX} are mutually exclusive options, but both are set."
+            ))),
+            (true, None) => Err(ConnectError::config(format!(
+                "Must configure one of {TOPICS} or {TOPICS_REGEX}"
+            ))),
+        }
+    }
+
+    /// Keys given with `prefix`, the prefix removed.
+    pub fn prefixed(&self, prefix: &str) -> Props {
+        prefixed(&self.props, prefix)
+    }
+}
+
+/// An rdkafka client config: the worker's `<client>.` keys, then the connector's
+/// `<client>.override.` keys, then the settings the runtime relies on.
+pub fn client_props(
+    worker: &WorkerConfig,
+    connector: &ConnectorConfig,
+    client: &str,
+    bootstrap: &str,
+    required: &[(&str, String)],
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    out.insert(BOOTSTRAP_SERVERS.to_string(), bootstrap.to_string());
+    out.extend(worker.prefixed(&format!("{client}.")));
+    out.extend(connector.prefixed(&format!("{client}.override.")));
+    for (k, v) in required {
+        out.insert(k.to_string(), v.clone());
+    }
+    out
+}

@@ -1,0 +1,122 @@
+//! `ConnectorActor`: runs a connector plugin. It starts it, asks it for task configs and hands
+//! them to its supervisor, and again whenever the plugin requests a reconfiguration.
+
+use std::sync::Arc;
+
+use kconnect_connectors::api::{Connector, ConnectorContext, ConnectorEvent};
+use kconnect_connectors::registry::ConnectorPlugin;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::sync::mpsc;
+
+use super::supervisor::SupervisorMsg;
+use crate::config::ConnectorConfig;
+use crate::context::WorkerContext;
+use crate::status::State;
+
+pub enum ConnectorMsg {
+    Start,
+    Event(ConnectorEvent),
+    Stop(RpcReplyPort<()>),
+}
+
+pub struct ConnectorActor;
+
+pub struct ConnectorArgs {
+    pub worker: Arc<WorkerContext>,
+    pub config: Arc<ConnectorConfig>,
+    pub plugin: ConnectorPlugin,
+    pub supervisor: ActorRef<SupervisorMsg>,
+    pub restarts: u32,
+}
+
+pub struct ConnectorState {
+    args: ConnectorArgs,
+    connector: Option<Box<dyn Connector>>,
+    span: tracing::Span,
+}
+
+impl ConnectorState {
+    fn send_task_configs(&self) -> Result<(), ActorProcessingErr> {
+        let c = self.connector.as_ref().expect("started");
+        let configs = c
+            .task_configs(self.args.config.tasks_max)
+            .map_err(|e| format!("task_configs failed: {e}"))?;
+        self.args
+            .supervisor
+            .send_message(SupervisorMsg::TaskConfigs(configs))?;
+        Ok(())
+    }
+}
+
+impl Actor for ConnectorActor {
+    type Msg = ConnectorMsg;
+    type State = ConnectorState;
+    type Arguments = ConnectorArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: ConnectorArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        myself.send_message(ConnectorMsg::Start)?;
+        Ok(ConnectorState {
+            span: tracing::info_span!("connector", connector = %args.config.name),
+            args,
+            connector: None,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let _e = state.span.clone().entered();
+        match msg {
+            ConnectorMsg::Start => {
+                let mut c = state.args.plugin.create();
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                // Forward the plugin's requests into this actor's mailbox.
+                let me = myself.clone();
+                tokio::spawn(async move {
+                    while let Some(ev) = rx.recv().await {
+                        if me.send_message(ConnectorMsg::Event(ev)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                c.start(ConnectorContext::new(tx), &state.args.config.props)
+                    .map_err(|e| format!("connector start failed: {e}"))?;
+                state.connector = Some(c);
+                let name = &state.args.config.name;
+                state.args.worker.status.set_connector(
+                    name,
+                    State::Running,
+                    None,
+                    state.args.restarts,
+                );
+                tracing::info!(class = %state.args.config.class, "connector started");
+                state.send_task_configs()?;
+            }
+            ConnectorMsg::Event(ConnectorEvent::RequestTaskReconfiguration) => {
+                if state.connector.is_some() {
+                    state.send_task_configs()?;
+                }
+            }
+            ConnectorMsg::Event(ConnectorEvent::RaiseError(e)) => {
+                return Err(format!("connector raised an error: {e}").into());
+            }
+            ConnectorMsg::Stop(reply) => {
+                if let Some(mut c) = state.connector.take() {
+                    if let Err(e) = c.stop() {
+                        tracing::warn!("connector stop failed: {e}");
+                    }
+                }
+                let _ = reply.send(());
+                myself.stop(None);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,435 @@
+//! `ConnectorSupervisor`: owns one connector's actors. It restarts a failed task or connector
+//! after an exponential backoff with jitter, and marks it FAILED with its trace once it failed
+//! more than `task.restart.max.restarts` times within `task.restart.window.ms`. A failure never
+//! reaches a sibling, the connector or the worker.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kconnect_connectors::api::{ConnectorKind, Props};
+use kconnect_connectors::registry::ConnectorPlugin;
+use ractor::{
+    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent,
+};
+
+use super::actor::{ConnectorActor, ConnectorArgs, ConnectorMsg};
+use crate::config::ConnectorConfig;
+use crate::context::WorkerContext;
+use crate::restart::{RestartDecision, RestartTracker};
+use crate::status::State;
+use crate::task::committer::{CommitterArgs, CommitterMsg, OffsetCommitter};
+use crate::task::sink::{SinkTaskActor, SinkTaskMsg};
+use crate::task::source::{SourceTaskActor, SourceTaskMsg};
+use crate::task::submitted::SubmittedRecords;
+use crate::task::TaskArgs;
+
+pub enum SupervisorMsg {
+    /// The connector produced (new) task configs.
+    TaskConfigs(Vec<Props>),
+    /// A backoff elapsed; `generation` guards against restarts made stale by a newer one.
+    RestartTask {
+        id: u32,
+        generation: u64,
+    },
+    RestartConnector {
+        generation: u64,
+    },
+    /// Stop every task cleanly, then the connector.
+    Stop(RpcReplyPort<()>),
+}
+
+pub struct ConnectorSupervisor;
+
+pub struct SupervisorArgs {
+    pub worker: Arc<WorkerContext>,
+    pub config: Arc<ConnectorConfig>,
+    pub plugin: ConnectorPlugin,
+}
+
+enum TaskRef {
+    Source(ActorRef<SourceTaskMsg>),
+    Sink(ActorRef<SinkTaskMsg>),
+}
+
+impl TaskRef {
+    fn cell(&self) -> ActorCell {
+        match self {
+            TaskRef::Source(a) => a.get_cell(),
+            TaskRef::Sink(a) => a.get_cell(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct TaskSlot {
+    actor: Option<TaskRef>,
+    committer: Option<ActorRef<CommitterMsg>>,
+    tracker: RestartTracker,
+    generation: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Child {
+    Connector,
+    Task(u32),
+    Committer(u32),
+}
+
+pub struct SupervisorState {
+    args: SupervisorArgs,
+    connector: Option<ActorRef<ConnectorMsg>>,
+    connector_tracker: RestartTracker,
+    connector_generation: u64,
+    task_configs: Vec<Props>,
+    tasks: BTreeMap<u32, TaskSlot>,
+    children: HashMap<ActorId, Child>,
+    stopping: bool,
+}
+
+impl Actor for ConnectorSupervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = SupervisorArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: SupervisorArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let mut state = SupervisorState {
+            args,
+            connector: None,
+            connector_tracker: RestartTracker::default(),
+            connector_generation: 0,
+            task_configs: Vec::new(),
+            tasks: BTreeMap::new(),
+            children: HashMap::new(),
+            stopping: false,
+        };
+        start_connector(&myself, &mut state).await;
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            SupervisorMsg::TaskConfigs(configs) => {
+                if state.stopping {
+                    return Ok(());
+                }
+                let running = state.tasks.values().filter(|t| t.actor.is_some()).count();
+                if configs == state.task_configs && running == configs.len() {
+                    return Ok(());
+                }
+                stop_all_tasks(state).await;
+                state.task_configs = configs;
+                state.tasks.clear();
+                let n = state.task_configs.len() as u32;
+                state
+                    .args
+                    .worker
+                    .status
+                    .retain_tasks(&state.args.config.name, n);
+                for id in 0..n {
+                    start_task(&myself, state, id).await;
+                }
+            }
+            SupervisorMsg::RestartTask { id, generation } => {
+                let current = state.tasks.get(&id).map(|t| t.generation);
+                if !state.stopping && current == Some(generation) {
+                    start_task(&myself, state, id).await;
+                }
+            }
+            SupervisorMsg::RestartConnector { generation } => {
+                if !state.stopping && generation == state.connector_generation {
+                    start_connector(&myself, state).await;
+                }
+            }
+            SupervisorMsg::Stop(reply) => {
+                state.stopping = true;
+                stop_all_tasks(state).await;
+                if let Some(c) = state.connector.take() {
+                    state.children.remove(&c.get_id());
+                    let timeout = state.args.worker.config.shutdown_timeout;
+                    if c.call(ConnectorMsg::Stop, Some(timeout)).await.is_err() {
+                        c.kill();
+                    }
+                }
+                let _ = reply.send(());
+                myself.stop(None);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let (cell, error) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string()),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                // Children we stop on purpose were forgotten first; anything else ended on its own.
+                if !state.children.contains_key(&cell.get_id()) {
+                    return Ok(());
+                }
+                let why = reason.unwrap_or_else(|| "stopped unexpectedly".into());
+                (cell, why)
+            }
+            _ => return Ok(()),
+        };
+        let Some(child) = state.children.remove(&cell.get_id()) else {
+            return Ok(());
+        };
+        if state.stopping {
+            return Ok(());
+        }
+        match child {
+            Child::Connector => on_connector_failure(&myself, state, error),
+            Child::Task(id) => on_task_failure(&myself, state, id, error).await,
+            Child::Committer(id) => {
+                // The committer and its task live and die together.
+                let msg = format!("offset committer failed: {error}");
+                if let Some(TaskRef::Source(t)) =
+                    state.tasks.get_mut(&id).and_then(|s| s.actor.take())
+                {
+                    state.children.remove(&t.get_id());
+                    t.kill();
+                }
+                on_task_failure(&myself, state, id, msg).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn start_connector(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState) {
+    let args = ConnectorArgs {
+        worker: state.args.worker.clone(),
+        config: state.args.config.clone(),
+        plugin: state.args.plugin.clone(),
+        supervisor: myself.clone(),
+        restarts: state.connector_tracker.total_restarts,
+    };
+    match Actor::spawn_linked(None, ConnectorActor, args, myself.get_cell()).await {
+        Ok((c, _)) => {
+            state.children.insert(c.get_id(), Child::Connector);
+            state.connector = Some(c);
+        }
+        Err(e) => on_connector_failure(myself, state, e.to_string()),
+    }
+}
+
+fn on_connector_failure(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    error: String,
+) {
+    state.connector = None;
+    let cfg = &state.args.config;
+    let status = &state.args.worker.status;
+    match state
+        .connector_tracker
+        .on_failure(&cfg.restart, Instant::now())
+    {
+        RestartDecision::RestartAfter(delay) => {
+            tracing::warn!(connector = %cfg.name, ?delay, "connector failed, restarting: {error}");
+            status.set_connector(
+                &cfg.name,
+                State::Restarting,
+                Some(error),
+                state.connector_tracker.total_restarts,
+            );
+            state.connector_generation += 1;
+            let generation = state.connector_generation;
+            myself.send_after(delay, move || SupervisorMsg::RestartConnector {
+                generation,
+            });
+        }
+        RestartDecision::GiveUp => {
+            let trace = give_up_trace(&cfg.restart, &error);
+            tracing::error!(connector = %cfg.name, "connector FAILED: {trace}");
+            status.set_connector(
+                &cfg.name,
+                State::Failed,
+                Some(trace),
+                state.connector_tracker.total_restarts,
+            );
+        }
+    }
+}
+
+fn give_up_trace(policy: &crate::restart::RestartPolicy, error: &str) -> String {
+    format!(
+        "{error}\n(failed more than {} times within {} ms; not restarted again)",
+        policy.max_restarts,
+        policy.window.as_millis()
+    )
+}
+
+async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState, id: u32) {
+    let Some(props) = state.task_configs.get(id as usize).cloned() else {
+        return;
+    };
+    let worker = state.args.worker.clone();
+    let slot = state.tasks.entry(id).or_default();
+    let args = TaskArgs {
+        worker: worker.clone(),
+        connector: state.args.config.clone(),
+        task_id: id,
+        task_props: props,
+        instance: state.args.plugin.create().new_task(),
+        restarts: slot.tracker.total_restarts,
+    };
+    let cell = myself.get_cell();
+    let started = match state.args.plugin.kind {
+        ConnectorKind::Source => {
+            let submitted = Arc::new(Mutex::new(SubmittedRecords::default()));
+            match Actor::spawn_linked(
+                None,
+                SourceTaskActor,
+                (args, submitted.clone()),
+                cell.clone(),
+            )
+            .await
+            {
+                Ok((task, _)) => {
+                    let cargs = CommitterArgs {
+                        worker,
+                        connector: state.args.config.name.clone(),
+                        task_id: id,
+                        submitted,
+                        task: Some(task.clone()),
+                    };
+                    match Actor::spawn_linked(None, OffsetCommitter, cargs, cell).await {
+                        Ok((committer, _)) => {
+                            state
+                                .children
+                                .insert(committer.get_id(), Child::Committer(id));
+                            slot.committer = Some(committer);
+                            Ok(TaskRef::Source(task))
+                        }
+                        Err(e) => {
+                            task.kill();
+                            Err(e.to_string())
+                        }
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        ConnectorKind::Sink => Actor::spawn_linked(None, SinkTaskActor, args, cell)
+            .await
+            .map(|(t, _)| TaskRef::Sink(t))
+            .map_err(|e| e.to_string()),
+    };
+    match started {
+        Ok(t) => {
+            state.children.insert(t.cell().get_id(), Child::Task(id));
+            slot.actor = Some(t);
+        }
+        Err(e) => on_task_failure(myself, state, id, e).await,
+    }
+}
+
+/// Stops a task cleanly (abandoning it after task.shutdown.graceful.timeout.ms), then flushes
+/// the offsets its committer holds and stops the committer.
+async fn stop_task(state: &mut SupervisorState, id: u32) {
+    let timeout = state.args.worker.config.shutdown_timeout;
+    let flush_timeout = state.args.worker.config.offset_flush_timeout;
+    let Some(slot) = state.tasks.get_mut(&id) else {
+        return;
+    };
+    if let Some(t) = slot.actor.take() {
+        state.children.remove(&t.cell().get_id());
+        use ractor::rpc::CallResult::Success;
+        let stopped = match &t {
+            TaskRef::Source(a) => matches!(
+                a.call(SourceTaskMsg::Stop, Some(timeout)).await,
+                Ok(Success(()))
+            ),
+            TaskRef::Sink(a) => matches!(
+                a.call(SinkTaskMsg::Stop, Some(timeout)).await,
+                Ok(Success(()))
+            ),
+        };
+        if !stopped {
+            tracing::warn!(connector = %state.args.config.name, task = id, "task did not stop within {timeout:?}; abandoning it");
+            t.cell().kill();
+        }
+    }
+    final_commit(slot, &mut state.children, flush_timeout).await;
+}
+
+/// Writes what the committer holds (offsets of acknowledged records are always safe to commit,
+/// even when the task died) and stops it.
+async fn final_commit(
+    slot: &mut TaskSlot,
+    children: &mut HashMap<ActorId, Child>,
+    timeout: Duration,
+) {
+    if let Some(c) = slot.committer.take() {
+        children.remove(&c.get_id());
+        let _ = c.call(CommitterMsg::CommitNow, Some(timeout)).await;
+        c.stop(None);
+    }
+}
+
+async fn stop_all_tasks(state: &mut SupervisorState) {
+    let ids: Vec<u32> = state.tasks.keys().copied().collect();
+    for id in ids {
+        stop_task(state, id).await;
+        state
+            .args
+            .worker
+            .status
+            .set_task(&state.args.config.name, id, State::Unassigned, None, 0);
+    }
+}
+
+async fn on_task_failure(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    id: u32,
+    error: String,
+) {
+    let flush_timeout = state.args.worker.config.offset_flush_timeout;
+    let cfg = state.args.config.clone();
+    let status = state.args.worker.status.clone();
+    let slot = state.tasks.entry(id).or_default();
+    slot.actor = None;
+    final_commit(slot, &mut state.children, flush_timeout).await;
+    match slot.tracker.on_failure(&cfg.restart, Instant::now()) {
+        RestartDecision::RestartAfter(delay) => {
+            tracing::warn!(connector = %cfg.name, task = id, ?delay, "task failed, restarting: {error}");
+            status.set_task(
+                &cfg.name,
+                id,
+                State::Restarting,
+                Some(error),
+                slot.tracker.total_restarts,
+            );
+            slot.generation += 1;
+            let generation = slot.generation;
+            myself.send_after(delay, move || SupervisorMsg::RestartTask { id, generation });
+        }
+        RestartDecision::GiveUp => {
+            let trace = give_up_trace(&cfg.restart, &error);
+            tracing::error!(connector = %cfg.name, task = id, "task FAILED: {trace}");
+            status.set_task(
+                &cfg.name,
+                id,
+                State::Failed,
+                Some(trace),
+                slot.tracker.total_restarts,
+            );
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Connector and task states as Connect reports them, kept where the REST layer and tests can
+//! read them and await changes (no polling loops: `wait_until` wakes on every update).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// Connect's states (`AbstractStatus.State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Unassigned,
+    Running,
+    Paused,
+    Failed,
+    Restarting,
+    Stopped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Unassigned => "UNASSIGNED",
+            State::Running => "RUNNING",
+            State::Paused => "PAUSED",
+            State::Failed => "FAILED",
+            State::Restarting => "RESTARTING",
+            State::Stopped => "STOPPED",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The status of a connector or one of its tasks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub state: State,
+    pub worker_id: String,
+    /// The error trace of the last failure, if any.
+    pub trace: Option<String>,
+    /// Restarts performed by the supervisor so far.
+    pub restarts: u32,
+}
+
+/// One connector's status and its tasks'.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorStatus {
+    pub name: String,
+    /// "source" or "sink".
+    pub kind: String,
+    pub connector: Status,
+    pub tasks: BTreeMap<u32, Status>,
+}
+
+/// Every connector's status on this worker.
+#[derive(Clone)]
+pub struct StatusStore {
+    inner: Arc<Mutex<BTreeMap<String, ConnectorStatus>>>,
+    changed: watch::Sender<u64>,
+    worker_id: String,
+}
+
+impl StatusStore {
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        StatusStore {
+            inner: Arc::default(),
+            changed: watch::channel(0).0,
+            worker_id: worker_id.into(),
+        }
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    fn update(&self, f: impl FnOnce(&mut BTreeMap<String, ConnectorStatus>)) {
+        {
+            let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut m);
+        }
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    fn status(&self, state: State, trace: Option<String>, restarts: u32) -> Status {
+        Status {
+            state,
+            worker_id: self.worker_id.clone(),
+            trace,
+            restarts,
+        }
+    }
+
+    pub fn connector_added(&self, name: &str, kind: &str) {
+        let s = self.status(State::Unassigned, None, 0);
+        self.update(|m| {
+            m.insert(
+                name.to_string(),
+                ConnectorStatus {
+                    name: name.to_string(),
+                    kind: kind.to_string(),
+                    connector: s,
+                    tasks: BTreeMap::new(),
+                },
+            );
+        });
+    }
+
+    pub fn connector_removed(&self, name: &str) {
+        self.update(|m| {
+            m.remove(name);
+        });
+    }
+
+    pub fn set_connector(&self, name: &str, state: State, trace: Option<String>, restarts: u32) {
+        let s = self.status(state, trace, restarts);
+        self.update(|m| {
+            if let Some(c) = m.get_mut(name) {
+                c.connector = s;
+            }
+        });
+    }
+
+    pub fn set_task(
+        &self,
+        name: &str,
+        task: u32,
+        state: State,
+        trace: Option<String>,
+        restarts: u32,
+    ) {
+        let s = self.status(state, trace, restarts);
+        self.update(|m| {
+            if let Some(c) = m.get_mut(name) {
+                c.tasks.insert(task, s);
+            }
+        });
+    }
+
+    /// Forgets tasks with ids at or above `count` (after a reconfiguration shrank the connector).
+    pub fn retain_tasks(&self, name: &str, count: u32) {
+        self.update(|m| {
+            if let Some(c) = m.get_mut(name) {
+                c.tasks.retain(|id, _| *id < count);
+            }
+        });
+    }
+
+    pub fn get(&self, name: &str) -> Option<ConnectorStatus> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub fn all(&self) -> Vec<ConnectorStatus> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `pred` holds for the status of every connector, or `timeout` passes; returns
+    /// whether it held.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut pred: impl FnMut(&BTreeMap<String, ConnectorStatus>) -> bool,
+    ) -> bool {
+        let mut rx = self.changed.subscribe();
+        let check = |pred: &mut dyn FnMut(&BTreeMap<String, ConnectorStatus>) -> bool| {
+            pred(&self.inner.lock().unwrap_or_else(|e| e.into_inner()))
+        };
+        tokio::time::timeout(timeout, async {
+            loop {
+                if check(&mut pred) {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await
+        .is_ok()
+            && check(&mut pred)
+    }
+}

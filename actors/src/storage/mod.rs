@@ -1,0 +1,5 @@
+//! Durable worker-side state.
+
+mod file_offsets;
+
+pub use file_offsets::{FileOffsetStore, OffsetStoreError};

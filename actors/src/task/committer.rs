@@ -1,0 +1,115 @@
+//! `OffsetCommitter`: one per source task, beside it under the connector's supervisor. Every
+//! `offset.flush.interval.ms` (and once more when the task stops or fails) it writes the offsets
+//! whose records the broker acknowledged to the worker's offset store, then tells the task so
+//! it can run its `commit`.
+//!
+//! Why one per task rather than per worker: its life is the task's (started, stopped and
+//! restarted together), and a slow or failing store write for one task never delays another's.
+
+use std::sync::{Arc, Mutex};
+
+use ractor::concurrency::JoinHandle;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::source::SourceTaskMsg;
+use super::submitted::SubmittedRecords;
+use super::task_span;
+use crate::context::WorkerContext;
+
+pub enum CommitterMsg {
+    Tick,
+    /// Commit now and answer with how many partitions were written (or the store's error).
+    CommitNow(RpcReplyPort<Result<usize, String>>),
+}
+
+pub struct OffsetCommitter;
+
+pub struct CommitterArgs {
+    pub worker: Arc<WorkerContext>,
+    pub connector: String,
+    pub task_id: u32,
+    pub submitted: Arc<Mutex<SubmittedRecords>>,
+    pub task: Option<ActorRef<SourceTaskMsg>>,
+}
+
+pub struct CommitterState {
+    args: CommitterArgs,
+    timer: Option<JoinHandle<()>>,
+}
+
+impl CommitterState {
+    fn commit(&self) -> Result<usize, String> {
+        let entries = self
+            .args
+            .submitted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_committable();
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let n = entries.len();
+        let writes = entries.into_iter().map(|(p, o)| (p, Some(o))).collect();
+        self.args.worker.offsets.put(&self.args.connector, writes)?;
+        tracing::debug!(partitions = n, "committed source offsets");
+        if let Some(t) = &self.args.task {
+            let _ = t.send_message(SourceTaskMsg::OffsetsCommitted);
+        }
+        Ok(n)
+    }
+}
+
+impl Actor for OffsetCommitter {
+    type Msg = CommitterMsg;
+    type State = CommitterState;
+    type Arguments = CommitterArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: CommitterArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let every = args.worker.config.offset_flush_interval;
+        let timer = myself.send_interval(every, || CommitterMsg::Tick);
+        Ok(CommitterState {
+            args,
+            timer: Some(timer),
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let _span = task_span(&state.args.connector, state.args.task_id).entered();
+        match msg {
+            CommitterMsg::Tick => {
+                if let Err(e) = state.commit() {
+                    // Not fatal: the offsets stay committable and the next tick tries again.
+                    tracing::error!("offset commit failed: {e}");
+                }
+            }
+            CommitterMsg::CommitNow(reply) => {
+                let r = state.commit();
+                if let Err(e) = &r {
+                    tracing::error!("offset commit failed: {e}");
+                }
+                let _ = reply.send(r);
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(t) = state.timer.take() {
+            t.abort();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,639 @@
+//! `SinkTaskActor`: consume → convert → `put` → `pre_commit` → commit what the task flushed.
+//!
+//! Partitions are not handed out by a consumer group rebalance. Each task computes the
+//! partitions it owns from the topic metadata with [`partition_owner`], a pure function of
+//! (topic, partition, tasks.max): every partition has exactly one owner at all times, whatever
+//! each task's view of the metadata, and no join/sync round can go wrong (simultaneous joins of
+//! several librdkafka consumers converged badly on the embedded broker). Offsets are still
+//! committed to the consumer group `connect-<name>`, as in Connect, so tooling shows the lag.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use kconnect_connectors::api::{Props, SinkOffsets, SinkTask, SinkTaskContext, TaskInstance};
+use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
+use kconnect_connectors::ConnectError;
+use ractor::concurrency::JoinHandle;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::{Offset, TopicPartitionList};
+use regex::Regex;
+use tracing::Instrument;
+
+use super::convert::{header_value, TaskConverters};
+use super::{task_span, TaskArgs};
+use crate::config::{client_props, ConnectorConfig, SinkTopics};
+use crate::context::WorkerContext;
+use crate::status::State;
+
+/// Records handed to one `put` at most, unless `consumer.max.poll.records` says otherwise
+/// (Connect's consumer default).
+const DEFAULT_MAX_POLL_RECORDS: usize = 500;
+/// How long one poll waits for the first record before handling other messages.
+const POLL_WAIT: Duration = Duration::from_millis(200);
+/// How often the task looks for new partitions (and for its topics, until they exist).
+const METADATA_REFRESH: Duration = Duration::from_secs(5);
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The task that owns `partition` of `topic` when the connector runs `tasks` tasks.
+///
+/// Partitions of a topic go round-robin, starting at a task chosen by a stable hash of the
+/// topic name (FNV-1a) so that several single-partition topics spread over the tasks.
+pub fn partition_owner(topic: &str, partition: i32, tasks: usize) -> u32 {
+    let tasks = tasks.max(1) as u64;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in topic.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    ((h % tasks + partition.max(0) as u64) % tasks) as u32
+}
+
+pub enum SinkTaskMsg {
+    Start,
+    Poll,
+    /// offset.flush.interval.ms elapsed: pre_commit and commit.
+    Commit,
+    RefreshAssignment,
+    Stop(RpcReplyPort<()>),
+}
+
+pub struct SinkTaskActor;
+
+pub struct SinkTaskState {
+    worker: Arc<WorkerContext>,
+    connector: Arc<ConnectorConfig>,
+    task_id: u32,
+    task_props: Props,
+    restarts: u32,
+    span: tracing::Span,
+    task: Box<dyn SinkTask>,
+    ctx: SinkTaskContext,
+    consumer: Option<Arc<StreamConsumer>>,
+    converters: Option<TaskConverters>,
+    topics: TopicFilter,
+    /// Whether the user allowed offset resets (auto.offset.reset set explicitly).
+    reset_allowed: bool,
+    max_poll_records: usize,
+    assigned: BTreeSet<TopicPartition>,
+    /// Next offset to read for each assigned partition, after the records `put` accepted.
+    current: SinkOffsets,
+    committed: SinkOffsets,
+    /// A batch `put` refused with a retriable error, to hand it again.
+    retry: Option<Vec<SinkRecord>>,
+    timers: Vec<JoinHandle<()>>,
+    stopping: bool,
+}
+
+enum TopicFilter {
+    List(Vec<String>),
+    Regex(Regex),
+}
+
+impl TopicFilter {
+    fn matches(&self, topic: &str) -> bool {
+        match self {
+            TopicFilter::List(l) => l.iter().any(|t| t == topic),
+            TopicFilter::Regex(r) => r.is_match(topic),
+        }
+    }
+}
+
+fn task_error(e: ConnectError) -> ActorProcessingErr {
+    e.to_string().into()
+}
+
+impl Actor for SinkTaskActor {
+    type Msg = SinkTaskMsg;
+    type State = SinkTaskState;
+    type Arguments = TaskArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: TaskArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let TaskInstance::Sink(task) = args.instance else {
+            return Err("a source task was handed to a sink task actor".into());
+        };
+        let topics = match args.connector.sink_topics()? {
+            SinkTopics::List(l) => TopicFilter::List(l),
+            SinkTopics::Regex(r) => {
+                TopicFilter::Regex(Regex::new(&format!("^(?:{r})$")).map_err(|e| {
+                    format!("Invalid value {r} for configuration topics.regex: {e}")
+                })?)
+            }
+        };
+        myself.send_message(SinkTaskMsg::Start)?;
+        Ok(SinkTaskState {
+            span: task_span(&args.connector.name, args.task_id),
+            ctx: SinkTaskContext::new(args.task_id),
+            worker: args.worker,
+            connector: args.connector,
+            task_id: args.task_id,
+            task_props: args.task_props,
+            restarts: args.restarts,
+            task,
+            consumer: None,
+            converters: None,
+            topics,
+            reset_allowed: false,
+            max_poll_records: DEFAULT_MAX_POLL_RECORDS,
+            assigned: BTreeSet::new(),
+            current: SinkOffsets::new(),
+            committed: SinkOffsets::new(),
+            retry: None,
+            timers: Vec::new(),
+            stopping: false,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let span = state.span.clone();
+        if state.stopping {
+            if let SinkTaskMsg::Stop(reply) = msg {
+                let _ = reply.send(());
+            }
+            return Ok(());
+        }
+        match msg {
+            SinkTaskMsg::Start => {
+                start(state).instrument(span.clone()).await?;
+                refresh_assignment(state).instrument(span).await?;
+                let every = state.worker.config.offset_flush_interval;
+                state
+                    .timers
+                    .push(myself.send_interval(every, || SinkTaskMsg::Commit));
+                state.timers.push(
+                    myself.send_interval(METADATA_REFRESH, || SinkTaskMsg::RefreshAssignment),
+                );
+                myself.send_message(SinkTaskMsg::Poll)?;
+            }
+            SinkTaskMsg::Poll => {
+                poll_once(state).instrument(span).await?;
+                myself.send_message(SinkTaskMsg::Poll)?;
+            }
+            SinkTaskMsg::Commit => commit(state).instrument(span).await?,
+            SinkTaskMsg::RefreshAssignment => refresh_assignment(state).instrument(span).await?,
+            SinkTaskMsg::Stop(reply) => {
+                state.stopping = true;
+                stop(state).instrument(span).await;
+                let _ = reply.send(());
+                myself.stop(None);
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        for t in state.timers.drain(..) {
+            t.abort();
+        }
+        Ok(())
+    }
+}
+
+async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
+    let worker = &state.worker;
+    let name = &state.connector.name;
+    if let (Some(admin), TopicFilter::List(topics)) = (&worker.topic_admin, &state.topics) {
+        // Where the runtime creates topics (the embedded broker), a sink's topics exist before
+        // any source writes, so the sink owns its partitions from the first record on.
+        for t in topics {
+            admin.ensure_topic(t, 1)?;
+        }
+    }
+    let mut conf = client_props(
+        &worker.config,
+        &state.connector,
+        "consumer",
+        &worker.bootstrap_servers,
+        &[],
+    );
+    // Java-client keys librdkafka does not know, read here instead.
+    if let Some(n) = conf.remove("max.poll.records") {
+        state.max_poll_records = n.trim().parse().map_err(|_| {
+            format!("Invalid value {n} for configuration consumer.max.poll.records")
+        })?;
+    }
+    state.reset_allowed = conf.contains_key("auto.offset.reset");
+    conf.entry("group.id".into())
+        .or_insert_with(|| format!("connect-{name}"));
+    conf.entry("client.id".into())
+        .or_insert_with(|| format!("connector-consumer-{name}-{}", state.task_id));
+    conf.insert("enable.auto.commit".into(), "false".into());
+    conf.insert("enable.auto.offset.store".into(), "false".into());
+    conf.insert("enable.partition.eof".into(), "false".into());
+    // Never skip data silently: an out-of-range offset is an error unless the user chose a reset.
+    conf.entry("auto.offset.reset".into())
+        .or_insert_with(|| "error".into());
+    let mut cc = ClientConfig::new();
+    for (k, v) in &conf {
+        cc.set(k, v);
+    }
+    let consumer: StreamConsumer = cc
+        .create()
+        .map_err(|e| format!("cannot create the consumer (check the consumer.* keys): {e}"))?;
+    state.consumer = Some(Arc::new(consumer));
+    state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
+    state
+        .task
+        .start(state.ctx.clone(), &state.task_props)
+        .await
+        .map_err(task_error)?;
+    worker
+        .status
+        .set_task(name, state.task_id, State::Running, None, state.restarts);
+    tracing::info!("sink task started");
+    Ok(())
+}
+
+fn consumer(state: &SinkTaskState) -> Arc<StreamConsumer> {
+    state.consumer.clone().expect("consumer created at start")
+}
+
+/// Runs a blocking librdkafka call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ActorProcessingErr> {
+    Ok(tokio::task::spawn_blocking(f).await?)
+}
+
+/// Takes the partitions this task owns now: closes those it lost, opens those it gained.
+async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
+    let c = consumer(state);
+    let md = match blocking(move || c.fetch_metadata(None, CLIENT_TIMEOUT)).await? {
+        Ok(md) => md,
+        Err(e) => {
+            tracing::warn!("cannot fetch topic metadata (will retry): {e}");
+            return Ok(());
+        }
+    };
+    let tasks = state.connector.tasks_max;
+    let mut wanted = BTreeSet::new();
+    for t in md.topics() {
+        if t.error().is_some() || !state.topics.matches(t.name()) {
+            continue;
+        }
+        for p in t.partitions() {
+            if partition_owner(t.name(), p.id(), tasks) == state.task_id {
+                wanted.insert(TopicPartition::new(t.name(), p.id()));
+            }
+        }
+    }
+    let removed: Vec<_> = state.assigned.difference(&wanted).cloned().collect();
+    let added: Vec<_> = wanted.difference(&state.assigned).cloned().collect();
+    if !removed.is_empty() {
+        commit(state).await?;
+        state.task.close(&removed).await.map_err(task_error)?;
+        let tpl = tpl_of(&removed);
+        consumer(state).incremental_unassign(&tpl)?;
+        for tp in &removed {
+            state.assigned.remove(tp);
+            state.current.remove(tp);
+            state.committed.remove(tp);
+        }
+    }
+    if !added.is_empty() {
+        let c = consumer(state);
+        let query = tpl_of(&added);
+        let committed = blocking(move || c.committed_offsets(query, CLIENT_TIMEOUT)).await??;
+        let mut tpl = TopicPartitionList::new();
+        for tp in &added {
+            let stored = committed
+                .find_partition(&tp.topic, tp.partition)
+                .and_then(|e| match e.offset() {
+                    Offset::Offset(o) if o >= 0 => Some(o),
+                    _ => None,
+                });
+            let start = match stored {
+                Some(o) => {
+                    state.committed.insert(tp.clone(), o);
+                    state.current.insert(tp.clone(), o);
+                    Offset::Offset(o)
+                }
+                None if state.reset_allowed => Offset::Invalid,
+                None => {
+                    check_nothing_dropped(state.worker.embedded_broker, consumer(state), tp)
+                        .await?;
+                    Offset::Beginning
+                }
+            };
+            tpl.add_partition_offset(&tp.topic, tp.partition, start)?;
+            tracing::info!(partition = %tp, offset = ?start, "assigned");
+        }
+        consumer(state).incremental_assign(&tpl)?;
+        state.assigned.extend(added.iter().cloned());
+        state.task.open(&added).await.map_err(task_error)?;
+    }
+    if !removed.is_empty() || !added.is_empty() {
+        state.ctx.set_assignment(state.assigned.clone());
+    }
+    Ok(())
+}
+
+/// On the embedded broker every partition starts at offset 0: if its earliest offset is higher
+/// before this sink ever committed, the mock's retention dropped records the sink never read.
+async fn check_nothing_dropped(
+    embedded: bool,
+    c: Arc<StreamConsumer>,
+    tp: &TopicPartition,
+) -> Result<(), ActorProcessingErr> {
+    if !embedded {
+        return Ok(());
+    }
+    let (t, p) = (tp.topic.clone(), tp.partition);
+    let (low, _) = blocking(move || c.fetch_watermarks(&t, p, CLIENT_TIMEOUT)).await??;
+    if low > 0 {
+        return Err(format!(
+            "{tp}: the embedded broker already dropped offsets 0 to {} before this sink read              them (it keeps only the last 5 MB or 100,000 messages of each partition). kconnect              does not skip data silently: set consumer.override.auto.offset.reset=earliest on              the connector to start from what is left",
+            low - 1
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn tpl_of(tps: &[TopicPartition]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for tp in tps {
+        tpl.add_partition(&tp.topic, tp.partition);
+    }
+    tpl
+}
+
+async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
+    let batch = match state.retry.take() {
+        Some(b) => b,
+        None => fetch(state).await?,
+    };
+    if !batch.is_empty() {
+        let next: Vec<(TopicPartition, i64)> = batch
+            .iter()
+            .map(|r| (r.topic_partition(), r.offset + 1))
+            .collect();
+        match state.task.put(batch.clone()).await {
+            Ok(()) => {
+                for (tp, o) in next {
+                    state.current.insert(tp, o);
+                }
+            }
+            Err(ConnectError::Retriable(why)) => {
+                let wait = state.ctx.take_requests().timeout_ms.unwrap_or(100);
+                tracing::warn!("put failed, retrying in {wait} ms: {why}");
+                state.retry = Some(batch);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                return Ok(());
+            }
+            Err(e) => return Err(task_error(e)),
+        }
+    }
+    apply_requests(state).await
+}
+
+/// Reads up to max.poll.records records, waiting at most POLL_WAIT for the first.
+async fn fetch(state: &mut SinkTaskState) -> Result<Vec<SinkRecord>, ActorProcessingErr> {
+    let c = consumer(state);
+    let mut batch = Vec::new();
+    if state.assigned.is_empty() {
+        tokio::time::sleep(POLL_WAIT).await;
+        return Ok(batch);
+    }
+    let first = match tokio::time::timeout(POLL_WAIT, c.recv()).await {
+        Err(_) => return Ok(batch),
+        Ok(r) => r,
+    };
+    let mut next = Some(first);
+    while let Some(r) = next.take() {
+        match r {
+            Ok(m) => {
+                if let Some(rec) = convert(state, &m)? {
+                    batch.push(rec);
+                }
+            }
+            Err(e) => {
+                let assigned = state.assigned.iter().cloned().collect();
+                let current = state.current.clone();
+                return Err(consumer_error(c.clone(), assigned, current, e).await);
+            }
+        }
+        if batch.len() >= state.max_poll_records {
+            break;
+        }
+        next = c.recv().now_or_never();
+    }
+    Ok(batch)
+}
+
+fn convert(
+    state: &SinkTaskState,
+    m: &BorrowedMessage<'_>,
+) -> Result<Option<SinkRecord>, ActorProcessingErr> {
+    let conv = state.converters.as_ref().expect("started");
+    let topic = m.topic();
+    let converted = conv
+        .key
+        .to_connect(topic, m.key())
+        .and_then(|k| conv.value.to_connect(topic, m.payload()).map(|v| (k, v)));
+    let (key, value) = match converted {
+        Ok(kv) => kv,
+        Err(e) => {
+            let at = format!("{topic}-{} at offset {}", m.partition(), m.offset());
+            if state.connector.errors_tolerance_all {
+                tracing::warn!(
+                    "skipping the record in {at}: it failed conversion (errors.tolerance=all): {e}"
+                );
+                return Ok(None);
+            }
+            return Err(format!("cannot convert the record in {at}: {e}").into());
+        }
+    };
+    let (timestamp, timestamp_type) = match m.timestamp() {
+        Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
+        Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+        Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+    };
+    let headers = m
+        .headers()
+        .map(|hs| {
+            hs.iter()
+                .map(|h| kconnect_connectors::record::Header {
+                    key: h.key.to_string(),
+                    schema: None,
+                    value: header_value(h.value),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(SinkRecord {
+        topic: topic.to_string(),
+        partition: m.partition(),
+        offset: m.offset(),
+        timestamp,
+        timestamp_type,
+        key_schema: key.schema,
+        key: key.value,
+        value_schema: value.schema,
+        value: value.value,
+        headers,
+    }))
+}
+
+/// Turns a consumer error into the task's failure, naming the cause where it is known.
+async fn consumer_error(
+    consumer: Arc<StreamConsumer>,
+    assigned: Vec<TopicPartition>,
+    current: SinkOffsets,
+    e: KafkaError,
+) -> ActorProcessingErr {
+    if let KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset) = e {
+        // Find the partition whose next offset is no longer on the broker.
+        let mut lost = Vec::new();
+        for tp in &assigned {
+            let c = consumer.clone();
+            let (t, p) = (tp.topic.clone(), tp.partition);
+            if let Ok(Ok((low, _high))) =
+                blocking(move || c.fetch_watermarks(&t, p, CLIENT_TIMEOUT)).await
+            {
+                let want = current.get(tp).copied().unwrap_or(0);
+                if want < low {
+                    lost.push(format!(
+                        "{tp}: next offset {want}, but the earliest offset on the broker is {low} \
+                         ({} records dropped)",
+                        low - want
+                    ));
+                }
+            }
+        }
+        let which = if lost.is_empty() {
+            "an assigned partition".to_string()
+        } else {
+            lost.join("; ")
+        };
+        return format!(
+            "the broker no longer has records this sink had not yet read ({which}). They were \
+             dropped by retention (the embedded broker keeps only the last 5 MB or 100,000 \
+             messages of each partition). kconnect does not skip data silently: set \
+             consumer.override.auto.offset.reset=earliest (or latest) on the connector to allow \
+             a reset"
+        )
+        .into();
+    }
+    format!("the consumer failed: {e}").into()
+}
+
+/// Applies what the task asked for through its context: offset resets, pause, resume, commit.
+async fn apply_requests(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
+    let req = state.ctx.take_requests();
+    let c = consumer(state);
+    for (tp, offset) in &req.offset_resets {
+        if state.assigned.contains(tp) {
+            let (t, p, o) = (tp.topic.clone(), tp.partition, *offset);
+            let c2 = c.clone();
+            blocking(move || c2.seek(&t, p, Offset::Offset(o), CLIENT_TIMEOUT)).await??;
+            state.current.insert(tp.clone(), *offset);
+        }
+    }
+    let owned = |s: &BTreeSet<TopicPartition>| -> Vec<TopicPartition> {
+        s.iter()
+            .filter(|tp| state.assigned.contains(tp))
+            .cloned()
+            .collect()
+    };
+    let pause = owned(&req.pause);
+    if !pause.is_empty() {
+        c.pause(&tpl_of(&pause))?;
+    }
+    let resume = owned(&req.resume);
+    if !resume.is_empty() {
+        c.resume(&tpl_of(&resume))?;
+    }
+    if req.commit_requested {
+        commit(state).await?;
+    }
+    Ok(())
+}
+
+/// Asks the task what is safe to commit (`pre_commit`, by default a `flush`) and commits it.
+async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
+    if state.current.is_empty() {
+        return Ok(());
+    }
+    let offered = state.current.clone();
+    let safe = state.task.pre_commit(offered).await.map_err(task_error)?;
+    let mut tpl = TopicPartitionList::new();
+    let mut changed = Vec::new();
+    for (tp, o) in safe {
+        if state.assigned.contains(&tp) && state.committed.get(&tp) != Some(&o) {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(o))?;
+            changed.push((tp, o));
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let c = consumer(state);
+    match blocking(move || c.commit(&tpl, CommitMode::Sync)).await? {
+        Ok(()) => {
+            tracing::debug!(partitions = changed.len(), "committed sink offsets");
+            state.committed.extend(changed);
+        }
+        // Not fatal, as in Connect: the next commit covers these offsets too.
+        Err(e) => tracing::warn!("offset commit failed: {e}"),
+    }
+    Ok(())
+}
+
+async fn stop(state: &mut SinkTaskState) {
+    if state.consumer.is_some() {
+        if let Err(e) = commit(state).await {
+            tracing::warn!("final offset commit failed: {e}");
+        }
+        let owned: Vec<_> = state.assigned.iter().cloned().collect();
+        if let Err(e) = state.task.close(&owned).await {
+            tracing::warn!("closing partitions failed: {e}");
+        }
+    }
+    if let Err(e) = state.task.stop().await {
+        tracing::warn!("sink task stop failed: {e}");
+    }
+    tracing::info!("sink task stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_owner;
+
+    #[test]
+    fn four_partitions_over_four_tasks_one_each() {
+        let mut owners: Vec<u32> = (0..4).map(|p| partition_owner("orders", p, 4)).collect();
+        owners.sort();
+        assert_eq!(owners, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn adding_partitions_never_moves_existing_ones() {
+        let before: Vec<u32> = (0..4).map(|p| partition_owner("t", p, 3)).collect();
+        let after: Vec<u32> = (0..8).map(|p| partition_owner("t", p, 3)).collect();
+        assert_eq!(&after[..4], &before[..]);
+    }
+
+    #[test]
+    fn one_task_owns_everything() {
+        assert!((0..16).all(|p| partition_owner("x", p, 1) == 0));
+    }
+}

@@ -1,0 +1,272 @@
+//! `WorkerActor`: the root of the supervision tree (Connect's Worker with a standalone herder's
+//! bookkeeping). It validates connector configs, starts one
+//! [`ConnectorSupervisor`](crate::connector::supervisor::ConnectorSupervisor) per connector and
+//! stops them all on shutdown. [`Worker`] is the handle the binary and tests use.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kconnect_connectors::api::{ConnectorKind, Props};
+use kconnect_connectors::config::ConfigValue;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use thiserror::Error;
+
+use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME};
+use crate::connector::supervisor::{ConnectorSupervisor, SupervisorArgs, SupervisorMsg};
+use crate::context::WorkerContext;
+use crate::status::{ConnectorStatus, State};
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum WorkerError {
+    #[error("connector {connector}: invalid configuration: {}", .errors.join("; "))]
+    InvalidConfig {
+        connector: String,
+        errors: Vec<String>,
+    },
+    #[error("connector {connector}: unknown connector.class {class}; known connectors: {}", .known.join(", "))]
+    UnknownClass {
+        connector: String,
+        class: String,
+        known: Vec<String>,
+    },
+    #[error("a connector named {0} already exists")]
+    Duplicate(String),
+    #[error("connector {0} not found")]
+    NotFound(String),
+    #[error("worker error: {0}")]
+    Internal(String),
+}
+
+pub enum WorkerMsg {
+    AddConnector(Props, RpcReplyPort<Result<String, WorkerError>>),
+    DeleteConnector(String, RpcReplyPort<Result<(), WorkerError>>),
+    Shutdown(RpcReplyPort<()>),
+}
+
+pub struct WorkerActor;
+
+pub struct WorkerState {
+    ctx: Arc<WorkerContext>,
+    connectors: BTreeMap<String, ActorRef<SupervisorMsg>>,
+}
+
+/// Collects every configuration error of `props`: the common keys, then the connector's own.
+fn validate(
+    ctx: &WorkerContext,
+    props: &Props,
+) -> Result<
+    (
+        ConnectorConfig,
+        kconnect_connectors::registry::ConnectorPlugin,
+    ),
+    WorkerError,
+> {
+    let name = props.get(NAME).cloned().unwrap_or_default();
+    let errors_of = |values: Vec<ConfigValue>| -> Vec<String> {
+        values.into_iter().flat_map(|v| v.errors).collect()
+    };
+    let mut errors = errors_of(connector_config_def().validate(props));
+    if !errors.is_empty() {
+        return Err(WorkerError::InvalidConfig {
+            connector: name,
+            errors,
+        });
+    }
+    let class = props.get(CONNECTOR_CLASS).cloned().unwrap_or_default();
+    let plugin = ctx
+        .plugins
+        .connector(class.trim())
+        .cloned()
+        .ok_or_else(|| WorkerError::UnknownClass {
+            connector: name.clone(),
+            class: class.clone(),
+            known: ctx.plugins.known_connector_names(),
+        })?;
+    let config = ConnectorConfig::parse(props.clone(), &ctx.config.restart).map_err(|e| {
+        WorkerError::InvalidConfig {
+            connector: name.clone(),
+            errors: vec![e.to_string()],
+        }
+    })?;
+    errors.extend(errors_of(plugin.create().validate(props)));
+    if plugin.kind == ConnectorKind::Sink {
+        if let Err(e) = config.sink_topics() {
+            errors.push(e.to_string());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(WorkerError::InvalidConfig {
+            connector: name,
+            errors,
+        });
+    }
+    Ok((config, plugin))
+}
+
+impl Actor for WorkerActor {
+    type Msg = WorkerMsg;
+    type State = WorkerState;
+    type Arguments = Arc<WorkerContext>;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        ctx: Arc<WorkerContext>,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(WorkerState {
+            ctx,
+            connectors: BTreeMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            WorkerMsg::AddConnector(props, reply) => {
+                let r = add_connector(&myself, state, props).await;
+                let _ = reply.send(r);
+            }
+            WorkerMsg::DeleteConnector(name, reply) => {
+                let r = match state.connectors.remove(&name) {
+                    None => Err(WorkerError::NotFound(name)),
+                    Some(sup) => {
+                        stop_supervisor(&state.ctx, sup).await;
+                        state.ctx.status.connector_removed(&name);
+                        Ok(())
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            WorkerMsg::Shutdown(reply) => {
+                let all = std::mem::take(&mut state.connectors);
+                // Connectors stop side by side: shutdown takes one graceful timeout, not N.
+                let ctx = state.ctx.clone();
+                futures::future::join_all(all.into_values().map(|sup| stop_supervisor(&ctx, sup)))
+                    .await;
+                let _ = reply.send(());
+                myself.stop(None);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // Supervisors handle their children's failures; one failing itself is a bug, and it
+        // must not take the worker or the other connectors down.
+        if let SupervisionEvent::ActorFailed(cell, err) = event {
+            let name = state
+                .connectors
+                .iter()
+                .find(|(_, s)| s.get_id() == cell.get_id())
+                .map(|(n, _)| n.clone());
+            if let Some(name) = name {
+                tracing::error!(connector = %name, "connector supervisor failed: {err}");
+                state.connectors.remove(&name);
+                state.ctx.status.set_connector(
+                    &name,
+                    State::Failed,
+                    Some(format!("supervisor failed: {err}")),
+                    0,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn add_connector(
+    myself: &ActorRef<WorkerMsg>,
+    state: &mut WorkerState,
+    props: Props,
+) -> Result<String, WorkerError> {
+    let (config, plugin) = validate(&state.ctx, &props)?;
+    if state.connectors.contains_key(&config.name) {
+        return Err(WorkerError::Duplicate(config.name));
+    }
+    let name = config.name.clone();
+    state
+        .ctx
+        .status
+        .connector_added(&name, plugin.kind.as_str());
+    let args = SupervisorArgs {
+        worker: state.ctx.clone(),
+        config: Arc::new(config),
+        plugin,
+    };
+    let (sup, _) = Actor::spawn_linked(None, ConnectorSupervisor, args, myself.get_cell())
+        .await
+        .map_err(|e| WorkerError::Internal(format!("cannot start connector {name}: {e}")))?;
+    state.connectors.insert(name.clone(), sup);
+    tracing::info!(connector = %name, "connector added");
+    Ok(name)
+}
+
+async fn stop_supervisor(ctx: &WorkerContext, sup: ActorRef<SupervisorMsg>) {
+    // Tasks stop one graceful timeout at most each, plus the final offset flush.
+    let budget =
+        ctx.config.shutdown_timeout * 2 + ctx.config.offset_flush_timeout + Duration::from_secs(1);
+    if sup.call(SupervisorMsg::Stop, Some(budget)).await.is_err() {
+        sup.kill();
+    }
+}
+
+/// A handle on a running worker.
+#[derive(Clone)]
+pub struct Worker {
+    actor: ActorRef<WorkerMsg>,
+    ctx: Arc<WorkerContext>,
+}
+
+impl Worker {
+    pub async fn start(ctx: WorkerContext) -> Result<Worker, WorkerError> {
+        let ctx = Arc::new(ctx);
+        let (actor, _) = Actor::spawn(None, WorkerActor, ctx.clone())
+            .await
+            .map_err(|e| WorkerError::Internal(e.to_string()))?;
+        Ok(Worker { actor, ctx })
+    }
+
+    pub fn context(&self) -> &Arc<WorkerContext> {
+        &self.ctx
+    }
+
+    /// Validates and starts a connector; returns its name.
+    pub async fn add_connector(&self, props: Props) -> Result<String, WorkerError> {
+        self.ask(|r| WorkerMsg::AddConnector(props, r)).await?
+    }
+
+    pub async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
+        let name = name.to_string();
+        self.ask(|r| WorkerMsg::DeleteConnector(name, r)).await?
+    }
+
+    pub fn status(&self, name: &str) -> Option<ConnectorStatus> {
+        self.ctx.status.get(name)
+    }
+
+    /// Stops every connector cleanly (tasks flush their offsets) and the worker actor.
+    pub async fn shutdown(&self) {
+        let _ = self.ask(WorkerMsg::Shutdown).await;
+    }
+
+    async fn ask<T: Send + 'static>(
+        &self,
+        msg: impl FnOnce(RpcReplyPort<T>) -> WorkerMsg,
+    ) -> Result<T, WorkerError> {
+        match self.actor.call(msg, None).await {
+            Ok(ractor::rpc::CallResult::Success(v)) => Ok(v),
+            Ok(_) => Err(WorkerError::Internal("the worker did not answer".into())),
+            Err(e) => Err(WorkerError::Internal(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,553 @@
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
+
+use crate::api::{
+    Connector, ConnectorContext, ConnectorKind, Props, SourceTask, SourceTaskContext, TaskInstance,
+};
+use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
+use crate::data::{Schema, Value};
+use crate::error::{ConnectError, ConnectResult};
+use crate::record::{OffsetMap, SourceRecord};
+
+use super::{
+    DEFAULT_TASK_BATCH_SIZE, FILENAME_FIELD, FILE_CONFIG, POSITION_FIELD, TASK_BATCH_SIZE_CONFIG,
+    TOPIC_CONFIG,
+};
+
+/// How long `poll` waits before returning an empty batch at the end of the input.
+const EOF_BACKOFF: Duration = Duration::from_millis(100);
+/// How long `poll` waits before returning an empty batch while the file does not exist.
+const MISSING_FILE_BACKOFF: Duration = Duration::from_millis(500);
+/// How long `poll` waits on stdin, which may block, before returning what it has.
+const STDIN_READ_TIMEOUT: Duration = Duration::from_millis(500);
+/// The most bytes one read asks for.
+const READ_CHUNK: usize = 256 * 1024;
+
+fn config_def() -> ConfigDef {
+    let single_topic = Validator::custom("a single, non-empty topic name", |v| match v {
+        ParsedValue::String(s) if s.is_empty() => Err("String must be non-empty".into()),
+        ParsedValue::String(s) if s.contains(',') => Err(
+            "FileStreamSourceConnector should only have a single topic when used as a source."
+                .into(),
+        ),
+        _ => Ok(()),
+    });
+    ConfigDef::new()
+        .define_optional(
+            FILE_CONFIG,
+            ConfigType::String,
+            Importance::High,
+            "Source filename. If not specified, the standard input will be used",
+        )
+        .define(
+            TOPIC_CONFIG,
+            ConfigType::String,
+            None,
+            Some(single_topic),
+            Importance::High,
+            "The topic to publish data to",
+        )
+        .define(
+            TASK_BATCH_SIZE_CONFIG,
+            ConfigType::Int,
+            Some(&DEFAULT_TASK_BATCH_SIZE.to_string()),
+            Some(Validator::at_least(1.0)),
+            Importance::Low,
+            "The maximum number of records the source task can read from the file in one poll",
+        )
+}
+
+/// Reads lines from a file, or from stdin when `file` is absent or empty. One task only.
+#[derive(Debug, Default)]
+pub struct FileStreamSourceConnector {
+    props: Props,
+}
+
+impl FileStreamSourceConnector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Connector for FileStreamSourceConnector {
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::Source
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        config_def()
+    }
+
+    fn start(&mut self, _ctx: ConnectorContext, props: &Props) -> ConnectResult<()> {
+        config_def().parse(props)?;
+        self.props = props.clone();
+        Ok(())
+    }
+
+    /// Only one input stream makes sense: one task config, whatever `max_tasks`.
+    fn task_configs(&self, _max_tasks: usize) -> ConnectResult<Vec<Props>> {
+        Ok(vec![self.props.clone()])
+    }
+
+    fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    fn new_task(&self) -> TaskInstance {
+        TaskInstance::Source(Box::new(FileStreamSourceTask::new()))
+    }
+}
+
+type Input = Box<dyn AsyncRead + Send + Unpin>;
+
+/// Emits each line of the file as a STRING record, tailing the file for appended lines.
+///
+/// A line ends at `\n`, `\r\n` or a lone `\r` (as Kafka's task does); a last line without a
+/// terminator is held back until its terminator arrives. Each record's source offset is the
+/// byte position just past its terminator, so a restarted task seeks there and resumes with
+/// the next line. Invalid UTF-8 is replaced with U+FFFD.
+#[derive(Default)]
+pub struct FileStreamSourceTask {
+    /// `None`: stdin.
+    filename: Option<String>,
+    topic: String,
+    batch_size: usize,
+    partition: OffsetMap,
+    /// The committed position to seek to when the file is opened.
+    start_position: u64,
+    input: Option<Input>,
+    /// The byte position just past the last emitted line; `None` on stdin, as in Kafka.
+    position: Option<u64>,
+    /// Bytes read but not yet emitted as lines.
+    buf: Vec<u8>,
+    warned_missing: bool,
+}
+
+impl FileStreamSourceTask {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The source partition of records read from `filename` (`None`: stdin).
+    pub fn source_partition(filename: Option<&str>) -> OffsetMap {
+        let mut m = OffsetMap::new();
+        m.insert(
+            FILENAME_FIELD.into(),
+            filename.map_or(Json::Null, |f| Json::String(f.to_string())),
+        );
+        m
+    }
+
+    fn name(&self) -> &str {
+        self.filename.as_deref().unwrap_or("stdin")
+    }
+
+    /// Opens the file and seeks to the committed position. `false`: it does not exist yet.
+    async fn open(&mut self) -> ConnectResult<bool> {
+        let Some(filename) = self.filename.clone() else {
+            self.input = Some(Box::new(tokio::io::stdin()));
+            self.position = None;
+            return Ok(true);
+        };
+        let mut file = match tokio::fs::File::open(&filename).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !self.warned_missing {
+                    tracing::warn!(
+                        "Couldn't find file {filename} for FileStreamSourceTask, \
+                         waiting for it to be created"
+                    );
+                    self.warned_missing = true;
+                }
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(ConnectError::other(format!(
+                    "Couldn't open file {filename} for FileStreamSourceTask: {e}"
+                )))
+            }
+        };
+        if self.start_position > 0 {
+            let len = file.metadata().await?.len();
+            if len < self.start_position {
+                tracing::warn!(
+                    "File {filename} is {len} bytes long, shorter than the committed position \
+                     {}; waiting for it to grow past that position",
+                    self.start_position
+                );
+            }
+            file.seek(std::io::SeekFrom::Start(self.start_position))
+                .await?;
+            tracing::debug!("Skipped to offset {} in {filename}", self.start_position);
+        }
+        self.position = Some(self.start_position);
+        self.input = Some(Box::new(file));
+        tracing::debug!("Opened {filename} for reading");
+        Ok(true)
+    }
+
+    /// Moves every complete line of `buf` into `records`, up to the batch size.
+    fn extract_lines(&mut self, records: &mut Vec<SourceRecord>, timestamp: i64) {
+        let mut head = 0;
+        while records.len() < self.batch_size {
+            let rest = &self.buf[head..];
+            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                break;
+            };
+            let next = if rest[end] == b'\n' {
+                end + 1
+            } else if end + 1 < rest.len() {
+                if rest[end + 1] == b'\n' {
+                    end + 2
+                } else {
+                    end + 1
+                }
+            } else {
+                // A `\r` ends the data read so far: wait to see whether `\n` follows.
+                break;
+            };
+            let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+            head += next;
+            let offset_position = self.position.map(|p| p + next as u64);
+            self.position = offset_position;
+            let mut offset = OffsetMap::new();
+            offset.insert(
+                POSITION_FIELD.into(),
+                offset_position.map_or(Json::Null, Json::from),
+            );
+            let mut record = SourceRecord::new(
+                self.partition.clone(),
+                offset,
+                self.topic.clone(),
+                Some(Schema::string()),
+                Value::String(line),
+            );
+            record.timestamp = Some(timestamp);
+            records.push(record);
+        }
+        self.buf.drain(..head);
+    }
+
+    /// Reads the next chunk; `Ok(0)` at the end of the input (or, on stdin, when nothing came).
+    async fn read_chunk(&mut self) -> ConnectResult<usize> {
+        let input = self.input.as_mut().expect("input is open");
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        let read = input.read_buf(&mut self.buf);
+        let result = if self.filename.is_none() {
+            match tokio::time::timeout(STDIN_READ_TIMEOUT, read).await {
+                Ok(r) => r,
+                Err(_) => return Ok(0),
+            }
+        } else {
+            read.await
+        };
+        result.map_err(|e| ConnectError::other(format!("Error reading {}: {e}", self.name())))
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The byte position a committed offset holds; 0 when there is none.
+fn committed_position(offset: Option<&OffsetMap>) -> ConnectResult<u64> {
+    match offset.and_then(|o| o.get(POSITION_FIELD)) {
+        None | Some(Json::Null) => Ok(0),
+        Some(Json::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or_default()),
+        Some(other) => Err(ConnectError::other(format!(
+            "Offset position is the incorrect type: expected a non-negative integer, got {other}"
+        ))),
+    }
+}
+
+#[async_trait]
+impl SourceTask for FileStreamSourceTask {
+    async fn start(&mut self, ctx: SourceTaskContext, props: &Props) -> ConnectResult<()> {
+        let config = config_def().parse(props)?;
+        self.filename = config.opt_string(FILE_CONFIG).filter(|f| !f.is_empty());
+        self.topic = config.string(TOPIC_CONFIG)?;
+        self.batch_size = config.int(TASK_BATCH_SIZE_CONFIG)?.max(1) as usize;
+        self.partition = Self::source_partition(self.filename.as_deref());
+        self.start_position = if self.filename.is_some() {
+            // Tracking a position on stdin makes no sense.
+            let offset = ctx.offset_storage_reader().offset(&self.partition);
+            committed_position(offset.as_ref())?
+        } else {
+            0
+        };
+        self.input = None;
+        self.buf.clear();
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        if self.input.is_none() && !self.open().await? {
+            tokio::time::sleep(MISSING_FILE_BACKOFF).await;
+            return Ok(Vec::new());
+        }
+        let timestamp = now_ms();
+        let mut records = Vec::new();
+        self.extract_lines(&mut records, timestamp);
+        while records.len() < self.batch_size {
+            if self.read_chunk().await? == 0 {
+                break;
+            }
+            self.extract_lines(&mut records, timestamp);
+        }
+        if records.is_empty() {
+            // At the end of the input: back off, then look for appended lines on the next poll.
+            tokio::time::sleep(EOF_BACKOFF).await;
+        }
+        Ok(records)
+    }
+
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.input = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::builtin::testutil::{map, props, source_ctx};
+
+    fn append(path: &Path, data: &[u8]) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        f.write_all(data).unwrap();
+    }
+
+    fn task_props(path: &Path, extra: &[(&str, &str)]) -> Props {
+        let mut p = props(&[("file", path.to_str().unwrap()), ("topic", "lines")]);
+        p.extend(props(extra));
+        p
+    }
+
+    async fn started(p: &Props, offsets: Vec<(OffsetMap, OffsetMap)>) -> FileStreamSourceTask {
+        let mut task = FileStreamSourceTask::new();
+        task.start(source_ctx(0, offsets), p).await.unwrap();
+        task
+    }
+
+    /// (line, position) of each record.
+    fn lines(records: &[SourceRecord]) -> Vec<(String, u64)> {
+        records
+            .iter()
+            .map(|r| {
+                let Value::String(s) = &r.value else {
+                    panic!("not a string: {:?}", r.value)
+                };
+                (s.clone(), r.source_offset["position"].as_u64().unwrap())
+            })
+            .collect()
+    }
+
+    fn owned(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+        v.iter().map(|(s, p)| (s.to_string(), *p)).collect()
+    }
+
+    #[tokio::test]
+    async fn emits_each_terminated_line_with_its_end_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, "a\nbb\r\nc\rdé\nhalf".as_bytes());
+        let mut task = started(&task_props(&path, &[]), vec![]).await;
+
+        let records = task.poll().await.unwrap();
+        assert_eq!(
+            lines(&records),
+            owned(&[("a", 2), ("bb", 6), ("c", 8), ("dé", 12)])
+        );
+        let r = &records[0];
+        assert_eq!(r.topic, "lines");
+        assert_eq!(r.value_schema, Some(Schema::string()));
+        assert_eq!(
+            r.source_partition,
+            map(json!({"filename": path.to_str().unwrap()}))
+        );
+        assert_eq!(r.key, Value::Null);
+        assert!(r.timestamp.is_some());
+
+        // The unterminated last line waits for its newline.
+        assert!(task.poll().await.unwrap().is_empty());
+        append(&path, b"way\n");
+        assert_eq!(
+            lines(&task.poll().await.unwrap()),
+            owned(&[("halfway", 20)])
+        );
+        task.stop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_trailing_carriage_return_waits_for_the_next_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"x\r");
+        let mut task = started(&task_props(&path, &[]), vec![]).await;
+        assert!(task.poll().await.unwrap().is_empty());
+        // `\r\n` is one terminator: one line, positioned after both bytes.
+        append(&path, b"\ny\rz");
+        assert_eq!(
+            lines(&task.poll().await.unwrap()),
+            owned(&[("x", 3), ("y", 5)])
+        );
+        append(&path, b"\n");
+        assert_eq!(lines(&task.poll().await.unwrap()), owned(&[("z", 7)]));
+    }
+
+    #[tokio::test]
+    async fn resumes_after_the_committed_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\ntwo\nthree\n");
+        let partition = FileStreamSourceTask::source_partition(path.to_str());
+        let committed = vec![(partition, map(json!({"position": 4})))];
+        let mut task = started(&task_props(&path, &[]), committed).await;
+        assert_eq!(
+            lines(&task.poll().await.unwrap()),
+            owned(&[("two", 8), ("three", 14)])
+        );
+    }
+
+    #[tokio::test]
+    async fn an_offset_of_another_file_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\ntwo\n");
+        let other = FileStreamSourceTask::source_partition(Some("/elsewhere"));
+        let committed = vec![(other, map(json!({"position": 4})))];
+        let mut task = started(&task_props(&path, &[]), committed).await;
+        assert_eq!(
+            lines(&task.poll().await.unwrap()),
+            owned(&[("one", 4), ("two", 8)])
+        );
+    }
+
+    #[tokio::test]
+    async fn an_offset_of_the_wrong_type_fails_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        let partition = FileStreamSourceTask::source_partition(path.to_str());
+        for bad in [json!({"position": "4"}), json!({"position": -1})] {
+            let mut task = FileStreamSourceTask::new();
+            let ctx = source_ctx(0, vec![(partition.clone(), map(bad.clone()))]);
+            let err = task.start(ctx, &task_props(&path, &[])).await.unwrap_err();
+            assert!(err.to_string().contains("incorrect type"), "{bad}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn batch_size_caps_each_poll() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"1\n2\n3\n4\n5\n");
+        let mut task = started(&task_props(&path, &[("batch.size", "2")]), vec![]).await;
+        let sizes = [
+            task.poll().await.unwrap(),
+            task.poll().await.unwrap(),
+            task.poll().await.unwrap(),
+        ]
+        .map(|b| b.len());
+        assert_eq!(sizes, [2, 2, 1]);
+        assert!(task.poll().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn waits_for_a_missing_file_to_appear() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("later.txt");
+        let mut task = started(&task_props(&path, &[]), vec![]).await;
+        assert!(task.poll().await.unwrap().is_empty());
+        append(&path, b"hello\n");
+        assert_eq!(lines(&task.poll().await.unwrap()), owned(&[("hello", 6)]));
+    }
+
+    #[tokio::test]
+    async fn reads_a_large_file_across_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.txt");
+        let mut data = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..60_000u64 {
+            // Lengths vary so that lines and `\r\n` pairs straddle read boundaries.
+            let line = format!("{i}-{}", "x".repeat((i % 37) as usize));
+            data.extend_from_slice(line.as_bytes());
+            data.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+            expected.push((line, data.len() as u64));
+        }
+        append(&path, &data);
+        let mut task = started(&task_props(&path, &[]), vec![]).await;
+        let mut got = Vec::new();
+        while got.len() < expected.len() {
+            let batch = task.poll().await.unwrap();
+            assert!(!batch.is_empty(), "stalled after {} lines", got.len());
+            assert!(batch.len() <= DEFAULT_TASK_BATCH_SIZE as usize);
+            got.extend(lines(&batch));
+        }
+        assert_eq!(got, expected);
+        assert!(task.poll().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn connector_validates_topic_and_makes_one_task() {
+        let c = FileStreamSourceConnector::new();
+        let errors = |p: &Props| -> Vec<(String, Vec<String>)> {
+            c.validate(p)
+                .into_iter()
+                .filter(|v| !v.errors.is_empty())
+                .map(|v| (v.name, v.errors))
+                .collect()
+        };
+        assert_eq!(
+            errors(&props(&[("file", "/tmp/x")])),
+            vec![(
+                "topic".to_string(),
+                vec![
+                    "Missing required configuration \"topic\" which has no default value."
+                        .to_string()
+                ]
+            )]
+        );
+        let two = errors(&props(&[("topic", "a,b")]));
+        assert_eq!(two.len(), 1);
+        assert!(two[0].1[0].contains("single topic"), "{two:?}");
+        assert_eq!(
+            errors(&props(&[("topic", "t"), ("batch.size", "0")]))[0].0,
+            "batch.size"
+        );
+        assert!(errors(&props(&[("topic", "t")])).is_empty());
+
+        let mut c = FileStreamSourceConnector::new();
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let p = props(&[("file", "/tmp/x"), ("topic", "t")]);
+        assert!(c
+            .start(
+                ConnectorContext::new(tx.clone()),
+                &props(&[("topic", "a,b")])
+            )
+            .is_err());
+        c.start(ConnectorContext::new(tx), &p).unwrap();
+        assert_eq!(c.task_configs(5).unwrap(), vec![p]);
+        assert!(matches!(c.new_task(), TaskInstance::Source(_)));
+    }
+}

@@ -1,0 +1,55 @@
+//! `org.apache.kafka.connect.converters.ByteArrayConverter`.
+
+use crate::api::Props;
+use crate::data::{Schema, SchemaAndValue, Type, Value};
+use crate::error::{ConnectError, ConnectResult};
+
+use super::Converter;
+
+/// Passes bytes through: writes `Bytes` values (schema BYTES or none), reads an optional
+/// BYTES value.
+#[derive(Debug, Clone, Default)]
+pub struct ByteArrayConverter;
+
+impl ByteArrayConverter {
+    pub fn new() -> Self {
+        ByteArrayConverter
+    }
+}
+
+impl Converter for ByteArrayConverter {
+    fn configure(&mut self, _props: &Props, _is_key: bool) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    fn from_connect(
+        &self,
+        _topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+    ) -> ConnectResult<Option<Vec<u8>>> {
+        if let Some(s) = schema {
+            if s.ty() != Type::Bytes {
+                return Err(ConnectError::data(format!(
+                    "Invalid schema type for ByteArrayConverter: {}",
+                    s.ty()
+                )));
+            }
+        }
+        match value {
+            Value::Null => Ok(None),
+            Value::Bytes(b) => Ok(Some(b.clone())),
+            v => Err(ConnectError::data(format!(
+                "ByteArrayConverter is not compatible with objects of type {}",
+                v.kind()
+            ))),
+        }
+    }
+
+    fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> ConnectResult<SchemaAndValue> {
+        Ok(SchemaAndValue::new(
+            Some(Schema::optional_bytes()),
+            bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec())),
+        ))
+    }
+}

@@ -1,0 +1,39 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kconnect",
+    version,
+    about = "Kafka Connect, rebuilt in Rust as an actor-model supervision runtime"
+)]
+pub struct Cli {
+    /// Log level (error, warn, info, debug, trace) or a tracing filter such as
+    /// `info,kconnect_actors=debug`. Overrides RUST_LOG.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a standalone worker, like connect-standalone: a worker config, then one or more
+    /// connector configs (.properties, .toml, .yaml or .json).
+    Standalone {
+        worker_config: PathBuf,
+        #[arg(required = true)]
+        connector_configs: Vec<PathBuf>,
+    },
+    /// Run only the embedded broker (librdkafka's in-memory mock cluster) and print its address,
+    /// so that workers can be started, killed and restarted against it.
+    Broker {
+        /// Topics to create first, as NAME or NAME:PARTITIONS.
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+    },
+}

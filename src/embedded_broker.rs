@@ -1,0 +1,172 @@
+//! The embedded broker: librdkafka's mock cluster, hosted on a thread of its own because its
+//! handle is `!Send`. It speaks the Kafka protocol on 127.0.0.1 with a kernel-chosen port.
+//!
+//! Its limits (measured, see DEVELOPERS.md) are logged once at start so nobody mistakes it for a
+//! real broker: data lives in memory only, each partition keeps only its last 5 MB or 100,000
+//! messages, transactions write no markers, and it has no CreateTopics API (topics are created
+//! here through the mock's own API).
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use rdkafka::mocking::MockCluster;
+use thiserror::Error;
+
+/// What the mock retains per partition; older records are dropped without notice.
+pub const RETAINED_BYTES_PER_PARTITION: usize = 5 * 1024 * 1024;
+pub const RETAINED_MESSAGES_PER_PARTITION: usize = 100_000;
+
+#[derive(Debug, Error)]
+pub enum EmbeddedBrokerError {
+    #[error("cannot start the embedded broker: {0}")]
+    Start(String),
+    #[error("embedded broker: cannot create topic {topic}: {reason}")]
+    CreateTopic { topic: String, reason: String },
+    #[error("embedded broker: {0}")]
+    Command(String),
+    #[error("the embedded broker thread is gone")]
+    Gone,
+}
+
+enum Command {
+    CreateTopic {
+        topic: String,
+        partitions: i32,
+        reply: mpsc::Sender<Result<(), EmbeddedBrokerError>>,
+    },
+    BrokerDown(mpsc::Sender<Result<(), EmbeddedBrokerError>>),
+    BrokerUp(mpsc::Sender<Result<(), EmbeddedBrokerError>>),
+    Stop,
+}
+
+/// A running embedded broker. Dropping it stops the broker (and loses its data).
+pub struct EmbeddedBroker {
+    bootstrap_servers: String,
+    commands: mpsc::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The mock's single broker's id.
+const BROKER_ID: i32 = 1;
+
+impl EmbeddedBroker {
+    /// Starts a one-broker mock cluster and waits until it listens.
+    pub fn start() -> Result<Self, EmbeddedBrokerError> {
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel::<Command>();
+        let thread = std::thread::Builder::new()
+            .name("embedded-broker".into())
+            .spawn(move || {
+                let cluster = match MockCluster::new(1) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(EmbeddedBrokerError::Start(e.to_string())));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
+                for cmd in cmd_rx {
+                    match cmd {
+                        Command::CreateTopic {
+                            topic,
+                            partitions,
+                            reply,
+                        } => {
+                            let r = cluster.create_topic(&topic, partitions, 1).map_err(|e| {
+                                EmbeddedBrokerError::CreateTopic {
+                                    topic: topic.clone(),
+                                    reason: e.to_string(),
+                                }
+                            });
+                            let _ = reply.send(r);
+                        }
+                        Command::BrokerDown(reply) => {
+                            let r = cluster
+                                .broker_down(BROKER_ID)
+                                .map_err(|e| EmbeddedBrokerError::Command(e.to_string()));
+                            let _ = reply.send(r);
+                        }
+                        Command::BrokerUp(reply) => {
+                            let r = cluster
+                                .broker_up(BROKER_ID)
+                                .map_err(|e| EmbeddedBrokerError::Command(e.to_string()));
+                            let _ = reply.send(r);
+                        }
+                        Command::Stop => break,
+                    }
+                }
+                drop(cluster);
+            })
+            .map_err(|e| EmbeddedBrokerError::Start(e.to_string()))?;
+        let bootstrap_servers = ready_rx.recv().map_err(|_| EmbeddedBrokerError::Gone)??;
+        tracing::warn!(
+            bootstrap.servers = %bootstrap_servers,
+            "embedded broker started: librdkafka's in-memory mock cluster. Its data is lost when \
+             this process exits; each partition keeps only its last {} MB or {} messages and \
+             drops older ones; transactions are not honoured. Set bootstrap.servers to use a \
+             real Kafka cluster.",
+            RETAINED_BYTES_PER_PARTITION / (1024 * 1024),
+            RETAINED_MESSAGES_PER_PARTITION
+        );
+        Ok(EmbeddedBroker {
+            bootstrap_servers,
+            commands: cmd_tx,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap_servers
+    }
+
+    /// Creates a topic. Creating one that exists is an error from the mock; callers that only
+    /// need the topic to exist use [`EmbeddedBroker::ensure_topic`].
+    pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), EmbeddedBrokerError> {
+        self.ask(|reply| Command::CreateTopic {
+            topic: topic.to_string(),
+            partitions,
+            reply,
+        })
+    }
+
+    /// Creates the topic unless it exists already (with whatever partition count it has).
+    pub fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), EmbeddedBrokerError> {
+        match self.create_topic(topic, partitions) {
+            Err(EmbeddedBrokerError::CreateTopic { reason, .. })
+                if reason.contains("TopicAlreadyExists") || reason.contains("already exists") =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Takes the broker down: clients see it as unreachable until [`EmbeddedBroker::broker_up`].
+    pub fn broker_down(&self) -> Result<(), EmbeddedBrokerError> {
+        self.ask(Command::BrokerDown)
+    }
+
+    pub fn broker_up(&self) -> Result<(), EmbeddedBrokerError> {
+        self.ask(Command::BrokerUp)
+    }
+
+    fn ask(
+        &self,
+        make: impl FnOnce(mpsc::Sender<Result<(), EmbeddedBrokerError>>) -> Command,
+    ) -> Result<(), EmbeddedBrokerError> {
+        let (tx, rx) = mpsc::channel();
+        self.commands
+            .send(make(tx))
+            .map_err(|_| EmbeddedBrokerError::Gone)?;
+        rx.recv().map_err(|_| EmbeddedBrokerError::Gone)?
+    }
+}
+
+impl Drop for EmbeddedBroker {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! `kconnect standalone`: one worker, connectors from files, offsets in a local file — as
+//! connect-standalone does. The embedded broker starts when `bootstrap.servers` is absent or
+//! `embedded`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kconnect_actors::config::WorkerConfig;
+use kconnect_actors::context::FileOffsets;
+use kconnect_actors::status::StatusStore;
+use kconnect_actors::storage::FileOffsetStore;
+use kconnect_actors::{TopicAdmin, Worker, WorkerContext};
+use kconnect_connectors::api::Props;
+use kconnect_connectors::registry::PluginRegistry;
+use thiserror::Error;
+
+use crate::config_files::{apply_env_overrides, load_props, ConfigFileError};
+use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
+
+/// Why standalone mode could not start. Each names the file and, where there is one, the key.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    #[error("worker config {file}: {message}")]
+    Worker { file: PathBuf, message: String },
+    #[error("connector config {file}: {message}")]
+    Connector { file: PathBuf, message: String },
+    #[error("connector config {file}: a connector named {name} is already defined in {first}")]
+    DuplicateName {
+        file: PathBuf,
+        name: String,
+        first: PathBuf,
+    },
+    #[error(transparent)]
+    Broker(#[from] EmbeddedBrokerError),
+}
+
+/// A worker config file and its connector config files, loaded and checked.
+pub struct StandaloneConfig {
+    pub worker_file: PathBuf,
+    pub worker: WorkerConfig,
+    pub connectors: Vec<(PathBuf, Props)>,
+}
+
+impl StandaloneConfig {
+    /// Loads the files; the worker config takes `CONNECT_*` overrides from `env`.
+    pub fn load(
+        worker_file: &Path,
+        connector_files: &[PathBuf],
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, StartError> {
+        let mut props = load_props(worker_file)?;
+        for key in apply_env_overrides(&mut props, env) {
+            tracing::info!("worker config key {key} set from the environment");
+        }
+        let wfile = worker_file.to_path_buf();
+        let worker = WorkerConfig::parse(props).map_err(|e| StartError::Worker {
+            file: wfile.clone(),
+            message: e.to_string(),
+        })?;
+        if worker.offset_file.is_none() {
+            return Err(StartError::Worker {
+                file: wfile,
+                message: "Missing required configuration \"offset.storage.file.filename\" \
+                          which has no default value."
+                    .into(),
+            });
+        }
+        let mut connectors = Vec::new();
+        let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for f in connector_files {
+            let props = load_props(f)?;
+            if let Some(name) = props.get("name") {
+                if let Some(first) = names.get(name) {
+                    return Err(StartError::DuplicateName {
+                        file: f.clone(),
+                        name: name.clone(),
+                        first: first.clone(),
+                    });
+                }
+                names.insert(name.clone(), f.clone());
+            }
+            connectors.push((f.clone(), props));
+        }
+        Ok(StandaloneConfig {
+            worker_file: worker_file.to_path_buf(),
+            worker,
+            connectors,
+        })
+    }
+}
+
+impl TopicAdmin for EmbeddedBroker {
+    fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), String> {
+        EmbeddedBroker::ensure_topic(self, topic, partitions).map_err(|e| e.to_string())
+    }
+}
+
+/// A running standalone worker (and the embedded broker, if it started one).
+pub struct Standalone {
+    pub worker: Worker,
+    pub broker: Option<Arc<EmbeddedBroker>>,
+}
+
+impl Standalone {
+    /// Starts the worker and every connector. A connector that fails validation stops
+    /// everything already started and names its file.
+    pub async fn start(config: StandaloneConfig) -> Result<Standalone, StartError> {
+        let wc = config.worker;
+        let broker = if wc.uses_embedded_broker() {
+            Some(Arc::new(EmbeddedBroker::start()?))
+        } else {
+            None
+        };
+        let bootstrap = broker
+            .as_ref()
+            .map(|b| b.bootstrap_servers().to_string())
+            .unwrap_or_else(|| wc.bootstrap_servers.clone());
+        let offset_path = PathBuf::from(wc.offset_file.clone().expect("checked at load"));
+        let store = FileOffsetStore::open(offset_path).map_err(|e| StartError::Worker {
+            file: config.worker_file.clone(),
+            message: e.to_string(),
+        })?;
+        let worker_id = worker_id(&wc.listeners);
+        let ctx = WorkerContext {
+            status: StatusStore::new(worker_id.clone()),
+            worker_id,
+            bootstrap_servers: bootstrap,
+            offsets: Arc::new(FileOffsets(Arc::new(store))),
+            plugins: Arc::new(PluginRegistry::builtin()),
+            topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
+            embedded_broker: broker.is_some(),
+            config: wc,
+        };
+        let worker = Worker::start(ctx).await.map_err(|e| StartError::Worker {
+            file: config.worker_file.clone(),
+            message: e.to_string(),
+        })?;
+        for (file, props) in config.connectors {
+            if let Err(e) = worker.add_connector(props).await {
+                worker.shutdown().await;
+                return Err(StartError::Connector {
+                    file,
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(Standalone { worker, broker })
+    }
+
+    /// Stops every connector cleanly, then the embedded broker.
+    pub async fn stop(self) {
+        self.worker.shutdown().await;
+        drop(self.broker);
+    }
+}
+
+/// `host:port` of the first listener, as Connect's worker id.
+fn worker_id(listeners: &[String]) -> String {
+    listeners
+        .first()
+        .map(|l| {
+            let hostport = l.split("://").nth(1).unwrap_or(l);
+            if hostport.starts_with(':') {
+                format!("127.0.0.1{hostport}")
+            } else {
+                hostport.to_string()
+            }
+        })
+        .unwrap_or_else(|| "127.0.0.1:8083".into())
+}

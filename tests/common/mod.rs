@@ -1,0 +1,180 @@
+//! Helpers for the integration tests: an in-process worker on the embedded broker, files, and
+//! waiting for effects outside the process's event streams (files on disk).
+
+#![allow(dead_code)]
+
+pub mod plugins;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kconnect::embedded_broker::EmbeddedBroker;
+use kconnect_actors::config::WorkerConfig;
+use kconnect_actors::context::FileOffsets;
+use kconnect_actors::status::{State, StatusStore};
+use kconnect_actors::storage::FileOffsetStore;
+use kconnect_actors::{TopicAdmin, Worker, WorkerContext};
+use kconnect_connectors::api::Props;
+use kconnect_connectors::registry::PluginRegistry;
+
+pub fn props(pairs: &[(&str, &str)]) -> Props {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// An in-process worker on its own embedded broker.
+pub struct TestWorker {
+    pub worker: Worker,
+    pub broker: Arc<EmbeddedBroker>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestWorker {
+    pub async fn start(extra: &[(&str, &str)], plugins: PluginRegistry) -> TestWorker {
+        let broker = Arc::new(EmbeddedBroker::start().expect("embedded broker"));
+        Self::start_on(broker, extra, plugins).await
+    }
+
+    pub async fn start_on(
+        broker: Arc<EmbeddedBroker>,
+        extra: &[(&str, &str)],
+        plugins: PluginRegistry,
+    ) -> TestWorker {
+        init_tracing();
+        let dir = tempfile::tempdir().unwrap();
+        let offsets = dir.path().join("connect.offsets");
+        let mut p = props(&[
+            ("offset.storage.file.filename", offsets.to_str().unwrap()),
+            ("offset.flush.interval.ms", "200"),
+        ]);
+        p.extend(props(extra));
+        let config = WorkerConfig::parse(p).expect("worker config");
+        let store = FileOffsetStore::open(offsets).unwrap();
+        let ctx = WorkerContext {
+            status: StatusStore::new("127.0.0.1:8083"),
+            worker_id: "127.0.0.1:8083".into(),
+            bootstrap_servers: broker.bootstrap_servers().to_string(),
+            offsets: Arc::new(FileOffsets(Arc::new(store))),
+            plugins: Arc::new(plugins),
+            topic_admin: Some(broker.clone() as Arc<dyn TopicAdmin>),
+            embedded_broker: true,
+            config,
+        };
+        let worker = Worker::start(ctx).await.expect("worker");
+        TestWorker {
+            worker,
+            broker,
+            dir,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn status(&self) -> &StatusStore {
+        &self.worker.context().status
+    }
+
+    /// Waits until every task of `connector` (at least `tasks` of them) is RUNNING.
+    pub async fn wait_running(&self, connector: &str, tasks: usize) {
+        let ok = self
+            .status()
+            .wait_until(Duration::from_secs(30), |m| {
+                m.get(connector).is_some_and(|c| {
+                    c.connector.state == State::Running
+                        && c.tasks.len() >= tasks
+                        && c.tasks.values().all(|t| t.state == State::Running)
+                })
+            })
+            .await;
+        assert!(
+            ok,
+            "{connector} not running: {:?}",
+            self.status().get(connector)
+        );
+    }
+}
+
+/// Logs to the test's captured output, filtered by RUST_LOG (default: warnings).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// Polls `cond` until it holds or `timeout` passes. Only for effects that have no event to
+/// await, such as a file another component writes.
+pub async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub fn read_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+pub fn count_lines(path: &Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|c| **c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Writes `n` numbered lines (`line-0000000` …).
+pub fn write_numbered_lines(path: &Path, n: usize) -> Vec<String> {
+    let lines: Vec<String> = (0..n).map(|i| format!("line-{i:07}")).collect();
+    let mut body = lines.join("\n");
+    body.push('\n');
+    std::fs::write(path, body).unwrap();
+    lines
+}
+
+/// Checks that `output` holds every input line, first occurrences in input order, and returns
+/// how many duplicate lines it holds and the smallest input index that was duplicated.
+pub fn check_complete_in_order(input: &[String], output: &[String]) -> (usize, Option<usize>) {
+    let index: std::collections::HashMap<&str, usize> = input
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    let mut seen = vec![0u32; input.len()];
+    let mut next_new = 0usize;
+    let mut dups = 0;
+    let mut first_dup = None;
+    for l in output {
+        let i = *index
+            .get(l.as_str())
+            .unwrap_or_else(|| panic!("unexpected line {l:?}"));
+        if seen[i] == 0 {
+            assert_eq!(i, next_new, "line {l:?} arrived out of order");
+            next_new += 1;
+        } else {
+            dups += 1;
+            first_dup = Some(first_dup.map_or(i, |f: usize| f.min(i)));
+        }
+        seen[i] += 1;
+    }
+    let missing: Vec<usize> = (0..input.len()).filter(|i| seen[*i] == 0).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "lost lines, first at indexes {missing:?}"
+    );
+    (dups, first_dup)
+}

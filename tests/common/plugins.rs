@@ -1,0 +1,291 @@
+//! Connectors made for tests: the built-in ones wrapped so that a task panics or fails on cue,
+//! or reports what it was assigned. State lives in statics because plugin factories are plain
+//! functions; each test uses its own wrapper and so its own statics.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use kconnect_connectors::api::{
+    Connector, ConnectorContext, ConnectorKind, Props, SinkOffsets, SinkTask, SinkTaskContext,
+    SourceTask, SourceTaskContext, TaskInstance,
+};
+use kconnect_connectors::builtin::file::{
+    FileStreamSinkConnector, FileStreamSourceConnector, FileStreamSourceTask,
+};
+use kconnect_connectors::builtin::verifiable::VerifiableSinkConnector;
+use kconnect_connectors::config::{ConfigDef, ConfigValue};
+use kconnect_connectors::record::{SinkRecord, SourceRecord, TopicPartition};
+use kconnect_connectors::registry::{ConnectorPlugin, PluginRegistry};
+use kconnect_connectors::{ConnectError, ConnectResult};
+
+/// A connector that delegates to `inner` and wraps each new task with `wrap`.
+pub struct Wrapped {
+    inner: Box<dyn Connector>,
+    wrap: fn(TaskInstance) -> TaskInstance,
+}
+
+impl Connector for Wrapped {
+    fn version(&self) -> String {
+        self.inner.version()
+    }
+    fn kind(&self) -> ConnectorKind {
+        self.inner.kind()
+    }
+    fn config_def(&self) -> ConfigDef {
+        self.inner.config_def()
+    }
+    fn validate(&self, props: &Props) -> Vec<ConfigValue> {
+        self.inner.validate(props)
+    }
+    fn start(&mut self, ctx: ConnectorContext, props: &Props) -> ConnectResult<()> {
+        self.inner.start(ctx, props)
+    }
+    fn task_configs(&self, max: usize) -> ConnectResult<Vec<Props>> {
+        self.inner.task_configs(max)
+    }
+    fn stop(&mut self) -> ConnectResult<()> {
+        self.inner.stop()
+    }
+    fn new_task(&self) -> TaskInstance {
+        (self.wrap)(self.inner.new_task())
+    }
+}
+
+fn source(t: TaskInstance) -> Box<dyn SourceTask> {
+    match t {
+        TaskInstance::Source(s) => s,
+        TaskInstance::Sink(_) => unreachable!("a source connector"),
+    }
+}
+
+fn sink(t: TaskInstance) -> Box<dyn SinkTask> {
+    match t {
+        TaskInstance::Sink(s) => s,
+        TaskInstance::Source(_) => unreachable!("a sink connector"),
+    }
+}
+
+// ---- A file source whose first incarnation panics after PANIC_AFTER records. ----
+
+pub const PANIC_AFTER: u64 = 30_000;
+pub static SOURCE_EMITTED: AtomicU64 = AtomicU64::new(0);
+pub static SOURCE_PANICKED: AtomicBool = AtomicBool::new(false);
+/// The position the restarted task resumed from (read from the offset store at start).
+pub static SOURCE_RESUMED_AT: Mutex<Option<i64>> = Mutex::new(None);
+
+pub struct PanickingFileSource {
+    inner: Box<dyn SourceTask>,
+}
+
+#[async_trait]
+impl SourceTask for PanickingFileSource {
+    async fn start(&mut self, ctx: SourceTaskContext, props: &Props) -> ConnectResult<()> {
+        if SOURCE_PANICKED.load(Ordering::SeqCst) {
+            let p = FileStreamSourceTask::source_partition(props.get("file").map(String::as_str));
+            let pos = ctx
+                .offset_storage_reader()
+                .offset(&p)
+                .and_then(|o| o.get("position").and_then(|v| v.as_i64()));
+            *SOURCE_RESUMED_AT.lock().unwrap() = Some(pos.unwrap_or(0));
+        }
+        self.inner.start(ctx, props).await
+    }
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        if SOURCE_EMITTED.load(Ordering::SeqCst) >= PANIC_AFTER
+            && !SOURCE_PANICKED.swap(true, Ordering::SeqCst)
+        {
+            panic!("injected panic in poll after {PANIC_AFTER} records");
+        }
+        let r = self.inner.poll().await?;
+        SOURCE_EMITTED.fetch_add(r.len() as u64, Ordering::SeqCst);
+        Ok(r)
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.inner.stop().await
+    }
+}
+
+pub fn panicking_file_source() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.PanickingFileSourceConnector",
+        ConnectorKind::Source,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(FileStreamSourceConnector::default()),
+                wrap: |t| TaskInstance::Source(Box::new(PanickingFileSource { inner: source(t) })),
+            })
+        },
+    )
+}
+
+// ---- A file sink whose first incarnation panics in put after SINK_PANIC_AFTER records. ----
+
+pub const SINK_PANIC_AFTER: u64 = 30_000;
+pub static SINK_PUT: AtomicU64 = AtomicU64::new(0);
+pub static SINK_PANICKED: AtomicBool = AtomicBool::new(false);
+/// The first offset the restarted task was handed: where its consumer resumed.
+pub static SINK_RESUMED_AT: Mutex<Option<i64>> = Mutex::new(None);
+
+pub struct PanickingFileSink {
+    inner: Box<dyn SinkTask>,
+}
+
+#[async_trait]
+impl SinkTask for PanickingFileSink {
+    async fn start(&mut self, ctx: SinkTaskContext, props: &Props) -> ConnectResult<()> {
+        self.inner.start(ctx, props).await
+    }
+    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()> {
+        if SINK_PANICKED.load(Ordering::SeqCst) {
+            let mut r = SINK_RESUMED_AT.lock().unwrap();
+            if r.is_none() {
+                *r = records.first().map(|x| x.offset);
+            }
+        } else if SINK_PUT.load(Ordering::SeqCst) >= SINK_PANIC_AFTER {
+            SINK_PANICKED.store(true, Ordering::SeqCst);
+            panic!("injected panic in put after {SINK_PANIC_AFTER} records");
+        }
+        SINK_PUT.fetch_add(records.len() as u64, Ordering::SeqCst);
+        self.inner.put(records).await
+    }
+    async fn flush(&mut self, offsets: &SinkOffsets) -> ConnectResult<()> {
+        self.inner.flush(offsets).await
+    }
+    async fn pre_commit(&mut self, offsets: SinkOffsets) -> ConnectResult<SinkOffsets> {
+        self.inner.pre_commit(offsets).await
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.inner.stop().await
+    }
+}
+
+pub fn panicking_file_sink() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.PanickingFileSinkConnector",
+        ConnectorKind::Sink,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(FileStreamSinkConnector::default()),
+                wrap: |t| TaskInstance::Sink(Box::new(PanickingFileSink { inner: sink(t) })),
+            })
+        },
+    )
+}
+
+// ---- A source that fails every poll. ----
+
+pub struct AlwaysFailingSource;
+
+#[async_trait]
+impl SourceTask for AlwaysFailingSource {
+    async fn start(&mut self, _ctx: SourceTaskContext, _props: &Props) -> ConnectResult<()> {
+        Ok(())
+    }
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        Err(ConnectError::other(
+            "the external system is unreachable (injected)",
+        ))
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+pub fn always_failing_source() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.AlwaysFailingSourceConnector",
+        ConnectorKind::Source,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(FileStreamSourceConnector::default()),
+                wrap: |_| TaskInstance::Source(Box::new(AlwaysFailingSource)),
+            })
+        },
+    )
+}
+
+// ---- A verifiable sink that records which partitions each task opened and received. ----
+
+/// task id → every partition it opened (closing does not remove it).
+pub static OPENED: Mutex<BTreeMap<u32, Vec<TopicPartition>>> = Mutex::new(BTreeMap::new());
+/// partition → task ids that received records from it.
+pub static RECEIVED_BY: Mutex<BTreeMap<TopicPartition, Vec<u32>>> = Mutex::new(BTreeMap::new());
+
+pub struct RecordingSink {
+    inner: Box<dyn SinkTask>,
+    id: u32,
+}
+
+#[async_trait]
+impl SinkTask for RecordingSink {
+    async fn start(&mut self, ctx: SinkTaskContext, props: &Props) -> ConnectResult<()> {
+        self.id = ctx.task_id;
+        self.inner.start(ctx, props).await
+    }
+    async fn open(&mut self, partitions: &[TopicPartition]) -> ConnectResult<()> {
+        OPENED
+            .lock()
+            .unwrap()
+            .entry(self.id)
+            .or_default()
+            .extend(partitions.iter().cloned());
+        self.inner.open(partitions).await
+    }
+    async fn close(&mut self, partitions: &[TopicPartition]) -> ConnectResult<()> {
+        self.inner.close(partitions).await
+    }
+    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()> {
+        {
+            let mut m = RECEIVED_BY.lock().unwrap();
+            for r in &records {
+                let v = m.entry(r.topic_partition()).or_default();
+                if !v.contains(&self.id) {
+                    v.push(self.id);
+                }
+            }
+        }
+        self.inner.put(records).await
+    }
+    async fn flush(&mut self, offsets: &SinkOffsets) -> ConnectResult<()> {
+        self.inner.flush(offsets).await
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.inner.stop().await
+    }
+}
+
+pub fn recording_verifiable_sink() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.RecordingSinkConnector",
+        ConnectorKind::Sink,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(VerifiableSinkConnector::default()),
+                wrap: |t| {
+                    TaskInstance::Sink(Box::new(RecordingSink {
+                        inner: sink(t),
+                        id: 0,
+                    }))
+                },
+            })
+        },
+    )
+}
+
+/// The built-in plugins plus every test plugin.
+pub fn registry() -> PluginRegistry {
+    let mut r = PluginRegistry::builtin();
+    r.register(panicking_file_source());
+    r.register(panicking_file_sink());
+    r.register(always_failing_source());
+    r.register(recording_verifiable_sink());
+    r
+}

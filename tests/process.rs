@@ -1,0 +1,310 @@
+//! The `kconnect` binary as users run it: stopping it mid-stream (SIGTERM, SIGKILL) and
+//! starting it again resumes from the stored offsets without losing a record, and bad config
+//! files produce a message naming the file and key, and a non-zero exit.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kconnect_connectors::builtin::verifiable::{
+    count_verifiable_output, verifiable_sink_files, VerifiableReport,
+};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn signal(&self, sig: Signal) {
+        kill(Pid::from_raw(self.0.id() as i32), sig).unwrap();
+    }
+
+    /// Waits for the process to exit, at most `timeout`.
+    fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Starts `kconnect broker` and returns it with the address it printed.
+fn start_broker(topics: &[&str]) -> (Proc, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("broker");
+    for t in topics {
+        cmd.args(["--topic", t]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "broker printed {addr:?}");
+    (Proc(child), addr)
+}
+
+fn write(path: &Path, body: &str) -> PathBuf {
+    std::fs::write(path, body).unwrap();
+    path.to_path_buf()
+}
+
+fn standalone(worker: &Path, connectors: &[&Path], log: &Path) -> Proc {
+    let log = std::fs::File::create(log).unwrap();
+    let child = Command::new(BIN)
+        .arg("standalone")
+        .arg(worker)
+        .args(connectors)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Proc(child)
+}
+
+fn report(base: &Path) -> VerifiableReport {
+    count_verifiable_output(&verifiable_sink_files(base).unwrap_or_default()).unwrap_or_default()
+}
+
+/// Polls the sink's output files (written by another process) until `cond` holds.
+fn wait_report(
+    base: &Path,
+    timeout: Duration,
+    cond: impl Fn(&VerifiableReport) -> bool,
+) -> VerifiableReport {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let r = report(base);
+        if cond(&r) {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out; report so far: received {}",
+            r.total_received()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs VerifiableSource → VerifiableSink through a separate broker process, stops the worker
+/// with `sig` mid-stream, starts it again and counts every record.
+fn stop_and_resume(sig: Signal) -> (VerifiableReport, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, addr) = start_broker(&["seq:1"]);
+    const TOTAL: u64 = 20_000;
+    let offsets = dir.path().join("connect.offsets");
+    let sink_base = dir.path().join("sink.out");
+    let worker = write(
+        &dir.path().join("worker.properties"),
+        &format!(
+            "bootstrap.servers={addr}\noffset.storage.file.filename={}\noffset.flush.interval.ms=300\n",
+            offsets.display()
+        ),
+    );
+    let source = write(
+        &dir.path().join("source.properties"),
+        &format!("name=seq-source\nconnector.class=VerifiableSource\ntasks.max=1\ntopic=seq\nthroughput=4000\nmax.messages={TOTAL}\n"),
+    );
+    let sink = write(
+        &dir.path().join("sink.properties"),
+        &format!("name=seq-sink\nconnector.class=VerifiableSink\ntasks.max=1\ntopics=seq\nverifiable.sink.file={}\n", sink_base.display()),
+    );
+    let mut run1 = standalone(&worker, &[&source, &sink], &dir.path().join("run1.log"));
+    // Mid-stream: some records through, most still to come.
+    wait_report(&sink_base, Duration::from_secs(60), |r| {
+        r.total_received() >= 3_000
+    });
+    run1.signal(sig);
+    let status = run1.wait_exit(Duration::from_secs(30));
+    if sig == Signal::SIGTERM {
+        assert!(
+            status.success(),
+            "SIGTERM must stop cleanly with exit 0, got {status:?}"
+        );
+    }
+    let before = report(&sink_base).total_received();
+    assert!(before < TOTAL, "stopped too late to test a resume");
+    let _run2 = standalone(&worker, &[&source, &sink], &dir.path().join("run2.log"));
+    let expected: BTreeMap<u32, u64> = [(0, TOTAL)].into();
+    let r = wait_report(&sink_base, Duration::from_secs(90), |r| {
+        r.total_lost(&expected) == 0
+    });
+    (r, before)
+}
+
+#[test]
+fn sigterm_mid_stream_then_restart_loses_and_duplicates_nothing() {
+    let (r, before) = stop_and_resume(Signal::SIGTERM);
+    eprintln!(
+        "SIGTERM after {before} records: {} received, {} duplicates",
+        r.total_received(),
+        r.total_duplicates()
+    );
+    assert_eq!(r.task(0).unwrap().beyond(20_000), 0);
+    // A clean stop commits exactly what was written: nothing is sent twice.
+    assert_eq!(r.total_duplicates(), 0);
+}
+
+#[test]
+fn sigkill_mid_stream_then_restart_loses_nothing() {
+    let (r, before) = stop_and_resume(Signal::SIGKILL);
+    eprintln!(
+        "SIGKILL after {before} records: {} received, {} duplicates",
+        r.total_received(),
+        r.total_duplicates()
+    );
+    assert_eq!(r.task(0).unwrap().beyond(20_000), 0);
+}
+
+/// Runs `kconnect standalone` on files and expects a quick failure; returns its stderr.
+fn expect_config_error(files: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<PathBuf> = files
+        .iter()
+        .map(|(name, body)| {
+            let body = body.replace("$DIR", dir.path().to_str().unwrap());
+            write(&dir.path().join(name), &body)
+        })
+        .collect();
+    let out = Command::new(BIN)
+        .arg("standalone")
+        .args(&paths)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    stderr
+}
+
+const WORKER: &str = "offset.storage.file.filename=$DIR/offsets\n";
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let out = Command::new(BIN)
+        .args([
+            "standalone",
+            "/nonexistent/worker.properties",
+            "/nonexistent/c.properties",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("/nonexistent/worker.properties") && stderr.contains("No such file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_connector_class_lists_the_known_ones() {
+    let e = expect_config_error(&[
+        ("worker.properties", WORKER),
+        (
+            "c.properties",
+            "name=x\nconnector.class=com.example.NoSuchConnector\ntopic=t\n",
+        ),
+    ]);
+    assert!(e.contains("c.properties"), "{e}");
+    assert!(e.contains("com.example.NoSuchConnector"), "{e}");
+    assert!(
+        e.contains("org.apache.kafka.connect.file.FileStreamSourceConnector"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_missing_required_key_is_named() {
+    let e = expect_config_error(&[
+        ("worker.properties", WORKER),
+        (
+            "c.properties",
+            "name=x\nconnector.class=FileStreamSource\nfile=/tmp/in\n",
+        ),
+    ]);
+    assert!(e.contains("c.properties") && e.contains("\"topic\""), "{e}");
+}
+
+#[test]
+fn a_bad_value_is_named() {
+    let e = expect_config_error(&[
+        ("worker.properties", WORKER),
+        (
+            "c.properties",
+            "name=x\nconnector.class=FileStreamSource\ntopic=t\ntasks.max=many\n",
+        ),
+    ]);
+    assert!(
+        e.contains("c.properties") && e.contains("tasks.max") && e.contains("many"),
+        "{e}"
+    );
+    let e = expect_config_error(&[
+        (
+            "worker.properties",
+            "offset.storage.file.filename=$DIR/o\noffset.flush.interval.ms=soon\n",
+        ),
+        (
+            "c.properties",
+            "name=x\nconnector.class=FileStreamSource\ntopic=t\n",
+        ),
+    ]);
+    assert!(
+        e.contains("worker.properties") && e.contains("offset.flush.interval.ms"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_duplicate_connector_name_names_both_files() {
+    let c = "name=same\nconnector.class=FileStreamSource\ntopic=t\nfile=/tmp/x\n";
+    let e = expect_config_error(&[
+        ("worker.properties", WORKER),
+        ("a.properties", c),
+        ("b.properties", c),
+    ]);
+    assert!(
+        e.contains("a.properties") && e.contains("b.properties") && e.contains("same"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_standalone_worker_without_an_offset_file_is_refused() {
+    let e = expect_config_error(&[
+        ("worker.properties", "offset.flush.interval.ms=1000\n"),
+        (
+            "c.properties",
+            "name=x\nconnector.class=FileStreamSource\ntopic=t\n",
+        ),
+    ]);
+    assert!(
+        e.contains("worker.properties") && e.contains("offset.storage.file.filename"),
+        "{e}"
+    );
+}
