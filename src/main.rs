@@ -92,7 +92,6 @@ async fn run(command: Command) -> ExitCode {
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
-    tracing::error!("{e}");
     eprintln!("kconnect: {e}");
     ExitCode::from(1)
 }
