@@ -343,7 +343,7 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
     if !removed.is_empty() || !added.is_empty() {
         state.ctx.set_assignment(state.assigned.clone());
     }
-    Ok(())
+    check_positions(state).await
 }
 
 /// On the embedded broker every partition starts at offset 0: if its earliest offset is higher
@@ -426,9 +426,12 @@ async fn fetch(state: &mut SinkTaskState) -> Result<Vec<SinkRecord>, ActorProces
                 }
             }
             Err(e) => {
-                let assigned = state.assigned.iter().cloned().collect();
-                let current = state.current.clone();
-                return Err(consumer_error(c.clone(), assigned, current, e).await);
+                let wanted = state
+                    .assigned
+                    .iter()
+                    .map(|tp| (tp.clone(), state.current.get(tp).copied().unwrap_or(0)))
+                    .collect();
+                return Err(consumer_error(c.clone(), wanted, e).await);
             }
         }
         if batch.len() >= state.max_poll_records {
@@ -493,45 +496,71 @@ fn convert(
     }))
 }
 
+/// For each partition, the next offset this task needs: those below the broker's earliest
+/// offset were dropped before the task read them.
+async fn find_dropped(
+    consumer: Arc<StreamConsumer>,
+    wanted: Vec<(TopicPartition, i64)>,
+) -> Result<Vec<String>, ActorProcessingErr> {
+    let mut lost = Vec::new();
+    for (tp, want) in wanted {
+        let c = consumer.clone();
+        let (t, p) = (tp.topic.clone(), tp.partition);
+        let (low, _high) = blocking(move || c.fetch_watermarks(&t, p, CLIENT_TIMEOUT)).await??;
+        if want < low {
+            lost.push(format!(
+                "{tp}: next offset {want}, but the earliest offset on the broker is {low} ({} \
+                 records dropped)",
+                low - want
+            ));
+        }
+    }
+    Ok(lost)
+}
+
+fn dropped_error(lost: &[String]) -> ActorProcessingErr {
+    format!(
+        "the broker no longer has records this sink had not yet read ({}). They were dropped by \
+         retention (the embedded broker keeps only the last 5 MB or 100,000 messages of each \
+         partition). kconnect does not skip data silently: set \
+         consumer.override.auto.offset.reset=earliest (or latest) on the connector to allow a \
+         reset",
+        lost.join("; ")
+    )
+    .into()
+}
+
+/// Fails the task if a partition's next offset is no longer on the broker (checked at every
+/// assignment refresh, so also where a broker answers such a fetch without an error).
+async fn check_positions(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
+    if state.reset_allowed || state.consumer.is_none() {
+        return Ok(());
+    }
+    let wanted: Vec<(TopicPartition, i64)> = state
+        .assigned
+        .iter()
+        .filter_map(|tp| state.current.get(tp).map(|o| (tp.clone(), *o)))
+        .collect();
+    let lost = find_dropped(consumer(state), wanted).await?;
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(dropped_error(&lost))
+    }
+}
+
 /// Turns a consumer error into the task's failure, naming the cause where it is known.
 async fn consumer_error(
     consumer: Arc<StreamConsumer>,
-    assigned: Vec<TopicPartition>,
-    current: SinkOffsets,
+    wanted: Vec<(TopicPartition, i64)>,
     e: KafkaError,
 ) -> ActorProcessingErr {
     if let KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset) = e {
-        // Find the partition whose next offset is no longer on the broker.
-        let mut lost = Vec::new();
-        for tp in &assigned {
-            let c = consumer.clone();
-            let (t, p) = (tp.topic.clone(), tp.partition);
-            if let Ok(Ok((low, _high))) =
-                blocking(move || c.fetch_watermarks(&t, p, CLIENT_TIMEOUT)).await
-            {
-                let want = current.get(tp).copied().unwrap_or(0);
-                if want < low {
-                    lost.push(format!(
-                        "{tp}: next offset {want}, but the earliest offset on the broker is {low} \
-                         ({} records dropped)",
-                        low - want
-                    ));
-                }
-            }
+        let lost = find_dropped(consumer, wanted).await.unwrap_or_default();
+        if lost.is_empty() {
+            return dropped_error(&["an assigned partition".to_string()]);
         }
-        let which = if lost.is_empty() {
-            "an assigned partition".to_string()
-        } else {
-            lost.join("; ")
-        };
-        return format!(
-            "the broker no longer has records this sink had not yet read ({which}). They were \
-             dropped by retention (the embedded broker keeps only the last 5 MB or 100,000 \
-             messages of each partition). kconnect does not skip data silently: set \
-             consumer.override.auto.offset.reset=earliest (or latest) on the connector to allow \
-             a reset"
-        )
-        .into();
+        return dropped_error(&lost);
     }
     format!("the consumer failed: {e}").into()
 }

@@ -1,0 +1,143 @@
+//! The embedded broker keeps only the last 5 MB or 100,000 messages of a partition. A sink must
+//! never skip records it dropped: it fails with a message naming the cause, unless the user
+//! explicitly allows a reset.
+
+mod common;
+
+use std::time::Duration;
+
+use common::plugins::registry;
+use common::*;
+use kconnect_actors::status::State;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+/// Writes `n` records of about `size` bytes to partition 0 of `topic` with a plain producer.
+fn produce(bootstrap: &str, topic: &str, from: usize, n: usize, size: usize) {
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    for i in from..from + n {
+        let mut v = format!("r{i}");
+        while v.len() < size {
+            v.push('.');
+        }
+        p.send(BaseRecord::<(), _>::to(topic).payload(&v).partition(0))
+            .unwrap();
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+}
+
+fn sink(
+    name: &str,
+    file: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> kconnect_connectors::api::Props {
+    let mut p = props(&[
+        ("name", name),
+        ("connector.class", "FileStreamSink"),
+        ("topics", "kept"),
+        ("file", file.to_str().unwrap()),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        (
+            "key.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        ("task.restart.max.restarts", "0"),
+    ]);
+    p.extend(props(extra));
+    p
+}
+
+async fn task_failure(w: &TestWorker, name: &str) -> String {
+    let failed = w
+        .status()
+        .wait_until(Duration::from_secs(30), |m| {
+            m.get(name)
+                .and_then(|c| c.tasks.get(&0))
+                .is_some_and(|t| t.state == State::Failed)
+        })
+        .await;
+    assert!(failed, "{:?}", w.status().get(name));
+    w.status().get(name).unwrap().tasks[&0]
+        .trace
+        .clone()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sink_fails_loudly_when_the_broker_dropped_records_it_had_not_read() {
+    let w = TestWorker::start(&[], registry()).await;
+    w.broker.create_topic("kept", 1).unwrap();
+    let out = w.path("out.txt");
+    let bootstrap = w.broker.bootstrap_servers().to_string();
+
+    // A sink that reads 10 records and commits them, then stops.
+    produce(&bootstrap, "kept", 0, 10, 1);
+    w.worker
+        .add_connector(sink("reader", &out, &[]))
+        .await
+        .unwrap();
+    assert!(eventually(Duration::from_secs(30), || count_lines(&out) == 10).await);
+    w.worker.delete_connector("reader").await.unwrap();
+
+    // While it is away, 12 MB more push the oldest records out of the mock (it keeps 5 MB).
+    const MORE: usize = 3_000;
+    produce(&bootstrap, "kept", 10, MORE, 4_000);
+    w.worker
+        .add_connector(sink("reader", &out, &[]))
+        .await
+        .unwrap();
+    let trace = task_failure(&w, "reader").await;
+    assert!(
+        trace.contains("kept-0") && trace.contains("offset 10"),
+        "{trace}"
+    );
+    assert!(trace.contains("dropped"), "{trace}");
+    assert!(trace.contains("100,000 messages"), "{trace}");
+    assert!(trace.contains("auto.offset.reset"), "{trace}");
+    assert_eq!(count_lines(&out), 10, "nothing after the gap was written");
+
+    // A sink that never read the topic finds offset 0 gone too: also an error, not a skip.
+    let fresh = w.path("fresh.txt");
+    w.worker
+        .add_connector(sink("newcomer", &fresh, &[]))
+        .await
+        .unwrap();
+    let trace = task_failure(&w, "newcomer").await;
+    assert!(
+        trace.contains("kept-0") && trace.contains("dropped"),
+        "{trace}"
+    );
+    assert_eq!(count_lines(&fresh), 0);
+
+    // The user may accept the loss explicitly.
+    let accepted = w.path("accepted.txt");
+    w.worker
+        .add_connector(sink(
+            "accepting",
+            &accepted,
+            &[("consumer.override.auto.offset.reset", "earliest")],
+        ))
+        .await
+        .unwrap();
+    let last = format!("r{}", 10 + MORE - 1);
+    let got_last = eventually(Duration::from_secs(60), || {
+        read_lines(&accepted)
+            .last()
+            .is_some_and(|l| l.starts_with(&format!("{last}.")))
+    })
+    .await;
+    assert!(got_last, "read {} lines", count_lines(&accepted));
+    assert!(
+        count_lines(&accepted) < MORE,
+        "the mock kept everything: nothing was tested"
+    );
+    w.worker.shutdown().await;
+}
