@@ -36,37 +36,45 @@ fn restart_keys(def: ConfigDef, with_defaults: bool) -> ConfigDef {
         def
     } else {
         // Per-connector overrides: absent means "use the worker's value".
-        return def
-            .define_optional(
-                RESTART_INITIAL_MS,
-                ConfigType::Long,
+        let o = |def: ConfigDef, key: &str, ty: ConfigType, v: Validator| {
+            def.define_optional(
+                key,
+                ty,
                 Importance::Low,
-                "Overrides the worker's task.restart.backoff.initial.ms.",
+                &format!("Overrides the worker's {key}."),
             )
-            .define_optional(
-                RESTART_MAX_BACKOFF_MS,
-                ConfigType::Long,
-                Importance::Low,
-                "Overrides the worker's task.restart.backoff.max.ms.",
-            )
-            .define_optional(
-                RESTART_JITTER,
-                ConfigType::Double,
-                Importance::Low,
-                "Overrides the worker's task.restart.backoff.jitter.",
-            )
-            .define_optional(
-                RESTART_MAX_RESTARTS,
-                ConfigType::Int,
-                Importance::Low,
-                "Overrides the worker's task.restart.max.restarts.",
-            )
-            .define_optional(
-                RESTART_WINDOW_MS,
-                ConfigType::Long,
-                Importance::Low,
-                "Overrides the worker's task.restart.window.ms.",
-            );
+            .with_validator(v)
+        };
+        let def = o(
+            def,
+            RESTART_INITIAL_MS,
+            ConfigType::Long,
+            Validator::at_least(0.0),
+        );
+        let def = o(
+            def,
+            RESTART_MAX_BACKOFF_MS,
+            ConfigType::Long,
+            Validator::at_least(0.0),
+        );
+        let def = o(
+            def,
+            RESTART_JITTER,
+            ConfigType::Double,
+            Validator::between(0.0, 1.0),
+        );
+        let def = o(
+            def,
+            RESTART_MAX_RESTARTS,
+            ConfigType::Int,
+            Validator::at_least(0.0),
+        );
+        return o(
+            def,
+            RESTART_WINDOW_MS,
+            ConfigType::Long,
+            Validator::at_least(1.0),
+        );
     };
     def.define(
         RESTART_INITIAL_MS,
@@ -455,4 +463,23 @@ pub fn client_props(
         out.insert(k.to_string(), v.clone());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connector_restart_override_is_validated() {
+        let props: Props = [
+            ("name", "c"),
+            ("connector.class", "FileStreamSource"),
+            (RESTART_JITTER, "NaN"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let e = ConnectorConfig::parse(props, &RestartPolicy::default()).unwrap_err();
+        assert!(e.to_string().contains(RESTART_JITTER), "{e}");
+    }
 }

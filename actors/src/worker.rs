@@ -135,7 +135,7 @@ impl Actor for WorkerActor {
                 let r = match state.connectors.remove(&name) {
                     None => Err(WorkerError::NotFound(name)),
                     Some(sup) => {
-                        stop_supervisor(&state.ctx, sup).await;
+                        stop_supervisor(&state.ctx, &name, sup).await;
                         state.ctx.status.connector_removed(&name);
                         Ok(())
                     }
@@ -146,8 +146,11 @@ impl Actor for WorkerActor {
                 let all = std::mem::take(&mut state.connectors);
                 // Connectors stop side by side: shutdown takes one graceful timeout, not N.
                 let ctx = state.ctx.clone();
-                futures::future::join_all(all.into_values().map(|sup| stop_supervisor(&ctx, sup)))
-                    .await;
+                futures::future::join_all(
+                    all.iter()
+                        .map(|(name, sup)| stop_supervisor(&ctx, name, sup.clone())),
+                )
+                .await;
                 let _ = reply.send(());
                 myself.stop(None);
             }
@@ -172,12 +175,17 @@ impl Actor for WorkerActor {
             if let Some(name) = name {
                 tracing::error!(connector = %name, "connector supervisor failed: {err}");
                 state.connectors.remove(&name);
-                state.ctx.status.set_connector(
-                    &name,
-                    State::Failed,
-                    Some(format!("supervisor failed: {err}")),
-                    0,
-                );
+                let trace = format!("supervisor failed: {err}");
+                let status = &state.ctx.status;
+                status.set_connector(&name, State::Failed, Some(trace.clone()), 0);
+                // ractor stopped the supervisor's children with it.
+                let tasks: Vec<u32> = status
+                    .get(&name)
+                    .map(|c| c.tasks.into_keys().collect())
+                    .unwrap_or_default();
+                for id in tasks {
+                    status.set_task(&name, id, State::Failed, Some(trace.clone()), 0);
+                }
             }
         }
         Ok(())
@@ -211,10 +219,12 @@ async fn add_connector(
     Ok(name)
 }
 
-async fn stop_supervisor(ctx: &WorkerContext, sup: ActorRef<SupervisorMsg>) {
-    // Tasks stop one graceful timeout at most each, plus the final offset flush.
-    let budget =
-        ctx.config.shutdown_timeout * 2 + ctx.config.offset_flush_timeout + Duration::from_secs(1);
+async fn stop_supervisor(ctx: &WorkerContext, name: &str, sup: ActorRef<SupervisorMsg>) {
+    // The supervisor stops its tasks one by one, each within its graceful timeout plus two
+    // offset flushes (in-flight records, then the committer), then the connector.
+    let tasks = ctx.status.get(name).map_or(0, |c| c.tasks.len()) as u32;
+    let per_task = ctx.config.shutdown_timeout + ctx.config.offset_flush_timeout * 2;
+    let budget = per_task * tasks + ctx.config.shutdown_timeout + Duration::from_secs(1);
     if sup.call(SupervisorMsg::Stop, Some(budget)).await.is_err() {
         sup.kill();
     }

@@ -84,6 +84,9 @@ pub struct SupervisorState {
     task_configs: Vec<Props>,
     tasks: BTreeMap<u32, TaskSlot>,
     children: HashMap<ActorId, Child>,
+    /// Source of restart generations, never reset, so a timer from before a reconfiguration
+    /// can never match a task started after it.
+    next_generation: u64,
     stopping: bool,
 }
 
@@ -105,6 +108,7 @@ impl Actor for ConnectorSupervisor {
             task_configs: Vec::new(),
             tasks: BTreeMap::new(),
             children: HashMap::new(),
+            next_generation: 0,
             stopping: false,
         };
         start_connector(&myself, &mut state).await;
@@ -140,8 +144,11 @@ impl Actor for ConnectorSupervisor {
                 }
             }
             SupervisorMsg::RestartTask { id, generation } => {
-                let current = state.tasks.get(&id).map(|t| t.generation);
-                if !state.stopping && current == Some(generation) {
+                let waiting = state
+                    .tasks
+                    .get(&id)
+                    .is_some_and(|t| t.generation == generation && t.actor.is_none());
+                if !state.stopping && waiting {
                     start_task(&myself, state, id).await;
                 }
             }
@@ -287,6 +294,7 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
         task_props: props,
         instance: state.args.plugin.create().new_task(),
         restarts: slot.tracker.total_restarts,
+        task_count: state.task_configs.len(),
     };
     let cell = myself.get_cell();
     let started = match state.args.plugin.kind {
@@ -342,8 +350,10 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
 /// Stops a task cleanly (abandoning it after task.shutdown.graceful.timeout.ms), then flushes
 /// the offsets its committer holds and stops the committer.
 async fn stop_task(state: &mut SupervisorState, id: u32) {
-    let timeout = state.args.worker.config.shutdown_timeout;
     let flush_timeout = state.args.worker.config.offset_flush_timeout;
+    // A stopping task first waits up to offset.flush.timeout.ms for in-flight records, then
+    // gets task.shutdown.graceful.timeout.ms for the plugin's stop.
+    let timeout = state.args.worker.config.shutdown_timeout + flush_timeout;
     let Some(slot) = state.tasks.get_mut(&id) else {
         return;
     };
@@ -416,8 +426,9 @@ async fn on_task_failure(
                 Some(error),
                 slot.tracker.total_restarts,
             );
-            slot.generation += 1;
-            let generation = slot.generation;
+            state.next_generation += 1;
+            let generation = state.next_generation;
+            slot.generation = generation;
             myself.send_after(delay, move || SupervisorMsg::RestartTask { id, generation });
         }
         RestartDecision::GiveUp => {

@@ -49,8 +49,19 @@ impl CommitterState {
             return Ok(0);
         }
         let n = entries.len();
-        let writes = entries.into_iter().map(|(p, o)| (p, Some(o))).collect();
-        self.args.worker.offsets.put(&self.args.connector, writes)?;
+        let writes = entries
+            .iter()
+            .map(|(p, o)| (p.clone(), Some(o.clone())))
+            .collect();
+        if let Err(e) = self.args.worker.offsets.put(&self.args.connector, writes) {
+            // Keep them committable so the next tick (or the final commit) writes them.
+            self.args
+                .submitted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .restore(entries);
+            return Err(e);
+        }
         tracing::debug!(partitions = n, "committed source offsets");
         if let Some(t) = &self.args.task {
             let _ = t.send_message(SourceTaskMsg::OffsetsCommitted);

@@ -23,6 +23,8 @@ pub struct TaskArgs {
     pub instance: TaskInstance,
     /// Restarts so far, for the status the task reports when it runs.
     pub restarts: u32,
+    /// How many tasks the connector runs now (sink partition ownership depends on it).
+    pub task_count: usize,
 }
 
 /// The span every log line of a task carries.

@@ -71,6 +71,7 @@ pub struct SinkTaskState {
     task_id: u32,
     task_props: Props,
     restarts: u32,
+    task_count: usize,
     span: tracing::Span,
     task: Box<dyn SinkTask>,
     ctx: SinkTaskContext,
@@ -138,6 +139,7 @@ impl Actor for SinkTaskActor {
             task_id: args.task_id,
             task_props: args.task_props,
             restarts: args.restarts,
+            task_count: args.task_count,
             task,
             consumer: None,
             converters: None,
@@ -283,7 +285,7 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
             return Ok(());
         }
     };
-    let tasks = state.connector.tasks_max;
+    let tasks = state.task_count;
     let mut wanted = BTreeSet::new();
     for t in md.topics() {
         if t.error().is_some() || !state.topics.matches(t.name()) {
@@ -377,6 +379,8 @@ fn tpl_of(tps: &[TopicPartition]) -> TopicPartitionList {
 }
 
 async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
+    // Requests made in start, open or the last put (a rewind, say) apply before the next fetch.
+    apply_requests(state).await?;
     let batch = match state.retry.take() {
         Some(b) => b,
         None => fetch(state).await?,
@@ -393,7 +397,7 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
                 }
             }
             Err(ConnectError::Retriable(why)) => {
-                let wait = state.ctx.take_requests().timeout_ms.unwrap_or(100);
+                let wait = state.ctx.take_timeout().unwrap_or(100);
                 tracing::warn!("put failed, retrying in {wait} ms: {why}");
                 state.retry = Some(batch);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
@@ -402,7 +406,7 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
             Err(e) => return Err(task_error(e)),
         }
     }
-    apply_requests(state).await
+    Ok(())
 }
 
 /// Reads up to max.poll.records records, waiting at most POLL_WAIT for the first.

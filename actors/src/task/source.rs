@@ -355,6 +355,13 @@ async fn stop(state: &mut SourceTaskState) {
         )
         .await;
     }
+    let acked = state.lock().take_acked();
+    for (record, md) in &acked {
+        if let Err(e) = state.task.commit_record(record, Some(md)).await {
+            tracing::warn!("commit_record failed while stopping: {e}");
+            break;
+        }
+    }
     if let Err(e) = state.task.stop().await {
         tracing::warn!("source task stop failed: {e}");
     }

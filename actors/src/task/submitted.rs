@@ -130,6 +130,25 @@ impl SubmittedRecords {
         out
     }
 
+    /// Puts back offsets taken by `take_committable` whose write failed, unless a newer offset
+    /// became committable meanwhile.
+    pub fn restore(&mut self, entries: Vec<(OffsetMap, OffsetMap)>) {
+        for (partition, offset) in entries {
+            let key: Arc<str> = partition_key(&partition).into();
+            let q = self
+                .partitions
+                .entry(key)
+                .or_insert_with(|| PartitionQueue {
+                    partition,
+                    entries: VecDeque::new(),
+                    committable: None,
+                });
+            if q.committable.is_none() {
+                q.committable = Some(offset);
+            }
+        }
+    }
+
     /// Takes acknowledged records for `commit_record`.
     pub fn take_acked(&mut self) -> Vec<(SourceRecord, RecordMetadata)> {
         std::mem::take(&mut self.acked)
@@ -184,6 +203,22 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0["filename"], json!("f1"));
         assert_eq!(s.in_flight(), 1);
+    }
+
+    #[test]
+    fn offsets_whose_write_failed_are_committable_again() {
+        let mut s = SubmittedRecords::default();
+        let a = s.submit(rec("f", 10));
+        s.acked(&a, md());
+        let taken = s.take_committable();
+        assert!(s.take_committable().is_empty());
+        s.restore(taken.clone());
+        assert_eq!(s.take_committable(), taken);
+        // A newer offset wins over a restored older one.
+        let b = s.submit(rec("f", 20));
+        s.acked(&b, md());
+        s.restore(taken);
+        assert_eq!(s.take_committable()[0].1["position"], json!(20));
     }
 
     #[test]

@@ -130,6 +130,11 @@ impl SinkTaskContext {
         *self.assignment.lock().expect("assignment lock") = partitions;
     }
 
+    /// Runtime side: takes only the back-off the task asked for, leaving its other requests.
+    pub fn take_timeout(&self) -> Option<u64> {
+        self.lock().timeout_ms.take()
+    }
+
     /// Runtime side: takes every pending request.
     pub fn take_requests(&self) -> SinkTaskRequests {
         std::mem::take(&mut *self.lock())

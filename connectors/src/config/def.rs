@@ -136,6 +136,9 @@ impl Validator {
                     ParsedValue::Double(d) => *d,
                     _ => return Ok(()),
                 };
+                if n.is_nan() {
+                    return Err("Value must be a number".into());
+                }
                 if let Some(min) = min {
                     if n < *min {
                         return Err(format!("Value must be at least {}", num(*min)));
@@ -264,6 +267,14 @@ impl ConfigDef {
     ) -> Self {
         self = self.define(name, ty, None, None, importance, documentation);
         self.keys.last_mut().expect("just defined").default = Some(None);
+        self
+    }
+
+    /// Sets the validator of the last defined key.
+    pub fn with_validator(mut self, validator: Validator) -> Self {
+        if let Some(k) = self.keys.last_mut() {
+            k.validator = Some(validator);
+        }
         self
     }
 
