@@ -11,35 +11,27 @@ use std::time::Duration;
 use common::plugins::{self, registry};
 use common::*;
 use kconnect_actors::status::State;
+use kconnect_connectors::api::Props;
 use kconnect_connectors::builtin::verifiable::{count_verifiable_output, verifiable_sink_files};
 use kconnect_connectors::record::TopicPartition;
+use std::path::Path;
 
-fn file_source(
-    name: &str,
-    class: &str,
-    file: &std::path::Path,
-    topic: &str,
-) -> kconnect_connectors::api::Props {
+/// A file connector config: sources name their topic under `topic`, sinks under `topics`.
+fn file_connector(topic_key: &str, name: &str, class: &str, file: &Path, topic: &str) -> Props {
     props(&[
         ("name", name),
         ("connector.class", class),
         ("file", file.to_str().unwrap()),
-        ("topic", topic),
+        (topic_key, topic),
     ])
 }
 
-fn file_sink(
-    name: &str,
-    class: &str,
-    file: &std::path::Path,
-    topic: &str,
-) -> kconnect_connectors::api::Props {
-    props(&[
-        ("name", name),
-        ("connector.class", class),
-        ("file", file.to_str().unwrap()),
-        ("topics", topic),
-    ])
+fn file_source(name: &str, class: &str, file: &Path, topic: &str) -> Props {
+    file_connector("topic", name, class, file, topic)
+}
+
+fn file_sink(name: &str, class: &str, file: &Path, topic: &str) -> Props {
+    file_connector("topics", name, class, file, topic)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
