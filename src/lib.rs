@@ -3,5 +3,7 @@
 
 pub mod cli;
 pub mod config_files;
+pub mod ctl;
 pub mod embedded_broker;
+pub mod rest;
 pub mod standalone;

@@ -4,21 +4,32 @@ use clap::Parser;
 use kconnect::cli::{Cli, Command};
 use kconnect::embedded_broker::EmbeddedBroker;
 use kconnect::standalone::{Standalone, StandaloneConfig};
-use tracing_subscriber::EnvFilter;
+use std::sync::Arc;
 
-fn init_tracing(level: Option<&str>) {
-    let filter = match level {
-        Some(l) => EnvFilter::try_new(l),
-        None => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("info")),
-    }
-    .unwrap_or_else(|e| {
-        eprintln!("kconnect: invalid --log-level/RUST_LOG ({e}); using info");
-        EnvFilter::new("info")
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+use kconnect::rest::LogControl;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter};
+
+/// Logs to stderr through a filter the REST API can change (`/admin/loggers`).
+fn init_tracing(level: Option<&str>) -> Arc<LogControl> {
+    let wanted = level
+        .map(str::to_string)
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".into());
+    let (filter, wanted) = match EnvFilter::try_new(&wanted) {
+        Ok(f) => (f, wanted),
+        Err(e) => {
+            eprintln!("kconnect: invalid --log-level/RUST_LOG ({e}); using info");
+            (EnvFilter::new("info"), "info".to_string())
+        }
+    };
+    let (filter, handle) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
+    Arc::new(LogControl::new(handle, &wanted))
 }
 
 /// Waits for SIGINT or SIGTERM.
@@ -33,15 +44,15 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_level.as_deref());
+    let logs = init_tracing(cli.log_level.as_deref());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    rt.block_on(run(cli.command))
+    rt.block_on(run(cli.command, logs))
 }
 
-async fn run(command: Command) -> ExitCode {
+async fn run(command: Command, logs: Arc<LogControl>) -> ExitCode {
     match command {
         Command::Standalone {
             worker_config,
@@ -55,17 +66,18 @@ async fn run(command: Command) -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
-            let running = match Standalone::start(config).await {
+            let running = match Standalone::start(config, Some(logs)).await {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
-            tracing::info!("kconnect standalone running; Ctrl-C or SIGTERM stops it");
+            tracing::info!(rest = %running.rest_addr, "kconnect standalone running; Ctrl-C or SIGTERM stops it");
             shutdown_signal().await;
             tracing::info!("stopping: tasks get task.shutdown.graceful.timeout.ms to finish");
             running.stop().await;
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
+        Command::Ctl(args) => kconnect::ctl::run(args).await,
         Command::Broker { topics } => {
             let broker = match EmbeddedBroker::start() {
                 Ok(b) => b,

@@ -3,6 +3,7 @@
 //! `embedded`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use thiserror::Error;
 
 use crate::config_files::{apply_env_overrides, load_props, ConfigFileError};
 use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
+use crate::rest::{self, LogControl, RestState};
 
 /// Why standalone mode could not start. Each names the file and, where there is one, the key.
 #[derive(Debug, Error)]
@@ -102,13 +104,27 @@ impl TopicAdmin for EmbeddedBroker {
 pub struct Standalone {
     pub worker: Worker,
     pub broker: Option<Arc<EmbeddedBroker>>,
+    /// Where the REST API listens.
+    pub rest_addr: SocketAddr,
 }
 
 impl Standalone {
     /// Starts the worker and every connector. A connector that fails validation stops
     /// everything already started and names its file.
-    pub async fn start(config: StandaloneConfig) -> Result<Standalone, StartError> {
+    pub async fn start(
+        config: StandaloneConfig,
+        logs: Option<Arc<LogControl>>,
+    ) -> Result<Standalone, StartError> {
         let wc = config.worker;
+        let worker_error = |message: String| StartError::Worker {
+            file: config.worker_file.clone(),
+            message,
+        };
+        let listener = wc.listeners.first().cloned().unwrap_or_default();
+        let listener = rest::bind(&listener).await.map_err(worker_error)?;
+        let rest_addr = listener
+            .local_addr()
+            .map_err(|e| worker_error(e.to_string()))?;
         let broker = if wc.uses_embedded_broker() {
             Some(Arc::new(EmbeddedBroker::start()?))
         } else {
@@ -118,18 +134,20 @@ impl Standalone {
             .as_ref()
             .map(|b| b.bootstrap_servers().to_string())
             .unwrap_or_else(|| wc.bootstrap_servers.clone());
+        let bootstrap_for_rest = bootstrap.clone();
         let offset_path = PathBuf::from(wc.offset_file.clone().expect("checked at load"));
         let store = FileOffsetStore::open(offset_path).map_err(|e| StartError::Worker {
             file: config.worker_file.clone(),
             message: e.to_string(),
         })?;
-        let worker_id = worker_id(&wc.listeners);
+        let worker_id = worker_id(&wc.props, rest_addr);
+        let plugins = Arc::new(PluginRegistry::builtin());
         let ctx = WorkerContext {
             status: StatusStore::new(worker_id.clone()),
             worker_id,
             bootstrap_servers: bootstrap,
             offsets: Arc::new(FileOffsets(Arc::new(store))),
-            plugins: Arc::new(PluginRegistry::builtin()),
+            plugins: plugins.clone(),
             topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
             embedded_broker: broker.is_some(),
             config: wc,
@@ -147,7 +165,18 @@ impl Standalone {
                 });
             }
         }
-        Ok(Standalone { worker, broker })
+        let state = RestState {
+            worker: worker.clone(),
+            plugins,
+            logs,
+            kafka_cluster_id: cluster_id(&bootstrap_for_rest).await,
+        };
+        tokio::spawn(rest::serve(listener, state));
+        Ok(Standalone {
+            worker,
+            broker,
+            rest_addr,
+        })
     }
 
     /// Stops every connector cleanly, then the embedded broker.
@@ -157,17 +186,34 @@ impl Standalone {
     }
 }
 
-/// `host:port` of the first listener, as Connect's worker id.
-fn worker_id(listeners: &[String]) -> String {
-    listeners
-        .first()
-        .map(|l| {
-            let hostport = l.split("://").nth(1).unwrap_or(l);
-            if hostport.starts_with(':') {
-                format!("127.0.0.1{hostport}")
-            } else {
-                hostport.to_string()
-            }
-        })
-        .unwrap_or_else(|| "127.0.0.1:8083".into())
+/// `host:port` others reach this worker at: `rest.advertised.host.name` and
+/// `rest.advertised.port` where set, else the address the REST listener bound.
+fn worker_id(props: &Props, bound: SocketAddr) -> String {
+    let host = props
+        .get("rest.advertised.host.name")
+        .cloned()
+        .unwrap_or_else(|| match bound.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+            ip => ip.to_string(),
+        });
+    let port = props
+        .get("rest.advertised.port")
+        .cloned()
+        .unwrap_or_else(|| bound.port().to_string());
+    format!("{host}:{port}")
+}
+
+/// The Kafka cluster id for `GET /`, if the cluster answers within a few seconds.
+async fn cluster_id(bootstrap: &str) -> Option<String> {
+    let bootstrap = bootstrap.to_string();
+    tokio::task::spawn_blocking(move || {
+        let c: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .create()
+            .ok()?;
+        rdkafka::consumer::Consumer::client(&c).fetch_cluster_id(std::time::Duration::from_secs(5))
+    })
+    .await
+    .ok()
+    .flatten()
 }

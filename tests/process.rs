@@ -122,7 +122,7 @@ fn stop_and_resume(sig: Signal) -> (VerifiableReport, u64) {
     let worker = write(
         &dir.path().join("worker.properties"),
         &format!(
-            "bootstrap.servers={addr}\noffset.storage.file.filename={}\noffset.flush.interval.ms=300\n",
+            "bootstrap.servers={addr}\nlisteners=http://127.0.0.1:0\noffset.storage.file.filename={}\noffset.flush.interval.ms=300\n",
             offsets.display()
         ),
     );
@@ -202,7 +202,7 @@ fn expect_config_error(files: &[(&str, &str)]) -> String {
     stderr
 }
 
-const WORKER: &str = "offset.storage.file.filename=$DIR/offsets\n";
+const WORKER: &str = "listeners=http://127.0.0.1:0\noffset.storage.file.filename=$DIR/offsets\n";
 
 #[test]
 fn a_missing_config_file_is_named() {

@@ -365,11 +365,60 @@ pub fn connector_config_def() -> ConfigDef {
     restart_keys(def, false)
 }
 
+/// Connect's `SinkConnectorConfig`: the common keys plus `topics` and `topics.regex`.
+pub fn sink_connector_config_def() -> ConfigDef {
+    connector_config_def()
+        .define(
+            TOPICS,
+            ConfigType::List,
+            Some(""),
+            None,
+            Importance::High,
+            "List of topics to consume, separated by commas.",
+        )
+        .define(
+            TOPICS_REGEX,
+            ConfigType::String,
+            Some(""),
+            None,
+            Importance::High,
+            "Regular expression giving topics to consume. Only one of topics or topics.regex \
+             should be specified.",
+        )
+}
+
 /// Which records a sink task consumes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SinkTopics {
     List(Vec<String>),
     Regex(String),
+}
+
+/// The topics a sink config names: exactly one of `topics` and `topics.regex` must be set.
+pub fn sink_topics(props: &Props) -> Result<SinkTopics, ConnectError> {
+    let list: Vec<String> = props
+        .get(TOPICS)
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let regex = props
+        .get(TOPICS_REGEX)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    match (list.is_empty(), regex) {
+        (false, None) => Ok(SinkTopics::List(list)),
+        (true, Some(r)) => Ok(SinkTopics::Regex(r)),
+        (false, Some(_)) => Err(ConnectError::config(format!(
+            "{TOPICS} and {TOPICS_REGEX} are mutually exclusive options, but both are set."
+        ))),
+        (true, None) => Err(ConnectError::config(format!(
+            "Must configure one of {TOPICS} or {TOPICS_REGEX}"
+        ))),
+    }
 }
 
 /// The parsed common part of a connector config.
@@ -413,31 +462,7 @@ impl ConnectorConfig {
 
     /// The topics a sink consumes: exactly one of `topics` and `topics.regex` must be set.
     pub fn sink_topics(&self) -> Result<SinkTopics, ConnectError> {
-        let list: Vec<String> = self
-            .props
-            .get(TOPICS)
-            .map(|t| {
-                t.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let regex = self
-            .props
-            .get(TOPICS_REGEX)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
-        match (list.is_empty(), regex) {
-            (false, None) => Ok(SinkTopics::List(list)),
-            (true, Some(r)) => Ok(SinkTopics::Regex(r)),
-            (false, Some(_)) => Err(ConnectError::config(format!(
-                "{TOPICS} and {TOPICS_REGEX} are mutually exclusive options, but both are set."
-            ))),
-            (true, None) => Err(ConnectError::config(format!(
-                "Must configure one of {TOPICS} or {TOPICS_REGEX}"
-            ))),
-        }
+        sink_topics(&self.props)
     }
 
     /// Keys given with `prefix`, the prefix removed.

@@ -20,6 +20,8 @@ pub trait OffsetStore: Send + Sync + 'static {
     ) -> Result<(), String>;
     /// A reader for the connector's tasks.
     fn reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader>;
+    /// Every stored (partition, offset) of the connector.
+    fn all(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)>;
 }
 
 /// The standalone store: a file.
@@ -35,6 +37,9 @@ impl OffsetStore for FileOffsets {
     }
     fn reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader> {
         self.0.reader(connector)
+    }
+    fn all(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
+        self.0.all(connector)
     }
 }
 

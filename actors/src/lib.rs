@@ -12,11 +12,13 @@
 pub mod config;
 pub mod connector;
 pub mod context;
+pub mod offsets;
 pub mod restart;
 pub mod status;
 pub mod storage;
 pub mod task;
 pub mod worker;
 
+pub use connector::supervisor::TargetState;
 pub use context::{OffsetStore, TopicAdmin, WorkerContext};
-pub use worker::{Worker, WorkerError};
+pub use worker::{ConnectorEntry, Worker, WorkerError};

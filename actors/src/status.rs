@@ -20,6 +20,15 @@ pub enum State {
 }
 
 impl State {
+    /// The state of something that runs: RUNNING, or PAUSED while its target is PAUSED.
+    pub fn running(paused: bool) -> State {
+        if paused {
+            State::Paused
+        } else {
+            State::Running
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Unassigned => "UNASSIGNED",
@@ -57,6 +66,8 @@ pub struct ConnectorStatus {
     pub kind: String,
     pub connector: Status,
     pub tasks: BTreeMap<u32, Status>,
+    /// Topics the connector's tasks produced to or consumed from (Connect's active topics).
+    pub topics: std::collections::BTreeSet<String>,
 }
 
 /// Every connector's status on this worker.
@@ -107,6 +118,7 @@ impl StatusStore {
                     kind: kind.to_string(),
                     connector: s,
                     tasks: BTreeMap::new(),
+                    topics: Default::default(),
                 },
             );
         });
@@ -139,6 +151,31 @@ impl StatusStore {
         self.update(|m| {
             if let Some(c) = m.get_mut(name) {
                 c.tasks.insert(task, s);
+            }
+        });
+    }
+
+    /// Records that the connector uses `topic` (a no-op when already known).
+    pub fn topic_used(&self, name: &str, topic: &str) {
+        let known = self
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .is_none_or(|c| c.topics.contains(topic));
+        if !known {
+            self.update(|m| {
+                if let Some(c) = m.get_mut(name) {
+                    c.topics.insert(topic.to_string());
+                }
+            });
+        }
+    }
+
+    pub fn reset_topics(&self, name: &str) {
+        self.update(|m| {
+            if let Some(c) = m.get_mut(name) {
+                c.topics.clear();
             }
         });
     }

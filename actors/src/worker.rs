@@ -13,7 +13,9 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use thiserror::Error;
 
 use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME};
-use crate::connector::supervisor::{ConnectorSupervisor, SupervisorArgs, SupervisorMsg};
+use crate::connector::supervisor::{
+    ConnectorSupervisor, SupervisorArgs, SupervisorMsg, TargetState,
+};
 use crate::context::WorkerContext;
 use crate::status::{ConnectorStatus, State};
 
@@ -32,23 +34,45 @@ pub enum WorkerError {
     },
     #[error("a connector named {0} already exists")]
     Duplicate(String),
-    #[error("connector {0} not found")]
+    #[error("Connector {0} not found")]
     NotFound(String),
+    #[error("Task {0}-{1} not found")]
+    TaskNotFound(String, u32),
+    #[error("{0}")]
+    BadRequest(String),
     #[error("worker error: {0}")]
     Internal(String),
 }
 
 pub enum WorkerMsg {
-    AddConnector(Props, RpcReplyPort<Result<String, WorkerError>>),
+    AddConnector(
+        Props,
+        TargetState,
+        RpcReplyPort<Result<String, WorkerError>>,
+    ),
+    /// Replaces a connector's config (restarting it), or creates it; answers whether it created.
+    PutConfig(String, Props, RpcReplyPort<Result<bool, WorkerError>>),
     DeleteConnector(String, RpcReplyPort<Result<(), WorkerError>>),
+    SetTarget(String, TargetState, RpcReplyPort<Result<(), WorkerError>>),
+    Lookup(String, RpcReplyPort<Option<ConnectorEntry>>),
+    List(RpcReplyPort<Vec<String>>),
     Shutdown(RpcReplyPort<()>),
+}
+
+/// A connector as the worker knows it.
+#[derive(Clone)]
+pub struct ConnectorEntry {
+    pub supervisor: ActorRef<SupervisorMsg>,
+    pub props: Props,
+    pub kind: ConnectorKind,
+    pub target: TargetState,
 }
 
 pub struct WorkerActor;
 
 pub struct WorkerState {
     ctx: Arc<WorkerContext>,
-    connectors: BTreeMap<String, ActorRef<SupervisorMsg>>,
+    connectors: BTreeMap<String, ConnectorEntry>,
 }
 
 /// Collects every configuration error of `props`: the common keys, then the connector's own.
@@ -127,20 +151,47 @@ impl Actor for WorkerActor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            WorkerMsg::AddConnector(props, reply) => {
-                let r = add_connector(&myself, state, props).await;
+            WorkerMsg::AddConnector(props, target, reply) => {
+                let r = add_connector(&myself, state, props, target).await;
+                let _ = reply.send(r);
+            }
+            WorkerMsg::PutConfig(name, props, reply) => {
+                let r = put_config(&myself, state, name, props).await;
                 let _ = reply.send(r);
             }
             WorkerMsg::DeleteConnector(name, reply) => {
                 let r = match state.connectors.remove(&name) {
                     None => Err(WorkerError::NotFound(name)),
-                    Some(sup) => {
-                        stop_supervisor(&state.ctx, &name, sup).await;
+                    Some(e) => {
+                        stop_supervisor(&state.ctx, &name, e.supervisor).await;
                         state.ctx.status.connector_removed(&name);
                         Ok(())
                     }
                 };
                 let _ = reply.send(r);
+            }
+            WorkerMsg::SetTarget(name, target, reply) => {
+                let r = match state.connectors.get_mut(&name) {
+                    None => Err(WorkerError::NotFound(name)),
+                    Some(e) => {
+                        e.target = target;
+                        let sup = e.supervisor.clone();
+                        match sup
+                            .call(|r| SupervisorMsg::SetTarget(target, r), None)
+                            .await
+                        {
+                            Ok(_) => Ok(()),
+                            Err(err) => Err(WorkerError::Internal(err.to_string())),
+                        }
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            WorkerMsg::Lookup(name, reply) => {
+                let _ = reply.send(state.connectors.get(&name).cloned());
+            }
+            WorkerMsg::List(reply) => {
+                let _ = reply.send(state.connectors.keys().cloned().collect());
             }
             WorkerMsg::Shutdown(reply) => {
                 let all = std::mem::take(&mut state.connectors);
@@ -148,7 +199,7 @@ impl Actor for WorkerActor {
                 let ctx = state.ctx.clone();
                 futures::future::join_all(
                     all.iter()
-                        .map(|(name, sup)| stop_supervisor(&ctx, name, sup.clone())),
+                        .map(|(name, e)| stop_supervisor(&ctx, name, e.supervisor.clone())),
                 )
                 .await;
                 let _ = reply.send(());
@@ -170,7 +221,7 @@ impl Actor for WorkerActor {
             let name = state
                 .connectors
                 .iter()
-                .find(|(_, s)| s.get_id() == cell.get_id())
+                .find(|(_, e)| e.supervisor.get_id() == cell.get_id())
                 .map(|(n, _)| n.clone());
             if let Some(name) = name {
                 tracing::error!(connector = %name, "connector supervisor failed: {err}");
@@ -196,27 +247,65 @@ async fn add_connector(
     myself: &ActorRef<WorkerMsg>,
     state: &mut WorkerState,
     props: Props,
+    target: TargetState,
 ) -> Result<String, WorkerError> {
     let (config, plugin) = validate(&state.ctx, &props)?;
     if state.connectors.contains_key(&config.name) {
         return Err(WorkerError::Duplicate(config.name));
     }
     let name = config.name.clone();
-    state
-        .ctx
-        .status
-        .connector_added(&name, plugin.kind.as_str());
+    let kind = plugin.kind;
+    state.ctx.status.connector_added(&name, kind.as_str());
     let args = SupervisorArgs {
         worker: state.ctx.clone(),
         config: Arc::new(config),
         plugin,
+        target,
     };
-    let (sup, _) = Actor::spawn_linked(None, ConnectorSupervisor, args, myself.get_cell())
+    let (supervisor, _) = Actor::spawn_linked(None, ConnectorSupervisor, args, myself.get_cell())
         .await
         .map_err(|e| WorkerError::Internal(format!("cannot start connector {name}: {e}")))?;
-    state.connectors.insert(name.clone(), sup);
+    let entry = ConnectorEntry {
+        supervisor,
+        props,
+        kind,
+        target,
+    };
+    state.connectors.insert(name.clone(), entry);
     tracing::info!(connector = %name, "connector added");
     Ok(name)
+}
+
+/// A new config for `name`: validated first, then the connector restarts with it, keeping its
+/// target state. The name in the body, if any, must match.
+async fn put_config(
+    myself: &ActorRef<WorkerMsg>,
+    state: &mut WorkerState,
+    name: String,
+    mut props: Props,
+) -> Result<bool, WorkerError> {
+    match props.get(crate::config::NAME) {
+        Some(n) if *n != name => {
+            return Err(WorkerError::InvalidConfig {
+                connector: name,
+                errors: vec![format!(
+                    "Connector name configuration ({n}) doesn't match connector name in the URL"
+                )],
+            })
+        }
+        _ => {
+            props.insert(crate::config::NAME.into(), name.clone());
+        }
+    }
+    validate(&state.ctx, &props)?;
+    let Some(old) = state.connectors.remove(&name) else {
+        add_connector(myself, state, props, TargetState::Started).await?;
+        return Ok(true);
+    };
+    stop_supervisor(&state.ctx, &name, old.supervisor).await;
+    state.ctx.status.connector_removed(&name);
+    add_connector(myself, state, props, old.target).await?;
+    Ok(false)
 }
 
 async fn stop_supervisor(ctx: &WorkerContext, name: &str, sup: ActorRef<SupervisorMsg>) {
@@ -227,6 +316,25 @@ async fn stop_supervisor(ctx: &WorkerContext, name: &str, sup: ActorRef<Supervis
     let budget = per_task * tasks + ctx.config.shutdown_timeout + Duration::from_secs(1);
     if sup.call(SupervisorMsg::Stop, Some(budget)).await.is_err() {
         sup.kill();
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WorkerError> + Send + 'static,
+) -> Result<T, WorkerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| WorkerError::Internal(e.to_string()))?
+}
+
+async fn call<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    msg: impl FnOnce(RpcReplyPort<T>) -> M,
+) -> Result<T, WorkerError> {
+    match actor.call(msg, None).await {
+        Ok(ractor::rpc::CallResult::Success(v)) => Ok(v),
+        Ok(_) => Err(WorkerError::Internal("the connector did not answer".into())),
+        Err(e) => Err(WorkerError::Internal(e.to_string())),
     }
 }
 
@@ -252,7 +360,110 @@ impl Worker {
 
     /// Validates and starts a connector; returns its name.
     pub async fn add_connector(&self, props: Props) -> Result<String, WorkerError> {
-        self.ask(|r| WorkerMsg::AddConnector(props, r)).await?
+        self.create_connector(props, TargetState::Started).await
+    }
+
+    /// Validates and creates a connector in the given initial state.
+    pub async fn create_connector(
+        &self,
+        props: Props,
+        target: TargetState,
+    ) -> Result<String, WorkerError> {
+        self.ask(|r| WorkerMsg::AddConnector(props, target, r))
+            .await?
+    }
+
+    /// Replaces (or creates) a connector's config; `Ok(true)` when it created it.
+    pub async fn put_config(&self, name: &str, props: Props) -> Result<bool, WorkerError> {
+        let name = name.to_string();
+        self.ask(|r| WorkerMsg::PutConfig(name, props, r)).await?
+    }
+
+    pub async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError> {
+        let name = name.to_string();
+        self.ask(|r| WorkerMsg::SetTarget(name, target, r)).await?
+    }
+
+    pub async fn connectors(&self) -> Vec<String> {
+        self.ask(WorkerMsg::List).await.unwrap_or_default()
+    }
+
+    pub async fn connector(&self, name: &str) -> Result<ConnectorEntry, WorkerError> {
+        let n = name.to_string();
+        self.ask(|r| WorkerMsg::Lookup(n, r))
+            .await?
+            .ok_or_else(|| WorkerError::NotFound(name.to_string()))
+    }
+
+    pub async fn task_configs(&self, name: &str) -> Result<Vec<Props>, WorkerError> {
+        let sup = self.connector(name).await?.supervisor;
+        call(&sup, SupervisorMsg::GetTaskConfigs).await
+    }
+
+    /// Connect's `POST /connectors/{c}/restart`.
+    pub async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<(), WorkerError> {
+        let sup = self.connector(name).await?.supervisor;
+        call(&sup, |reply| SupervisorMsg::Restart {
+            include_tasks,
+            only_failed,
+            reply,
+        })
+        .await
+    }
+
+    /// The connector's offsets (`GET /connectors/{c}/offsets`).
+    pub async fn offsets(
+        &self,
+        name: &str,
+    ) -> Result<Vec<crate::offsets::ConnectorOffset>, WorkerError> {
+        let (config, kind) = self.parsed(name).await?;
+        let ctx = self.ctx.clone();
+        blocking(move || crate::offsets::get(&ctx, &config, kind)).await
+    }
+
+    /// Alters (`Some(offsets)`) or resets (`None`) offsets; only while the connector is STOPPED.
+    pub async fn change_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Vec<crate::offsets::ConnectorOffset>>,
+    ) -> Result<(), WorkerError> {
+        let (config, kind) = self.parsed(name).await?;
+        let stopped = self
+            .status(name)
+            .is_some_and(|s| s.connector.state == State::Stopped);
+        if !stopped {
+            return Err(WorkerError::BadRequest(
+                "Connectors must be in the STOPPED state before their offsets can be modified. \
+                 This can be done for the specified connector by issuing a 'PUT' request to the \
+                 '/connectors/NAME/stop' endpoint"
+                    .replace("NAME", name),
+            ));
+        }
+        let ctx = self.ctx.clone();
+        blocking(move || match offsets {
+            Some(o) => crate::offsets::alter(&ctx, &config, kind, o),
+            None => crate::offsets::reset(&ctx, &config, kind),
+        })
+        .await
+    }
+
+    async fn parsed(&self, name: &str) -> Result<(ConnectorConfig, ConnectorKind), WorkerError> {
+        let e = self.connector(name).await?;
+        let config = ConnectorConfig::parse(e.props, &self.ctx.config.restart)
+            .map_err(|err| WorkerError::Internal(err.to_string()))?;
+        Ok((config, e.kind))
+    }
+
+    pub async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
+        let sup = self.connector(name).await?.supervisor;
+        call(&sup, |r| SupervisorMsg::RestartOneTask(task, r))
+            .await?
+            .map_err(|_| WorkerError::TaskNotFound(name.to_string(), task))
     }
 
     pub async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {

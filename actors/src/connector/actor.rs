@@ -27,6 +27,8 @@ pub struct ConnectorArgs {
     pub plugin: ConnectorPlugin,
     pub supervisor: ActorRef<SupervisorMsg>,
     pub restarts: u32,
+    /// The connector's target state is PAUSED: report PAUSED once started.
+    pub paused: bool,
 }
 
 pub struct ConnectorState {

@@ -24,7 +24,34 @@ use crate::task::source::{SourceTaskActor, SourceTaskMsg};
 use crate::task::submitted::SubmittedRecords;
 use crate::task::TaskArgs;
 
+/// What the user asked a connector to be (Connect's target state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetState {
+    Started,
+    Paused,
+    Stopped,
+}
+
 pub enum SupervisorMsg {
+    /// Pause, resume or stop the connector and its tasks.
+    SetTarget(TargetState, RpcReplyPort<()>),
+    /// Restart the connector (unless `only_failed` and it is not FAILED) and, with
+    /// `include_tasks`, its tasks (all, or only the FAILED ones). Answers once the affected
+    /// statuses show RESTARTING; the restarts follow.
+    Restart {
+        include_tasks: bool,
+        only_failed: bool,
+        reply: RpcReplyPort<()>,
+    },
+    /// Restart one task now; `Err` if it does not exist.
+    RestartOneTask(u32, RpcReplyPort<Result<(), String>>),
+    /// The task configs in force.
+    GetTaskConfigs(RpcReplyPort<Vec<Props>>),
+    /// Internal: performs a restart announced by `Restart`.
+    DoRestart {
+        connector: bool,
+        tasks: Vec<u32>,
+    },
     /// The connector produced (new) task configs.
     TaskConfigs(Vec<Props>),
     /// A backoff elapsed; `generation` guards against restarts made stale by a newer one.
@@ -45,6 +72,7 @@ pub struct SupervisorArgs {
     pub worker: Arc<WorkerContext>,
     pub config: Arc<ConnectorConfig>,
     pub plugin: ConnectorPlugin,
+    pub target: TargetState,
 }
 
 enum TaskRef {
@@ -53,6 +81,14 @@ enum TaskRef {
 }
 
 impl TaskRef {
+    fn set_paused(&self, paused: bool) {
+        // A task that is gone no longer needs telling.
+        let _ = match self {
+            TaskRef::Source(a) => a.send_message(SourceTaskMsg::Pause(paused)).is_ok(),
+            TaskRef::Sink(a) => a.send_message(SinkTaskMsg::Pause(paused)).is_ok(),
+        };
+    }
+
     fn cell(&self) -> ActorCell {
         match self {
             TaskRef::Source(a) => a.get_cell(),
@@ -87,6 +123,7 @@ pub struct SupervisorState {
     /// Source of restart generations, never reset, so a timer from before a reconfiguration
     /// can never match a task started after it.
     next_generation: u64,
+    target: TargetState,
     stopping: bool,
 }
 
@@ -109,9 +146,20 @@ impl Actor for ConnectorSupervisor {
             tasks: BTreeMap::new(),
             children: HashMap::new(),
             next_generation: 0,
+            target: TargetState::Started,
             stopping: false,
         };
-        start_connector(&myself, &mut state).await;
+        state.target = state.args.target;
+        if state.target == TargetState::Stopped {
+            let name = &state.args.config.name;
+            state
+                .args
+                .worker
+                .status
+                .set_connector(name, State::Stopped, None, 0);
+        } else {
+            start_connector(&myself, &mut state).await;
+        }
         Ok(state)
     }
 
@@ -122,8 +170,70 @@ impl Actor for ConnectorSupervisor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            SupervisorMsg::TaskConfigs(configs) => {
+            SupervisorMsg::SetTarget(target, reply) => {
+                set_target(&myself, state, target).await;
+                let _ = reply.send(());
+            }
+            SupervisorMsg::Restart {
+                include_tasks,
+                only_failed,
+                reply,
+            } => {
+                let status = state.args.worker.status.get(&state.args.config.name);
+                let failed = |s: &crate::status::Status| s.state == State::Failed;
+                let connector = state.target != TargetState::Stopped
+                    && (!only_failed || status.as_ref().is_some_and(|c| failed(&c.connector)));
+                let tasks: Vec<u32> = match (&status, include_tasks) {
+                    (Some(c), true) => c
+                        .tasks
+                        .iter()
+                        .filter(|(_, t)| !only_failed || failed(t))
+                        .map(|(id, _)| *id)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let name = state.args.config.name.clone();
+                let st = &state.args.worker.status;
+                if connector {
+                    st.set_connector(
+                        &name,
+                        State::Restarting,
+                        None,
+                        state.connector_tracker.total_restarts,
+                    );
+                }
+                for id in &tasks {
+                    st.set_task(&name, *id, State::Restarting, None, 0);
+                }
+                let _ = reply.send(());
+                myself.send_message(SupervisorMsg::DoRestart { connector, tasks })?;
+            }
+            SupervisorMsg::DoRestart { connector, tasks } => {
                 if state.stopping {
+                    return Ok(());
+                }
+                if connector {
+                    stop_connector(state).await;
+                    state.connector_tracker = RestartTracker::default();
+                    start_connector(&myself, state).await;
+                }
+                for id in tasks {
+                    restart_task_now(&myself, state, id).await;
+                }
+            }
+            SupervisorMsg::RestartOneTask(id, reply) => {
+                if !state.tasks.contains_key(&id) {
+                    let _ = reply.send(Err(format!("task {id} not found")));
+                    return Ok(());
+                }
+                restart_task_now(&myself, state, id).await;
+                let _ = reply.send(Ok(()));
+            }
+            SupervisorMsg::GetTaskConfigs(reply) => {
+                let _ = reply.send(state.task_configs.clone());
+            }
+            SupervisorMsg::TaskConfigs(configs) => {
+                if state.stopping || state.target == TargetState::Stopped {
                     return Ok(());
                 }
                 let running = state.tasks.values().filter(|t| t.actor.is_some()).count();
@@ -160,13 +270,7 @@ impl Actor for ConnectorSupervisor {
             SupervisorMsg::Stop(reply) => {
                 state.stopping = true;
                 stop_all_tasks(state).await;
-                if let Some(c) = state.connector.take() {
-                    state.children.remove(&c.get_id());
-                    let timeout = state.args.worker.config.shutdown_timeout;
-                    if c.call(ConnectorMsg::Stop, Some(timeout)).await.is_err() {
-                        c.kill();
-                    }
-                }
+                stop_connector(state).await;
                 let _ = reply.send(());
                 myself.stop(None);
             }
@@ -217,6 +321,71 @@ impl Actor for ConnectorSupervisor {
     }
 }
 
+async fn stop_connector(state: &mut SupervisorState) {
+    if let Some(c) = state.connector.take() {
+        state.children.remove(&c.get_id());
+        let timeout = state.args.worker.config.shutdown_timeout;
+        if c.call(ConnectorMsg::Stop, Some(timeout)).await.is_err() {
+            c.kill();
+        }
+    }
+}
+
+/// Moves the connector to `target`: PAUSED keeps tasks alive but idle, STOPPED stops the
+/// connector and its tasks (and forgets them, as Connect does), STARTED undoes either.
+async fn set_target(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    target: TargetState,
+) {
+    let previous = std::mem::replace(&mut state.target, target);
+    let name = state.args.config.name.clone();
+    let status = state.args.worker.status.clone();
+    let restarts = state.connector_tracker.total_restarts;
+    match target {
+        TargetState::Paused => {
+            if previous == TargetState::Stopped {
+                start_connector(myself, state).await;
+            }
+            for t in state.tasks.values().filter_map(|t| t.actor.as_ref()) {
+                t.set_paused(true);
+            }
+            status.set_connector(&name, State::Paused, None, restarts);
+        }
+        TargetState::Started => match previous {
+            TargetState::Stopped => start_connector(myself, state).await,
+            _ => {
+                for t in state.tasks.values().filter_map(|t| t.actor.as_ref()) {
+                    t.set_paused(false);
+                }
+                if state.connector.is_some() {
+                    status.set_connector(&name, State::Running, None, restarts);
+                }
+            }
+        },
+        TargetState::Stopped => {
+            stop_all_tasks(state).await;
+            state.tasks.clear();
+            state.task_configs.clear();
+            status.retain_tasks(&name, 0);
+            stop_connector(state).await;
+            status.set_connector(&name, State::Stopped, None, restarts);
+        }
+    }
+}
+
+/// Stops a task (if running) and starts it afresh with a clean restart history.
+async fn restart_task_now(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState, id: u32) {
+    stop_task(state, id).await;
+    if let Some(slot) = state.tasks.get_mut(&id) {
+        slot.tracker = RestartTracker::default();
+        // Invalidate any pending backoff timer for this task.
+        state.next_generation += 1;
+        slot.generation = state.next_generation;
+    }
+    start_task(myself, state, id).await;
+}
+
 async fn start_connector(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState) {
     let args = ConnectorArgs {
         worker: state.args.worker.clone(),
@@ -224,6 +393,7 @@ async fn start_connector(myself: &ActorRef<SupervisorMsg>, state: &mut Superviso
         plugin: state.args.plugin.clone(),
         supervisor: myself.clone(),
         restarts: state.connector_tracker.total_restarts,
+        paused: state.target == TargetState::Paused,
     };
     match Actor::spawn_linked(None, ConnectorActor, args, myself.get_cell()).await {
         Ok((c, _)) => {
@@ -295,6 +465,7 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
         instance: state.args.plugin.create().new_task(),
         restarts: slot.tracker.total_restarts,
         task_count: state.task_configs.len(),
+        paused: state.target == TargetState::Paused,
     };
     let cell = myself.get_cell();
     let started = match state.args.plugin.kind {

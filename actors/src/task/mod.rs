@@ -25,6 +25,8 @@ pub struct TaskArgs {
     pub restarts: u32,
     /// How many tasks the connector runs now (sink partition ownership depends on it).
     pub task_count: usize,
+    /// Start paused (the connector's target state is PAUSED).
+    pub paused: bool,
 }
 
 /// The span every log line of a task carries.

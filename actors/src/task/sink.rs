@@ -60,6 +60,8 @@ pub enum SinkTaskMsg {
     /// offset.flush.interval.ms elapsed: pre_commit and commit.
     Commit,
     RefreshAssignment,
+    /// Stop (true) or resume (false) consuming; the task keeps its partitions.
+    Pause(bool),
     Stop(RpcReplyPort<()>),
 }
 
@@ -87,6 +89,8 @@ pub struct SinkTaskState {
     committed: SinkOffsets,
     /// A batch `put` refused with a retriable error, to hand it again.
     retry: Option<Vec<SinkRecord>>,
+    paused: bool,
+    started: bool,
     timers: Vec<JoinHandle<()>>,
     stopping: bool,
 }
@@ -150,6 +154,8 @@ impl Actor for SinkTaskActor {
             current: SinkOffsets::new(),
             committed: SinkOffsets::new(),
             retry: None,
+            paused: args.paused,
+            started: false,
             timers: Vec::new(),
             stopping: false,
         })
@@ -179,8 +185,28 @@ impl Actor for SinkTaskActor {
                 state.timers.push(
                     myself.send_interval(METADATA_REFRESH, || SinkTaskMsg::RefreshAssignment),
                 );
-                myself.send_message(SinkTaskMsg::Poll)?;
+                state.started = true;
+                if !state.paused {
+                    myself.send_message(SinkTaskMsg::Poll)?;
+                }
             }
+            SinkTaskMsg::Pause(paused) => {
+                let resume = state.paused && !paused && state.started;
+                state.paused = paused;
+                if state.started {
+                    state.worker.status.set_task(
+                        &state.connector.name,
+                        state.task_id,
+                        State::running(paused),
+                        None,
+                        state.restarts,
+                    );
+                }
+                if resume {
+                    myself.send_message(SinkTaskMsg::Poll)?;
+                }
+            }
+            SinkTaskMsg::Poll if state.paused => {}
             SinkTaskMsg::Poll => {
                 poll_once(state).instrument(span).await?;
                 myself.send_message(SinkTaskMsg::Poll)?;
@@ -257,9 +283,13 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
         .start(state.ctx.clone(), &state.task_props)
         .await
         .map_err(task_error)?;
-    worker
-        .status
-        .set_task(name, state.task_id, State::Running, None, state.restarts);
+    worker.status.set_task(
+        name,
+        state.task_id,
+        State::running(state.paused),
+        None,
+        state.restarts,
+    );
     tracing::info!("sink task started");
     Ok(())
 }
@@ -342,6 +372,12 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
             tracing::info!(partition = %tp, offset = ?start, "assigned");
         }
         consumer(state).incremental_assign(&tpl)?;
+        for tp in &added {
+            state
+                .worker
+                .status
+                .topic_used(&state.connector.name, &tp.topic);
+        }
         state.assigned.extend(added.iter().cloned());
         state.task.open(&added).await.map_err(task_error)?;
     }

@@ -31,6 +31,8 @@ pub enum SourceTaskMsg {
     Poll,
     /// The committer flushed offsets: call the task's `commit`.
     OffsetsCommitted,
+    /// Stop (true) or resume (false) polling; the task stays started.
+    Pause(bool),
     /// Stop cleanly: wait (up to offset.flush.timeout.ms) for in-flight records, stop the task.
     Stop(RpcReplyPort<()>),
 }
@@ -84,6 +86,8 @@ pub struct SourceTaskState {
     submitted: Arc<Mutex<SubmittedRecords>>,
     delivered: Arc<Notify>,
     known_topics: HashSet<String>,
+    paused: bool,
+    started: bool,
     stopping: bool,
 }
 
@@ -121,6 +125,8 @@ impl Actor for SourceTaskActor {
             submitted,
             delivered: Arc::new(Notify::new()),
             known_topics: HashSet::new(),
+            paused: args.paused,
+            started: false,
             stopping: false,
         })
     }
@@ -135,9 +141,28 @@ impl Actor for SourceTaskActor {
         match msg {
             SourceTaskMsg::Start => {
                 start(state).instrument(span).await?;
-                myself.send_message(SourceTaskMsg::Poll)?;
+                state.started = true;
+                if !state.paused {
+                    myself.send_message(SourceTaskMsg::Poll)?;
+                }
             }
-            SourceTaskMsg::Poll if !state.stopping => {
+            SourceTaskMsg::Pause(paused) => {
+                let resume = state.paused && !paused && state.started && !state.stopping;
+                state.paused = paused;
+                if state.started {
+                    state.worker.status.set_task(
+                        &state.connector.name,
+                        state.task_id,
+                        State::running(paused),
+                        None,
+                        state.restarts,
+                    );
+                }
+                if resume {
+                    myself.send_message(SourceTaskMsg::Poll)?;
+                }
+            }
+            SourceTaskMsg::Poll if !state.stopping && !state.paused => {
                 poll_once(state).instrument(span).await?;
                 myself.send_message(SourceTaskMsg::Poll)?;
             }
@@ -212,7 +237,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     worker.status.set_task(
         &state.connector.name,
         state.task_id,
-        State::Running,
+        State::running(state.paused),
         None,
         state.restarts,
     );
@@ -246,6 +271,10 @@ async fn send(state: &mut SourceTaskState, r: SourceRecord) -> Result<(), ActorP
             let partitions = state.connector.topic_partitions.unwrap_or(1);
             admin.ensure_topic(&r.topic, partitions)?;
         }
+        state
+            .worker
+            .status
+            .topic_used(&state.connector.name, &r.topic);
         state.known_topics.insert(r.topic.clone());
     }
     let conv = state.converters.as_ref().expect("started");

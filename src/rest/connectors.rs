@@ -1,0 +1,365 @@
+//! `/connectors` endpoints (Connect's ConnectorsResource).
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use kconnect_actors::offsets::ConnectorOffset;
+use kconnect_actors::TargetState;
+use kconnect_connectors::api::Props;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::bodies::{connector_info, connector_status, task_status};
+use super::{ApiError, ApiResult, RestState};
+
+pub fn routes() -> Router<RestState> {
+    Router::new()
+        .route("/connectors", get(list).post(create))
+        .route("/connectors/{c}", get(info).delete(delete))
+        .route(
+            "/connectors/{c}/config",
+            get(config).put(put_config).patch(patch_config),
+        )
+        .route("/connectors/{c}/status", get(status))
+        .route("/connectors/{c}/tasks", get(tasks))
+        .route("/connectors/{c}/tasks/{t}/status", get(one_task_status))
+        .route("/connectors/{c}/restart", axum::routing::post(restart))
+        .route("/connectors/{c}/pause", put(pause))
+        .route("/connectors/{c}/resume", put(resume))
+        .route("/connectors/{c}/stop", put(stop))
+        .route(
+            "/connectors/{c}/offsets",
+            get(offsets).patch(alter_offsets).delete(reset_offsets),
+        )
+        .route("/connectors/{c}/topics", get(topics))
+}
+
+/// Parses a JSON body, answering 400 with the parser's message when it is not valid.
+pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+}
+
+/// Query parameters, repeated keys kept (`?expand=status&expand=info`).
+fn query(raw: Option<String>) -> Vec<(String, String)> {
+    raw.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect()
+}
+
+fn flag(q: &[(String, String)], key: &str) -> bool {
+    q.iter()
+        .any(|(k, v)| k == key && v.eq_ignore_ascii_case("true"))
+}
+
+/// A config map from JSON: strings as they are, other scalars printed; null values are dropped.
+fn props_of(config: Map<String, Value>) -> ApiResult<Props> {
+    let mut out = Props::new();
+    for (k, v) in config {
+        let s = match v {
+            Value::String(s) => s,
+            Value::Null => continue,
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid value for configuration {k}: expected a string, got {other}"
+                )))
+            }
+        };
+        out.insert(k, s);
+    }
+    Ok(out)
+}
+
+async fn info_of(s: &RestState, name: &str) -> ApiResult<Value> {
+    let e = s.worker.connector(name).await?;
+    let tasks = s.worker.task_configs(name).await?.len();
+    Ok(connector_info(name, &e.props, tasks, e.kind.as_str()))
+}
+
+async fn status_of(s: &RestState, name: &str) -> ApiResult<Value> {
+    let st = s
+        .worker
+        .status(name)
+        .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))?;
+    Ok(connector_status(&st))
+}
+
+async fn list(State(s): State<RestState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
+    let q = query(raw);
+    let expand: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "expand")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let names = s.worker.connectors().await;
+    if expand.is_empty() {
+        return Ok(Json(json!(names)));
+    }
+    let mut out = Map::new();
+    for name in names {
+        let mut m = Map::new();
+        if expand.contains(&"status") {
+            if let Ok(v) = status_of(&s, &name).await {
+                m.insert("status".into(), v);
+            }
+        }
+        if expand.contains(&"info") {
+            if let Ok(v) = info_of(&s, &name).await {
+                m.insert("info".into(), v);
+            }
+        }
+        out.insert(name, Value::Object(m));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+#[derive(Deserialize)]
+struct CreateRequest {
+    name: Option<String>,
+    config: Option<Map<String, Value>>,
+    initial_state: Option<String>,
+}
+
+async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> {
+    let req: CreateRequest = parse_body(&body)?;
+    let mut config = props_of(req.config.unwrap_or_default())?;
+    let name = match (req.name, config.get("name").cloned()) {
+        (Some(n), Some(c)) if n != c => {
+            return Err(ApiError::bad_request(
+                "Connector name configuration (name) doesn't match connector name in the URL or request body",
+            ))
+        }
+        (Some(n), _) | (None, Some(n)) => n,
+        (None, None) => return Err(ApiError::bad_request("Connector name must be specified")),
+    };
+    config.insert("name".into(), name.clone());
+    let target = match req
+        .initial_state
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("RUNNING") => TargetState::Started,
+        Some("PAUSED") => TargetState::Paused,
+        Some("STOPPED") => TargetState::Stopped,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid initial state {other}; must be one of RUNNING, PAUSED, STOPPED"
+            )))
+        }
+    };
+    s.worker.create_connector(config, target).await?;
+    Ok((StatusCode::CREATED, Json(info_of(&s, &name).await?)).into_response())
+}
+
+async fn info(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(info_of(&s, &c).await?))
+}
+
+async fn delete(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<StatusCode> {
+    s.worker.delete_connector(&c).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn config(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Props>> {
+    Ok(Json(s.worker.connector(&c).await?.props))
+}
+
+async fn put_config(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let config = props_of(parse_body(&body)?)?;
+    let created = s.worker.put_config(&c, config).await?;
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, Json(info_of(&s, &c).await?)).into_response())
+}
+
+async fn patch_config(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let patch: Map<String, Value> = parse_body(&body)?;
+    let mut config = s.worker.connector(&c).await?.props;
+    for (k, v) in patch {
+        match v {
+            Value::Null => {
+                config.remove(&k);
+            }
+            other => {
+                let one = props_of(Map::from_iter([(k.clone(), other)]))?;
+                config.extend(one);
+            }
+        }
+    }
+    s.worker.put_config(&c, config).await?;
+    Ok(Json(info_of(&s, &c).await?))
+}
+
+async fn status(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
+    s.worker.connector(&c).await?;
+    Ok(Json(status_of(&s, &c).await?))
+}
+
+async fn tasks(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
+    let configs = s.worker.task_configs(&c).await?;
+    let out: Vec<Value> = configs
+        .into_iter()
+        .enumerate()
+        .map(|(i, config)| json!({"id": {"connector": c, "task": i}, "config": config}))
+        .collect();
+    Ok(Json(json!(out)))
+}
+
+fn task_id(c: &str, t: &str) -> ApiResult<u32> {
+    t.parse()
+        .map_err(|_| ApiError::not_found(format!("Task {c}-{t} not found")))
+}
+
+async fn one_task_status(
+    State(s): State<RestState>,
+    Path((c, t)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let id = task_id(&c, &t)?;
+    s.worker.connector(&c).await?;
+    let st = s.worker.status(&c);
+    let task = st
+        .as_ref()
+        .and_then(|st| st.tasks.get(&id))
+        .ok_or_else(|| ApiError::not_found(format!("No status found for task {c}-{id}")))?;
+    Ok(Json(task_status(id, task)))
+}
+
+pub async fn restart_task(
+    State(s): State<RestState>,
+    Path((c, t)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = task_id(&c, &t)?;
+    s.worker.restart_task(&c, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn restart(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let q = query(raw);
+    let (include_tasks, only_failed) = (flag(&q, "includeTasks"), flag(&q, "onlyFailed"));
+    s.worker
+        .restart_connector(&c, include_tasks, only_failed)
+        .await?;
+    if !include_tasks && !only_failed {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok((StatusCode::ACCEPTED, Json(status_of(&s, &c).await?)).into_response())
+}
+
+async fn set_target(s: &RestState, c: &str, target: TargetState) -> ApiResult<()> {
+    Ok(s.worker.set_target(c, target).await?)
+}
+
+async fn pause(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<StatusCode> {
+    set_target(&s, &c, TargetState::Paused).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn resume(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<StatusCode> {
+    set_target(&s, &c, TargetState::Started).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn stop(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<StatusCode> {
+    set_target(&s, &c, TargetState::Stopped).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn offsets(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
+    let all = s.worker.offsets(&c).await?;
+    let out: Vec<Value> = all
+        .into_iter()
+        .map(|o| json!({"partition": o.partition, "offset": o.offset}))
+        .collect();
+    Ok(Json(json!({ "offsets": out })))
+}
+
+#[derive(Deserialize)]
+struct OffsetsRequest {
+    offsets: Vec<OffsetEntry>,
+}
+
+#[derive(Deserialize)]
+struct OffsetEntry {
+    partition: Map<String, Value>,
+    offset: Option<Map<String, Value>>,
+}
+
+async fn alter_offsets(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let req: OffsetsRequest = parse_body(&body)?;
+    let entries = req
+        .offsets
+        .into_iter()
+        .map(|e| ConnectorOffset {
+            partition: e.partition,
+            offset: e.offset,
+        })
+        .collect();
+    s.worker.change_offsets(&c, Some(entries)).await?;
+    Ok(Json(
+        json!({"message": "The offsets for this connector have been altered successfully"}),
+    ))
+}
+
+async fn reset_offsets(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.worker.change_offsets(&c, None).await?;
+    Ok(Json(
+        json!({"message": "The offsets for this connector have been reset successfully"}),
+    ))
+}
+
+async fn topics(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
+    s.worker.connector(&c).await?;
+    let topics: Vec<String> = s
+        .worker
+        .status(&c)
+        .map(|st| st.topics.into_iter().collect())
+        .unwrap_or_default();
+    let mut out = BTreeMap::new();
+    out.insert(c, json!({ "topics": topics }));
+    Ok(Json(json!(out)))
+}
+
+pub async fn reset_topics(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.worker.connector(&c).await?;
+    s.worker.context().status.reset_topics(&c);
+    Ok(StatusCode::ACCEPTED)
+}

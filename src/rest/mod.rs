@@ -1,0 +1,150 @@
+//! The REST API, compatible with Kafka Connect 3.9's: same paths, status codes and JSON bodies,
+//! so curl scripts, kcctl, UIs and Terraform providers work unchanged. Errors are always
+//! `{"error_code": …, "message": …}`: unknown routes, bad JSON and panics included.
+
+mod bodies;
+mod connectors;
+pub mod loggers;
+mod plugins;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kconnect_actors::{Worker, WorkerError};
+use kconnect_connectors::registry::PluginRegistry;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+pub use loggers::LogControl;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct RestState {
+    pub worker: Worker,
+    pub plugins: Arc<PluginRegistry>,
+    pub logs: Option<Arc<LogControl>>,
+    pub kafka_cluster_id: Option<String>,
+}
+
+/// A Connect error response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error_code": self.status.as_u16(), "message": self.message});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<WorkerError> for ApiError {
+    fn from(e: WorkerError) -> Self {
+        let status = match &e {
+            WorkerError::InvalidConfig { .. }
+            | WorkerError::UnknownClass { .. }
+            | WorkerError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WorkerError::Duplicate(_) => StatusCode::CONFLICT,
+            WorkerError::NotFound(_) | WorkerError::TaskNotFound(..) => StatusCode::NOT_FOUND,
+            WorkerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match e {
+            WorkerError::Duplicate(name) => format!("Connector {name} already exists"),
+            other => other.to_string(),
+        };
+        ApiError::new(status, message)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The router with every endpoint.
+pub fn router(state: RestState) -> axum::Router {
+    use axum::routing::{get, post, put};
+    let root = get(
+        |axum::extract::State(s): axum::extract::State<RestState>| async move {
+            Json(json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "commit": option_env!("KCONNECT_COMMIT").unwrap_or("unknown"),
+                "kafka_cluster_id": s.kafka_cluster_id,
+            }))
+        },
+    );
+    let health = get(|| async {
+        Json(json!({
+            "status": "healthy",
+            "message": "Worker has completed startup and is ready to handle requests."
+        }))
+    });
+    axum::Router::new()
+        .route("/", root)
+        .route("/health", health)
+        .merge(connectors::routes())
+        .merge(plugins::routes())
+        .merge(loggers::routes())
+        .route(
+            "/connectors/{c}/tasks/{t}/restart",
+            post(connectors::restart_task),
+        )
+        .route(
+            "/connectors/{c}/topics/reset",
+            put(connectors::reset_topics),
+        )
+        .fallback(|| async { ApiError::not_found("HTTP 404 Not Found") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "HTTP 405 Method Not Allowed",
+            )
+        })
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }))
+        .with_state(state)
+}
+
+/// Binds a listener given in Connect's `listeners` form (`http://host:port`; an empty host
+/// binds every interface, as in Connect; port 0 lets the kernel choose).
+pub async fn bind(listener: &str) -> Result<TcpListener, String> {
+    let rest = listener
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("Invalid value {listener} for configuration listeners: only http:// listeners are supported"))?;
+    let rest = rest.trim_end_matches('/');
+    let addr = if rest.starts_with(':') {
+        format!("0.0.0.0{rest}")
+    } else {
+        rest.to_string()
+    };
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {listener}: {e}"))
+}
+
+/// Serves the API until the process ends.
+pub async fn serve(listener: TcpListener, state: RestState) {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?addr, "REST API listening");
+    if let Err(e) = axum::serve(listener, router(state)).await {
+        tracing::error!("REST server stopped: {e}");
+    }
+}

@@ -1,0 +1,531 @@
+//! The REST API through a real HTTP client against a running standalone worker: every endpoint,
+//! the error cases, and the field names of each body against fixtures written from Kafka
+//! Connect's documentation (tests/fixtures/rest/).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use kconnect::standalone::{Standalone, StandaloneConfig};
+use kconnect_actors::config::WorkerConfig;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+struct Api {
+    base: String,
+    http: Client,
+    running: Standalone,
+    dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn start() -> Api {
+        init_tracing();
+        let dir = tempfile::tempdir().unwrap();
+        let worker = WorkerConfig::parse(props(&[
+            ("listeners", "http://127.0.0.1:0"),
+            (
+                "offset.storage.file.filename",
+                dir.path().join("offsets").to_str().unwrap(),
+            ),
+            ("offset.flush.interval.ms", "200"),
+        ]))
+        .unwrap();
+        let config = StandaloneConfig {
+            worker_file: PathBuf::from("worker.properties"),
+            worker,
+            connectors: Vec::new(),
+        };
+        let running = Standalone::start(config, None).await.unwrap();
+        Api {
+            base: format!("http://{}", running.rest_addr),
+            http: Client::new(),
+            running,
+            dir,
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method.parse().unwrap(), &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"))
+        };
+        (status, v)
+    }
+
+    async fn raw(&self, method: &str, path: &str, body: &str) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .request(method.parse().unwrap(), &url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.expect("an error body is JSON"))
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+
+    /// Waits (event-driven, on the worker's status) until `cond` holds for connector `c`.
+    async fn wait(
+        &self,
+        c: &str,
+        cond: impl Fn(&kconnect_actors::status::ConnectorStatus) -> bool,
+    ) {
+        let ok = self
+            .running
+            .worker
+            .context()
+            .status
+            .wait_until(Duration::from_secs(30), |m| m.get(c).is_some_and(&cond))
+            .await;
+        assert!(ok, "{c}: {:?}", self.running.worker.status(c));
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let p = format!(
+        "{}/tests/fixtures/rest/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// Fields whose values are maps of user data: only "is an object" is compared.
+const FREE: [&str; 3] = ["config", "partition", "offset"];
+
+/// `actual` has exactly the fields of `expected`, recursively (arrays by their first element).
+fn assert_shape(actual: &Value, expected: &Value, path: &str) {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            let mut ak: Vec<_> = a.keys().collect();
+            let mut ek: Vec<_> = e.keys().collect();
+            ak.sort();
+            ek.sort();
+            assert_eq!(ak, ek, "fields of {path}: {actual}");
+            for (k, ev) in e {
+                if !FREE.contains(&k.as_str()) {
+                    assert_shape(&a[k], ev, &format!("{path}.{k}"));
+                } else {
+                    assert!(a[k].is_object(), "{path}.{k} is an object");
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            if let (Some(a0), Some(e0)) = (a.first(), e.first()) {
+                assert_shape(a0, e0, &format!("{path}[0]"));
+            }
+        }
+        // Scalars: the kind must match, except that null may stand for any optional value.
+        (a, e) => {
+            let kind = |v: &Value| match v {
+                Value::String(_) => "string",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "bool",
+                Value::Null => "null",
+                _ => "container",
+            };
+            assert!(
+                kind(a) == kind(e) || a.is_null() || e.is_null(),
+                "{path}: {a} is not like {e}"
+            );
+        }
+    }
+}
+
+/// A map keyed by names (connectors, loggers): every value has the fixture's value shape.
+fn assert_keyed_shape(actual: &Value, expected: &Value, path: &str) {
+    let e = expected.as_object().unwrap().values().next().unwrap();
+    let a = actual.as_object().expect("an object");
+    assert!(!a.is_empty(), "{path} is empty");
+    for (k, v) in a {
+        assert_shape(v, e, &format!("{path}.{k}"));
+    }
+}
+
+fn source_config(api: &Api, input: &str) -> Value {
+    json!({
+        "connector.class": "FileStreamSource",
+        "tasks.max": "1",
+        "file": api.file(input),
+        "topic": "rest-lines",
+    })
+}
+
+fn sink_config(api: &Api, output: &str) -> Value {
+    json!({
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "tasks.max": "1",
+        "file": api.file(output),
+        "topics": "rest-lines",
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn root_health_plugins_and_validation() {
+    let api = Api::start().await;
+    let (s, v) = api.call("GET", "/", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("root"), "root");
+    assert!(v["kafka_cluster_id"].is_string(), "{v}");
+    let (s, v) = api.call("GET", "/health", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("health"), "health");
+
+    let (s, v) = api.call("GET", "/connector-plugins", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("plugins"), "plugins");
+    let classes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["class"].as_str().unwrap())
+        .collect();
+    assert!(classes.contains(&"org.apache.kafka.connect.file.FileStreamSourceConnector"));
+    assert!(!v
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["type"] == "converter"));
+    let (_, all) = api
+        .call("GET", "/connector-plugins?connectorsOnly=false", None)
+        .await;
+    assert!(all.as_array().unwrap().iter().any(|p| p["class"]
+        == "org.apache.kafka.connect.json.JsonConverter"
+        && p["type"] == "converter"));
+
+    let (s, v) = api
+        .call("GET", "/connector-plugins/FileStreamSource/config", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let keys: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"file") && keys.contains(&"topic"), "{v}");
+    assert_shape(
+        &v[0],
+        &fixture("validate")["configs"][0]["definition"],
+        "config key",
+    );
+
+    // A sink config missing its topics: one error, reported on the key.
+    let body = json!({"connector.class": "FileStreamSink", "name": "v", "file": "/tmp/x"});
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/connector-plugins/FileStreamSink/config/validate",
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("validate"), "validate");
+    assert_eq!(
+        v["name"],
+        "org.apache.kafka.connect.file.FileStreamSinkConnector"
+    );
+    assert!(v["error_count"].as_u64().unwrap() >= 1, "{v}");
+    let good =
+        json!({"connector.class": "FileStreamSink", "name": "v", "file": "/tmp/x", "topics": "t"});
+    let (_, v) = api
+        .call(
+            "PUT",
+            "/connector-plugins/FileStreamSink/config/validate",
+            Some(good),
+        )
+        .await;
+    assert_eq!(v["error_count"], 0, "{v}");
+    let (s, v) = api
+        .call("GET", "/connector-plugins/NoSuchPlugin/config", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_shape(&v, &fixture("error"), "error");
+    api.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connector_lifecycle_through_rest() {
+    let api = Api::start().await;
+    std::fs::write(api.file("in.txt"), "a\nb\n").unwrap();
+
+    // Create: 201 with the info body; a second create is a 409.
+    let body = json!({"name": "src", "config": source_config(&api, "in.txt")});
+    let (s, v) = api.call("POST", "/connectors", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_shape(&v, &fixture("connector_info"), "info");
+    assert_eq!(v["type"], "source");
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_shape(&v, &fixture("error"), "error");
+    assert_eq!(v["error_code"], 409);
+
+    // PUT config creates (201) a sink, and updates (200).
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/connectors/sink/config",
+            Some(sink_config(&api, "out.txt")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.wait("sink", |c| {
+        c.tasks
+            .get(&0)
+            .is_some_and(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+    api.wait("src", |c| {
+        c.tasks
+            .get(&0)
+            .is_some_and(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+    assert!(
+        eventually(Duration::from_secs(30), || count_lines(
+            std::path::Path::new(&api.file("out.txt"))
+        ) == 2)
+        .await
+    );
+
+    let (s, v) = api.call("GET", "/connectors", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v, json!(["sink", "src"]));
+    let (_, v) = api
+        .call("GET", "/connectors?expand=status&expand=info", None)
+        .await;
+    assert_keyed_shape(&v, &fixture("expand_status_info"), "expand");
+    let (_, v) = api.call("GET", "/connectors?expand=status", None).await;
+    assert_eq!(
+        v["src"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["status"]
+    );
+
+    let (s, v) = api.call("GET", "/connectors/src", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("connector_info"), "info");
+    let (_, v) = api.call("GET", "/connectors/src/config", None).await;
+    assert_eq!(v["topic"], "rest-lines");
+    assert_eq!(v["name"], "src");
+    let (s, v) = api.call("GET", "/connectors/src/status", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("connector_status"), "status");
+    let (_, v) = api.call("GET", "/connectors/src/tasks", None).await;
+    assert_shape(&v, &fixture("tasks"), "tasks");
+    let (s, v) = api
+        .call("GET", "/connectors/src/tasks/0/status", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("task_status"), "task status");
+    let (_, v) = api.call("GET", "/connectors/src/topics", None).await;
+    assert_keyed_shape(&v, &fixture("topics"), "topics");
+    assert_eq!(v["src"]["topics"], json!(["rest-lines"]));
+    let (s, _) = api.call("PUT", "/connectors/src/topics/reset", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (_, v) = api.call("GET", "/connectors/src/topics", None).await;
+    assert_eq!(v["src"]["topics"], json!([]));
+
+    // PUT on an existing connector updates it (200); PATCH merges, null removes a key.
+    let mut updated = sink_config(&api, "out.txt");
+    updated["errors.tolerance"] = json!("all");
+    let (s, _) = api
+        .call("PUT", "/connectors/sink/config", Some(updated))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api
+        .call(
+            "PATCH",
+            "/connectors/sink/config",
+            Some(json!({"errors.tolerance": null, "tasks.max": "1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["config"].get("errors.tolerance").is_none(), "{v}");
+
+    // Pause (202) → PAUSED; resume (202) → RUNNING, and data flows again.
+    let (s, _) = api.call("PUT", "/connectors/sink/pause", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    api.wait("sink", |c| {
+        c.connector.state.as_str() == "PAUSED"
+            && c.tasks.values().all(|t| t.state.as_str() == "PAUSED")
+    })
+    .await;
+    let (s, _) = api.call("PUT", "/connectors/sink/resume", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    api.wait("sink", |c| {
+        c.connector.state.as_str() == "RUNNING"
+            && c.tasks.values().all(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(api.file("in.txt"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"c\n"))
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(30), || count_lines(
+            std::path::Path::new(&api.file("out.txt"))
+        ) >= 3)
+        .await
+    );
+
+    // Restarts: plain → 204; with includeTasks → 202 and the status body.
+    let (s, _) = api.call("POST", "/connectors/src/restart", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api
+        .call("POST", "/connectors/src/restart?includeTasks=true", None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_shape(&v, &fixture("connector_status"), "restart status");
+    api.wait("src", |c| {
+        c.tasks
+            .get(&0)
+            .is_some_and(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+    let (s, _) = api
+        .call("POST", "/connectors/src/tasks/0/restart", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api
+        .call("POST", "/connectors/src/tasks/7/restart", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Offsets: readable while running; altering them is refused until STOPPED.
+    api.wait("src", |c| {
+        c.tasks
+            .get(&0)
+            .is_some_and(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+    let (s, v) = api.call("GET", "/connectors/src/offsets", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("offsets_source"), "source offsets");
+    assert_eq!(v["offsets"][0]["offset"]["position"], 6, "{v}");
+    let (s, v) = api.call("GET", "/connectors/sink/offsets", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_shape(&v, &fixture("offsets_sink"), "sink offsets");
+    let alter = json!({"offsets": [{"partition": {"filename": api.file("in.txt")}, "offset": {"position": 2}}]});
+    let (s, v) = api
+        .call("PATCH", "/connectors/src/offsets", Some(alter.clone()))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("STOPPED"), "{v}");
+
+    // Stop (204) → STOPPED with no tasks; now offsets can be altered and reset.
+    let (s, _) = api.call("PUT", "/connectors/src/stop", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    api.wait("src", |c| {
+        c.connector.state.as_str() == "STOPPED" && c.tasks.is_empty()
+    })
+    .await;
+    let (s, v) = api
+        .call("PATCH", "/connectors/src/offsets", Some(alter))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_shape(&v, &fixture("offsets_message"), "alter");
+    let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
+    assert_eq!(v["offsets"][0]["offset"]["position"], 2, "{v}");
+    let (s, _) = api.call("DELETE", "/connectors/src/offsets", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
+    assert_eq!(v["offsets"], json!([]));
+    // Sink offsets reset too once stopped.
+    api.call("PUT", "/connectors/sink/stop", None).await;
+    api.wait("sink", |c| c.connector.state.as_str() == "STOPPED")
+        .await;
+    let sink_alter = json!({"offsets": [{"partition": {"kafka_topic": "rest-lines", "kafka_partition": 0}, "offset": {"kafka_offset": 1}}]});
+    let (s, v) = api
+        .call("PATCH", "/connectors/sink/offsets", Some(sink_alter))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = api.call("GET", "/connectors/sink/offsets", None).await;
+    assert_eq!(v["offsets"][0]["offset"]["kafka_offset"], 1, "{v}");
+    // Resume from STOPPED: the source re-reads from its (reset) offsets.
+    let (s, _) = api.call("PUT", "/connectors/src/resume", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    api.wait("src", |c| {
+        c.tasks
+            .get(&0)
+            .is_some_and(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+
+    // Delete: 204, then 404.
+    let (s, _) = api.call("DELETE", "/connectors/src", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api.call("GET", "/connectors/src", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["message"], "Connector src not found");
+    api.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn errors_are_connect_json_bodies() {
+    let api = Api::start().await;
+    for (method, path) in [
+        ("GET", "/connectors/nope"),
+        ("GET", "/connectors/nope/status"),
+        ("GET", "/connectors/nope/config"),
+        ("GET", "/connectors/nope/tasks"),
+        ("GET", "/connectors/nope/tasks/0/status"),
+        ("DELETE", "/connectors/nope"),
+        ("PUT", "/connectors/nope/pause"),
+        ("POST", "/connectors/nope/restart"),
+        ("GET", "/connectors/nope/offsets"),
+        ("GET", "/no/such/path"),
+    ] {
+        let (s, v) = api.call(method, path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {v}");
+        assert_shape(&v, &fixture("error"), path);
+        assert_eq!(v["error_code"], 404);
+    }
+    // Malformed JSON: 400 with a JSON body, never a dropped connection.
+    let (s, v) = api.raw("POST", "/connectors", "{not json").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_shape(&v, &fixture("error"), "malformed");
+    // An invalid config: 400 naming the key.
+    let body = json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "tasks.max": "zero"}});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["message"].as_str().unwrap().contains("tasks.max"), "{v}");
+    let body = json!({"name": "bad", "config": {"connector.class": "NoSuchConnector"}});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["message"].as_str().unwrap().contains("NoSuchConnector"),
+        "{v}"
+    );
+    let (s, v) = api
+        .call("POST", "/connectors", Some(json!({"config": {}})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // Wrong method: a JSON 405.
+    let (s, v) = api.call("DELETE", "/connector-plugins", None).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_shape(&v, &fixture("error"), "405");
+    // Loggers are not enabled on an in-process worker without a log handle: a JSON 404.
+    let (s, v) = api.call("GET", "/admin/loggers", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_shape(&v, &fixture("error"), "loggers");
+    api.running.stop().await;
+}
