@@ -106,6 +106,8 @@ pub struct Standalone {
     pub broker: Option<Arc<EmbeddedBroker>>,
     /// Where the REST API listens.
     pub rest_addr: SocketAddr,
+    rest_stop: tokio::sync::oneshot::Sender<()>,
+    rest_task: tokio::task::JoinHandle<()>,
 }
 
 impl Standalone {
@@ -171,16 +173,23 @@ impl Standalone {
             logs,
             kafka_cluster_id: cluster_id(&bootstrap_for_rest).await,
         };
-        tokio::spawn(rest::serve(listener, state));
+        let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let rest_task = tokio::spawn(rest::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
         Ok(Standalone {
             worker,
             broker,
             rest_addr,
+            rest_stop,
+            rest_task,
         })
     }
 
-    /// Stops every connector cleanly, then the embedded broker.
+    /// Stops the REST API, every connector (cleanly), then the embedded broker.
     pub async fn stop(self) {
+        let _ = self.rest_stop.send(());
+        let _ = self.rest_task.await;
         self.worker.shutdown().await;
         drop(self.broker);
     }

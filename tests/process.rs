@@ -308,3 +308,120 @@ fn a_standalone_worker_without_an_offset_file_is_refused() {
         "{e}"
     );
 }
+
+/// Starts `kconnect standalone` and returns it with its REST address (read from its log) and
+/// the log lines it writes, collected as they come.
+fn standalone_with_log(
+    worker: &Path,
+    connectors: &[&Path],
+) -> (Proc, String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let mut child = Command::new(BIN)
+        .arg("standalone")
+        .arg(worker)
+        .args(connectors)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("rest=").nth(1) {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the worker logs its REST address");
+    (Proc(child), addr, lines)
+}
+
+#[tokio::test]
+async fn log_levels_change_live_through_the_rest_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "a\n").unwrap();
+    let worker = write(
+        &dir.path().join("worker.properties"),
+        &format!(
+            "listeners=http://127.0.0.1:0\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n",
+            dir.path().join("offsets").display()
+        ),
+    );
+    let source = write(
+        &dir.path().join("source.properties"),
+        &format!(
+            "name=src\nconnector.class=FileStreamSource\ntopic=t\nfile={}\n",
+            input.display()
+        ),
+    );
+    let (_worker, addr, lines) = standalone_with_log(&worker, &[&source]);
+    let http = reqwest::Client::new();
+    let base = format!("http://{addr}/admin/loggers");
+    let all: serde_json::Value = http.get(&base).send().await.unwrap().json().await.unwrap();
+    assert_eq!(all["root"]["level"], "INFO", "{all}");
+    let debug_lines = || {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("DEBUG") && l.contains("kconnect_actors"))
+            .count()
+    };
+    assert_eq!(debug_lines(), 0);
+
+    let resp = http
+        .put(format!("{base}/kconnect_actors"))
+        .json(&serde_json::json!({"level": "DEBUG"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body, serde_json::json!(["kconnect_actors"]));
+    let one: serde_json::Value = http
+        .get(format!("{base}/kconnect_actors"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["level"], "DEBUG");
+    assert!(one["last_modified"].is_u64(), "{one}");
+    // A module below it inherits the level.
+    let child: serde_json::Value = http
+        .get(format!("{base}/kconnect_actors::task"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(child["level"], "DEBUG");
+
+    // New data makes the committer commit, which it logs at DEBUG: now visible.
+    std::fs::write(&input, "a\nb\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while debug_lines() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no DEBUG line after the level change"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bad = http
+        .put(format!("{base}/kconnect_actors"))
+        .json(&serde_json::json!({"level": "LOUD"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

@@ -140,11 +140,16 @@ pub async fn bind(listener: &str) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot listen on {listener}: {e}"))
 }
 
-/// Serves the API until the process ends.
-pub async fn serve(listener: TcpListener, state: RestState) {
+/// Serves the API until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: RestState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "REST API listening");
-    if let Err(e) = axum::serve(listener, router(state)).await {
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown);
+    if let Err(e) = server.await {
         tracing::error!("REST server stopped: {e}");
     }
 }
