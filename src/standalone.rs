@@ -123,7 +123,9 @@ impl Standalone {
             message,
         };
         let listener = wc.listeners.first().cloned().unwrap_or_default();
-        let listener = rest::bind(&listener).await.map_err(worker_error)?;
+        let listener = rest::bind(&listener, &wc.props)
+            .await
+            .map_err(worker_error)?;
         let rest_addr = listener
             .local_addr()
             .map_err(|e| worker_error(e.to_string()))?;

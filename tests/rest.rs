@@ -529,3 +529,101 @@ async fn errors_are_connect_json_bodies() {
     assert_shape(&v, &fixture("error"), "loggers");
     api.running.stop().await;
 }
+
+/// A worker started with extra worker keys; returns it with its address.
+async fn start_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Standalone {
+    init_tracing();
+    let mut p = props(&[
+        ("listeners", "http://127.0.0.1:0"),
+        (
+            "offset.storage.file.filename",
+            dir.join("offsets").to_str().unwrap(),
+        ),
+    ]);
+    p.extend(props(extra));
+    let config = StandaloneConfig {
+        worker_file: PathBuf::from("worker.properties"),
+        worker: WorkerConfig::parse(p).unwrap(),
+        connectors: Vec::new(),
+    };
+    Standalone::start(config, None).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn basic_auth_guards_every_endpoint_when_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.properties");
+    std::fs::write(&users, "admin: s3cret,admin\n").unwrap();
+    let running = start_with(
+        dir.path(),
+        &[("rest.basic.auth.credentials.file", users.to_str().unwrap())],
+    )
+    .await;
+    let base = format!("http://{}", running.rest_addr);
+    let http = Client::new();
+    for path in ["/", "/connectors", "/connector-plugins"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert!(r.headers().contains_key("www-authenticate"));
+        let v: Value = r.json().await.unwrap();
+        assert_shape(&v, &fixture("error"), "401");
+        let r = http
+            .get(format!("{base}{path}"))
+            .basic_auth("admin", Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let r = http
+            .get(format!("{base}{path}"))
+            .basic_auth("admin", Some("s3cret"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn https_listener_serves_with_a_pem_keystore() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let pem = format!("{}{}", cert_pem, cert.signing_key.serialize_pem());
+    let keystore = dir.path().join("rest.pem");
+    std::fs::write(&keystore, pem).unwrap();
+    let running = start_with(
+        dir.path(),
+        &[
+            ("listeners", "https://127.0.0.1:0"),
+            ("listeners.https.ssl.keystore.type", "PEM"),
+            (
+                "listeners.https.ssl.keystore.location",
+                keystore.to_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    let port = running.rest_addr.port();
+    let http = Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .resolve("localhost", running.rest_addr)
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("https://localhost:{port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_shape(&v, &fixture("root"), "root over https");
+    // Plain HTTP on the TLS port gets no API answer.
+    let plain = Client::new()
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    running.stop().await;
+}

@@ -6,6 +6,7 @@ mod bodies;
 mod connectors;
 pub mod loggers;
 mod plugins;
+pub mod security;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -123,33 +124,110 @@ pub fn router(state: RestState) -> axum::Router {
         .with_state(state)
 }
 
-/// Binds a listener given in Connect's `listeners` form (`http://host:port`; an empty host
-/// binds every interface, as in Connect; port 0 lets the kernel choose).
-pub async fn bind(listener: &str) -> Result<TcpListener, String> {
-    let rest = listener
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("Invalid value {listener} for configuration listeners: only http:// listeners are supported"))?;
+/// A bound REST listener: plain HTTP, or HTTPS with its rustls config.
+pub struct Listener {
+    tcp: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    credentials: Option<Arc<security::Credentials>>,
+}
+
+impl Listener {
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.tls.is_some()
+    }
+}
+
+/// Binds a listener given in Connect's `listeners` form (`http://host:port` or
+/// `https://host:port`; an empty host binds every interface, as in Connect; port 0 lets the
+/// kernel choose). `props` is the worker config, for TLS and basic-auth settings.
+pub async fn bind(
+    listener: &str,
+    props: &kconnect_connectors::api::Props,
+) -> Result<Listener, String> {
+    let (rest, https) = match listener.split_once("://") {
+        Some(("http", r)) => (r, false),
+        Some(("https", r)) => (r, true),
+        _ => {
+            return Err(format!(
+                "Invalid value {listener} for configuration listeners: expected http://host:port or https://host:port"
+            ))
+        }
+    };
     let rest = rest.trim_end_matches('/');
     let addr = if rest.starts_with(':') {
         format!("0.0.0.0{rest}")
     } else {
         rest.to_string()
     };
-    TcpListener::bind(&addr)
+    let tls = if https {
+        Some(security::tls_config(props)?)
+    } else {
+        None
+    };
+    let credentials = match props.get(security::CREDENTIALS_FILE) {
+        Some(f) => Some(Arc::new(security::Credentials::load(
+            std::path::Path::new(f),
+        )?)),
+        None => None,
+    };
+    let tcp = TcpListener::bind(&addr)
         .await
-        .map_err(|e| format!("cannot listen on {listener}: {e}"))
+        .map_err(|e| format!("cannot listen on {listener}: {e}"))?;
+    Ok(Listener {
+        tcp,
+        tls,
+        credentials,
+    })
 }
 
 /// Serves the API until `shutdown` completes.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     state: RestState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "REST API listening");
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown);
-    if let Err(e) = server.await {
+    let addr: Option<SocketAddr> = listener.tcp.local_addr().ok();
+    tracing::info!(
+        ?addr,
+        https = listener.tls.is_some(),
+        auth = listener.credentials.is_some(),
+        "REST API listening"
+    );
+    let mut app = router(state);
+    if let Some(creds) = listener.credentials {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            creds,
+            security::require_basic_auth,
+        ));
+    }
+    let result = match listener.tls {
+        None => {
+            axum::serve(listener.tcp, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+            });
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls));
+            match listener.tcp.into_std() {
+                Ok(std) => match axum_server::from_tcp_rustls(std, config) {
+                    Ok(server) => server.handle(handle).serve(app.into_make_service()).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        }
+    };
+    if let Err(e) = result {
         tracing::error!("REST server stopped: {e}");
     }
 }

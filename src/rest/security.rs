@@ -1,0 +1,169 @@
+//! Optional REST security, off by default: HTTPS through rustls, and HTTP basic
+//! authentication against a credentials file.
+//!
+//! - TLS: an `https://host:port` listener with a PEM keystore — `listeners.https.ssl.keystore.location`
+//!   (or `ssl.keystore.location`) naming one PEM file that holds the certificate chain and the
+//!   private key, with `ssl.keystore.type=PEM` (Kafka's PEM keystore type; JKS and PKCS12 are
+//!   refused with a clear error).
+//! - Basic auth: `rest.basic.auth.credentials.file` names a file of `user: password[,role…]`
+//!   lines — the format of the Jetty property file Connect's `BasicAuthSecurityRestExtension`
+//!   reads; `#` starts a comment. Every request then needs matching credentials, or gets a
+//!   401 JSON error.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use kconnect_connectors::api::Props;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::ApiError;
+
+pub const CREDENTIALS_FILE: &str = "rest.basic.auth.credentials.file";
+
+/// Users and their passwords.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials(BTreeMap<String, String>);
+
+impl Credentials {
+    pub fn load(path: &Path) -> Result<Credentials, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {CREDENTIALS_FILE} {}: {e}", path.display()))?;
+        let mut users = BTreeMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (user, rest) = line.split_once(':').ok_or_else(|| {
+                format!(
+                    "{}: line {}: expected `user: password`",
+                    path.display(),
+                    n + 1
+                )
+            })?;
+            let password = rest.split(',').next().unwrap_or("").trim();
+            users.insert(user.trim().to_string(), password.to_string());
+        }
+        Ok(Credentials(users))
+    }
+
+    fn accepts(&self, header_value: Option<&str>) -> bool {
+        let Some(encoded) = header_value.and_then(|h| h.strip_prefix("Basic ")) else {
+            return false;
+        };
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let Ok(pair) = String::from_utf8(decoded) else {
+            return false;
+        };
+        match pair.split_once(':') {
+            Some((u, p)) => self.0.get(u).is_some_and(|want| want == p),
+            None => false,
+        }
+    }
+}
+
+/// Middleware: 401 unless the request carries credentials from the file.
+pub async fn require_basic_auth(
+    State(creds): State<Arc<Credentials>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if creds.accepts(given) {
+        return next.run(req).await;
+    }
+    let mut resp = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized: credentials are missing or invalid",
+    )
+    .into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Basic realm=\"kconnect\""),
+    );
+    resp
+}
+
+/// The rustls server config for an https listener, from the worker config.
+pub fn tls_config(props: &Props) -> Result<rustls::ServerConfig, String> {
+    let key = |k: &str| {
+        props
+            .get(&format!("listeners.https.{k}"))
+            .or_else(|| props.get(k))
+            .cloned()
+    };
+    let kind = key("ssl.keystore.type").unwrap_or_else(|| "PEM".into());
+    if !kind.eq_ignore_ascii_case("PEM") {
+        return Err(format!(
+            "ssl.keystore.type={kind} is not supported by kconnect's REST listener: use a PEM \
+             keystore (ssl.keystore.type=PEM) holding the certificate chain and private key"
+        ));
+    }
+    let location = key("ssl.keystore.location").ok_or_else(|| {
+        "an https listener needs listeners.https.ssl.keystore.location (a PEM file with the \
+         certificate chain and private key)"
+            .to_string()
+    })?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&location)
+        .map_err(|e| format!("ssl.keystore.location {location}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("ssl.keystore.location {location}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "ssl.keystore.location {location}: no certificate in the file"
+        ));
+    }
+    let private = PrivateKeyDer::from_pem_file(&location)
+        .map_err(|e| format!("ssl.keystore.location {location}: no private key: {e}"))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, private)
+        .map_err(|e| format!("ssl.keystore.location {location}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user: &str, pass: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        )
+    }
+
+    #[test]
+    fn credentials_file_in_jetty_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("users");
+        std::fs::write(&f, "# users\nalice: s3cret,admin\nbob:pw\n").unwrap();
+        let c = Credentials::load(&f).unwrap();
+        assert!(c.accepts(Some(&basic("alice", "s3cret"))));
+        assert!(c.accepts(Some(&basic("bob", "pw"))));
+        assert!(!c.accepts(Some(&basic("alice", "wrong"))));
+        assert!(!c.accepts(Some(&basic("carol", "pw"))));
+        assert!(!c.accepts(None));
+        assert!(!c.accepts(Some("Bearer x")));
+    }
+
+    #[test]
+    fn a_keystore_that_is_not_pem_is_refused_by_name() {
+        let props: Props = [("ssl.keystore.type".to_string(), "JKS".to_string())].into();
+        let e = tls_config(&props).unwrap_err();
+        assert!(e.contains("ssl.keystore.type=JKS"), "{e}");
+    }
+}
