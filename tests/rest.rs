@@ -431,6 +431,19 @@ async fn connector_lifecycle_through_rest() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert!(v["message"].as_str().unwrap().contains("STOPPED"), "{v}");
 
+    let (s, _) = api
+        .call(
+            "PATCH",
+            "/connectors/src/offsets",
+            Some(json!({"offsets": []})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "an alter request names its offsets"
+    );
+
     // Stop (204) → STOPPED with no tasks; now offsets can be altered and reset.
     let (s, _) = api.call("PUT", "/connectors/src/stop", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);

@@ -319,6 +319,11 @@ async fn alter_offsets(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let req: OffsetsRequest = parse_body(&body)?;
+    if req.offsets.is_empty() {
+        return Err(ApiError::bad_request(
+            "Partitions / offsets need to be provided for an alter offsets request",
+        ));
+    }
     let entries = req
         .offsets
         .into_iter()
