@@ -28,14 +28,12 @@ pub enum EmbeddedBrokerError {
     Gone,
 }
 
+type Cluster = MockCluster<'static, rdkafka::producer::DefaultProducerContext>;
+type Job = Box<dyn FnOnce(&Cluster) -> Result<(), EmbeddedBrokerError> + Send>;
+
+/// Work for the broker's thread: a closure run against the mock cluster, or stop.
 enum Command {
-    CreateTopic {
-        topic: String,
-        partitions: i32,
-        reply: mpsc::Sender<Result<(), EmbeddedBrokerError>>,
-    },
-    BrokerDown(mpsc::Sender<Result<(), EmbeddedBrokerError>>),
-    BrokerUp(mpsc::Sender<Result<(), EmbeddedBrokerError>>),
+    Run(Job, mpsc::Sender<Result<(), EmbeddedBrokerError>>),
     Stop,
 }
 
@@ -67,30 +65,8 @@ impl EmbeddedBroker {
                 let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
                 for cmd in cmd_rx {
                     match cmd {
-                        Command::CreateTopic {
-                            topic,
-                            partitions,
-                            reply,
-                        } => {
-                            let r = cluster.create_topic(&topic, partitions, 1).map_err(|e| {
-                                EmbeddedBrokerError::CreateTopic {
-                                    topic: topic.clone(),
-                                    reason: e.to_string(),
-                                }
-                            });
-                            let _ = reply.send(r);
-                        }
-                        Command::BrokerDown(reply) => {
-                            let r = cluster
-                                .broker_down(BROKER_ID)
-                                .map_err(|e| EmbeddedBrokerError::Command(e.to_string()));
-                            let _ = reply.send(r);
-                        }
-                        Command::BrokerUp(reply) => {
-                            let r = cluster
-                                .broker_up(BROKER_ID)
-                                .map_err(|e| EmbeddedBrokerError::Command(e.to_string()));
-                            let _ = reply.send(r);
+                        Command::Run(job, reply) => {
+                            let _ = reply.send(job(&cluster));
                         }
                         Command::Stop => break,
                     }
@@ -122,10 +98,13 @@ impl EmbeddedBroker {
     /// Creates a topic. Creating one that exists is an error from the mock; callers that only
     /// need the topic to exist use [`EmbeddedBroker::ensure_topic`].
     pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), EmbeddedBrokerError> {
-        self.ask(|reply| Command::CreateTopic {
-            topic: topic.to_string(),
-            partitions,
-            reply,
+        let topic = topic.to_string();
+        self.run(move |c| {
+            c.create_topic(&topic, partitions, 1)
+                .map_err(|e| EmbeddedBrokerError::CreateTopic {
+                    topic: topic.clone(),
+                    reason: e.to_string(),
+                })
         })
     }
 
@@ -143,23 +122,47 @@ impl EmbeddedBroker {
 
     /// Takes the broker down: clients see it as unreachable until [`EmbeddedBroker::broker_up`].
     pub fn broker_down(&self) -> Result<(), EmbeddedBrokerError> {
-        self.ask(Command::BrokerDown)
+        self.run(|c| c.broker_down(BROKER_ID).map_err(command_error))
     }
 
     pub fn broker_up(&self) -> Result<(), EmbeddedBrokerError> {
-        self.ask(Command::BrokerUp)
+        self.run(|c| c.broker_up(BROKER_ID).map_err(command_error))
     }
 
-    fn ask(
+    /// Delays every response of the broker by `delay` (zero removes the delay).
+    pub fn set_latency(&self, delay: std::time::Duration) -> Result<(), EmbeddedBrokerError> {
+        self.run(move |c| {
+            c.broker_round_trip_time(BROKER_ID, delay)
+                .map_err(command_error)
+        })
+    }
+
+    /// The next requests of `api` fail with `errors`, one error per request, in order.
+    pub fn push_request_errors(
         &self,
-        make: impl FnOnce(mpsc::Sender<Result<(), EmbeddedBrokerError>>) -> Command,
+        api: rdkafka::types::RDKafkaApiKey,
+        errors: Vec<rdkafka::types::RDKafkaRespErr>,
+    ) -> Result<(), EmbeddedBrokerError> {
+        self.run(move |c| {
+            c.request_errors(api, &errors);
+            Ok(())
+        })
+    }
+
+    fn run(
+        &self,
+        job: impl FnOnce(&Cluster) -> Result<(), EmbeddedBrokerError> + Send + 'static,
     ) -> Result<(), EmbeddedBrokerError> {
         let (tx, rx) = mpsc::channel();
         self.commands
-            .send(make(tx))
+            .send(Command::Run(Box::new(job), tx))
             .map_err(|_| EmbeddedBrokerError::Gone)?;
         rx.recv().map_err(|_| EmbeddedBrokerError::Gone)?
     }
+}
+
+fn command_error(e: rdkafka::error::KafkaError) -> EmbeddedBrokerError {
+    EmbeddedBrokerError::Command(e.to_string())
 }
 
 impl Drop for EmbeddedBroker {

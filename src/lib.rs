@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config_files;
 pub mod ctl;
 pub mod embedded_broker;
+pub mod metrics;
 pub mod rest;
 pub mod standalone;

@@ -174,6 +174,8 @@ impl Standalone {
             plugins,
             logs,
             kafka_cluster_id: cluster_id(&bootstrap_for_rest).await,
+            broker: broker.clone(),
+            metrics: crate::metrics::prometheus(),
         };
         let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let rest_task = tokio::spawn(rest::serve(listener, state, async move {

@@ -640,3 +640,205 @@ async fn https_listener_serves_with_a_pem_keystore() {
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
     running.stop().await;
 }
+
+/// The value of the first sample of `name` whose labels contain every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn faults_fired_over_rest_heal_and_show_in_metrics() {
+    let api = Api::start().await;
+    let sink_base = api.file("v.out");
+    let (s, v) = api
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": "vsink", "config": {
+            "connector.class": "VerifiableSink", "topics": "vt", "verifiable.sink.file": sink_base,
+            "task.restart.backoff.initial.ms": "10"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": "vsource", "config": {
+            "connector.class": "VerifiableSource", "topic": "vt", "throughput": "2000",
+            "max.messages": "3000", "task.restart.backoff.initial.ms": "10"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.wait("vsource", |c| {
+        c.tasks
+            .get(&0)
+            .is_some_and(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+
+    // A panic fired over REST: the supervisor restarts the task.
+    let (s, v) = api
+        .call(
+            "POST",
+            "/admin/faults",
+            Some(json!({"fault": "task-panic", "connector": "vsource", "task": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    api.wait("vsource", |c| {
+        c.tasks
+            .get(&0)
+            .is_some_and(|t| t.restarts == 1 && t.state.as_str() == "RUNNING")
+    })
+    .await;
+    let (s, _) = api
+        .call(
+            "POST",
+            "/admin/faults",
+            Some(json!({"fault": "broker-latency", "ms": 5})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api
+        .call("POST", "/admin/faults", Some(json!({"fault": "meteor"})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["message"].as_str().unwrap().contains("task-panic"), "{v}");
+    let (s, _) = api
+        .call(
+            "POST",
+            "/admin/faults",
+            Some(json!({"fault": "task-error", "connector": "vsource", "task": 9})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "no such running task");
+
+    // Every record still arrives.
+    let expected: std::collections::BTreeMap<u32, u64> = [(0, 3000)].into();
+    let base = std::path::PathBuf::from(&sink_base);
+    let done = eventually(Duration::from_secs(60), || {
+        kconnect_connectors::builtin::verifiable::count_verifiable_output(
+            &kconnect_connectors::builtin::verifiable::verifiable_sink_files(&base)
+                .unwrap_or_default(),
+        )
+        .is_ok_and(|r| r.total_lost(&expected) == 0)
+    })
+    .await;
+    assert!(done);
+
+    // Metrics, in Prometheus text format, with Connect's names.
+    let resp = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    let task = ["connector=\"vsource\"", "task=\"0\""];
+    assert!(
+        sample(
+            &text,
+            "kafka_connect_source_task_metrics_source_record_poll_total",
+            &task
+        )
+        .unwrap()
+            >= 3000.0,
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "kafka_connect_source_task_metrics_source_record_write_total",
+            &task
+        )
+        .unwrap()
+            >= 3000.0
+    );
+    let sink_task = ["connector=\"vsink\"", "task=\"0\""];
+    assert!(
+        sample(
+            &text,
+            "kafka_connect_sink_task_metrics_sink_record_send_total",
+            &sink_task
+        )
+        .unwrap()
+            >= 3000.0
+    );
+    assert!(
+        sample(
+            &text,
+            "kafka_connect_sink_task_metrics_sink_record_read_total",
+            &sink_task
+        )
+        .unwrap()
+            >= 3000.0
+    );
+    assert!(
+        sample(
+            &text,
+            "kafka_connect_connector_task_metrics_offset_commit_success_total",
+            &task
+        )
+        .unwrap()
+            >= 1.0
+    );
+    assert_eq!(
+        sample(&text, "kconnect_task_restarts_total", &task),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "kconnect_faults_injected_total",
+            &["connector=\"vsource\"", "fault=\"panic\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "kconnect_faults_injected_total",
+            &["fault=\"broker-latency\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "kafka_connect_connector_task_metrics_status",
+            &["connector=\"vsource\"", "state=\"RUNNING\""]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "kafka_connect_connector_task_metrics_status",
+            &["connector=\"vsource\"", "state=\"FAILED\""]
+        ),
+        Some(0.0)
+    );
+    assert!(
+        sample(
+            &text,
+            "kafka_connect_connect_worker_metrics_connector_count",
+            &[]
+        )
+        .unwrap()
+            >= 2.0
+    );
+    assert!(
+        text.contains("kafka_connect_connector_task_metrics_batch_size"),
+        "batch sizes are recorded"
+    );
+    api.running.stop().await;
+}

@@ -362,7 +362,7 @@ pub fn connector_config_def() -> ConfigDef {
             "Partitions of the topics this source connector creates (on the embedded broker: \
              default 1).",
         );
-    restart_keys(def, false)
+    crate::task::faults::fault_keys(restart_keys(def, false))
 }
 
 /// Connect's `SinkConnectorConfig`: the common keys plus `topics` and `topics.regex`.
@@ -433,6 +433,8 @@ pub struct ConnectorConfig {
     pub errors_tolerance_all: bool,
     pub topic_partitions: Option<i32>,
     pub restart: RestartPolicy,
+    /// `faults.*` settings; `None` unless one is given.
+    pub faults: Option<crate::task::faults::FaultConfig>,
 }
 
 impl ConnectorConfig {
@@ -456,6 +458,7 @@ impl ConnectorConfig {
             errors_tolerance_all: p.string(ERRORS_TOLERANCE)? == "all",
             topic_partitions: p.int(TOPIC_CREATION_PARTITIONS).ok(),
             restart: restart_policy(&p, worker_restart)?,
+            faults: crate::task::faults::FaultConfig::parse(&props)?,
             props,
         })
     }

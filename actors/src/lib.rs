@@ -12,6 +12,7 @@
 pub mod config;
 pub mod connector;
 pub mod context;
+pub mod metrics;
 pub mod offsets;
 pub mod restart;
 pub mod status;

@@ -95,6 +95,8 @@ impl StatusStore {
         {
             let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             f(&mut m);
+            let tasks = m.values().map(|c| c.tasks.len()).sum();
+            crate::metrics::worker_counts(m.len(), tasks);
         }
         self.changed.send_modify(|v| *v += 1);
     }
@@ -147,6 +149,7 @@ impl StatusStore {
         trace: Option<String>,
         restarts: u32,
     ) {
+        crate::metrics::task_state(name, task, state);
         let s = self.status(state, trace, restarts);
         self.update(|m| {
             if let Some(c) = m.get_mut(name) {

@@ -459,6 +459,19 @@ impl Worker {
         Ok((config, e.kind))
     }
 
+    /// Makes a running task panic or fail now (fault injection).
+    pub async fn inject_task_fault(
+        &self,
+        name: &str,
+        task: u32,
+        kind: crate::task::faults::FaultKind,
+    ) -> Result<(), WorkerError> {
+        let sup = self.connector(name).await?.supervisor;
+        call(&sup, |r| SupervisorMsg::InjectFault(task, kind, r))
+            .await?
+            .map_err(WorkerError::BadRequest)
+    }
+
     pub async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
         let sup = self.connector(name).await?.supervisor;
         call(&sup, |r| SupervisorMsg::RestartOneTask(task, r))

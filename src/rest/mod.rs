@@ -4,6 +4,7 @@
 
 mod bodies;
 mod connectors;
+mod faults;
 pub mod loggers;
 mod plugins;
 pub mod security;
@@ -28,6 +29,10 @@ pub struct RestState {
     pub plugins: Arc<PluginRegistry>,
     pub logs: Option<Arc<LogControl>>,
     pub kafka_cluster_id: Option<String>,
+    /// The embedded broker, for broker faults (`POST /admin/faults`).
+    pub broker: Option<Arc<crate::embedded_broker::EmbeddedBroker>>,
+    /// Renders `GET /metrics`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 /// A Connect error response.
@@ -103,6 +108,8 @@ pub fn router(state: RestState) -> axum::Router {
         .merge(connectors::routes())
         .merge(plugins::routes())
         .merge(loggers::routes())
+        .merge(faults::routes())
+        .route("/metrics", get(metrics_text))
         .route(
             "/connectors/{c}/tasks/{t}/restart",
             post(connectors::restart_task),
@@ -122,6 +129,23 @@ pub fn router(state: RestState) -> axum::Router {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))
         .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics_text(
+    axum::extract::State(s): axum::extract::State<RestState>,
+) -> ApiResult<Response> {
+    let handle = s
+        .metrics
+        .ok_or_else(|| ApiError::not_found("metrics are not enabled in this process"))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        handle.render(),
+    )
+        .into_response())
 }
 
 /// A bound REST listener: plain HTTP, or HTTPS with its rustls config.

@@ -47,6 +47,12 @@ pub enum SupervisorMsg {
     RestartOneTask(u32, RpcReplyPort<Result<(), String>>),
     /// The task configs in force.
     GetTaskConfigs(RpcReplyPort<Vec<Props>>),
+    /// Makes a running task fail now; `Err` if it is not running.
+    InjectFault(
+        u32,
+        crate::task::faults::FaultKind,
+        RpcReplyPort<Result<(), String>>,
+    ),
     /// Internal: performs a restart announced by `Restart`.
     DoRestart {
         connector: bool,
@@ -228,6 +234,19 @@ impl Actor for ConnectorSupervisor {
                 }
                 restart_task_now(&myself, state, id).await;
                 let _ = reply.send(Ok(()));
+            }
+            SupervisorMsg::InjectFault(id, kind, reply) => {
+                let sent = match state.tasks.get(&id).and_then(|t| t.actor.as_ref()) {
+                    Some(TaskRef::Source(a)) => a.send_message(SourceTaskMsg::Inject(kind)).is_ok(),
+                    Some(TaskRef::Sink(a)) => a.send_message(SinkTaskMsg::Inject(kind)).is_ok(),
+                    None => false,
+                };
+                let r = if sent {
+                    Ok(())
+                } else {
+                    Err(format!("task {id} is not running"))
+                };
+                let _ = reply.send(r);
             }
             SupervisorMsg::GetTaskConfigs(reply) => {
                 let _ = reply.send(state.task_configs.clone());
@@ -590,6 +609,7 @@ async fn on_task_failure(
     match slot.tracker.on_failure(&cfg.restart, Instant::now()) {
         RestartDecision::RestartAfter(delay) => {
             tracing::warn!(connector = %cfg.name, task = id, ?delay, "task failed, restarting: {error}");
+            crate::metrics::task_restarted(&cfg.name, id);
             status.set_task(
                 &cfg.name,
                 id,

@@ -15,6 +15,7 @@ use super::source::SourceTaskMsg;
 use super::submitted::SubmittedRecords;
 use super::task_span;
 use crate::context::WorkerContext;
+use crate::metrics::TaskMetrics;
 
 pub enum CommitterMsg {
     Tick,
@@ -35,6 +36,7 @@ pub struct CommitterArgs {
 pub struct CommitterState {
     args: CommitterArgs,
     timer: Option<JoinHandle<()>>,
+    metrics: TaskMetrics,
 }
 
 impl CommitterState {
@@ -49,6 +51,7 @@ impl CommitterState {
             return Ok(0);
         }
         let n = entries.len();
+        let started = std::time::Instant::now();
         let writes = entries
             .iter()
             .map(|(p, o)| (p.clone(), Some(o.clone())))
@@ -60,8 +63,13 @@ impl CommitterState {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .restore(entries);
+            self.metrics.commit_failure.increment(1);
             return Err(e);
         }
+        self.metrics.commit_success.increment(1);
+        self.metrics
+            .commit_time_ms
+            .record(started.elapsed().as_secs_f64() * 1000.0);
         tracing::debug!(partitions = n, "committed source offsets");
         if let Some(t) = &self.args.task {
             let _ = t.send_message(SourceTaskMsg::OffsetsCommitted);
@@ -83,6 +91,7 @@ impl Actor for OffsetCommitter {
         let every = args.worker.config.offset_flush_interval;
         let timer = myself.send_interval(every, || CommitterMsg::Tick);
         Ok(CommitterState {
+            metrics: TaskMetrics::source(&args.connector, args.task_id),
             args,
             timer: Some(timer),
         })

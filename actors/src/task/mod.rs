@@ -3,6 +3,7 @@
 
 pub mod committer;
 pub mod convert;
+pub mod faults;
 pub mod sink;
 pub mod source;
 pub mod submitted;

@@ -26,9 +26,11 @@ use regex::Regex;
 use tracing::Instrument;
 
 use super::convert::{header_value, TaskConverters};
+use super::faults::FaultInjector;
 use super::{task_span, TaskArgs};
 use crate::config::{client_props, ConnectorConfig, SinkTopics};
 use crate::context::WorkerContext;
+use crate::metrics::TaskMetrics;
 use crate::status::State;
 
 /// Records handed to one `put` at most, unless `consumer.max.poll.records` says otherwise
@@ -55,6 +57,8 @@ pub fn partition_owner(topic: &str, partition: i32, tasks: usize) -> u32 {
 }
 
 pub enum SinkTaskMsg {
+    /// Fail now, as a fault injected from outside (REST `POST /admin/faults`).
+    Inject(super::faults::FaultKind),
     Start,
     Poll,
     /// offset.flush.interval.ms elapsed: pre_commit and commit.
@@ -89,6 +93,8 @@ pub struct SinkTaskState {
     committed: SinkOffsets,
     /// A batch `put` refused with a retriable error, to hand it again.
     retry: Option<Vec<SinkRecord>>,
+    faults: Option<FaultInjector>,
+    metrics: TaskMetrics,
     paused: bool,
     started: bool,
     timers: Vec<JoinHandle<()>>,
@@ -135,6 +141,13 @@ impl Actor for SinkTaskActor {
             }
         };
         myself.send_message(SinkTaskMsg::Start)?;
+        let metrics = TaskMetrics::sink(&args.connector.name, args.task_id);
+        let faults = FaultInjector::for_task(
+            args.connector.faults.as_ref(),
+            &args.connector.name,
+            args.task_id,
+            args.restarts,
+        );
         Ok(SinkTaskState {
             span: task_span(&args.connector.name, args.task_id),
             ctx: SinkTaskContext::new(args.task_id),
@@ -154,6 +167,8 @@ impl Actor for SinkTaskActor {
             current: SinkOffsets::new(),
             committed: SinkOffsets::new(),
             retry: None,
+            faults,
+            metrics,
             paused: args.paused,
             started: false,
             timers: Vec::new(),
@@ -189,6 +204,10 @@ impl Actor for SinkTaskActor {
                 if !state.paused {
                     myself.send_message(SinkTaskMsg::Poll)?;
                 }
+            }
+            SinkTaskMsg::Inject(kind) => {
+                super::faults::inject(&state.connector.name, state.task_id, kind)
+                    .map_err(task_error)?
             }
             SinkTaskMsg::Pause(paused) => {
                 let resume = state.paused && !paused && state.started;
@@ -407,10 +426,30 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
             .iter()
             .map(|r| (r.topic_partition(), r.offset + 1))
             .collect();
-        match state.task.put(batch.clone()).await {
+        let injected = match state.faults.as_mut() {
+            Some(f) => f.before_call(true).await,
+            None => Ok(()),
+        };
+        state.metrics.batch_size.record(batch.len() as f64);
+        let started = std::time::Instant::now();
+        // An injected fault takes the place of the put's own result, retriable ones included.
+        let result = match injected {
+            Ok(()) => state.task.put(batch.clone()).await,
+            Err(e) => Err(e),
+        };
+        state
+            .metrics
+            .put_time_ms
+            .record(started.elapsed().as_secs_f64() * 1000.0);
+        match result {
             Ok(()) => {
+                let n = next.len();
+                state.metrics.records_out.increment(n as u64);
                 for (tp, o) in next {
                     state.current.insert(tp, o);
+                }
+                if let Some(f) = state.faults.as_mut() {
+                    f.after_records(n).map_err(task_error)?;
                 }
             }
             Err(ConnectError::Retriable(why)) => {
@@ -455,6 +494,7 @@ async fn fetch(state: &mut SinkTaskState) -> Result<Vec<SinkRecord>, ActorProces
                 return Err(consumer_error(c.clone(), wanted, e).await);
             }
         }
+        state.metrics.records_in.increment(1);
         if batch.len() >= state.max_poll_records {
             break;
         }
@@ -464,15 +504,19 @@ async fn fetch(state: &mut SinkTaskState) -> Result<Vec<SinkRecord>, ActorProces
 }
 
 fn convert(
-    state: &SinkTaskState,
+    state: &mut SinkTaskState,
     m: &BorrowedMessage<'_>,
 ) -> Result<Option<SinkRecord>, ActorProcessingErr> {
+    let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = state.converters.as_ref().expect("started");
     let topic = m.topic();
-    let converted = conv
-        .key
-        .to_connect(topic, m.key())
-        .and_then(|k| conv.value.to_connect(topic, m.payload()).map(|v| (k, v)));
+    let converted = if injected {
+        Err(ConnectError::data("injected fault: conversion failure"))
+    } else {
+        conv.key
+            .to_connect(topic, m.key())
+            .and_then(|k| conv.value.to_connect(topic, m.payload()).map(|v| (k, v)))
+    };
     let (key, value) = match converted {
         Ok(kv) => kv,
         Err(e) => {
@@ -637,13 +681,22 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
         return Ok(());
     }
     let c = consumer(state);
+    let started = std::time::Instant::now();
     match blocking(move || c.commit(&tpl, CommitMode::Sync)).await? {
         Ok(()) => {
             tracing::debug!(partitions = changed.len(), "committed sink offsets");
             state.committed.extend(changed);
+            state.metrics.commit_success.increment(1);
+            state
+                .metrics
+                .commit_time_ms
+                .record(started.elapsed().as_secs_f64() * 1000.0);
         }
         // Not fatal, as in Connect: the next commit covers these offsets too.
-        Err(e) => tracing::warn!("offset commit failed: {e}"),
+        Err(e) => {
+            state.metrics.commit_failure.increment(1);
+            tracing::warn!("offset commit failed: {e}");
+        }
     }
     Ok(())
 }

@@ -19,13 +19,17 @@ use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::convert::{header_bytes, TaskConverters};
+use super::faults::FaultInjector;
 use super::submitted::{SubmittedRecords, SubmittedToken};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
 use crate::context::WorkerContext;
+use crate::metrics::TaskMetrics;
 use crate::status::State;
 
 pub enum SourceTaskMsg {
+    /// Fail now, as a fault injected from outside (REST `POST /admin/faults`).
+    Inject(super::faults::FaultKind),
     /// Start the plugin task and the producer, then begin polling.
     Start,
     Poll,
@@ -86,6 +90,8 @@ pub struct SourceTaskState {
     submitted: Arc<Mutex<SubmittedRecords>>,
     delivered: Arc<Notify>,
     known_topics: HashSet<String>,
+    faults: Option<FaultInjector>,
+    metrics: TaskMetrics,
     paused: bool,
     started: bool,
     stopping: bool,
@@ -112,6 +118,13 @@ impl Actor for SourceTaskActor {
         };
         // Start in a message of its own so that a failing start goes through supervision.
         myself.send_message(SourceTaskMsg::Start)?;
+        let metrics = TaskMetrics::source(&args.connector.name, args.task_id);
+        let faults = FaultInjector::for_task(
+            args.connector.faults.as_ref(),
+            &args.connector.name,
+            args.task_id,
+            args.restarts,
+        );
         Ok(SourceTaskState {
             span: task_span(&args.connector.name, args.task_id),
             worker: args.worker,
@@ -125,6 +138,8 @@ impl Actor for SourceTaskActor {
             submitted,
             delivered: Arc::new(Notify::new()),
             known_topics: HashSet::new(),
+            faults,
+            metrics,
             paused: args.paused,
             started: false,
             stopping: false,
@@ -145,6 +160,10 @@ impl Actor for SourceTaskActor {
                 if !state.paused {
                     myself.send_message(SourceTaskMsg::Poll)?;
                 }
+            }
+            SourceTaskMsg::Inject(kind) => {
+                super::faults::inject(&state.connector.name, state.task_id, kind)
+                    .map_err(task_error)?
             }
             SourceTaskMsg::Pause(paused) => {
                 let resume = state.paused && !paused && state.started && !state.stopping;
@@ -258,7 +277,17 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
             .await
             .map_err(task_error)?;
     }
+    if let Some(f) = state.faults.as_mut() {
+        f.before_call(false).await.map_err(task_error)?;
+    }
     let records = state.task.poll().await.map_err(task_error)?;
+    state.metrics.records_in.increment(records.len() as u64);
+    if !records.is_empty() {
+        state.metrics.batch_size.record(records.len() as f64);
+    }
+    if let Some(f) = state.faults.as_mut() {
+        f.after_records(records.len()).map_err(task_error)?;
+    }
     for r in records {
         send(state, r).await?;
     }
@@ -277,15 +306,19 @@ async fn send(state: &mut SourceTaskState, r: SourceRecord) -> Result<(), ActorP
             .topic_used(&state.connector.name, &r.topic);
         state.known_topics.insert(r.topic.clone());
     }
+    let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = state.converters.as_ref().expect("started");
-    let converted = conv
-        .key
-        .from_connect(&r.topic, r.key_schema.as_ref(), &r.key)
-        .and_then(|k| {
-            conv.value
-                .from_connect(&r.topic, r.value_schema.as_ref(), &r.value)
-                .map(|v| (k, v))
-        });
+    let converted = if injected {
+        Err(ConnectError::data("injected fault: conversion failure"))
+    } else {
+        conv.key
+            .from_connect(&r.topic, r.key_schema.as_ref(), &r.key)
+            .and_then(|k| {
+                conv.value
+                    .from_connect(&r.topic, r.value_schema.as_ref(), &r.value)
+                    .map(|v| (k, v))
+            })
+    };
     let (key, value) = match converted {
         Ok(kv) => kv,
         Err(e) if state.connector.errors_tolerance_all => {
@@ -342,7 +375,10 @@ async fn send(state: &mut SourceTaskState, r: SourceRecord) -> Result<(), ActorP
     let producer = state.producer.as_ref().expect("started");
     loop {
         match producer.send(rec) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                state.metrics.records_out.increment(1);
+                return Ok(());
+            }
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                 // The local queue is full: wait for acknowledgements to make room.
                 rec = back;
