@@ -191,6 +191,13 @@ pub enum FaultKind {
     Error,
 }
 
+/// Counts one injected fault.
+fn count(connector: &str, task: u32, fault: &'static str) {
+    metrics::counter!(crate::metrics::FAULTS,
+        "connector" => connector.to_string(), "task" => task.to_string(), "fault" => fault)
+    .increment(1);
+}
+
 /// Fires a fault requested from outside (the REST API): logged, counted, then a panic or an
 /// error, exactly as a configured fault would be.
 pub fn inject(connector: &str, task: u32, kind: FaultKind) -> Result<(), ConnectError> {
@@ -204,9 +211,7 @@ pub fn inject(connector: &str, task: u32, kind: FaultKind) -> Result<(), Connect
         fault = name,
         "injecting a fault requested over REST"
     );
-    metrics::counter!(crate::metrics::FAULTS,
-        "connector" => connector.to_string(), "task" => task.to_string(), "fault" => name)
-    .increment(1);
+    count(connector, task, name);
     match kind {
         FaultKind::Panic => panic!("injected fault: {name} requested over REST"),
         FaultKind::Error => Err(ConnectError::other(format!(
@@ -262,9 +267,7 @@ impl FaultInjector {
             FaultKind::Error => "error",
         };
         tracing::warn!(fault = name, "injecting a fault: {what}");
-        metrics::counter!(crate::metrics::FAULTS,
-            "connector" => self.connector.clone(), "task" => self.task.to_string(), "fault" => name)
-        .increment(1);
+        count(&self.connector, self.task, name);
         match kind {
             FaultKind::Panic => panic!("injected fault: {what}"),
             FaultKind::Error => Err(ConnectError::other(format!("injected fault: {what}"))),
@@ -280,9 +283,7 @@ impl FaultInjector {
             self.config.poll_delay
         };
         if let Some(d) = delay {
-            metrics::counter!(crate::metrics::FAULTS,
-                "connector" => self.connector.clone(), "task" => self.task.to_string(), "fault" => "delay")
-            .increment(1);
+            count(&self.connector, self.task, "delay");
             tokio::time::sleep(d).await;
         }
         let up = self.started.elapsed();
@@ -315,9 +316,7 @@ impl FaultInjector {
                 fault = "retriable",
                 "injecting a fault: retriable put error"
             );
-            metrics::counter!(crate::metrics::FAULTS,
-                "connector" => self.connector.clone(), "task" => self.task.to_string(), "fault" => "retriable")
-            .increment(1);
+            count(&self.connector, self.task, "retriable");
             return Err(ConnectError::Retriable(
                 "injected fault: retriable put error".into(),
             ));
@@ -360,9 +359,7 @@ impl FaultInjector {
                 record = n,
                 "injecting a fault: conversion failure"
             );
-            metrics::counter!(crate::metrics::FAULTS,
-                "connector" => self.connector.clone(), "task" => self.task.to_string(), "fault" => "converter")
-            .increment(1);
+            count(&self.connector, self.task, "converter");
         }
         hit
     }

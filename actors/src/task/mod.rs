@@ -34,3 +34,29 @@ pub struct TaskArgs {
 pub fn task_span(connector: &str, task: u32) -> tracing::Span {
     tracing::info_span!("task", connector = %connector, task = task)
 }
+
+/// Applies a pause or resume to a task: records it, reports PAUSED or RUNNING once the task has
+/// started, and answers whether polling must start again.
+pub(crate) fn apply_pause(args: PauseArgs<'_>, paused: &mut bool, to: bool) -> bool {
+    let resume = *paused && !to && args.started;
+    *paused = to;
+    if args.started {
+        args.worker.status.set_task(
+            args.connector,
+            args.task,
+            crate::status::State::running(to),
+            None,
+            args.restarts,
+        );
+    }
+    resume
+}
+
+/// Who is being paused, for [`apply_pause`].
+pub(crate) struct PauseArgs<'a> {
+    pub worker: &'a WorkerContext,
+    pub connector: &'a str,
+    pub task: u32,
+    pub restarts: u32,
+    pub started: bool,
+}

@@ -210,18 +210,14 @@ impl Actor for SinkTaskActor {
                     .map_err(task_error)?
             }
             SinkTaskMsg::Pause(paused) => {
-                let resume = state.paused && !paused && state.started;
-                state.paused = paused;
-                if state.started {
-                    state.worker.status.set_task(
-                        &state.connector.name,
-                        state.task_id,
-                        State::running(paused),
-                        None,
-                        state.restarts,
-                    );
-                }
-                if resume {
+                let who = super::PauseArgs {
+                    worker: &state.worker,
+                    connector: &state.connector.name,
+                    task: state.task_id,
+                    restarts: state.restarts,
+                    started: state.started,
+                };
+                if super::apply_pause(who, &mut state.paused, paused) {
                     myself.send_message(SinkTaskMsg::Poll)?;
                 }
             }
