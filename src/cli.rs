@@ -31,7 +31,7 @@ pub enum Command {
     },
     /// Talk to a Kafka Connect (or kconnect) worker's REST API: list, status, create, update,
     /// delete, pause, resume, stop, restart, offsets, plugins, validate, loggers.
-    Ctl(crate::ctl::CtlArgs),
+    Ctl(Box<crate::ctl::CtlArgs>),
     /// Run only the embedded broker (librdkafka's in-memory mock cluster) and print its address,
     /// so that workers can be started, killed and restarted against it.
     Broker {

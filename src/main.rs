@@ -77,7 +77,7 @@ async fn run(command: Command, logs: Arc<LogControl>) -> ExitCode {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
-        Command::Ctl(args) => kconnect::ctl::run(args).await,
+        Command::Ctl(args) => kconnect::ctl::run(*args).await,
         Command::Broker { topics } => {
             let broker = match EmbeddedBroker::start() {
                 Ok(b) => b,

@@ -84,6 +84,21 @@ async fn ctl_drives_a_running_worker_with_exit_codes_scripts_can_trust() {
     assert_eq!(o.status.code(), Some(0));
     assert!(json_out(&o).as_array().unwrap().len() >= 4);
 
+    // Faults fire from the command line too.
+    let o = ctl(
+        &url,
+        &["fault", "task-panic", "--connector", "src", "--task", "0"],
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = ctl(&url, &["fault", "meteor"]).await;
+    assert_eq!(o.status.code(), Some(1));
+
     // The worker answers an error: exit 1 and Connect's message on stderr.
     let o = ctl(&url, &["status", "nope"]).await;
     assert_eq!(o.status.code(), Some(1));

@@ -269,6 +269,28 @@ enum CtlCommand {
         /// The new level: OFF, ERROR, WARN, INFO, DEBUG, TRACE.
         level: Option<String>,
     },
+    /// Fire a fault on a running kconnect worker (POST /admin/faults, a kconnect endpoint):
+    /// `fault task-panic --connector C --task 0`, `fault broker-down`, `fault broker-up`,
+    /// `fault broker-latency --ms 200`, `fault request-errors --api Produce --error NOT_ENOUGH_REPLICAS`.
+    Fault {
+        /// task-panic, task-error, broker-down, broker-up, broker-latency or request-errors.
+        kind: String,
+        /// The connector, for task faults.
+        #[arg(long)]
+        connector: Option<String>,
+        /// The task id, for task faults.
+        #[arg(long)]
+        task: Option<u32>,
+        /// Milliseconds of latency, for broker-latency (0 removes it).
+        #[arg(long)]
+        ms: Option<u64>,
+        /// The request API, for request-errors (Produce, Fetch, Metadata, …).
+        #[arg(long)]
+        api: Option<String>,
+        /// An error to return, for request-errors; repeat for several requests.
+        #[arg(long = "error")]
+        errors: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -349,6 +349,31 @@ pub(crate) fn build(command: &CtlCommand) -> Result<ApiRequest, String> {
             ApiRequest::new(Put, &["connector-plugins", &class, "config", "validate"])
                 .body(Value::Object(spec.config))
         }
+        CtlCommand::Fault {
+            kind,
+            connector,
+            task,
+            ms,
+            api,
+            errors,
+        } => {
+            let mut body = serde_json::json!({ "fault": kind });
+            let fields = [
+                ("connector", connector.clone().map(Value::from)),
+                ("task", task.map(Value::from)),
+                ("ms", ms.map(Value::from)),
+                ("api", api.clone().map(Value::from)),
+            ];
+            for (k, v) in fields {
+                if let Some(v) = v {
+                    body[k] = v;
+                }
+            }
+            if !errors.is_empty() {
+                body["errors"] = serde_json::json!(errors);
+            }
+            ApiRequest::new(Post, &["admin", "faults"]).body(body)
+        }
         CtlCommand::Loggers => ApiRequest::new(Get, &["admin", "loggers"]),
         CtlCommand::Logger { name, level } => {
             let request = ApiRequest::new(
