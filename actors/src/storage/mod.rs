@@ -1,5 +1,7 @@
 //! Durable worker-side state.
 
 mod file_offsets;
+pub mod kafka;
 
 pub use file_offsets::{FileOffsetStore, OffsetStoreError};
+pub use kafka::{KafkaConfigStore, KafkaLog, KafkaLogConfig, KafkaOffsetStore, KafkaStatusStore};
