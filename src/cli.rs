@@ -32,6 +32,9 @@ pub enum Command {
     /// Talk to a Kafka Connect (or kconnect) worker's REST API: list, status, create, update,
     /// delete, pause, resume, stop, restart, offsets, plugins, validate, loggers.
     Ctl(Box<crate::ctl::CtlArgs>),
+    /// Run the benchmarks (ratios against raw rdkafka measured in the same run) and write
+    /// BENCHMARKS.md.
+    Bench(crate::bench::BenchArgs),
     /// Run only the embedded broker (librdkafka's in-memory mock cluster) and print its address,
     /// so that workers can be started, killed and restarted against it.
     Broker {

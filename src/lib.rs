@@ -1,6 +1,7 @@
 //! The `kconnect` binary's library half: command line, config files, the embedded broker and the
 //! wiring that starts a worker. Integration tests in `tests/` use it directly.
 
+pub mod bench;
 pub mod cli;
 pub mod config_files;
 pub mod ctl;

@@ -78,6 +78,7 @@ async fn run(command: Command, logs: Arc<LogControl>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Ctl(args) => kconnect::ctl::run(*args).await,
+        Command::Bench(args) => kconnect::bench::run(args).await,
         Command::Broker { topics } => {
             let broker = match EmbeddedBroker::start() {
                 Ok(b) => b,

@@ -281,6 +281,11 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     conf.insert("enable.auto.commit".into(), "false".into());
     conf.insert("enable.auto.offset.store".into(), "false".into());
     conf.insert("enable.partition.eof".into(), "false".into());
+    // librdkafka pauses fetching for fetch.queue.backoff.ms (1 s by default) whenever its
+    // local queue is full; a sink slower than its producers would stall a second at a time.
+    // The Java consumer keeps fetching, so match that unless the user chose otherwise.
+    conf.entry("fetch.queue.backoff.ms".into())
+        .or_insert_with(|| "10".into());
     // Never skip data silently: an out-of-range offset is an error unless the user chose a reset.
     conf.entry("auto.offset.reset".into())
         .or_insert_with(|| "error".into());

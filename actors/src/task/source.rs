@@ -77,6 +77,28 @@ impl ProducerContext for SourceProducerContext {
     }
 }
 
+/// Drops its value on a thread of its own. rdkafka's `ThreadedProducer` joins its polling
+/// thread on drop, which takes up to that thread's 100 ms poll timeout: done inline, it would
+/// delay every restart of a failed task (the state is dropped before the supervisor hears).
+pub struct OffThreadDrop<T: Send + 'static>(Option<T>);
+
+impl<T: Send + 'static> std::ops::Deref for OffThreadDrop<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T: Send + 'static> Drop for OffThreadDrop<T> {
+    fn drop(&mut self) {
+        if let Some(v) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("producer-drop".into())
+                .spawn(move || drop(v));
+        }
+    }
+}
+
 pub struct SourceTaskState {
     worker: Arc<WorkerContext>,
     connector: Arc<crate::config::ConnectorConfig>,
@@ -85,7 +107,7 @@ pub struct SourceTaskState {
     restarts: u32,
     span: tracing::Span,
     task: Box<dyn SourceTask>,
-    producer: Option<ThreadedProducer<SourceProducerContext>>,
+    producer: Option<OffThreadDrop<ThreadedProducer<SourceProducerContext>>>,
     converters: Option<TaskConverters>,
     submitted: Arc<Mutex<SubmittedRecords>>,
     delivered: Arc<Notify>,
@@ -238,7 +260,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
             delivered: state.delivered.clone(),
         })
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
-    state.producer = Some(producer);
+    state.producer = Some(OffThreadDrop(Some(producer)));
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
