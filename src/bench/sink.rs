@@ -129,11 +129,10 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
                 kc.steady,
                 Unit::PerSec,
             ));
-            rows.push(Row::with_target(
-                "sink: kconnect / raw",
+            rows.push(Row::info(
+                "sink: kconnect / raw, each with its defaults",
                 ratio,
                 Unit::Ratio,
-                Target::AtLeast(0.9),
             ));
         } else {
             rows.push(Row::info(
@@ -146,10 +145,12 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
                 kc.steady,
                 Unit::PerSec,
             ));
-            rows.push(Row::info(
+            // Like for like: the target is judged on equal consumer settings.
+            rows.push(Row::with_target(
                 format!("sink{label}: kconnect / raw"),
                 ratio,
                 Unit::Ratio,
+                Target::AtLeast(0.9),
             ));
         }
         rows.push(Row::info(
@@ -178,12 +179,13 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
              StringConverter, `offset.flush.interval.ms=1000`), RUNNING before the feed starts. \
              raw: an rdkafka `BaseConsumer`, assigned every partition from the beginning, \
              appending each value and a newline to a file in {} KiB writes as FileStreamSink \
-             does. Both consumers first run with librdkafka's defaults, under which a consumer \
-             whose queue passes `queued.min.messages` (100,000 records, counted over all its \
-             partitions) stops fetching for `fetch.queue.backoff.ms` (1 s): a consumer slower \
-             than the feeder stalls for a second at a time. The rows marked \
-             `fetch.queue.backoff.ms=10` run both with that set (kconnect: \
-             `consumer.fetch.queue.backoff.ms`). The ratio rows compare steady-state rates: \
+             does. The first rows run each side with its defaults: librdkafka's for raw, under \
+             which a consumer whose queue passes `queued.min.messages` (100,000 records, \
+             counted over all its partitions) stops fetching for `fetch.queue.backoff.ms` (1 s), \
+             and kconnect's, which sets that backoff to 10 ms for its sinks. The rows marked \
+             `fetch.queue.backoff.ms=10` run both sides with it (kconnect: \
+             `consumer.fetch.queue.backoff.ms`): the like-for-like comparison the target is \
+             judged on. The ratio rows compare steady-state rates: \
              records/s while the output file grows from 10% to 90% of the lines (file size \
              checked every millisecond). *End to end* is from the feed's start until the file \
              holds {} bytes ({} records: all but the last write buffer, which FileStreamSink \
