@@ -139,27 +139,11 @@ impl Standalone {
             .map(|b| b.bootstrap_servers().to_string())
             .unwrap_or_else(|| wc.bootstrap_servers.clone());
         let bootstrap_for_rest = bootstrap.clone();
-        let offset_path = PathBuf::from(wc.offset_file.clone().expect("checked at load"));
-        let store = FileOffsetStore::open(offset_path).map_err(|e| StartError::Worker {
-            file: config.worker_file.clone(),
-            message: e.to_string(),
-        })?;
         let worker_id = worker_id(&wc.props, rest_addr);
         let plugins = Arc::new(PluginRegistry::builtin());
-        let ctx = WorkerContext {
-            status: StatusStore::new(worker_id.clone()),
-            worker_id,
-            bootstrap_servers: bootstrap,
-            offsets: Arc::new(FileOffsets(Arc::new(store))),
-            plugins: plugins.clone(),
-            topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
-            embedded_broker: broker.is_some(),
-            config: wc,
-        };
-        let worker = Worker::start(ctx).await.map_err(|e| StartError::Worker {
-            file: config.worker_file.clone(),
-            message: e.to_string(),
-        })?;
+        let worker = start_worker(wc, broker.clone(), plugins.clone(), worker_id)
+            .await
+            .map_err(worker_error)?;
         for (file, props) in config.connectors {
             if let Err(e) = worker.add_connector(props).await {
                 worker.shutdown().await;
@@ -197,6 +181,36 @@ impl Standalone {
         self.worker.shutdown().await;
         drop(self.broker);
     }
+}
+
+/// Starts a worker (no REST API, no connectors) with the file offset store of
+/// `offset.storage.file.filename`, on `broker` when given, else on `bootstrap.servers`.
+/// Standalone mode, the tests and the benchmarks all start workers through it.
+pub async fn start_worker(
+    config: WorkerConfig,
+    broker: Option<Arc<EmbeddedBroker>>,
+    plugins: Arc<PluginRegistry>,
+    worker_id: String,
+) -> Result<Worker, String> {
+    let offset_path = config
+        .offset_file
+        .clone()
+        .ok_or("Missing required configuration \"offset.storage.file.filename\" which has no default value.")?;
+    let store = FileOffsetStore::open(PathBuf::from(offset_path)).map_err(|e| e.to_string())?;
+    let ctx = WorkerContext {
+        status: StatusStore::new(worker_id.clone()),
+        worker_id,
+        bootstrap_servers: broker
+            .as_ref()
+            .map(|b| b.bootstrap_servers().to_string())
+            .unwrap_or_else(|| config.bootstrap_servers.clone()),
+        offsets: Arc::new(FileOffsets(Arc::new(store))),
+        plugins,
+        topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
+        embedded_broker: broker.is_some(),
+        config,
+    };
+    Worker::start(ctx).await.map_err(|e| e.to_string())
 }
 
 /// `host:port` others reach this worker at: `rest.advertised.host.name` and

@@ -3,12 +3,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Output;
 
 use common::*;
-use kconnect::standalone::{Standalone, StandaloneConfig};
-use kconnect_actors::config::WorkerConfig;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
@@ -31,26 +28,8 @@ fn json_out(o: &Output) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ctl_drives_a_running_worker_with_exit_codes_scripts_can_trust() {
-    init_tracing();
     let dir = tempfile::tempdir().unwrap();
-    let worker = WorkerConfig::parse(props(&[
-        ("listeners", "http://127.0.0.1:0"),
-        (
-            "offset.storage.file.filename",
-            dir.path().join("offsets").to_str().unwrap(),
-        ),
-    ]))
-    .unwrap();
-    let running = Standalone::start(
-        StandaloneConfig {
-            worker_file: PathBuf::from("worker.properties"),
-            worker,
-            connectors: Vec::new(),
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    let running = standalone_worker(dir.path(), &[]).await;
     let url = format!("http://{}", running.rest_addr);
     let input = dir.path().join("in.txt");
     std::fs::write(&input, "x\n").unwrap();

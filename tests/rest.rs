@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
-use kconnect::standalone::{Standalone, StandaloneConfig};
-use kconnect_actors::config::WorkerConfig;
+use kconnect::standalone::Standalone;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -22,23 +20,8 @@ struct Api {
 
 impl Api {
     async fn start() -> Api {
-        init_tracing();
         let dir = tempfile::tempdir().unwrap();
-        let worker = WorkerConfig::parse(props(&[
-            ("listeners", "http://127.0.0.1:0"),
-            (
-                "offset.storage.file.filename",
-                dir.path().join("offsets").to_str().unwrap(),
-            ),
-            ("offset.flush.interval.ms", "200"),
-        ]))
-        .unwrap();
-        let config = StandaloneConfig {
-            worker_file: PathBuf::from("worker.properties"),
-            worker,
-            connectors: Vec::new(),
-        };
-        let running = Standalone::start(config, None).await.unwrap();
+        let running = standalone_worker(dir.path(), &[("offset.flush.interval.ms", "200")]).await;
         Api {
             base: format!("http://{}", running.rest_addr),
             http: Client::new(),
@@ -543,31 +526,12 @@ async fn errors_are_connect_json_bodies() {
     api.running.stop().await;
 }
 
-/// A worker started with extra worker keys; returns it with its address.
-async fn start_with(dir: &std::path::Path, extra: &[(&str, &str)]) -> Standalone {
-    init_tracing();
-    let mut p = props(&[
-        ("listeners", "http://127.0.0.1:0"),
-        (
-            "offset.storage.file.filename",
-            dir.join("offsets").to_str().unwrap(),
-        ),
-    ]);
-    p.extend(props(extra));
-    let config = StandaloneConfig {
-        worker_file: PathBuf::from("worker.properties"),
-        worker: WorkerConfig::parse(p).unwrap(),
-        connectors: Vec::new(),
-    };
-    Standalone::start(config, None).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn basic_auth_guards_every_endpoint_when_configured() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users.properties");
     std::fs::write(&users, "admin: s3cret,admin\n").unwrap();
-    let running = start_with(
+    let running = standalone_worker(
         dir.path(),
         &[("rest.basic.auth.credentials.file", users.to_str().unwrap())],
     )
@@ -606,7 +570,7 @@ async fn https_listener_serves_with_a_pem_keystore() {
     let pem = format!("{}{}", cert_pem, cert.signing_key.serialize_pem());
     let keystore = dir.path().join("rest.pem");
     std::fs::write(&keystore, pem).unwrap();
-    let running = start_with(
+    let running = standalone_worker(
         dir.path(),
         &[
             ("listeners", "https://127.0.0.1:0"),

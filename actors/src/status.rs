@@ -209,6 +209,18 @@ impl StatusStore {
             .collect()
     }
 
+    /// Waits until `connector` and at least `tasks` tasks, all of its tasks, are RUNNING.
+    pub async fn wait_running(&self, connector: &str, tasks: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |m| {
+            m.get(connector).is_some_and(|c| {
+                c.connector.state == State::Running
+                    && c.tasks.len() >= tasks
+                    && c.tasks.values().all(|t| t.state == State::Running)
+            })
+        })
+        .await
+    }
+
     /// Waits until `pred` holds for the status of every connector, or `timeout` passes; returns
     /// whether it held.
     pub async fn wait_until(

@@ -10,10 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 use kconnect_actors::config::WorkerConfig;
-use kconnect_actors::context::FileOffsets;
 use kconnect_actors::status::{State, StatusStore};
-use kconnect_actors::storage::FileOffsetStore;
-use kconnect_actors::{TopicAdmin, Worker, WorkerContext};
+use kconnect_actors::Worker;
 use kconnect_connectors::api::Props;
 use kconnect_connectors::registry::PluginRegistry;
 use rdkafka::config::ClientConfig;
@@ -110,20 +108,14 @@ impl InProcWorker {
         ]);
         p.extend(props(extra));
         let config = WorkerConfig::parse(p).map_err(|e| anyhow!("worker config: {e}"))?;
-        let store = FileOffsetStore::open(offsets).map_err(|e| anyhow!("offsets file: {e}"))?;
-        let ctx = WorkerContext {
-            status: StatusStore::new("127.0.0.1:0"),
-            worker_id: "127.0.0.1:0".into(),
-            bootstrap_servers: broker.bootstrap_servers().to_string(),
-            offsets: Arc::new(FileOffsets(Arc::new(store))),
-            plugins: Arc::new(plugins),
-            topic_admin: Some(broker.clone() as Arc<dyn TopicAdmin>),
-            embedded_broker: true,
+        let worker = crate::standalone::start_worker(
             config,
-        };
-        let worker = Worker::start(ctx)
-            .await
-            .map_err(|e| anyhow!("starting the worker: {e}"))?;
+            Some(broker.clone()),
+            Arc::new(plugins),
+            "127.0.0.1:0".into(),
+        )
+        .await
+        .map_err(|e| anyhow!("starting the worker: {e}"))?;
         Ok(InProcWorker { worker, dir })
     }
 
@@ -135,13 +127,7 @@ impl InProcWorker {
     pub async fn wait_running(&self, connector: &str, tasks: usize) -> anyhow::Result<()> {
         let ok = self
             .status()
-            .wait_until(Duration::from_secs(30), |m| {
-                m.get(connector).is_some_and(|c| {
-                    c.connector.state == State::Running
-                        && c.tasks.len() >= tasks
-                        && c.tasks.values().all(|t| t.state == State::Running)
-                })
-            })
+            .wait_running(connector, tasks, Duration::from_secs(30))
             .await;
         if !ok {
             bail!(

@@ -11,10 +11,8 @@ use std::time::{Duration, Instant};
 
 use kconnect::embedded_broker::EmbeddedBroker;
 use kconnect_actors::config::WorkerConfig;
-use kconnect_actors::context::FileOffsets;
-use kconnect_actors::status::{State, StatusStore};
-use kconnect_actors::storage::FileOffsetStore;
-use kconnect_actors::{TopicAdmin, Worker, WorkerContext};
+use kconnect_actors::status::StatusStore;
+use kconnect_actors::Worker;
 use kconnect_connectors::api::Props;
 use kconnect_connectors::registry::PluginRegistry;
 
@@ -52,18 +50,14 @@ impl TestWorker {
         ]);
         p.extend(props(extra));
         let config = WorkerConfig::parse(p).expect("worker config");
-        let store = FileOffsetStore::open(offsets).unwrap();
-        let ctx = WorkerContext {
-            status: StatusStore::new("127.0.0.1:8083"),
-            worker_id: "127.0.0.1:8083".into(),
-            bootstrap_servers: broker.bootstrap_servers().to_string(),
-            offsets: Arc::new(FileOffsets(Arc::new(store))),
-            plugins: Arc::new(plugins),
-            topic_admin: Some(broker.clone() as Arc<dyn TopicAdmin>),
-            embedded_broker: true,
+        let worker = kconnect::standalone::start_worker(
             config,
-        };
-        let worker = Worker::start(ctx).await.expect("worker");
+            Some(broker.clone()),
+            Arc::new(plugins),
+            "127.0.0.1:8083".into(),
+        )
+        .await
+        .expect("worker");
         TestWorker {
             worker,
             broker,
@@ -83,13 +77,7 @@ impl TestWorker {
     pub async fn wait_running(&self, connector: &str, tasks: usize) {
         let ok = self
             .status()
-            .wait_until(Duration::from_secs(30), |m| {
-                m.get(connector).is_some_and(|c| {
-                    c.connector.state == State::Running
-                        && c.tasks.len() >= tasks
-                        && c.tasks.values().all(|t| t.state == State::Running)
-                })
-            })
+            .wait_running(connector, tasks, Duration::from_secs(30))
             .await;
         assert!(
             ok,
@@ -177,4 +165,29 @@ pub fn check_complete_in_order(input: &[String], output: &[String]) -> (usize, O
         "lost lines, first at indexes {missing:?}"
     );
     (dups, first_dup)
+}
+
+/// A standalone worker with its REST API on a free loopback port, offsets in `dir`, no
+/// connectors; `extra` adds worker keys.
+pub async fn standalone_worker(
+    dir: &Path,
+    extra: &[(&str, &str)],
+) -> kconnect::standalone::Standalone {
+    init_tracing();
+    let mut p = props(&[
+        ("listeners", "http://127.0.0.1:0"),
+        (
+            "offset.storage.file.filename",
+            dir.join("offsets").to_str().unwrap(),
+        ),
+    ]);
+    p.extend(props(extra));
+    let config = kconnect::standalone::StandaloneConfig {
+        worker_file: PathBuf::from("worker.properties"),
+        worker: WorkerConfig::parse(p).unwrap(),
+        connectors: Vec::new(),
+    };
+    kconnect::standalone::Standalone::start(config, None)
+        .await
+        .unwrap()
 }
