@@ -29,6 +29,13 @@ pub enum Command {
         #[arg(required = true)]
         connector_configs: Vec<PathBuf>,
     },
+    /// Run a distributed worker, like connect-distributed: workers with the same group.id share
+    /// connectors, offsets and statuses through Kafka and split the work. Prints the worker's
+    /// REST URL on stdout once it listens.
+    Distributed { worker_config: PathBuf },
+    /// Run a local cluster: the embedded broker and N distributed worker processes on loopback,
+    /// each with its own REST port. Ctrl-C stops them all.
+    Cluster(crate::cluster::ClusterArgs),
     /// Talk to a Kafka Connect (or kconnect) worker's REST API: list, status, create, update,
     /// delete, pause, resume, stop, restart, offsets, plugins, validate, loggers.
     Ctl(Box<crate::ctl::CtlArgs>),

@@ -62,6 +62,20 @@ impl EmbeddedBroker {
                         return;
                     }
                 };
+                // The mock advertises JoinGroup v6, SyncGroup v4 and LeaveGroup v3+ but parses
+                // them with older layouts: advertise only what it reads correctly, so kconnect's
+                // own group client (distributed mode) negotiates versions that work.
+                use rdkafka::types::RDKafkaApiKey;
+                for (api, max) in [
+                    (RDKafkaApiKey::JoinGroup, 5),
+                    (RDKafkaApiKey::SyncGroup, 3),
+                    (RDKafkaApiKey::LeaveGroup, 2),
+                ] {
+                    if let Err(e) = cluster.apiversion(api, Some(0), Some(max)) {
+                        let _ = ready_tx.send(Err(EmbeddedBrokerError::Start(e.to_string())));
+                        return;
+                    }
+                }
                 let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
                 for cmd in cmd_rx {
                     match cmd {

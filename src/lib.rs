@@ -3,8 +3,10 @@
 
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config_files;
 pub mod ctl;
+pub mod distributed;
 pub mod embedded_broker;
 pub mod metrics;
 pub mod rest;

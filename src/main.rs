@@ -77,6 +77,26 @@ async fn run(command: Command, logs: Arc<LogControl>) -> ExitCode {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
+        Command::Distributed { worker_config } => {
+            use kconnect::distributed::{Distributed, DistributedWorkerConfig};
+            let config = match DistributedWorkerConfig::load(&worker_config, std::env::vars()) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            let running = match Distributed::start(config, Some(logs)).await {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            // The REST URL on stdout, alone on its line, for scripts, tests and `kconnect cluster`.
+            println!("{}", running.rest_url);
+            tracing::info!(rest = %running.rest_url, "kconnect distributed worker running; Ctrl-C or SIGTERM stops it");
+            shutdown_signal().await;
+            tracing::info!("stopping: tasks finish and commit, then the worker leaves the group");
+            running.stop().await;
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Command::Cluster(args) => kconnect::cluster::run(args, shutdown_signal()).await,
         Command::Ctl(args) => kconnect::ctl::run(*args).await,
         Command::Bench(args) => kconnect::bench::run(args).await,
         Command::Broker { topics } => {

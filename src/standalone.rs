@@ -154,7 +154,7 @@ impl Standalone {
             }
         }
         let state = RestState {
-            worker: worker.clone(),
+            herder: Arc::new(worker.clone()),
             plugins,
             logs,
             kafka_cluster_id: cluster_id(&bootstrap_for_rest).await,
@@ -208,6 +208,7 @@ pub async fn start_worker(
         plugins,
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
         embedded_broker: broker.is_some(),
+        task_configs_sink: None,
         config,
     };
     Worker::start(ctx).await.map_err(|e| e.to_string())
@@ -215,7 +216,7 @@ pub async fn start_worker(
 
 /// `host:port` others reach this worker at: `rest.advertised.host.name` and
 /// `rest.advertised.port` where set, else the address the REST listener bound.
-fn worker_id(props: &Props, bound: SocketAddr) -> String {
+pub fn worker_id(props: &Props, bound: SocketAddr) -> String {
     let host = props
         .get("rest.advertised.host.name")
         .cloned()
@@ -231,7 +232,7 @@ fn worker_id(props: &Props, bound: SocketAddr) -> String {
 }
 
 /// The Kafka cluster id for `GET /`, if the cluster answers within a few seconds.
-async fn cluster_id(bootstrap: &str) -> Option<String> {
+pub async fn cluster_id(bootstrap: &str) -> Option<String> {
     let bootstrap = bootstrap.to_string();
     tokio::task::spawn_blocking(move || {
         let c: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()

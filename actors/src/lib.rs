@@ -9,9 +9,12 @@
 //!     └── SinkTaskActor   × tasks  (task/sink.rs: consume → convert → put → commit)
 //! ```
 
+pub mod cluster;
 pub mod config;
 pub mod connector;
 pub mod context;
+pub mod distributed;
+pub mod herder;
 pub mod metrics;
 pub mod offsets;
 pub mod restart;
@@ -22,4 +25,5 @@ pub mod worker;
 
 pub use connector::supervisor::TargetState;
 pub use context::{OffsetStore, TopicAdmin, WorkerContext};
+pub use herder::{ConnectorInfo, Herder};
 pub use worker::{ConnectorEntry, Worker, WorkerError};

@@ -70,12 +70,25 @@ pub struct ConnectorStatus {
     pub topics: std::collections::BTreeSet<String>,
 }
 
+/// A status this worker set, as a listener hears it (distributed mode writes it to the status
+/// topic).
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub connector: String,
+    /// `None` for the connector instance itself.
+    pub task: Option<u32>,
+    pub status: Status,
+}
+
+pub type StatusListener = Arc<dyn Fn(StatusChange) + Send + Sync>;
+
 /// Every connector's status on this worker.
 #[derive(Clone)]
 pub struct StatusStore {
     inner: Arc<Mutex<BTreeMap<String, ConnectorStatus>>>,
     changed: watch::Sender<u64>,
     worker_id: String,
+    listener: Option<StatusListener>,
 }
 
 impl StatusStore {
@@ -84,6 +97,23 @@ impl StatusStore {
             inner: Arc::default(),
             changed: watch::channel(0).0,
             worker_id: worker_id.into(),
+            listener: None,
+        }
+    }
+
+    /// The same store, telling `listener` about every connector and task status set.
+    pub fn with_listener(mut self, listener: StatusListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    fn tell(&self, connector: &str, task: Option<u32>, status: &Status) {
+        if let Some(l) = &self.listener {
+            l(StatusChange {
+                connector: connector.to_string(),
+                task,
+                status: status.clone(),
+            });
         }
     }
 
@@ -134,6 +164,7 @@ impl StatusStore {
 
     pub fn set_connector(&self, name: &str, state: State, trace: Option<String>, restarts: u32) {
         let s = self.status(state, trace, restarts);
+        self.tell(name, None, &s);
         self.update(|m| {
             if let Some(c) = m.get_mut(name) {
                 c.connector = s;
@@ -151,9 +182,19 @@ impl StatusStore {
     ) {
         crate::metrics::task_state(name, task, state);
         let s = self.status(state, trace, restarts);
+        self.tell(name, Some(task), &s);
         self.update(|m| {
             if let Some(c) = m.get_mut(name) {
                 c.tasks.insert(task, s);
+            }
+        });
+    }
+
+    /// Forgets a task that no longer runs here (distributed mode: it moved elsewhere).
+    pub fn forget_task(&self, name: &str, task: u32) {
+        self.update(|m| {
+            if let Some(c) = m.get_mut(name) {
+                c.tasks.remove(&task);
             }
         });
     }

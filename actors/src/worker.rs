@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME};
 use crate::connector::supervisor::{
-    ConnectorSupervisor, SupervisorArgs, SupervisorMsg, TargetState,
+    ConnectorSupervisor, Share, SupervisorArgs, SupervisorMsg, TargetState,
 };
 use crate::context::WorkerContext;
 use crate::status::{ConnectorStatus, State};
@@ -40,6 +40,17 @@ pub enum WorkerError {
     TaskNotFound(String, u32),
     #[error("{0}")]
     BadRequest(String),
+    /// Distributed mode: only the leader (at this REST URL) can do this; the REST layer
+    /// forwards the request there.
+    #[error("this worker is not the leader; the leader is at {0}")]
+    NotLeader(String),
+    /// Distributed mode: the task runs on the worker at this REST URL.
+    #[error("the task runs on the worker at {0}")]
+    ElsewhereAt(String),
+    /// Distributed mode: a rebalance is under way and no worker is known to handle this yet
+    /// (Connect answers 409 then).
+    #[error("Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)")]
+    Conflict(String),
     #[error("worker error: {0}")]
     Internal(String),
 }
@@ -57,6 +68,24 @@ pub enum WorkerMsg {
     Lookup(String, RpcReplyPort<Option<ConnectorEntry>>),
     List(RpcReplyPort<Vec<String>>),
     Shutdown(RpcReplyPort<()>),
+    /// Distributed mode: run `share` of the connector configured by `props` here (an empty
+    /// share stops and forgets it). A changed config restarts the local share.
+    Assign {
+        props: Props,
+        target: TargetState,
+        share: Share,
+        reply: RpcReplyPort<Result<(), WorkerError>>,
+    },
+}
+
+/// One connector's work running in this process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalWork {
+    pub connector: String,
+    /// The connector instance runs here.
+    pub instance: bool,
+    /// Task ids with their actor ids.
+    pub tasks: Vec<(u32, String)>,
 }
 
 /// A connector as the worker knows it.
@@ -76,7 +105,7 @@ pub struct WorkerState {
 }
 
 /// Collects every configuration error of `props`: the common keys, then the connector's own.
-fn validate(
+pub fn validate(
     ctx: &WorkerContext,
     props: &Props,
 ) -> Result<
@@ -187,6 +216,15 @@ impl Actor for WorkerActor {
                 };
                 let _ = reply.send(r);
             }
+            WorkerMsg::Assign {
+                props,
+                target,
+                share,
+                reply,
+            } => {
+                let r = assign(&myself, state, props, target, share).await;
+                let _ = reply.send(r);
+            }
             WorkerMsg::Lookup(name, reply) => {
                 let _ = reply.send(state.connectors.get(&name).cloned());
             }
@@ -243,11 +281,55 @@ impl Actor for WorkerActor {
     }
 }
 
+/// Distributed mode: brings this worker's share of one connector to `share`.
+async fn assign(
+    myself: &ActorRef<WorkerMsg>,
+    state: &mut WorkerState,
+    props: Props,
+    target: TargetState,
+    share: Share,
+) -> Result<(), WorkerError> {
+    let name = props.get(NAME).cloned().unwrap_or_default();
+    let idle = !share.connector && share.tasks.is_empty();
+    if let Some(e) = state.connectors.get(&name) {
+        if idle || e.props != props {
+            let e = state.connectors.remove(&name).expect("present");
+            stop_supervisor(&state.ctx, &name, e.supervisor).await;
+            state.ctx.status.connector_removed(&name);
+        } else {
+            let sup = e.supervisor.clone();
+            if e.target != target {
+                call(&sup, |r| SupervisorMsg::SetTarget(target, r)).await?;
+                if let Some(e) = state.connectors.get_mut(&name) {
+                    e.target = target;
+                }
+            }
+            return call(&sup, |r| SupervisorMsg::Assign(share, r)).await;
+        }
+    }
+    if idle {
+        return Ok(());
+    }
+    start_connector(myself, state, props, target, Some(share))
+        .await
+        .map(|_| ())
+}
+
 async fn add_connector(
     myself: &ActorRef<WorkerMsg>,
     state: &mut WorkerState,
     props: Props,
     target: TargetState,
+) -> Result<String, WorkerError> {
+    start_connector(myself, state, props, target, None).await
+}
+
+async fn start_connector(
+    myself: &ActorRef<WorkerMsg>,
+    state: &mut WorkerState,
+    props: Props,
+    target: TargetState,
+    share: Option<Share>,
 ) -> Result<String, WorkerError> {
     let (config, plugin) = validate(&state.ctx, &props)?;
     if state.connectors.contains_key(&config.name) {
@@ -261,6 +343,7 @@ async fn add_connector(
         config: Arc::new(config),
         plugin,
         target,
+        share,
     };
     let (supervisor, _) = Actor::spawn_linked(None, ConnectorSupervisor, args, myself.get_cell())
         .await
@@ -477,6 +560,41 @@ impl Worker {
         call(&sup, |r| SupervisorMsg::RestartOneTask(task, r))
             .await?
             .map_err(|_| WorkerError::TaskNotFound(name.to_string(), task))
+    }
+
+    /// What runs in this process: per connector, whether its instance runs here and its tasks
+    /// with their actor ids (a task that restarted has a new one).
+    pub async fn local_work(&self) -> Vec<LocalWork> {
+        let mut out = Vec::new();
+        for name in self.connectors().await {
+            let Ok(e) = self.connector(&name).await else {
+                continue;
+            };
+            if let Ok((connector, tasks)) = call(&e.supervisor, SupervisorMsg::LocalWork).await {
+                out.push(LocalWork {
+                    connector: name,
+                    instance: connector,
+                    tasks,
+                });
+            }
+        }
+        out
+    }
+
+    /// Distributed mode: runs `share` of the connector here (see [`WorkerMsg::Assign`]).
+    pub async fn assign(
+        &self,
+        props: Props,
+        target: TargetState,
+        share: Share,
+    ) -> Result<(), WorkerError> {
+        self.ask(|reply| WorkerMsg::Assign {
+            props,
+            target,
+            share,
+            reply,
+        })
+        .await?
     }
 
     pub async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {

@@ -27,7 +27,10 @@ pub fn routes() -> Router<RestState> {
             get(config).put(put_config).patch(patch_config),
         )
         .route("/connectors/{c}/status", get(status))
-        .route("/connectors/{c}/tasks", get(tasks))
+        .route(
+            "/connectors/{c}/tasks",
+            get(tasks).put(put_tasks).post(put_tasks),
+        )
         .route("/connectors/{c}/tasks/{t}/status", get(one_task_status))
         .route("/connectors/{c}/restart", axum::routing::post(restart))
         .route("/connectors/{c}/pause", put(pause))
@@ -84,15 +87,16 @@ fn props_of(config: Map<String, Value>) -> ApiResult<Props> {
 }
 
 async fn info_of(s: &RestState, name: &str) -> ApiResult<Value> {
-    let e = s.worker.connector(name).await?;
-    let tasks = s.worker.task_configs(name).await?.len();
+    let e = s.herder.connector(name).await?;
+    let tasks = s.herder.task_configs(name).await?.len();
     Ok(connector_info(name, &e.props, tasks, e.kind.as_str()))
 }
 
 async fn status_of(s: &RestState, name: &str) -> ApiResult<Value> {
     let st = s
-        .worker
+        .herder
         .status(name)
+        .await
         .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))?;
     Ok(connector_status(&st))
 }
@@ -104,7 +108,7 @@ async fn list(State(s): State<RestState>, RawQuery(raw): RawQuery) -> ApiResult<
         .filter(|(k, _)| k == "expand")
         .map(|(_, v)| v.as_str())
         .collect();
-    let names = s.worker.connectors().await;
+    let names = s.herder.connectors().await;
     if expand.is_empty() {
         return Ok(Json(json!(names)));
     }
@@ -161,7 +165,7 @@ async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> 
             )))
         }
     };
-    s.worker.create_connector(config, target).await?;
+    s.herder.create_connector(config, target).await?;
     Ok((StatusCode::CREATED, Json(info_of(&s, &name).await?)).into_response())
 }
 
@@ -170,12 +174,12 @@ async fn info(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Js
 }
 
 async fn delete(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<StatusCode> {
-    s.worker.delete_connector(&c).await?;
+    s.herder.delete_connector(&c).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn config(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Props>> {
-    Ok(Json(s.worker.connector(&c).await?.props))
+    Ok(Json(s.herder.connector(&c).await?.props))
 }
 
 async fn put_config(
@@ -184,7 +188,7 @@ async fn put_config(
     body: Bytes,
 ) -> ApiResult<Response> {
     let config = props_of(parse_body(&body)?)?;
-    let created = s.worker.put_config(&c, config).await?;
+    let created = s.herder.put_config(&c, config).await?;
     let code = if created {
         StatusCode::CREATED
     } else {
@@ -199,7 +203,7 @@ async fn patch_config(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let patch: Map<String, Value> = parse_body(&body)?;
-    let mut config = s.worker.connector(&c).await?.props;
+    let mut config = s.herder.connector(&c).await?.props;
     for (k, v) in patch {
         match v {
             Value::Null => {
@@ -211,23 +215,39 @@ async fn patch_config(
             }
         }
     }
-    s.worker.put_config(&c, config).await?;
+    s.herder.put_config(&c, config).await?;
     Ok(Json(info_of(&s, &c).await?))
 }
 
 async fn status(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
-    s.worker.connector(&c).await?;
+    s.herder.connector(&c).await?;
     Ok(Json(status_of(&s, &c).await?))
 }
 
 async fn tasks(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
-    let configs = s.worker.task_configs(&c).await?;
+    let configs = s.herder.task_configs(&c).await?;
     let out: Vec<Value> = configs
         .into_iter()
         .enumerate()
         .map(|(i, config)| json!({"id": {"connector": c, "task": i}, "config": config}))
         .collect();
     Ok(Json(json!(out)))
+}
+
+/// Connect's internal endpoint: a worker running the connector sends the task configs it
+/// generated to the leader, which stores them.
+async fn put_tasks(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let configs: Vec<Map<String, Value>> = parse_body(&body)?;
+    let configs = configs
+        .into_iter()
+        .map(props_of)
+        .collect::<ApiResult<Vec<Props>>>()?;
+    s.herder.put_task_configs(&c, configs).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn task_id(c: &str, t: &str) -> ApiResult<u32> {
@@ -240,8 +260,8 @@ async fn one_task_status(
     Path((c, t)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let id = task_id(&c, &t)?;
-    s.worker.connector(&c).await?;
-    let st = s.worker.status(&c);
+    s.herder.connector(&c).await?;
+    let st = s.herder.status(&c).await;
     let task = st
         .as_ref()
         .and_then(|st| st.tasks.get(&id))
@@ -254,7 +274,7 @@ pub async fn restart_task(
     Path((c, t)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let id = task_id(&c, &t)?;
-    s.worker.restart_task(&c, id).await?;
+    s.herder.restart_task(&c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -265,7 +285,7 @@ async fn restart(
 ) -> ApiResult<Response> {
     let q = query(raw);
     let (include_tasks, only_failed) = (flag(&q, "includeTasks"), flag(&q, "onlyFailed"));
-    s.worker
+    s.herder
         .restart_connector(&c, include_tasks, only_failed)
         .await?;
     if !include_tasks && !only_failed {
@@ -275,7 +295,7 @@ async fn restart(
 }
 
 async fn set_target(s: &RestState, c: &str, target: TargetState) -> ApiResult<()> {
-    Ok(s.worker.set_target(c, target).await?)
+    Ok(s.herder.set_target(c, target).await?)
 }
 
 async fn pause(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<StatusCode> {
@@ -294,7 +314,7 @@ async fn stop(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<St
 }
 
 async fn offsets(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
-    let all = s.worker.offsets(&c).await?;
+    let all = s.herder.offsets(&c).await?;
     let out: Vec<Value> = all
         .into_iter()
         .map(|o| json!({"partition": o.partition, "offset": o.offset}))
@@ -332,7 +352,7 @@ async fn alter_offsets(
             offset: e.offset,
         })
         .collect();
-    s.worker.change_offsets(&c, Some(entries)).await?;
+    s.herder.change_offsets(&c, Some(entries)).await?;
     Ok(Json(
         json!({"message": "The offsets for this connector have been altered successfully"}),
     ))
@@ -342,17 +362,18 @@ async fn reset_offsets(
     State(s): State<RestState>,
     Path(c): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    s.worker.change_offsets(&c, None).await?;
+    s.herder.change_offsets(&c, None).await?;
     Ok(Json(
         json!({"message": "The offsets for this connector have been reset successfully"}),
     ))
 }
 
 async fn topics(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
-    s.worker.connector(&c).await?;
+    s.herder.connector(&c).await?;
     let topics: Vec<String> = s
-        .worker
+        .herder
         .status(&c)
+        .await
         .map(|st| st.topics.into_iter().collect())
         .unwrap_or_default();
     let mut out = BTreeMap::new();
@@ -364,7 +385,6 @@ pub async fn reset_topics(
     State(s): State<RestState>,
     Path(c): Path<String>,
 ) -> ApiResult<StatusCode> {
-    s.worker.connector(&c).await?;
-    s.worker.context().status.reset_topics(&c);
+    s.herder.reset_topics(&c).await?;
     Ok(StatusCode::ACCEPTED)
 }

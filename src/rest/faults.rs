@@ -96,7 +96,7 @@ async fn fire(State(s): State<RestState>, body: Bytes) -> ApiResult<Json<Value>>
                 "task faults need \"connector\" and \"task\"",
             ));
         };
-        Ok(s.worker.inject_task_fault(c, t, kind).await?)
+        Ok(s.herder.inject_task_fault(c, t, kind).await?)
     };
     let broker = || {
         s.broker.clone().ok_or_else(|| {

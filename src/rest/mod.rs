@@ -5,6 +5,7 @@
 mod bodies;
 mod connectors;
 mod faults;
+pub mod forward;
 pub mod loggers;
 mod plugins;
 pub mod security;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kconnect_actors::{Worker, WorkerError};
+use kconnect_actors::{Herder, WorkerError};
 use kconnect_connectors::registry::PluginRegistry;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -25,7 +26,7 @@ pub use loggers::LogControl;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct RestState {
-    pub worker: Worker,
+    pub herder: Arc<dyn Herder>,
     pub plugins: Arc<PluginRegistry>,
     pub logs: Option<Arc<LogControl>>,
     pub kafka_cluster_id: Option<String>,
@@ -40,6 +41,8 @@ pub struct RestState {
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Distributed mode: another worker (at this REST URL) must answer instead.
+    pub forward: Option<String>,
 }
 
 impl ApiError {
@@ -47,6 +50,14 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            forward: None,
+        }
+    }
+    /// The worker at `url` must answer the request (see [`forward`]).
+    pub fn forward(url: String, why: impl Into<String>) -> Self {
+        ApiError {
+            forward: Some(url),
+            ..Self::new(StatusCode::CONFLICT, why)
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -60,17 +71,27 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error_code": self.status.as_u16(), "message": self.message});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(url) = self.forward {
+            response.extensions_mut().insert(forward::ForwardTo(url));
+        }
+        response
     }
 }
 
 impl From<WorkerError> for ApiError {
     fn from(e: WorkerError) -> Self {
+        if let WorkerError::NotLeader(url) | WorkerError::ElsewhereAt(url) = &e {
+            return ApiError::forward(url.clone(), e.to_string());
+        }
         let status = match &e {
             WorkerError::InvalidConfig { .. }
             | WorkerError::UnknownClass { .. }
             | WorkerError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WorkerError::Duplicate(_) => StatusCode::CONFLICT,
+            WorkerError::Duplicate(_)
+            | WorkerError::Conflict(_)
+            | WorkerError::NotLeader(_)
+            | WorkerError::ElsewhereAt(_) => StatusCode::CONFLICT,
             WorkerError::NotFound(_) | WorkerError::TaskNotFound(..) => StatusCode::NOT_FOUND,
             WorkerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -110,6 +131,7 @@ pub fn router(state: RestState) -> axum::Router {
         .merge(loggers::routes())
         .merge(faults::routes())
         .route("/metrics", get(metrics_text))
+        .route("/admin/worker", get(local_work))
         .route(
             "/connectors/{c}/tasks/{t}/restart",
             post(connectors::restart_task),
@@ -128,7 +150,35 @@ pub fn router(state: RestState) -> axum::Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))
+        .layer(axum::middleware::from_fn(forward::forwarding))
         .with_state(state)
+}
+
+/// `GET /admin/worker` (kconnect's own): what runs in this worker process, with task actor ids
+/// (a task that restarted has a new one), and in distributed mode its place in the group.
+async fn local_work(
+    axum::extract::State(s): axum::extract::State<RestState>,
+) -> Json<serde_json::Value> {
+    let work = s.herder.local_work().await;
+    let connectors: Vec<serde_json::Value> = work
+        .iter()
+        .filter(|w| w.instance)
+        .map(|w| json!(w.connector))
+        .collect();
+    let tasks: Vec<serde_json::Value> = work
+        .iter()
+        .flat_map(|w| {
+            w.tasks.iter().map(
+                move |(id, actor)| json!({"connector": w.connector, "task": id, "actor": actor}),
+            )
+        })
+        .collect();
+    Json(json!({
+        "worker_id": s.herder.context().worker_id,
+        "cluster": s.herder.cluster_info(),
+        "connectors": connectors,
+        "tasks": tasks,
+    }))
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -47,6 +47,9 @@ pub enum SupervisorMsg {
     RestartOneTask(u32, RpcReplyPort<Result<(), String>>),
     /// The task configs in force.
     GetTaskConfigs(RpcReplyPort<Vec<Props>>),
+    /// Whether the connector instance runs here, and the tasks running here with their actor
+    /// ids (a restarted task has a new id).
+    LocalWork(RpcReplyPort<(bool, Vec<(u32, String)>)>),
     /// Makes a running task fail now; `Err` if it is not running.
     InjectFault(
         u32,
@@ -70,6 +73,18 @@ pub enum SupervisorMsg {
     },
     /// Stop every task cleanly, then the connector.
     Stop(RpcReplyPort<()>),
+    /// Distributed mode: run exactly this share of the connector's work (the cluster's
+    /// assignment). Answers once revoked work has stopped and assigned work was started.
+    Assign(Share, RpcReplyPort<()>),
+}
+
+/// The part of a connector's work one worker runs in distributed mode, with the task configs
+/// read from the config topic (every task's, since sink tasks split partitions by task count).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Share {
+    pub connector: bool,
+    pub tasks: std::collections::BTreeSet<u32>,
+    pub task_configs: Vec<Props>,
 }
 
 pub struct ConnectorSupervisor;
@@ -79,6 +94,11 @@ pub struct SupervisorArgs {
     pub config: Arc<ConnectorConfig>,
     pub plugin: ConnectorPlugin,
     pub target: TargetState,
+    /// `None` in standalone mode: the connector runs here and so do all the tasks it
+    /// configures. `Some` in distributed mode: only this share runs here, task configs come
+    /// from the config topic, and the configs the connector generates go to
+    /// [`WorkerContext::task_configs_sink`](crate::context::WorkerContext).
+    pub share: Option<Share>,
 }
 
 enum TaskRef {
@@ -133,6 +153,24 @@ pub struct SupervisorState {
     stopping: bool,
 }
 
+impl SupervisorState {
+    /// Whether the connector instance is this worker's to run and report on.
+    fn owns_connector(&self) -> bool {
+        self.args.share.as_ref().is_none_or(|s| s.connector)
+    }
+
+    fn set_connector_status(&self, state: State, trace: Option<String>) {
+        if self.owns_connector() {
+            let name = &self.args.config.name;
+            let restarts = self.connector_tracker.total_restarts;
+            self.args
+                .worker
+                .status
+                .set_connector(name, state, trace, restarts);
+        }
+    }
+}
+
 impl Actor for ConnectorSupervisor {
     type Msg = SupervisorMsg;
     type State = SupervisorState;
@@ -156,13 +194,16 @@ impl Actor for ConnectorSupervisor {
             stopping: false,
         };
         state.target = state.args.target;
-        if state.target == TargetState::Stopped {
-            let name = &state.args.config.name;
-            state
-                .args
-                .worker
-                .status
-                .set_connector(name, State::Stopped, None, 0);
+        let nothing = Share {
+            connector: false,
+            tasks: Default::default(),
+            task_configs: Vec::new(),
+        };
+        if let Some(share) = state.args.share.take() {
+            state.args.share = Some(nothing);
+            apply_share(&myself, &mut state, share).await;
+        } else if state.target == TargetState::Stopped {
+            state.set_connector_status(State::Stopped, None);
         } else {
             start_connector(&myself, &mut state).await;
         }
@@ -198,15 +239,11 @@ impl Actor for ConnectorSupervisor {
                         .collect(),
                     _ => Vec::new(),
                 };
+                let connector = connector && state.owns_connector();
                 let name = state.args.config.name.clone();
                 let st = &state.args.worker.status;
                 if connector {
-                    st.set_connector(
-                        &name,
-                        State::Restarting,
-                        None,
-                        state.connector_tracker.total_restarts,
-                    );
+                    state.set_connector_status(State::Restarting, None);
                 }
                 for id in &tasks {
                     st.set_task(&name, *id, State::Restarting, None, 0);
@@ -251,8 +288,33 @@ impl Actor for ConnectorSupervisor {
             SupervisorMsg::GetTaskConfigs(reply) => {
                 let _ = reply.send(state.task_configs.clone());
             }
+            SupervisorMsg::LocalWork(reply) => {
+                let tasks = state
+                    .tasks
+                    .iter()
+                    .filter_map(|(id, t)| {
+                        t.actor
+                            .as_ref()
+                            .map(|a| (*id, a.cell().get_id().to_string()))
+                    })
+                    .collect();
+                let _ = reply.send((state.connector.is_some(), tasks));
+            }
+            SupervisorMsg::Assign(share, reply) => {
+                if !state.stopping {
+                    apply_share(&myself, state, share).await;
+                }
+                let _ = reply.send(());
+            }
             SupervisorMsg::TaskConfigs(configs) => {
                 if state.stopping || state.target == TargetState::Stopped {
+                    return Ok(());
+                }
+                if state.args.share.is_some() {
+                    // Distributed: the leader stores them; they come back as an assignment.
+                    if let Some(sink) = &state.args.worker.task_configs_sink {
+                        sink(&state.args.config.name, configs);
+                    }
                     return Ok(());
                 }
                 let running = state.tasks.values().filter(|t| t.actor.is_some()).count();
@@ -360,25 +422,26 @@ async fn set_target(
     let previous = std::mem::replace(&mut state.target, target);
     let name = state.args.config.name.clone();
     let status = state.args.worker.status.clone();
-    let restarts = state.connector_tracker.total_restarts;
+    let owns = state.owns_connector();
     match target {
         TargetState::Paused => {
-            if previous == TargetState::Stopped {
+            if previous == TargetState::Stopped && owns {
                 start_connector(myself, state).await;
             }
             for t in state.tasks.values().filter_map(|t| t.actor.as_ref()) {
                 t.set_paused(true);
             }
-            status.set_connector(&name, State::Paused, None, restarts);
+            state.set_connector_status(State::Paused, None);
         }
         TargetState::Started => match previous {
-            TargetState::Stopped => start_connector(myself, state).await,
+            TargetState::Stopped if owns => start_connector(myself, state).await,
+            TargetState::Stopped => {}
             _ => {
                 for t in state.tasks.values().filter_map(|t| t.actor.as_ref()) {
                     t.set_paused(false);
                 }
                 if state.connector.is_some() {
-                    status.set_connector(&name, State::Running, None, restarts);
+                    state.set_connector_status(State::Running, None);
                 }
             }
         },
@@ -388,7 +451,63 @@ async fn set_target(
             state.task_configs.clear();
             status.retain_tasks(&name, 0);
             stop_connector(state).await;
-            status.set_connector(&name, State::Stopped, None, restarts);
+            state.set_connector_status(State::Stopped, None);
+        }
+    }
+}
+
+/// Distributed mode: makes the running work match `share`. Revoked tasks and tasks whose
+/// config (or whose connector's task count) changed stop first; then new ones start. Tasks
+/// that keep their config keep running untouched.
+async fn apply_share(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState, share: Share) {
+    let count_changed = share.task_configs.len() != state.task_configs.len();
+    let running: Vec<u32> = state.tasks.keys().copied().collect();
+    for id in running {
+        let keep = share.tasks.contains(&id)
+            && !count_changed
+            && share.task_configs.get(id as usize) == state.task_configs.get(id as usize);
+        if !keep {
+            stop_task(state, id).await;
+            state.tasks.remove(&id);
+            let name = &state.args.config.name;
+            state
+                .args
+                .worker
+                .status
+                .set_task(name, id, State::Unassigned, None, 0);
+            state.args.worker.status.forget_task(name, id);
+        }
+    }
+    let had_connector = state.owns_connector();
+    state.task_configs = share.task_configs.clone();
+    let wants_connector = share.connector;
+    state.args.share = Some(share);
+    if had_connector && !wants_connector {
+        stop_connector(state).await;
+        let name = &state.args.config.name;
+        let st = &state.args.worker.status;
+        st.set_connector(name, State::Unassigned, None, 0);
+    } else if wants_connector && state.connector.is_none() {
+        if state.target == TargetState::Stopped {
+            state.set_connector_status(State::Stopped, None);
+        } else {
+            start_connector(myself, state).await;
+        }
+    }
+    if state.target == TargetState::Stopped {
+        return;
+    }
+    let wanted: Vec<u32> = state
+        .args
+        .share
+        .as_ref()
+        .map(|s| s.tasks.iter().copied().collect())
+        .unwrap_or_default();
+    for id in wanted {
+        // A kept task that is FAILED or waiting out its backoff stays with its supervisor's
+        // restart policy.
+        if !state.tasks.contains_key(&id) {
+            start_task(myself, state, id).await;
         }
     }
 }

@@ -1,0 +1,18 @@
+//! kconnect's own Kafka group-membership client for the "connect" protocol: librdkafka only
+//! offers the consumer group protocol, so the classic group protocol is spoken here directly.
+//!
+//! ```text
+//! security.rs  SecurityConfig from Java-client-style keys; rustls client config
+//! scram.rs     SCRAM-SHA-256/512 client state machine
+//! conn.rs      one broker connection: TLS, SASL, ApiVersions, framed requests
+//! group.rs     the member loop: find coordinator, join, sync, heartbeat, leave
+//! protocol.rs  Connect member metadata and assignments (v0/v1/v2), byte-exact
+//! assignor.rs  the leader's incremental cooperative assignor (KIP-415)
+//! ```
+
+pub mod assignor;
+pub mod conn;
+pub mod group;
+pub mod protocol;
+pub mod scram;
+pub mod security;

@@ -1,0 +1,286 @@
+//! The worker keys of Connect's distributed mode (`DistributedConfig`), with Connect's names and
+//! defaults, except `scheduled.rebalance.max.delay.ms` (see [`DEFAULT_MAX_DELAY_MS`]).
+
+use std::time::Duration;
+
+use kconnect_connectors::api::Props;
+use kconnect_connectors::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
+use kconnect_connectors::error::ConnectError;
+
+pub const GROUP_ID: &str = "group.id";
+pub const CONFIG_TOPIC: &str = "config.storage.topic";
+pub const CONFIG_REPLICATION: &str = "config.storage.replication.factor";
+pub const OFFSET_TOPIC: &str = "offset.storage.topic";
+pub const OFFSET_PARTITIONS: &str = "offset.storage.partitions";
+pub const OFFSET_REPLICATION: &str = "offset.storage.replication.factor";
+pub const STATUS_TOPIC: &str = "status.storage.topic";
+pub const STATUS_PARTITIONS: &str = "status.storage.partitions";
+pub const STATUS_REPLICATION: &str = "status.storage.replication.factor";
+pub const SESSION_TIMEOUT_MS: &str = "session.timeout.ms";
+pub const HEARTBEAT_INTERVAL_MS: &str = "heartbeat.interval.ms";
+pub const REBALANCE_TIMEOUT_MS: &str = "rebalance.timeout.ms";
+pub const MAX_DELAY_MS: &str = "scheduled.rebalance.max.delay.ms";
+pub const CONNECT_PROTOCOL: &str = "connect.protocol";
+
+/// kconnect reassigns a departed worker's work in the rebalance that notices it is gone
+/// (Connect waits up to 5 minutes for the worker to come back). The session timeout already is
+/// the grace period: a worker that crashed is declared gone only after it, and a kconnect worker
+/// restarts in milliseconds, well inside it, so waiting longer only leaves tasks idle. Set the
+/// key to Connect's 300000 to get Connect's behaviour.
+pub const DEFAULT_MAX_DELAY_MS: &str = "0";
+
+pub fn distributed_config_def() -> ConfigDef {
+    let topic = |def: ConfigDef, key: &str, doc: &str| {
+        def.define(key, ConfigType::String, None, None, Importance::High, doc)
+    };
+    let short = |def: ConfigDef, key: &str, default: &str, doc: &str| {
+        def.define(
+            key,
+            ConfigType::Int,
+            Some(default),
+            Some(Validator::custom("-1 or [1,...]", |v| match v {
+                ParsedValue::Int(n) if *n == -1 || (1..=i16::MAX as i32).contains(n) => Ok(()),
+                _ => Err("must be -1 (the broker's default) or at least 1".into()),
+            })),
+            Importance::Low,
+            doc,
+        )
+    };
+    let ms = |def: ConfigDef, key: &str, default: &str, min: f64, doc: &str| {
+        def.define(
+            key,
+            ConfigType::Int,
+            Some(default),
+            Some(Validator::at_least(min)),
+            Importance::Medium,
+            doc,
+        )
+    };
+    let def = ConfigDef::new().define(
+        GROUP_ID,
+        ConfigType::String,
+        None,
+        None,
+        Importance::High,
+        "A unique string that identifies the Connect cluster group this worker belongs to.",
+    );
+    let def = topic(
+        def,
+        CONFIG_TOPIC,
+        "The topic connector and task configs are kept in.",
+    );
+    let def = topic(def, OFFSET_TOPIC, "The topic source offsets are kept in.");
+    let def = topic(
+        def,
+        STATUS_TOPIC,
+        "The topic connector and task statuses are kept in.",
+    );
+    let def = short(
+        def,
+        CONFIG_REPLICATION,
+        "3",
+        "Replication factor of the config topic.",
+    );
+    let def = short(
+        def,
+        OFFSET_REPLICATION,
+        "3",
+        "Replication factor of the offset topic.",
+    );
+    let def = short(
+        def,
+        STATUS_REPLICATION,
+        "3",
+        "Replication factor of the status topic.",
+    );
+    let def = ms(
+        def,
+        OFFSET_PARTITIONS,
+        "25",
+        1.0,
+        "Partitions of the offset topic.",
+    );
+    let def = ms(
+        def,
+        STATUS_PARTITIONS,
+        "5",
+        1.0,
+        "Partitions of the status topic.",
+    );
+    let def = ms(
+        def,
+        SESSION_TIMEOUT_MS,
+        "10000",
+        1.0,
+        "How long the group waits for a worker's heartbeat before it is declared gone.",
+    );
+    let def = ms(
+        def,
+        HEARTBEAT_INTERVAL_MS,
+        "3000",
+        1.0,
+        "Time between heartbeats to the group coordinator.",
+    );
+    let def = ms(
+        def,
+        REBALANCE_TIMEOUT_MS,
+        "60000",
+        1.0,
+        "How long a worker may take to rejoin the group during a rebalance.",
+    );
+    let def = ms(
+        def,
+        MAX_DELAY_MS,
+        DEFAULT_MAX_DELAY_MS,
+        0.0,
+        "How long the leader holds a departed worker's work back for it to return. kconnect \
+         defaults to 0: work is reassigned once the session timeout declared the worker gone.",
+    );
+    def.define(
+        CONNECT_PROTOCOL,
+        ConfigType::String,
+        Some("compatible"),
+        Some(Validator::one_of(&["compatible", "sessioned"])),
+        Importance::Low,
+        "The group protocol: incremental cooperative rebalancing (compatible or sessioned; \
+         kconnect does not sign internal requests, so sessioned behaves as compatible). \
+         Eager rebalancing is not supported.",
+    )
+}
+
+/// The distributed keys of a worker config, parsed.
+#[derive(Debug, Clone)]
+pub struct DistributedConfig {
+    pub group_id: String,
+    pub config_topic: String,
+    pub offset_topic: String,
+    pub status_topic: String,
+    pub config_replication: i16,
+    pub offset_partitions: i32,
+    pub offset_replication: i16,
+    pub status_partitions: i32,
+    pub status_replication: i16,
+    pub session_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub rebalance_timeout: Duration,
+    pub max_delay: Duration,
+    /// `compatible` or `sessioned`.
+    pub protocol: String,
+}
+
+impl DistributedConfig {
+    pub fn parse(props: &Props) -> Result<Self, ConnectError> {
+        let p = distributed_config_def().parse(props)?;
+        let ms = |key: &str| -> Result<Duration, ConnectError> {
+            Ok(Duration::from_millis(p.int(key)? as u64))
+        };
+        let short = |key: &str| -> Result<i16, ConnectError> { Ok(p.int(key)? as i16) };
+        let config = DistributedConfig {
+            group_id: p.string(GROUP_ID)?,
+            config_topic: p.string(CONFIG_TOPIC)?,
+            offset_topic: p.string(OFFSET_TOPIC)?,
+            status_topic: p.string(STATUS_TOPIC)?,
+            config_replication: short(CONFIG_REPLICATION)?,
+            offset_partitions: p.int(OFFSET_PARTITIONS)?,
+            offset_replication: short(OFFSET_REPLICATION)?,
+            status_partitions: p.int(STATUS_PARTITIONS)?,
+            status_replication: short(STATUS_REPLICATION)?,
+            session_timeout: ms(SESSION_TIMEOUT_MS)?,
+            heartbeat_interval: ms(HEARTBEAT_INTERVAL_MS)?,
+            rebalance_timeout: ms(REBALANCE_TIMEOUT_MS)?,
+            max_delay: ms(MAX_DELAY_MS)?,
+            protocol: p.string(CONNECT_PROTOCOL)?,
+        };
+        let topics = [
+            &config.config_topic,
+            &config.offset_topic,
+            &config.status_topic,
+        ];
+        if topics[0] == topics[1] || topics[0] == topics[2] || topics[1] == topics[2] {
+            return Err(ConnectError::Config(format!(
+                "{CONFIG_TOPIC}, {OFFSET_TOPIC} and {STATUS_TOPIC} must be three different topics"
+            )));
+        }
+        if config.heartbeat_interval >= config.session_timeout {
+            return Err(ConnectError::Config(format!(
+                "{HEARTBEAT_INTERVAL_MS} must be lower than {SESSION_TIMEOUT_MS}"
+            )));
+        }
+        Ok(config)
+    }
+
+    /// The internal topics with their partition counts and replication factors.
+    pub fn internal_topics(&self) -> [(&str, i32, i16); 3] {
+        [
+            (&self.config_topic, 1, self.config_replication),
+            (
+                &self.offset_topic,
+                self.offset_partitions,
+                self.offset_replication,
+            ),
+            (
+                &self.status_topic,
+                self.status_partitions,
+                self.status_replication,
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn minimal() -> Props {
+        props(&[
+            (GROUP_ID, "connect-cluster"),
+            (CONFIG_TOPIC, "connect-configs"),
+            (OFFSET_TOPIC, "connect-offsets"),
+            (STATUS_TOPIC, "connect-status"),
+        ])
+    }
+
+    #[test]
+    fn connect_defaults_apply_except_the_lost_work_delay() {
+        let c = DistributedConfig::parse(&minimal()).unwrap();
+        assert_eq!(c.session_timeout, Duration::from_secs(10));
+        assert_eq!(c.heartbeat_interval, Duration::from_secs(3));
+        assert_eq!(c.rebalance_timeout, Duration::from_secs(60));
+        assert_eq!(c.offset_partitions, 25);
+        assert_eq!(c.status_partitions, 5);
+        assert_eq!(c.config_replication, 3);
+        assert_eq!(c.max_delay, Duration::ZERO);
+        assert_eq!(c.protocol, "compatible");
+        assert_eq!(c.internal_topics()[0], ("connect-configs", 1, 3));
+    }
+
+    #[test]
+    fn missing_and_bad_keys_are_named() {
+        let mut p = minimal();
+        p.remove(GROUP_ID);
+        let e = DistributedConfig::parse(&p).unwrap_err().to_string();
+        assert!(e.contains(GROUP_ID), "{e}");
+
+        let mut p = minimal();
+        p.insert(CONNECT_PROTOCOL.into(), "eager".into());
+        let e = DistributedConfig::parse(&p).unwrap_err().to_string();
+        assert!(e.contains(CONNECT_PROTOCOL), "{e}");
+
+        let mut p = minimal();
+        p.insert(STATUS_TOPIC.into(), "connect-offsets".into());
+        let e = DistributedConfig::parse(&p).unwrap_err().to_string();
+        assert!(e.contains("three different topics"), "{e}");
+
+        let mut p = minimal();
+        p.insert(HEARTBEAT_INTERVAL_MS.into(), "20000".into());
+        let e = DistributedConfig::parse(&p).unwrap_err().to_string();
+        assert!(e.contains(HEARTBEAT_INTERVAL_MS), "{e}");
+    }
+}

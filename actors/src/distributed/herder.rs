@@ -1,0 +1,742 @@
+//! `DistributedHerder`: one worker's view of the cluster and the actor that keeps the local
+//! [`Worker`] running exactly this worker's assignment (Connect's `DistributedHerder`).
+//!
+//! ```text
+//! group member ──Assigned──▶ HerderActor ──Worker::assign(share)──▶ WorkerActor ─▶ supervisors
+//! config topic ──ConfigUpdated─┘    │  ▲
+//! local connector ──TaskConfigs─────┘  └ leader: writes task configs; others: PUT to the leader
+//! ```
+//!
+//! Reads (REST `GET`s) come from the config and status topics, so every worker answers them;
+//! writes that Connect reserves for the leader return [`WorkerError::NotLeader`] elsewhere and
+//! the REST layer forwards them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kconnect_connectors::api::{ConnectorKind, Props};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use crate::config::ConnectorConfig;
+use crate::connector::supervisor::{Share, TargetState};
+use crate::context::WorkerContext;
+use crate::herder::{ConnectorInfo, Herder};
+use crate::offsets::ConnectorOffset;
+use crate::status::{ConnectorStatus, State, Status};
+use crate::storage::kafka::{
+    ConfigSnapshot, ConfigUpdate, KafkaConfigStore, KafkaStatusStore, RestartRequest,
+};
+use crate::task::faults::FaultKind;
+use crate::worker::{Worker, WorkerError};
+
+/// A task of a connector, as assignments name it.
+pub type TaskKey = (String, u32);
+
+/// This worker's place in the group, as the last rebalance left it.
+#[derive(Debug, Clone, Default)]
+pub struct Membership {
+    pub generation: i32,
+    pub member_id: String,
+    pub leader_id: String,
+    /// The leader's REST URL; `None` until the first assignment.
+    pub leader_url: Option<String>,
+    pub connectors: BTreeSet<String>,
+    pub tasks: BTreeSet<TaskKey>,
+}
+
+impl Membership {
+    pub fn is_leader(&self) -> bool {
+        !self.member_id.is_empty() && self.member_id == self.leader_id
+    }
+}
+
+/// What REST handlers and the group member read without asking the actor.
+pub struct ClusterView {
+    pub configs: Arc<KafkaConfigStore>,
+    pub statuses: Arc<KafkaStatusStore>,
+    /// This worker's REST URL, as other workers reach it.
+    pub url: String,
+    pub membership: Mutex<Membership>,
+    /// The generation status records carry.
+    pub generation: Arc<AtomicI32>,
+    /// Connectors and their task counts when the leader last assigned: when the config topic
+    /// differs from it, the leader starts a rebalance.
+    pub assigned_shape: Mutex<BTreeMap<String, u32>>,
+}
+
+impl ClusterView {
+    pub fn membership(&self) -> Membership {
+        self.membership
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The work the leader must assign: every connector, with the tasks it has configs for.
+    /// A STOPPED connector still counts (Connect assigns it; it runs nothing).
+    pub fn shape(snapshot: &ConfigSnapshot) -> BTreeMap<String, u32> {
+        snapshot
+            .connectors()
+            .into_iter()
+            .map(|c| {
+                let tasks = if snapshot.inconsistent().contains(&c) {
+                    0
+                } else {
+                    snapshot.task_count(&c).unwrap_or(0)
+                };
+                (c, tasks)
+            })
+            .collect()
+    }
+
+    fn leader_or_err(&self) -> Result<(), WorkerError> {
+        let m = self.membership();
+        if m.is_leader() {
+            return Ok(());
+        }
+        match m.leader_url {
+            Some(url) => Err(WorkerError::NotLeader(url)),
+            None => Err(WorkerError::Conflict(
+                "the worker has not joined the cluster yet".into(),
+            )),
+        }
+    }
+}
+
+pub enum HerderMsg {
+    /// The group gave this worker a new assignment (the whole of it, after revocations).
+    Assigned {
+        membership: Membership,
+        config_offset: i64,
+        /// Answered once revoked work stopped and assigned work started.
+        reply: Option<RpcReplyPort<()>>,
+    },
+    /// A change read from the config topic.
+    ConfigUpdated(ConfigUpdate),
+    /// A connector running here generated task configs.
+    TaskConfigs(String, Vec<Props>),
+    Shutdown(RpcReplyPort<()>),
+}
+
+/// What the herder asks of the group (implemented by the group member).
+pub trait GroupControl: Send + Sync + 'static {
+    /// Start a rebalance (the config changed the work to assign).
+    fn rejoin(&self);
+}
+
+pub struct HerderArgs {
+    pub worker: Worker,
+    pub view: Arc<ClusterView>,
+    pub group: Arc<dyn GroupControl>,
+}
+
+pub struct HerderActor;
+
+pub struct HerderState {
+    args: HerderArgs,
+    /// What each connector's local share was last set to.
+    applied: BTreeMap<String, (Props, TargetState, Share)>,
+    http: reqwest::Client,
+}
+
+impl Actor for HerderActor {
+    type Msg = HerderMsg;
+    type State = HerderState;
+    type Arguments = HerderArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: HerderArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(HerderState {
+            args,
+            applied: BTreeMap::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        msg: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            HerderMsg::Assigned {
+                membership,
+                config_offset,
+                reply,
+            } => {
+                read_config_to(&state.args.view, config_offset).await;
+                state
+                    .args
+                    .view
+                    .generation
+                    .store(membership.generation, Ordering::SeqCst);
+                *state
+                    .args
+                    .view
+                    .membership
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = membership;
+                reconcile(state).await;
+                if let Some(reply) = reply {
+                    let _ = reply.send(());
+                }
+                // The config may have changed while the group rebalanced.
+                rebalance_if_needed(state);
+            }
+            HerderMsg::ConfigUpdated(update) => {
+                if let ConfigUpdate::RestartRequested(request) = &update {
+                    restart_local(state, request).await;
+                }
+                reconcile(state).await;
+                rebalance_if_needed(state);
+            }
+            HerderMsg::TaskConfigs(connector, configs) => {
+                if let Err(e) = store_task_configs(state, &connector, &configs).await {
+                    tracing::warn!(connector = %connector, "cannot store task configs, retrying in 1 s: {e}");
+                    let still_here = state.args.view.membership().connectors.contains(&connector);
+                    if still_here {
+                        myself.send_after(Duration::from_secs(1), move || {
+                            HerderMsg::TaskConfigs(connector, configs)
+                        });
+                    }
+                }
+            }
+            HerderMsg::Shutdown(reply) => {
+                state.args.worker.shutdown().await;
+                let _ = reply.send(());
+                myself.stop(None);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits (reading the topic) until the config snapshot includes `offset`, so no work starts on
+/// configs older than the ones the leader assigned from.
+async fn read_config_to(view: &Arc<ClusterView>, offset: i64) {
+    for _ in 0..10 {
+        if view.configs.snapshot().offset() >= offset {
+            return;
+        }
+        let configs = view.configs.clone();
+        match tokio::task::spawn_blocking(move || configs.refresh()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("cannot read the config topic: {e}"),
+            Err(e) => tracing::warn!("cannot read the config topic: {e}"),
+        }
+    }
+    tracing::warn!(
+        offset,
+        read = view.configs.snapshot().offset(),
+        "the config topic did not reach the assignment's offset"
+    );
+}
+
+/// The leader starts a rebalance when the connectors or their task counts differ from what it
+/// last assigned.
+fn rebalance_if_needed(state: &HerderState) {
+    let view = &state.args.view;
+    if !view.membership().is_leader() {
+        return;
+    }
+    let shape = ClusterView::shape(&view.configs.snapshot());
+    let assigned = view
+        .assigned_shape
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if shape != assigned {
+        tracing::info!("connectors or task counts changed: rebalancing");
+        state.args.group.rejoin();
+    }
+}
+
+/// Makes the local worker run exactly this worker's assignment with the configs in the config
+/// topic. Shares that did not change are left alone, so their tasks keep running.
+async fn reconcile(state: &mut HerderState) {
+    let snapshot = state.args.view.configs.snapshot();
+    let m = state.args.view.membership();
+    let mut names: BTreeSet<String> = m.connectors.clone();
+    names.extend(m.tasks.iter().map(|(c, _)| c.clone()));
+    names.extend(state.applied.keys().cloned());
+    for name in names {
+        let config = snapshot.connector_config(&name).cloned();
+        let share = match &config {
+            Some(_) if !snapshot.inconsistent().contains(&name) => {
+                let count = snapshot.task_count(&name).unwrap_or(0);
+                Share {
+                    connector: m.connectors.contains(&name),
+                    tasks: m
+                        .tasks
+                        .iter()
+                        .filter(|(c, t)| *c == name && *t < count)
+                        .map(|(_, t)| *t)
+                        .collect(),
+                    task_configs: snapshot.task_configs(&name),
+                }
+            }
+            Some(_) => Share {
+                connector: m.connectors.contains(&name),
+                tasks: BTreeSet::new(),
+                task_configs: Vec::new(),
+            },
+            None => Share {
+                connector: false,
+                tasks: BTreeSet::new(),
+                task_configs: Vec::new(),
+            },
+        };
+        let Some(props) = config.or_else(|| state.applied.get(&name).map(|a| a.0.clone())) else {
+            continue;
+        };
+        let target = snapshot.target_state(&name).unwrap_or(TargetState::Started);
+        let wanted = (props.clone(), target, share.clone());
+        if state.applied.get(&name) == Some(&wanted) {
+            continue;
+        }
+        let idle = !share.connector && share.tasks.is_empty();
+        match state.args.worker.assign(props, target, share).await {
+            Ok(()) if idle => {
+                state.applied.remove(&name);
+            }
+            Ok(()) => {
+                state.applied.insert(name, wanted);
+            }
+            Err(e) => {
+                tracing::error!(connector = %name, "cannot run the connector: {e}");
+                if wanted.2.connector {
+                    state.args.worker.context().status.set_connector(
+                        &name,
+                        State::Failed,
+                        Some(e.to_string()),
+                        0,
+                    );
+                }
+                state.applied.insert(name, wanted);
+            }
+        }
+    }
+}
+
+/// A restart request read from the config topic: restarts what of it runs here.
+async fn restart_local(state: &HerderState, request: &RestartRequest) {
+    let name = &request.connector;
+    if !state.applied.contains_key(name) {
+        return;
+    }
+    if let Err(e) = state
+        .args
+        .worker
+        .restart_connector(name, request.include_tasks, request.only_failed)
+        .await
+    {
+        tracing::warn!(connector = %name, "restart failed: {e}");
+    }
+}
+
+/// Task configs generated here: the leader writes them, others send them to the leader.
+async fn store_task_configs(
+    state: &HerderState,
+    connector: &str,
+    configs: &[Props],
+) -> Result<(), String> {
+    let view = &state.args.view;
+    let snapshot = view.configs.snapshot();
+    let unchanged = !snapshot.inconsistent().contains(connector)
+        && snapshot.task_count(connector) == Some(configs.len() as u32)
+        && snapshot.task_configs(connector) == configs;
+    if unchanged {
+        return Ok(());
+    }
+    let m = view.membership();
+    if m.is_leader() {
+        let store = view.configs.clone();
+        let (c, v) = (connector.to_string(), configs.to_vec());
+        return tokio::task::spawn_blocking(move || store.put_task_configs(&c, &v))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string());
+    }
+    let Some(leader) = m.leader_url else {
+        return Err("no leader yet".into());
+    };
+    let url = format!("{leader}/connectors/{connector}/tasks?forward=false");
+    let response = state
+        .http
+        .put(&url)
+        .json(configs)
+        .send()
+        .await
+        .map_err(|e| format!("PUT {url}: {e}"))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(format!("PUT {url}: {status} {body}"));
+    }
+    Ok(())
+}
+
+/// The handle the REST API and the binary use.
+#[derive(Clone)]
+pub struct DistributedHerder {
+    pub actor: ActorRef<HerderMsg>,
+    pub worker: Worker,
+    pub view: Arc<ClusterView>,
+    /// Stops the group member (leaving the group) before the worker stops.
+    pub leave: Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>,
+}
+
+impl DistributedHerder {
+    fn ctx(&self) -> &Arc<WorkerContext> {
+        self.worker.context()
+    }
+
+    fn snapshot(&self) -> ConfigSnapshot {
+        self.view.configs.snapshot()
+    }
+
+    fn existing(&self, name: &str) -> Result<(ConfigSnapshot, Props), WorkerError> {
+        let snapshot = self.snapshot();
+        match snapshot.connector_config(name).cloned() {
+            Some(props) => Ok((snapshot, props)),
+            None => Err(WorkerError::NotFound(name.to_string())),
+        }
+    }
+
+    fn kind_of(&self, props: &Props) -> ConnectorKind {
+        props
+            .get(crate::config::CONNECTOR_CLASS)
+            .and_then(|c| self.ctx().plugins.connector(c.trim()))
+            .map(|p| p.kind)
+            .unwrap_or(ConnectorKind::Source)
+    }
+
+    /// Where the worker that last reported `task` of `name` answers REST requests.
+    fn owner_url(&self, name: &str, task: u32) -> Option<String> {
+        let worker_id = self
+            .view
+            .statuses
+            .snapshot()
+            .task(name, task)?
+            .worker_id
+            .clone();
+        let scheme = if self.view.url.starts_with("https:") {
+            "https"
+        } else {
+            "http"
+        };
+        Some(format!("{scheme}://{worker_id}"))
+    }
+
+    fn runs_here(&self, name: &str, task: u32) -> bool {
+        self.view
+            .membership()
+            .tasks
+            .contains(&(name.to_string(), task))
+    }
+
+    async fn blocking<T: Send + 'static>(
+        f: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Result<T, WorkerError> {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| WorkerError::Internal(e.to_string()))?
+            .map_err(WorkerError::Internal)
+    }
+
+    async fn write_config(
+        &self,
+        name: &str,
+        props: Props,
+        target: Option<TargetState>,
+    ) -> Result<(), WorkerError> {
+        let store = self.view.configs.clone();
+        let name = name.to_string();
+        Self::blocking(move || {
+            store
+                .put_connector_config(&name, &props, target)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Herder for DistributedHerder {
+    fn context(&self) -> &Arc<WorkerContext> {
+        self.ctx()
+    }
+
+    async fn connectors(&self) -> Vec<String> {
+        self.snapshot().connectors()
+    }
+
+    async fn connector(&self, name: &str) -> Result<ConnectorInfo, WorkerError> {
+        let (snapshot, props) = self.existing(name)?;
+        Ok(ConnectorInfo {
+            kind: self.kind_of(&props),
+            target: snapshot.target_state(name).unwrap_or(TargetState::Started),
+            props,
+        })
+    }
+
+    async fn task_configs(&self, name: &str) -> Result<Vec<Props>, WorkerError> {
+        let (snapshot, _) = self.existing(name)?;
+        Ok(snapshot.task_configs(name))
+    }
+
+    async fn create_connector(
+        &self,
+        props: Props,
+        target: TargetState,
+    ) -> Result<String, WorkerError> {
+        self.view.leader_or_err()?;
+        let (config, _) = crate::worker::validate(self.ctx(), &props)?;
+        if self.snapshot().contains(&config.name) {
+            return Err(WorkerError::Duplicate(config.name));
+        }
+        self.write_config(&config.name, props, Some(target)).await?;
+        Ok(config.name)
+    }
+
+    async fn put_config(&self, name: &str, mut props: Props) -> Result<bool, WorkerError> {
+        match props.get(crate::config::NAME) {
+            Some(n) if n != name => {
+                return Err(WorkerError::InvalidConfig {
+                    connector: name.to_string(),
+                    errors: vec![format!(
+                        "Connector name configuration ({n}) doesn't match connector name in the URL"
+                    )],
+                })
+            }
+            _ => {
+                props.insert(crate::config::NAME.into(), name.to_string());
+            }
+        }
+        self.view.leader_or_err()?;
+        crate::worker::validate(self.ctx(), &props)?;
+        let created = !self.snapshot().contains(name);
+        let target = created.then_some(TargetState::Started);
+        self.write_config(name, props, target).await?;
+        Ok(created)
+    }
+
+    async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
+        self.view.leader_or_err()?;
+        self.existing(name)?;
+        let store = self.view.configs.clone();
+        let name = name.to_string();
+        Self::blocking(move || {
+            store
+                .remove_connector_config(&name)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError> {
+        // As Connect: any worker may pause or resume; stopping (which also empties the task
+        // configs) is the leader's.
+        if target == TargetState::Stopped {
+            self.view.leader_or_err()?;
+        }
+        self.existing(name)?;
+        let store = self.view.configs.clone();
+        let name = name.to_string();
+        Self::blocking(move || {
+            store
+                .put_target_state(&name, target)
+                .map_err(|e| e.to_string())?;
+            if target == TargetState::Stopped {
+                store
+                    .put_task_configs(&name, &[])
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<(), WorkerError> {
+        self.view.leader_or_err()?;
+        self.existing(name)?;
+        let store = self.view.configs.clone();
+        let request = RestartRequest {
+            connector: name.to_string(),
+            include_tasks,
+            only_failed,
+        };
+        Self::blocking(move || {
+            store
+                .put_restart_request(&request)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
+        let (snapshot, _) = self.existing(name)?;
+        if task >= snapshot.task_count(name).unwrap_or(0) {
+            return Err(WorkerError::TaskNotFound(name.to_string(), task));
+        }
+        if self.runs_here(name, task) {
+            return self.worker.restart_task(name, task).await;
+        }
+        match self.owner_url(name, task) {
+            Some(url) if url != self.view.url => Err(WorkerError::ElsewhereAt(url)),
+            _ => Err(WorkerError::Conflict(format!(
+                "task {name}-{task} is not running on any worker yet"
+            ))),
+        }
+    }
+
+    async fn status(&self, name: &str) -> Option<ConnectorStatus> {
+        let (snapshot, props) = self.existing(name).ok()?;
+        let statuses = self.view.statuses.snapshot();
+        let unassigned = Status {
+            state: State::Unassigned,
+            worker_id: String::new(),
+            trace: None,
+            restarts: 0,
+        };
+        let convert = |s: &crate::storage::kafka::Status| Status {
+            state: s.state,
+            worker_id: s.worker_id.clone(),
+            trace: s.trace.clone(),
+            restarts: 0,
+        };
+        let count = snapshot.task_count(name).unwrap_or(0);
+        Some(ConnectorStatus {
+            name: name.to_string(),
+            kind: self.kind_of(&props).as_str().to_string(),
+            connector: statuses.connector(name).map(convert).unwrap_or(unassigned),
+            tasks: statuses
+                .tasks(name)
+                .iter()
+                .filter(|(id, _)| *id < count)
+                .map(|(id, s)| (*id, convert(s)))
+                .collect(),
+            topics: self
+                .ctx()
+                .status
+                .get(name)
+                .map(|s| s.topics)
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, WorkerError> {
+        let (_, props) = self.existing(name)?;
+        let kind = self.kind_of(&props);
+        let config = ConnectorConfig::parse(props, &self.ctx().config.restart)
+            .map_err(|e| WorkerError::Internal(e.to_string()))?;
+        let ctx = self.ctx().clone();
+        tokio::task::spawn_blocking(move || crate::offsets::get(&ctx, &config, kind))
+            .await
+            .map_err(|e| WorkerError::Internal(e.to_string()))?
+    }
+
+    async fn change_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Vec<ConnectorOffset>>,
+    ) -> Result<(), WorkerError> {
+        self.view.leader_or_err()?;
+        let (snapshot, props) = self.existing(name)?;
+        if snapshot.target_state(name) != Some(TargetState::Stopped) {
+            return Err(WorkerError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. \
+                 This can be done for the specified connector by issuing a 'PUT' request to the \
+                 '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        let kind = self.kind_of(&props);
+        let config = ConnectorConfig::parse(props, &self.ctx().config.restart)
+            .map_err(|e| WorkerError::Internal(e.to_string()))?;
+        let ctx = self.ctx().clone();
+        tokio::task::spawn_blocking(move || match offsets {
+            Some(o) => crate::offsets::alter(&ctx, &config, kind, o),
+            None => crate::offsets::reset(&ctx, &config, kind),
+        })
+        .await
+        .map_err(|e| WorkerError::Internal(e.to_string()))?
+    }
+
+    async fn inject_task_fault(
+        &self,
+        name: &str,
+        task: u32,
+        kind: FaultKind,
+    ) -> Result<(), WorkerError> {
+        self.existing(name)?;
+        if self.runs_here(name, task) {
+            return self.worker.inject_task_fault(name, task, kind).await;
+        }
+        match self.owner_url(name, task) {
+            Some(url) if url != self.view.url => Err(WorkerError::ElsewhereAt(url)),
+            _ => Err(WorkerError::BadRequest(format!(
+                "task {name}-{task} is not running"
+            ))),
+        }
+    }
+
+    async fn reset_topics(&self, name: &str) -> Result<(), WorkerError> {
+        self.existing(name)?;
+        self.ctx().status.reset_topics(name);
+        Ok(())
+    }
+
+    async fn put_task_configs(&self, name: &str, configs: Vec<Props>) -> Result<(), WorkerError> {
+        self.view.leader_or_err()?;
+        self.existing(name)?;
+        let store = self.view.configs.clone();
+        let name = name.to_string();
+        Self::blocking(move || {
+            store
+                .put_task_configs(&name, &configs)
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    async fn local_work(&self) -> Vec<crate::worker::LocalWork> {
+        self.worker.local_work().await
+    }
+
+    fn cluster_info(&self) -> Option<serde_json::Value> {
+        let m = self.view.membership();
+        Some(serde_json::json!({
+            "generation": m.generation,
+            "member_id": m.member_id,
+            "leader": m.is_leader(),
+            "leader_url": m.leader_url,
+            "url": self.view.url,
+        }))
+    }
+
+    /// Stops this worker's tasks (they commit their offsets) while it is still a member, then
+    /// leaves the group so the others take the work over at once.
+    async fn shutdown(&self) {
+        let _ = self
+            .actor
+            .call(HerderMsg::Shutdown, Some(Duration::from_secs(120)))
+            .await;
+        (self.leave)().await;
+        self.view.configs.stop();
+        self.view.statuses.stop();
+    }
+}

@@ -1,0 +1,345 @@
+//! This worker as a member of the "connect" group: the metadata it joins with (REST URL, config
+//! offset, current allocation), the leader's assignment (incremental cooperative, from the
+//! config topic's connectors and task counts), and assignments turned into [`HerderMsg`]s.
+//!
+//! Revoked work is stopped before the member rejoins, so the next owner never runs a task while
+//! this worker still does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kconnect_connectors::api::Props;
+use ractor::ActorRef;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::config::DistributedConfig;
+use super::herder::{ClusterView, GroupControl, HerderMsg, Membership};
+use crate::cluster::assignor::{config_mismatch_assignments, AssignorInput, IncrementalAssignor};
+use crate::cluster::group::{run_member, GroupCommand, GroupConfig, GroupHandler};
+use crate::cluster::protocol::{
+    apply_assignment, decode_assignment, decode_metadata, encode_assignment, join_protocols,
+    Assignment, ConnectProtocol, WorkerMetadata, PROTOCOL_TYPE,
+};
+use crate::cluster::security::SecurityConfig;
+
+/// How long the leader waits before its SyncGroup when there are followers (see `assign`).
+const LEADER_SYNC_DELAY: Duration = Duration::from_millis(300);
+
+/// The herder's way to ask for a rebalance.
+pub struct Commands(pub UnboundedSender<GroupCommand>);
+
+impl GroupControl for Commands {
+    fn rejoin(&self) {
+        let _ = self.0.send(GroupCommand::Rejoin);
+    }
+}
+
+/// The group settings of a worker config.
+pub fn group_config(
+    cc: &DistributedConfig,
+    bootstrap: &str,
+    worker_id: &str,
+    props: &Props,
+) -> Result<GroupConfig, String> {
+    let security = SecurityConfig::from_props(props).map_err(|e| e.to_string())?;
+    Ok(GroupConfig {
+        bootstrap_servers: bootstrap
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        group_id: cc.group_id.clone(),
+        client_id: format!("kconnect-{worker_id}"),
+        session_timeout: cc.session_timeout,
+        rebalance_timeout: cc.rebalance_timeout,
+        heartbeat_interval: cc.heartbeat_interval,
+        security,
+        protocol_type: PROTOCOL_TYPE.to_string(),
+    })
+}
+
+/// The running member: leave the group through it.
+#[derive(Clone)]
+pub struct MemberHandle {
+    commands: UnboundedSender<GroupCommand>,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl MemberHandle {
+    /// Leaves the group (so the others rebalance at once) and ends the member.
+    pub async fn leave(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.commands.send(GroupCommand::Leave(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), rx).await;
+        }
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = task {
+            t.abort();
+        }
+    }
+}
+
+/// Starts the member loop on the tokio runtime.
+pub fn start(
+    config: GroupConfig,
+    cc: &DistributedConfig,
+    view: Arc<ClusterView>,
+    herder: ActorRef<HerderMsg>,
+    commands_rx: UnboundedReceiver<GroupCommand>,
+    commands: UnboundedSender<GroupCommand>,
+) -> MemberHandle {
+    let protocol =
+        ConnectProtocol::from_config(&cc.protocol).unwrap_or(ConnectProtocol::Compatible);
+    let handler = ConnectMember {
+        protocol,
+        view,
+        herder,
+        assignor: IncrementalAssignor::new(cc.max_delay.as_millis() as u64),
+        current: None,
+        last_completed_generation: -1,
+        commands: commands.clone(),
+        started: Instant::now(),
+    };
+    let group = config.group_id.clone();
+    let task = tokio::spawn(async move {
+        if let Err(e) = run_member(config, handler, commands_rx).await {
+            tracing::error!(group = %group, "group membership ended: {e}");
+        }
+    });
+    MemberHandle {
+        commands,
+        task: Arc::new(Mutex::new(Some(task))),
+    }
+}
+
+struct ConnectMember {
+    protocol: ConnectProtocol,
+    view: Arc<ClusterView>,
+    herder: ActorRef<HerderMsg>,
+    assignor: IncrementalAssignor,
+    /// Everything this worker runs, as the last assignments left it.
+    current: Option<Assignment>,
+    /// The generation of the last assignment applied, -1 before any.
+    last_completed_generation: i32,
+    commands: UnboundedSender<GroupCommand>,
+    started: Instant,
+}
+
+impl ConnectMember {
+    async fn read_config_to_end(&self) {
+        let configs = self.view.configs.clone();
+        match tokio::task::spawn_blocking(move || configs.refresh()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("cannot read the config topic to its end: {e}"),
+            Err(e) => tracing::warn!("cannot read the config topic to its end: {e}"),
+        }
+    }
+
+    /// Hands the whole allocation to the herder; waits for it when work was revoked, so revoked
+    /// work has stopped before this member rejoins.
+    async fn tell_herder(&self, membership: Membership, config_offset: i64, wait: bool) {
+        if wait {
+            let r = self
+                .herder
+                .call(
+                    |reply| HerderMsg::Assigned {
+                        membership,
+                        config_offset,
+                        reply: Some(reply),
+                    },
+                    Some(Duration::from_secs(120)),
+                )
+                .await;
+            if let Err(e) = r {
+                tracing::error!("the herder did not apply the assignment: {e}");
+            }
+        } else {
+            let _ = self.herder.send_message(HerderMsg::Assigned {
+                membership,
+                config_offset,
+                reply: None,
+            });
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl GroupHandler for ConnectMember {
+    async fn metadata(&mut self) -> Vec<(String, Bytes)> {
+        let m = WorkerMetadata {
+            url: self.view.url.clone(),
+            config_offset: self.view.configs.snapshot().offset(),
+            allocation: self.current.clone(),
+        };
+        match join_protocols(self.protocol, &m) {
+            Ok(protocols) => protocols
+                .into_iter()
+                .map(|(name, bytes)| (name.to_string(), Bytes::from(bytes)))
+                .collect(),
+            Err(e) => {
+                // Only a REST URL longer than 32767 bytes gets here.
+                tracing::error!("cannot encode this worker's group metadata: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn assign(
+        &mut self,
+        generation: i32,
+        leader_id: &str,
+        protocol: &str,
+        members: Vec<(String, Bytes)>,
+    ) -> Result<HashMap<String, Bytes>, String> {
+        let protocol = ConnectProtocol::from_name(protocol).ok_or_else(|| {
+            format!("the group chose protocol {protocol}, which kconnect does not speak")
+        })?;
+        if !protocol.is_incremental() {
+            return Err(
+                "the group chose eager rebalancing (a worker offered only connect.protocol=eager); \
+                 kconnect assigns incrementally only"
+                    .into(),
+            );
+        }
+        self.read_config_to_end().await;
+        let mut decoded = BTreeMap::new();
+        for (member, bytes) in &members {
+            let m = decode_metadata(bytes).map_err(|e| format!("member {member}: {e}"))?;
+            decoded.insert(member.clone(), m);
+        }
+        let snapshot = self.view.configs.snapshot();
+        let behind = decoded
+            .values()
+            .any(|m| m.config_offset > snapshot.offset());
+        if behind {
+            // A member read configs this leader has not: read again before assigning.
+            self.read_config_to_end().await;
+        }
+        let snapshot = self.view.configs.snapshot();
+        let configured = ClusterView::shape(&snapshot);
+        let leader_url = decoded
+            .get(leader_id)
+            .map(|m| m.url.clone())
+            .unwrap_or_else(|| self.view.url.clone());
+        let input = AssignorInput {
+            leader_id,
+            leader_url: &leader_url,
+            config_offset: snapshot.offset(),
+            members: &decoded,
+            configured: &configured,
+            now_ms: self.started.elapsed().as_millis() as u64,
+            last_completed_generation: self.last_completed_generation,
+        };
+        let still_behind = decoded
+            .values()
+            .any(|m| m.config_offset > snapshot.offset());
+        let assignments = if still_behind {
+            tracing::warn!("a member has read further in the config topic than the leader can: asking everyone to rejoin");
+            config_mismatch_assignments(&input)
+        } else {
+            self.assignor.assign(&input, generation)
+        };
+        *self
+            .view
+            .assigned_shape
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = configured;
+        tracing::info!(
+            generation,
+            members = decoded.len(),
+            "assigning work as the group leader"
+        );
+        if decoded.len() > 1 {
+            // librdkafka's mock broker (the embedded broker) refuses a follower's SyncGroup
+            // that arrives after the leader's; followers send theirs as soon as JoinGroup
+            // answers, so a moment's wait here avoids a failed round. Real brokers accept
+            // either order; the cost is this pause once per rebalance.
+            tokio::time::sleep(LEADER_SYNC_DELAY).await;
+        }
+        let mut out = HashMap::new();
+        for (member, a) in assignments {
+            tracing::debug!(%member, ?a, "assignment");
+            let bytes = encode_assignment(protocol, &a).map_err(|e| e.to_string())?;
+            out.insert(member, Bytes::from(bytes));
+        }
+        Ok(out)
+    }
+
+    async fn assigned(
+        &mut self,
+        generation: i32,
+        member_id: &str,
+        _leader_id: &str,
+        protocol: &str,
+        assignment: Bytes,
+    ) -> bool {
+        let received = match decode_assignment(&assignment) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!("cannot decode this worker's assignment, rejoining: {e}");
+                return true;
+            }
+        };
+        if received.failed() {
+            tracing::info!("the leader's configs differ from this worker's: reading the config topic, then rejoining");
+            self.read_config_to_end().await;
+            return true;
+        }
+        let protocol = ConnectProtocol::from_name(protocol).unwrap_or(self.protocol);
+        let full = apply_assignment(protocol, self.current.as_ref(), &received);
+        let revoked = !received.revoked_connectors.is_empty() || !received.revoked_tasks.is_empty();
+        tracing::info!(
+            generation,
+            connectors = ?full.connectors,
+            tasks = full.tasks.len(),
+            revoked_connectors = ?received.revoked_connectors,
+            revoked_tasks = received.revoked_tasks.len(),
+            "assignment received"
+        );
+        let membership = Membership {
+            generation,
+            member_id: member_id.to_string(),
+            leader_id: received.leader.clone(),
+            leader_url: Some(received.leader_url.clone()),
+            connectors: full.connectors.clone(),
+            tasks: full
+                .tasks
+                .iter()
+                .map(|t| (t.connector.clone(), t.task))
+                .collect(),
+        };
+        self.current = Some(full);
+        self.last_completed_generation = generation;
+        self.tell_herder(membership, received.config_offset, revoked)
+            .await;
+        if received.delay_ms > 0 {
+            // Lost work is being held back: rebalance again when the delay ends.
+            let commands = self.commands.clone();
+            let delay = Duration::from_millis(received.delay_ms as u64);
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = commands.send(GroupCommand::Rejoin);
+            });
+        }
+        revoked
+    }
+
+    async fn lost(&mut self, reason: &str) {
+        tracing::warn!(
+            "lost group membership ({reason}): stopping all work until the next assignment"
+        );
+        self.current = None;
+        self.last_completed_generation = -1;
+        let m = self.view.membership();
+        let membership = Membership {
+            generation: m.generation,
+            member_id: String::new(),
+            leader_id: String::new(),
+            leader_url: m.leader_url,
+            ..Default::default()
+        };
+        self.tell_herder(membership, -1, true).await;
+    }
+}

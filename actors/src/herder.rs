@@ -1,0 +1,159 @@
+//! `Herder`: what the REST API asks of a worker, whatever its mode (Connect's `Herder`).
+//! Standalone mode answers from its one [`Worker`]; distributed mode answers reads from the
+//! internal topics and sends writes to the leader (or, for one task, to the worker running it).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use kconnect_connectors::api::{ConnectorKind, Props};
+
+use crate::connector::supervisor::TargetState;
+use crate::context::WorkerContext;
+use crate::offsets::ConnectorOffset;
+use crate::status::ConnectorStatus;
+use crate::task::faults::FaultKind;
+use crate::worker::{Worker, WorkerError};
+
+/// A connector as the cluster knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorInfo {
+    pub props: Props,
+    pub kind: ConnectorKind,
+    pub target: TargetState,
+}
+
+#[async_trait]
+pub trait Herder: Send + Sync + 'static {
+    /// The local worker's shared context (config, plugins, offset store).
+    fn context(&self) -> &Arc<WorkerContext>;
+    async fn connectors(&self) -> Vec<String>;
+    async fn connector(&self, name: &str) -> Result<ConnectorInfo, WorkerError>;
+    async fn task_configs(&self, name: &str) -> Result<Vec<Props>, WorkerError>;
+    async fn create_connector(
+        &self,
+        props: Props,
+        target: TargetState,
+    ) -> Result<String, WorkerError>;
+    /// Replaces (or creates) a connector's config; `Ok(true)` when it created it.
+    async fn put_config(&self, name: &str, props: Props) -> Result<bool, WorkerError>;
+    async fn delete_connector(&self, name: &str) -> Result<(), WorkerError>;
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError>;
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<(), WorkerError>;
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError>;
+    async fn status(&self, name: &str) -> Option<ConnectorStatus>;
+    async fn offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, WorkerError>;
+    async fn change_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Vec<ConnectorOffset>>,
+    ) -> Result<(), WorkerError>;
+    async fn inject_task_fault(
+        &self,
+        name: &str,
+        task: u32,
+        kind: FaultKind,
+    ) -> Result<(), WorkerError>;
+    async fn reset_topics(&self, name: &str) -> Result<(), WorkerError>;
+    /// Connect's internal `PUT /connectors/{c}/tasks`: task configs a connector generated on
+    /// another worker, sent to the leader to store.
+    async fn put_task_configs(&self, name: &str, configs: Vec<Props>) -> Result<(), WorkerError> {
+        let _ = configs;
+        Err(WorkerError::BadRequest(format!(
+            "connector {name}: task configs can only be written in distributed mode"
+        )))
+    }
+    /// What runs in this process (`GET /admin/worker`).
+    async fn local_work(&self) -> Vec<crate::worker::LocalWork> {
+        Vec::new()
+    }
+    /// Cluster facts for `GET /admin/worker`: generation, leader, leader URL (distributed).
+    fn cluster_info(&self) -> Option<serde_json::Value> {
+        None
+    }
+    async fn shutdown(&self);
+}
+
+#[async_trait]
+impl Herder for Worker {
+    fn context(&self) -> &Arc<WorkerContext> {
+        Worker::context(self)
+    }
+    async fn connectors(&self) -> Vec<String> {
+        Worker::connectors(self).await
+    }
+    async fn connector(&self, name: &str) -> Result<ConnectorInfo, WorkerError> {
+        let e = Worker::connector(self, name).await?;
+        Ok(ConnectorInfo {
+            props: e.props,
+            kind: e.kind,
+            target: e.target,
+        })
+    }
+    async fn task_configs(&self, name: &str) -> Result<Vec<Props>, WorkerError> {
+        Worker::task_configs(self, name).await
+    }
+    async fn create_connector(
+        &self,
+        props: Props,
+        target: TargetState,
+    ) -> Result<String, WorkerError> {
+        Worker::create_connector(self, props, target).await
+    }
+    async fn put_config(&self, name: &str, props: Props) -> Result<bool, WorkerError> {
+        Worker::put_config(self, name, props).await
+    }
+    async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
+        Worker::delete_connector(self, name).await
+    }
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError> {
+        Worker::set_target(self, name, target).await
+    }
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<(), WorkerError> {
+        Worker::restart_connector(self, name, include_tasks, only_failed).await
+    }
+    async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
+        Worker::restart_task(self, name, task).await
+    }
+    async fn status(&self, name: &str) -> Option<ConnectorStatus> {
+        Worker::status(self, name)
+    }
+    async fn offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, WorkerError> {
+        Worker::offsets(self, name).await
+    }
+    async fn change_offsets(
+        &self,
+        name: &str,
+        offsets: Option<Vec<ConnectorOffset>>,
+    ) -> Result<(), WorkerError> {
+        Worker::change_offsets(self, name, offsets).await
+    }
+    async fn inject_task_fault(
+        &self,
+        name: &str,
+        task: u32,
+        kind: FaultKind,
+    ) -> Result<(), WorkerError> {
+        Worker::inject_task_fault(self, name, task, kind).await
+    }
+    async fn reset_topics(&self, name: &str) -> Result<(), WorkerError> {
+        Worker::connector(self, name).await?;
+        self.context().status.reset_topics(name);
+        Ok(())
+    }
+    async fn local_work(&self) -> Vec<crate::worker::LocalWork> {
+        Worker::local_work(self).await
+    }
+    async fn shutdown(&self) {
+        Worker::shutdown(self).await
+    }
+}

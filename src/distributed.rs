@@ -1,0 +1,393 @@
+//! `kconnect distributed WORKER_CONFIG`: a worker of a Connect cluster, as connect-distributed
+//! runs it. Workers with the same `group.id` share connectors, offsets and statuses through the
+//! three internal topics and split the work among themselves.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicI32;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use kconnect_actors::config::WorkerConfig;
+use kconnect_actors::distributed::config::DistributedConfig;
+use kconnect_actors::distributed::herder::{GroupControl, HerderActor, HerderArgs, HerderMsg};
+use kconnect_actors::distributed::{member, status_writer, ClusterView, DistributedHerder};
+use kconnect_actors::status::StatusStore;
+use kconnect_actors::storage::kafka::{
+    KafkaConfigStore, KafkaLogConfig, KafkaOffsetStore, KafkaStatusStore,
+};
+use kconnect_actors::{Herder, OffsetStore, TopicAdmin, Worker, WorkerContext};
+use kconnect_connectors::api::Props;
+use kconnect_connectors::registry::PluginRegistry;
+use ractor::{Actor, ActorRef};
+use thiserror::Error;
+
+use crate::config_files::{apply_env_overrides, load_props, ConfigFileError};
+use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
+use crate::rest::{self, LogControl, RestState};
+
+#[derive(Debug, Error)]
+pub enum DistributedError {
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    #[error("worker config {file}: {message}")]
+    Worker { file: PathBuf, message: String },
+    #[error(transparent)]
+    Broker(#[from] EmbeddedBrokerError),
+}
+
+/// A worker config file, loaded and checked.
+pub struct DistributedWorkerConfig {
+    pub file: PathBuf,
+    pub worker: WorkerConfig,
+    pub cluster: DistributedConfig,
+}
+
+impl DistributedWorkerConfig {
+    pub fn load(
+        file: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, DistributedError> {
+        let mut props = load_props(file)?;
+        for key in apply_env_overrides(&mut props, env) {
+            tracing::info!("worker config key {key} set from the environment");
+        }
+        Self::from_props(file, props)
+    }
+
+    pub fn from_props(file: &Path, props: Props) -> Result<Self, DistributedError> {
+        let error = |message: String| DistributedError::Worker {
+            file: file.to_path_buf(),
+            message,
+        };
+        let cluster = DistributedConfig::parse(&props).map_err(|e| error(e.to_string()))?;
+        let worker = WorkerConfig::parse(props).map_err(|e| error(e.to_string()))?;
+        Ok(DistributedWorkerConfig {
+            file: file.to_path_buf(),
+            worker,
+            cluster,
+        })
+    }
+}
+
+/// A running distributed worker.
+pub struct Distributed {
+    pub herder: DistributedHerder,
+    pub broker: Option<Arc<EmbeddedBroker>>,
+    pub rest_addr: SocketAddr,
+    pub rest_url: String,
+    rest_stop: tokio::sync::oneshot::Sender<()>,
+    rest_task: tokio::task::JoinHandle<()>,
+}
+
+/// librdkafka settings of the internal topics' clients, from the worker config: the Kafka
+/// client keys given at the top level (security settings, mostly), as Connect passes them.
+fn internal_client_props(worker: &WorkerConfig, bootstrap: &str) -> Vec<(String, String)> {
+    const CLIENT_KEYS: &[&str] = &[
+        "security.protocol",
+        "sasl.mechanism",
+        "sasl.mechanisms",
+        "sasl.username",
+        "sasl.password",
+        "ssl.ca.location",
+        "ssl.certificate.location",
+        "ssl.key.location",
+        "ssl.key.password",
+        "ssl.endpoint.identification.algorithm",
+    ];
+    let mut out: Vec<(String, String)> = worker
+        .props
+        .iter()
+        .filter(|(k, _)| CLIENT_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.push(("bootstrap.servers".into(), bootstrap.into()));
+    // The internal topics are read back after every write; librdkafka's 500 ms fetch wait
+    // would be paid on each (and on the mock broker every fetch waits that long).
+    out.push(("fetch.wait.max.ms".into(), "20".into()));
+    out
+}
+
+/// Creates the internal topics: through the mock's own API on an in-process broker, through
+/// CreateTopics on a real cluster. A broker that cannot create them (a `kconnect broker`
+/// elsewhere) must already have them; the stores fail with the topic's name if not.
+fn create_internal_topics(
+    cluster: &DistributedConfig,
+    broker: Option<&EmbeddedBroker>,
+    client: &[(String, String)],
+) -> Result<(), String> {
+    if let Some(b) = broker {
+        for (topic, partitions, _) in cluster.internal_topics() {
+            b.ensure_topic(topic, partitions)
+                .map_err(|e| e.to_string())?;
+        }
+        return Ok(());
+    }
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let mut cc = rdkafka::ClientConfig::new();
+    for (k, v) in client {
+        cc.set(k, v);
+    }
+    // Only missing topics are created: a broker without CreateTopics (a `kconnect broker`
+    // elsewhere) would otherwise keep the request waiting until it times out.
+    let probe: BaseConsumer = cc.create().map_err(|e| e.to_string())?;
+    let metadata = probe
+        .fetch_metadata(None, Duration::from_secs(30))
+        .map_err(|e| format!("cannot read the cluster's metadata: {e}"))?;
+    let existing: std::collections::BTreeSet<String> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .map(|t| t.name().to_string())
+        .collect();
+    let topics: Vec<(String, i32, i16)> = cluster
+        .internal_topics()
+        .iter()
+        .filter(|(t, _, _)| !existing.contains(*t))
+        .map(|(t, p, r)| (t.to_string(), *p, *r))
+        .collect();
+    if topics.is_empty() {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> = cc.create().map_err(|e| e.to_string())?;
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|(t, p, r)| {
+            let replication = TopicReplication::Fixed(i32::from(*r));
+            // As Connect: the internal topics keep the latest record per key.
+            NewTopic::new(t, *p, replication).set("cleanup.policy", "compact")
+        })
+        .collect();
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(30)))
+        .request_timeout(Some(Duration::from_secs(10)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    match rt.block_on(admin.create_topics(new.iter(), &opts)) {
+        Ok(results) => {
+            for r in results {
+                match r {
+                    Ok(t) => tracing::info!(topic = %t, "internal topic created"),
+                    Err((t, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {
+                        tracing::debug!(topic = %t, "internal topic exists")
+                    }
+                    Err((t, e)) => tracing::warn!(
+                        topic = %t,
+                        "cannot create internal topic ({e}); it must exist already"
+                    ),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(
+            "the cluster cannot create topics ({e}); the internal topics must exist already"
+        ),
+    }
+    Ok(())
+}
+
+impl Distributed {
+    /// Binds the REST API, reads the internal topics to their end, starts the worker and joins
+    /// the group. Work arrives with the first assignment.
+    pub async fn start(
+        config: DistributedWorkerConfig,
+        logs: Option<Arc<LogControl>>,
+    ) -> Result<Distributed, DistributedError> {
+        let file = config.file.clone();
+        let error = |message: String| DistributedError::Worker {
+            file: file.clone(),
+            message,
+        };
+        let wc = config.worker;
+        let cc = config.cluster;
+        let listener = wc.listeners.first().cloned().unwrap_or_default();
+        let listener = rest::bind(&listener, &wc.props).await.map_err(error)?;
+        let rest_addr = listener.local_addr().map_err(|e| error(e.to_string()))?;
+        let worker_id = crate::standalone::worker_id(&wc.props, rest_addr);
+        let scheme = if listener.is_https() { "https" } else { "http" };
+        let rest_url = format!("{scheme}://{worker_id}");
+
+        let broker = if wc.uses_embedded_broker() {
+            Some(Arc::new(EmbeddedBroker::start()?))
+        } else {
+            None
+        };
+        let bootstrap = broker
+            .as_ref()
+            .map(|b| b.bootstrap_servers().to_string())
+            .unwrap_or_else(|| wc.bootstrap_servers.clone());
+        let client = internal_client_props(&wc, &bootstrap);
+
+        // Everything below blocks on Kafka: off the async threads.
+        let stores = {
+            let cc = cc.clone();
+            let broker = broker.clone();
+            let client = client.clone();
+            let worker_id = worker_id.clone();
+            tokio::task::spawn_blocking(move || {
+                open_stores(&cc, broker.as_deref(), &client, &worker_id)
+            })
+            .await
+            .map_err(|e| error(e.to_string()))?
+            .map_err(error)?
+        };
+        let (configs, offsets, statuses, updates) = stores;
+
+        let generation = Arc::new(AtomicI32::new(-1));
+        let herder_ref: Arc<OnceLock<ActorRef<HerderMsg>>> = Arc::new(OnceLock::new());
+        let sink_ref = herder_ref.clone();
+        let ctx = WorkerContext {
+            status: StatusStore::new(worker_id.clone())
+                .with_listener(status_writer::start(statuses.clone(), generation.clone())),
+            worker_id: worker_id.clone(),
+            bootstrap_servers: bootstrap.clone(),
+            offsets: offsets as Arc<dyn OffsetStore>,
+            plugins: Arc::new(PluginRegistry::builtin()),
+            topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
+            embedded_broker: broker.is_some(),
+            task_configs_sink: Some(Arc::new(move |connector: &str, configs| {
+                if let Some(h) = sink_ref.get() {
+                    let _ = h.send_message(HerderMsg::TaskConfigs(connector.to_string(), configs));
+                }
+            })),
+            config: wc,
+        };
+        let plugins = ctx.plugins.clone();
+        let worker = Worker::start(ctx).await.map_err(|e| error(e.to_string()))?;
+        let view = Arc::new(ClusterView {
+            configs,
+            statuses,
+            url: rest_url.clone(),
+            membership: Mutex::new(Default::default()),
+            generation,
+            assigned_shape: Mutex::new(Default::default()),
+        });
+        let (commands, command_rx) = tokio::sync::mpsc::unbounded_channel();
+        let group: Arc<dyn GroupControl> = Arc::new(member::Commands(commands.clone()));
+        let (actor, _) = Actor::spawn(
+            None,
+            HerderActor,
+            HerderArgs {
+                worker: worker.clone(),
+                view: view.clone(),
+                group,
+            },
+        )
+        .await
+        .map_err(|e| error(e.to_string()))?;
+        let _ = herder_ref.set(actor.clone());
+        // Config changes read from now on go to the herder.
+        {
+            let actor = actor.clone();
+            std::thread::Builder::new()
+                .name("kconnect-config-updates".into())
+                .spawn(move || {
+                    for update in updates {
+                        if actor
+                            .send_message(HerderMsg::ConfigUpdated(update))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| error(e.to_string()))?;
+        }
+        let group_config =
+            member::group_config(&cc, &bootstrap, &worker_id, &worker.context().config.props)
+                .map_err(error)?;
+        let member = member::start(
+            group_config,
+            &cc,
+            view.clone(),
+            actor.clone(),
+            command_rx,
+            commands,
+        );
+        let herder = DistributedHerder {
+            actor,
+            worker,
+            view,
+            leave: Arc::new(move || {
+                let member = member.clone();
+                Box::pin(async move { member.leave().await })
+            }),
+        };
+        let state = RestState {
+            herder: Arc::new(herder.clone()) as Arc<dyn Herder>,
+            plugins,
+            logs,
+            kafka_cluster_id: crate::standalone::cluster_id(&bootstrap).await,
+            broker: broker.clone(),
+            metrics: crate::metrics::prometheus(),
+        };
+        let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let rest_task = tokio::spawn(rest::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        tracing::info!(worker = %worker_id, group = %cc.group_id, "distributed worker started");
+        Ok(Distributed {
+            herder,
+            broker,
+            rest_addr,
+            rest_url,
+            rest_stop,
+            rest_task,
+        })
+    }
+
+    /// Stops the tasks (they commit their offsets), leaves the group, then stops the REST API.
+    pub async fn stop(self) {
+        self.herder.shutdown().await;
+        let _ = self.rest_stop.send(());
+        let _ = self.rest_task.await;
+        drop(self.broker);
+    }
+}
+
+type Stores = (
+    Arc<KafkaConfigStore>,
+    Arc<KafkaOffsetStore>,
+    Arc<KafkaStatusStore>,
+    std::sync::mpsc::Receiver<kconnect_actors::storage::kafka::ConfigUpdate>,
+);
+
+fn open_stores(
+    cc: &DistributedConfig,
+    broker: Option<&EmbeddedBroker>,
+    client: &[(String, String)],
+    worker_id: &str,
+) -> Result<Stores, String> {
+    create_internal_topics(cc, broker, client)?;
+    let log = |topic: &str, role: &str| {
+        KafkaLogConfig::new(topic, "")
+            .with_props(client.iter().cloned())
+            .with_client_id(format!("kconnect-{worker_id}-{role}"))
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let configs = KafkaConfigStore::start(log(&cc.config_topic, "configs"), move |u| {
+        let _ = tx.send(u.clone());
+    })
+    .map_err(|e| {
+        format!(
+            "{}: {e}",
+            kconnect_actors::distributed::config::CONFIG_TOPIC
+        )
+    })?;
+    let offsets = KafkaOffsetStore::start(log(&cc.offset_topic, "offsets")).map_err(|e| {
+        format!(
+            "{}: {e}",
+            kconnect_actors::distributed::config::OFFSET_TOPIC
+        )
+    })?;
+    let statuses = KafkaStatusStore::start(log(&cc.status_topic, "statuses")).map_err(|e| {
+        format!(
+            "{}: {e}",
+            kconnect_actors::distributed::config::STATUS_TOPIC
+        )
+    })?;
+    Ok((Arc::new(configs), Arc::new(offsets), Arc::new(statuses), rx))
+}

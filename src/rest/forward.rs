@@ -1,0 +1,99 @@
+//! Distributed mode: requests this worker cannot complete go where they can, as Connect's
+//! `RestClient` forwarding does. A handler answers with [`ApiError::forward`]; this layer then
+//! replays the request (method, path, query, body, content type and credentials) at that URL
+//! with `forward=false` and returns what that worker answered. A request that already came
+//! forwarded is not forwarded again: it gets 409, as in Connect, and the client retries.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::ApiError;
+
+/// Marks a response that must be replaced by the answer of the worker at this URL.
+#[derive(Debug, Clone)]
+pub struct ForwardTo(pub String);
+
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+pub async fn forwarding(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let headers = request.headers().clone();
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return ApiError::bad_request("request body too large or unreadable").into_response();
+    };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    let Some(ForwardTo(base)) = response.extensions().get::<ForwardTo>().cloned() else {
+        return response;
+    };
+    if already_forwarded(&uri) {
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            "Cannot complete request because of a conflicting operation (e.g. worker rebalance)",
+        )
+        .into_response();
+    }
+    match replay(&base, &method, &uri, &headers, bytes).await {
+        Ok(r) => r,
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Error trying to forward REST request: {e}"),
+        )
+        .into_response(),
+    }
+}
+
+fn already_forwarded(uri: &Uri) -> bool {
+    uri.query()
+        .unwrap_or("")
+        .split('&')
+        .any(|kv| kv.eq_ignore_ascii_case("forward=false"))
+}
+
+async fn replay(
+    base: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, String> {
+    let query = match uri.query() {
+        Some(q) if !q.is_empty() => format!("{q}&forward=false"),
+        _ => "forward=false".to_string(),
+    };
+    let url = format!("{}{}?{query}", base.trim_end_matches('/'), uri.path());
+    tracing::debug!(%method, %url, "forwarding REST request");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(90))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let method =
+        reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|e| e.to_string())?;
+    let mut request = client.request(method, &url).body(body.to_vec());
+    for name in [header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT] {
+        if let Some(v) = headers.get(&name).and_then(|v| v.to_str().ok()) {
+            request = request.header(name.as_str(), v);
+        }
+    }
+    let answer = request.send().await.map_err(|e| format!("{url}: {e}"))?;
+    let status = StatusCode::from_u16(answer.status().as_u16()).map_err(|e| e.to_string())?;
+    let content_type = answer
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = answer.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    let mut response = (status, bytes.to_vec()).into_response();
+    if let Some(ct) = content_type.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    Ok(response)
+}

@@ -1,0 +1,528 @@
+//! Distributed mode with real worker processes: `kconnect distributed` workers that coordinate
+//! only through a `kconnect broker` process. Work is balanced, survives a SIGKILLed worker and a
+//! rolling restart without losing a record, moves minimally when a worker joins, and every
+//! worker answers every REST request.
+//!
+//! The embedded broker ends each rebalance only when its timer fires (session.timeout.ms − 1 s),
+//! so the workers here use a 3 s session.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kconnect_connectors::builtin::verifiable::{
+    count_verifiable_output, verifiable_sink_files, VerifiableReport,
+};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
+const SESSION_MS: u64 = 3000;
+
+/// Every test here runs several processes; one at a time keeps their timing honest on a small
+/// machine.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn signal(&self, sig: Signal) {
+        kill(Pid::from_raw(self.0.id() as i32), sig).unwrap();
+    }
+}
+
+/// A broker process and the workers of one group, with a scratch folder.
+struct Cluster {
+    dir: tempfile::TempDir,
+    _broker: Proc,
+    config: PathBuf,
+    workers: Vec<Worker>,
+    started: usize,
+    http: reqwest::Client,
+}
+
+struct Worker {
+    proc: Proc,
+    url: String,
+    log: PathBuf,
+}
+
+impl Cluster {
+    /// Starts the broker with the internal topics and `topics`, then `n` workers.
+    async fn start(n: usize, topics: &[&str]) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.arg("broker");
+        for t in ["connect-configs:1", "connect-offsets:5", "connect-status:3"]
+            .iter()
+            .chain(topics)
+        {
+            cmd.args(["--topic", t]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line.trim().to_string();
+        let config = dir.path().join("worker.properties");
+        std::fs::write(
+            &config,
+            format!(
+                "bootstrap.servers={addr}\nlisteners=http://127.0.0.1:0\ngroup.id=test-cluster\n\
+                 config.storage.topic=connect-configs\noffset.storage.topic=connect-offsets\n\
+                 offset.storage.partitions=5\nstatus.storage.topic=connect-status\n\
+                 status.storage.partitions=3\nsession.timeout.ms={SESSION_MS}\n\
+                 heartbeat.interval.ms=500\noffset.flush.interval.ms=300\n"
+            ),
+        )
+        .unwrap();
+        let mut c = Cluster {
+            dir,
+            _broker: Proc(child),
+            config,
+            workers: Vec::new(),
+            started: 0,
+            http: reqwest::Client::new(),
+        };
+        for _ in 0..n {
+            c.add_worker();
+        }
+        c
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Starts one more worker and waits until its REST API listens.
+    fn add_worker(&mut self) -> usize {
+        let log = self.path(&format!("worker-{}.log", self.started));
+        self.started += 1;
+        let mut child = Command::new(BIN)
+            .args(["--log-level", "info"])
+            .arg("distributed")
+            .arg(&self.config)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_string();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "worker printed {url:?}; log: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        self.workers.push(Worker {
+            proc: Proc(child),
+            url,
+            log,
+        });
+        self.workers.len() - 1
+    }
+
+    fn logs(&self) -> String {
+        self.workers
+            .iter()
+            .map(|w| {
+                format!(
+                    "--- {} ---\n{}",
+                    w.url,
+                    std::fs::read_to_string(&w.log).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    async fn get(&self, worker: usize, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.workers[worker].url))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until every worker has an assignment (it knows the leader).
+    async fn wait_joined(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for i in 0..self.workers.len() {
+            loop {
+                let (_, v) = self.get(i, "/admin/worker").await;
+                if v["cluster"]["leader_url"].is_string() {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "worker {i} never joined\n{}",
+                    self.logs()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    async fn create(&self, worker: usize, name: &str, config: Value) {
+        self.wait_joined().await;
+        let r = self
+            .http
+            .post(format!("{}/connectors", self.workers[worker].url))
+            .json(&json!({"name": name, "config": config}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 201, "create {name}: {body}");
+    }
+
+    /// What each worker runs: (connector instances, task → actor id).
+    async fn local_work(&self) -> Vec<(BTreeSet<String>, BTreeMap<(String, u64), String>)> {
+        let mut out = Vec::new();
+        for i in 0..self.workers.len() {
+            let (_, v) = self.get(i, "/admin/worker").await;
+            let connectors = v["connectors"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let tasks = v["tasks"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|t| {
+                            (
+                                (
+                                    t["connector"].as_str().unwrap().to_string(),
+                                    t["task"].as_u64().unwrap(),
+                                ),
+                                t["actor"].as_str().unwrap().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((connectors, tasks));
+        }
+        out
+    }
+
+    /// Waits until the workers together run every connector in `expected` (name → task count)
+    /// once, each task exactly once, RUNNING, with task counts per worker differing by at most
+    /// one; returns the local work.
+    async fn wait_balanced(
+        &self,
+        expected: &BTreeMap<&str, u64>,
+        timeout: Duration,
+    ) -> Vec<(BTreeSet<String>, BTreeMap<(String, u64), String>)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let work = self.local_work().await;
+            let mut tasks: Vec<(String, u64)> =
+                work.iter().flat_map(|(_, t)| t.keys().cloned()).collect();
+            tasks.sort();
+            let want: Vec<(String, u64)> = expected
+                .iter()
+                .flat_map(|(c, n)| (0..*n).map(move |t| (c.to_string(), t)))
+                .collect();
+            let mut connectors: Vec<String> =
+                work.iter().flat_map(|(c, _)| c.iter().cloned()).collect();
+            connectors.sort();
+            let want_connectors: Vec<String> = expected.keys().map(|c| c.to_string()).collect();
+            let counts: Vec<usize> = work.iter().map(|(_, t)| t.len()).collect();
+            let spread = counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0);
+            let ccounts: Vec<usize> = work.iter().map(|(c, _)| c.len()).collect();
+            let cspread = ccounts.iter().max().unwrap_or(&0) - ccounts.iter().min().unwrap_or(&0);
+            let mut running = true;
+            for name in expected.keys() {
+                running &= self.all_running(0, name, expected[name]).await;
+            }
+            if tasks == want
+                && connectors == want_connectors
+                && spread <= 1
+                && cspread <= 1
+                && running
+            {
+                return work;
+            }
+            let last = format!("tasks per worker {counts:?}, connectors per worker {ccounts:?}, tasks {tasks:?}, running {running}");
+            assert!(
+                Instant::now() < deadline,
+                "not balanced within {timeout:?}: {last}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The connector and `tasks` tasks are RUNNING, as worker `via` reports it.
+    async fn all_running(&self, via: usize, name: &str, tasks: u64) -> bool {
+        let (code, s) = self.get(via, &format!("/connectors/{name}/status")).await;
+        code == 200
+            && s["connector"]["state"] == "RUNNING"
+            && s["tasks"].as_array().is_some_and(|t| {
+                t.len() as u64 == tasks && t.iter().all(|t| t["state"] == "RUNNING")
+            })
+    }
+}
+
+fn report(base: &Path) -> VerifiableReport {
+    count_verifiable_output(&verifiable_sink_files(base).unwrap_or_default()).unwrap_or_default()
+}
+
+async fn wait_report(
+    base: &Path,
+    timeout: Duration,
+    cond: impl Fn(&VerifiableReport) -> bool,
+) -> VerifiableReport {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let r = report(base);
+        if cond(&r) {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out; received {}",
+            r.total_received()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn source(tasks: u32, per_task: u64, throughput: u32) -> Value {
+    json!({
+        "connector.class": "VerifiableSource",
+        "tasks.max": tasks.to_string(),
+        "topic": "seq",
+        "throughput": throughput.to_string(),
+        "max.messages": per_task.to_string(),
+    })
+}
+
+fn sink(tasks: u32, file: &Path) -> Value {
+    json!({
+        "connector.class": "VerifiableSink",
+        "tasks.max": tasks.to_string(),
+        "topics": "seq",
+        "verifiable.sink.file": file.display().to_string(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_workers_split_two_connectors_of_four_tasks_evenly() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(3, &["seq:4"]).await;
+    let out = c.path("sink.out");
+    c.create(0, "src", source(4, 1_000_000, 100)).await;
+    c.create(0, "snk", sink(4, &out)).await;
+    let expected = BTreeMap::from([("src", 4), ("snk", 4)]);
+    let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    let mut counts: Vec<usize> = work.iter().map(|(_, t)| t.len()).collect();
+    counts.sort();
+    assert_eq!(counts, vec![2, 3, 3], "8 tasks over 3 workers");
+    let mut connectors: Vec<usize> = work.iter().map(|(c, _)| c.len()).collect();
+    connectors.sort();
+    assert_eq!(connectors, vec![0, 1, 1], "2 connectors over 3 workers");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connector_created_through_one_worker_is_visible_through_every_worker() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(3, &["seq:2"]).await;
+    // Through a worker that may not be the leader (create waits for the group to form).
+    c.create(2, "src", source(2, 1_000_000, 100)).await;
+    for via in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !c.all_running(via, "src", 2).await {
+            assert!(
+                Instant::now() < deadline,
+                "src not RUNNING via worker {via}\n{}",
+                c.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let (code, list) = c.get(via, "/connectors").await;
+        assert_eq!((code, list), (200, json!(["src"])));
+        let (code, info) = c.get(via, "/connectors/src").await;
+        assert_eq!(code, 200);
+        assert_eq!(info["config"]["connector.class"], "VerifiableSource");
+        assert_eq!(info["tasks"].as_array().unwrap().len(), 2);
+        let (code, tasks) = c.get(via, "/connectors/src/tasks").await;
+        assert_eq!(code, 200);
+        assert_eq!(tasks.as_array().unwrap().len(), 2);
+    }
+    // A write through a follower reaches the leader: delete through each in turn is one delete.
+    let r = c
+        .http
+        .delete(format!("{}/connectors/src", c.workers[1].url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204, "{}", r.text().await.unwrap());
+    for via in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (code, _) = c.get(via, "/connectors/src").await;
+            if code == 404 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "src still visible via worker {via}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_joining_worker_takes_only_the_work_it_needs_and_the_rest_keeps_running() {
+    let _serial = SERIAL.lock().await;
+    let mut c = Cluster::start(2, &["seq:4"]).await;
+    let out = c.path("sink.out");
+    c.create(0, "src", source(4, 1_000_000, 100)).await;
+    c.create(0, "snk", sink(4, &out)).await;
+    let expected = BTreeMap::from([("src", 4), ("snk", 4)]);
+    let before = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    c.add_worker();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let after = loop {
+        let after = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+        if !after[2].1.is_empty() {
+            break after;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new worker got no work\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut moved = 0;
+    for (w, (_, tasks)) in before.iter().enumerate() {
+        for (task, actor) in tasks {
+            match after[w].1.get(task) {
+                // Still on the same worker: the very same task actor, never restarted.
+                Some(now) => assert_eq!(now, actor, "task {task:?} was restarted"),
+                None => moved += 1,
+            }
+        }
+    }
+    // 4/4 → 3/3/2 needs two tasks to move, and no connector.
+    assert_eq!(moved, 2, "before {before:?}\nafter {after:?}");
+    assert_eq!(after[2].1.len(), 2);
+    assert!(after[2].0.is_empty(), "a connector moved: {after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sigkilled_worker_s_tasks_move_within_the_session_timeout_and_no_record_is_lost() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(3, &["seq:3"]).await;
+    let out = c.path("sink.out");
+    const PER_TASK: u64 = 8_000;
+    c.create(0, "src", source(3, PER_TASK, 800)).await;
+    c.create(0, "snk", sink(3, &out)).await;
+    let expected = BTreeMap::from([("src", 3), ("snk", 3)]);
+    let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    wait_report(&out, Duration::from_secs(60), |r| {
+        r.total_received() >= 1_500
+    })
+    .await;
+    // Kill a worker running tasks of both connectors' if there is one, else any with tasks.
+    let victim = (0..3).max_by_key(|w| work[*w].1.len()).unwrap();
+    let victim_url = c.workers[victim].url.clone();
+    let victim_id = victim_url.trim_start_matches("http://").to_string();
+    c.workers[victim].proc.signal(Signal::SIGKILL);
+    let killed = Instant::now();
+    let survivor = (0..3).find(|w| *w != victim).unwrap();
+    // Every task RUNNING on a worker other than the victim.
+    let deadline = killed + Duration::from_millis(SESSION_MS) + Duration::from_secs(10);
+    loop {
+        let mut moved = true;
+        for (name, n) in &expected {
+            let (code, s) = c.get(survivor, &format!("/connectors/{name}/status")).await;
+            moved &= code == 200
+                && s["connector"]["state"] == "RUNNING"
+                && s["connector"]["worker_id"] != victim_id.as_str()
+                && s["tasks"].as_array().is_some_and(|t| {
+                    t.len() as u64 == *n
+                        && t.iter().all(|t| {
+                            t["state"] == "RUNNING" && t["worker_id"] != victim_id.as_str()
+                        })
+                });
+        }
+        if moved {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the killed worker's work did not move within session.timeout.ms + 10 s\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("work moved {:?} after the SIGKILL", killed.elapsed());
+    let expected_seqnos: BTreeMap<u32, u64> = (0..3).map(|t| (t, PER_TASK)).collect();
+    let r = wait_report(&out, Duration::from_secs(120), |r| {
+        r.total_lost(&expected_seqnos) == 0
+    })
+    .await;
+    assert_eq!(r.total_lost(&expected_seqnos), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_restart_of_every_worker_loses_no_record() {
+    let _serial = SERIAL.lock().await;
+    let mut c = Cluster::start(3, &["seq:2"]).await;
+    let out = c.path("sink.out");
+    const PER_TASK: u64 = 10_000;
+    c.create(0, "src", source(2, PER_TASK, 500)).await;
+    c.create(0, "snk", sink(2, &out)).await;
+    let expected = BTreeMap::from([("src", 2), ("snk", 2)]);
+    c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    for i in 0..3 {
+        // SIGTERM: the worker stops its tasks (committing), leaves, and a new one takes its place.
+        c.workers[i].proc.signal(Signal::SIGTERM);
+        let exit = c.workers[i].proc.0.wait().unwrap();
+        assert!(exit.success(), "worker {i} exited with {exit:?}");
+        let new = c.add_worker();
+        c.workers.swap(i, new);
+        c.workers.pop();
+        c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    }
+    let expected_seqnos: BTreeMap<u32, u64> = (0..2).map(|t| (t, PER_TASK)).collect();
+    let r = wait_report(&out, Duration::from_secs(120), |r| {
+        r.total_lost(&expected_seqnos) == 0
+    })
+    .await;
+    assert_eq!(r.total_lost(&expected_seqnos), 0);
+    assert!(
+        report(&out).total_received() < PER_TASK * 2 * 3,
+        "far more duplicates than records"
+    );
+}
