@@ -83,9 +83,12 @@ pub struct Distributed {
 /// librdkafka settings of the internal topics' clients, from the worker config: the Kafka
 /// client keys given at the top level (security settings, mostly), as Connect passes them.
 fn internal_client_props(worker: &WorkerConfig, bootstrap: &str) -> Vec<(String, String)> {
+    let mut props = worker.props.clone();
+    props.insert("bootstrap.servers".into(), bootstrap.into());
+    let security = kconnect_actors::cluster::security::librdkafka_client_props(&props);
     const CLIENT_KEYS: &[&str] = &[
+        "bootstrap.servers",
         "security.protocol",
-        "sasl.mechanism",
         "sasl.mechanisms",
         "sasl.username",
         "sasl.password",
@@ -95,13 +98,10 @@ fn internal_client_props(worker: &WorkerConfig, bootstrap: &str) -> Vec<(String,
         "ssl.key.password",
         "ssl.endpoint.identification.algorithm",
     ];
-    let mut out: Vec<(String, String)> = worker
-        .props
-        .iter()
+    let mut out: Vec<(String, String)> = security
+        .into_iter()
         .filter(|(k, _)| CLIENT_KEYS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    out.push(("bootstrap.servers".into(), bootstrap.into()));
     // The internal topics are read back after every write; librdkafka's 500 ms fetch wait
     // would be paid on each (and on the mock broker every fetch waits that long).
     out.push(("fetch.wait.max.ms".into(), "20".into()));

@@ -526,3 +526,152 @@ async fn a_rolling_restart_of_every_worker_loses_no_record() {
         "far more duplicates than records"
     );
 }
+
+/// `kconnect cluster` prints the broker, the worker config and each worker's REST URL; the
+/// workers form one group; a worker started by hand against the printed config joins it; Ctrl-C
+/// stops every worker it started.
+#[tokio::test(flavor = "multi_thread")]
+async fn kconnect_cluster_runs_workers_a_hand_started_one_joins_and_ctrl_c_stops_them() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = Proc(
+        Command::new(BIN)
+            .args(["cluster", "--workers", "2", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("cluster.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(cluster.0.stdout.take().unwrap()).lines();
+    let (mut config, mut urls, mut pids) = (None, Vec::new(), Vec::new());
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(file) = line.strip_prefix("worker config: ") {
+            config = Some(PathBuf::from(file));
+        } else if let Some(rest) = line.strip_prefix("worker ") {
+            // "worker 0: http://127.0.0.1:PORT (pid N)"
+            let (_, rest) = rest.split_once(": ").unwrap();
+            let (url, pid) = rest.split_once(" (pid ").unwrap();
+            urls.push(url.to_string());
+            pids.push(pid.trim_end_matches(')').parse::<i32>().unwrap());
+        } else if line.starts_with("more workers:") {
+            break;
+        }
+    }
+    assert_eq!(urls.len(), 2, "workers printed: {urls:?}");
+    let config = config.expect("the worker config is printed");
+    // A third worker, by hand.
+    let mut extra = Proc(
+        Command::new(BIN)
+            .arg("distributed")
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(extra.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    urls.push(line.trim().to_string());
+    // All three in one group: one leader, known to every worker.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let mut leaders = BTreeSet::new();
+        let mut generations = BTreeSet::new();
+        for url in &urls {
+            let v: Value = match http.get(format!("{url}/admin/worker")).send().await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            };
+            leaders.insert(v["cluster"]["leader_url"].to_string());
+            generations.insert(v["cluster"]["generation"].to_string());
+        }
+        let one_group = leaders.len() == 1
+            && generations.len() == 1
+            && leaders.iter().all(|l| l.starts_with("\"http"));
+        if one_group {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no single group: leaders {leaders:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    cluster.signal(Signal::SIGINT);
+    let status = cluster.0.wait().unwrap();
+    assert!(status.success(), "kconnect cluster exited with {status:?}");
+    for pid in pids {
+        assert!(
+            kill(Pid::from_raw(pid), None).is_err(),
+            "worker process {pid} still runs after Ctrl-C"
+        );
+    }
+    drop(extra);
+}
+
+/// Without bootstrap.servers a distributed worker starts the embedded broker in its own process
+/// and creates the internal topics through the mock's API.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_distributed_worker_without_bootstrap_servers_runs_on_its_own_embedded_broker() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("worker.properties");
+    std::fs::write(
+        &config,
+        "listeners=http://127.0.0.1:0\ngroup.id=alone\nconfig.storage.topic=cfg\n\
+         offset.storage.topic=off\nstatus.storage.topic=sts\nsession.timeout.ms=3000\n\
+         heartbeat.interval.ms=500\n",
+    )
+    .unwrap();
+    let mut w = Proc(
+        Command::new(BIN)
+            .arg("distributed")
+            .arg(&config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut url = String::new();
+    BufReader::new(w.0.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_string();
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http
+            .post(format!("{url}/connectors"))
+            .json(&json!({"name": "src", "config": source(1, 1_000_000, 10)}))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            201 => break,
+            // Not joined yet: Connect answers 409 then; clients retry.
+            409 => assert!(Instant::now() < deadline, "never joined"),
+            other => panic!("create answered {other}: {}", r.text().await.unwrap()),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    loop {
+        let s: Value = http
+            .get(format!("{url}/connectors/src/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or(Value::Null);
+        if s["tasks"][0]["state"] == "RUNNING" && s["connector"]["state"] == "RUNNING" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not RUNNING: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

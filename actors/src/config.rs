@@ -490,7 +490,8 @@ pub fn client_props(
     for (k, v) in required {
         out.insert(k.to_string(), v.clone());
     }
-    out
+    // `producer.sasl.jaas.config` and friends, as Connect users write them.
+    crate::cluster::security::librdkafka_client_props(&out)
 }
 
 #[cfg(test)]

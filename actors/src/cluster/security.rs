@@ -824,3 +824,136 @@ mod tests {
         assert!(err.to_string().contains("ssl.ca.location"), "{err}");
     }
 }
+
+/// The Java-client security keys of a Kafka client config, rewritten for librdkafka (the
+/// worker's rdkafka producers, consumers and admin clients): `sasl.jaas.config` becomes
+/// `sasl.username`/`sasl.password`, `sasl.mechanism` becomes `sasl.mechanisms`, PEM trust and key
+/// stores become `ssl.ca.location`/`ssl.certificate.location`/`ssl.key.location`, and an empty
+/// `ssl.endpoint.identification.algorithm` becomes `none`. Other keys pass through. A config that
+/// does not parse is returned unchanged: librdkafka then refuses it, naming the key.
+pub fn librdkafka_client_props(props: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let Ok(security) = SecurityConfig::from_props(props) else {
+        return props.clone();
+    };
+    let java_only = [
+        MECHANISM,
+        JAAS,
+        TRUSTSTORE_LOCATION,
+        TRUSTSTORE_TYPE,
+        KEYSTORE_LOCATION,
+        KEYSTORE_TYPE,
+        "ssl.truststore.password",
+        "ssl.keystore.password",
+    ];
+    let mut out: BTreeMap<String, String> = props
+        .iter()
+        .filter(|(k, _)| !java_only.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let protocol = match security.protocol {
+        SecurityProtocol::Plaintext => "plaintext",
+        SecurityProtocol::Ssl => "ssl",
+        SecurityProtocol::SaslPlaintext => "sasl_plaintext",
+        SecurityProtocol::SaslSsl => "sasl_ssl",
+    };
+    out.insert(PROTOCOL.into(), protocol.into());
+    if let Some(sasl) = &security.sasl {
+        out.insert(MECHANISMS.into(), sasl.mechanism.name().into());
+        out.insert(USERNAME.into(), sasl.username.clone());
+        out.insert(PASSWORD.into(), sasl.password.expose().to_string());
+    }
+    if let Some(tls) = &security.tls {
+        out.insert(CA_LOCATION.into(), tls.trust.path.display().to_string());
+        if let Some(id) = &tls.identity {
+            out.insert(CERT_LOCATION.into(), id.certs.path.display().to_string());
+            out.insert(
+                KEY_LOCATION.into(),
+                id.private_key.path.display().to_string(),
+            );
+        }
+        let verify = if tls.verify_hostname { "https" } else { "none" };
+        out.insert(ENDPOINT_IDENTIFICATION.into(), verify.into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod librdkafka_tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn java_sasl_keys_become_librdkafka_keys() {
+        let out = librdkafka_client_props(&props(&[
+            ("bootstrap.servers", "b:9093"),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="connect" password="s3cret";"#,
+            ),
+        ]));
+        assert_eq!(
+            out,
+            props(&[
+                ("bootstrap.servers", "b:9093"),
+                ("security.protocol", "sasl_plaintext"),
+                ("sasl.mechanisms", "SCRAM-SHA-512"),
+                ("sasl.username", "connect"),
+                ("sasl.password", "s3cret"),
+            ])
+        );
+    }
+
+    #[test]
+    fn plaintext_configs_pass_through_and_unparseable_ones_are_left_for_librdkafka_to_refuse() {
+        let plain = props(&[("bootstrap.servers", "b:9092"), ("acks", "all")]);
+        let mut expected = plain.clone();
+        expected.insert("security.protocol".into(), "plaintext".into());
+        assert_eq!(librdkafka_client_props(&plain), expected);
+        let bad = props(&[("security.protocol", "KERBEROS")]);
+        assert_eq!(librdkafka_client_props(&bad), bad);
+    }
+
+    /// The translated keys are ones librdkafka accepts (it validates them, and loads the CA,
+    /// when a client is created): SCRAM and TLS need librdkafka built with OpenSSL.
+    #[test]
+    fn librdkafka_accepts_translated_scram_over_tls_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca =
+            rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap()).unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).unwrap();
+        let out = librdkafka_client_props(&props(&[
+            ("bootstrap.servers", "127.0.0.1:1"),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            (
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";"#,
+            ),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", ca_file.to_str().unwrap()),
+        ]));
+        assert_eq!(out["ssl.ca.location"], ca_file.to_str().unwrap());
+        assert_eq!(out["ssl.endpoint.identification.algorithm"], "https");
+        let mut config = rdkafka::ClientConfig::new();
+        for (k, v) in &out {
+            config.set(k, v);
+        }
+        let created: Result<rdkafka::producer::BaseProducer, _> = config.create();
+        assert!(
+            created.is_ok(),
+            "librdkafka refused {out:?}: {:?}",
+            created.err()
+        );
+    }
+}

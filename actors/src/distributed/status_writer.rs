@@ -1,14 +1,16 @@
 //! Statuses this worker sets go to the status topic from a thread of their own: writing waits for
 //! the broker's acknowledgement, which no actor should wait on.
 //!
-//! As Connect's `AbstractHerder` does, UNASSIGNED and FAILED are written safely (never over a
-//! status another worker wrote in a newer generation); the others always are.
+//! Every write is a safe write: it never replaces a status another worker wrote in a newer
+//! generation, so a worker that fell out of the group cannot overwrite what the task's new owner
+//! reports. (Connect writes only UNASSIGNED and FAILED safely; a new owner always has a newer or
+//! equal generation, so making RUNNING, PAUSED and the others safe too loses nothing.)
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use crate::status::{State, StatusChange, StatusListener};
+use crate::status::{StatusChange, StatusListener};
 use crate::storage::kafka::{KafkaStatusStore, Status, StatusRecord};
 
 /// Starts the writer thread; the listener it returns feeds it. The thread ends when every clone
@@ -47,13 +49,16 @@ fn write(store: &KafkaStatusStore, change: &StatusChange, generation: i32) {
             status,
         },
     };
-    let safe = matches!(change.status.state, State::Unassigned | State::Failed);
-    let result = if safe {
-        store.put_safe(&record).map(|_| ())
-    } else {
-        store.put(&record)
-    };
-    if let Err(e) = result {
-        tracing::warn!(connector = %change.connector, task = ?change.task, "cannot write status: {e}");
+    match store.put_safe(&record) {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!(
+            connector = %change.connector,
+            task = ?change.task,
+            generation,
+            "status not written: another worker reported it in a newer generation"
+        ),
+        Err(e) => {
+            tracing::warn!(connector = %change.connector, task = ?change.task, "cannot write status: {e}")
+        }
     }
 }
