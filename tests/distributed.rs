@@ -42,6 +42,23 @@ impl Proc {
     }
 }
 
+/// Starts `kconnect distributed CONFIG` and returns it with the REST URL it printed.
+fn spawn_worker(config: &Path, stderr: Stdio) -> (Proc, String) {
+    let mut child = Command::new(BIN)
+        .args(["--log-level", "info"])
+        .arg("distributed")
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (Proc(child), line.trim().to_string())
+}
+
 /// A broker process and the workers of one group, with a scratch folder.
 struct Cluster {
     dir: tempfile::TempDir,
@@ -114,29 +131,13 @@ impl Cluster {
     fn add_worker(&mut self) -> usize {
         let log = self.path(&format!("worker-{}.log", self.started));
         self.started += 1;
-        let mut child = Command::new(BIN)
-            .args(["--log-level", "info"])
-            .arg("distributed")
-            .arg(&self.config)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line.trim().to_string();
+        let (proc, url) = spawn_worker(&self.config, std::fs::File::create(&log).unwrap().into());
         assert!(
             url.starts_with("http://127.0.0.1:"),
             "worker printed {url:?}; log: {}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        self.workers.push(Worker {
-            proc: Proc(child),
-            url,
-            log,
-        });
+        self.workers.push(Worker { proc, url, log });
         self.workers.len() - 1
     }
 
@@ -562,20 +563,8 @@ async fn kconnect_cluster_runs_workers_a_hand_started_one_joins_and_ctrl_c_stops
     assert_eq!(urls.len(), 2, "workers printed: {urls:?}");
     let config = config.expect("the worker config is printed");
     // A third worker, by hand.
-    let mut extra = Proc(
-        Command::new(BIN)
-            .arg("distributed")
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(extra.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    urls.push(line.trim().to_string());
+    let (extra, url) = spawn_worker(&config, Stdio::null());
+    urls.push(url);
     // All three in one group: one leader, known to every worker.
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -628,20 +617,7 @@ async fn a_distributed_worker_without_bootstrap_servers_runs_on_its_own_embedded
          heartbeat.interval.ms=500\n",
     )
     .unwrap();
-    let mut w = Proc(
-        Command::new(BIN)
-            .arg("distributed")
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut url = String::new();
-    BufReader::new(w.0.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim().to_string();
+    let (_worker, url) = spawn_worker(&config, Stdio::null());
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -8,6 +8,11 @@
 //!     │   └ OffsetCommitter        (task/committer.rs: acknowledged offsets → store)
 //!     └── SinkTaskActor   × tasks  (task/sink.rs: consume → convert → put → commit)
 //! ```
+//!
+//! In distributed mode a `HerderActor` (distributed/herder.rs) sits beside the `WorkerActor`: the
+//! group member (cluster/group.rs, distributed/member.rs) hands it each assignment, and it tells
+//! the `WorkerActor` which share of each connector to run. `herder.rs` is what REST asks of a
+//! worker in either mode.
 
 pub mod cluster;
 pub mod config;

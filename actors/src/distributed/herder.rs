@@ -444,29 +444,19 @@ impl DistributedHerder {
             .contains(&(name.to_string(), task))
     }
 
-    async fn blocking<T: Send + 'static>(
-        f: impl FnOnce() -> Result<T, String> + Send + 'static,
-    ) -> Result<T, WorkerError> {
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| WorkerError::Internal(e.to_string()))?
-            .map_err(WorkerError::Internal)
-    }
-
-    async fn write_config(
+    /// Runs a write to the config topic off the async threads (it waits until the write was
+    /// read back).
+    async fn write_configs(
         &self,
-        name: &str,
-        props: Props,
-        target: Option<TargetState>,
+        write: impl FnOnce(&KafkaConfigStore) -> Result<(), crate::storage::kafka::KafkaLogError>
+            + Send
+            + 'static,
     ) -> Result<(), WorkerError> {
         let store = self.view.configs.clone();
-        let name = name.to_string();
-        Self::blocking(move || {
-            store
-                .put_connector_config(&name, &props, target)
-                .map_err(|e| e.to_string())
-        })
-        .await
+        tokio::task::spawn_blocking(move || write(&store))
+            .await
+            .map_err(|e| WorkerError::Internal(e.to_string()))?
+            .map_err(|e| WorkerError::Internal(e.to_string()))
     }
 }
 
@@ -504,7 +494,9 @@ impl Herder for DistributedHerder {
         if self.snapshot().contains(&config.name) {
             return Err(WorkerError::Duplicate(config.name));
         }
-        self.write_config(&config.name, props, Some(target)).await?;
+        let name = config.name.clone();
+        self.write_configs(move |s| s.put_connector_config(&name, &props, Some(target)))
+            .await?;
         Ok(config.name)
     }
 
@@ -526,21 +518,18 @@ impl Herder for DistributedHerder {
         crate::worker::validate(self.ctx(), &props)?;
         let created = !self.snapshot().contains(name);
         let target = created.then_some(TargetState::Started);
-        self.write_config(name, props, target).await?;
+        let name = name.to_string();
+        self.write_configs(move |s| s.put_connector_config(&name, &props, target))
+            .await?;
         Ok(created)
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
         self.view.leader_or_err()?;
         self.existing(name)?;
-        let store = self.view.configs.clone();
         let name = name.to_string();
-        Self::blocking(move || {
-            store
-                .remove_connector_config(&name)
-                .map_err(|e| e.to_string())
-        })
-        .await
+        self.write_configs(move |s| s.remove_connector_config(&name))
+            .await
     }
 
     async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError> {
@@ -550,16 +539,11 @@ impl Herder for DistributedHerder {
             self.view.leader_or_err()?;
         }
         self.existing(name)?;
-        let store = self.view.configs.clone();
         let name = name.to_string();
-        Self::blocking(move || {
-            store
-                .put_target_state(&name, target)
-                .map_err(|e| e.to_string())?;
+        self.write_configs(move |s| {
+            s.put_target_state(&name, target)?;
             if target == TargetState::Stopped {
-                store
-                    .put_task_configs(&name, &[])
-                    .map_err(|e| e.to_string())?;
+                s.put_task_configs(&name, &[])?;
             }
             Ok(())
         })
@@ -574,18 +558,13 @@ impl Herder for DistributedHerder {
     ) -> Result<(), WorkerError> {
         self.view.leader_or_err()?;
         self.existing(name)?;
-        let store = self.view.configs.clone();
         let request = RestartRequest {
             connector: name.to_string(),
             include_tasks,
             only_failed,
         };
-        Self::blocking(move || {
-            store
-                .put_restart_request(&request)
-                .map_err(|e| e.to_string())
-        })
-        .await
+        self.write_configs(move |s| s.put_restart_request(&request))
+            .await
     }
 
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
@@ -703,14 +682,9 @@ impl Herder for DistributedHerder {
     async fn put_task_configs(&self, name: &str, configs: Vec<Props>) -> Result<(), WorkerError> {
         self.view.leader_or_err()?;
         self.existing(name)?;
-        let store = self.view.configs.clone();
         let name = name.to_string();
-        Self::blocking(move || {
-            store
-                .put_task_configs(&name, &configs)
-                .map_err(|e| e.to_string())
-        })
-        .await
+        self.write_configs(move |s| s.put_task_configs(&name, &configs))
+            .await
     }
 
     async fn local_work(&self) -> Vec<crate::worker::LocalWork> {
