@@ -377,7 +377,17 @@ async fn a_connector_created_through_one_worker_is_visible_through_every_worker(
         assert_eq!(code, 200);
         assert_eq!(tasks.as_array().unwrap().len(), 2);
     }
-    // A write through a follower reaches the leader: delete through each in turn is one delete.
+    // Restarting one task through any worker reaches the worker running it.
+    for via in 0..3 {
+        let r = c
+            .http
+            .post(format!("{}/connectors/src/tasks/1/restart", c.workers[via].url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 204, "via {via}: {}", r.text().await.unwrap());
+    }
+    // A write through a follower reaches the leader.
     let r = c
         .http
         .delete(format!("{}/connectors/src", c.workers[1].url))
