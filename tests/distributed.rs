@@ -381,11 +381,19 @@ async fn a_connector_created_through_one_worker_is_visible_through_every_worker(
     for via in 0..3 {
         let r = c
             .http
-            .post(format!("{}/connectors/src/tasks/1/restart", c.workers[via].url))
+            .post(format!(
+                "{}/connectors/src/tasks/1/restart",
+                c.workers[via].url
+            ))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status().as_u16(), 204, "via {via}: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status().as_u16(),
+            204,
+            "via {via}: {}",
+            r.text().await.unwrap()
+        );
     }
     // A write through a follower reaches the leader.
     let r = c
@@ -504,6 +512,11 @@ async fn a_sigkilled_worker_s_tasks_move_within_the_session_timeout_and_no_recor
     })
     .await;
     assert_eq!(r.total_lost(&expected_seqnos), 0);
+    eprintln!(
+        "0 lost, {} duplicates, {} malformed lines",
+        r.total_duplicates(),
+        r.malformed_lines
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -532,6 +545,10 @@ async fn a_rolling_restart_of_every_worker_loses_no_record() {
     })
     .await;
     assert_eq!(r.total_lost(&expected_seqnos), 0);
+    eprintln!(
+        "rolling restart: 0 lost, {} duplicates",
+        r.total_duplicates()
+    );
     assert!(
         report(&out).total_received() < PER_TASK * 2 * 3,
         "far more duplicates than records"
