@@ -78,6 +78,18 @@ struct Worker {
 impl Cluster {
     /// Starts the broker with the internal topics and `topics`, then `n` workers.
     async fn start(n: usize, topics: &[&str]) -> Cluster {
+        Self::start_with(
+            n,
+            topics,
+            "listeners=http://127.0.0.1:0\n",
+            reqwest::Client::new(),
+        )
+        .await
+    }
+
+    /// Like [`Cluster::start`], with more worker config lines (`listeners` among them) and the
+    /// test's HTTP client.
+    async fn start_with(n: usize, topics: &[&str], extra: &str, http: reqwest::Client) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(BIN);
         cmd.arg("broker");
@@ -101,7 +113,7 @@ impl Cluster {
         std::fs::write(
             &config,
             format!(
-                "bootstrap.servers={addr}\nlisteners=http://127.0.0.1:0\ngroup.id=test-cluster\n\
+                "bootstrap.servers={addr}\n{extra}group.id=test-cluster\n\
                  config.storage.topic=connect-configs\noffset.storage.topic=connect-offsets\n\
                  offset.storage.partitions=5\nstatus.storage.topic=connect-status\n\
                  status.storage.partitions=3\nsession.timeout.ms={SESSION_MS}\n\
@@ -115,7 +127,7 @@ impl Cluster {
             config,
             workers: Vec::new(),
             started: 0,
-            http: reqwest::Client::new(),
+            http,
         };
         for _ in 0..n {
             c.add_worker();
@@ -133,7 +145,7 @@ impl Cluster {
         self.started += 1;
         let (proc, url) = spawn_worker(&self.config, std::fs::File::create(&log).unwrap().into());
         assert!(
-            url.starts_with("http://127.0.0.1:"),
+            url.contains("://127.0.0.1:"),
             "worker printed {url:?}; log: {}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
@@ -676,5 +688,51 @@ async fn a_distributed_worker_without_bootstrap_servers_runs_on_its_own_embedded
         }
         assert!(Instant::now() < deadline, "not RUNNING: {s}");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// With https listeners, a request to a follower is forwarded to the leader over TLS, trusting
+/// the PEM trust store of the worker config.
+#[tokio::test(flavor = "multi_thread")]
+async fn https_workers_forward_writes_to_the_leader_over_tls() {
+    let _serial = SERIAL.lock().await;
+    let pki = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    let keystore = pki.path().join("rest.pem");
+    std::fs::write(
+        &keystore,
+        format!("{cert_pem}{}", cert.signing_key.serialize_pem()),
+    )
+    .unwrap();
+    let truststore = pki.path().join("ca.pem");
+    std::fs::write(&truststore, &cert_pem).unwrap();
+    let extra = format!(
+        "listeners=https://127.0.0.1:0\nlisteners.https.ssl.keystore.type=PEM\n\
+         listeners.https.ssl.keystore.location={}\n\
+         listeners.https.ssl.truststore.location={}\n",
+        keystore.display(),
+        truststore.display()
+    );
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let c = Cluster::start_with(2, &["seq:1"], &extra, http).await;
+    assert!(c.workers[0].url.starts_with("https://"));
+    c.wait_joined().await;
+    let (_, w0) = c.get(0, "/admin/worker").await;
+    let follower = if w0["cluster"]["leader"] == true {
+        1
+    } else {
+        0
+    };
+    c.create(follower, "src", source(1, 1_000_000, 10)).await;
+    for via in 0..2 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !c.all_running(via, "src", 1).await {
+            assert!(Instant::now() < deadline, "src not RUNNING\n{}", c.logs());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }

@@ -4,15 +4,13 @@
 //! with `forward=false` and returns what that worker answered. A request that already came
 //! forwarded is not forwarded again: it gets 409, as in Connect, and the client retries.
 
-use std::time::Duration;
-
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::ApiError;
+use super::{ApiError, RestState};
 
 /// Marks a response that must be replaced by the answer of the worker at this URL.
 #[derive(Debug, Clone)]
@@ -20,7 +18,7 @@ pub struct ForwardTo(pub String);
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
-pub async fn forwarding(request: Request, next: Next) -> Response {
+pub async fn forwarding(State(state): State<RestState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
     let headers = request.headers().clone();
@@ -41,7 +39,14 @@ pub async fn forwarding(request: Request, next: Next) -> Response {
         )
         .into_response();
     }
-    match replay(&base, &method, &uri, &headers, bytes).await {
+    let client =
+        match kconnect_actors::distributed::rest_client(&state.herder.context().config.props) {
+            Ok(c) => c,
+            Err(e) => {
+                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response();
+            }
+        };
+    match replay(&client, &base, &method, &uri, &headers, bytes).await {
         Ok(r) => r,
         Err(e) => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,6 +64,7 @@ fn already_forwarded(uri: &Uri) -> bool {
 }
 
 async fn replay(
+    client: &reqwest::Client,
     base: &str,
     method: &Method,
     uri: &Uri,
@@ -71,10 +77,6 @@ async fn replay(
     };
     let url = format!("{}{}?{query}", base.trim_end_matches('/'), uri.path());
     tracing::debug!(%method, %url, "forwarding REST request");
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(90))
-        .build()
-        .map_err(|e| e.to_string())?;
     let method =
         reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|e| e.to_string())?;
     let mut request = client.request(method, &url).body(body.to_vec());

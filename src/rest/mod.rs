@@ -150,7 +150,10 @@ pub fn router(state: RestState) -> axum::Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))
-        .layer(axum::middleware::from_fn(forward::forwarding))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::forwarding,
+        ))
         .with_state(state)
 }
 

@@ -1350,4 +1350,404 @@ mod tests {
         };
         assert!(Timeouts::from_config(&config).is_err());
     }
+
+    /// Against a scripted fake coordinator: the paths librdkafka's mock cannot take.
+    mod scripted {
+        use super::super::*;
+        use crate::cluster::fake_coordinator::{FakeCoordinator, Reply};
+        use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+        const WAIT: Duration = Duration::from_secs(10);
+        const PROTOCOL: &str = "test-protocol";
+        const METADATA: &str = "meta";
+        const UNKNOWN_MEMBER_ID: i16 = 25;
+        const REBALANCE_IN_PROGRESS: i16 = 27;
+        const ILLEGAL_GENERATION: i16 = 22;
+        const NOT_COORDINATOR: i16 = 16;
+
+        /// A handler call.
+        #[derive(Debug, PartialEq)]
+        enum Call {
+            Assign {
+                generation: i32,
+                members: Vec<(String, Bytes)>,
+            },
+            Assigned {
+                generation: i32,
+                member_id: String,
+                leader_id: String,
+                assignment: Bytes,
+            },
+            Lost,
+        }
+
+        fn assigned(generation: i32, member_id: &str, leader_id: &str, assignment: &str) -> Call {
+            Call::Assigned {
+                generation,
+                member_id: member_id.into(),
+                leader_id: leader_id.into(),
+                assignment: Bytes::from(assignment.to_string()),
+            }
+        }
+
+        struct Recording(UnboundedSender<Call>);
+
+        #[async_trait::async_trait]
+        impl GroupHandler for Recording {
+            async fn metadata(&mut self) -> Vec<(String, Bytes)> {
+                vec![(PROTOCOL.into(), Bytes::from(METADATA))]
+            }
+
+            async fn assign(
+                &mut self,
+                generation: i32,
+                _leader_id: &str,
+                protocol: &str,
+                members: Vec<(String, Bytes)>,
+            ) -> Result<HashMap<String, Bytes>, String> {
+                assert_eq!(protocol, PROTOCOL);
+                let _ = self.0.send(Call::Assign {
+                    generation,
+                    members: members.clone(),
+                });
+                Ok(members
+                    .into_iter()
+                    .map(|(id, _)| (id.clone(), Bytes::from(format!("for-{id}"))))
+                    .collect())
+            }
+
+            async fn assigned(
+                &mut self,
+                generation: i32,
+                member_id: &str,
+                leader_id: &str,
+                protocol: &str,
+                assignment: Bytes,
+            ) -> bool {
+                assert_eq!(protocol, PROTOCOL);
+                let _ = self.0.send(Call::Assigned {
+                    generation,
+                    member_id: member_id.into(),
+                    leader_id: leader_id.into(),
+                    assignment,
+                });
+                false
+            }
+
+            async fn lost(&mut self, _reason: &str) {
+                let _ = self.0.send(Call::Lost);
+            }
+        }
+
+        struct Member {
+            commands: UnboundedSender<GroupCommand>,
+            task: tokio::task::JoinHandle<Result<(), GroupError>>,
+            calls: UnboundedReceiver<Call>,
+        }
+
+        impl Member {
+            fn start(bootstrap: &str) -> Self {
+                let config = GroupConfig {
+                    bootstrap_servers: vec![bootstrap.into()],
+                    group_id: "g".into(),
+                    client_id: "test".into(),
+                    session_timeout: Duration::from_secs(10),
+                    rebalance_timeout: Duration::from_secs(10),
+                    heartbeat_interval: Duration::from_millis(50),
+                    security: SecurityConfig::default(),
+                    protocol_type: "connect".into(),
+                };
+                let (calls_tx, calls) = mpsc::unbounded_channel();
+                let (commands, rx) = mpsc::unbounded_channel();
+                let task = tokio::spawn(run_member(config, Recording(calls_tx), rx));
+                Self {
+                    commands,
+                    task,
+                    calls,
+                }
+            }
+
+            async fn next_call(&mut self) -> Call {
+                tokio::time::timeout(WAIT, self.calls.recv())
+                    .await
+                    .expect("a handler call")
+                    .expect("the member is running")
+            }
+
+            /// Leaves the group; the handler calls made after the ones already taken.
+            async fn leave(mut self) -> Vec<Call> {
+                let (done_tx, done_rx) = oneshot::channel();
+                self.commands.send(GroupCommand::Leave(done_tx)).unwrap();
+                tokio::time::timeout(WAIT, done_rx).await.unwrap().unwrap();
+                let result = tokio::time::timeout(WAIT, self.task)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(result.is_ok(), "{result:?}");
+                let mut rest = Vec::new();
+                while let Ok(call) = self.calls.try_recv() {
+                    rest.push(call);
+                }
+                rest
+            }
+        }
+
+        fn joined(generation: i32, member_id: &'static str) -> Reply {
+            Reply::Joined {
+                generation,
+                member_id,
+                leader: "the-leader",
+                members: vec![],
+            }
+        }
+
+        /// The member ids of the next `n` JoinGroups.
+        async fn join_ids(coordinator: &mut FakeCoordinator, n: usize) -> Vec<String> {
+            let mut ids = Vec::new();
+            for _ in 0..n {
+                ids.push(coordinator.expect(ApiKey::JoinGroup).await.member_id);
+            }
+            ids
+        }
+
+        #[tokio::test]
+        async fn member_id_required_rejoins_with_the_given_id() {
+            let mut coordinator = FakeCoordinator::start().await;
+            coordinator.script(
+                ApiKey::JoinGroup,
+                [
+                    Reply::MemberIdRequired("m-1"),
+                    Reply::Joined {
+                        generation: 1,
+                        member_id: "m-1",
+                        leader: "m-1",
+                        members: vec![("m-1", METADATA)],
+                    },
+                ],
+            );
+            coordinator.script(ApiKey::SyncGroup, [Reply::Assignment("a-1")]);
+            let mut member = Member::start(&coordinator.addr);
+
+            let first = coordinator.expect(ApiKey::JoinGroup).await;
+            assert_eq!(first.member_id, "");
+            let offered = vec![(PROTOCOL.to_string(), Bytes::from(METADATA))];
+            assert_eq!(first.entries, offered);
+            let second = coordinator.expect(ApiKey::JoinGroup).await;
+            assert_eq!(second.member_id, "m-1");
+            assert_eq!(second.entries, offered);
+
+            // The leader assigns, and its SyncGroup carries that assignment.
+            let sync = coordinator.expect(ApiKey::SyncGroup).await;
+            assert_eq!((sync.generation, sync.member_id.as_str()), (1, "m-1"));
+            assert_eq!(
+                sync.entries,
+                vec![("m-1".to_string(), Bytes::from("for-m-1"))]
+            );
+            assert_eq!(
+                member.next_call().await,
+                Call::Assign {
+                    generation: 1,
+                    members: vec![("m-1".into(), Bytes::from(METADATA))],
+                }
+            );
+            assert_eq!(member.next_call().await, assigned(1, "m-1", "m-1", "a-1"));
+
+            assert_eq!(member.leave().await, vec![]);
+            let leave = coordinator.expect(ApiKey::LeaveGroup).await;
+            assert_eq!(leave.member_id, "m-1");
+        }
+
+        #[tokio::test]
+        async fn unknown_member_id_on_join_resets_the_id() {
+            let mut coordinator = FakeCoordinator::start().await;
+            coordinator.script(
+                ApiKey::JoinGroup,
+                [
+                    Reply::MemberIdRequired("m-1"),
+                    Reply::Error(UNKNOWN_MEMBER_ID),
+                    joined(1, "m-2"),
+                ],
+            );
+            coordinator.script(ApiKey::SyncGroup, [Reply::Assignment("a-1")]);
+            let mut member = Member::start(&coordinator.addr);
+
+            assert_eq!(join_ids(&mut coordinator, 3).await, ["", "m-1", ""]);
+            let sync = coordinator.expect(ApiKey::SyncGroup).await;
+            assert_eq!((sync.generation, sync.member_id.as_str()), (1, "m-2"));
+            assert!(sync.entries.is_empty(), "a follower assigns nothing");
+            // Nothing was held, so nothing was lost.
+            assert_eq!(
+                member.next_call().await,
+                assigned(1, "m-2", "the-leader", "a-1")
+            );
+            assert_eq!(member.leave().await, vec![]);
+        }
+
+        #[tokio::test]
+        async fn unknown_member_id_on_join_loses_a_held_assignment() {
+            let mut coordinator = FakeCoordinator::start().await;
+            coordinator.script(
+                ApiKey::JoinGroup,
+                [
+                    joined(1, "m-1"),
+                    Reply::Error(UNKNOWN_MEMBER_ID),
+                    joined(2, "m-2"),
+                ],
+            );
+            coordinator.script(
+                ApiKey::SyncGroup,
+                [Reply::Assignment("a-1"), Reply::Assignment("a-2")],
+            );
+            coordinator.script(ApiKey::Heartbeat, [Reply::Error(REBALANCE_IN_PROGRESS)]);
+            let mut member = Member::start(&coordinator.addr);
+
+            assert_eq!(
+                member.next_call().await,
+                assigned(1, "m-1", "the-leader", "a-1")
+            );
+            assert_eq!(member.next_call().await, Call::Lost);
+            assert_eq!(
+                member.next_call().await,
+                assigned(2, "m-2", "the-leader", "a-2")
+            );
+            assert_eq!(join_ids(&mut coordinator, 3).await, ["", "m-1", ""]);
+            let sync = coordinator.expect(ApiKey::SyncGroup).await;
+            assert_eq!((sync.generation, sync.member_id.as_str()), (1, "m-1"));
+            let sync = coordinator.expect(ApiKey::SyncGroup).await;
+            assert_eq!((sync.generation, sync.member_id.as_str()), (2, "m-2"));
+            assert_eq!(member.leave().await, vec![]);
+        }
+
+        /// A member holding generation 1's assignment rejoins (after a heartbeat's
+        /// REBALANCE_IN_PROGRESS), and the SyncGroup of generation 2 fails with `error`; the
+        /// member then rejoins, becoming `rejoined_as` in generation 3. Returns the member ids
+        /// of the three JoinGroups and the handler calls after generation 1's assignment.
+        async fn sync_fails_with(
+            error: i16,
+            rejoined_as: &'static str,
+        ) -> (Vec<String>, Vec<Call>) {
+            let mut coordinator = FakeCoordinator::start().await;
+            coordinator.script(
+                ApiKey::JoinGroup,
+                [joined(1, "m-1"), joined(2, "m-1"), joined(3, rejoined_as)],
+            );
+            coordinator.script(
+                ApiKey::SyncGroup,
+                [
+                    Reply::Assignment("a-1"),
+                    Reply::Error(error),
+                    Reply::Assignment("a-3"),
+                ],
+            );
+            coordinator.script(ApiKey::Heartbeat, [Reply::Error(REBALANCE_IN_PROGRESS)]);
+            let mut member = Member::start(&coordinator.addr);
+
+            assert_eq!(
+                member.next_call().await,
+                assigned(1, "m-1", "the-leader", "a-1")
+            );
+            let mut calls = Vec::new();
+            loop {
+                let call = member.next_call().await;
+                let done = matches!(call, Call::Assigned { .. });
+                calls.push(call);
+                if done {
+                    break;
+                }
+            }
+            let ids = join_ids(&mut coordinator, 3).await;
+            for generation in 1..=3 {
+                let sync = coordinator.expect(ApiKey::SyncGroup).await;
+                assert_eq!(sync.generation, generation);
+            }
+            calls.extend(member.leave().await);
+            (ids, calls)
+        }
+
+        #[tokio::test]
+        async fn sync_rebalance_in_progress_rejoins_without_loss() {
+            let (ids, calls) = sync_fails_with(REBALANCE_IN_PROGRESS, "m-1").await;
+            assert_eq!(ids, ["", "m-1", "m-1"]);
+            assert_eq!(calls, [assigned(3, "m-1", "the-leader", "a-3")]);
+        }
+
+        #[tokio::test]
+        async fn sync_illegal_generation_rejoins_with_the_same_id() {
+            let (ids, calls) = sync_fails_with(ILLEGAL_GENERATION, "m-1").await;
+            assert_eq!(ids, ["", "m-1", "m-1"]);
+            assert_eq!(calls, [assigned(3, "m-1", "the-leader", "a-3")]);
+        }
+
+        #[tokio::test]
+        async fn sync_unknown_member_id_resets_the_id_and_loses_the_assignment() {
+            let (ids, calls) = sync_fails_with(UNKNOWN_MEMBER_ID, "m-2").await;
+            assert_eq!(ids, ["", "m-1", ""]);
+            assert_eq!(calls, [Call::Lost, assigned(3, "m-2", "the-leader", "a-3")]);
+        }
+
+        /// The coordinator `a` answers a heartbeat with `reply` and, asked again, names `b`;
+        /// the member heartbeats `b`, which has it rejoin, and gets its new assignment there.
+        async fn coordinator_moves_after(reply: Reply) {
+            let mut a = FakeCoordinator::start().await;
+            let mut b = FakeCoordinator::start().await;
+            a.script(
+                ApiKey::FindCoordinator,
+                [
+                    Reply::Coordinator(a.addr.clone()),
+                    Reply::Coordinator(b.addr.clone()),
+                ],
+            );
+            a.script(ApiKey::JoinGroup, [joined(1, "m-1")]);
+            a.script(ApiKey::SyncGroup, [Reply::Assignment("a-1")]);
+            a.script(ApiKey::Heartbeat, [reply]);
+            b.script(ApiKey::Heartbeat, [Reply::Error(REBALANCE_IN_PROGRESS)]);
+            b.script(ApiKey::JoinGroup, [joined(2, "m-1")]);
+            b.script(ApiKey::SyncGroup, [Reply::Assignment("a-2")]);
+            let mut member = Member::start(&a.addr);
+
+            assert_eq!(
+                member.next_call().await,
+                assigned(1, "m-1", "the-leader", "a-1")
+            );
+            assert_eq!(
+                member.next_call().await,
+                assigned(2, "m-1", "the-leader", "a-2")
+            );
+            a.expect(ApiKey::FindCoordinator).await;
+            a.expect(ApiKey::JoinGroup).await;
+            a.expect(ApiKey::SyncGroup).await;
+            let heartbeat = a.expect(ApiKey::Heartbeat).await;
+            assert_eq!(
+                (heartbeat.generation, heartbeat.member_id.as_str()),
+                (1, "m-1")
+            );
+            a.expect(ApiKey::FindCoordinator).await;
+            // The same membership is carried over to the new coordinator.
+            let heartbeat = b.expect(ApiKey::Heartbeat).await;
+            assert_eq!(
+                (heartbeat.generation, heartbeat.member_id.as_str()),
+                (1, "m-1")
+            );
+            assert_eq!(b.expect(ApiKey::JoinGroup).await.member_id, "m-1");
+            let sync = b.expect(ApiKey::SyncGroup).await;
+            assert_eq!((sync.generation, sync.member_id.as_str()), (2, "m-1"));
+
+            assert_eq!(
+                member.leave().await,
+                vec![],
+                "a coordinator move is no loss"
+            );
+            assert_eq!(b.expect(ApiKey::LeaveGroup).await.member_id, "m-1");
+        }
+
+        #[tokio::test]
+        async fn not_coordinator_on_heartbeat_moves_to_the_new_coordinator() {
+            coordinator_moves_after(Reply::Error(NOT_COORDINATOR)).await;
+        }
+
+        #[tokio::test]
+        async fn a_closed_coordinator_connection_moves_to_the_new_coordinator() {
+            coordinator_moves_after(Reply::Close).await;
+        }
+    }
 }

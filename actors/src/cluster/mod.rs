@@ -12,6 +12,8 @@
 
 pub mod assignor;
 pub mod conn;
+#[cfg(test)]
+mod fake_coordinator;
 pub mod group;
 pub mod protocol;
 pub mod scram;

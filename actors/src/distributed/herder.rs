@@ -152,12 +152,11 @@ impl Actor for HerderActor {
         _myself: ActorRef<Self::Msg>,
         args: HerderArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
+        let http = super::rest_client(&args.worker.context().config.props)?;
         Ok(HerderState {
             args,
             applied: BTreeMap::new(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()?,
+            http,
         })
     }
 

@@ -15,3 +15,26 @@ pub mod member;
 pub mod status_writer;
 
 pub use herder::{ClusterView, DistributedHerder, HerderMsg, Membership};
+
+/// The HTTP client one worker uses to reach another's REST API (forwarded requests, task
+/// configs to the leader). With https listeners it trusts, besides the usual roots, the PEM
+/// trust store of `listeners.https.ssl.truststore.location` (or `ssl.truststore.location`), as
+/// Connect's inter-worker client does.
+pub fn rest_client(props: &kconnect_connectors::api::Props) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(90));
+    let key = |k: &str| {
+        props
+            .get(&format!("listeners.https.{k}"))
+            .or_else(|| props.get(k))
+    };
+    if let Some(location) = key("ssl.truststore.location") {
+        let pem = std::fs::read(location)
+            .map_err(|e| format!("ssl.truststore.location {location}: {e}"))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("ssl.truststore.location {location}: {e}"))?;
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    builder.build().map_err(|e| e.to_string())
+}
