@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
+use kafka_protocol::ResponseError;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
@@ -28,7 +29,6 @@ const VERSIONS: &[(ApiKey, i16)] = &[
     (ApiKey::Heartbeat, 3),
     (ApiKey::LeaveGroup, 2),
 ];
-const UNSUPPORTED_VERSION: i16 = 35;
 /// How long a test waits for a request it expects.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -47,8 +47,8 @@ pub enum Reply {
     MemberIdRequired(&'static str),
     /// SyncGroup success with this member's assignment.
     Assignment(&'static str),
-    /// This error code, with empty or default fields otherwise.
-    Error(i16),
+    /// This error, with empty or default fields otherwise.
+    Error(ResponseError),
     /// Close the connection instead of answering.
     Close,
 }
@@ -105,20 +105,44 @@ impl FakeCoordinator {
     /// (unless that is `api`); any other request in between fails the test.
     pub async fn expect(&mut self, api: ApiKey) -> Seen {
         loop {
-            let seen = tokio::time::timeout(WAIT, self.seen.recv())
-                .await
-                .unwrap_or_else(|_| panic!("{}: no {api:?} request", self.addr))
-                .expect("the fake keeps running");
+            let seen = self.recv().await;
             if seen.api == api {
                 return seen;
             }
             assert!(
-                matches!(seen.api, ApiKey::Heartbeat | ApiKey::FindCoordinator),
+                is_routine(seen.api),
                 "{}: expected {api:?}, got {seen:?}",
                 self.addr
             );
         }
     }
+
+    /// The next JoinGroup, SyncGroup or LeaveGroup, as `"JoinGroup(m-1)"` or
+    /// `"SyncGroup(m-1@3)"` (member id, generation).
+    pub async fn next_step(&mut self) -> String {
+        loop {
+            let seen = self.recv().await;
+            if is_routine(seen.api) {
+                continue;
+            }
+            return match seen.api {
+                ApiKey::SyncGroup => format!("SyncGroup({}@{})", seen.member_id, seen.generation),
+                api => format!("{api:?}({})", seen.member_id),
+            };
+        }
+    }
+
+    async fn recv(&mut self) -> Seen {
+        tokio::time::timeout(WAIT, self.seen.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{}: no request within {WAIT:?}", self.addr))
+            .expect("the fake keeps running")
+    }
+}
+
+/// Requests a member sends on its own schedule, which tests may skip.
+fn is_routine(api: ApiKey) -> bool {
+    matches!(api, ApiKey::Heartbeat | ApiKey::FindCoordinator)
 }
 
 async fn serve(
@@ -156,7 +180,7 @@ async fn serve(
                 let (error, addr) = match reply {
                     None => (0, self_addr.clone()),
                     Some(Reply::Coordinator(addr)) => (0, addr),
-                    Some(Reply::Error(code)) => (code, "0.0.0.0:0".into()),
+                    Some(Reply::Error(e)) => (e.code(), "0.0.0.0:0".into()),
                     Some(_) => panic!("not a FindCoordinator reply"),
                 };
                 let (host, port) = addr.rsplit_once(':').unwrap();
@@ -178,8 +202,11 @@ async fn serve(
                         leader,
                         members,
                     } => (0, generation, member_id, leader, members),
-                    Reply::MemberIdRequired(member_id) => (79, -1, member_id, "", vec![]),
-                    Reply::Error(code) => (code, -1, "", "", vec![]),
+                    Reply::MemberIdRequired(member_id) => {
+                        let error = ResponseError::MemberIdRequired.code();
+                        (error, -1, member_id, "", vec![])
+                    }
+                    Reply::Error(e) => (e.code(), -1, "", "", vec![]),
                     _ => panic!("not a JoinGroup reply"),
                 };
                 body.put_i16(error);
@@ -200,7 +227,7 @@ async fn serve(
             (ApiKey::SyncGroup, Some(reply)) => {
                 let (error, assignment) = match reply {
                     Reply::Assignment(assignment) => (0, assignment),
-                    Reply::Error(code) => (code, ""),
+                    Reply::Error(e) => (e.code(), ""),
                     _ => panic!("not a SyncGroup reply"),
                 };
                 body.put_i16(error);
@@ -208,7 +235,7 @@ async fn serve(
             }
             (ApiKey::Heartbeat | ApiKey::LeaveGroup, reply) => body.put_i16(match reply {
                 None => 0,
-                Some(Reply::Error(code)) => code,
+                Some(Reply::Error(e)) => e.code(),
                 Some(_) => panic!("not a {api:?} reply"),
             }),
             (api, _) => panic!("fake coordinator got unexpected {api:?}"),
@@ -221,7 +248,11 @@ async fn serve(
 /// with the version named for ApiVersions).
 fn api_versions_body(version: i16) -> BytesMut {
     let mut body = BytesMut::new();
-    body.put_i16(if version > 2 { UNSUPPORTED_VERSION } else { 0 });
+    body.put_i16(if version > 2 {
+        ResponseError::UnsupportedVersion.code()
+    } else {
+        0
+    });
     body.put_i32(VERSIONS.len() as i32);
     for (key, max) in VERSIONS {
         body.put_i16(*key as i16);

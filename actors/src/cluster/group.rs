@@ -1360,10 +1360,6 @@ mod tests {
         const WAIT: Duration = Duration::from_secs(10);
         const PROTOCOL: &str = "test-protocol";
         const METADATA: &str = "meta";
-        const UNKNOWN_MEMBER_ID: i16 = 25;
-        const REBALANCE_IN_PROGRESS: i16 = 27;
-        const ILLEGAL_GENERATION: i16 = 22;
-        const NOT_COORDINATOR: i16 = 16;
 
         /// A handler call.
         #[derive(Debug, PartialEq)]
@@ -1501,13 +1497,13 @@ mod tests {
             }
         }
 
-        /// The member ids of the next `n` JoinGroups.
-        async fn join_ids(coordinator: &mut FakeCoordinator, n: usize) -> Vec<String> {
-            let mut ids = Vec::new();
+        /// The next `n` JoinGroups, SyncGroups and LeaveGroups `coordinator` received.
+        async fn steps(coordinator: &mut FakeCoordinator, n: usize) -> Vec<String> {
+            let mut steps = Vec::new();
             for _ in 0..n {
-                ids.push(coordinator.expect(ApiKey::JoinGroup).await.member_id);
+                steps.push(coordinator.next_step().await);
             }
-            ids
+            steps
         }
 
         #[tokio::test]
@@ -1564,23 +1560,29 @@ mod tests {
                 ApiKey::JoinGroup,
                 [
                     Reply::MemberIdRequired("m-1"),
-                    Reply::Error(UNKNOWN_MEMBER_ID),
+                    Reply::Error(ResponseError::UnknownMemberId),
                     joined(1, "m-2"),
                 ],
             );
             coordinator.script(ApiKey::SyncGroup, [Reply::Assignment("a-1")]);
             let mut member = Member::start(&coordinator.addr);
 
-            assert_eq!(join_ids(&mut coordinator, 3).await, ["", "m-1", ""]);
-            let sync = coordinator.expect(ApiKey::SyncGroup).await;
-            assert_eq!((sync.generation, sync.member_id.as_str()), (1, "m-2"));
-            assert!(sync.entries.is_empty(), "a follower assigns nothing");
             // Nothing was held, so nothing was lost.
             assert_eq!(
                 member.next_call().await,
                 assigned(1, "m-2", "the-leader", "a-1")
             );
             assert_eq!(member.leave().await, vec![]);
+            assert_eq!(
+                steps(&mut coordinator, 5).await,
+                [
+                    "JoinGroup()",
+                    "JoinGroup(m-1)",
+                    "JoinGroup()",
+                    "SyncGroup(m-2@1)",
+                    "LeaveGroup(m-2)"
+                ]
+            );
         }
 
         #[tokio::test]
@@ -1590,7 +1592,7 @@ mod tests {
                 ApiKey::JoinGroup,
                 [
                     joined(1, "m-1"),
-                    Reply::Error(UNKNOWN_MEMBER_ID),
+                    Reply::Error(ResponseError::UnknownMemberId),
                     joined(2, "m-2"),
                 ],
             );
@@ -1598,7 +1600,10 @@ mod tests {
                 ApiKey::SyncGroup,
                 [Reply::Assignment("a-1"), Reply::Assignment("a-2")],
             );
-            coordinator.script(ApiKey::Heartbeat, [Reply::Error(REBALANCE_IN_PROGRESS)]);
+            coordinator.script(
+                ApiKey::Heartbeat,
+                [Reply::Error(ResponseError::RebalanceInProgress)],
+            );
             let mut member = Member::start(&coordinator.addr);
 
             assert_eq!(
@@ -1610,20 +1615,26 @@ mod tests {
                 member.next_call().await,
                 assigned(2, "m-2", "the-leader", "a-2")
             );
-            assert_eq!(join_ids(&mut coordinator, 3).await, ["", "m-1", ""]);
-            let sync = coordinator.expect(ApiKey::SyncGroup).await;
-            assert_eq!((sync.generation, sync.member_id.as_str()), (1, "m-1"));
-            let sync = coordinator.expect(ApiKey::SyncGroup).await;
-            assert_eq!((sync.generation, sync.member_id.as_str()), (2, "m-2"));
             assert_eq!(member.leave().await, vec![]);
+            assert_eq!(
+                steps(&mut coordinator, 6).await,
+                [
+                    "JoinGroup()",
+                    "SyncGroup(m-1@1)",
+                    "JoinGroup(m-1)",
+                    "JoinGroup()",
+                    "SyncGroup(m-2@2)",
+                    "LeaveGroup(m-2)"
+                ]
+            );
         }
 
         /// A member holding generation 1's assignment rejoins (after a heartbeat's
-        /// REBALANCE_IN_PROGRESS), and the SyncGroup of generation 2 fails with `error`; the
-        /// member then rejoins, becoming `rejoined_as` in generation 3. Returns the member ids
-        /// of the three JoinGroups and the handler calls after generation 1's assignment.
+        /// ResponseError::RebalanceInProgress), and the SyncGroup of generation 2 fails with `error`; the
+        /// member then rejoins, becoming `rejoined_as` in generation 3, and leaves. Returns the
+        /// coordinator's [`steps`] and the handler calls after generation 1's assignment.
         async fn sync_fails_with(
-            error: i16,
+            error: ResponseError,
             rejoined_as: &'static str,
         ) -> (Vec<String>, Vec<Call>) {
             let mut coordinator = FakeCoordinator::start().await;
@@ -1639,7 +1650,10 @@ mod tests {
                     Reply::Assignment("a-3"),
                 ],
             );
-            coordinator.script(ApiKey::Heartbeat, [Reply::Error(REBALANCE_IN_PROGRESS)]);
+            coordinator.script(
+                ApiKey::Heartbeat,
+                [Reply::Error(ResponseError::RebalanceInProgress)],
+            );
             let mut member = Member::start(&coordinator.addr);
 
             assert_eq!(
@@ -1655,33 +1669,50 @@ mod tests {
                     break;
                 }
             }
-            let ids = join_ids(&mut coordinator, 3).await;
-            for generation in 1..=3 {
-                let sync = coordinator.expect(ApiKey::SyncGroup).await;
-                assert_eq!(sync.generation, generation);
-            }
             calls.extend(member.leave().await);
-            (ids, calls)
+            (steps(&mut coordinator, 7).await, calls)
         }
+
+        /// The steps of [`sync_fails_with`] when the member keeps its id.
+        const KEEPS_ID: [&str; 7] = [
+            "JoinGroup()",
+            "SyncGroup(m-1@1)",
+            "JoinGroup(m-1)",
+            "SyncGroup(m-1@2)",
+            "JoinGroup(m-1)",
+            "SyncGroup(m-1@3)",
+            "LeaveGroup(m-1)",
+        ];
 
         #[tokio::test]
         async fn sync_rebalance_in_progress_rejoins_without_loss() {
-            let (ids, calls) = sync_fails_with(REBALANCE_IN_PROGRESS, "m-1").await;
-            assert_eq!(ids, ["", "m-1", "m-1"]);
+            let (steps, calls) = sync_fails_with(ResponseError::RebalanceInProgress, "m-1").await;
+            assert_eq!(steps, KEEPS_ID);
             assert_eq!(calls, [assigned(3, "m-1", "the-leader", "a-3")]);
         }
 
         #[tokio::test]
         async fn sync_illegal_generation_rejoins_with_the_same_id() {
-            let (ids, calls) = sync_fails_with(ILLEGAL_GENERATION, "m-1").await;
-            assert_eq!(ids, ["", "m-1", "m-1"]);
+            let (steps, calls) = sync_fails_with(ResponseError::IllegalGeneration, "m-1").await;
+            assert_eq!(steps, KEEPS_ID);
             assert_eq!(calls, [assigned(3, "m-1", "the-leader", "a-3")]);
         }
 
         #[tokio::test]
         async fn sync_unknown_member_id_resets_the_id_and_loses_the_assignment() {
-            let (ids, calls) = sync_fails_with(UNKNOWN_MEMBER_ID, "m-2").await;
-            assert_eq!(ids, ["", "m-1", ""]);
+            let (steps, calls) = sync_fails_with(ResponseError::UnknownMemberId, "m-2").await;
+            assert_eq!(
+                steps,
+                [
+                    "JoinGroup()",
+                    "SyncGroup(m-1@1)",
+                    "JoinGroup(m-1)",
+                    "SyncGroup(m-1@2)",
+                    "JoinGroup()",
+                    "SyncGroup(m-2@3)",
+                    "LeaveGroup(m-2)"
+                ]
+            );
             assert_eq!(calls, [Call::Lost, assigned(3, "m-2", "the-leader", "a-3")]);
         }
 
@@ -1700,7 +1731,10 @@ mod tests {
             a.script(ApiKey::JoinGroup, [joined(1, "m-1")]);
             a.script(ApiKey::SyncGroup, [Reply::Assignment("a-1")]);
             a.script(ApiKey::Heartbeat, [reply]);
-            b.script(ApiKey::Heartbeat, [Reply::Error(REBALANCE_IN_PROGRESS)]);
+            b.script(
+                ApiKey::Heartbeat,
+                [Reply::Error(ResponseError::RebalanceInProgress)],
+            );
             b.script(ApiKey::JoinGroup, [joined(2, "m-1")]);
             b.script(ApiKey::SyncGroup, [Reply::Assignment("a-2")]);
             let mut member = Member::start(&a.addr);
@@ -1742,7 +1776,7 @@ mod tests {
 
         #[tokio::test]
         async fn not_coordinator_on_heartbeat_moves_to_the_new_coordinator() {
-            coordinator_moves_after(Reply::Error(NOT_COORDINATOR)).await;
+            coordinator_moves_after(Reply::Error(ResponseError::NotCoordinator)).await;
         }
 
         #[tokio::test]
