@@ -389,6 +389,40 @@ async fn a_connector_created_through_one_worker_is_visible_through_every_worker(
         assert_eq!(code, 200);
         assert_eq!(tasks.as_array().unwrap().len(), 2);
     }
+    // Active topics come from the status topic: every worker sees them, and a reset through
+    // one worker clears them for all.
+    for via in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, t) = c.get(via, "/connectors/src/topics").await;
+            if t == json!({"src": {"topics": ["seq"]}}) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "topics via worker {via}: {t}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let r = c
+        .http
+        .put(format!("{}/connectors/src/topics/reset", c.workers[1].url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    for via in 0..3 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, t) = c.get(via, "/connectors/src/topics").await;
+            if t == json!({"src": {"topics": []}}) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "topics via worker {via} after reset: {t}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     // Restarting one task through any worker reaches the worker running it.
     for via in 0..3 {
         let r = c

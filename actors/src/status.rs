@@ -70,14 +70,21 @@ pub struct ConnectorStatus {
     pub topics: std::collections::BTreeSet<String>,
 }
 
-/// A status this worker set, as a listener hears it (distributed mode writes it to the status
-/// topic).
+/// A status this worker set, or a topic a task started using, as a listener hears it
+/// (distributed mode writes it to the status topic).
 #[derive(Debug, Clone)]
-pub struct StatusChange {
-    pub connector: String,
-    /// `None` for the connector instance itself.
-    pub task: Option<u32>,
-    pub status: Status,
+pub enum StatusChange {
+    State {
+        connector: String,
+        /// `None` for the connector instance itself.
+        task: Option<u32>,
+        status: Status,
+    },
+    TopicUsed {
+        connector: String,
+        task: u32,
+        topic: String,
+    },
 }
 
 pub type StatusListener = Arc<dyn Fn(StatusChange) + Send + Sync>;
@@ -109,7 +116,7 @@ impl StatusStore {
 
     fn tell(&self, connector: &str, task: Option<u32>, status: &Status) {
         if let Some(l) = &self.listener {
-            l(StatusChange {
+            l(StatusChange::State {
                 connector: connector.to_string(),
                 task,
                 status: status.clone(),
@@ -199,8 +206,8 @@ impl StatusStore {
         });
     }
 
-    /// Records that the connector uses `topic` (a no-op when already known).
-    pub fn topic_used(&self, name: &str, topic: &str) {
+    /// Records that task `task` of the connector uses `topic` (a no-op when already known).
+    pub fn topic_used(&self, name: &str, task: u32, topic: &str) {
         let known = self
             .inner
             .lock()
@@ -208,6 +215,13 @@ impl StatusStore {
             .get(name)
             .is_none_or(|c| c.topics.contains(topic));
         if !known {
+            if let Some(l) = &self.listener {
+                l(StatusChange::TopicUsed {
+                    connector: name.to_string(),
+                    task,
+                    topic: topic.to_string(),
+                });
+            }
             self.update(|m| {
                 if let Some(c) = m.get_mut(name) {
                     c.topics.insert(topic.to_string());

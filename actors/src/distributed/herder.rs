@@ -608,12 +608,7 @@ impl Herder for DistributedHerder {
                 .filter(|(id, _)| *id < count)
                 .map(|(id, s)| (*id, convert(s)))
                 .collect(),
-            topics: self
-                .ctx()
-                .status
-                .get(name)
-                .map(|s| s.topics)
-                .unwrap_or_default(),
+            topics: statuses.topics(name).into_iter().map(|t| t.topic).collect(),
         })
     }
 
@@ -672,10 +667,25 @@ impl Herder for DistributedHerder {
         }
     }
 
+    /// Tombstones every `status-topic-…` record of the connector, as Connect's reset does.
     async fn reset_topics(&self, name: &str) -> Result<(), WorkerError> {
         self.existing(name)?;
         self.ctx().status.reset_topics(name);
-        Ok(())
+        let store = self.view.statuses.clone();
+        let connector = name.to_string();
+        tokio::task::spawn_blocking(move || {
+            for t in store.snapshot().topics(&connector) {
+                store.put(&crate::storage::kafka::StatusRecord::Topic {
+                    topic: t.topic,
+                    connector: connector.clone(),
+                    status: None,
+                })?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| WorkerError::Internal(e.to_string()))?
+        .map_err(|e: crate::storage::kafka::KafkaLogError| WorkerError::Internal(e.to_string()))
     }
 
     async fn put_task_configs(&self, name: &str, configs: Vec<Props>) -> Result<(), WorkerError> {

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use crate::status::{StatusChange, StatusListener};
-use crate::storage::kafka::{KafkaStatusStore, Status, StatusRecord};
+use crate::storage::kafka::{KafkaStatusStore, Status, StatusRecord, TopicStatus};
 
 /// Starts the writer thread; the listener it returns feeds it. The thread ends when every clone
 /// of the listener is dropped.
@@ -32,33 +32,61 @@ pub fn start(store: Arc<KafkaStatusStore>, generation: Arc<AtomicI32>) -> Status
 }
 
 fn write(store: &KafkaStatusStore, change: &StatusChange, generation: i32) {
-    let status = Some(Status {
-        state: change.status.state,
-        trace: change.status.trace.clone(),
-        worker_id: change.status.worker_id.clone(),
-        generation,
-    });
-    let record = match change.task {
-        None => StatusRecord::Connector {
-            connector: change.connector.clone(),
-            status,
-        },
-        Some(task) => StatusRecord::Task {
-            connector: change.connector.clone(),
+    let (connector, task, record) = match change {
+        StatusChange::State {
+            connector,
             task,
             status,
-        },
+        } => {
+            let status = Some(Status {
+                state: status.state,
+                trace: status.trace.clone(),
+                worker_id: status.worker_id.clone(),
+                generation,
+            });
+            let record = match task {
+                None => StatusRecord::Connector {
+                    connector: connector.clone(),
+                    status,
+                },
+                Some(task) => StatusRecord::Task {
+                    connector: connector.clone(),
+                    task: *task,
+                    status,
+                },
+            };
+            (connector, *task, record)
+        }
+        // Connect's active topics (`status-topic-<topic>:connector-<name>`).
+        StatusChange::TopicUsed {
+            connector,
+            task,
+            topic,
+        } => {
+            let discover_timestamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let record = StatusRecord::Topic {
+                topic: topic.clone(),
+                connector: connector.clone(),
+                status: Some(TopicStatus {
+                    topic: topic.clone(),
+                    connector: connector.clone(),
+                    task: *task as i32,
+                    discover_timestamp,
+                }),
+            };
+            (connector, Some(*task), record)
+        }
     };
     match store.put_safe(&record) {
         Ok(true) => {}
         Ok(false) => tracing::debug!(
-            connector = %change.connector,
-            task = ?change.task,
+            %connector,
+            ?task,
             generation,
             "status not written: another worker reported it in a newer generation"
         ),
-        Err(e) => {
-            tracing::warn!(connector = %change.connector, task = ?change.task, "cannot write status: {e}")
-        }
+        Err(e) => tracing::warn!(%connector, ?task, "cannot write status: {e}"),
     }
 }

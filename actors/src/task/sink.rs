@@ -396,7 +396,7 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
             state
                 .worker
                 .status
-                .topic_used(&state.connector.name, &tp.topic);
+                .topic_used(&state.connector.name, state.task_id, &tp.topic);
         }
         state.assigned.extend(added.iter().cloned());
         state.task.open(&added).await.map_err(task_error)?;

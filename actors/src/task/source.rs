@@ -321,7 +321,7 @@ async fn send(state: &mut SourceTaskState, r: SourceRecord) -> Result<(), ActorP
         state
             .worker
             .status
-            .topic_used(&state.connector.name, &r.topic);
+            .topic_used(&state.connector.name, state.task_id, &r.topic);
         state.known_topics.insert(r.topic.clone());
     }
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
