@@ -239,9 +239,10 @@ impl Distributed {
         let generation = Arc::new(AtomicI32::new(-1));
         let herder_ref: Arc<OnceLock<ActorRef<HerderMsg>>> = Arc::new(OnceLock::new());
         let sink_ref = herder_ref.clone();
+        let status_writer =
+            status_writer::StatusWriter::start(statuses.clone(), generation.clone());
         let ctx = WorkerContext {
-            status: StatusStore::new(worker_id.clone())
-                .with_listener(status_writer::start(statuses.clone(), generation.clone())),
+            status: StatusStore::new(worker_id.clone()).with_listener(status_writer.listener()),
             worker_id: worker_id.clone(),
             bootstrap_servers: bootstrap.clone(),
             offsets: offsets as Arc<dyn OffsetStore>,
@@ -264,7 +265,19 @@ impl Distributed {
             membership: Mutex::new(Default::default()),
             generation,
             assigned_shape: Mutex::new(Default::default()),
+            status_writer,
         });
+        let authorization = match worker
+            .context()
+            .config
+            .props
+            .get(rest::security::CREDENTIALS_FILE)
+        {
+            Some(f) => rest::security::Credentials::load(Path::new(f))
+                .map_err(&error)?
+                .worker_authorization(),
+            None => None,
+        };
         let (commands, command_rx) = tokio::sync::mpsc::unbounded_channel();
         let group: Arc<dyn GroupControl> = Arc::new(member::Commands(commands.clone()));
         let (actor, _) = Actor::spawn(
@@ -274,6 +287,7 @@ impl Distributed {
                 worker: worker.clone(),
                 view: view.clone(),
                 group,
+                authorization,
             },
         )
         .await

@@ -770,3 +770,107 @@ async fn https_workers_forward_writes_to_the_leader_over_tls() {
         }
     }
 }
+
+impl Cluster {
+    async fn put(&self, worker: usize, path: &str) -> u16 {
+        let r = self
+            .http
+            .put(format!("{}{path}", self.workers[worker].url))
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    }
+
+    /// Waits until `pred` holds for the connector's status as worker `via` reports it.
+    async fn wait_status(&self, via: usize, name: &str, what: &str, pred: impl Fn(&Value) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let (_, s) = self.get(via, &format!("/connectors/{name}/status")).await;
+            if pred(&s) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} never {what}: {s}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn running_with(tasks: usize) -> impl Fn(&Value) -> bool {
+    move |s: &Value| {
+        s["connector"]["state"] == "RUNNING"
+            && s["tasks"]
+                .as_array()
+                .is_some_and(|t| t.len() == tasks && t.iter().all(|t| t["state"] == "RUNNING"))
+    }
+}
+
+/// Stop then resume, and delete then create again under the same name, through a follower: the
+/// connector comes back RUNNING with all its tasks each time.
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_resume_and_delete_recreate_bring_the_connector_back_with_its_tasks() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(2, &["seq:2"]).await;
+    c.create(0, "src", source(2, 1_000_000, 10)).await;
+    c.wait_status(0, "src", "RUNNING", running_with(2)).await;
+    let (_, w0) = c.get(0, "/admin/worker").await;
+    let follower = if w0["cluster"]["leader"] == true {
+        1
+    } else {
+        0
+    };
+
+    assert_eq!(c.put(follower, "/connectors/src/stop").await, 204);
+    c.wait_status(0, "src", "STOPPED", |s| {
+        s["connector"]["state"] == "STOPPED" && s["tasks"].as_array().is_some_and(|t| t.is_empty())
+    })
+    .await;
+    assert_eq!(c.put(follower, "/connectors/src/resume").await, 202);
+    c.wait_status(1, "src", "RUNNING again", running_with(2))
+        .await;
+
+    let r = c
+        .http
+        .delete(format!("{}/connectors/src", c.workers[follower].url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    c.create(follower, "src", source(2, 1_000_000, 10)).await;
+    c.wait_status(0, "src", "RUNNING after re-creation", running_with(2))
+        .await;
+}
+
+/// With REST basic auth, the task configs a follower's connector generates still reach the
+/// leader (workers authenticate to each other), so every connector gets its tasks.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_basic_auth_connectors_on_followers_get_their_tasks() {
+    let _serial = SERIAL.lock().await;
+    let creds = tempfile::tempdir().unwrap();
+    let file = creds.path().join("users");
+    std::fs::write(&file, "admin: s3cret,admin\n").unwrap();
+    let extra = format!(
+        "listeners=http://127.0.0.1:0\nrest.basic.auth.credentials.file={}\n",
+        file.display()
+    );
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        "Basic YWRtaW46czNjcmV0".parse().unwrap(), // admin:s3cret
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let c = Cluster::start_with(2, &["seq:2"], &extra, http).await;
+    // Two connectors over two workers: one connector instance runs on the follower.
+    c.create(0, "a", source(2, 1_000_000, 10)).await;
+    c.create(0, "b", source(2, 1_000_000, 10)).await;
+    let expected = BTreeMap::from([("a", 2), ("b", 2)]);
+    let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    assert!(work.iter().all(|(connectors, _)| connectors.len() == 1));
+}

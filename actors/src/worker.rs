@@ -581,6 +581,13 @@ impl Worker {
         out
     }
 
+    /// Asks the connector instance running here (if any) for its task configs again.
+    pub async fn reconfigure(&self, name: &str) {
+        if let Ok(e) = self.connector(name).await {
+            let _ = e.supervisor.send_message(SupervisorMsg::Reconfigure);
+        }
+    }
+
     /// Distributed mode: runs `share` of the connector here (see [`WorkerMsg::Assign`]).
     pub async fn assign(
         &self,

@@ -40,7 +40,8 @@ pub async fn forwarding(State(state): State<RestState>, request: Request, next: 
         .into_response();
     }
     let client =
-        match kconnect_actors::distributed::rest_client(&state.herder.context().config.props) {
+        // The caller's own credentials travel with the replayed request.
+        match kconnect_actors::distributed::rest_client(&state.herder.context().config.props, None) {
             Ok(c) => c,
             Err(e) => {
                 return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response();

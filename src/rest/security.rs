@@ -54,6 +54,17 @@ impl Credentials {
         Ok(Credentials(users))
     }
 
+    /// The `Authorization` value a worker sends other workers' REST APIs (task configs to the
+    /// leader): the first user of the file, by name.
+    pub fn worker_authorization(&self) -> Option<String> {
+        let (user, password) = self.0.iter().next()?;
+        let pair = format!("{user}:{password}");
+        Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        ))
+    }
+
     fn accepts(&self, header_value: Option<&str>) -> bool {
         let Some(encoded) = header_value.and_then(|h| h.strip_prefix("Basic ")) else {
             return false;

@@ -73,6 +73,8 @@ pub enum SupervisorMsg {
     },
     /// Stop every task cleanly, then the connector.
     Stop(RpcReplyPort<()>),
+    /// Ask the running connector instance for its task configs again.
+    Reconfigure,
     /// Distributed mode: run exactly this share of the connector's work (the cluster's
     /// assignment). Answers once revoked work has stopped and assigned work was started.
     Assign(Share, RpcReplyPort<()>),
@@ -255,11 +257,20 @@ impl Actor for ConnectorSupervisor {
                 if state.stopping {
                     return Ok(());
                 }
-                if connector {
+                if connector && state.owns_connector() && state.target != TargetState::Stopped {
                     stop_connector(state).await;
                     state.connector_tracker = RestartTracker::default();
                     start_connector(&myself, state).await;
                 }
+                // A task revoked since the restart was announced stays where it went.
+                let here = |id: &u32| {
+                    state
+                        .args
+                        .share
+                        .as_ref()
+                        .is_none_or(|s| s.tasks.contains(id))
+                };
+                let tasks: Vec<u32> = tasks.into_iter().filter(|id| here(id)).collect();
                 for id in tasks {
                     restart_task_now(&myself, state, id).await;
                 }
@@ -299,6 +310,13 @@ impl Actor for ConnectorSupervisor {
                     })
                     .collect();
                 let _ = reply.send((state.connector.is_some(), tasks));
+            }
+            SupervisorMsg::Reconfigure => {
+                if let Some(c) = &state.connector {
+                    let _ = c.send_message(ConnectorMsg::Event(
+                        kconnect_connectors::api::ConnectorEvent::RequestTaskReconfiguration,
+                    ));
+                }
             }
             SupervisorMsg::Assign(share, reply) => {
                 if !state.stopping {
@@ -344,14 +362,24 @@ impl Actor for ConnectorSupervisor {
                 }
             }
             SupervisorMsg::RestartConnector { generation } => {
-                if !state.stopping && generation == state.connector_generation {
+                // Only the connector's own, still-wanted backoff: not after a stop, a STOPPED
+                // target or (distributed) its move to another worker.
+                let wanted = state.owns_connector()
+                    && state.target != TargetState::Stopped
+                    && state.connector.is_none();
+                if !state.stopping && generation == state.connector_generation && wanted {
                     start_connector(&myself, state).await;
                 }
             }
             SupervisorMsg::Stop(reply) => {
                 state.stopping = true;
                 stop_all_tasks(state).await;
+                let ran = state.connector.is_some();
                 stop_connector(state).await;
+                if ran && state.args.share.is_some() {
+                    // Distributed: the cluster sees the connector let go (Connect's shutdown).
+                    state.set_connector_status(State::Unassigned, None);
+                }
                 let _ = reply.send(());
                 myself.stop(None);
             }
@@ -403,6 +431,8 @@ impl Actor for ConnectorSupervisor {
 }
 
 async fn stop_connector(state: &mut SupervisorState) {
+    // A pending restart backoff belongs to the instance being stopped.
+    state.connector_generation += 1;
     if let Some(c) = state.connector.take() {
         state.children.remove(&c.get_id());
         let timeout = state.args.worker.config.shutdown_timeout;

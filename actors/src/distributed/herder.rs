@@ -65,6 +65,7 @@ pub struct ClusterView {
     /// Connectors and their task counts when the leader last assigned: when the config topic
     /// differs from it, the leader starts a rebalance.
     pub assigned_shape: Mutex<BTreeMap<String, u32>>,
+    pub status_writer: Arc<super::status_writer::StatusWriter>,
 }
 
 impl ClusterView {
@@ -116,6 +117,8 @@ pub enum HerderMsg {
     },
     /// A change read from the config topic.
     ConfigUpdated(ConfigUpdate),
+    /// Apply the assignment again (after a transient failure).
+    Reconcile,
     /// A connector running here generated task configs.
     TaskConfigs(String, Vec<Props>),
     Shutdown(RpcReplyPort<()>),
@@ -131,6 +134,8 @@ pub struct HerderArgs {
     pub worker: Worker,
     pub view: Arc<ClusterView>,
     pub group: Arc<dyn GroupControl>,
+    /// `Authorization` for requests to other workers (REST basic auth), if any.
+    pub authorization: Option<String>,
 }
 
 pub struct HerderActor;
@@ -152,7 +157,8 @@ impl Actor for HerderActor {
         _myself: ActorRef<Self::Msg>,
         args: HerderArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let http = super::rest_client(&args.worker.context().config.props)?;
+        let props = &args.worker.context().config.props;
+        let http = super::rest_client(props, args.authorization.as_deref())?;
         Ok(HerderState {
             args,
             applied: BTreeMap::new(),
@@ -184,7 +190,7 @@ impl Actor for HerderActor {
                     .membership
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = membership;
-                reconcile(state).await;
+                reconcile(state, &myself).await;
                 if let Some(reply) = reply {
                     let _ = reply.send(());
                 }
@@ -192,23 +198,38 @@ impl Actor for HerderActor {
                 rebalance_if_needed(state);
             }
             HerderMsg::ConfigUpdated(update) => {
-                if let ConfigUpdate::RestartRequested(request) = &update {
-                    restart_local(state, request).await;
+                match &update {
+                    ConfigUpdate::RestartRequested(request) => restart_local(state, request).await,
+                    // Stop what runs here even if the connector already exists again: records
+                    // read in one batch show only the end state to `reconcile`, and a
+                    // re-created connector must start afresh, as in Connect.
+                    ConfigUpdate::ConnectorConfigRemoved(name) => {
+                        if let Some((props, target, _)) = state.applied.remove(name) {
+                            let idle = Share {
+                                connector: false,
+                                tasks: BTreeSet::new(),
+                                task_configs: Vec::new(),
+                            };
+                            if let Err(e) = state.args.worker.assign(props, target, idle).await {
+                                tracing::warn!(connector = %name, "cannot stop a deleted connector: {e}");
+                            }
+                        }
+                    }
+                    _ => {}
                 }
-                reconcile(state).await;
+                reconcile(state, &myself).await;
+                if let ConfigUpdate::TargetStateChanged(name) = &update {
+                    regenerate_if_taskless(state, name).await;
+                }
                 rebalance_if_needed(state);
             }
             HerderMsg::TaskConfigs(connector, configs) => {
-                if let Err(e) = store_task_configs(state, &connector, &configs).await {
-                    tracing::warn!(connector = %connector, "cannot store task configs, retrying in 1 s: {e}");
-                    let still_here = state.args.view.membership().connectors.contains(&connector);
-                    if still_here {
-                        myself.send_after(Duration::from_secs(1), move || {
-                            HerderMsg::TaskConfigs(connector, configs)
-                        });
-                    }
+                // Stale once the connector moved away (its new owner generates its own).
+                if state.args.view.membership().connectors.contains(&connector) {
+                    store_task_configs(state, &myself, connector, configs).await;
                 }
             }
+            HerderMsg::Reconcile => reconcile(state, &myself).await,
             HerderMsg::Shutdown(reply) => {
                 state.args.worker.shutdown().await;
                 let _ = reply.send(());
@@ -260,8 +281,10 @@ fn rebalance_if_needed(state: &HerderState) {
 }
 
 /// Makes the local worker run exactly this worker's assignment with the configs in the config
-/// topic. Shares that did not change are left alone, so their tasks keep running.
-async fn reconcile(state: &mut HerderState) {
+/// topic. Shares that did not change are left alone, so their tasks keep running. A share that
+/// could not be applied for a transient reason is tried again a second later.
+async fn reconcile(state: &mut HerderState, myself: &ActorRef<HerderMsg>) {
+    let mut retry = false;
     let snapshot = state.args.view.configs.snapshot();
     let m = state.args.view.membership();
     let mut names: BTreeSet<String> = m.connectors.clone();
@@ -310,7 +333,13 @@ async fn reconcile(state: &mut HerderState) {
             Ok(()) => {
                 state.applied.insert(name, wanted);
             }
+            Err(e @ WorkerError::Internal(_)) => {
+                // Not recorded as applied: the next reconcile (scheduled) tries again.
+                tracing::warn!(connector = %name, "cannot apply this worker's share, retrying: {e}");
+                retry = true;
+            }
             Err(e) => {
+                // An invalid config stays invalid: FAILED until the config changes.
                 tracing::error!(connector = %name, "cannot run the connector: {e}");
                 if wanted.2.connector {
                     state.args.worker.context().status.set_connector(
@@ -323,6 +352,21 @@ async fn reconcile(state: &mut HerderState) {
                 state.applied.insert(name, wanted);
             }
         }
+    }
+    if retry {
+        myself.send_after(Duration::from_secs(1), || HerderMsg::Reconcile);
+    }
+}
+
+/// A STARTED connector whose instance runs here but has no task configs (it was stopped and
+/// resumed, perhaps in records read together, so it never restarted) is asked for them again.
+async fn regenerate_if_taskless(state: &HerderState, name: &str) {
+    let snapshot = state.args.view.configs.snapshot();
+    let started = snapshot.target_state(name) == Some(TargetState::Started);
+    let taskless = snapshot.task_count(name).unwrap_or(0) == 0;
+    let here = state.args.view.membership().connectors.contains(name);
+    if started && taskless && here {
+        state.args.worker.reconfigure(name).await;
     }
 }
 
@@ -342,46 +386,99 @@ async fn restart_local(state: &HerderState, request: &RestartRequest) {
     }
 }
 
-/// Task configs generated here: the leader writes them, others send them to the leader.
+/// Task configs generated here: the leader writes them, others send them to the leader (off
+/// the actor, so a slow leader never delays an assignment). Failures retry after a second.
 async fn store_task_configs(
     state: &HerderState,
-    connector: &str,
-    configs: &[Props],
-) -> Result<(), String> {
+    myself: &ActorRef<HerderMsg>,
+    connector: String,
+    configs: Vec<Props>,
+) {
     let view = &state.args.view;
     let snapshot = view.configs.snapshot();
-    let unchanged = !snapshot.inconsistent().contains(connector)
-        && snapshot.task_count(connector) == Some(configs.len() as u32)
-        && snapshot.task_configs(connector) == configs;
+    let unchanged = !snapshot.inconsistent().contains(&connector)
+        && snapshot.task_count(&connector) == Some(configs.len() as u32)
+        && snapshot.task_configs(&connector) == configs;
     if unchanged {
-        return Ok(());
+        return;
     }
+    let retry = {
+        let myself = myself.clone();
+        move |connector: String, configs: Vec<Props>, error: String| {
+            tracing::warn!(%connector, "cannot store task configs, retrying in 1 s: {error}");
+            myself.send_after(Duration::from_secs(1), move || {
+                HerderMsg::TaskConfigs(connector, configs)
+            });
+        }
+    };
     let m = view.membership();
     if m.is_leader() {
         let store = view.configs.clone();
-        let (c, v) = (connector.to_string(), configs.to_vec());
-        return tokio::task::spawn_blocking(move || store.put_task_configs(&c, &v))
+        let (c, v) = (connector.clone(), configs.clone());
+        let written = tokio::task::spawn_blocking(move || write_task_configs(&store, &c, &v))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string());
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+        if let Err(e) = written {
+            retry(connector, configs, e);
+        }
+        return;
     }
     let Some(leader) = m.leader_url else {
-        return Err("no leader yet".into());
+        return retry(connector, configs, "no leader yet".into());
     };
-    let url = format!("{leader}/connectors/{connector}/tasks?forward=false");
-    let response = state
-        .http
-        .put(&url)
-        .json(configs)
-        .send()
-        .await
-        .map_err(|e| format!("PUT {url}: {e}"))?;
-    if !response.status().is_success() {
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        return Err(format!("PUT {url}: {status} {body}"));
+    let http = state.http.clone();
+    tokio::spawn(async move {
+        let name: String = url_escape(&connector);
+        let url = format!("{leader}/connectors/{name}/tasks?forward=false");
+        let sent = match http.put(&url).json(&configs).send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => {
+                let status = r.status();
+                Err(format!(
+                    "PUT {url}: {status} {}",
+                    r.text().await.unwrap_or_default()
+                ))
+            }
+            Err(e) => Err(format!("PUT {url}: {e}")),
+        };
+        if let Err(e) = sent {
+            retry(connector, configs, e);
+        }
+    });
+}
+
+/// The leader's write of a connector's task configs. Configs for a connector that was deleted or
+/// STOPPED meanwhile are dropped: they would resurrect tasks nobody wants.
+fn write_task_configs(
+    store: &KafkaConfigStore,
+    connector: &str,
+    configs: &[Props],
+) -> Result<(), String> {
+    let snapshot = store.snapshot();
+    let stopped = snapshot.target_state(connector) == Some(TargetState::Stopped);
+    if !snapshot.contains(connector) || (stopped && !configs.is_empty()) {
+        tracing::info!(
+            connector,
+            "dropping task configs of a deleted or stopped connector"
+        );
+        return Ok(());
     }
-    Ok(())
+    store
+        .put_task_configs(connector, configs)
+        .map_err(|e| e.to_string())
+}
+
+/// A connector name as one URL path segment.
+fn url_escape(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The handle the REST API and the binary use.
@@ -540,11 +637,11 @@ impl Herder for DistributedHerder {
         self.existing(name)?;
         let name = name.to_string();
         self.write_configs(move |s| {
-            s.put_target_state(&name, target)?;
+            // As Connect: the tasks go first, then the state that keeps them from coming back.
             if target == TargetState::Stopped {
                 s.put_task_configs(&name, &[])?;
             }
-            Ok(())
+            s.put_target_state(&name, target)
         })
         .await
     }
@@ -692,8 +789,11 @@ impl Herder for DistributedHerder {
         self.view.leader_or_err()?;
         self.existing(name)?;
         let name = name.to_string();
-        self.write_configs(move |s| s.put_task_configs(&name, &configs))
+        let store = self.view.configs.clone();
+        tokio::task::spawn_blocking(move || write_task_configs(&store, &name, &configs))
             .await
+            .map_err(|e| WorkerError::Internal(e.to_string()))?
+            .map_err(WorkerError::Internal)
     }
 
     async fn local_work(&self) -> Vec<crate::worker::LocalWork> {
@@ -719,6 +819,9 @@ impl Herder for DistributedHerder {
             .call(HerderMsg::Shutdown, Some(Duration::from_secs(120)))
             .await;
         (self.leave)().await;
+        // The tasks' last statuses (UNASSIGNED) before the status topic's clients go.
+        let writer = self.view.status_writer.clone();
+        let _ = tokio::task::spawn_blocking(move || writer.flush(Duration::from_secs(10))).await;
         self.view.configs.stop();
         self.view.statuses.stop();
     }

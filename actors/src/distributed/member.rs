@@ -98,6 +98,7 @@ pub fn start(
         herder,
         assignor: IncrementalAssignor::new(cc.max_delay.as_millis() as u64),
         current: None,
+        applying: None,
         last_completed_generation: -1,
         commands: commands.clone(),
         started: Instant::now(),
@@ -121,6 +122,8 @@ struct ConnectMember {
     assignor: IncrementalAssignor,
     /// Everything this worker runs, as the last assignments left it.
     current: Option<Assignment>,
+    /// Answers once the herder applied the last assignment (revoked work stopped).
+    applying: Option<tokio::sync::oneshot::Receiver<()>>,
     /// The generation of the last assignment applied, -1 before any.
     last_completed_generation: i32,
     commands: UnboundedSender<GroupCommand>,
@@ -137,37 +140,45 @@ impl ConnectMember {
         }
     }
 
-    /// Hands the whole allocation to the herder; waits for it when work was revoked, so revoked
-    /// work has stopped before this member rejoins.
-    async fn tell_herder(&self, membership: Membership, config_offset: i64, wait: bool) {
-        if wait {
-            let r = self
-                .herder
+    /// Hands the whole allocation to the herder without waiting, so heartbeats go on. When work
+    /// was revoked (`rejoin`), the member rejoins once the herder has stopped it, and the next
+    /// JoinGroup waits for that too (see `metadata`): revoked work never runs here while the
+    /// leader hands it to another worker.
+    fn tell_herder(&mut self, membership: Membership, config_offset: i64, rejoin: bool) {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let herder = self.herder.clone();
+        let commands = self.commands.clone();
+        tokio::spawn(async move {
+            let r = herder
                 .call(
                     |reply| HerderMsg::Assigned {
                         membership,
                         config_offset,
                         reply: Some(reply),
                     },
-                    Some(Duration::from_secs(120)),
+                    Some(Duration::from_secs(300)),
                 )
                 .await;
             if let Err(e) = r {
                 tracing::error!("the herder did not apply the assignment: {e}");
             }
-        } else {
-            let _ = self.herder.send_message(HerderMsg::Assigned {
-                membership,
-                config_offset,
-                reply: None,
-            });
-        }
+            let _ = done_tx.send(());
+            if rejoin {
+                let _ = commands.send(GroupCommand::Rejoin);
+            }
+        });
+        self.applying = Some(done_rx);
     }
 }
 
 #[async_trait::async_trait]
 impl GroupHandler for ConnectMember {
     async fn metadata(&mut self) -> Vec<(String, Bytes)> {
+        // Joining with revoked work still running would let the leader reassign it while it
+        // runs here; the JoinGroup is covered by the rebalance timeout, not the session.
+        if let Some(applying) = self.applying.take() {
+            let _ = applying.await;
+        }
         let m = WorkerMetadata {
             url: self.view.url.clone(),
             config_offset: self.view.configs.snapshot().offset(),
@@ -312,8 +323,7 @@ impl GroupHandler for ConnectMember {
         };
         self.current = Some(full);
         self.last_completed_generation = generation;
-        self.tell_herder(membership, received.config_offset, revoked)
-            .await;
+        self.tell_herder(membership, received.config_offset, revoked);
         if received.delay_ms > 0 {
             // Lost work is being held back: rebalance again when the delay ends.
             let commands = self.commands.clone();
@@ -323,7 +333,8 @@ impl GroupHandler for ConnectMember {
                 let _ = commands.send(GroupCommand::Rejoin);
             });
         }
-        revoked
+        // The rejoin after a revocation comes from `tell_herder`, once the work has stopped.
+        false
     }
 
     async fn lost(&mut self, reason: &str) {
@@ -340,6 +351,6 @@ impl GroupHandler for ConnectMember {
             leader_url: m.leader_url,
             ..Default::default()
         };
-        self.tell_herder(membership, -1, true).await;
+        self.tell_herder(membership, -1, false);
     }
 }

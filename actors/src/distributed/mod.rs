@@ -19,9 +19,19 @@ pub use herder::{ClusterView, DistributedHerder, HerderMsg, Membership};
 /// The HTTP client one worker uses to reach another's REST API (forwarded requests, task
 /// configs to the leader). With https listeners it trusts, besides the usual roots, the PEM
 /// trust store of `listeners.https.ssl.truststore.location` (or `ssl.truststore.location`), as
-/// Connect's inter-worker client does.
-pub fn rest_client(props: &kconnect_connectors::api::Props) -> Result<reqwest::Client, String> {
+/// Connect's inter-worker client does. `authorization` is sent with every request (REST basic
+/// auth between workers).
+pub fn rest_client(
+    props: &kconnect_connectors::api::Props,
+    authorization: Option<&str>,
+) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(90));
+    if let Some(value) = authorization {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = reqwest::header::HeaderValue::from_str(value).map_err(|e| e.to_string())?;
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        builder = builder.default_headers(headers);
+    }
     let key = |k: &str| {
         props
             .get(&format!("listeners.https.{k}"))

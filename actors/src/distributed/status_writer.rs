@@ -1,43 +1,85 @@
 //! Statuses this worker sets go to the status topic from a thread of their own: writing waits for
 //! the broker's acknowledgement, which no actor should wait on.
 //!
-//! Every write is a safe write: it never replaces a status another worker wrote in a newer
-//! generation, so a worker that fell out of the group cannot overwrite what the task's new owner
-//! reports. (Connect writes only UNASSIGNED and FAILED safely; a new owner always has a newer or
-//! equal generation, so making RUNNING, PAUSED and the others safe too loses nothing.)
+//! Each status carries the generation the worker was in when it set it. UNASSIGNED and FAILED,
+//! the states a worker reports when it lets work go, are safe writes: they never replace a status
+//! another worker wrote in a newer generation, so a stale worker cannot overwrite what the new
+//! owner reports. The owner's own states (RUNNING, PAUSED, RESTARTING, STOPPED) are written
+//! unconditionally, as Connect does, so statuses recover when the group's generations start
+//! over (Kafka deletes an empty group).
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use crate::status::{StatusChange, StatusListener};
+use crate::status::{State, StatusChange, StatusListener};
 use crate::storage::kafka::{KafkaStatusStore, Status, StatusRecord, TopicStatus};
 
-/// Starts the writer thread; the listener it returns feeds it. The thread ends when every clone
-/// of the listener is dropped.
-pub fn start(store: Arc<KafkaStatusStore>, generation: Arc<AtomicI32>) -> StatusListener {
-    let (tx, rx) = mpsc::channel::<StatusChange>();
-    std::thread::Builder::new()
-        .name("kconnect-status-writer".into())
-        .spawn(move || {
-            for change in rx {
-                write(&store, &change, generation.load(Ordering::SeqCst));
-            }
+enum Job {
+    Write(StatusChange, i32),
+    Flush(mpsc::Sender<()>),
+}
+
+/// The writer thread's handle: a listener for the [`StatusStore`](crate::status::StatusStore),
+/// and a flush for shutdown, so the last statuses (UNASSIGNED) are written before the worker
+/// goes.
+pub struct StatusWriter {
+    tx: Mutex<mpsc::Sender<Job>>,
+    generation: Arc<AtomicI32>,
+}
+
+impl StatusWriter {
+    /// Starts the writer thread. It ends when the writer and every listener are dropped.
+    pub fn start(store: Arc<KafkaStatusStore>, generation: Arc<AtomicI32>) -> Arc<StatusWriter> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("kconnect-status-writer".into())
+            .spawn(move || {
+                for job in rx {
+                    match job {
+                        Job::Write(change, generation) => write(&store, &change, generation),
+                        Job::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })
+            .expect("spawn the status writer thread");
+        Arc::new(StatusWriter {
+            tx: Mutex::new(tx),
+            generation,
         })
-        .expect("spawn the status writer thread");
-    let tx = std::sync::Mutex::new(tx);
-    Arc::new(move |change| {
-        let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(change);
-    })
+    }
+
+    fn send(&self, job: Job) {
+        let _ = self.tx.lock().unwrap_or_else(|e| e.into_inner()).send(job);
+    }
+
+    pub fn listener(self: &Arc<Self>) -> StatusListener {
+        let me = self.clone();
+        Arc::new(move |change| {
+            // The generation of the moment the status changed, not of the moment it is written.
+            let g = me.generation.load(Ordering::SeqCst);
+            me.send(Job::Write(change, g));
+        })
+    }
+
+    /// Waits (at most `timeout`) until every status set so far was written.
+    pub fn flush(&self, timeout: std::time::Duration) {
+        let (done, wait) = mpsc::channel();
+        self.send(Job::Flush(done));
+        let _ = wait.recv_timeout(timeout);
+    }
 }
 
 fn write(store: &KafkaStatusStore, change: &StatusChange, generation: i32) {
-    let (connector, task, record) = match change {
+    let (connector, task, record, safe) = match change {
         StatusChange::State {
             connector,
             task,
             status,
         } => {
+            let safe = matches!(status.state, State::Unassigned | State::Failed);
             let status = Some(Status {
                 state: status.state,
                 trace: status.trace.clone(),
@@ -55,7 +97,7 @@ fn write(store: &KafkaStatusStore, change: &StatusChange, generation: i32) {
                     status,
                 },
             };
-            (connector, *task, record)
+            (connector, *task, record, safe)
         }
         // Connect's active topics (`status-topic-<topic>:connector-<name>`).
         StatusChange::TopicUsed {
@@ -76,10 +118,15 @@ fn write(store: &KafkaStatusStore, change: &StatusChange, generation: i32) {
                     discover_timestamp,
                 }),
             };
-            (connector, Some(*task), record)
+            (connector, Some(*task), record, false)
         }
     };
-    match store.put_safe(&record) {
+    let written = if safe {
+        store.put_safe(&record)
+    } else {
+        store.put(&record).map(|()| true)
+    };
+    match written {
         Ok(true) => {}
         Ok(false) => tracing::debug!(
             %connector,
