@@ -19,7 +19,7 @@ pub struct ClusterArgs {
     pub workers: usize,
     /// A worker config to start every worker with (bootstrap.servers and listeners are
     /// replaced). Without it: group.id kconnect-cluster, topics connect-configs,
-    /// connect-offsets and connect-status, session.timeout.ms 6000.
+    /// connect-offsets and connect-status, session.timeout.ms 4000.
     #[arg(long)]
     pub worker_config: Option<PathBuf>,
     /// Where the generated worker configs are written (default: a new folder under the
@@ -37,7 +37,7 @@ pub fn default_worker_props() -> Props {
         (keys::STATUS_TOPIC, "connect-status"),
         // The embedded broker ends every rebalance only after session.timeout.ms − 1 s: a short
         // session keeps rebalances quick on one machine.
-        (keys::SESSION_TIMEOUT_MS, "6000"),
+        (keys::SESSION_TIMEOUT_MS, "4000"),
         (keys::HEARTBEAT_INTERVAL_MS, "1000"),
         ("offset.flush.interval.ms", "1000"),
     ]

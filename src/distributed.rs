@@ -266,6 +266,9 @@ impl Distributed {
             generation,
             assigned_shape: Mutex::new(Default::default()),
             status_writer,
+            membership_changed: tokio::sync::watch::channel(0).0,
+            // The first join can take the broker's initial delay plus a rebalance.
+            first_join_timeout: cc.rebalance_timeout.min(cc.session_timeout * 3),
         });
         let authorization = match worker
             .context()

@@ -66,6 +66,10 @@ pub struct ClusterView {
     /// differs from it, the leader starts a rebalance.
     pub assigned_shape: Mutex<BTreeMap<String, u32>>,
     pub status_writer: Arc<super::status_writer::StatusWriter>,
+    /// Bumped whenever `membership` changes.
+    pub membership_changed: tokio::sync::watch::Sender<u64>,
+    /// How long a request waits for the worker's first assignment.
+    pub first_join_timeout: Duration,
 }
 
 impl ClusterView {
@@ -93,7 +97,19 @@ impl ClusterView {
             .collect()
     }
 
-    fn leader_or_err(&self) -> Result<(), WorkerError> {
+    /// `Ok` on the leader; elsewhere where the leader is. A worker that has not had its first
+    /// assignment yet waits for it (up to the rebalance timeout) rather than refusing requests
+    /// made right after start.
+    async fn leader_or_err(&self) -> Result<(), WorkerError> {
+        let mut changed = self.membership_changed.subscribe();
+        let _ = tokio::time::timeout(self.first_join_timeout, async {
+            while self.membership().leader_url.is_none() {
+                if changed.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
         let m = self.membership();
         if m.is_leader() {
             return Ok(());
@@ -190,6 +206,7 @@ impl Actor for HerderActor {
                     .membership
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = membership;
+                state.args.view.membership_changed.send_modify(|v| *v += 1);
                 reconcile(state, &myself).await;
                 if let Some(reply) = reply {
                     let _ = reply.send(());
@@ -585,7 +602,7 @@ impl Herder for DistributedHerder {
         props: Props,
         target: TargetState,
     ) -> Result<String, WorkerError> {
-        self.view.leader_or_err()?;
+        self.view.leader_or_err().await?;
         let (config, _) = crate::worker::validate(self.ctx(), &props)?;
         if self.snapshot().contains(&config.name) {
             return Err(WorkerError::Duplicate(config.name));
@@ -610,7 +627,7 @@ impl Herder for DistributedHerder {
                 props.insert(crate::config::NAME.into(), name.to_string());
             }
         }
-        self.view.leader_or_err()?;
+        self.view.leader_or_err().await?;
         crate::worker::validate(self.ctx(), &props)?;
         let created = !self.snapshot().contains(name);
         let target = created.then_some(TargetState::Started);
@@ -621,7 +638,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
-        self.view.leader_or_err()?;
+        self.view.leader_or_err().await?;
         self.existing(name)?;
         let name = name.to_string();
         self.write_configs(move |s| s.remove_connector_config(&name))
@@ -632,7 +649,7 @@ impl Herder for DistributedHerder {
         // As Connect: any worker may pause or resume; stopping (which also empties the task
         // configs) is the leader's.
         if target == TargetState::Stopped {
-            self.view.leader_or_err()?;
+            self.view.leader_or_err().await?;
         }
         self.existing(name)?;
         let name = name.to_string();
@@ -652,7 +669,7 @@ impl Herder for DistributedHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> Result<(), WorkerError> {
-        self.view.leader_or_err()?;
+        self.view.leader_or_err().await?;
         self.existing(name)?;
         let request = RestartRequest {
             connector: name.to_string(),
@@ -725,7 +742,7 @@ impl Herder for DistributedHerder {
         name: &str,
         offsets: Option<Vec<ConnectorOffset>>,
     ) -> Result<(), WorkerError> {
-        self.view.leader_or_err()?;
+        self.view.leader_or_err().await?;
         let (snapshot, props) = self.existing(name)?;
         if snapshot.target_state(name) != Some(TargetState::Stopped) {
             return Err(WorkerError::BadRequest(format!(
@@ -786,7 +803,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn put_task_configs(&self, name: &str, configs: Vec<Props>) -> Result<(), WorkerError> {
-        self.view.leader_or_err()?;
+        self.view.leader_or_err().await?;
         self.existing(name)?;
         let name = name.to_string();
         let store = self.view.configs.clone();
