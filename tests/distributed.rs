@@ -6,15 +6,17 @@
 //! The embedded broker ends each rebalance only when its timer fires (session.timeout.ms − 1 s),
 //! so the workers here use a 3 s session.
 
+mod common;
+
+use common::procs::{report, Proc};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kconnect_connectors::builtin::verifiable::{
-    count_verifiable_output, verifiable_sink_files, VerifiableReport,
-};
+use kconnect_connectors::builtin::verifiable::VerifiableReport;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -25,22 +27,6 @@ const SESSION_MS: u64 = 3000;
 /// Every test here runs several processes; one at a time keeps their timing honest on a small
 /// machine.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A child process killed when dropped, so a failing test leaves nothing running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    fn signal(&self, sig: Signal) {
-        kill(Pid::from_raw(self.0.id() as i32), sig).unwrap();
-    }
-}
 
 /// Starts `kconnect distributed CONFIG` and returns it with the REST URL it printed.
 fn spawn_worker(config: &Path, stderr: Stdio) -> (Proc, String) {
@@ -301,10 +287,6 @@ impl Cluster {
                 t.len() as u64 == tasks && t.iter().all(|t| t["state"] == "RUNNING")
             })
     }
-}
-
-fn report(base: &Path) -> VerifiableReport {
-    count_verifiable_output(&verifiable_sink_files(base).unwrap_or_default()).unwrap_or_default()
 }
 
 async fn wait_report(

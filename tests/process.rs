@@ -2,48 +2,33 @@
 //! starting it again resumes from the stored offsets without losing a record, and bad config
 //! files produce a message naming the file and key, and a non-zero exit.
 
+mod common;
+
+use common::procs::{report, Proc};
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kconnect_connectors::builtin::verifiable::{
-    count_verifiable_output, verifiable_sink_files, VerifiableReport,
-};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use kconnect_connectors::builtin::verifiable::VerifiableReport;
+use nix::sys::signal::Signal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
 
-/// A child process killed when dropped, so a failing test leaves nothing running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    fn signal(&self, sig: Signal) {
-        kill(Pid::from_raw(self.0.id() as i32), sig).unwrap();
-    }
-
-    /// Waits for the process to exit, at most `timeout`.
-    fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(s) = self.0.try_wait().unwrap() {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "process did not exit within {timeout:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+/// Waits for the process to exit, at most `timeout`.
+fn wait_exit(p: &mut Proc, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(s) = p.0.try_wait().unwrap() {
+            return s;
         }
+        assert!(
+            Instant::now() < deadline,
+            "process did not exit within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -84,10 +69,6 @@ fn standalone(worker: &Path, connectors: &[&Path], log: &Path) -> Proc {
         .spawn()
         .unwrap();
     Proc(child)
-}
-
-fn report(base: &Path) -> VerifiableReport {
-    count_verifiable_output(&verifiable_sink_files(base).unwrap_or_default()).unwrap_or_default()
 }
 
 /// Polls the sink's output files (written by another process) until `cond` holds.
@@ -140,7 +121,7 @@ fn stop_and_resume(sig: Signal) -> (VerifiableReport, u64) {
         r.total_received() >= 3_000
     });
     run1.signal(sig);
-    let status = run1.wait_exit(Duration::from_secs(30));
+    let status = wait_exit(&mut run1, Duration::from_secs(30));
     if sig == Signal::SIGTERM {
         assert!(
             status.success(),

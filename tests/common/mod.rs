@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod plugins;
+pub mod procs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
