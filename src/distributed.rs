@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicI32;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -203,10 +202,7 @@ impl Distributed {
         };
         let wc = config.worker;
         let cc = config.cluster;
-        let listener = wc.listeners.first().cloned().unwrap_or_default();
-        let listener = rest::bind(&listener, &wc.props).await.map_err(error)?;
-        let rest_addr = listener.local_addr().map_err(|e| error(e.to_string()))?;
-        let worker_id = crate::standalone::worker_id(&wc.props, rest_addr);
+        let (listener, rest_addr, worker_id) = rest::bind_worker(&wc).await.map_err(&error)?;
         let scheme = if listener.is_https() { "https" } else { "http" };
         let rest_url = format!("{scheme}://{worker_id}");
 
@@ -236,11 +232,9 @@ impl Distributed {
         };
         let (configs, offsets, statuses, updates) = stores;
 
-        let generation = Arc::new(AtomicI32::new(-1));
         let herder_ref: Arc<OnceLock<ActorRef<HerderMsg>>> = Arc::new(OnceLock::new());
         let sink_ref = herder_ref.clone();
-        let status_writer =
-            status_writer::StatusWriter::start(statuses.clone(), generation.clone());
+        let status_writer = status_writer::StatusWriter::start(statuses.clone());
         let ctx = WorkerContext {
             status: StatusStore::new(worker_id.clone()).with_listener(status_writer.listener()),
             worker_id: worker_id.clone(),
@@ -263,7 +257,6 @@ impl Distributed {
             statuses,
             url: rest_url.clone(),
             membership: Mutex::new(Default::default()),
-            generation,
             assigned_shape: Mutex::new(Default::default()),
             status_writer,
             membership_changed: tokio::sync::watch::channel(0).0,
@@ -340,6 +333,14 @@ impl Distributed {
             kafka_cluster_id: crate::standalone::cluster_id(&bootstrap).await,
             broker: broker.clone(),
             metrics: crate::metrics::prometheus(),
+            // Forwarded requests carry the caller's own credentials.
+            peers: Some(
+                kconnect_actors::distributed::rest_client(
+                    &herder.worker.context().config.props,
+                    None,
+                )
+                .map_err(&error)?,
+            ),
         };
         let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let rest_task = tokio::spawn(rest::serve(listener, state, async move {

@@ -122,13 +122,8 @@ impl Standalone {
             file: config.worker_file.clone(),
             message,
         };
-        let listener = wc.listeners.first().cloned().unwrap_or_default();
-        let listener = rest::bind(&listener, &wc.props)
-            .await
-            .map_err(worker_error)?;
-        let rest_addr = listener
-            .local_addr()
-            .map_err(|e| worker_error(e.to_string()))?;
+        let (listener, rest_addr, worker_id) =
+            rest::bind_worker(&wc).await.map_err(worker_error)?;
         let broker = if wc.uses_embedded_broker() {
             Some(Arc::new(EmbeddedBroker::start()?))
         } else {
@@ -139,7 +134,6 @@ impl Standalone {
             .map(|b| b.bootstrap_servers().to_string())
             .unwrap_or_else(|| wc.bootstrap_servers.clone());
         let bootstrap_for_rest = bootstrap.clone();
-        let worker_id = worker_id(&wc.props, rest_addr);
         let plugins = Arc::new(PluginRegistry::builtin());
         let worker = start_worker(wc, broker.clone(), plugins.clone(), worker_id)
             .await
@@ -160,6 +154,7 @@ impl Standalone {
             kafka_cluster_id: cluster_id(&bootstrap_for_rest).await,
             broker: broker.clone(),
             metrics: crate::metrics::prometheus(),
+            peers: None,
         };
         let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let rest_task = tokio::spawn(rest::serve(listener, state, async move {

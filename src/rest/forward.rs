@@ -39,14 +39,14 @@ pub async fn forwarding(State(state): State<RestState>, request: Request, next: 
         )
         .into_response();
     }
-    let client =
-        // The caller's own credentials travel with the replayed request.
-        match kconnect_actors::distributed::rest_client(&state.herder.context().config.props, None) {
-            Ok(c) => c,
-            Err(e) => {
-                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e).into_response();
-            }
-        };
+    let Some(client) = state.peers.clone() else {
+        // Only distributed mode sends requests elsewhere.
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "this worker cannot forward requests",
+        )
+        .into_response();
+    };
     match replay(&client, &base, &method, &uri, &headers, bytes).await {
         Ok(r) => r,
         Err(e) => ApiError::new(

@@ -34,6 +34,8 @@ pub struct RestState {
     pub broker: Option<Arc<crate::embedded_broker::EmbeddedBroker>>,
     /// Renders `GET /metrics`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Distributed mode: the client that replays requests at other workers (see [`forward`]).
+    pub peers: Option<reqwest::Client>,
 }
 
 /// A Connect error response.
@@ -259,6 +261,18 @@ pub async fn bind(
         tls,
         credentials,
     })
+}
+
+/// Binds the worker's first `listeners` entry; returns the listener, the address it bound and
+/// the worker's id (`host:port` as other workers and status records name it).
+pub async fn bind_worker(
+    config: &kconnect_actors::config::WorkerConfig,
+) -> Result<(Listener, SocketAddr, String), String> {
+    let listener = config.listeners.first().cloned().unwrap_or_default();
+    let listener = bind(&listener, &config.props).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let worker_id = crate::standalone::worker_id(&config.props, addr);
+    Ok((listener, addr, worker_id))
 }
 
 /// Serves the API until `shutdown` completes.

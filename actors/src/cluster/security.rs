@@ -618,7 +618,7 @@ impl ServerCertVerifier for ChainOnlyVerifier {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pub(super) fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -879,14 +879,8 @@ pub fn librdkafka_client_props(props: &BTreeMap<String, String>) -> BTreeMap<Str
 
 #[cfg(test)]
 mod librdkafka_tests {
+    use super::tests::props;
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn java_sasl_keys_become_librdkafka_keys() {

@@ -12,7 +12,6 @@
 //! the REST layer forwards them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -60,8 +59,6 @@ pub struct ClusterView {
     /// This worker's REST URL, as other workers reach it.
     pub url: String,
     pub membership: Mutex<Membership>,
-    /// The generation status records carry.
-    pub generation: Arc<AtomicI32>,
     /// Connectors and their task counts when the leader last assigned: when the config topic
     /// differs from it, the leader starts a rebalance.
     pub assigned_shape: Mutex<BTreeMap<String, u32>>,
@@ -198,8 +195,8 @@ impl Actor for HerderActor {
                 state
                     .args
                     .view
-                    .generation
-                    .store(membership.generation, Ordering::SeqCst);
+                    .status_writer
+                    .set_generation(membership.generation);
                 *state
                     .args
                     .view

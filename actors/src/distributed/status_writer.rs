@@ -25,12 +25,12 @@ enum Job {
 /// goes.
 pub struct StatusWriter {
     tx: Mutex<mpsc::Sender<Job>>,
-    generation: Arc<AtomicI32>,
+    generation: AtomicI32,
 }
 
 impl StatusWriter {
     /// Starts the writer thread. It ends when the writer and every listener are dropped.
-    pub fn start(store: Arc<KafkaStatusStore>, generation: Arc<AtomicI32>) -> Arc<StatusWriter> {
+    pub fn start(store: Arc<KafkaStatusStore>) -> Arc<StatusWriter> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("kconnect-status-writer".into())
@@ -47,8 +47,13 @@ impl StatusWriter {
             .expect("spawn the status writer thread");
         Arc::new(StatusWriter {
             tx: Mutex::new(tx),
-            generation,
+            generation: AtomicI32::new(-1),
         })
+    }
+
+    /// The group generation this worker is in (statuses set from now on carry it).
+    pub fn set_generation(&self, generation: i32) {
+        self.generation.store(generation, Ordering::SeqCst);
     }
 
     fn send(&self, job: Job) {
