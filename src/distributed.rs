@@ -242,7 +242,6 @@ impl Distributed {
             offsets: offsets as Arc<dyn OffsetStore>,
             plugins: Arc::new(PluginRegistry::builtin()),
             topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
-            embedded_broker: broker.is_some(),
             task_configs_sink: Some(Arc::new(move |connector: &str, configs| {
                 if let Some(h) = sink_ref.get() {
                     let _ = h.send_message(HerderMsg::TaskConfigs(connector.to_string(), configs));

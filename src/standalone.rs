@@ -202,7 +202,6 @@ pub async fn start_worker(
         offsets: Arc::new(FileOffsets(Arc::new(store))),
         plugins,
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
-        embedded_broker: broker.is_some(),
         task_configs_sink: None,
         config,
     };

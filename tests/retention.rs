@@ -141,3 +141,95 @@ async fn a_sink_fails_loudly_when_the_broker_dropped_records_it_had_not_read() {
     );
     w.worker.shutdown().await;
 }
+
+/// A worker pointed at an embedded broker by address (a `kconnect broker` elsewhere) applies the
+/// same rule: it recognises the mock by its cluster id, not by how the worker was started. The
+/// refusal is final: the supervisor does not restart the task into what is left, and a user's
+/// restart refuses again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sink_on_a_broker_elsewhere_refuses_dropped_records_and_stays_failed() {
+    use kconnect_actors::status::{StatusChange, StatusStore};
+    use kconnect_actors::storage::FileOffsetStore;
+    init_tracing();
+    let broker = kconnect::embedded_broker::EmbeddedBroker::start().unwrap();
+    broker.create_topic("kept", 1).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    // 12 MB push the first records out of the mock (it keeps 5 MB).
+    produce(&bootstrap, "kept", 0, 3_000, 4_000);
+
+    // The worker knows only the address; every state its task reports is recorded in order.
+    let dir = tempfile::tempdir().unwrap();
+    let config = kconnect_actors::config::WorkerConfig::parse(props(&[
+        ("bootstrap.servers", &bootstrap),
+        ("offset.flush.interval.ms", "200"),
+    ]))
+    .unwrap();
+    let (tx, mut states) = tokio::sync::mpsc::unbounded_channel();
+    let listener = std::sync::Arc::new(move |c: StatusChange| {
+        if let StatusChange::State {
+            task: Some(0),
+            status,
+            ..
+        } = c
+        {
+            let _ = tx.send(status);
+        }
+    });
+    let store = FileOffsetStore::open(dir.path().join("connect.offsets")).unwrap();
+    let worker = kconnect_actors::Worker::start(kconnect_actors::WorkerContext {
+        status: StatusStore::new("w").with_listener(listener),
+        worker_id: "w".into(),
+        bootstrap_servers: bootstrap.clone(),
+        offsets: std::sync::Arc::new(kconnect_actors::context::FileOffsets(std::sync::Arc::new(
+            store,
+        ))),
+        plugins: std::sync::Arc::new(registry()),
+        topic_admin: None,
+        task_configs_sink: None,
+        config,
+    })
+    .await
+    .unwrap();
+    let out = dir.path().join("out.txt");
+    let mut p = sink("newcomer", &out, &[]);
+    // The default restart policy: the refusal must not depend on restarts being off.
+    p.remove("task.restart.max.restarts");
+    worker.add_connector(p).await.unwrap();
+
+    async fn next_failure(
+        states: &mut tokio::sync::mpsc::UnboundedReceiver<kconnect_actors::status::Status>,
+    ) -> kconnect_actors::status::Status {
+        let wait = async {
+            loop {
+                let s = states.recv().await.expect("status listener gone");
+                assert_ne!(s.state, State::Restarting, "restarted automatically: {s:?}");
+                if s.state == State::Failed {
+                    return s;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .expect("the task did not fail")
+    }
+    let failed = next_failure(&mut states).await;
+    let trace = failed.trace.unwrap();
+    assert!(
+        trace.contains("kept-0") && trace.contains("dropped"),
+        "{trace}"
+    );
+    assert_eq!(failed.restarts, 0, "{trace}");
+
+    // The user restarts the task: it starts, and the same check refuses again.
+    worker.restart_task("newcomer", 0).await.unwrap();
+    let started = tokio::time::timeout(Duration::from_secs(30), states.recv()).await;
+    assert_eq!(started.unwrap().unwrap().state, State::Running);
+    let again = next_failure(&mut states).await;
+    assert!(again.trace.unwrap().contains("dropped"));
+    worker.shutdown().await;
+    assert_eq!(
+        count_lines(&out),
+        0,
+        "a restart turned the refusal into a skip"
+    );
+}

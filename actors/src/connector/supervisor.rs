@@ -393,15 +393,22 @@ impl Actor for ConnectorSupervisor {
         event: SupervisionEvent,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let (cell, error) = match event {
-            SupervisionEvent::ActorFailed(cell, err) => (cell, err.to_string()),
+        let (cell, error, cause) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => {
+                let cause = if crate::task::unrecoverable::is_unrecoverable(err.as_ref()) {
+                    FailureCause::Unrecoverable
+                } else {
+                    FailureCause::Passing
+                };
+                (cell, err.to_string(), cause)
+            }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
                 // Children we stop on purpose were forgotten first; anything else ended on its own.
                 if !state.children.contains_key(&cell.get_id()) {
                     return Ok(());
                 }
                 let why = reason.unwrap_or_else(|| "stopped unexpectedly".into());
-                (cell, why)
+                (cell, why, FailureCause::Passing)
             }
             _ => return Ok(()),
         };
@@ -413,7 +420,7 @@ impl Actor for ConnectorSupervisor {
         }
         match child {
             Child::Connector => on_connector_failure(&myself, state, error),
-            Child::Task(id) => on_task_failure(&myself, state, id, error).await,
+            Child::Task(id) => on_task_failure(&myself, state, id, error, cause).await,
             Child::Committer(id) => {
                 // The committer and its task live and die together.
                 let msg = format!("offset committer failed: {error}");
@@ -423,7 +430,7 @@ impl Actor for ConnectorSupervisor {
                     state.children.remove(&t.get_id());
                     t.kill();
                 }
-                on_task_failure(&myself, state, id, msg).await;
+                on_task_failure(&myself, state, id, msg, FailureCause::Passing).await;
             }
         }
         Ok(())
@@ -682,7 +689,7 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
             state.children.insert(t.cell().get_id(), Child::Task(id));
             slot.actor = Some(t);
         }
-        Err(e) => on_task_failure(myself, state, id, e).await,
+        Err(e) => on_task_failure(myself, state, id, e, FailureCause::Passing).await,
     }
 }
 
@@ -743,11 +750,22 @@ async fn stop_all_tasks(state: &mut SupervisorState) {
     }
 }
 
+/// Whether a restart may cure a task's failure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FailureCause {
+    /// Most failures: restart with backoff, within the intensity limit.
+    Passing,
+    /// [`crate::task::unrecoverable::Unrecoverable`]: FAILED at once, never restarted
+    /// automatically (a restart would skip what the task refused to skip).
+    Unrecoverable,
+}
+
 async fn on_task_failure(
     myself: &ActorRef<SupervisorMsg>,
     state: &mut SupervisorState,
     id: u32,
     error: String,
+    cause: FailureCause,
 ) {
     let flush_timeout = state.args.worker.config.offset_flush_timeout;
     let cfg = state.args.config.clone();
@@ -755,7 +773,11 @@ async fn on_task_failure(
     let slot = state.tasks.entry(id).or_default();
     slot.actor = None;
     final_commit(slot, &mut state.children, flush_timeout).await;
-    match slot.tracker.on_failure(&cfg.restart, Instant::now()) {
+    let decision = match cause {
+        FailureCause::Passing => slot.tracker.on_failure(&cfg.restart, Instant::now()),
+        FailureCause::Unrecoverable => RestartDecision::GiveUp,
+    };
+    match decision {
         RestartDecision::RestartAfter(delay) => {
             tracing::warn!(connector = %cfg.name, task = id, ?delay, "task failed, restarting: {error}");
             crate::metrics::task_restarted(&cfg.name, id);
@@ -772,7 +794,12 @@ async fn on_task_failure(
             myself.send_after(delay, move || SupervisorMsg::RestartTask { id, generation });
         }
         RestartDecision::GiveUp => {
-            let trace = give_up_trace(&cfg.restart, &error);
+            let trace = match cause {
+                FailureCause::Passing => give_up_trace(&cfg.restart, &error),
+                FailureCause::Unrecoverable => {
+                    format!("{error}\n(a restart cannot cure this; not restarted automatically)")
+                }
+            };
             tracing::error!(connector = %cfg.name, task = id, "task FAILED: {trace}");
             status.set_task(
                 &cfg.name,

@@ -7,6 +7,7 @@ pub mod faults;
 pub mod sink;
 pub mod source;
 pub mod submitted;
+pub mod unrecoverable;
 
 use std::sync::Arc;
 

@@ -27,9 +27,10 @@ use tracing::Instrument;
 
 use super::convert::{header_value, TaskConverters};
 use super::faults::FaultInjector;
+use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
 use crate::config::{client_props, ConnectorConfig, SinkTopics};
-use crate::context::WorkerContext;
+use crate::context::{is_embedded_cluster, WorkerContext};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
 
@@ -86,6 +87,8 @@ pub struct SinkTaskState {
     topics: TopicFilter,
     /// Whether the user allowed offset resets (auto.offset.reset set explicitly).
     reset_allowed: bool,
+    /// Whether the cluster is the embedded broker, once asked.
+    embedded_cluster: Option<bool>,
     max_poll_records: usize,
     assigned: BTreeSet<TopicPartition>,
     /// Next offset to read for each assigned partition, after the records `put` accepted.
@@ -162,6 +165,7 @@ impl Actor for SinkTaskActor {
             converters: None,
             topics,
             reset_allowed: false,
+            embedded_cluster: None,
             max_poll_records: DEFAULT_MAX_POLL_RECORDS,
             assigned: BTreeSet::new(),
             current: SinkOffsets::new(),
@@ -382,7 +386,7 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
                 None => {
                     // On the embedded broker every partition starts at 0, so the position
                     // check below also catches records dropped before this sink ever read.
-                    if state.worker.embedded_broker {
+                    if on_embedded_broker(state).await? {
                         state.current.insert(tp.clone(), 0);
                     }
                     Offset::Beginning
@@ -405,6 +409,24 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
         state.ctx.set_assignment(state.assigned.clone());
     }
     check_positions(state).await
+}
+
+/// Whether the cluster is the embedded broker (see [`is_embedded_cluster`]), asked once.
+async fn on_embedded_broker(state: &mut SinkTaskState) -> Result<bool, ActorProcessingErr> {
+    if let Some(known) = state.embedded_cluster {
+        return Ok(known);
+    }
+    let c = consumer(state);
+    let id = blocking(move || c.client().fetch_cluster_id(CLIENT_TIMEOUT)).await?;
+    // Without the id the never-skip rule cannot be applied safely; the restart asks again.
+    let id = id.ok_or(
+        "the broker did not tell its cluster id (needed to know whether records \
+                       before the first offset were dropped)",
+    )?;
+    let embedded = is_embedded_cluster(&id);
+    tracing::debug!(cluster_id = %id, embedded, "cluster identified");
+    state.embedded_cluster = Some(embedded);
+    Ok(embedded)
 }
 
 fn tpl_of(tps: &[TopicPartition]) -> TopicPartitionList {
@@ -585,15 +607,7 @@ async fn find_dropped(
 }
 
 fn dropped_error(lost: &[String]) -> ActorProcessingErr {
-    format!(
-        "the broker no longer has records this sink had not yet read ({}). They were dropped by \
-         retention (the embedded broker keeps only the last 5 MB or 100,000 messages of each \
-         partition). kconnect does not skip data silently: set \
-         consumer.override.auto.offset.reset=earliest (or latest) on the connector to allow a \
-         reset",
-        lost.join("; ")
-    )
-    .into()
+    Box::new(Unrecoverable::RecordsDropped(lost.to_vec()))
 }
 
 /// Fails the task if a partition's next offset is no longer on the broker (checked at every
