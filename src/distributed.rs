@@ -79,28 +79,9 @@ pub struct Distributed {
     rest_task: tokio::task::JoinHandle<()>,
 }
 
-/// librdkafka settings of the internal topics' clients, from the worker config: the Kafka
-/// client keys given at the top level (security settings, mostly), as Connect passes them.
+/// librdkafka settings of the internal topics' clients: the worker's client settings.
 fn internal_client_props(worker: &WorkerConfig, bootstrap: &str) -> Vec<(String, String)> {
-    let mut props = worker.props.clone();
-    props.insert("bootstrap.servers".into(), bootstrap.into());
-    let security = kconnect_actors::cluster::security::librdkafka_client_props(&props);
-    const CLIENT_KEYS: &[&str] = &[
-        "bootstrap.servers",
-        "security.protocol",
-        "sasl.mechanisms",
-        "sasl.username",
-        "sasl.password",
-        "ssl.ca.location",
-        "ssl.certificate.location",
-        "ssl.key.location",
-        "ssl.key.password",
-        "ssl.endpoint.identification.algorithm",
-    ];
-    let mut out: Vec<(String, String)> = security
-        .into_iter()
-        .filter(|(k, _)| CLIENT_KEYS.contains(&k.as_str()))
-        .collect();
+    let mut out = kconnect_actors::config::worker_client_props(worker, bootstrap);
     // The internal topics are read back after every write; librdkafka's 500 ms fetch wait
     // would be paid on each (and on the mock broker every fetch waits that long).
     out.push(("fetch.wait.max.ms".into(), "20".into()));
@@ -239,6 +220,7 @@ impl Distributed {
             status: StatusStore::new(worker_id.clone()).with_listener(status_writer.listener()),
             worker_id: worker_id.clone(),
             bootstrap_servers: bootstrap.clone(),
+            broker_health: kconnect_actors::broker_health::BrokerHealth::new(&bootstrap),
             offsets: offsets as Arc<dyn OffsetStore>,
             plugins: Arc::new(PluginRegistry::builtin()),
             topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),

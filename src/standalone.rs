@@ -19,6 +19,7 @@ use thiserror::Error;
 use crate::config_files::{apply_env_overrides, load_props, ConfigFileError};
 use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
 use crate::rest::{self, LogControl, RestState};
+use kconnect_actors::broker_health::BrokerHealth;
 
 /// Why standalone mode could not start. Each names the file and, where there is one, the key.
 #[derive(Debug, Error)]
@@ -192,13 +193,15 @@ pub async fn start_worker(
         .clone()
         .ok_or("Missing required configuration \"offset.storage.file.filename\" which has no default value.")?;
     let store = FileOffsetStore::open(PathBuf::from(offset_path)).map_err(|e| e.to_string())?;
+    let bootstrap_servers = broker
+        .as_ref()
+        .map(|b| b.bootstrap_servers().to_string())
+        .unwrap_or_else(|| config.bootstrap_servers.clone());
     let ctx = WorkerContext {
         status: StatusStore::new(worker_id.clone()),
         worker_id,
-        bootstrap_servers: broker
-            .as_ref()
-            .map(|b| b.bootstrap_servers().to_string())
-            .unwrap_or_else(|| config.bootstrap_servers.clone()),
+        broker_health: BrokerHealth::new(&bootstrap_servers),
+        bootstrap_servers,
         offsets: Arc::new(FileOffsets(Arc::new(store))),
         plugins,
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),

@@ -180,6 +180,7 @@ async fn a_sink_on_a_broker_elsewhere_refuses_dropped_records_and_stays_failed()
         status: StatusStore::new("w").with_listener(listener),
         worker_id: "w".into(),
         bootstrap_servers: bootstrap.clone(),
+        broker_health: kconnect_actors::broker_health::BrokerHealth::new(&bootstrap),
         offsets: std::sync::Arc::new(kconnect_actors::context::FileOffsets(std::sync::Arc::new(
             store,
         ))),

@@ -474,6 +474,31 @@ impl ConnectorConfig {
     }
 }
 
+/// librdkafka settings of the worker's own clients (internal topics, the broker watch): the
+/// Kafka client keys given at the top level of the worker config (security settings, mostly),
+/// as Connect passes them, and `bootstrap`.
+pub fn worker_client_props(worker: &WorkerConfig, bootstrap: &str) -> Vec<(String, String)> {
+    let mut props = worker.props.clone();
+    props.insert(BOOTSTRAP_SERVERS.into(), bootstrap.into());
+    let security = crate::cluster::security::librdkafka_client_props(&props);
+    const CLIENT_KEYS: &[&str] = &[
+        BOOTSTRAP_SERVERS,
+        "security.protocol",
+        "sasl.mechanisms",
+        "sasl.username",
+        "sasl.password",
+        "ssl.ca.location",
+        "ssl.certificate.location",
+        "ssl.key.location",
+        "ssl.key.password",
+        "ssl.endpoint.identification.algorithm",
+    ];
+    security
+        .into_iter()
+        .filter(|(k, _)| CLIENT_KEYS.contains(&k.as_str()))
+        .collect()
+}
+
 /// An rdkafka client config: the worker's `<client>.` keys, then the connector's
 /// `<client>.override.` keys, then the settings the runtime relies on.
 pub fn client_props(

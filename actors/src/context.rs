@@ -59,6 +59,8 @@ pub struct WorkerContext {
     pub offsets: Arc<dyn OffsetStore>,
     pub plugins: Arc<PluginRegistry>,
     pub topic_admin: Option<Arc<dyn TopicAdmin>>,
+    /// Whether the brokers answer; every client of the worker's tasks reports to it.
+    pub broker_health: Arc<crate::broker_health::BrokerHealth>,
     /// Distributed mode: where the task configs a connector generates go (to the leader, who
     /// writes them to the config topic). `None` in standalone mode.
     pub task_configs_sink: Option<TaskConfigsSink>,

@@ -12,6 +12,7 @@ use kconnect_connectors::config::ConfigValue;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use thiserror::Error;
 
+use crate::broker_health::BrokerWatch;
 use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME};
 use crate::connector::supervisor::{
     ConnectorSupervisor, Share, SupervisorArgs, SupervisorMsg, TargetState,
@@ -102,6 +103,8 @@ pub struct WorkerActor;
 pub struct WorkerState {
     ctx: Arc<WorkerContext>,
     connectors: BTreeMap<String, ConnectorEntry>,
+    /// Tells `ctx.broker_health` whether the brokers answer; stopped at shutdown.
+    broker_watch: Option<BrokerWatch>,
 }
 
 /// Collects every configuration error of `props`: the common keys, then the connector's own.
@@ -167,9 +170,17 @@ impl Actor for WorkerActor {
         _myself: ActorRef<Self::Msg>,
         ctx: Arc<WorkerContext>,
     ) -> Result<Self::State, ActorProcessingErr> {
+        let mut client = rdkafka::ClientConfig::new();
+        for (k, v) in crate::config::worker_client_props(&ctx.config, &ctx.bootstrap_servers) {
+            client.set(k, v);
+        }
+        let broker_watch = BrokerWatch::start(ctx.broker_health.clone(), &client).map_err(|e| {
+            format!("cannot create a Kafka client (check the worker's client keys): {e}")
+        })?;
         Ok(WorkerState {
             ctx,
             connectors: BTreeMap::new(),
+            broker_watch: Some(broker_watch),
         })
     }
 
@@ -240,6 +251,9 @@ impl Actor for WorkerActor {
                         .map(|(name, e)| stop_supervisor(&ctx, name, e.supervisor.clone())),
                 )
                 .await;
+                if let Some(w) = state.broker_watch.take() {
+                    w.stop().await;
+                }
                 let _ = reply.send(());
                 myself.stop(None);
             }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use kconnect_actors::offsets::ConnectorOffset;
+use kconnect_actors::status::{ConnectorStatus, State as TaskState};
 use kconnect_actors::TargetState;
 use kconnect_connectors::api::Props;
 use serde::de::DeserializeOwned;
@@ -98,7 +99,21 @@ async fn status_of(s: &RestState, name: &str) -> ApiResult<Value> {
         .status(name)
         .await
         .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))?;
-    Ok(connector_status(&st))
+    Ok(connector_status(&with_broker_problem(s, st)))
+}
+
+/// A status as this worker sees it: while its brokers are unreachable, its running tasks carry
+/// that as their trace (they keep retrying, so they stay RUNNING, but they move nothing).
+fn with_broker_problem(s: &RestState, mut st: ConnectorStatus) -> ConnectorStatus {
+    let ctx = s.herder.context();
+    if let Some(problem) = ctx.broker_health.problem() {
+        for t in st.tasks.values_mut() {
+            if t.worker_id == ctx.worker_id && t.state == TaskState::Running && t.trace.is_none() {
+                t.trace = Some(problem.clone());
+            }
+        }
+    }
+    st
 }
 
 async fn list(State(s): State<RestState>, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
@@ -261,7 +276,11 @@ async fn one_task_status(
 ) -> ApiResult<Json<Value>> {
     let id = task_id(&c, &t)?;
     s.herder.connector(&c).await?;
-    let st = s.herder.status(&c).await;
+    let st = s
+        .herder
+        .status(&c)
+        .await
+        .map(|st| with_broker_problem(&s, st));
     let task = st
         .as_ref()
         .and_then(|st| st.tasks.get(&id))

@@ -119,12 +119,24 @@ pub fn router(state: RestState) -> axum::Router {
             }))
         },
     );
-    let health = get(|| async {
-        Json(json!({
-            "status": "healthy",
-            "message": "Worker has completed startup and is ready to handle requests."
-        }))
-    });
+    // Connect's shape (KIP-1017); unhealthy (503) while the worker cannot reach its brokers.
+    let health = get(
+        |axum::extract::State(s): axum::extract::State<RestState>| async move {
+            match s.herder.context().broker_health.problem() {
+                None => (
+                    axum::http::StatusCode::OK,
+                    Json(json!({
+                        "status": "healthy",
+                        "message": "Worker has completed startup and is ready to handle requests."
+                    })),
+                ),
+                Some(problem) => (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "status": "unhealthy", "message": problem })),
+                ),
+            }
+        },
+    );
     axum::Router::new()
         .route("/", root)
         .route("/health", health)

@@ -29,6 +29,7 @@ use super::convert::{header_value, TaskConverters};
 use super::faults::FaultInjector;
 use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
+use crate::broker_health::KafkaClientContext;
 use crate::config::{client_props, ConnectorConfig, SinkTopics};
 use crate::context::{is_embedded_cluster, WorkerContext};
 use crate::metrics::TaskMetrics;
@@ -82,7 +83,7 @@ pub struct SinkTaskState {
     span: tracing::Span,
     task: Box<dyn SinkTask>,
     ctx: SinkTaskContext,
-    consumer: Option<Arc<StreamConsumer>>,
+    consumer: Option<Arc<StreamConsumer<KafkaClientContext>>>,
     converters: Option<TaskConverters>,
     topics: TopicFilter,
     /// Whether the user allowed offset resets (auto.offset.reset set explicitly).
@@ -297,8 +298,8 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     for (k, v) in &conf {
         cc.set(k, v);
     }
-    let consumer: StreamConsumer = cc
-        .create()
+    let consumer: StreamConsumer<KafkaClientContext> = cc
+        .create_with_context(KafkaClientContext::new(worker.broker_health.clone()))
         .map_err(|e| format!("cannot create the consumer (check the consumer.* keys): {e}"))?;
     state.consumer = Some(Arc::new(consumer));
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
@@ -318,7 +319,7 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     Ok(())
 }
 
-fn consumer(state: &SinkTaskState) -> Arc<StreamConsumer> {
+fn consumer(state: &SinkTaskState) -> Arc<StreamConsumer<KafkaClientContext>> {
     state.consumer.clone().expect("consumer created at start")
 }
 
@@ -335,7 +336,10 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
     let md = match blocking(move || c.fetch_metadata(None, CLIENT_TIMEOUT)).await? {
         Ok(md) => md,
         Err(e) => {
-            tracing::warn!("cannot fetch topic metadata (will retry): {e}");
+            // An outage is told once by the worker's broker health; anything else is news.
+            if state.worker.broker_health.problem().is_none() {
+                tracing::warn!("cannot fetch topic metadata (will retry): {e}");
+            }
             return Ok(());
         }
     };
@@ -587,7 +591,7 @@ fn convert(
 /// For each partition, the next offset this task needs: those below the broker's earliest
 /// offset were dropped before the task read them.
 async fn find_dropped(
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<StreamConsumer<KafkaClientContext>>,
     wanted: Vec<(TopicPartition, i64)>,
 ) -> Result<Vec<String>, ActorProcessingErr> {
     let mut lost = Vec::new();
@@ -631,7 +635,7 @@ async fn check_positions(state: &mut SinkTaskState) -> Result<(), ActorProcessin
 
 /// Turns a consumer error into the task's failure, naming the cause where it is known.
 async fn consumer_error(
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<StreamConsumer<KafkaClientContext>>,
     wanted: Vec<(TopicPartition, i64)>,
     e: KafkaError,
 ) -> ActorProcessingErr {

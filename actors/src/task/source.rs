@@ -15,6 +15,8 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
+
+use crate::broker_health::{self, BrokerHealth};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -47,9 +49,19 @@ pub struct SourceTaskActor;
 pub struct SourceProducerContext {
     submitted: Arc<Mutex<SubmittedRecords>>,
     delivered: Arc<Notify>,
+    health: Arc<BrokerHealth>,
 }
 
-impl ClientContext for SourceProducerContext {}
+/// Connection trouble goes to the worker's broker health, as for every task client.
+impl ClientContext for SourceProducerContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
+        broker_health::log_librdkafka(&self.health, level, fac, msg);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        broker_health::report_librdkafka_error(&self.health, &error, reason);
+    }
+}
 
 impl ProducerContext for SourceProducerContext {
     type DeliveryOpaque = Box<SubmittedToken>;
@@ -258,6 +270,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         .create_with_context(SourceProducerContext {
             submitted: state.submitted.clone(),
             delivered: state.delivered.clone(),
+            health: worker.broker_health.clone(),
         })
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
     state.producer = Some(OffThreadDrop(Some(producer)));
