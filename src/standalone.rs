@@ -192,7 +192,8 @@ pub async fn start_worker(
         .offset_file
         .clone()
         .ok_or("Missing required configuration \"offset.storage.file.filename\" which has no default value.")?;
-    let store = FileOffsetStore::open(PathBuf::from(offset_path)).map_err(|e| e.to_string())?;
+    let store = FileOffsetStore::open(PathBuf::from(offset_path))
+        .map_err(|e| format!("offset.storage.file.filename: {e}"))?;
     let bootstrap_servers = broker
         .as_ref()
         .map(|b| b.bootstrap_servers().to_string())

@@ -86,8 +86,9 @@ pub struct FileOffsetStore {
 }
 
 impl FileOffsetStore {
-    /// Loads the store from `path`. A missing file is an empty store; the file is created by the
-    /// first [`put`](Self::put).
+    /// Loads the store from `path`, after checking that its directory takes the temporary files
+    /// every write needs. A missing file is an empty store; the file is created by the first
+    /// [`put`](Self::put).
     pub fn open(path: PathBuf) -> Result<Self, OffsetStoreError> {
         let offsets = match fs::read(&path) {
             Ok(bytes) => parse(&bytes).map_err(|message| OffsetStoreError::Corrupt {
@@ -97,6 +98,12 @@ impl FileOffsetStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Offsets::new(),
             Err(source) => return Err(OffsetStoreError::Read { path, source }),
         };
+        // A path that cannot be written (a missing directory, a read-only disk) stops the
+        // worker at start instead of failing every flush later.
+        probe_writable(&path).map_err(|source| OffsetStoreError::Write {
+            path: path.clone(),
+            source,
+        })?;
         Ok(FileOffsetStore {
             path,
             offsets: Mutex::new(offsets),
@@ -304,6 +311,26 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// Creates, syncs and removes a temporary file where [`replace_file`] writes its own.
+fn probe_writable(path: &Path) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
+    let probe = parent_dir(path).join(format!(
+        ".{}.{}.probe.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .and_then(|f| f.sync_all());
+    let _ = fs::remove_file(&probe);
+    written
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -611,10 +638,26 @@ mod tests {
     }
 
     #[test]
-    fn missing_directory_is_a_write_error() {
+    fn missing_directory_is_an_error_at_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing").join("connect.offsets");
+        let err = FileOffsetStore::open(path.clone()).unwrap_err();
+        assert!(matches!(err, OffsetStoreError::Write { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_directory_removed_later_is_a_write_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let path = sub.join("connect.offsets");
         let store = FileOffsetStore::open(path.clone()).unwrap();
+        assert_eq!(dir_entries(&sub), Vec::<String>::new(), "the probe is gone");
+        fs::remove_dir(&sub).unwrap();
         let p = map(json!({"f": "a"}));
         let err = store
             .put("c", vec![(p.clone(), Some(map(json!({"pos": 1}))))])

@@ -1,7 +1,7 @@
 //! `OffsetCommitter`: one per source task, beside it under the connector's supervisor. Every
 //! `offset.flush.interval.ms` (and once more when the task stops or fails) it writes the offsets
 //! whose records the broker acknowledged to the worker's offset store, then tells the task so
-//! it can run its `commit`.
+//! it can run its `commit`. A failed write fails the committer, and with it the task.
 //!
 //! Why one per task rather than per worker: its life is the task's (started, stopped and
 //! restarted together), and a slow or failing store write for one task never delays another's.
@@ -106,10 +106,13 @@ impl Actor for OffsetCommitter {
         let _span = task_span(&state.args.connector, state.args.task_id).entered();
         match msg {
             CommitterMsg::Tick => {
-                if let Err(e) = state.commit() {
-                    // Not fatal: the offsets stay committable and the next tick tries again.
-                    tracing::error!("offset commit failed: {e}");
-                }
+                // A store that cannot be written fails the task (through the supervisor: it is
+                // restarted with backoff, then FAILED), so its status says what is wrong rather
+                // than RUNNING over an ERROR line every flush. The offsets stay committable for
+                // the final commit the supervisor attempts.
+                state
+                    .commit()
+                    .map_err(|e| format!("cannot commit source offsets: {e}"))?;
             }
             CommitterMsg::CommitNow(reply) => {
                 let r = state.commit();
