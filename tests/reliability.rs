@@ -111,7 +111,7 @@ impl Run {
 
 const RESTART_FAST: [(&str, &str); 2] = [
     ("task.restart.backoff.initial.ms", "10"),
-    ("task.restart.max.restarts", "1000"),
+    ("task.restart.max.restarts", "-1"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

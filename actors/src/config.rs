@@ -67,7 +67,7 @@ fn restart_keys(def: ConfigDef, with_defaults: bool) -> ConfigDef {
             def,
             RESTART_MAX_RESTARTS,
             ConfigType::Int,
-            Validator::at_least(0.0),
+            Validator::at_least(-1.0),
         );
         return o(
             def,
@@ -106,10 +106,10 @@ fn restart_keys(def: ConfigDef, with_defaults: bool) -> ConfigDef {
         RESTART_MAX_RESTARTS,
         ConfigType::Int,
         d("10"),
-        Some(Validator::at_least(0.0)),
+        Some(Validator::at_least(-1.0)),
         Importance::Medium,
         "How many restarts a task or connector gets within task.restart.window.ms; one more \
-         failure marks it FAILED with its error trace.",
+         failure marks it FAILED with its error trace. -1: restart for ever.",
     )
     .define(
         RESTART_WINDOW_MS,
@@ -276,7 +276,8 @@ fn restart_policy(p: &ParsedConfig, base: &RestartPolicy) -> Result<RestartPolic
             base.jitter
         },
         max_restarts: if p.has(RESTART_MAX_RESTARTS) {
-            p.int(RESTART_MAX_RESTARTS)?.max(0) as u32
+            // -1: no limit (a deliberately faulty test setup restarts for ever).
+            u32::try_from(p.int(RESTART_MAX_RESTARTS)?).unwrap_or(u32::MAX)
         } else {
             base.max_restarts
         },
@@ -535,5 +536,23 @@ mod tests {
         .collect();
         let e = ConnectorConfig::parse(props, &RestartPolicy::default()).unwrap_err();
         assert!(e.to_string().contains(RESTART_JITTER), "{e}");
+    }
+
+    #[test]
+    fn minus_one_restarts_means_no_limit_and_below_is_refused() {
+        let with = |v: &str| -> Props {
+            [
+                ("name", "c"),
+                ("connector.class", "FileStreamSource"),
+                (RESTART_MAX_RESTARTS, v),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let c = ConnectorConfig::parse(with("-1"), &RestartPolicy::default()).unwrap();
+        assert_eq!(c.restart.max_restarts, u32::MAX);
+        let e = ConnectorConfig::parse(with("-2"), &RestartPolicy::default()).unwrap_err();
+        assert!(e.to_string().contains(RESTART_MAX_RESTARTS), "{e}");
     }
 }
