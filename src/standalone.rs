@@ -11,12 +11,14 @@ use kconnect_actors::config::WorkerConfig;
 use kconnect_actors::context::FileOffsets;
 use kconnect_actors::status::StatusStore;
 use kconnect_actors::storage::FileOffsetStore;
-use kconnect_actors::{TopicAdmin, Worker, WorkerContext};
+use kconnect_actors::{TargetState, TopicAdmin, Worker, WorkerContext};
 use kconnect_connectors::api::Props;
 use kconnect_connectors::registry::PluginRegistry;
 use thiserror::Error;
 
-use crate::config_files::{apply_env_overrides, load_props, ConfigFileError};
+use crate::config_files::{
+    apply_env_overrides, load_connector_file, load_props, ConfigFileError, ConnectorFile,
+};
 use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
 use crate::rest::{self, LogControl, RestState};
 
@@ -43,7 +45,7 @@ pub enum StartError {
 pub struct StandaloneConfig {
     pub worker_file: PathBuf,
     pub worker: WorkerConfig,
-    pub connectors: Vec<(PathBuf, Props)>,
+    pub connectors: Vec<ConnectorFile>,
 }
 
 impl StandaloneConfig {
@@ -73,8 +75,8 @@ impl StandaloneConfig {
         let mut connectors = Vec::new();
         let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
         for f in connector_files {
-            let props = load_props(f)?;
-            if let Some(name) = props.get("name") {
+            let connector = load_connector_file(f)?;
+            if let Some(name) = connector.props.get("name") {
                 if let Some(first) = names.get(name) {
                     return Err(StartError::DuplicateName {
                         file: f.clone(),
@@ -84,7 +86,7 @@ impl StandaloneConfig {
                 }
                 names.insert(name.clone(), f.clone());
             }
-            connectors.push((f.clone(), props));
+            connectors.push(connector);
         }
         Ok(StandaloneConfig {
             worker_file: worker_file.to_path_buf(),
@@ -138,11 +140,12 @@ impl Standalone {
         let worker = start_worker(wc, broker.clone(), plugins.clone(), worker_id)
             .await
             .map_err(worker_error)?;
-        for (file, props) in config.connectors {
-            if let Err(e) = worker.add_connector(props).await {
+        for connector in config.connectors {
+            let target = connector.initial_state.unwrap_or(TargetState::Started);
+            if let Err(e) = worker.create_connector(connector.props, target).await {
                 worker.shutdown().await;
                 return Err(StartError::Connector {
-                    file,
+                    file: connector.path,
                     message: e.to_string(),
                 });
             }
@@ -239,4 +242,117 @@ pub async fn cluster_id(bootstrap: &str) -> Option<String> {
     .await
     .ok()
     .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    fn worker_file(dir: &Path) -> PathBuf {
+        write(
+            dir,
+            "worker.properties",
+            &format!(
+                "offset.storage.file.filename={}\n",
+                dir.join("offsets").display()
+            ),
+        )
+    }
+
+    #[test]
+    fn connect_json_connector_files_load_in_both_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let nested = write(
+            dir.path(),
+            "nested.json",
+            r#"{"name": "nested", "config": {"connector.class": "FileStreamSource",
+                "topic": "t", "file": "in.txt"}, "initial_state": "PAUSED"}"#,
+        );
+        let flat = write(
+            dir.path(),
+            "flat.json",
+            r#"{"name": "flat", "connector.class": "FileStreamSink", "topics": "t",
+                "file": "out.txt"}"#,
+        );
+        let config =
+            StandaloneConfig::load(&worker, &[nested.clone(), flat.clone()], [].into_iter())
+                .unwrap();
+        let loaded: Vec<_> = config
+            .connectors
+            .iter()
+            .map(|c| {
+                (
+                    c.path.clone(),
+                    c.props.get("name").cloned(),
+                    c.props.get("connector.class").cloned(),
+                    c.initial_state,
+                )
+            })
+            .collect();
+        assert_eq!(
+            loaded,
+            vec![
+                (
+                    nested,
+                    Some("nested".into()),
+                    Some("FileStreamSource".into()),
+                    Some(TargetState::Paused)
+                ),
+                (
+                    flat,
+                    Some("flat".into()),
+                    Some("FileStreamSink".into()),
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_nested_json_file_whose_names_differ_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let c = write(
+            dir.path(),
+            "c.json",
+            r#"{"name": "a", "config": {"name": "b", "connector.class": "FileStreamSource"}}"#,
+        );
+        let err = match StandaloneConfig::load(&worker, std::slice::from_ref(&c), [].into_iter()) {
+            Ok(_) => panic!("differing names were accepted"),
+            Err(e) => e,
+        };
+        assert!(
+            matches!(err, StartError::File(ConfigFileError::NameMismatch { .. })),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&c.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn nested_and_flat_files_with_one_name_are_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let a = write(
+            dir.path(),
+            "a.json",
+            r#"{"name": "same", "config": {"connector.class": "FileStreamSource"}}"#,
+        );
+        let b = write(
+            dir.path(),
+            "b.properties",
+            "name=same\nconnector.class=FileStreamSource\n",
+        );
+        let err = match StandaloneConfig::load(&worker, &[a, b], [].into_iter()) {
+            Ok(_) => panic!("a duplicate name was accepted"),
+            Err(e) => e,
+        };
+        assert!(matches!(err, StartError::DuplicateName { .. }), "{err:?}");
+    }
 }
