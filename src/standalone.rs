@@ -19,6 +19,9 @@ use thiserror::Error;
 use crate::config_files::{
     apply_env_overrides, load_connector_file, load_props, ConfigFileError, ConnectorFile,
 };
+use crate::config_keys::{
+    unknown_connector_keys, unknown_worker_keys, warn_unknown_keys, ConfigKind,
+};
 use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
 use crate::rest::{self, LogControl, RestState};
 
@@ -56,9 +59,17 @@ impl StandaloneConfig {
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, StartError> {
         let mut props = load_props(worker_file)?;
-        for key in apply_env_overrides(&mut props, env) {
+        let from_env = apply_env_overrides(&mut props, env);
+        for key in &from_env {
             tracing::info!("worker config key {key} set from the environment");
         }
+        // Before parsing: a typo is worth knowing about even when the file has an error too.
+        warn_unknown_keys(
+            ConfigKind::Worker,
+            worker_file,
+            &unknown_worker_keys(&props),
+            &from_env,
+        );
         let wfile = worker_file.to_path_buf();
         let worker = WorkerConfig::parse(props).map_err(|e| StartError::Worker {
             file: wfile.clone(),
@@ -74,8 +85,16 @@ impl StandaloneConfig {
         }
         let mut connectors = Vec::new();
         let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+        // The plugins `Standalone::start` runs with, for the connectors' own keys.
+        let plugins = PluginRegistry::builtin();
         for f in connector_files {
             let connector = load_connector_file(f)?;
+            warn_unknown_keys(
+                ConfigKind::Connector,
+                f,
+                &unknown_connector_keys(&connector.props, &plugins),
+                &[],
+            );
             if let Some(name) = connector.props.get("name") {
                 if let Some(first) = names.get(name) {
                     return Err(StartError::DuplicateName {
@@ -263,6 +282,92 @@ mod tests {
                 dir.join("offsets").display()
             ),
         )
+    }
+
+    fn quickstart(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config")
+            .join(name)
+    }
+
+    #[test]
+    fn a_bootstrap_server_typo_warns_once_about_the_embedded_broker() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = write(
+            dir.path(),
+            "worker.properties",
+            &format!(
+                "bootstrap.server=broker:9092\noffset.storage.file.filename={}\n",
+                dir.path().join("offsets").display()
+            ),
+        );
+        let connectors = [
+            quickstart("connect-file-source.properties"),
+            quickstart("connect-file-sink.properties"),
+        ];
+        let (loaded, warnings) = crate::config_keys::warnings_of(|| {
+            StandaloneConfig::load(&worker, &connectors, [].into_iter())
+        });
+        let config = loaded.unwrap();
+        assert!(config.worker.uses_embedded_broker());
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        let w = &warnings[0];
+        assert!(w.contains("WARN"), "{w}");
+        assert!(w.contains(&worker.display().to_string()), "{w}");
+        assert!(w.contains("unknown key bootstrap.server "), "{w}");
+        assert!(w.contains("did you mean bootstrap.servers?"), "{w}");
+        assert!(w.contains("embedded"), "{w}");
+    }
+
+    #[test]
+    fn the_quickstart_configs_load_without_warnings() {
+        let connectors = [
+            quickstart("connect-file-source.properties"),
+            quickstart("connect-file-sink.properties"),
+        ];
+        let (loaded, warnings) = crate::config_keys::warnings_of(|| {
+            StandaloneConfig::load(
+                &quickstart("connect-standalone.properties"),
+                &connectors,
+                [].into_iter(),
+            )
+        });
+        assert_eq!(loaded.unwrap().connectors.len(), 2);
+        assert_eq!(warnings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn connector_and_environment_typos_are_named_with_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let source = write(
+            dir.path(),
+            "source.json",
+            r#"{"name": "s", "config": {"connector.class": "FileStreamSource", "topic": "t",
+                "fiel": "in.txt"}}"#,
+        );
+        let env = [("CONNECT_OFFSET_FLUSH_INTERVAL".to_string(), "5".to_string())];
+        let (loaded, warnings) = crate::config_keys::warnings_of(|| {
+            StandaloneConfig::load(&worker, std::slice::from_ref(&source), env.into_iter())
+        });
+        loaded.unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:#?}");
+        assert!(
+            warnings[0].contains(&format!(
+                "worker config {} (set from the environment): unknown key offset.flush.interval ",
+                worker.display()
+            )),
+            "{}",
+            warnings[0]
+        );
+        assert!(
+            warnings[1].contains(&format!(
+                "connector config {}: unknown key fiel is ignored (did you mean file?)",
+                source.display()
+            )),
+            "{}",
+            warnings[1]
+        );
     }
 
     #[test]
