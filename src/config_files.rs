@@ -15,13 +15,18 @@
 //!   (Java would read its non-ASCII bytes as ISO-8859-1 and mangle them); any other file is read
 //!   as ISO-8859-1, as Java does.
 //!
+//! [`load_connector_file`] reads a connector config: anything [`load_props`] reads, and also a
+//! `.json` file in the shape of Connect's `POST /connectors` body, `{"name": …, "config": {…},
+//! "initial_state": …}`, which `connect-standalone` accepts since Kafka 3.7 (KIP-980).
+//!
 //! [`apply_env_overrides`] lets `CONNECT_*` environment variables override the worker config.
 
 use std::collections::btree_map::Entry;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use config::{FileFormat, Format, Value, ValueKind};
+use config::{FileFormat, Format, Map, Value, ValueKind};
+use kconnect_actors::TargetState;
 use kconnect_connectors::api::Props;
 
 /// A config file could not be loaded. Every variant names the file.
@@ -38,11 +43,149 @@ pub enum ConfigFileError {
     /// `message` carries the line (and column) when the parser reports it.
     #[error("cannot parse config file {}: {message}", .path.display())]
     Parse { path: PathBuf, message: String },
+    /// A `{"name", "config"}` connector file whose two names disagree: which one was meant is
+    /// anyone's guess, so neither is used (Connect refuses it too).
+    #[error(
+        "connector config {}: the top-level \"name\" is {name:?} but config.name is \
+         {config_name:?}; they must match",
+        .path.display()
+    )]
+    NameMismatch {
+        path: PathBuf,
+        name: String,
+        config_name: String,
+    },
+    #[error(
+        "connector config {}: invalid initial_state {value:?}; must be one of RUNNING, PAUSED, \
+         STOPPED",
+        .path.display()
+    )]
+    InitialState { path: PathBuf, value: String },
 }
+
+/// A connector config file, read by [`load_connector_file`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorFile {
+    pub path: PathBuf,
+    /// The flat connector config; a `{"name", "config"}` file's top-level name is its `name`.
+    pub props: Props,
+    /// The `initial_state` of a `{"name", "config", "initial_state"}` file; `None` elsewhere,
+    /// which means RUNNING.
+    pub initial_state: Option<TargetState>,
+}
+
+/// The keys of Connect's `POST /connectors` body (`CreateConnectorRequest`). A JSON connector
+/// file with a `config` object and no other keys is read as such a body, as `connect-standalone`
+/// and `kconnect ctl create` read it.
+pub const CREATE_REQUEST_KEYS: [&str; 3] = ["name", "config", "initial_state"];
 
 /// Reads a config file into string properties; the format follows the extension (see the
 /// [module documentation](self)).
 pub fn load_props(path: &Path) -> Result<Props, ConfigFileError> {
+    match parse_file(path)? {
+        Parsed::Properties(props) => Ok(props),
+        Parsed::Table(table) => flatten_table(path, table),
+    }
+}
+
+/// Reads a connector config file: a `.json` file in the `{"name": …, "config": {…},
+/// "initial_state": …}` shape of Connect's `POST /connectors` body, or any file [`load_props`]
+/// reads (a flat config). In the nested shape the top-level `name` becomes the config's `name`;
+/// when both are given they must be equal.
+pub fn load_connector_file(path: &Path) -> Result<ConnectorFile, ConfigFileError> {
+    let file = |props, initial_state| ConnectorFile {
+        path: path.to_path_buf(),
+        props,
+        initial_state,
+    };
+    let mut table = match parse_file(path)? {
+        Parsed::Properties(props) => return Ok(file(props, None)),
+        Parsed::Table(table) if is_json(path) && is_create_request(&table) => table,
+        Parsed::Table(table) => return Ok(file(flatten_table(path, table)?, None)),
+    };
+    let Some(ValueKind::Table(config)) = table.remove("config").map(|v| v.kind) else {
+        unreachable!("is_create_request checked that config is a table");
+    };
+    let mut props = flatten_table(path, config)?;
+    if let Some(name) = top_level_text(path, &mut table, "name")? {
+        match props.get("name") {
+            Some(config_name) if *config_name != name => {
+                return Err(ConfigFileError::NameMismatch {
+                    path: path.to_path_buf(),
+                    name,
+                    config_name: config_name.clone(),
+                })
+            }
+            _ => {
+                props.insert("name".into(), name);
+            }
+        }
+    }
+    let initial_state = match top_level_text(path, &mut table, "initial_state")? {
+        None => None,
+        // Connect reads the state case-insensitively.
+        Some(value) => Some(match value.to_ascii_uppercase().as_str() {
+            "RUNNING" => TargetState::Started,
+            "PAUSED" => TargetState::Paused,
+            "STOPPED" => TargetState::Stopped,
+            _ => {
+                return Err(ConfigFileError::InitialState {
+                    path: path.to_path_buf(),
+                    value,
+                })
+            }
+        }),
+    };
+    debug_assert!(table.is_empty(), "is_create_request allows no other keys");
+    Ok(file(props, initial_state))
+}
+
+/// Only JSON files are read in the `POST /connectors` shape, as in Connect: a YAML or TOML
+/// file's `config` table stays the `config.*` keys it flattens to.
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Whether a parsed JSON file is a `POST /connectors` body rather than a flat config: a
+/// `config` object and no keys besides [`CREATE_REQUEST_KEYS`]. A flat config whose only keys
+/// are `name` and a nested `config.*` table reads as a body too, as it does in Connect.
+fn is_create_request(table: &Map<String, Value>) -> bool {
+    matches!(
+        table.get("config").map(|v| &v.kind),
+        Some(ValueKind::Table(_))
+    ) && table
+        .keys()
+        .all(|key| CREATE_REQUEST_KEYS.contains(&key.as_str()))
+}
+
+/// A top-level scalar of a `POST /connectors` body as text; null is absent.
+fn top_level_text(
+    path: &Path,
+    table: &mut Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, ConfigFileError> {
+    match table.remove(key).map(|v| v.kind) {
+        None | Some(ValueKind::Nil) => Ok(None),
+        Some(kind) => scalar(kind)
+            .map(Some)
+            .ok_or_else(|| ConfigFileError::Parse {
+                path: path.to_path_buf(),
+                message: format!("key {key}: expected a string"),
+            }),
+    }
+}
+
+/// A config file's content before flattening.
+enum Parsed {
+    /// A `.properties` file: already flat.
+    Properties(Props),
+    /// A `.toml`, `.yaml`/`.yml` or `.json` file: nested tables.
+    Table(Map<String, Value>),
+}
+
+fn parse_file(path: &Path) -> Result<Parsed, ConfigFileError> {
     let bytes = std::fs::read(path).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             ConfigFileError::NotFound {
@@ -67,7 +210,11 @@ pub fn load_props(path: &Path) -> Result<Props, ConfigFileError> {
         Some("toml") => FileFormat::Toml,
         Some("yaml" | "yml") => FileFormat::Yaml,
         Some("json") => FileFormat::Json,
-        _ => return parse_properties(&bytes).map_err(parse_error),
+        _ => {
+            return parse_properties(&bytes)
+                .map(Parsed::Properties)
+                .map_err(parse_error)
+        }
     };
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let line = 1 + bytes[..e.valid_up_to()]
@@ -77,11 +224,18 @@ pub fn load_props(path: &Path) -> Result<Props, ConfigFileError> {
         parse_error(format!("line {line}: not valid UTF-8"))
     })?;
     // No URI: the error already names the file, and the parsers would repeat it.
-    let table = Format::parse(&format, None, text)
-        .map_err(|e| parse_error(e.to_string().trim_end().to_string()))?;
+    Format::parse(&format, None, text)
+        .map(Parsed::Table)
+        .map_err(|e| parse_error(e.to_string().trim_end().to_string()))
+}
+
+fn flatten_table(path: &Path, table: Map<String, Value>) -> Result<Props, ConfigFileError> {
     let mut props = Props::new();
     for (key, value) in table {
-        flatten(&key, value, &mut props).map_err(parse_error)?;
+        flatten(&key, value, &mut props).map_err(|message| ConfigFileError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })?;
     }
     Ok(props)
 }
@@ -478,6 +632,141 @@ quoted: '  spaced  '
                 ("big", "18446744073709551615"),
                 ("flag", "true"),
             ])
+        );
+    }
+
+    /// Connect's `POST /connectors` body, as `connect-standalone` reads it from a `.json` file.
+    const NESTED_SOURCE: &str = r#"{
+  "name": "local-file-source",
+  "config": {
+    "connector.class": "FileStreamSource",
+    "tasks.max": 1,
+    "file": "test.txt",
+    "topic": "connect-test"
+  }
+}"#;
+
+    fn file_source(name: &str) -> Props {
+        props(&[
+            ("name", name),
+            ("connector.class", "FileStreamSource"),
+            ("tasks.max", "1"),
+            ("file", "test.txt"),
+            ("topic", "connect-test"),
+        ])
+    }
+
+    #[test]
+    fn nested_json_connector_file_takes_its_name_from_the_top_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "source.json", NESTED_SOURCE);
+        let file = load_connector_file(&path).unwrap();
+        assert_eq!(file.props, file_source("local-file-source"));
+        assert_eq!(file.initial_state, None);
+        assert_eq!(file.path, path);
+    }
+
+    #[test]
+    fn flat_json_connector_file_is_read_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let flat = r#"{"name": "local-file-source", "connector.class": "FileStreamSource",
+            "tasks.max": "1", "file": "test.txt", "topic": "connect-test"}"#;
+        let path = write(&dir, "source.json", flat);
+        let file = load_connector_file(&path).unwrap();
+        assert_eq!(file.props, file_source("local-file-source"));
+        assert_eq!(file.initial_state, None);
+        // The same as load_props, and a .properties file reads the same way.
+        assert_eq!(file.props, load_props(&path).unwrap());
+        let path = write(&dir, "source.properties", FILE_SOURCE_PROPERTIES);
+        assert_eq!(
+            load_connector_file(&path).unwrap().props,
+            file_source("local-file-source")
+        );
+    }
+
+    #[test]
+    fn nested_json_names_may_repeat_but_must_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let same = r#"{"name": "s", "config": {"name": "s", "connector.class": "FileStreamSource",
+            "tasks.max": "1", "file": "test.txt", "topic": "connect-test"}}"#;
+        let path = write(&dir, "same.json", same);
+        assert_eq!(load_connector_file(&path).unwrap().props, file_source("s"));
+        // Only config.name: Connect's body without its optional top-level name.
+        let inner = r#"{"config": {"name": "s", "connector.class": "FileStreamSource",
+            "tasks.max": "1", "file": "test.txt", "topic": "connect-test"}}"#;
+        let path = write(&dir, "inner.json", inner);
+        assert_eq!(load_connector_file(&path).unwrap().props, file_source("s"));
+
+        let differ = r#"{"name": "a", "config": {"name": "b", "connector.class": "X"}}"#;
+        let path = write(&dir, "differ.json", differ);
+        let err = load_connector_file(&path).unwrap_err();
+        assert!(
+            matches!(&err, ConfigFileError::NameMismatch { name, config_name, .. }
+                if name == "a" && config_name == "b"),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("\"a\"") && text.contains("\"b\""), "{text}");
+    }
+
+    #[test]
+    fn nested_json_initial_state() {
+        let dir = tempfile::tempdir().unwrap();
+        for (state, expected) in [
+            ("\"PAUSED\"", Some(TargetState::Paused)),
+            ("\"stopped\"", Some(TargetState::Stopped)),
+            ("\"RUNNING\"", Some(TargetState::Started)),
+            ("null", None),
+        ] {
+            let body = format!(r#"{{"name": "c", "config": {{}}, "initial_state": {state}}}"#);
+            let path = write(&dir, "c.json", &body);
+            let file = load_connector_file(&path).unwrap();
+            assert_eq!(file.initial_state, expected, "{state}");
+            assert_eq!(file.props, props(&[("name", "c")]));
+        }
+        let path = write(
+            &dir,
+            "bad.json",
+            r#"{"name": "c", "config": {}, "initial_state": "ASLEEP"}"#,
+        );
+        let err = load_connector_file(&path).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.contains("initial_state") && err.contains("ASLEEP"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_a_json_body_shape_is_unwrapped() {
+        let dir = tempfile::tempdir().unwrap();
+        // Another key next to name and config: a flat config with a nested config.* table.
+        let path = write(
+            &dir,
+            "flat.json",
+            r#"{"name": "c", "config": {"action.reload": "none"}, "topic": "t"}"#,
+        );
+        assert_eq!(
+            load_connector_file(&path).unwrap().props,
+            props(&[
+                ("name", "c"),
+                ("config.action.reload", "none"),
+                ("topic", "t")
+            ])
+        );
+        // YAML and TOML keep their tables as dotted keys, whatever their shape.
+        let path = write(
+            &dir,
+            "c.yaml",
+            "name: c
+config:
+  action.reload: none
+",
+        );
+        assert_eq!(
+            load_connector_file(&path).unwrap().props,
+            props(&[("name", "c"), ("config.action.reload", "none")])
         );
     }
 

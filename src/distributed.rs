@@ -22,6 +22,7 @@ use ractor::{Actor, ActorRef};
 use thiserror::Error;
 
 use crate::config_files::{apply_env_overrides, load_props, ConfigFileError};
+use crate::config_keys::{unknown_worker_keys, warn_unknown_keys, ConfigKind};
 use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
 use crate::rest::{self, LogControl, RestState};
 
@@ -48,9 +49,16 @@ impl DistributedWorkerConfig {
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, DistributedError> {
         let mut props = load_props(file)?;
-        for key in apply_env_overrides(&mut props, env) {
+        let from_env = apply_env_overrides(&mut props, env);
+        for key in &from_env {
             tracing::info!("worker config key {key} set from the environment");
         }
+        warn_unknown_keys(
+            ConfigKind::Worker,
+            file,
+            &unknown_worker_keys(&props),
+            &from_env,
+        );
         Self::from_props(file, props)
     }
 
@@ -389,4 +397,36 @@ fn open_stores(
         )
     })?;
     Ok((Arc::new(configs), Arc::new(offsets), Arc::new(statuses), rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_key_typo_is_named_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("worker.properties");
+        std::fs::write(
+            &file,
+            "bootstrap.servers=localhost:9092\ngroup.id=g\nconfig.storage.topic=c\n\
+             offset.storage.topic=o\nstatus.storage.topic=s\nsession.timeout=5000\n\
+             plugin.path=/opt/connectors\n",
+        )
+        .unwrap();
+        let (loaded, warnings) = crate::config_keys::warnings_of(|| {
+            DistributedWorkerConfig::load(&file, [].into_iter())
+        });
+        loaded.unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        assert!(
+            warnings[0].contains(&format!(
+                "worker config {}: unknown key session.timeout is ignored (did you mean \
+                 session.timeout.ms?)",
+                file.display()
+            )),
+            "{}",
+            warnings[0]
+        );
+    }
 }

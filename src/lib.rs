@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod config_files;
+pub mod config_keys;
 pub mod ctl;
 pub mod distributed;
 pub mod embedded_broker;

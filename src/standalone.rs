@@ -11,12 +11,17 @@ use kconnect_actors::config::WorkerConfig;
 use kconnect_actors::context::FileOffsets;
 use kconnect_actors::status::StatusStore;
 use kconnect_actors::storage::FileOffsetStore;
-use kconnect_actors::{TopicAdmin, Worker, WorkerContext};
+use kconnect_actors::{TargetState, TopicAdmin, Worker, WorkerContext};
 use kconnect_connectors::api::Props;
 use kconnect_connectors::registry::PluginRegistry;
 use thiserror::Error;
 
-use crate::config_files::{apply_env_overrides, load_props, ConfigFileError};
+use crate::config_files::{
+    apply_env_overrides, load_connector_file, load_props, ConfigFileError, ConnectorFile,
+};
+use crate::config_keys::{
+    unknown_connector_keys, unknown_worker_keys, warn_unknown_keys, ConfigKind,
+};
 use crate::embedded_broker::{EmbeddedBroker, EmbeddedBrokerError};
 use crate::rest::{self, LogControl, RestState};
 use kconnect_actors::broker_health::BrokerHealth;
@@ -44,7 +49,7 @@ pub enum StartError {
 pub struct StandaloneConfig {
     pub worker_file: PathBuf,
     pub worker: WorkerConfig,
-    pub connectors: Vec<(PathBuf, Props)>,
+    pub connectors: Vec<ConnectorFile>,
 }
 
 impl StandaloneConfig {
@@ -55,9 +60,17 @@ impl StandaloneConfig {
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, StartError> {
         let mut props = load_props(worker_file)?;
-        for key in apply_env_overrides(&mut props, env) {
+        let from_env = apply_env_overrides(&mut props, env);
+        for key in &from_env {
             tracing::info!("worker config key {key} set from the environment");
         }
+        // Before parsing: a typo is worth knowing about even when the file has an error too.
+        warn_unknown_keys(
+            ConfigKind::Worker,
+            worker_file,
+            &unknown_worker_keys(&props),
+            &from_env,
+        );
         let wfile = worker_file.to_path_buf();
         let worker = WorkerConfig::parse(props).map_err(|e| StartError::Worker {
             file: wfile.clone(),
@@ -73,9 +86,17 @@ impl StandaloneConfig {
         }
         let mut connectors = Vec::new();
         let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+        // The plugins `Standalone::start` runs with, for the connectors' own keys.
+        let plugins = PluginRegistry::builtin();
         for f in connector_files {
-            let props = load_props(f)?;
-            if let Some(name) = props.get("name") {
+            let connector = load_connector_file(f)?;
+            warn_unknown_keys(
+                ConfigKind::Connector,
+                f,
+                &unknown_connector_keys(&connector.props, &plugins),
+                &[],
+            );
+            if let Some(name) = connector.props.get("name") {
                 if let Some(first) = names.get(name) {
                     return Err(StartError::DuplicateName {
                         file: f.clone(),
@@ -85,7 +106,7 @@ impl StandaloneConfig {
                 }
                 names.insert(name.clone(), f.clone());
             }
-            connectors.push((f.clone(), props));
+            connectors.push(connector);
         }
         Ok(StandaloneConfig {
             worker_file: worker_file.to_path_buf(),
@@ -139,11 +160,12 @@ impl Standalone {
         let worker = start_worker(wc, broker.clone(), plugins.clone(), worker_id)
             .await
             .map_err(worker_error)?;
-        for (file, props) in config.connectors {
-            if let Err(e) = worker.add_connector(props).await {
+        for connector in config.connectors {
+            let target = connector.initial_state.unwrap_or(TargetState::Started);
+            if let Err(e) = worker.create_connector(connector.props, target).await {
                 worker.shutdown().await;
                 return Err(StartError::Connector {
-                    file,
+                    file: connector.path,
                     message: e.to_string(),
                 });
             }
@@ -242,4 +264,203 @@ pub async fn cluster_id(bootstrap: &str) -> Option<String> {
     .await
     .ok()
     .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    fn worker_file(dir: &Path) -> PathBuf {
+        write(
+            dir,
+            "worker.properties",
+            &format!(
+                "offset.storage.file.filename={}\n",
+                dir.join("offsets").display()
+            ),
+        )
+    }
+
+    fn quickstart(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config")
+            .join(name)
+    }
+
+    #[test]
+    fn a_bootstrap_server_typo_warns_once_about_the_embedded_broker() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = write(
+            dir.path(),
+            "worker.properties",
+            &format!(
+                "bootstrap.server=broker:9092\noffset.storage.file.filename={}\n",
+                dir.path().join("offsets").display()
+            ),
+        );
+        let connectors = [
+            quickstart("connect-file-source.properties"),
+            quickstart("connect-file-sink.properties"),
+        ];
+        let (loaded, warnings) = crate::config_keys::warnings_of(|| {
+            StandaloneConfig::load(&worker, &connectors, [].into_iter())
+        });
+        let config = loaded.unwrap();
+        assert!(config.worker.uses_embedded_broker());
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        let w = &warnings[0];
+        assert!(w.contains("WARN"), "{w}");
+        assert!(w.contains(&worker.display().to_string()), "{w}");
+        assert!(w.contains("unknown key bootstrap.server "), "{w}");
+        assert!(w.contains("did you mean bootstrap.servers?"), "{w}");
+        assert!(w.contains("embedded"), "{w}");
+    }
+
+    #[test]
+    fn the_quickstart_configs_load_without_warnings() {
+        let connectors = [
+            quickstart("connect-file-source.properties"),
+            quickstart("connect-file-sink.properties"),
+        ];
+        let (loaded, warnings) = crate::config_keys::warnings_of(|| {
+            StandaloneConfig::load(
+                &quickstart("connect-standalone.properties"),
+                &connectors,
+                [].into_iter(),
+            )
+        });
+        assert_eq!(loaded.unwrap().connectors.len(), 2);
+        assert_eq!(warnings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn connector_and_environment_typos_are_named_with_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let source = write(
+            dir.path(),
+            "source.json",
+            r#"{"name": "s", "config": {"connector.class": "FileStreamSource", "topic": "t",
+                "fiel": "in.txt"}}"#,
+        );
+        let env = [("CONNECT_OFFSET_FLUSH_INTERVAL".to_string(), "5".to_string())];
+        let (loaded, warnings) = crate::config_keys::warnings_of(|| {
+            StandaloneConfig::load(&worker, std::slice::from_ref(&source), env.into_iter())
+        });
+        loaded.unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:#?}");
+        assert!(
+            warnings[0].contains(&format!(
+                "worker config {} (set from the environment): unknown key offset.flush.interval ",
+                worker.display()
+            )),
+            "{}",
+            warnings[0]
+        );
+        assert!(
+            warnings[1].contains(&format!(
+                "connector config {}: unknown key fiel is ignored (did you mean file?)",
+                source.display()
+            )),
+            "{}",
+            warnings[1]
+        );
+    }
+
+    #[test]
+    fn connect_json_connector_files_load_in_both_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let nested = write(
+            dir.path(),
+            "nested.json",
+            r#"{"name": "nested", "config": {"connector.class": "FileStreamSource",
+                "topic": "t", "file": "in.txt"}, "initial_state": "PAUSED"}"#,
+        );
+        let flat = write(
+            dir.path(),
+            "flat.json",
+            r#"{"name": "flat", "connector.class": "FileStreamSink", "topics": "t",
+                "file": "out.txt"}"#,
+        );
+        let config =
+            StandaloneConfig::load(&worker, &[nested.clone(), flat.clone()], [].into_iter())
+                .unwrap();
+        let loaded: Vec<_> = config
+            .connectors
+            .iter()
+            .map(|c| {
+                (
+                    c.path.clone(),
+                    c.props.get("name").cloned(),
+                    c.props.get("connector.class").cloned(),
+                    c.initial_state,
+                )
+            })
+            .collect();
+        assert_eq!(
+            loaded,
+            vec![
+                (
+                    nested,
+                    Some("nested".into()),
+                    Some("FileStreamSource".into()),
+                    Some(TargetState::Paused)
+                ),
+                (
+                    flat,
+                    Some("flat".into()),
+                    Some("FileStreamSink".into()),
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_nested_json_file_whose_names_differ_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let c = write(
+            dir.path(),
+            "c.json",
+            r#"{"name": "a", "config": {"name": "b", "connector.class": "FileStreamSource"}}"#,
+        );
+        let err = match StandaloneConfig::load(&worker, std::slice::from_ref(&c), [].into_iter()) {
+            Ok(_) => panic!("differing names were accepted"),
+            Err(e) => e,
+        };
+        assert!(
+            matches!(err, StartError::File(ConfigFileError::NameMismatch { .. })),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&c.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn nested_and_flat_files_with_one_name_are_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let worker = worker_file(dir.path());
+        let a = write(
+            dir.path(),
+            "a.json",
+            r#"{"name": "same", "config": {"connector.class": "FileStreamSource"}}"#,
+        );
+        let b = write(
+            dir.path(),
+            "b.properties",
+            "name=same\nconnector.class=FileStreamSource\n",
+        );
+        let err = match StandaloneConfig::load(&worker, &[a, b], [].into_iter()) {
+            Ok(_) => panic!("a duplicate name was accepted"),
+            Err(e) => e,
+        };
+        assert!(matches!(err, StartError::DuplicateName { .. }), "{err:?}");
+    }
 }

@@ -406,3 +406,92 @@ async fn log_levels_change_live_through_the_rest_api() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+/// Connect's own JSON connector files, `{"name": …, "config": {…}}` as `connect-standalone`
+/// takes them since Kafka 3.7, run as they are: a line written to the source's file reaches the
+/// sink's file.
+#[tokio::test]
+async fn connectors_run_from_connect_json_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, "first\nsecond\n").unwrap();
+    let worker = write(
+        &dir.path().join("worker.properties"),
+        &format!(
+            "listeners=http://127.0.0.1:0\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n",
+            dir.path().join("offsets").display()
+        ),
+    );
+    let source = write(
+        &dir.path().join("source.json"),
+        &serde_json::json!({
+            "name": "json-source",
+            "config": {
+                "connector.class": "FileStreamSource",
+                "tasks.max": "1",
+                "file": input,
+                "topic": "json-test"
+            }
+        })
+        .to_string(),
+    );
+    let sink = write(
+        &dir.path().join("sink.json"),
+        &serde_json::json!({
+            "name": "json-sink",
+            "config": {
+                "name": "json-sink",
+                "connector.class": "FileStreamSink",
+                "file": output,
+                "topics": "json-test"
+            }
+        })
+        .to_string(),
+    );
+    let (_worker, _addr, _lines) = standalone_with_log(&worker, &[&source, &sink]);
+    let arrived = common::eventually(Duration::from_secs(60), || {
+        common::read_lines(&output) == ["first", "second"]
+    })
+    .await;
+    assert!(arrived, "the sink wrote {:?}", common::read_lines(&output));
+}
+
+/// The typo as users meet it: the binary logs one warning for it, naming the file, the
+/// key, the key meant and the embedded broker it runs on instead.
+#[test]
+fn a_bootstrap_server_typo_is_logged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let worker = write(
+        &dir.path().join("worker.properties"),
+        &format!(
+            "bootstrap.server=broker.example.com:9092\nlisteners=http://127.0.0.1:0\noffset.storage.file.filename={}\n",
+            dir.path().join("offsets").display()
+        ),
+    );
+    let source = write(
+        &dir.path().join("source.properties"),
+        &format!(
+            "name=src\nconnector.class=FileStreamSource\ntopic=t\nfile={}\n",
+            dir.path().join("in.txt").display()
+        ),
+    );
+    // Start-up warnings precede the REST address line, so they are all in by the time it is.
+    let (_worker, _addr, lines) = standalone_with_log(&worker, &[&source]);
+    let warnings: Vec<String> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("WARN") && l.contains("unknown key"))
+        .cloned()
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    let w = &warnings[0];
+    assert!(
+        w.contains(&worker.display().to_string())
+            && w.contains("bootstrap.server ")
+            && w.contains("bootstrap.servers is unset")
+            && w.contains("embedded"),
+        "{w}"
+    );
+}

@@ -100,9 +100,6 @@ pub(crate) struct ConnectorSpec {
     pub initial_state: Option<Value>,
 }
 
-/// The keys of Connect's `CreateConnectorRequest`.
-const CREATE_REQUEST_KEYS: [&str; 3] = ["name", "config", "initial_state"];
-
 /// Recognises the `{"name": ..., "config": {...}}` shape of `POST /connectors` (as printed by
 /// `kconnect ctl info`, or kept next to Connect deployments): a JSON object whose `config` is an
 /// object and that has no keys besides `name`, `config` and `initial_state`. Anything else is a
@@ -112,7 +109,7 @@ pub(crate) fn detect_create_request(value: &Value) -> Option<ConnectorSpec> {
     let config = object.get("config")?.as_object()?;
     if !object
         .keys()
-        .all(|key| CREATE_REQUEST_KEYS.contains(&key.as_str()))
+        .all(|key| crate::config_files::CREATE_REQUEST_KEYS.contains(&key.as_str()))
     {
         return None;
     }
