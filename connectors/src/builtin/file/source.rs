@@ -185,6 +185,48 @@ impl Connector for FileStreamSourceConnector {
     fn new_task(&self) -> TaskInstance {
         TaskInstance::Source(Box::new(FileStreamSourceTask::new()))
     }
+
+    /// Keys each partition by its file's absolute path, as the task does (a relative name is
+    /// resolved against this worker's current directory, which in standalone mode is the
+    /// task's), and removes the entries the task would also look at for that file (the name as
+    /// written and as configured), so the task resumes at exactly the offset written here.
+    /// Refuses a partition without a `filename` string and an offset the task would refuse.
+    fn alter_offsets(
+        &self,
+        props: &Props,
+        offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> ConnectResult<Vec<(OffsetMap, Option<OffsetMap>)>> {
+        let configured = props.get(FILE_CONFIG).filter(|f| !f.is_empty());
+        let configured_key = configured.map(|f| absolute_filename(f)).transpose()?;
+        let mut writes: Vec<(OffsetMap, Option<OffsetMap>)> = Vec::new();
+        let mut stale: Vec<OffsetMap> = Vec::new();
+        for (mut partition, offset) in offsets {
+            let Some(Json::String(name)) = partition.get(FILENAME_FIELD).cloned() else {
+                return Err(ConnectError::other(format!(
+                    "A FileStreamSource partition is {{\"{FILENAME_FIELD}\": \"<path>\"}}, not {}",
+                    Json::Object(partition)
+                )));
+            };
+            if offset.is_some() {
+                committed_position(offset.as_ref())?;
+            }
+            let key = absolute_filename(&name)?;
+            stale.extend(candidate_partitions(&name, &key));
+            if let (Some(file), Some(k)) = (configured, &configured_key) {
+                if *k == key {
+                    stale.extend(candidate_partitions(file, &key));
+                }
+            }
+            partition.insert(FILENAME_FIELD.into(), Json::String(key));
+            writes.push((partition, offset));
+        }
+        for p in stale {
+            if !writes.iter().any(|(w, _)| *w == p) {
+                writes.push((p, None));
+            }
+        }
+        Ok(writes)
+    }
 }
 
 type Input = Box<dyn AsyncRead + Send + Unpin>;
@@ -655,6 +697,64 @@ mod tests {
         append(&later, b"x\n");
         let err = task.poll().await.unwrap_err().to_string();
         assert!(err.contains("committed position 9"), "{err}");
+    }
+
+    #[test]
+    fn altered_offsets_are_keyed_by_absolute_path_and_shadowing_entries_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\n");
+        let canonical = std::fs::canonicalize(&path).unwrap();
+        let abs = canonical.to_str().unwrap();
+        let rel = relative(&canonical);
+        // The connector configures the file with another relative spelling.
+        let configured = format!("./{rel}");
+        let c = FileStreamSourceConnector::new();
+        let p = props(&[("file", &configured), ("topic", "t")]);
+        let pos = |n: u64| Some(map(json!({ "position": n })));
+
+        // A relative name: stored under the canonical path; the entries a task would also
+        // read (the plain absolute path, the name as written, the name as configured) go.
+        let plain = std::path::absolute(&rel).unwrap();
+        let plain = plain.to_str().unwrap();
+        assert_ne!(plain, abs, "the plain absolute path keeps the `..`s");
+        let got = c
+            .alter_offsets(&p, vec![(partition_of(&rel), pos(4))])
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (partition_of(abs), pos(4)),
+                (partition_of(plain), None),
+                (partition_of(&rel), None),
+                (partition_of(&configured), None),
+            ]
+        );
+        // An absolute name stays; a reset of it also resets the other spellings.
+        let got = c
+            .alter_offsets(&p, vec![(partition_of(abs), None)])
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (partition_of(abs), None),
+                (partition_of(plain), None),
+                (partition_of(&configured), None),
+            ]
+        );
+        // Another file's offset is stored as given (made absolute).
+        let other = c
+            .alter_offsets(&p, vec![(partition_of("/elsewhere/x"), pos(1))])
+            .unwrap();
+        assert_eq!(other, vec![(partition_of("/elsewhere/x"), pos(1))]);
+
+        // What the task would refuse is refused here.
+        let bad_position = vec![(partition_of(abs), Some(map(json!({"position": -1}))))];
+        assert!(c.alter_offsets(&p, bad_position).is_err());
+        let err = c
+            .alter_offsets(&p, vec![(map(json!({"file": abs})), pos(1))])
+            .unwrap_err();
+        assert!(err.to_string().contains("filename"), "{err}");
     }
 
     #[tokio::test]
