@@ -188,8 +188,9 @@ impl Connector for FileStreamSourceConnector {
 
     /// Keys each partition by its file's absolute path, as the task does (a relative name is
     /// resolved against this worker's current directory, which in standalone mode is the
-    /// task's), and removes the entries the task would also look at for that file (the name as
-    /// written and as configured), so the task resumes at exactly the offset written here.
+    /// task's), and removes the entries the task would also look at for that file (its plain
+    /// absolute path, the name as written, the name as configured), so the task resumes at
+    /// exactly the offset written here.
     /// Refuses a partition without a `filename` string and an offset the task would refuse.
     fn alter_offsets(
         &self,
