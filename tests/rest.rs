@@ -441,6 +441,28 @@ async fn connector_lifecycle_through_rest() {
     assert_shape(&v, &fixture("offsets_message"), "alter");
     let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
     assert_eq!(v["offsets"][0]["offset"]["position"], 2, "{v}");
+    // The task keys its file by absolute path, so a relative name is stored under that path
+    // (resolved against the worker's directory) instead of beside it, where it would be ignored.
+    let input = std::fs::canonicalize(api.file("in.txt")).unwrap();
+    let depth = std::env::current_dir().unwrap().components().count() - 1;
+    let relative = "../".repeat(depth) + input.strip_prefix("/").unwrap().to_str().unwrap();
+    let alter_relative =
+        json!({"offsets": [{"partition": {"filename": relative}, "offset": {"position": 3}}]});
+    let (s, v) = api
+        .call("PATCH", "/connectors/src/offsets", Some(alter_relative))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
+    assert_eq!(
+        v["offsets"],
+        json!([{"partition": {"filename": input}, "offset": {"position": 3}}]),
+    );
+    // An offset the task would refuse is refused now, not at its next start.
+    let bad = json!({"offsets": [{"partition": {"file": "x"}, "offset": {"position": 1}}]});
+    let (s, v) = api
+        .call("PATCH", "/connectors/src/offsets", Some(bad))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let (s, _) = api.call("DELETE", "/connectors/src/offsets", None).await;
     assert_eq!(s, StatusCode::OK);
     let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;

@@ -118,8 +118,10 @@ pub fn get(
         .collect())
 }
 
-/// Writes offsets; a `None` offset resets its partition. Sink resets start the partition over
-/// at the broker's earliest offset (what Connect's reset amounts to with the default
+/// Writes offsets a user gave; a `None` offset resets its partition. Source offsets first go
+/// through the connector's [`alter_offsets`](kconnect_connectors::api::Connector::alter_offsets)
+/// (FileStreamSource keys them by absolute path). Sink resets start the partition over at the
+/// broker's earliest offset (what Connect's reset amounts to with the default
 /// auto.offset.reset=earliest).
 pub fn alter(
     ctx: &WorkerContext,
@@ -132,10 +134,14 @@ pub fn alter(
             .into_iter()
             .map(|o| (o.partition, o.offset))
             .collect();
-        return ctx
-            .offsets
-            .put(&config.name, entries)
-            .map_err(WorkerError::Internal);
+        let entries = match ctx.plugins.connector(&config.class) {
+            Some(plugin) => plugin
+                .create()
+                .alter_offsets(&config.props, entries)
+                .map_err(|e| bad(e.to_string()))?,
+            None => entries,
+        };
+        return write_source(ctx, config, entries);
     }
     let c = group_consumer(ctx, config)?;
     let mut tpl = TopicPartitionList::new();
@@ -178,13 +184,30 @@ pub fn alter(
         .map_err(|e| WorkerError::Internal(format!("cannot commit the group's offsets: {e}")))
 }
 
+fn write_source(
+    ctx: &WorkerContext,
+    config: &ConnectorConfig,
+    entries: Vec<(OffsetMap, Option<OffsetMap>)>,
+) -> Result<(), WorkerError> {
+    ctx.offsets
+        .put(&config.name, entries)
+        .map_err(WorkerError::Internal)
+}
+
 /// Resets every offset of the connector.
 pub fn reset(
     ctx: &WorkerContext,
     config: &ConnectorConfig,
     kind: ConnectorKind,
 ) -> Result<(), WorkerError> {
-    let all = get(ctx, config, kind)?
+    let all = get(ctx, config, kind)?;
+    if kind == ConnectorKind::Source {
+        // Every stored partition goes, as stored: the connector's alter_offsets would rewrite
+        // keys (a FileStreamSource's relative name into an absolute one) and leave some behind.
+        let entries = all.into_iter().map(|o| (o.partition, None)).collect();
+        return write_source(ctx, config, entries);
+    }
+    let all = all
         .into_iter()
         .map(|o| ConnectorOffset {
             partition: o.partition,

@@ -1,5 +1,6 @@
 use crate::config::{ConfigDef, ConfigValue};
 use crate::error::ConnectResult;
+use crate::record::OffsetMap;
 
 use super::{ConnectorContext, Props, SinkTask, SourceTask};
 
@@ -51,4 +52,17 @@ pub trait Connector: Send + 'static {
 
     /// A new, unstarted task of this connector's task class.
     fn new_task(&self) -> TaskInstance;
+
+    /// Checks, and may rewrite, source offsets a user writes (`PATCH /connectors/{c}/offsets`)
+    /// before they are stored: the role of Connect's `SourceConnector::alterOffsets`, which may
+    /// refuse them too (an error here answers 400). `props` is the connector's config; a `None`
+    /// offset removes its partition's. The default stores them as given. Not called when all
+    /// offsets are reset.
+    fn alter_offsets(
+        &self,
+        _props: &Props,
+        offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> ConnectResult<Vec<(OffsetMap, Option<OffsetMap>)>> {
+        Ok(offsets)
+    }
 }

@@ -6,7 +6,7 @@ use crate::api::{
     Connector, ConnectorContext, ConnectorKind, Props, SinkOffsets, SinkTask, SinkTaskContext,
     TaskInstance,
 };
-use crate::builtin::append_file::AppendFile;
+use crate::builtin::append_file::{AppendFile, WriterFactory};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
 use crate::data::Value;
 use crate::error::{ConnectError, ConnectResult};
@@ -76,14 +76,29 @@ impl Connector for FileStreamSinkConnector {
 /// FLOAT64, `Struct{a=1}` for a struct (BYTES, which Java prints as an object identity, are
 /// written in base64). Lines are buffered
 /// and handed to the OS on `flush` (no fsync) and on `stop`.
+///
+/// The file never keeps a partial line: a write that fails part-way (a full disk) cuts the file
+/// back to the last flushed line and fails the task, whose restart gets the records after the
+/// last commit again; a partial last line found at start is cut away (see `AppendFile`).
 #[derive(Default)]
 pub struct FileStreamSinkTask {
     out: Option<AppendFile>,
+    /// Tests: what appends go through instead of the file itself.
+    wrap: Option<WriterFactory>,
 }
 
 impl FileStreamSinkTask {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A task whose appends go through the writer `wrap` makes of the file.
+    #[cfg(test)]
+    pub(crate) fn with_writer(wrap: WriterFactory) -> Self {
+        FileStreamSinkTask {
+            out: None,
+            wrap: Some(wrap),
+        }
     }
 
     fn out(&mut self) -> ConnectResult<&mut AppendFile> {
@@ -98,7 +113,8 @@ impl SinkTask for FileStreamSinkTask {
     async fn start(&mut self, _ctx: SinkTaskContext, props: &Props) -> ConnectResult<()> {
         let config = config_def().parse(props)?;
         let path = PathBuf::from(config.string(FILE_CONFIG)?);
-        self.out = Some(AppendFile::open(&path, "FileStreamSinkTask").await?);
+        let who = "FileStreamSinkTask";
+        self.out = Some(AppendFile::open_with(&path, who, self.wrap.clone()).await?);
         Ok(())
     }
 
@@ -117,7 +133,7 @@ impl SinkTask for FileStreamSinkTask {
     }
 
     async fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {
-        self.out()?.flush().await
+        Ok(self.out()?.flush().await?)
     }
 
     async fn stop(&mut self) -> ConnectResult<()> {
@@ -131,6 +147,7 @@ impl SinkTask for FileStreamSinkTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::builtin::append_file::testing::full_disk_after;
     use crate::builtin::testutil::props;
     use crate::data::{Schema, SchemaBuilder, Struct};
     use crate::record::TimestampType;
@@ -214,6 +231,95 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, l)| *l == format!("line {i}")));
+    }
+
+    fn line(i: i64) -> String {
+        format!("line-{i:07}")
+    }
+
+    fn expected_lines(range: std::ops::Range<i64>) -> String {
+        range.map(|i| line(i) + "\n").collect()
+    }
+
+    /// Feeds records `from..to` as the runtime does: `put` in batches of 500, `pre_commit`
+    /// every 10,000 records and at the end. Returns the last committed next offset and how the
+    /// run ended.
+    async fn run(task: &mut FileStreamSinkTask, from: i64, to: i64) -> (i64, ConnectResult<()>) {
+        let tp = crate::record::TopicPartition::new("t", 0);
+        let mut committed = from;
+        let mut next = from;
+        while next < to {
+            let end = (next + 500).min(to);
+            let batch = (next..end)
+                .map(|i| record(i, Value::String(line(i))))
+                .collect();
+            if let Err(e) = task.put(batch).await {
+                return (committed, Err(e));
+            }
+            next = end;
+            if (next - from) % 10_000 == 0 || next == to {
+                let offered = SinkOffsets::from([(tp.clone(), next)]);
+                match task.pre_commit(offered).await {
+                    Ok(safe) => committed = safe[&tp],
+                    Err(e) => return (committed, Err(e)),
+                }
+            }
+        }
+        (committed, Ok(()))
+    }
+
+    #[tokio::test]
+    async fn a_write_failing_part_way_leaves_whole_lines_and_redelivery_writes_each_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        let p = props(&[("file", path.to_str().unwrap())]);
+        // Lines are 13 bytes: the disk takes the first commit's 10,000 lines, then fills up in
+        // the middle of the second 64 KiB write of the next 10,000, inside a `put`.
+        let mut task = FileStreamSinkTask::with_writer(full_disk_after(130_000 + 70_000));
+        task.start(SinkTaskContext::new(0), &p).await.unwrap();
+        let (committed, ended) = run(&mut task, 0, 20_000).await;
+        let err = ended.unwrap_err().to_string();
+        assert!(err.contains("No space left on device"), "{err}");
+        assert_eq!(committed, 10_000);
+        // Only whole lines, and only those committed: the rest is redelivered.
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            expected_lines(0..10_000)
+        );
+        // A stop after the failure writes nothing (its flush would confirm lost lines).
+        assert!(task.stop().await.is_err());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            expected_lines(0..10_000)
+        );
+
+        // Space is back; the restarted task gets everything after the committed offset again.
+        let mut task = FileStreamSinkTask::new();
+        task.start(SinkTaskContext::new(0), &p).await.unwrap();
+        let (committed, ended) = run(&mut task, committed, 20_000).await;
+        ended.unwrap();
+        assert_eq!(committed, 20_000);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            expected_lines(0..20_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_partial_last_line_is_cut_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        // What a task killed in the middle of a write leaves behind.
+        std::fs::write(&path, "line-0000000\nline-00").unwrap();
+        let mut task = FileStreamSinkTask::new();
+        let p = props(&[("file", path.to_str().unwrap())]);
+        task.start(SinkTaskContext::new(0), &p).await.unwrap();
+        let (_, ended) = run(&mut task, 1, 3).await;
+        ended.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            expected_lines(0..3)
+        );
     }
 
     #[tokio::test]

@@ -1,3 +1,4 @@
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -25,6 +26,87 @@ const MISSING_FILE_BACKOFF: Duration = Duration::from_millis(500);
 const STDIN_READ_TIMEOUT: Duration = Duration::from_millis(500);
 /// The most bytes one read asks for.
 const READ_CHUNK: usize = 256 * 1024;
+
+/// Why a file source cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum FileSourceError {
+    #[error("cannot make the path of file {file} absolute: {source}")]
+    Resolve {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is shorter than the committed position: it was truncated or replaced, or the
+    /// position belongs to another file of the same name. Resuming anywhere would be a guess.
+    #[error(
+        "the committed position {position} of file {file} is past the file's end (it is {length} \
+         bytes long): the file was truncated or replaced since that position was committed, or \
+         the position belongs to another file of that name. kconnect does not guess where to \
+         resume. To read the file from its start, stop the connector and reset its offsets \
+         (`kconnect ctl stop <connector>`, then `kconnect ctl offsets reset <connector>`; over \
+         REST `PUT /connectors/<connector>/stop`, then `DELETE /connectors/<connector>/offsets`), \
+         or set another position with `kconnect ctl offsets alter` (`PATCH \
+         /connectors/<connector>/offsets`); in standalone mode you may instead edit or remove \
+         this file's entry in the worker's offset.storage.file.filename while the worker is \
+         stopped"
+    )]
+    PositionPastEnd {
+        file: String,
+        position: u64,
+        length: u64,
+    },
+}
+
+impl From<FileSourceError> for ConnectError {
+    fn from(e: FileSourceError) -> Self {
+        ConnectError::other(e.to_string())
+    }
+}
+
+/// The path a source file's offsets are kept under: the canonical path (symlinks, `.` and `..`
+/// resolved) when the file exists, else the path made absolute against the current directory.
+/// An absolute key means two checkouts, or two working directories, that configure the same
+/// relative `file` never resume at each other's position.
+pub fn absolute_filename(file: &str) -> Result<String, FileSourceError> {
+    let resolve = |source| FileSourceError::Resolve {
+        file: file.to_string(),
+        source,
+    };
+    if let Ok(canonical) = std::fs::canonicalize(file) {
+        // A key must survive the JSON round trip; a non-UTF-8 target keeps the plain spelling.
+        if let Some(c) = canonical.to_str() {
+            return Ok(c.to_string());
+        }
+    }
+    lexically_absolute(file).map_err(resolve)
+}
+
+/// `file` made absolute against the current directory, symlinks left alone.
+fn lexically_absolute(file: &str) -> std::io::Result<String> {
+    let abs: PathBuf = std::path::absolute(Path::new(file))?;
+    Ok(abs.to_string_lossy().into_owned())
+}
+
+/// The partitions a committed position of the configured `file`, keyed as `key`, may be stored
+/// under, most recent spelling first: `key` itself; the plain absolute path (the key a task
+/// that started before the file existed used); the path as configured (the key of Kafka
+/// Connect and of older kconnect versions, still honoured so that their positions survive an
+/// upgrade).
+fn candidate_partitions(file: &str, key: &str) -> Vec<OffsetMap> {
+    let mut names = vec![key.to_string()];
+    if let Ok(abs) = lexically_absolute(file) {
+        names.push(abs);
+    }
+    names.push(file.to_string());
+    let mut partitions: Vec<OffsetMap> = Vec::new();
+    for name in names {
+        let p = FileStreamSourceTask::source_partition(Some(&name));
+        if !partitions.contains(&p) {
+            partitions.push(p);
+        }
+    }
+    partitions
+}
 
 fn config_def() -> ConfigDef {
     let single_topic = Validator::custom("a single, non-empty topic name", |v| match v {
@@ -103,6 +185,49 @@ impl Connector for FileStreamSourceConnector {
     fn new_task(&self) -> TaskInstance {
         TaskInstance::Source(Box::new(FileStreamSourceTask::new()))
     }
+
+    /// Keys each partition by its file's absolute path, as the task does (a relative name is
+    /// resolved against this worker's current directory, which in standalone mode is the
+    /// task's), and removes the entries the task would also look at for that file (its plain
+    /// absolute path, the name as written, the name as configured), so the task resumes at
+    /// exactly the offset written here.
+    /// Refuses a partition without a `filename` string and an offset the task would refuse.
+    fn alter_offsets(
+        &self,
+        props: &Props,
+        offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> ConnectResult<Vec<(OffsetMap, Option<OffsetMap>)>> {
+        let configured = props.get(FILE_CONFIG).filter(|f| !f.is_empty());
+        let configured_key = configured.map(|f| absolute_filename(f)).transpose()?;
+        let mut writes: Vec<(OffsetMap, Option<OffsetMap>)> = Vec::new();
+        let mut stale: Vec<OffsetMap> = Vec::new();
+        for (mut partition, offset) in offsets {
+            let Some(Json::String(name)) = partition.get(FILENAME_FIELD).cloned() else {
+                return Err(ConnectError::other(format!(
+                    "A FileStreamSource partition is {{\"{FILENAME_FIELD}\": \"<path>\"}}, not {}",
+                    Json::Object(partition)
+                )));
+            };
+            if offset.is_some() {
+                committed_position(offset.as_ref())?;
+            }
+            let key = absolute_filename(&name)?;
+            stale.extend(candidate_partitions(&name, &key));
+            if let (Some(file), Some(k)) = (configured, &configured_key) {
+                if *k == key {
+                    stale.extend(candidate_partitions(file, &key));
+                }
+            }
+            partition.insert(FILENAME_FIELD.into(), Json::String(key));
+            writes.push((partition, offset));
+        }
+        for p in stale {
+            if !writes.iter().any(|(w, _)| *w == p) {
+                writes.push((p, None));
+            }
+        }
+        Ok(writes)
+    }
 }
 
 type Input = Box<dyn AsyncRead + Send + Unpin>;
@@ -113,10 +238,16 @@ type Input = Box<dyn AsyncRead + Send + Unpin>;
 /// terminator is held back until its terminator arrives. Each record's source offset is the
 /// byte position just past its terminator, so a restarted task seeks there and resumes with
 /// the next line. Invalid UTF-8 is replaced with U+FFFD.
+///
+/// Its source partition is `{"filename": <absolute path>}` (see [`absolute_filename`]); at
+/// start it also looks up Connect's key, the path as configured. A committed position past the
+/// file's end fails the task ([`FileSourceError::PositionPastEnd`]).
 #[derive(Default)]
 pub struct FileStreamSourceTask {
-    /// `None`: stdin.
+    /// The file as configured; `None`: stdin.
     filename: Option<String>,
+    /// The absolute path the file's offsets are kept under (see [`absolute_filename`]).
+    key: Option<String>,
     topic: String,
     batch_size: usize,
     partition: OffsetMap,
@@ -146,7 +277,7 @@ impl FileStreamSourceTask {
     }
 
     fn name(&self) -> &str {
-        self.filename.as_deref().unwrap_or("stdin")
+        self.key.as_deref().unwrap_or("stdin")
     }
 
     /// Opens the file and seeks to the committed position. `false`: it does not exist yet.
@@ -175,13 +306,16 @@ impl FileStreamSourceTask {
             }
         };
         if self.start_position > 0 {
-            let len = file.metadata().await?.len();
-            if len < self.start_position {
-                tracing::warn!(
-                    "File {filename} is {len} bytes long, shorter than the committed position \
-                     {}; waiting for it to grow past that position",
-                    self.start_position
-                );
+            let length = file.metadata().await?.len();
+            if length < self.start_position {
+                // Waiting for the file to grow would silently skip whatever is written up to
+                // that position, and would hang forever on a file that was replaced.
+                return Err(FileSourceError::PositionPastEnd {
+                    file: self.name().to_string(),
+                    position: self.start_position,
+                    length,
+                }
+                .into());
             }
             file.seek(std::io::SeekFrom::Start(self.start_position))
                 .await?;
@@ -278,13 +412,29 @@ impl SourceTask for FileStreamSourceTask {
         self.filename = config.opt_string(FILE_CONFIG).filter(|f| !f.is_empty());
         self.topic = config.string(TOPIC_CONFIG)?;
         self.batch_size = config.int(TASK_BATCH_SIZE_CONFIG)?.max(1) as usize;
-        self.partition = Self::source_partition(self.filename.as_deref());
-        self.start_position = if self.filename.is_some() {
+        self.key = match &self.filename {
+            Some(f) => Some(absolute_filename(f)?),
+            None => None,
+        };
+        self.partition = Self::source_partition(self.key.as_deref());
+        self.start_position = match (&self.filename, &self.key) {
+            (Some(file), Some(key)) => {
+                let reader = ctx.offset_storage_reader();
+                let found = candidate_partitions(file, key)
+                    .into_iter()
+                    .find_map(|p| reader.offset(&p).map(|o| (p, o)));
+                let position = committed_position(found.as_ref().map(|(_, o)| o))?;
+                if let Some((p, _)) = found.filter(|(p, _)| *p != self.partition) {
+                    tracing::info!(
+                        "Resuming {key} at position {position}, committed under {}; new \
+                         positions are committed under the absolute path",
+                        Json::Object(p)
+                    );
+                }
+                position
+            }
             // Tracking a position on stdin makes no sense.
-            let offset = ctx.offset_storage_reader().offset(&self.partition);
-            committed_position(offset.as_ref())?
-        } else {
-            0
+            _ => 0,
         };
         self.input = None;
         self.buf.clear();
@@ -441,6 +591,171 @@ mod tests {
             lines(&task.poll().await.unwrap()),
             owned(&[("one", 4), ("two", 8)])
         );
+    }
+
+    /// `abs` spelled relative to the current directory (tests must not change it: it is
+    /// shared by every test thread).
+    fn relative(abs: &Path) -> String {
+        let depth = std::env::current_dir().unwrap().components().count() - 1;
+        let below_root = abs.strip_prefix("/").unwrap().to_str().unwrap();
+        format!("{}{below_root}", "../".repeat(depth))
+    }
+
+    fn partition_of(file: &str) -> OffsetMap {
+        FileStreamSourceTask::source_partition(Some(file))
+    }
+
+    #[tokio::test]
+    async fn a_relative_path_is_keyed_by_its_absolute_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\n");
+        let canonical = std::fs::canonicalize(&path).unwrap();
+        let rel = relative(&canonical);
+        assert!(Path::new(&rel).is_relative());
+        let p = props(&[("file", &rel), ("topic", "lines")]);
+        let mut task = started(&p, vec![]).await;
+        let records = task.poll().await.unwrap();
+        assert_eq!(lines(&records), owned(&[("one", 4)]));
+        assert_eq!(
+            records[0].source_partition,
+            partition_of(canonical.to_str().unwrap())
+        );
+
+        // A file that does not exist yet is keyed by its path made absolute.
+        let later = relative(&canonical.with_file_name("later.txt"));
+        let p = props(&[("file", &later), ("topic", "lines")]);
+        let mut task = started(&p, vec![]).await;
+        assert!(task.poll().await.unwrap().is_empty());
+        append(&dir.path().join("later.txt"), b"x\n");
+        let records = task.poll().await.unwrap();
+        let key = records[0].source_partition["filename"].as_str().unwrap();
+        assert!(Path::new(key).is_absolute(), "{key}");
+        assert_eq!(
+            std::fs::canonicalize(key).unwrap(),
+            canonical.with_file_name("later.txt")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_position_committed_under_the_relative_name_is_honoured() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\ntwo\nthree\n");
+        let canonical = std::fs::canonicalize(&path).unwrap();
+        let abs = canonical.to_str().unwrap();
+        let rel = relative(&canonical);
+        let p = props(&[("file", &rel), ("topic", "lines")]);
+
+        // Written by Kafka Connect or an older kconnect: keyed by the name as configured.
+        let legacy = vec![(partition_of(&rel), map(json!({"position": 4})))];
+        let mut task = started(&p, legacy.clone()).await;
+        let records = task.poll().await.unwrap();
+        assert_eq!(lines(&records), owned(&[("two", 8), ("three", 14)]));
+        // Committed from now on under the absolute path.
+        assert_eq!(records[0].source_partition, partition_of(abs));
+
+        // Once both exist, the absolute key is the newer one.
+        let both = [
+            legacy,
+            vec![(partition_of(abs), map(json!({"position": 8})))],
+        ]
+        .concat();
+        let mut task = started(&p, both).await;
+        assert_eq!(lines(&task.poll().await.unwrap()), owned(&[("three", 14)]));
+    }
+
+    #[tokio::test]
+    async fn a_position_past_the_end_of_the_file_fails_naming_the_way_to_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\n");
+        let abs = std::fs::canonicalize(&path).unwrap();
+        let abs = abs.to_str().unwrap();
+        let committed = vec![(partition_of(abs), map(json!({"position": 100})))];
+        let mut task = started(&task_props(&path, &[]), committed.clone()).await;
+        let err = task.poll().await.unwrap_err().to_string();
+        for part in [
+            abs,
+            "committed position 100",
+            "4 bytes long",
+            "kconnect ctl offsets reset <connector>",
+            "DELETE /connectors/<connector>/offsets",
+            "offset.storage.file.filename",
+        ] {
+            assert!(err.contains(part), "{part:?} missing from: {err}");
+        }
+
+        // The same when the file only appears later, shorter than the position.
+        let later = dir.path().join("later.txt");
+        let abs = std::path::absolute(&later).unwrap();
+        let committed = vec![(
+            partition_of(abs.to_str().unwrap()),
+            map(json!({"position": 9})),
+        )];
+        let mut task = started(&task_props(&later, &[]), committed).await;
+        assert!(task.poll().await.unwrap().is_empty());
+        append(&later, b"x\n");
+        let err = task.poll().await.unwrap_err().to_string();
+        assert!(err.contains("committed position 9"), "{err}");
+    }
+
+    #[test]
+    fn altered_offsets_are_keyed_by_absolute_path_and_shadowing_entries_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\n");
+        let canonical = std::fs::canonicalize(&path).unwrap();
+        let abs = canonical.to_str().unwrap();
+        let rel = relative(&canonical);
+        // The connector configures the file with another relative spelling.
+        let configured = format!("./{rel}");
+        let c = FileStreamSourceConnector::new();
+        let p = props(&[("file", &configured), ("topic", "t")]);
+        let pos = |n: u64| Some(map(json!({ "position": n })));
+
+        // A relative name: stored under the canonical path; the entries a task would also
+        // read (the plain absolute path, the name as written, the name as configured) go.
+        let plain = std::path::absolute(&rel).unwrap();
+        let plain = plain.to_str().unwrap();
+        assert_ne!(plain, abs, "the plain absolute path keeps the `..`s");
+        let got = c
+            .alter_offsets(&p, vec![(partition_of(&rel), pos(4))])
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (partition_of(abs), pos(4)),
+                (partition_of(plain), None),
+                (partition_of(&rel), None),
+                (partition_of(&configured), None),
+            ]
+        );
+        // An absolute name stays; a reset of it also resets the other spellings.
+        let got = c
+            .alter_offsets(&p, vec![(partition_of(abs), None)])
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (partition_of(abs), None),
+                (partition_of(plain), None),
+                (partition_of(&configured), None),
+            ]
+        );
+        // Another file's offset is stored as given (made absolute).
+        let other = c
+            .alter_offsets(&p, vec![(partition_of("/elsewhere/x"), pos(1))])
+            .unwrap();
+        assert_eq!(other, vec![(partition_of("/elsewhere/x"), pos(1))]);
+
+        // What the task would refuse is refused here.
+        let bad_position = vec![(partition_of(abs), Some(map(json!({"position": -1}))))];
+        assert!(c.alter_offsets(&p, bad_position).is_err());
+        let err = c
+            .alter_offsets(&p, vec![(map(json!({"file": abs})), pos(1))])
+            .unwrap_err();
+        assert!(err.to_string().contains("filename"), "{err}");
     }
 
     #[tokio::test]

@@ -168,7 +168,7 @@ impl SinkTask for VerifiableSinkTask {
 
     async fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {
         match self.out.as_mut() {
-            Some(out) => out.flush().await,
+            Some(out) => Ok(out.flush().await?),
             None => Err(ConnectError::other("VerifiableSinkTask is not started")),
         }
     }
