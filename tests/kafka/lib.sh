@@ -49,9 +49,13 @@ kafka_classpath() {
   fi
   mkdir -p "$KAFKA_TARGET"
   echo "resolving Apache Kafka with Maven ($pom) ..." >&2
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:build-classpath -Dmdep.includeScope=runtime \
-    -Dmdep.outputFile="$cache.tmp" >&2 ||
-    die "Maven could not resolve $pom (is Maven Central reachable?)"
+  # Maven's output goes to a log, shown only on failure (Debian's Maven 3.8 prints escape codes
+  # even with -q).
+  if ! mvn -B -Dstyle.color=never -f "$pom" dependency:build-classpath \
+    -Dmdep.includeScope=runtime -Dmdep.outputFile="$cache.tmp" >"$KAFKA_TARGET/maven.log" 2>&1; then
+    grep -E 'ERROR|FAIL' "$KAFKA_TARGET/maven.log" | head -n 20 >&2 || true
+    die "Maven could not resolve $pom (is Maven Central reachable?); full output in $KAFKA_TARGET/maven.log"
+  fi
   mv "$cache.tmp" "$cache"
   cat "$cache"
 }
