@@ -33,5 +33,5 @@ trap 'status=130; exit 130' INT
 trap 'status=143; exit 143' TERM
 
 echo "testing against Apache Kafka at $KCONNECT_TEST_KAFKA" >&2
-cargo test --workspace "$@" || status=$?
+cargo test --workspace --no-fail-fast "$@" || status=$?
 exit "$status"

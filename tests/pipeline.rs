@@ -68,7 +68,9 @@ async fn file_to_kafka_to_file_200k_lines_arrive_complete_and_in_order() {
 async fn a_panicking_source_task_is_restarted_and_no_line_is_lost() {
     let w = TestWorker::start(&[("task.restart.backoff.initial.ms", "50")], registry()).await;
     let (input, output) = (w.path("in.txt"), w.path("out.txt"));
-    let lines = write_numbered_lines(&input, 100_000);
+    // Well under the embedded broker's retention (5 MB, 100,000 messages per partition): a
+    // sink that falls behind under load must find every record it has not read yet.
+    let lines = write_numbered_lines(&input, 40_000);
     w.worker
         .add_connector(file_source(
             "src",
@@ -124,7 +126,9 @@ async fn a_panicking_source_task_is_restarted_and_no_line_is_lost() {
 async fn a_panicking_sink_task_is_restarted_and_no_line_is_lost() {
     let w = TestWorker::start(&[("task.restart.backoff.initial.ms", "50")], registry()).await;
     let (input, output) = (w.path("in.txt"), w.path("out.txt"));
-    let lines = write_numbered_lines(&input, 100_000);
+    // Well under the embedded broker's retention (5 MB, 100,000 messages per partition): a
+    // sink that falls behind under load must find every record it has not read yet.
+    let lines = write_numbered_lines(&input, 40_000);
     w.worker
         .add_connector(file_source("src", "FileStreamSource", &input, "lines"))
         .await
