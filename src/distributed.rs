@@ -195,6 +195,8 @@ impl Distributed {
         config: DistributedWorkerConfig,
         logs: Option<Arc<LogControl>>,
     ) -> Result<Distributed, DistributedError> {
+        // Before any work is assigned: tasks take their metric handles at start.
+        let metrics = crate::metrics::prometheus();
         let file = config.file.clone();
         let error = |message: String| DistributedError::Worker {
             file: file.clone(),
@@ -332,7 +334,7 @@ impl Distributed {
             logs,
             kafka_cluster_id: crate::standalone::cluster_id(&bootstrap).await,
             broker: broker.clone(),
-            metrics: crate::metrics::prometheus(),
+            metrics,
             // Forwarded requests carry the caller's own credentials.
             peers: Some(
                 kconnect_actors::distributed::rest_client(

@@ -1,0 +1,122 @@
+//! What an operator sees of a running `kconnect` process: its `/metrics` and its log. Each test
+//! runs the binary, so each has a process of its own (a fresh metrics recorder, the real
+//! tracing setup, stderr a pipe as when logs go to a file).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::procs::LoggedProc;
+use common::{count_lines, eventually};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
+
+fn write(path: &Path, body: &str) -> PathBuf {
+    std::fs::write(path, body).unwrap();
+    path.to_path_buf()
+}
+
+/// `kconnect standalone` on the embedded broker with the given connector configs (`$DIR` is
+/// the test's directory), logging at `info` to a pipe; with `NO_COLOR` set or unset.
+fn standalone(dir: &Path, connectors: &[&str], no_color: bool) -> LoggedProc {
+    let worker = write(
+        &dir.join("worker.properties"),
+        &format!(
+            "listeners=http://127.0.0.1:0\noffset.storage.file.filename={}\noffset.flush.interval.ms=100\n",
+            dir.join("offsets").display()
+        ),
+    );
+    let mut cmd = Command::new(BIN);
+    cmd.arg("standalone").arg(worker);
+    for (i, c) in connectors.iter().enumerate() {
+        let body = c.replace("$DIR", dir.to_str().unwrap());
+        cmd.arg(write(&dir.join(format!("c{i}.properties")), &body));
+    }
+    cmd.env("RUST_LOG", "info");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        // Colours must then depend on stderr alone, not on a NO_COLOR the test runner set.
+        cmd.env_remove("NO_COLOR");
+    }
+    LoggedProc::spawn(cmd)
+}
+
+const FILE_SOURCE: &str = "name=src\nconnector.class=FileStreamSource\ntopic=t\nfile=$DIR/in.txt\n";
+const FILE_SINK: &str = "name=snk\nconnector.class=FileStreamSink\ntopics=t\nfile=$DIR/out.txt\n";
+
+/// A file source → file sink pipeline loaded from config files, run until its three lines
+/// arrived. Returns the process and its REST address.
+async fn file_pipeline(dir: &Path, no_color: bool) -> (LoggedProc, String) {
+    std::fs::write(dir.join("in.txt"), "a\nb\nc\n").unwrap();
+    let p = standalone(dir, &[FILE_SOURCE, FILE_SINK], no_color);
+    let running = p.wait_line(Duration::from_secs(30), |l| {
+        l.contains("kconnect standalone running")
+    });
+    let addr = running
+        .split("rest=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("the running line names the REST address")
+        .to_string();
+    let out = dir.join("out.txt");
+    assert!(
+        eventually(Duration::from_secs(30), || count_lines(&out) == 3).await,
+        "the sink wrote {} of 3 lines; log:\n{}",
+        count_lines(&out),
+        p.lines().join("\n")
+    );
+    (p, addr)
+}
+
+async fn get_metrics(addr: &str) -> String {
+    let resp = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+/// The value of the first sample of `name` whose labels include all of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test]
+async fn connectors_loaded_from_files_have_task_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, addr) = file_pipeline(dir.path(), true).await;
+    let text = get_metrics(&addr).await;
+    let src = ["connector=\"src\"", "task=\"0\""];
+    let snk = ["connector=\"snk\"", "task=\"0\""];
+    for (name, labels) in [
+        (
+            "kafka_connect_source_task_metrics_source_record_poll_total",
+            src,
+        ),
+        (
+            "kafka_connect_source_task_metrics_source_record_write_total",
+            src,
+        ),
+        (
+            "kafka_connect_sink_task_metrics_sink_record_read_total",
+            snk,
+        ),
+        (
+            "kafka_connect_sink_task_metrics_sink_record_send_total",
+            snk,
+        ),
+    ] {
+        let v = sample(&text, name, &labels);
+        assert!(
+            v.is_some_and(|v| v >= 3.0),
+            "{name} {labels:?} = {v:?}, expected >= 3; metrics:\n{text}"
+        );
+    }
+    assert!(p.terminate(Duration::from_secs(30)).success());
+}
