@@ -120,3 +120,104 @@ async fn connectors_loaded_from_files_have_task_metrics() {
     }
     assert!(p.terminate(Duration::from_secs(30)).success());
 }
+
+#[tokio::test]
+async fn metrics_follow_prometheus_conventions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, addr) = file_pipeline(dir.path(), true).await;
+    let text = get_metrics(&addr).await;
+    assert!(p.terminate(Duration::from_secs(30)).success());
+
+    // name → TYPE, and the names with a HELP line.
+    let mut types = std::collections::BTreeMap::new();
+    let mut helps = std::collections::BTreeSet::new();
+    for l in text.lines() {
+        let mut words = l.split(' ');
+        match (words.next(), words.next(), words.next(), words.next()) {
+            (Some("#"), Some("TYPE"), Some(name), Some(kind)) => {
+                types.insert(name.to_string(), kind.to_string());
+            }
+            (Some("#"), Some("HELP"), Some(name), Some(_)) => {
+                helps.insert(name.to_string());
+            }
+            _ => {}
+        }
+    }
+    assert!(!types.is_empty(), "{text}");
+    // Every sample belongs to a family with HELP and TYPE.
+    for l in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let name = l.split(['{', ' ']).next().unwrap();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|f| types.get(*f).is_some_and(|t| t == "histogram"))
+            })
+            .unwrap_or(name);
+        assert!(types.contains_key(family), "no TYPE for {family}:\n{text}");
+        assert!(helps.contains(family), "no HELP for {family}:\n{text}");
+    }
+    for (name, kind) in &types {
+        assert!(
+            !name.contains("_ms"),
+            "{name}: base units (seconds), not milliseconds"
+        );
+        assert_ne!(
+            kind, "summary",
+            "{name}: histograms, not quantile summaries"
+        );
+        if kind == "counter" {
+            assert!(name.ends_with("_total"), "counter {name} lacks _total");
+        }
+    }
+    // Durations are histograms in seconds, with buckets, for the task that did the work.
+    for (name, connector) in [
+        (
+            "kafka_connect_sink_task_metrics_put_batch_time_seconds",
+            "snk",
+        ),
+        (
+            "kafka_connect_source_task_metrics_poll_batch_time_seconds",
+            "src",
+        ),
+        (
+            "kafka_connect_connector_task_metrics_offset_commit_time_seconds",
+            "snk",
+        ),
+        (
+            "kafka_connect_connector_task_metrics_batch_size_records",
+            "src",
+        ),
+    ] {
+        assert_eq!(
+            types.get(name).map(String::as_str),
+            Some("histogram"),
+            "{name}"
+        );
+        let label = format!("connector=\"{connector}\"");
+        assert!(
+            sample(&text, &format!("{name}_count"), &[&label]).is_some_and(|n| n >= 1.0),
+            "{name} has no observation for {connector}:\n{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name}_bucket{{")) && l.contains(&label)),
+            "{name} has no buckets:\n{text}"
+        );
+    }
+    // A task registers series under its own kind's names only.
+    for l in text.lines() {
+        assert!(
+            !(l.starts_with("kafka_connect_sink_task_metrics_") && l.contains("connector=\"src\"")),
+            "a source task under a sink name: {l}"
+        );
+        assert!(
+            !(l.starts_with("kafka_connect_source_task_metrics_")
+                && l.contains("connector=\"snk\"")),
+            "a sink task under a source name: {l}"
+        );
+    }
+}

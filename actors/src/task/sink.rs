@@ -438,10 +438,7 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
             Ok(()) => state.task.put(batch.clone()).await,
             Err(e) => Err(e),
         };
-        state
-            .metrics
-            .put_time_ms
-            .record(started.elapsed().as_secs_f64() * 1000.0);
+        state.metrics.batch_time.record(started.elapsed());
         match result {
             Ok(()) => {
                 let n = next.len();
@@ -688,10 +685,7 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
             tracing::debug!(partitions = changed.len(), "committed sink offsets");
             state.committed.extend(changed);
             state.metrics.commit_success.increment(1);
-            state
-                .metrics
-                .commit_time_ms
-                .record(started.elapsed().as_secs_f64() * 1000.0);
+            state.metrics.commit_time.record(started.elapsed());
         }
         // Not fatal, as in Connect: the next commit covers these offsets too.
         Err(e) => {

@@ -298,9 +298,13 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
     if let Some(f) = state.faults.as_mut() {
         f.before_call(false).await.map_err(task_error)?;
     }
+    let started = std::time::Instant::now();
     let records = state.task.poll().await.map_err(task_error)?;
     state.metrics.records_in.increment(records.len() as u64);
+    // As Connect's poll-batch-time: only polls that returned records (an idle poll's wait
+    // says nothing about the plugin's speed).
     if !records.is_empty() {
+        state.metrics.batch_time.record(started.elapsed());
         state.metrics.batch_size.record(records.len() as f64);
     }
     if let Some(f) = state.faults.as_mut() {
