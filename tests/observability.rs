@@ -221,3 +221,52 @@ async fn metrics_follow_prometheus_conventions() {
         );
     }
 }
+
+/// `kconnect distributed` alone on its embedded broker, logging at `info` to a pipe, once it
+/// received its first assignment. Returns the process and its REST URL.
+fn distributed(dir: &Path) -> (LoggedProc, String) {
+    let config = write(
+        &dir.join("worker.properties"),
+        "listeners=http://127.0.0.1:0\ngroup.id=alone\nconfig.storage.topic=cfg\n\
+         offset.storage.topic=off\nstatus.storage.topic=sts\nsession.timeout.ms=3000\n\
+         heartbeat.interval.ms=500\n",
+    );
+    let mut cmd = Command::new(BIN);
+    cmd.arg("distributed")
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1");
+    let p = LoggedProc::spawn(cmd);
+    let running = p.wait_line(Duration::from_secs(30), |l| {
+        l.contains("kconnect distributed worker running")
+    });
+    let url = running
+        .split("rest=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("the running line names the REST URL")
+        .to_string();
+    p.wait_line(Duration::from_secs(30), |l| {
+        l.contains("assignment received")
+    });
+    (p, url)
+}
+
+#[tokio::test]
+async fn a_distributed_worker_counts_its_rebalances() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, url) = distributed(dir.path());
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let n = sample(
+        &text,
+        "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total",
+        &[],
+    );
+    assert!(n.is_some_and(|n| n >= 1.0), "rebalances: {n:?}\n{text}");
+    assert!(p.terminate(Duration::from_secs(30)).success());
+}

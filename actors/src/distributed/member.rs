@@ -301,6 +301,8 @@ impl GroupHandler for ConnectMember {
         let protocol = ConnectProtocol::from_name(protocol).unwrap_or(self.protocol);
         let full = apply_assignment(protocol, self.current.as_ref(), &received);
         let revoked = !received.revoked_connectors.is_empty() || !received.revoked_tasks.is_empty();
+        // A usable assignment ends this worker's part of the rebalance.
+        crate::metrics::rebalance_completed();
         tracing::info!(
             generation,
             connectors = ?full.connectors,
