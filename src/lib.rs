@@ -8,6 +8,7 @@ pub mod config_files;
 pub mod ctl;
 pub mod distributed;
 pub mod embedded_broker;
+pub mod logging;
 pub mod metrics;
 pub mod rest;
 pub mod standalone;

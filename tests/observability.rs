@@ -270,3 +270,92 @@ async fn a_distributed_worker_counts_its_rebalances() {
     assert!(n.is_some_and(|n| n >= 1.0), "rebalances: {n:?}\n{text}");
     assert!(p.terminate(Duration::from_secs(30)).success());
 }
+
+/// Whether `line` is one formatted event: an RFC 3339 timestamp, then a level.
+fn is_event_line(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let stamp = words.next().unwrap_or("");
+    let level = words.next().unwrap_or("");
+    stamp.len() >= 20
+        && stamp.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && stamp.as_bytes()[10] == b'T'
+        && ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].contains(&level)
+}
+
+#[tokio::test]
+async fn logs_to_a_pipe_are_plain_lines_naming_connector_and_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, _) = file_pipeline(dir.path(), false).await;
+    assert!(p.terminate(Duration::from_secs(30)).success());
+    let lines = p.lines();
+    let log = lines.join("\n");
+    assert!(
+        !log.contains('\x1b'),
+        "colour codes in a piped log:\n{log:?}"
+    );
+    assert!(
+        !log.contains("Actor{"),
+        "actor ids instead of names:\n{log}"
+    );
+    for l in &lines {
+        assert!(is_event_line(l), "not one formatted event per line: {l:?}");
+    }
+    let started = lines
+        .iter()
+        .find(|l| l.contains("source task started"))
+        .expect("the source task logs its start");
+    assert!(
+        started.contains("connector=src") && started.contains("task=0"),
+        "{started}"
+    );
+    assert!(
+        !log.contains("AllBrokersDown") && !log.contains("brokers are down"),
+        "a clean stop on the embedded broker logged brokers down:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_task_that_fails_for_good_logs_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two panics: one restart, then FAILED. RUST_BACKTRACE makes the panics' backtraces part of
+    // the log, which must still be one line per event.
+    let source = "name=vs\nconnector.class=VerifiableSource\ntopic=v\nthroughput=1000\n\
+                  faults.task.panic.after.records=5\ntask.restart.max.restarts=1\n\
+                  task.restart.backoff.initial.ms=10\n";
+    let worker = write(
+        &dir.path().join("worker.properties"),
+        &format!(
+            "listeners=http://127.0.0.1:0\noffset.storage.file.filename={}\n",
+            dir.path().join("offsets").display()
+        ),
+    );
+    let mut cmd = Command::new(BIN);
+    cmd.arg("standalone")
+        .arg(worker)
+        .arg(write(&dir.path().join("vs.properties"), source))
+        .env("RUST_LOG", "info")
+        .env("RUST_BACKTRACE", "1");
+    let mut p = LoggedProc::spawn(cmd);
+    p.wait_line(Duration::from_secs(30), |l| l.contains("FAILED"));
+    assert!(p.terminate(Duration::from_secs(30)).success());
+    let lines = p.lines();
+    let log = lines.join("\n");
+    for l in &lines {
+        assert!(is_event_line(l), "not one formatted event per line: {l:?}");
+    }
+    let errors: Vec<&String> = lines.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert_eq!(errors.len(), 1, "one ERROR line per FAILED task:\n{log}");
+    let failed = errors[0];
+    assert!(
+        failed.contains("FAILED")
+            && failed.contains("connector=vs")
+            && failed.contains("task=0")
+            && failed.contains("injected fault"),
+        "{failed}"
+    );
+    let restarts = lines
+        .iter()
+        .filter(|l| l.contains(" WARN ") && l.contains("restarting"))
+        .count();
+    assert_eq!(restarts, 1, "{log}");
+}
