@@ -73,6 +73,8 @@ impl DistributedWorkerConfig {
 pub struct Distributed {
     pub herder: DistributedHerder,
     pub broker: Option<Arc<EmbeddedBroker>>,
+    /// Stopped (its clients closed) after the tasks and the REST API, before the broker goes.
+    offsets: Arc<KafkaOffsetStore>,
     pub rest_addr: SocketAddr,
     pub rest_url: String,
     rest_stop: tokio::sync::oneshot::Sender<()>,
@@ -241,7 +243,7 @@ impl Distributed {
             status: StatusStore::new(worker_id.clone()).with_listener(status_writer.listener()),
             worker_id: worker_id.clone(),
             bootstrap_servers: bootstrap.clone(),
-            offsets: offsets as Arc<dyn OffsetStore>,
+            offsets: offsets.clone() as Arc<dyn OffsetStore>,
             plugins: Arc::new(PluginRegistry::builtin()),
             topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
             embedded_broker: broker.is_some(),
@@ -352,6 +354,7 @@ impl Distributed {
         Ok(Distributed {
             herder,
             broker,
+            offsets,
             rest_addr,
             rest_url,
             rest_stop,
@@ -359,11 +362,16 @@ impl Distributed {
         })
     }
 
-    /// Stops the tasks (they commit their offsets), leaves the group, then stops the REST API.
+    /// Stops the tasks (they commit their offsets), leaves the group, then stops the REST API
+    /// and closes the internal topics' clients (the herder closes the config and status ones),
+    /// and only then the embedded broker: a client still connected when it goes reports every
+    /// broker down.
     pub async fn stop(self) {
         self.herder.shutdown().await;
         let _ = self.rest_stop.send(());
         let _ = self.rest_task.await;
+        let offsets = self.offsets;
+        let _ = tokio::task::spawn_blocking(move || offsets.stop()).await;
         drop(self.broker);
     }
 }

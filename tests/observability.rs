@@ -359,3 +359,16 @@ async fn a_task_that_fails_for_good_logs_one_error_line() {
         .count();
     assert_eq!(restarts, 1, "{log}");
 }
+
+#[tokio::test]
+async fn a_clean_stop_of_a_distributed_worker_on_the_embedded_broker_logs_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut p, _) = distributed(dir.path());
+    assert!(p.terminate(Duration::from_secs(30)).success());
+    let log = p.lines().join("\n");
+    assert!(
+        !log.contains("AllBrokersDown") && !log.contains("brokers are down"),
+        "the broker stopped before the clients using it:\n{log}"
+    );
+    assert!(!log.contains(" ERROR "), "{log}");
+}
