@@ -371,4 +371,5 @@ async fn a_clean_stop_of_a_distributed_worker_on_the_embedded_broker_logs_no_err
         "the broker stopped before the clients using it:\n{log}"
     );
     assert!(!log.contains(" ERROR "), "{log}");
+    assert!(!log.contains("CONFWARN"), "client config warnings:\n{log}");
 }

@@ -328,6 +328,13 @@ impl KafkaLog {
 
         let acks = Arc::new(Acks::default());
         let mut producer_config = cc;
+        // The props serve both clients; a consumer's fetch settings given to the producer only
+        // earn a CONFWARN line at every start.
+        for k in config.client_props.keys() {
+            if k.starts_with("fetch.") {
+                producer_config.remove(k);
+            }
+        }
         producer_config
             .set("enable.idempotence", "true")
             .set("acks", "all")
