@@ -252,6 +252,7 @@ impl Distributed {
                     let _ = h.send_message(HerderMsg::TaskConfigs(connector.to_string(), configs));
                 }
             })),
+            live_clients: Default::default(),
             config: wc,
         };
         let plugins = ctx.plugins.clone();

@@ -206,6 +206,7 @@ pub async fn start_worker(
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
         embedded_broker: broker.is_some(),
         task_configs_sink: None,
+        live_clients: Default::default(),
         config,
     };
     Worker::start(ctx).await.map_err(|e| e.to_string())

@@ -29,7 +29,7 @@ use super::convert::{header_value, TaskConverters};
 use super::faults::FaultInjector;
 use super::{task_span, TaskArgs};
 use crate::config::{client_props, ConnectorConfig, SinkTopics};
-use crate::context::WorkerContext;
+use crate::context::{LiveClient, WorkerContext};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
 
@@ -82,6 +82,8 @@ pub struct SinkTaskState {
     task: Box<dyn SinkTask>,
     ctx: SinkTaskContext,
     consumer: Option<Arc<StreamConsumer>>,
+    /// Counts the consumer in the worker's live clients; declared after it, so dropped after it.
+    live_consumer: Option<LiveClient>,
     converters: Option<TaskConverters>,
     topics: TopicFilter,
     /// Whether the user allowed offset resets (auto.offset.reset set explicitly).
@@ -159,6 +161,7 @@ impl Actor for SinkTaskActor {
             task_count: args.task_count,
             task,
             consumer: None,
+            live_consumer: None,
             converters: None,
             topics,
             reset_allowed: false,
@@ -297,6 +300,7 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
         .create()
         .map_err(|e| format!("cannot create the consumer (check the consumer.* keys): {e}"))?;
     state.consumer = Some(Arc::new(consumer));
+    state.live_consumer = Some(state.worker.live_clients.register());
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     state
         .task

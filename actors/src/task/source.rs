@@ -23,7 +23,7 @@ use super::faults::FaultInjector;
 use super::submitted::{SubmittedRecords, SubmittedToken};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
-use crate::context::WorkerContext;
+use crate::context::{LiveClient, WorkerContext};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
 
@@ -80,21 +80,25 @@ impl ProducerContext for SourceProducerContext {
 /// Drops its value on a thread of its own. rdkafka's `ThreadedProducer` joins its polling
 /// thread on drop, which takes up to that thread's 100 ms poll timeout: done inline, it would
 /// delay every restart of a failed task (the state is dropped before the supervisor hears).
-pub struct OffThreadDrop<T: Send + 'static>(Option<T>);
+/// The client stays counted in the worker's live clients until it is actually closed.
+pub struct OffThreadDrop<T: Send + 'static>(Option<(T, LiveClient)>);
 
 impl<T: Send + 'static> std::ops::Deref for OffThreadDrop<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.0.as_ref().expect("present until dropped")
+        &self.0.as_ref().expect("present until dropped").0
     }
 }
 
 impl<T: Send + 'static> Drop for OffThreadDrop<T> {
     fn drop(&mut self) {
-        if let Some(v) = self.0.take() {
+        if let Some((v, live)) = self.0.take() {
             let _ = std::thread::Builder::new()
                 .name("producer-drop".into())
-                .spawn(move || drop(v));
+                .spawn(move || {
+                    drop(v);
+                    drop(live);
+                });
         }
     }
 }
@@ -260,7 +264,8 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
             delivered: state.delivered.clone(),
         })
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
-    state.producer = Some(OffThreadDrop(Some(producer)));
+    let live = worker.live_clients.register();
+    state.producer = Some(OffThreadDrop(Some((producer, live))));
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
