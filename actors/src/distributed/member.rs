@@ -160,7 +160,14 @@ impl ConnectMember {
                 )
                 .await;
             if let Err(e) = r {
-                tracing::error!("the herder did not apply the assignment: {e}");
+                use ractor::ActorStatus::{Stopped, Stopping};
+                if matches!(herder.get_status(), Stopping | Stopped) {
+                    // The worker is shutting down (the herder stops first): nothing to apply,
+                    // and nothing wrong.
+                    tracing::debug!("assignment not applied: the herder has stopped");
+                } else {
+                    tracing::error!("the herder did not apply the assignment: {e}");
+                }
             }
             let _ = done_tx.send(());
             if rejoin {
