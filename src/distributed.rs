@@ -81,6 +81,8 @@ impl DistributedWorkerConfig {
 pub struct Distributed {
     pub herder: DistributedHerder,
     pub broker: Option<Arc<EmbeddedBroker>>,
+    /// Stopped (its clients closed) after the tasks and the REST API, before the broker goes.
+    offsets: Arc<KafkaOffsetStore>,
     pub rest_addr: SocketAddr,
     pub rest_url: String,
     rest_stop: tokio::sync::oneshot::Sender<()>,
@@ -184,6 +186,8 @@ impl Distributed {
         config: DistributedWorkerConfig,
         logs: Option<Arc<LogControl>>,
     ) -> Result<Distributed, DistributedError> {
+        // Before any work is assigned: tasks take their metric handles at start.
+        let metrics = crate::metrics::prometheus();
         let file = config.file.clone();
         let error = |message: String| DistributedError::Worker {
             file: file.clone(),
@@ -229,7 +233,7 @@ impl Distributed {
             worker_id: worker_id.clone(),
             bootstrap_servers: bootstrap.clone(),
             broker_health: kconnect_actors::broker_health::BrokerHealth::new(&bootstrap),
-            offsets: offsets as Arc<dyn OffsetStore>,
+            offsets: offsets.clone() as Arc<dyn OffsetStore>,
             plugins: Arc::new(PluginRegistry::builtin()),
             topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
             task_configs_sink: Some(Arc::new(move |connector: &str, configs| {
@@ -237,6 +241,7 @@ impl Distributed {
                     let _ = h.send_message(HerderMsg::TaskConfigs(connector.to_string(), configs));
                 }
             })),
+            live_clients: Default::default(),
             config: wc,
         };
         let plugins = ctx.plugins.clone();
@@ -321,7 +326,7 @@ impl Distributed {
             logs,
             kafka_cluster_id: crate::standalone::cluster_id(&bootstrap).await,
             broker: broker.clone(),
-            metrics: crate::metrics::prometheus(),
+            metrics,
             // Forwarded requests carry the caller's own credentials.
             peers: Some(
                 kconnect_actors::distributed::rest_client(
@@ -339,6 +344,7 @@ impl Distributed {
         Ok(Distributed {
             herder,
             broker,
+            offsets,
             rest_addr,
             rest_url,
             rest_stop,
@@ -346,11 +352,16 @@ impl Distributed {
         })
     }
 
-    /// Stops the tasks (they commit their offsets), leaves the group, then stops the REST API.
+    /// Stops the tasks (they commit their offsets), leaves the group, then stops the REST API
+    /// and closes the internal topics' clients (the herder closes the config and status ones),
+    /// and only then the embedded broker: a client still connected when it goes reports every
+    /// broker down.
     pub async fn stop(self) {
         self.herder.shutdown().await;
         let _ = self.rest_stop.send(());
         let _ = self.rest_task.await;
+        let offsets = self.offsets;
+        let _ = tokio::task::spawn_blocking(move || offsets.stop()).await;
         drop(self.broker);
     }
 }

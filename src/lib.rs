@@ -9,6 +9,7 @@ pub mod config_keys;
 pub mod ctl;
 pub mod distributed;
 pub mod embedded_broker;
+pub mod logging;
 pub mod metrics;
 pub mod rest;
 pub mod standalone;

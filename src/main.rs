@@ -7,30 +7,6 @@ use kconnect::standalone::{Standalone, StandaloneConfig};
 use std::sync::Arc;
 
 use kconnect::rest::LogControl;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{reload, EnvFilter};
-
-/// Logs to stderr through a filter the REST API can change (`/admin/loggers`).
-fn init_tracing(level: Option<&str>) -> Arc<LogControl> {
-    let wanted = level
-        .map(str::to_string)
-        .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "info".into());
-    let (filter, wanted) = match EnvFilter::try_new(&wanted) {
-        Ok(f) => (f, wanted),
-        Err(e) => {
-            eprintln!("kconnect: invalid --log-level/RUST_LOG ({e}); using info");
-            (EnvFilter::new("info"), "info".to_string())
-        }
-    };
-    let (filter, handle) = reload::Layer::new(filter);
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .init();
-    Arc::new(LogControl::new(handle, &wanted))
-}
 
 /// Waits for SIGINT or SIGTERM.
 async fn shutdown_signal() {
@@ -44,7 +20,7 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logs = init_tracing(cli.log_level.as_deref());
+    let logs = kconnect::logging::init(cli.log_level.as_deref());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -139,6 +139,8 @@ impl Standalone {
         config: StandaloneConfig,
         logs: Option<Arc<LogControl>>,
     ) -> Result<Standalone, StartError> {
+        // Before any connector starts: its tasks take their metric handles at start.
+        let metrics = crate::metrics::prometheus();
         let wc = config.worker;
         let worker_error = |message: String| StartError::Worker {
             file: config.worker_file.clone(),
@@ -176,7 +178,7 @@ impl Standalone {
             logs,
             kafka_cluster_id: cluster_id(&bootstrap_for_rest).await,
             broker: broker.clone(),
-            metrics: crate::metrics::prometheus(),
+            metrics,
             peers: None,
         };
         let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -229,6 +231,7 @@ pub async fn start_worker(
         plugins,
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
         task_configs_sink: None,
+        live_clients: Default::default(),
         config,
     };
     Worker::start(ctx).await.map_err(|e| e.to_string())

@@ -822,7 +822,7 @@ async fn faults_fired_over_rest_heal_and_show_in_metrics() {
     )
     .is_some());
     assert!(
-        text.contains("kafka_connect_connector_task_metrics_batch_size"),
+        text.contains("kafka_connect_connector_task_metrics_batch_size_records_bucket"),
         "batch sizes are recorded"
     );
     api.running.stop().await;

@@ -186,6 +186,7 @@ async fn a_sink_on_a_broker_elsewhere_refuses_dropped_records_and_stays_failed()
         ))),
         plugins: std::sync::Arc::new(registry()),
         topic_admin: None,
+        live_clients: Default::default(),
         task_configs_sink: None,
         config,
     })

@@ -251,6 +251,20 @@ impl Actor for WorkerActor {
                         .map(|(name, e)| stop_supervisor(&ctx, name, e.supervisor.clone())),
                 )
                 .await;
+                // A stopped or failed task's Kafka clients close when its state is dropped,
+                // after its supervisor heard of it. Whoever shut the worker down may stop the
+                // embedded broker next, and a client still connected then reports every
+                // broker down: answer once they are closed.
+                if let Err(open) = ctx
+                    .live_clients
+                    .wait_closed(ctx.config.shutdown_timeout)
+                    .await
+                {
+                    tracing::warn!(
+                        open,
+                        "Kafka clients of abandoned tasks are still open after the shutdown"
+                    );
+                }
                 if let Some(w) = state.broker_watch.take() {
                     w.stop().await;
                 }

@@ -705,20 +705,30 @@ async fn stop_task(state: &mut SupervisorState, id: u32) {
     };
     if let Some(t) = slot.actor.take() {
         state.children.remove(&t.cell().get_id());
-        use ractor::rpc::CallResult::Success;
-        let stopped = match &t {
-            TaskRef::Source(a) => matches!(
-                a.call(SourceTaskMsg::Stop, Some(timeout)).await,
-                Ok(Success(()))
-            ),
-            TaskRef::Sink(a) => matches!(
-                a.call(SinkTaskMsg::Stop, Some(timeout)).await,
-                Ok(Success(()))
-            ),
+        use ractor::rpc::CallResult;
+        // Err(true): no answer in time; Err(false): the task ended before it answered.
+        fn answered<E>(r: Result<CallResult<()>, E>) -> Result<(), bool> {
+            match r {
+                Ok(CallResult::Success(())) => Ok(()),
+                Ok(CallResult::Timeout) => Err(true),
+                Ok(CallResult::SenderError) | Err(_) => Err(false),
+            }
+        }
+        let outcome = match &t {
+            TaskRef::Source(a) => answered(a.call(SourceTaskMsg::Stop, Some(timeout)).await),
+            TaskRef::Sink(a) => answered(a.call(SinkTaskMsg::Stop, Some(timeout)).await),
         };
-        if !stopped {
-            tracing::warn!(connector = %state.args.config.name, task = id, "task did not stop within {timeout:?}; abandoning it");
-            t.cell().kill();
+        let name = &state.args.config.name;
+        match outcome {
+            Ok(()) => {}
+            Err(true) => {
+                tracing::warn!(connector = %name, task = id, "task did not stop within {timeout:?}; abandoning it");
+                t.cell().kill();
+            }
+            // Not a timeout: saying so would send whoever reads the log looking for a hang.
+            Err(false) => {
+                tracing::warn!(connector = %name, task = id, "task ended before it answered the stop request (it failed meanwhile)");
+            }
         }
     }
     final_commit(slot, &mut state.children, flush_timeout).await;

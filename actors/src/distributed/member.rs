@@ -160,7 +160,14 @@ impl ConnectMember {
                 )
                 .await;
             if let Err(e) = r {
-                tracing::error!("the herder did not apply the assignment: {e}");
+                use ractor::ActorStatus::{Stopped, Stopping};
+                if matches!(herder.get_status(), Stopping | Stopped) {
+                    // The worker is shutting down (the herder stops first): nothing to apply,
+                    // and nothing wrong.
+                    tracing::debug!("assignment not applied: the herder has stopped");
+                } else {
+                    tracing::error!("the herder did not apply the assignment: {e}");
+                }
             }
             let _ = done_tx.send(());
             if rejoin {
@@ -301,6 +308,8 @@ impl GroupHandler for ConnectMember {
         let protocol = ConnectProtocol::from_name(protocol).unwrap_or(self.protocol);
         let full = apply_assignment(protocol, self.current.as_ref(), &received);
         let revoked = !received.revoked_connectors.is_empty() || !received.revoked_tasks.is_empty();
+        // A usable assignment ends this worker's part of the rebalance.
+        crate::metrics::rebalance_completed();
         tracing::info!(
             generation,
             connectors = ?full.connectors,

@@ -67,9 +67,7 @@ impl CommitterState {
             return Err(e);
         }
         self.metrics.commit_success.increment(1);
-        self.metrics
-            .commit_time_ms
-            .record(started.elapsed().as_secs_f64() * 1000.0);
+        self.metrics.commit_time.record(started.elapsed());
         tracing::debug!(partitions = n, "committed source offsets");
         if let Some(t) = &self.args.task {
             let _ = t.send_message(SourceTaskMsg::OffsetsCommitted);

@@ -31,7 +31,7 @@ use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
 use crate::broker_health::KafkaClientContext;
 use crate::config::{client_props, ConnectorConfig, SinkTopics};
-use crate::context::{is_embedded_cluster, WorkerContext};
+use crate::context::{is_embedded_cluster, LiveClient, WorkerContext};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
 
@@ -84,6 +84,8 @@ pub struct SinkTaskState {
     task: Box<dyn SinkTask>,
     ctx: SinkTaskContext,
     consumer: Option<Arc<StreamConsumer<KafkaClientContext>>>,
+    /// Counts the consumer in the worker's live clients; declared after it, so dropped after it.
+    live_consumer: Option<LiveClient>,
     converters: Option<TaskConverters>,
     topics: TopicFilter,
     /// Whether the user allowed offset resets (auto.offset.reset set explicitly).
@@ -163,6 +165,7 @@ impl Actor for SinkTaskActor {
             task_count: args.task_count,
             task,
             consumer: None,
+            live_consumer: None,
             converters: None,
             topics,
             reset_allowed: false,
@@ -302,6 +305,7 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
         .create_with_context(KafkaClientContext::new(worker.broker_health.clone()))
         .map_err(|e| format!("cannot create the consumer (check the consumer.* keys): {e}"))?;
     state.consumer = Some(Arc::new(consumer));
+    state.live_consumer = Some(state.worker.live_clients.register());
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     state
         .task
@@ -464,10 +468,7 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
             Ok(()) => state.task.put(batch.clone()).await,
             Err(e) => Err(e),
         };
-        state
-            .metrics
-            .put_time_ms
-            .record(started.elapsed().as_secs_f64() * 1000.0);
+        state.metrics.batch_time.record(started.elapsed());
         match result {
             Ok(()) => {
                 let n = next.len();
@@ -706,10 +707,7 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
             tracing::debug!(partitions = changed.len(), "committed sink offsets");
             state.committed.extend(changed);
             state.metrics.commit_success.increment(1);
-            state
-                .metrics
-                .commit_time_ms
-                .record(started.elapsed().as_secs_f64() * 1000.0);
+            state.metrics.commit_time.record(started.elapsed());
         }
         // Not fatal, as in Connect: the next commit covers these offsets too.
         Err(e) => {

@@ -25,7 +25,7 @@ use super::faults::FaultInjector;
 use super::submitted::{SubmittedRecords, SubmittedToken};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
-use crate::context::WorkerContext;
+use crate::context::{LiveClient, WorkerContext};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
 
@@ -92,21 +92,25 @@ impl ProducerContext for SourceProducerContext {
 /// Drops its value on a thread of its own. rdkafka's `ThreadedProducer` joins its polling
 /// thread on drop, which takes up to that thread's 100 ms poll timeout: done inline, it would
 /// delay every restart of a failed task (the state is dropped before the supervisor hears).
-pub struct OffThreadDrop<T: Send + 'static>(Option<T>);
+/// The client stays counted in the worker's live clients until it is actually closed.
+pub struct OffThreadDrop<T: Send + 'static>(Option<(T, LiveClient)>);
 
 impl<T: Send + 'static> std::ops::Deref for OffThreadDrop<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.0.as_ref().expect("present until dropped")
+        &self.0.as_ref().expect("present until dropped").0
     }
 }
 
 impl<T: Send + 'static> Drop for OffThreadDrop<T> {
     fn drop(&mut self) {
-        if let Some(v) = self.0.take() {
+        if let Some((v, live)) = self.0.take() {
             let _ = std::thread::Builder::new()
                 .name("producer-drop".into())
-                .spawn(move || drop(v));
+                .spawn(move || {
+                    drop(v);
+                    drop(live);
+                });
         }
     }
 }
@@ -273,7 +277,8 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
             health: worker.broker_health.clone(),
         })
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
-    state.producer = Some(OffThreadDrop(Some(producer)));
+    let live = worker.live_clients.register();
+    state.producer = Some(OffThreadDrop(Some((producer, live))));
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
@@ -311,9 +316,13 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
     if let Some(f) = state.faults.as_mut() {
         f.before_call(false).await.map_err(task_error)?;
     }
+    let started = std::time::Instant::now();
     let records = state.task.poll().await.map_err(task_error)?;
     state.metrics.records_in.increment(records.len() as u64);
+    // As Connect's poll-batch-time: only polls that returned records (an idle poll's wait
+    // says nothing about the plugin's speed).
     if !records.is_empty() {
+        state.metrics.batch_time.record(started.elapsed());
         state.metrics.batch_size.record(records.len() as f64);
     }
     if let Some(f) = state.faults.as_mut() {

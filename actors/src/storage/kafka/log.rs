@@ -236,12 +236,19 @@ impl Shared {
 /// A topic-backed log. See the module documentation.
 pub struct KafkaLog {
     shared: Arc<Shared>,
-    consumer: Arc<BaseConsumer>,
-    producer: ThreadedProducer<LogProducerContext>,
+    /// `None` once stopped: [`stop`](Self::stop) closes the clients rather than leaving them to
+    /// the last owner's drop, so nothing stays connected to a broker that goes away next (the
+    /// embedded one, at shutdown), where librdkafka would report every broker down.
+    clients: Mutex<Option<Clients>>,
     acks: Arc<Acks>,
     partitions: i32,
     timeout: Duration,
     reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Clients {
+    consumer: Arc<BaseConsumer>,
+    producer: Arc<ThreadedProducer<LogProducerContext>>,
 }
 
 impl KafkaLog {
@@ -321,6 +328,13 @@ impl KafkaLog {
 
         let acks = Arc::new(Acks::default());
         let mut producer_config = cc;
+        // The props serve both clients; a consumer's fetch settings given to the producer only
+        // earn a CONFWARN line at every start.
+        for k in config.client_props.keys() {
+            if k.starts_with("fetch.") {
+                producer_config.remove(k);
+            }
+        }
         producer_config
             .set("enable.idempotence", "true")
             .set("acks", "all")
@@ -354,8 +368,10 @@ impl KafkaLog {
         };
         let log = KafkaLog {
             shared,
-            consumer,
-            producer,
+            clients: Mutex::new(Some(Clients {
+                consumer,
+                producer: Arc::new(producer),
+            })),
             acks,
             partitions,
             timeout: config.timeout,
@@ -408,6 +424,7 @@ impl KafkaLog {
         if self.shared.stopping.load(Ordering::SeqCst) {
             return Err(self.stopped());
         }
+        let producer = self.producer()?;
         let (tx, rx) = mpsc::sync_channel(1);
         let mut opaque = Box::new(tx);
         let deadline = Instant::now() + self.timeout;
@@ -420,7 +437,7 @@ impl KafkaLog {
             if let Some(v) = value {
                 record = record.payload(v);
             }
-            match self.producer.send(record) {
+            match producer.send(record) {
                 Ok(()) => {
                     return Ok(Receipt {
                         topic: self.topic().to_string(),
@@ -491,13 +508,23 @@ impl KafkaLog {
         if self.shared.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Err(e) = self.producer.flush(self.timeout) {
-            tracing::warn!(topic = %self.topic(), "records not acknowledged at stop: {e}");
+        if let Ok(producer) = self.producer() {
+            if let Err(e) = producer.flush(self.timeout) {
+                tracing::warn!(topic = %self.topic(), "records not acknowledged at stop: {e}");
+            }
         }
         let thread = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(thread) = thread {
             let _ = thread.join();
         }
+        // The reader thread's handle on the consumer is gone with it; a caller still inside
+        // a send or a listing holds its own until it returns.
+        let clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(clients);
         self.shared.lock().stopped = true;
         self.shared.advanced.notify_all();
         tracing::debug!(topic = %self.topic(), "kafka log stopped");
@@ -506,6 +533,22 @@ impl KafkaLog {
     fn stopped(&self) -> KafkaLogError {
         KafkaLogError::Stopped {
             topic: self.topic().to_string(),
+        }
+    }
+
+    fn producer(&self) -> Result<Arc<ThreadedProducer<LogProducerContext>>, KafkaLogError> {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        match &*clients {
+            Some(c) => Ok(c.producer.clone()),
+            None => Err(self.stopped()),
+        }
+    }
+
+    fn consumer(&self) -> Result<Arc<BaseConsumer>, KafkaLogError> {
+        let clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        match &*clients {
+            Some(c) => Ok(c.consumer.clone()),
+            None => Err(self.stopped()),
         }
     }
 
@@ -523,7 +566,7 @@ impl KafkaLog {
                 .expect("a fresh partition list accepts offsets");
         }
         let answer = self
-            .consumer
+            .consumer()?
             .offsets_for_times(request, self.timeout)
             .map_err(|e| error(e.to_string()))?;
         let mut offsets = vec![0; self.partitions as usize];
