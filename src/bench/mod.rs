@@ -9,11 +9,13 @@
 //! | `restart` | a panicking task's restart latency, panic → RUNNING |
 //! | `rss` | the worker process's resident memory, idle and with 50 tasks |
 //! | `startup` | `kconnect standalone` from spawn to `GET /health` answering 200 |
+//! | `java` | kconnect next to Apache Kafka Connect on a real broker (`--kafka`, `--java-classpath`) |
 //!
 //! Each benchmark lives in a file of its own; this one chooses what runs, and formats the table
 //! (stdout) and the Markdown report (`BENCHMARKS.md`).
 
 mod inproc;
+mod java;
 mod json;
 mod process;
 mod restart;
@@ -26,13 +28,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// The benchmarks, in the order they run.
-pub const BENCHMARKS: &[&str] = &["source", "sink", "json", "restart", "rss", "startup"];
+pub const BENCHMARKS: &[&str] = &[
+    "source", "sink", "json", "restart", "rss", "startup", "java",
+];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, rss,
-    /// startup.
+    /// startup, java.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
     /// Lines (records of 100 bytes) for the source and sink benchmarks [default: 1000000, or
@@ -50,6 +54,14 @@ pub struct BenchArgs {
     /// Write no Markdown report.
     #[arg(long, conflicts_with = "markdown")]
     pub no_markdown: bool,
+    /// A real Kafka broker for the `java` benchmark (kconnect next to Apache Kafka Connect).
+    /// `scripts/bench-vs-java.sh` starts one and passes it.
+    #[arg(long, value_name = "BOOTSTRAP", requires = "java_classpath")]
+    pub kafka: Option<String>,
+    /// The classpath of Apache Kafka Connect for the `java` benchmark (from
+    /// `tests/kafka/pom.xml`; `scripts/bench-vs-java.sh` passes it).
+    #[arg(long, value_name = "CLASSPATH", requires = "kafka")]
+    pub java_classpath: Option<String>,
 }
 
 /// How much work each benchmark does.
@@ -365,7 +377,9 @@ cargo run --release -- bench --lines 200000    # fewer records for source and si
 cargo run --release -- --log-level warn bench  # without the worker's INFO logs on stderr
 ```
 
-Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `rss`, `startup`),
+Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `rss`, `startup`,
+`java`), `--kafka BOOTSTRAP --java-classpath CP` (for `java`: kconnect next to Apache Kafka
+Connect on a real broker; `scripts/bench-vs-java.sh` starts the broker and passes both),
 `--lines N` (records of the source and sink benchmarks, default 1,000,000), `--quick`,
 `--markdown PATH` (write the report there; a full run writes `BENCHMARKS.md` in the current
 directory), `--no-markdown`. The table goes to stdout; logs go to stderr. The exit code is 1 only
@@ -472,6 +486,26 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             "restart" => restart::run(&plan).await,
             "rss" => process::run_rss(&plan).await,
             "startup" => process::run_startup(&plan).await,
+            "java" => match (&args.kafka, &args.java_classpath) {
+                (Some(bootstrap), Some(classpath)) => {
+                    let peer = java::JavaPeer {
+                        bootstrap: bootstrap.clone(),
+                        classpath: classpath.clone(),
+                    };
+                    java::run(&plan, &peer).await
+                }
+                _ if args.only.is_empty() => {
+                    eprintln!(
+                        "kconnect bench: skipping java: it needs --kafka and --java-classpath \
+                         (scripts/bench-vs-java.sh passes both)"
+                    );
+                    continue;
+                }
+                _ => Err(anyhow::anyhow!(
+                    "the java benchmark needs --kafka and --java-classpath \
+                     (scripts/bench-vs-java.sh passes both)"
+                )),
+            },
             _ => unreachable!("checked above"),
         };
         match result {

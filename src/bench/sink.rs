@@ -306,7 +306,7 @@ async fn raw_round(n: usize, partitions: i32, settings: &[(&str, &str)]) -> anyh
 }
 
 /// The raw consumer: polls, appends each value and a newline, writes in chunks.
-fn raw_consume(
+pub(crate) fn raw_consume(
     consumer: BaseConsumer,
     path: &Path,
     n: usize,
