@@ -11,6 +11,7 @@ use kconnect_actors::config::WorkerConfig;
 use kconnect_actors::context::FileOffsets;
 use kconnect_actors::status::StatusStore;
 use kconnect_actors::storage::FileOffsetStore;
+use kconnect_actors::topic_creation::{NewTopicSpec, TopicAdminError, TopicCreated};
 use kconnect_actors::{TargetState, TopicAdmin, Worker, WorkerContext};
 use kconnect_connectors::api::Props;
 use kconnect_connectors::registry::PluginRegistry;
@@ -116,9 +117,24 @@ impl StandaloneConfig {
     }
 }
 
+/// The mock has no CreateTopics: the runtime creates every topic through its API. It has no
+/// broker defaults either: -1 partitions (no group configured, or a group asking for the
+/// broker's default) is one partition, as a broker with Kafka's default `num.partitions`; the
+/// replication factor and topic configs mean nothing to it.
+#[kconnect_actors::topic_creation::async_trait]
 impl TopicAdmin for EmbeddedBroker {
-    fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), String> {
-        EmbeddedBroker::ensure_topic(self, topic, partitions).map_err(|e| e.to_string())
+    async fn create_topic(&self, spec: &NewTopicSpec) -> Result<TopicCreated, TopicAdminError> {
+        let partitions = if spec.partitions > 0 {
+            spec.partitions
+        } else {
+            1
+        };
+        EmbeddedBroker::ensure_topic(self, &spec.name, partitions)
+            .map(|()| TopicCreated::Created)
+            .map_err(|e| TopicAdminError::Create {
+                topic: spec.name.clone(),
+                detail: e.to_string(),
+            })
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -95,6 +95,59 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The number of partitions of `topic` as the broker's metadata shows it (None: no such topic).
+/// The metadata client never asks the broker to auto-create it.
+pub fn partition_count(bootstrap: &str, topic: &str) -> Option<usize> {
+    let consumer = plain_consumer(bootstrap, None);
+    let md = consumer
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .unwrap_or_else(|e| panic!("metadata of {topic}: {e}"));
+    md.topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len())
+}
+
+/// How many records `topic` holds (the sum of its partitions' log-end offsets), or why that
+/// cannot be told yet (no topic, partitions without a leader just after creation).
+pub fn record_count(bootstrap: &str, topic: &str) -> Result<i64, String> {
+    let partitions = partition_count(bootstrap, topic).ok_or("no such topic yet")?;
+    let consumer = plain_consumer(bootstrap, None);
+    (0..partitions as i32)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, TIMEOUT)
+                .map(|(_, high)| high)
+                .map_err(|e| format!("watermarks of {topic}/{p}: {e}"))
+        })
+        .sum()
+}
+
+/// A topic config's value as DescribeConfigs reports it (the broker's default where the topic
+/// sets none).
+pub async fn topic_config(bootstrap: &str, topic: &str, key: &str) -> String {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let results = admin
+        .describe_configs(
+            &[ResourceSpecifier::Topic(topic)],
+            &AdminOptions::new().request_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .expect("DescribeConfigs");
+    let resource = results
+        .into_iter()
+        .next()
+        .expect("one result")
+        .unwrap_or_else(|e| panic!("configs of {topic}: {e}"));
+    resource
+        .get(key)
+        .and_then(|e| e.value.clone())
+        .unwrap_or_else(|| panic!("topic {topic} has no config {key}"))
 }
 
 fn plain_consumer(bootstrap: &str, group: Option<&str>) -> BaseConsumer {
