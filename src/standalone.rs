@@ -171,6 +171,12 @@ impl Standalone {
             .as_ref()
             .map(|b| b.bootstrap_servers().to_string())
             .unwrap_or_else(|| wc.bootstrap_servers.clone());
+        if broker.is_none() {
+            // A refused login would otherwise only show as clients retrying for ever.
+            kconnect_actors::cluster::probe::check_worker_credentials(&wc.props, &bootstrap)
+                .await
+                .map_err(|e| worker_error(e.to_string()))?;
+        }
         let bootstrap_for_rest = bootstrap.clone();
         let plugins = Arc::new(PluginRegistry::builtin());
         let worker = start_worker(wc, broker.clone(), plugins.clone(), worker_id)
