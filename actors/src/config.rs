@@ -375,6 +375,20 @@ pub fn connector_config_def() -> ConfigDef {
             "Partitions of the topics this source connector creates (KIP-158; with \
              topic.creation.default.replication.factor, see topic_creation.rs). -1: the \
              broker's default.",
+        )
+        .define_optional(
+            crate::topic_creation::DEFAULT_REPLICATION_FACTOR,
+            ConfigType::Int,
+            Importance::Low,
+            "Replication factor of the topics this source connector creates (KIP-158). -1: the \
+             broker's default.",
+        )
+        .define_optional(
+            crate::topic_creation::GROUPS,
+            ConfigType::List,
+            Importance::Low,
+            "Topic creation groups besides `default`, each with topic.creation.<group>.include, \
+             .exclude, .partitions, .replication.factor and topic configs.",
         );
     crate::task::faults::fault_keys(restart_keys(def, false))
 }

@@ -52,6 +52,16 @@ pub enum TopicCreationError {
     },
 }
 
+impl TopicCreationError {
+    /// The key at fault.
+    pub fn key(&self) -> &str {
+        match self {
+            TopicCreationError::Missing { key } => key,
+            TopicCreationError::Invalid { key, .. } => key,
+        }
+    }
+}
+
 /// Why a topic could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicAdminError {
