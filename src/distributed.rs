@@ -209,6 +209,13 @@ impl Distributed {
             .map(|b| b.bootstrap_servers().to_string())
             .unwrap_or_else(|| wc.bootstrap_servers.clone());
         let client = internal_client_props(&wc, &bootstrap);
+        if broker.is_none() {
+            // librdkafka retries a refused login until the metadata read times out (30 s) with
+            // "broker transport failure"; this names the setting at once.
+            kconnect_actors::cluster::probe::check_worker_credentials(&wc.props, &bootstrap)
+                .await
+                .map_err(|e| error(e.to_string()))?;
+        }
 
         // Everything below blocks on Kafka: off the async threads.
         let stores = {

@@ -11,6 +11,7 @@ use kconnect_actors::config::WorkerConfig;
 use kconnect_actors::context::FileOffsets;
 use kconnect_actors::status::StatusStore;
 use kconnect_actors::storage::FileOffsetStore;
+use kconnect_actors::topic_creation::{NewTopicSpec, TopicAdminError, TopicCreated};
 use kconnect_actors::{TargetState, TopicAdmin, Worker, WorkerContext};
 use kconnect_connectors::api::Props;
 use kconnect_connectors::registry::PluginRegistry;
@@ -116,9 +117,24 @@ impl StandaloneConfig {
     }
 }
 
+/// The mock has no CreateTopics: the runtime creates every topic through its API. It has no
+/// broker defaults either: -1 partitions (no group configured, or a group asking for the
+/// broker's default) is one partition, as a broker with Kafka's default `num.partitions`; the
+/// replication factor and topic configs mean nothing to it.
+#[kconnect_actors::topic_creation::async_trait]
 impl TopicAdmin for EmbeddedBroker {
-    fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), String> {
-        EmbeddedBroker::ensure_topic(self, topic, partitions).map_err(|e| e.to_string())
+    async fn create_topic(&self, spec: &NewTopicSpec) -> Result<TopicCreated, TopicAdminError> {
+        let partitions = if spec.partitions > 0 {
+            spec.partitions
+        } else {
+            1
+        };
+        EmbeddedBroker::ensure_topic(self, &spec.name, partitions)
+            .map(|()| TopicCreated::Created)
+            .map_err(|e| TopicAdminError::Create {
+                topic: spec.name.clone(),
+                detail: e.to_string(),
+            })
     }
 }
 
@@ -157,6 +173,12 @@ impl Standalone {
             .as_ref()
             .map(|b| b.bootstrap_servers().to_string())
             .unwrap_or_else(|| wc.bootstrap_servers.clone());
+        if broker.is_none() {
+            // A refused login would otherwise only show as clients retrying for ever.
+            kconnect_actors::cluster::probe::check_worker_credentials(&wc.props, &bootstrap)
+                .await
+                .map_err(|e| worker_error(e.to_string()))?;
+        }
         let bootstrap_for_rest = bootstrap.clone();
         let plugins = Arc::new(PluginRegistry::builtin());
         let worker = start_worker(wc, broker.clone(), plugins.clone(), worker_id)

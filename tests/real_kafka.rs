@@ -15,7 +15,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::kafka::{
-    committed_offsets, create_topic, kafka_tool, log_end_offsets, real_kafka, unique_name, RunDir,
+    committed_offsets, create_topic, kafka_tool, log_end_offsets, partition_count, real_kafka,
+    record_count, topic_config, unique_name, RunDir,
 };
 use common::procs::Proc;
 use nix::sys::signal::Signal;
@@ -505,6 +506,134 @@ async fn a_four_task_sink_on_eight_partitions_gets_every_record_and_ends_at_lag_
     eprintln!(
         "{RECORDS} records over {PARTITIONS} partitions to 4 sink tasks: 0 lost, {}, lag 0, in {:.1?}",
         out.summary(),
+        started.elapsed()
+    );
+}
+
+/// The same topic creation settings on two Verifiable sources (keyed records: a compacted topic
+/// refuses records without a key), one writing to a topic group `fast` takes, one to a topic
+/// left to `default`. Returns the worker, its log, and the two topics once each holds all
+/// `records` records.
+fn run_two_sources_with_topic_creation(
+    kafka: &str,
+    run: &RunDir,
+    worker_extra: &str,
+    records: usize,
+) -> (Proc, PathBuf, String, String) {
+    let base = unique_name("kip158");
+    let fast = format!("{base}-fast-1");
+    let plain = format!("{base}-plain");
+    let worker = write(
+        run.join("worker.properties"),
+        &format!(
+            "bootstrap.servers={kafka}\nlisteners=http://127.0.0.1:0\n\
+             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n{worker_extra}",
+            run.join("connect.offsets").display()
+        ),
+    );
+    let creation = format!(
+        "topic.creation.default.partitions=3\n\
+         topic.creation.default.replication.factor=1\n\
+         topic.creation.default.cleanup.policy=compact\n\
+         topic.creation.groups=fast\n\
+         topic.creation.fast.include={base}-fast-.*, unused-[0-9]+\n\
+         topic.creation.fast.partitions=5\n"
+    );
+    let connector = |name: &str, topic: &str| {
+        write(
+            run.join(&format!("{name}.properties")),
+            &format!(
+                "name={name}\nconnector.class=VerifiableSource\ntasks.max=1\ntopic={topic}\n\
+                 throughput=-1\nmax.messages={records}\n{creation}"
+            ),
+        )
+    };
+    let c_fast = connector(&format!("{base}-src-fast"), &fast);
+    let c_plain = connector(&format!("{base}-src-plain"), &plain);
+    let log = run.join("worker.log");
+    let w = kconnect_standalone(&[&worker, &c_fast, &c_plain], &log, "info");
+    for topic in [&fast, &plain] {
+        poll_until(
+            Duration::from_secs(60),
+            &format!("{records} records in {topic}; log {}", log.display()),
+            || {
+                let n = record_count(kafka, topic)?;
+                (n == records as i64)
+                    .then_some(())
+                    .ok_or(format!("{n} records"))
+            },
+        );
+    }
+    (w, log, fast, plain)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_topics_are_created_as_their_topic_creation_group_says() {
+    let Some(kafka) = real_kafka() else { return };
+    let started = Instant::now();
+    let run = RunDir::new("kip158");
+    // It polls with blocking clients: off the runtime's scheduling.
+    let (_w, log, fast, plain) =
+        tokio::task::block_in_place(|| run_two_sources_with_topic_creation(&kafka, &run, "", 100));
+    // The broker alone would have made one partition and `delete` (its defaults).
+    assert_eq!(
+        partition_count(&kafka, &fast),
+        Some(5),
+        "log {}",
+        log.display()
+    );
+    assert_eq!(
+        partition_count(&kafka, &plain),
+        Some(3),
+        "log {}",
+        log.display()
+    );
+    assert_eq!(
+        topic_config(&kafka, &plain, "cleanup.policy").await,
+        "compact"
+    );
+    // A group takes its partitions and replication factor from `default` when it sets none,
+    // but not the default group's other configs (as in Connect).
+    assert_eq!(
+        topic_config(&kafka, &fast, "cleanup.policy").await,
+        "delete"
+    );
+    assert!(
+        log_contains(&log, "created topic"),
+        "kconnect did not log creating the topics; log {}",
+        log.display()
+    );
+    eprintln!("KIP-158 topic creation test took {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_topic_creation_disabled_the_broker_creates_source_topics() {
+    let Some(kafka) = real_kafka() else { return };
+    let started = Instant::now();
+    let run = RunDir::new("kip158-off");
+    let (_w, log, fast, plain) = tokio::task::block_in_place(|| {
+        run_two_sources_with_topic_creation(&kafka, &run, "topic.creation.enable=false\n", 100)
+    });
+    // The broker's auto-creation made them: its num.partitions (1) and cleanup policy.
+    for topic in [&fast, &plain] {
+        assert_eq!(
+            partition_count(&kafka, topic),
+            Some(1),
+            "log {}",
+            log.display()
+        );
+        assert_eq!(
+            topic_config(&kafka, topic, "cleanup.policy").await,
+            "delete"
+        );
+    }
+    assert!(
+        !log_contains(&log, "created topic"),
+        "kconnect created a topic with topic.creation.enable=false; log {}",
+        log.display()
+    );
+    eprintln!(
+        "topic.creation.enable=false test took {:?}",
         started.elapsed()
     );
 }

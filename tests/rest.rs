@@ -237,6 +237,28 @@ async fn root_health_plugins_and_validation() {
         )
         .await;
     assert_eq!(v["error_count"], 0, "{v}");
+    // A source with only one of the two topic creation defaults: one error, on the other.
+    let half = json!({"connector.class": "FileStreamSource", "name": "v", "file": "/tmp/x",
+        "topic": "t", "topic.creation.default.partitions": "3"});
+    let (_, v) = api
+        .call(
+            "PUT",
+            "/connector-plugins/FileStreamSource/config/validate",
+            Some(half),
+        )
+        .await;
+    assert_eq!(v["error_count"], 1, "{v}");
+    let missing = v["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == "topic.creation.default.replication.factor")
+        .unwrap_or_else(|| panic!("no entry for the replication factor: {v}"));
+    assert_eq!(
+        missing["value"]["errors"].as_array().unwrap().len(),
+        1,
+        "{v}"
+    );
     let (s, v) = api
         .call("GET", "/connector-plugins/NoSuchPlugin/config", None)
         .await;

@@ -195,6 +195,15 @@ pub fn worker_config_def() -> ConfigDef {
             Importance::Low,
             "REST listeners. kconnect binds loopback by default.",
         )
+        .define(
+            crate::topic_creation::TOPIC_CREATION_ENABLE,
+            ConfigType::Boolean,
+            Some("true"),
+            None,
+            Importance::Low,
+            "Whether source connectors that configure topic.creation.* may create the topics \
+             they write to (KIP-158).",
+        )
         .define_optional(
             PLUGIN_PATH,
             ConfigType::List,
@@ -218,6 +227,8 @@ pub struct WorkerConfig {
     pub shutdown_timeout: Duration,
     pub restart: RestartPolicy,
     pub listeners: Vec<String>,
+    /// `topic.creation.enable`: source connectors may create their topics.
+    pub topic_creation_enable: bool,
 }
 
 impl WorkerConfig {
@@ -238,6 +249,7 @@ impl WorkerConfig {
             shutdown_timeout: ms(p.long(SHUTDOWN_TIMEOUT_MS)?),
             restart: restart_policy(&p, &RestartPolicy::default())?,
             listeners: p.list(LISTENERS)?,
+            topic_creation_enable: p.boolean(crate::topic_creation::TOPIC_CREATION_ENABLE)?,
             props,
         })
     }
@@ -360,8 +372,23 @@ pub fn connector_config_def() -> ConfigDef {
             TOPIC_CREATION_PARTITIONS,
             ConfigType::Int,
             Importance::Low,
-            "Partitions of the topics this source connector creates (on the embedded broker: \
-             default 1).",
+            "Partitions of the topics this source connector creates (KIP-158; with \
+             topic.creation.default.replication.factor, see topic_creation.rs). -1: the \
+             broker's default.",
+        )
+        .define_optional(
+            crate::topic_creation::DEFAULT_REPLICATION_FACTOR,
+            ConfigType::Int,
+            Importance::Low,
+            "Replication factor of the topics this source connector creates (KIP-158). -1: the \
+             broker's default.",
+        )
+        .define_optional(
+            crate::topic_creation::GROUPS,
+            ConfigType::List,
+            Importance::Low,
+            "Topic creation groups besides `default`, each with topic.creation.<group>.include, \
+             .exclude, .partitions, .replication.factor and topic configs.",
         );
     crate::task::faults::fault_keys(restart_keys(def, false))
 }
@@ -432,7 +459,6 @@ pub struct ConnectorConfig {
     pub key_converter: Option<String>,
     pub value_converter: Option<String>,
     pub errors_tolerance_all: bool,
-    pub topic_partitions: Option<i32>,
     pub restart: RestartPolicy,
     /// `faults.*` settings; `None` unless one is given.
     pub faults: Option<crate::task::faults::FaultConfig>,
@@ -457,7 +483,6 @@ impl ConnectorConfig {
             key_converter: p.opt_string(KEY_CONVERTER),
             value_converter: p.opt_string(VALUE_CONVERTER),
             errors_tolerance_all: p.string(ERRORS_TOLERANCE)? == "all",
-            topic_partitions: p.int(TOPIC_CREATION_PARTITIONS).ok(),
             restart: restart_policy(&p, worker_restart)?,
             faults: crate::task::faults::FaultConfig::parse(&props)?,
             props,
@@ -498,6 +523,23 @@ pub fn worker_client_props(worker: &WorkerConfig, bootstrap: &str) -> Vec<(Strin
         .into_iter()
         .filter(|(k, _)| CLIENT_KEYS.contains(&k.as_str()))
         .collect()
+}
+
+/// librdkafka settings of a connector's admin client (source topic creation), as Connect builds
+/// them: the worker's top-level client keys (security), then its `admin.*` keys, then the
+/// connector's `admin.override.*` keys.
+pub fn admin_client_props(
+    worker: &WorkerConfig,
+    connector: &ConnectorConfig,
+    bootstrap: &str,
+) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> =
+        worker_client_props(worker, bootstrap).into_iter().collect();
+    // The base is already in librdkafka's spelling; prefixed keys may use either, and are
+    // rewritten below.
+    out.extend(worker.prefixed("admin."));
+    out.extend(connector.prefixed("admin.override."));
+    crate::cluster::security::librdkafka_client_props(&out)
 }
 
 /// An rdkafka client config: the worker's `<client>.` keys, then the connector's

@@ -43,10 +43,7 @@ impl OffsetStore for FileOffsets {
     }
 }
 
-/// Creates topics on clusters where the runtime must (the embedded broker has no CreateTopics).
-pub trait TopicAdmin: Send + Sync + 'static {
-    fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), String>;
-}
+pub use crate::topic_creation::TopicAdmin;
 
 /// Everything a worker's actors share.
 pub struct WorkerContext {
@@ -58,6 +55,10 @@ pub struct WorkerContext {
     pub status: StatusStore,
     pub offsets: Arc<dyn OffsetStore>,
     pub plugins: Arc<PluginRegistry>,
+    /// Where the runtime itself creates every topic a task uses (the embedded broker, which has
+    /// neither CreateTopics nor auto-creation the runtime can rely on). `None` on a real
+    /// cluster: source tasks create their topics there through CreateTopics when the connector
+    /// configures topic creation (KIP-158), and the broker's auto-creation decides otherwise.
     pub topic_admin: Option<Arc<dyn TopicAdmin>>,
     /// Whether the brokers answer; every client of the worker's tasks reports to it.
     pub broker_health: Arc<crate::broker_health::BrokerHealth>,

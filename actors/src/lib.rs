@@ -27,6 +27,7 @@ pub mod restart;
 pub mod status;
 pub mod storage;
 pub mod task;
+pub mod topic_creation;
 pub mod worker;
 
 pub use connector::supervisor::TargetState;

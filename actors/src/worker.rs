@@ -151,6 +151,13 @@ pub fn validate(
             errors.push(e.to_string());
         }
     }
+    // Connect checks topic creation groups only where they can take effect: on sources, with
+    // topic creation enabled on the worker.
+    if plugin.kind == ConnectorKind::Source && ctx.config.topic_creation_enable {
+        if let Err(e) = crate::topic_creation::TopicCreation::parse(props) {
+            errors.push(e.to_string());
+        }
+    }
     if !errors.is_empty() {
         return Err(WorkerError::InvalidConfig {
             connector: name,

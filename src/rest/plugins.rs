@@ -118,6 +118,13 @@ async fn validate(
     } else {
         None
     };
+    // A source's topic creation groups, as the worker checks them; an error about a group's
+    // own key shows on topic.creation.groups, naming that key.
+    let creation_error = if sink {
+        None
+    } else {
+        kconnect_actors::topic_creation::TopicCreation::parse(&props).err()
+    };
     let own: ConfigDef = plugin.create().config_def();
     let mut configs = Vec::new();
     let mut errors = 0;
@@ -128,6 +135,16 @@ async fn validate(
     for mut v in common.validate(&props) {
         if let (Some(e), "topics" | "topics.regex") = (&topics_error, v.name.as_str()) {
             v.errors.push(e.clone());
+        }
+        if let Some(e) = &creation_error {
+            let shown_on = if common.key(e.key()).is_some() {
+                e.key()
+            } else {
+                kconnect_actors::topic_creation::GROUPS
+            };
+            if v.name == shown_on {
+                v.errors.push(e.to_string());
+            }
         }
         if let Some(k) = common.key(&v.name) {
             push(k, &v, Some("Common"));

@@ -4,10 +4,10 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -95,6 +95,59 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The number of partitions of `topic` as the broker's metadata shows it (None: no such topic).
+/// The metadata client never asks the broker to auto-create it.
+pub fn partition_count(bootstrap: &str, topic: &str) -> Option<usize> {
+    let consumer = plain_consumer(bootstrap, None);
+    let md = consumer
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .unwrap_or_else(|e| panic!("metadata of {topic}: {e}"));
+    md.topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len())
+}
+
+/// How many records `topic` holds (the sum of its partitions' log-end offsets), or why that
+/// cannot be told yet (no topic, partitions without a leader just after creation).
+pub fn record_count(bootstrap: &str, topic: &str) -> Result<i64, String> {
+    let partitions = partition_count(bootstrap, topic).ok_or("no such topic yet")?;
+    let consumer = plain_consumer(bootstrap, None);
+    (0..partitions as i32)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, TIMEOUT)
+                .map(|(_, high)| high)
+                .map_err(|e| format!("watermarks of {topic}/{p}: {e}"))
+        })
+        .sum()
+}
+
+/// A topic config's value as DescribeConfigs reports it (the broker's default where the topic
+/// sets none).
+pub async fn topic_config(bootstrap: &str, topic: &str, key: &str) -> String {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let results = admin
+        .describe_configs(
+            &[ResourceSpecifier::Topic(topic)],
+            &AdminOptions::new().request_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .expect("DescribeConfigs");
+    let resource = results
+        .into_iter()
+        .next()
+        .expect("one result")
+        .unwrap_or_else(|e| panic!("configs of {topic}: {e}"));
+    resource
+        .get(key)
+        .and_then(|e| e.value.clone())
+        .unwrap_or_else(|| panic!("topic {topic} has no config {key}"))
 }
 
 fn plain_consumer(bootstrap: &str, group: Option<&str>) -> BaseConsumer {
@@ -197,4 +250,97 @@ impl Drop for RunDir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
+}
+
+/// A broker of the test's own with a SASL_PLAINTEXT listener (SCRAM-SHA-512 user made when its
+/// storage was formatted) and an SSL listener (PEM key store, certificate from a CA of its
+/// own), started by `tests/kafka/start-kafka.sh start --secure` and stopped when dropped. The
+/// shared broker stays plain and fast; only the security tests pay for this one.
+pub struct SecureBroker {
+    /// The PLAINTEXT listener, for the test's own checks.
+    pub plaintext: String,
+    pub sasl: String,
+    pub ssl: String,
+    pub user: String,
+    pub password: String,
+    /// The CA that signed the broker's certificate (PEM).
+    pub ca: PathBuf,
+    run_dir: PathBuf,
+}
+
+impl SecureBroker {
+    /// Starts it, or returns None (said loudly) where `real_kafka()` skips, and where Java or
+    /// Maven are missing outside CI (a broker elsewhere needs neither here, this one does).
+    pub fn start() -> Option<SecureBroker> {
+        real_kafka()?;
+        let runs = |cmd: &str, arg: &str| {
+            Command::new(cmd)
+                .arg(arg)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !(runs("java", "-version") && runs("mvn", "-v")) {
+            assert!(
+                !in_ci(),
+                "java or mvn is missing but CI=true: the security tests start a broker of their own"
+            );
+            loud(
+                "SKIPPED (no java or mvn on PATH: the security tests start a broker of their own)",
+            );
+            return None;
+        }
+        let started = Instant::now();
+        let out = Command::new(rig_script())
+            .args(["start", "--secure"])
+            // If this test process dies without dropping us, the broker goes with it.
+            .env("KAFKA_WATCH_PID", std::process::id().to_string())
+            .stdin(Stdio::null())
+            .output()
+            .expect("running tests/kafka/start-kafka.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "start-kafka.sh start --secure failed: {}{}",
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let get = |key: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("start-kafka.sh printed no {key}: {stdout}"))
+                .to_string()
+        };
+        let broker = SecureBroker {
+            plaintext: get("KCONNECT_TEST_KAFKA"),
+            sasl: get("KCONNECT_TEST_KAFKA_SASL"),
+            ssl: get("KCONNECT_TEST_KAFKA_SSL"),
+            user: get("KAFKA_SCRAM_USER"),
+            password: get("KAFKA_SCRAM_PASSWORD"),
+            ca: PathBuf::from(get("KAFKA_TLS_CA")),
+            run_dir: PathBuf::from(get("KAFKA_RUN_DIR")),
+        };
+        loud(&format!(
+            "secure broker started in {:?} (logs in {}/logs)",
+            started.elapsed(),
+            broker.run_dir.display()
+        ));
+        Some(broker)
+    }
+}
+
+impl Drop for SecureBroker {
+    fn drop(&mut self) {
+        let mut stop = Command::new(rig_script());
+        stop.arg("stop").arg(&self.run_dir);
+        // A failed test keeps the broker's data next to its logs.
+        if std::thread::panicking() {
+            stop.arg("--keep-data");
+        }
+        let _ = stop.stdout(Stdio::null()).stderr(Stdio::null()).status();
+    }
+}
+
+fn rig_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kafka/start-kafka.sh")
 }

@@ -265,7 +265,10 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
         // Where the runtime creates topics (the embedded broker), a sink's topics exist before
         // any source writes, so the sink owns its partitions from the first record on.
         for t in topics {
-            admin.ensure_topic(t, 1)?;
+            admin
+                .create_topic(&crate::topic_creation::NewTopicSpec::broker_defaults(t))
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
     let mut conf = client_props(

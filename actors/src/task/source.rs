@@ -28,6 +28,7 @@ use crate::config::client_props;
 use crate::context::{LiveClient, WorkerContext};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
+use crate::topic_creation::{KafkaTopicAdmin, NewTopicSpec, TopicAdmin, TopicCreation};
 
 pub enum SourceTaskMsg {
     /// Fail now, as a fault injected from outside (REST `POST /admin/faults`).
@@ -127,7 +128,13 @@ pub struct SourceTaskState {
     converters: Option<TaskConverters>,
     submitted: Arc<Mutex<SubmittedRecords>>,
     delivered: Arc<Notify>,
+    /// Topics this task produced to (or created) already: each is checked once.
     known_topics: HashSet<String>,
+    /// The connector's topic creation groups, when the worker allows topic creation.
+    topic_creation: Option<TopicCreation>,
+    /// Who creates the task's topics: the embedded broker's mock API, CreateTopics on a real
+    /// cluster when `topic_creation` is set, nobody otherwise (the broker's auto-creation).
+    topic_admin: Option<Arc<dyn TopicAdmin>>,
     faults: Option<FaultInjector>,
     metrics: TaskMetrics,
     paused: bool,
@@ -176,6 +183,8 @@ impl Actor for SourceTaskActor {
             submitted,
             delivered: Arc::new(Notify::new()),
             known_topics: HashSet::new(),
+            topic_creation: None,
+            topic_admin: None,
             faults,
             metrics,
             paused: args.paused,
@@ -279,6 +288,24 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
     let live = worker.live_clients.register();
     state.producer = Some(OffThreadDrop(Some((producer, live))));
+    state.topic_creation = if worker.config.topic_creation_enable {
+        TopicCreation::parse(&state.connector.props).map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    state.topic_admin = match (&worker.topic_admin, &state.topic_creation) {
+        (Some(embedded), _) => Some(embedded.clone()),
+        (None, Some(_)) => {
+            let props = crate::config::admin_client_props(
+                &worker.config,
+                &state.connector,
+                &worker.bootstrap_servers,
+            );
+            let context = broker_health::KafkaClientContext::new(worker.broker_health.clone());
+            Some(Arc::new(KafkaTopicAdmin::new(&props, context).map_err(|e| e.to_string())?) as _)
+        }
+        (None, None) => None,
+    };
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
@@ -336,9 +363,14 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
 
 async fn send(state: &mut SourceTaskState, r: SourceRecord) -> Result<(), ActorProcessingErr> {
     if !state.known_topics.contains(&r.topic) {
-        if let Some(admin) = &state.worker.topic_admin {
-            let partitions = state.connector.topic_partitions.unwrap_or(1);
-            admin.ensure_topic(&r.topic, partitions)?;
+        if let Some(admin) = &state.topic_admin {
+            // Created as the first matching group says; without groups (only on the embedded
+            // broker, which always gets its topics from the runtime) with the broker's defaults.
+            let spec = match &state.topic_creation {
+                Some(tc) => tc.new_topic(&r.topic),
+                None => NewTopicSpec::broker_defaults(&r.topic),
+            };
+            admin.create_topic(&spec).await.map_err(|e| e.to_string())?;
         }
         state
             .worker
