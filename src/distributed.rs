@@ -111,8 +111,6 @@ fn create_internal_topics(
         }
         return Ok(());
     }
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use rdkafka::client::DefaultClientContext;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let mut cc = rdkafka::ClientConfig::new();
     for (k, v) in client {
@@ -136,10 +134,86 @@ fn create_internal_topics(
         .filter(|(t, _, _)| !existing.contains(*t))
         .map(|(t, p, r)| (t.to_string(), *p, *r))
         .collect();
-    if topics.is_empty() {
-        return Ok(());
+    if !topics.is_empty() {
+        create_topics(&cc, &topics).map_err(|e| e.to_string())?;
     }
-    let admin: AdminClient<DefaultClientContext> = cc.create().map_err(|e| e.to_string())?;
+    // A topic another worker created a moment ago may have no partition leader yet; reading it
+    // then fails the stores (NOT_LEADER_FOR_PARTITION), so wait for every leader first.
+    let names: Vec<&str> = cluster
+        .internal_topics()
+        .iter()
+        .map(|(t, _, _)| *t)
+        .collect();
+    wait_for_leaders(&probe, &names, Duration::from_secs(30)).map_err(|e| e.to_string())
+}
+
+/// The internal topics did not become usable.
+#[derive(Debug, Error)]
+enum InternalTopicError {
+    #[error("topic {topic} has a partition without a leader after {waited:?} ({state})")]
+    NoLeader {
+        topic: String,
+        waited: Duration,
+        state: String,
+    },
+    #[error("cannot create the admin client: {0}")]
+    Admin(#[from] rdkafka::error::KafkaError),
+    #[error("cannot start the admin client's runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Waits until every partition of every topic in `topics` has a leader.
+fn wait_for_leaders(
+    probe: &rdkafka::consumer::BaseConsumer,
+    topics: &[&str],
+    timeout: Duration,
+) -> Result<(), InternalTopicError> {
+    use rdkafka::consumer::Consumer;
+    let deadline = std::time::Instant::now() + timeout;
+    for topic in topics {
+        loop {
+            let state = match probe.fetch_metadata(Some(topic), Duration::from_secs(5)) {
+                Ok(md) => match md.topics().first() {
+                    Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
+                        let leaderless: Vec<i32> = t
+                            .partitions()
+                            .iter()
+                            .filter(|p| p.leader() < 0 || p.error().is_some())
+                            .map(|p| p.id())
+                            .collect();
+                        if leaderless.is_empty() {
+                            break;
+                        }
+                        format!("partitions without a leader: {leaderless:?}")
+                    }
+                    Some(t) => format!("metadata error {:?}", t.error()),
+                    None => "not in the metadata".to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            if std::time::Instant::now() >= deadline {
+                return Err(InternalTopicError::NoLeader {
+                    topic: topic.to_string(),
+                    waited: timeout,
+                    state,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
+/// Creates `topics` (name, partitions, replication) compacted, with CreateTopics. One that
+/// exists already (another worker won the race) is fine; other failures are logged, since a
+/// cluster that refuses CreateTopics may still have the topics.
+fn create_topics(
+    cc: &rdkafka::ClientConfig,
+    topics: &[(String, i32, i16)],
+) -> Result<(), InternalTopicError> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = cc.create()?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|(t, p, r)| {
@@ -153,8 +227,7 @@ fn create_internal_topics(
         .request_timeout(Some(Duration::from_secs(10)));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     match rt.block_on(admin.create_topics(new.iter(), &opts)) {
         Ok(results) => {
             for r in results {
