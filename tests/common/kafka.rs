@@ -2,12 +2,13 @@
 //! set by scripts/test.sh), topics, offsets, Kafka's own command-line tools, and a directory
 //! under target/ that is kept when a test fails.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -197,4 +198,63 @@ impl Drop for RunDir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
+}
+
+fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client")
+}
+
+/// A topic's configs as DescribeConfigs reports them (name → value; unset values omitted).
+pub async fn topic_configs(bootstrap: &str, topic: &str) -> BTreeMap<String, String> {
+    describe(bootstrap, ResourceSpecifier::Topic(topic)).await
+}
+
+/// The configs of one of the cluster's brokers (the first the metadata names) as
+/// DescribeConfigs reports them (name → value).
+pub async fn broker_configs(bootstrap: &str) -> BTreeMap<String, String> {
+    let broker = plain_consumer(bootstrap, None)
+        .fetch_metadata(None, TIMEOUT)
+        .expect("metadata")
+        .brokers()
+        .first()
+        .expect("a broker in the metadata")
+        .id();
+    describe(bootstrap, ResourceSpecifier::Broker(broker)).await
+}
+
+async fn describe(bootstrap: &str, resource: ResourceSpecifier<'_>) -> BTreeMap<String, String> {
+    let results = admin(bootstrap)
+        .describe_configs(
+            [&resource],
+            &AdminOptions::new().request_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .expect("DescribeConfigs");
+    let described = results
+        .into_iter()
+        .next()
+        .expect("one DescribeConfigs result")
+        .unwrap_or_else(|e| panic!("DescribeConfigs of {resource:?}: {e}"));
+    described
+        .entries
+        .into_iter()
+        .filter_map(|e| e.value.map(|v| (e.name, v)))
+        .collect()
+}
+
+/// How many partitions `topic` has (0 when the broker does not know it).
+pub fn partition_count(bootstrap: &str, topic: &str) -> usize {
+    plain_consumer(bootstrap, None)
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .ok()
+        .and_then(|md| {
+            md.topics()
+                .first()
+                .filter(|t| t.error().is_none())
+                .map(|t| t.partitions().len())
+        })
+        .unwrap_or(0)
 }
