@@ -113,8 +113,6 @@ fn create_internal_topics(
         }
         return Ok(());
     }
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use rdkafka::client::DefaultClientContext;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let mut cc = rdkafka::ClientConfig::new();
     for (k, v) in client {
@@ -138,10 +136,86 @@ fn create_internal_topics(
         .filter(|(t, _, _)| !existing.contains(*t))
         .map(|(t, p, r)| (t.to_string(), *p, *r))
         .collect();
-    if topics.is_empty() {
-        return Ok(());
+    if !topics.is_empty() {
+        create_topics(&cc, &topics).map_err(|e| e.to_string())?;
     }
-    let admin: AdminClient<DefaultClientContext> = cc.create().map_err(|e| e.to_string())?;
+    // A topic another worker created a moment ago may have no partition leader yet; reading it
+    // then fails the stores (NOT_LEADER_FOR_PARTITION), so wait for every leader first.
+    let names: Vec<&str> = cluster
+        .internal_topics()
+        .iter()
+        .map(|(t, _, _)| *t)
+        .collect();
+    wait_for_leaders(&probe, &names, Duration::from_secs(30)).map_err(|e| e.to_string())
+}
+
+/// The internal topics did not become usable.
+#[derive(Debug, Error)]
+enum InternalTopicError {
+    #[error("topic {topic} has a partition without a leader after {waited:?} ({state})")]
+    NoLeader {
+        topic: String,
+        waited: Duration,
+        state: String,
+    },
+    #[error("cannot create the admin client: {0}")]
+    Admin(#[from] rdkafka::error::KafkaError),
+    #[error("cannot start the admin client's runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Waits until every partition of every topic in `topics` has a leader.
+fn wait_for_leaders(
+    probe: &rdkafka::consumer::BaseConsumer,
+    topics: &[&str],
+    timeout: Duration,
+) -> Result<(), InternalTopicError> {
+    use rdkafka::consumer::Consumer;
+    let deadline = std::time::Instant::now() + timeout;
+    for topic in topics {
+        loop {
+            let state = match probe.fetch_metadata(Some(topic), Duration::from_secs(5)) {
+                Ok(md) => match md.topics().first() {
+                    Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
+                        let leaderless: Vec<i32> = t
+                            .partitions()
+                            .iter()
+                            .filter(|p| p.leader() < 0 || p.error().is_some())
+                            .map(|p| p.id())
+                            .collect();
+                        if leaderless.is_empty() {
+                            break;
+                        }
+                        format!("partitions without a leader: {leaderless:?}")
+                    }
+                    Some(t) => format!("metadata error {:?}", t.error()),
+                    None => "not in the metadata".to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            if std::time::Instant::now() >= deadline {
+                return Err(InternalTopicError::NoLeader {
+                    topic: topic.to_string(),
+                    waited: timeout,
+                    state,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(())
+}
+
+/// Creates `topics` (name, partitions, replication) compacted, with CreateTopics. One that
+/// exists already (another worker won the race) is fine; other failures are logged, since a
+/// cluster that refuses CreateTopics may still have the topics.
+fn create_topics(
+    cc: &rdkafka::ClientConfig,
+    topics: &[(String, i32, i16)],
+) -> Result<(), InternalTopicError> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = cc.create()?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|(t, p, r)| {
@@ -155,8 +229,7 @@ fn create_internal_topics(
         .request_timeout(Some(Duration::from_secs(10)));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     match rt.block_on(admin.create_topics(new.iter(), &opts)) {
         Ok(results) => {
             for r in results {
@@ -224,13 +297,14 @@ impl Distributed {
             let client = client.clone();
             let worker_id = worker_id.clone();
             tokio::task::spawn_blocking(move || {
-                open_stores(&cc, broker.as_deref(), &client, &worker_id)
+                let embedded = coordinator_is_embedded(broker.as_deref(), &client);
+                open_stores(&cc, broker.as_deref(), &client, &worker_id).map(|s| (s, embedded))
             })
             .await
             .map_err(|e| error(e.to_string()))?
             .map_err(error)?
         };
-        let (configs, offsets, statuses, updates) = stores;
+        let ((configs, offsets, statuses, updates), embedded_coordinator) = stores;
 
         let herder_ref: Arc<OnceLock<ActorRef<HerderMsg>>> = Arc::new(OnceLock::new());
         let sink_ref = herder_ref.clone();
@@ -317,6 +391,7 @@ impl Distributed {
             actor.clone(),
             command_rx,
             commands,
+            member::leader_sync_delay(embedded_coordinator),
         );
         let herder = DistributedHerder {
             actor,
@@ -371,6 +446,30 @@ impl Distributed {
         let _ = tokio::task::spawn_blocking(move || offsets.stop()).await;
         drop(self.broker);
     }
+}
+
+/// Whether the group coordinator is the embedded broker (librdkafka's mock), which needs the
+/// leader's pause before SyncGroup (`member::leader_sync_delay`): known for an in-process
+/// broker, else told by the cluster id (`mockCluster…`), which also recognises a
+/// `kconnect broker` in another process. `None` when the cluster id cannot be read.
+fn coordinator_is_embedded(
+    broker: Option<&EmbeddedBroker>,
+    client: &[(String, String)],
+) -> Option<bool> {
+    if broker.is_some() {
+        return Some(true);
+    }
+    let mut cc = rdkafka::ClientConfig::new();
+    for (k, v) in client {
+        cc.set(k, v);
+    }
+    let probe: rdkafka::consumer::BaseConsumer = cc.create().ok()?;
+    let id = rdkafka::consumer::Consumer::client(&probe).fetch_cluster_id(Duration::from_secs(10));
+    let embedded = id
+        .as_deref()
+        .map(kconnect_actors::context::is_embedded_cluster);
+    tracing::info!(cluster_id = ?id, ?embedded, "cluster identified");
+    embedded
 }
 
 type Stores = (

@@ -5,9 +5,17 @@
 //!
 //! The embedded broker ends each rebalance only when its timer fires (session.timeout.ms − 1 s),
 //! so the workers here use a 3 s session.
+//!
+//! The `real_kafka_*` tests run the same scenarios against real Apache Kafka
+//! (`KCONNECT_TEST_KAFKA`, see tests/common/kafka.rs): the workers create their internal topics
+//! themselves, and every test uses a group and topics of its own since the broker is shared.
+//! Without a broker they say SKIPPED; under CI=true they fail.
 
 mod common;
 
+use common::kafka::{
+    broker_configs, create_topic, partition_count, real_kafka, topic_configs, unique_name,
+};
 use common::procs::{report, Proc};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,8 +56,13 @@ fn spawn_worker(config: &Path, stderr: Stdio) -> (Proc, String) {
 /// A broker process and the workers of one group, with a scratch folder.
 struct Cluster {
     dir: tempfile::TempDir,
-    _broker: Proc,
+    /// The `kconnect broker` process; none on real Kafka.
+    _broker: Option<Proc>,
     config: PathBuf,
+    /// The topic the Verifiable connectors use.
+    seq: String,
+    /// The workers' session.timeout.ms.
+    session: Duration,
     workers: Vec<Worker>,
     started: usize,
     http: reqwest::Client,
@@ -95,22 +108,58 @@ impl Cluster {
             .read_line(&mut line)
             .unwrap();
         let addr = line.trim().to_string();
-        let config = dir.path().join("worker.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "bootstrap.servers={addr}\n{extra}group.id=test-cluster\n\
-                 config.storage.topic=connect-configs\noffset.storage.topic=connect-offsets\n\
-                 offset.storage.partitions=5\nstatus.storage.topic=connect-status\n\
-                 status.storage.partitions=3\nsession.timeout.ms={SESSION_MS}\n\
-                 heartbeat.interval.ms=500\noffset.flush.interval.ms=300\n"
-            ),
-        )
-        .unwrap();
+        let config = format!(
+            "bootstrap.servers={addr}\n{extra}group.id=test-cluster\n\
+             config.storage.topic=connect-configs\noffset.storage.topic=connect-offsets\n\
+             offset.storage.partitions=5\nstatus.storage.topic=connect-status\n\
+             status.storage.partitions=3\nsession.timeout.ms={SESSION_MS}\n\
+             heartbeat.interval.ms=500\noffset.flush.interval.ms=300\n"
+        );
+        let session = Duration::from_millis(SESSION_MS);
+        Self::with_workers(dir, Some(Proc(child)), &config, "seq", session, n, http)
+    }
+
+    /// `n` workers on the real Kafka broker at `kafka`, in a group of their own with internal
+    /// topics of their own (`<name>-configs`, `-offsets` with 5 partitions, `-status` with 3),
+    /// which the workers create. The Verifiable topic `<name>-seq` gets `seq_partitions`.
+    /// Returns the cluster and `<name>`.
+    async fn start_real(kafka: &str, n: usize, seq_partitions: i32) -> (Cluster, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let name = unique_name("dist");
+        let seq = format!("{name}-seq");
+        create_topic(kafka, &seq, seq_partitions).await;
+        let session = real_session_timeout(kafka).await;
+        let config = format!(
+            "bootstrap.servers={kafka}\nlisteners=http://127.0.0.1:0\ngroup.id={name}\n\
+             config.storage.topic={name}-configs\noffset.storage.topic={name}-offsets\n\
+             offset.storage.partitions=5\nstatus.storage.topic={name}-status\n\
+             status.storage.partitions=3\nconfig.storage.replication.factor=1\n\
+             offset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
+             session.timeout.ms={}\nheartbeat.interval.ms={}\noffset.flush.interval.ms=300\n",
+            session.as_millis(),
+            (session / 6).as_millis()
+        );
+        let c = Self::with_workers(dir, None, &config, &seq, session, n, reqwest::Client::new());
+        (c, name)
+    }
+
+    fn with_workers(
+        dir: tempfile::TempDir,
+        broker: Option<Proc>,
+        config: &str,
+        seq: &str,
+        session: Duration,
+        n: usize,
+        http: reqwest::Client,
+    ) -> Cluster {
+        let file = dir.path().join("worker.properties");
+        std::fs::write(&file, config).unwrap();
         let mut c = Cluster {
             dir,
-            _broker: Proc(child),
-            config,
+            _broker: broker,
+            config: file,
+            seq: seq.to_string(),
+            session,
             workers: Vec::new(),
             started: 0,
             http,
@@ -309,21 +358,21 @@ async fn wait_report(
     }
 }
 
-fn source(tasks: u32, per_task: u64, throughput: u32) -> Value {
+fn source(topic: &str, tasks: u32, per_task: u64, throughput: u32) -> Value {
     json!({
         "connector.class": "VerifiableSource",
         "tasks.max": tasks.to_string(),
-        "topic": "seq",
+        "topic": topic,
         "throughput": throughput.to_string(),
         "max.messages": per_task.to_string(),
     })
 }
 
-fn sink(tasks: u32, file: &Path) -> Value {
+fn sink(topic: &str, tasks: u32, file: &Path) -> Value {
     json!({
         "connector.class": "VerifiableSink",
         "tasks.max": tasks.to_string(),
-        "topics": "seq",
+        "topics": topic,
         "verifiable.sink.file": file.display().to_string(),
     })
 }
@@ -333,8 +382,8 @@ async fn three_workers_split_two_connectors_of_four_tasks_evenly() {
     let _serial = SERIAL.lock().await;
     let c = Cluster::start(3, &["seq:4"]).await;
     let out = c.path("sink.out");
-    c.create(0, "src", source(4, 1_000_000, 100)).await;
-    c.create(0, "snk", sink(4, &out)).await;
+    c.create(0, "src", source(&c.seq, 4, 1_000_000, 100)).await;
+    c.create(0, "snk", sink(&c.seq, 4, &out)).await;
     let expected = BTreeMap::from([("src", 4), ("snk", 4)]);
     let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
     let mut counts: Vec<usize> = work.iter().map(|(_, t)| t.len()).collect();
@@ -350,7 +399,7 @@ async fn a_connector_created_through_one_worker_is_visible_through_every_worker(
     let _serial = SERIAL.lock().await;
     let c = Cluster::start(3, &["seq:2"]).await;
     // Through a worker that may not be the leader (create waits for the group to form).
-    c.create(2, "src", source(2, 1_000_000, 100)).await;
+    c.create(2, "src", source(&c.seq, 2, 1_000_000, 100)).await;
     for via in 0..3 {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !c.all_running(via, "src", 2).await {
@@ -447,20 +496,23 @@ async fn a_connector_created_through_one_worker_is_visible_through_every_worker(
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_joining_worker_takes_only_the_work_it_needs_and_the_rest_keeps_running() {
-    let _serial = SERIAL.lock().await;
-    let mut c = Cluster::start(2, &["seq:4"]).await;
-    let out = c.path("sink.out");
-    c.create(0, "src", source(4, 1_000_000, 100)).await;
-    c.create(0, "snk", sink(4, &out)).await;
-    let expected = BTreeMap::from([("src", 4), ("snk", 4)]);
-    let before = c.wait_balanced(&expected, Duration::from_secs(60)).await;
-    c.add_worker();
+type Work = Vec<(BTreeSet<String>, BTreeMap<(String, u64), String>)>;
+
+/// Adds a worker to a cluster balanced as `before` and waits until the work is balanced again
+/// with some of it on the new worker. Tasks that stayed on their worker must be the very same
+/// task actors (never restarted). Returns how many tasks moved, the work after, and the time
+/// from the new worker's start to the balance.
+async fn join_one_more(
+    c: &mut Cluster,
+    expected: &BTreeMap<&str, u64>,
+    before: &Work,
+) -> (usize, Work, Duration) {
+    let started = Instant::now();
+    let new = c.add_worker();
     let deadline = Instant::now() + Duration::from_secs(60);
     let after = loop {
-        let after = c.wait_balanced(&expected, Duration::from_secs(60)).await;
-        if !after[2].1.is_empty() {
+        let after = c.wait_balanced(expected, Duration::from_secs(60)).await;
+        if !after[new].1.is_empty() {
             break after;
         }
         assert!(
@@ -468,8 +520,9 @@ async fn a_joining_worker_takes_only_the_work_it_needs_and_the_rest_keeps_runnin
             "the new worker got no work\n{}",
             c.logs()
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let took = started.elapsed();
     let mut moved = 0;
     for (w, (_, tasks)) in before.iter().enumerate() {
         for (task, actor) in tasks {
@@ -480,38 +533,41 @@ async fn a_joining_worker_takes_only_the_work_it_needs_and_the_rest_keeps_runnin
             }
         }
     }
+    (moved, after, took)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_joining_worker_takes_only_the_work_it_needs_and_the_rest_keeps_running() {
+    let _serial = SERIAL.lock().await;
+    let mut c = Cluster::start(2, &["seq:4"]).await;
+    let out = c.path("sink.out");
+    c.create(0, "src", source(&c.seq, 4, 1_000_000, 100)).await;
+    c.create(0, "snk", sink(&c.seq, 4, &out)).await;
+    let expected = BTreeMap::from([("src", 4), ("snk", 4)]);
+    let before = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    let (moved, after, _) = join_one_more(&mut c, &expected, &before).await;
     // 4/4 → 3/3/2 needs two tasks to move, and no connector.
     assert_eq!(moved, 2, "before {before:?}\nafter {after:?}");
     assert_eq!(after[2].1.len(), 2);
     assert!(after[2].0.is_empty(), "a connector moved: {after:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_sigkilled_worker_s_tasks_move_within_the_session_timeout_and_no_record_is_lost() {
-    let _serial = SERIAL.lock().await;
-    let c = Cluster::start(3, &["seq:3"]).await;
-    let out = c.path("sink.out");
-    const PER_TASK: u64 = 8_000;
-    c.create(0, "src", source(3, PER_TASK, 800)).await;
-    c.create(0, "snk", sink(3, &out)).await;
-    let expected = BTreeMap::from([("src", 3), ("snk", 3)]);
-    let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
-    wait_report(&out, Duration::from_secs(60), |r| {
-        r.total_received() >= 1_500
-    })
-    .await;
-    // Kill a worker running tasks of both connectors' if there is one, else any with tasks.
-    let victim = (0..3).max_by_key(|w| work[*w].1.len()).unwrap();
+/// SIGKILLs the worker running the most tasks in `work`, and returns the time until every
+/// connector and task of `expected` is RUNNING on another worker, as a survivor reports it.
+async fn kill_busiest(c: &Cluster, work: &Work, expected: &BTreeMap<&str, u64>) -> Duration {
+    let victim = (0..c.workers.len())
+        .max_by_key(|w| work[*w].1.len())
+        .unwrap();
     let victim_url = c.workers[victim].url.clone();
     let victim_id = victim_url.trim_start_matches("http://").to_string();
     c.workers[victim].proc.signal(Signal::SIGKILL);
     let killed = Instant::now();
-    let survivor = (0..3).find(|w| *w != victim).unwrap();
-    // Every task RUNNING on a worker other than the victim.
-    let deadline = killed + Duration::from_millis(SESSION_MS) + Duration::from_secs(10);
+    let survivor = (0..c.workers.len()).find(|w| *w != victim).unwrap();
+    // The coordinator drops the victim after the session timeout; one rebalance follows.
+    let deadline = killed + c.session + Duration::from_secs(10);
     loop {
         let mut moved = true;
-        for (name, n) in &expected {
+        for (name, n) in expected {
             let (code, s) = c.get(survivor, &format!("/connectors/{name}/status")).await;
             moved &= code == 200
                 && s["connector"]["state"] == "RUNNING"
@@ -524,16 +580,33 @@ async fn a_sigkilled_worker_s_tasks_move_within_the_session_timeout_and_no_recor
                 });
         }
         if moved {
-            break;
+            return killed.elapsed();
         }
         assert!(
             Instant::now() < deadline,
             "the killed worker's work did not move within session.timeout.ms + 10 s\n{}",
             c.logs()
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    eprintln!("work moved {:?} after the SIGKILL", killed.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sigkilled_worker_s_tasks_move_within_the_session_timeout_and_no_record_is_lost() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(3, &["seq:3"]).await;
+    let out = c.path("sink.out");
+    const PER_TASK: u64 = 8_000;
+    c.create(0, "src", source(&c.seq, 3, PER_TASK, 800)).await;
+    c.create(0, "snk", sink(&c.seq, 3, &out)).await;
+    let expected = BTreeMap::from([("src", 3), ("snk", 3)]);
+    let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    wait_report(&out, Duration::from_secs(60), |r| {
+        r.total_received() >= 1_500
+    })
+    .await;
+    let moved = kill_busiest(&c, &work, &expected).await;
+    eprintln!("work moved {moved:?} after the SIGKILL");
     let expected_seqnos: BTreeMap<u32, u64> = (0..3).map(|t| (t, PER_TASK)).collect();
     let r = wait_report(&out, Duration::from_secs(120), |r| {
         r.total_lost(&expected_seqnos) == 0
@@ -547,26 +620,35 @@ async fn a_sigkilled_worker_s_tasks_move_within_the_session_timeout_and_no_recor
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_rolling_restart_of_every_worker_loses_no_record() {
-    let _serial = SERIAL.lock().await;
-    let mut c = Cluster::start(3, &["seq:2"]).await;
-    let out = c.path("sink.out");
-    const PER_TASK: u64 = 10_000;
-    c.create(0, "src", source(2, PER_TASK, 500)).await;
-    c.create(0, "snk", sink(2, &out)).await;
-    let expected = BTreeMap::from([("src", 2), ("snk", 2)]);
-    c.wait_balanced(&expected, Duration::from_secs(60)).await;
-    for i in 0..3 {
-        // SIGTERM: the worker stops its tasks (committing), leaves, and a new one takes its place.
+/// SIGTERMs each worker in turn (it stops its tasks, committing, and leaves), starts a new one
+/// in its place and waits for the balance. Returns the time each of those steps took.
+async fn rolling_restart(c: &mut Cluster, expected: &BTreeMap<&str, u64>) -> Vec<Duration> {
+    let mut steps = Vec::new();
+    for i in 0..c.workers.len() {
+        let started = Instant::now();
         c.workers[i].proc.signal(Signal::SIGTERM);
         let exit = c.workers[i].proc.0.wait().unwrap();
         assert!(exit.success(), "worker {i} exited with {exit:?}");
         let new = c.add_worker();
         c.workers.swap(i, new);
         c.workers.pop();
-        c.wait_balanced(&expected, Duration::from_secs(60)).await;
+        c.wait_balanced(expected, Duration::from_secs(60)).await;
+        steps.push(started.elapsed());
     }
+    steps
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolling_restart_of_every_worker_loses_no_record() {
+    let _serial = SERIAL.lock().await;
+    let mut c = Cluster::start(3, &["seq:2"]).await;
+    let out = c.path("sink.out");
+    const PER_TASK: u64 = 10_000;
+    c.create(0, "src", source(&c.seq, 2, PER_TASK, 500)).await;
+    c.create(0, "snk", sink(&c.seq, 2, &out)).await;
+    let expected = BTreeMap::from([("src", 2), ("snk", 2)]);
+    c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    rolling_restart(&mut c, &expected).await;
     let expected_seqnos: BTreeMap<u32, u64> = (0..2).map(|t| (t, PER_TASK)).collect();
     let r = wait_report(&out, Duration::from_secs(120), |r| {
         r.total_lost(&expected_seqnos) == 0
@@ -581,6 +663,139 @@ async fn a_rolling_restart_of_every_worker_loses_no_record() {
         report(&out).total_received() < PER_TASK * 2 * 3,
         "far more duplicates than records"
     );
+}
+
+/// The session timeout for workers on real Kafka: the broker's `group.min.session.timeout.ms`
+/// (6000 by default), the shortest it accepts, so a SIGKILLed worker is noticed soonest.
+async fn real_session_timeout(kafka: &str) -> Duration {
+    let configs = broker_configs(kafka).await;
+    let min: u64 = configs
+        .get("group.min.session.timeout.ms")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("the broker tells no group.min.session.timeout.ms: {configs:?}"));
+    Duration::from_millis(min)
+}
+
+/// On real Kafka, three workers create their internal topics with CreateTopics (compacted, the
+/// config topic with one partition), split 2 connectors × 4 tasks 3/3/2, and the busiest one's
+/// tasks run elsewhere after a SIGKILL with no record lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_kafka_workers_create_compacted_topics_balance_and_survive_a_sigkill() {
+    let Some(kafka) = real_kafka() else { return };
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let (c, name) = Cluster::start_real(&kafka, 3, 4).await;
+    c.wait_joined().await;
+    for (suffix, partitions) in [("configs", 1), ("offsets", 5), ("status", 3)] {
+        let topic = format!("{name}-{suffix}");
+        assert_eq!(
+            partition_count(&kafka, &topic),
+            Some(partitions),
+            "partitions of {topic}"
+        );
+        let configs = topic_configs(&kafka, &topic).await;
+        assert_eq!(
+            configs.get("cleanup.policy").map(String::as_str),
+            Some("compact"),
+            "{topic}: {configs:?}"
+        );
+    }
+    let out = c.path("sink.out");
+    const PER_TASK: u64 = 6_000;
+    c.create(0, "src", source(&c.seq, 4, PER_TASK, 500)).await;
+    c.create(0, "snk", sink(&c.seq, 4, &out)).await;
+    let expected = BTreeMap::from([("src", 4), ("snk", 4)]);
+    let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    let mut counts: Vec<usize> = work.iter().map(|(_, t)| t.len()).collect();
+    counts.sort();
+    assert_eq!(counts, vec![2, 3, 3], "8 tasks over 3 workers");
+    let mut connectors: Vec<usize> = work.iter().map(|(c, _)| c.len()).collect();
+    connectors.sort();
+    assert_eq!(connectors, vec![0, 1, 1], "2 connectors over 3 workers");
+    wait_report(&out, Duration::from_secs(60), |r| {
+        r.total_received() >= 2_000
+    })
+    .await;
+    let moved = kill_busiest(&c, &work, &expected).await;
+    eprintln!(
+        "real Kafka: the SIGKILLed worker's 3 tasks ran elsewhere {moved:?} after the kill \
+         (session.timeout.ms {})",
+        c.session.as_millis()
+    );
+    let expected_seqnos: BTreeMap<u32, u64> = (0..4).map(|t| (t, PER_TASK)).collect();
+    let r = wait_report(&out, Duration::from_secs(120), |r| {
+        r.total_lost(&expected_seqnos) == 0
+    })
+    .await;
+    assert_eq!(r.total_lost(&expected_seqnos), 0);
+    eprintln!(
+        "real Kafka SIGKILL: 0 lost, {} duplicates, {} malformed lines; test took {:?}",
+        r.total_duplicates(),
+        r.malformed_lines,
+        started.elapsed()
+    );
+}
+
+/// On real Kafka, a rolling restart (SIGTERM, replace, balance) of all three workers while
+/// records flow loses none and duplicates none: every task commits as it stops.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_kafka_rolling_restart_loses_and_duplicates_no_record() {
+    let Some(kafka) = real_kafka() else { return };
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let (mut c, _) = Cluster::start_real(&kafka, 3, 2).await;
+    let out = c.path("sink.out");
+    const PER_TASK: u64 = 10_000;
+    c.create(0, "src", source(&c.seq, 2, PER_TASK, 500)).await;
+    c.create(0, "snk", sink(&c.seq, 2, &out)).await;
+    let expected = BTreeMap::from([("src", 2), ("snk", 2)]);
+    c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    let steps = rolling_restart(&mut c, &expected).await;
+    let during = report(&out).total_received();
+    let expected_seqnos: BTreeMap<u32, u64> = (0..2).map(|t| (t, PER_TASK)).collect();
+    let r = wait_report(&out, Duration::from_secs(120), |r| {
+        r.total_lost(&expected_seqnos) == 0
+    })
+    .await;
+    eprintln!(
+        "real Kafka rolling restart: steps took {steps:?}; {during} of {} records had arrived \
+         when it ended; 0 lost, {} duplicates; test took {:?}",
+        PER_TASK * 2,
+        r.total_duplicates(),
+        started.elapsed()
+    );
+    assert!(
+        during < PER_TASK * 2,
+        "the sources finished before the restart did: nothing was tested under load"
+    );
+    assert_eq!(r.total_duplicates(), 0, "{r:?}");
+}
+
+/// On real Kafka, a fourth worker joining 3/3/2 takes one task from each busy worker (2/2/2/2),
+/// no connector moves, and every task that stays is the same task actor.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_kafka_a_fourth_worker_takes_only_what_it_must() {
+    let Some(kafka) = real_kafka() else { return };
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let (mut c, _) = Cluster::start_real(&kafka, 3, 4).await;
+    let out = c.path("sink.out");
+    c.create(0, "src", source(&c.seq, 4, 1_000_000, 100)).await;
+    c.create(0, "snk", sink(&c.seq, 4, &out)).await;
+    let expected = BTreeMap::from([("src", 4), ("snk", 4)]);
+    let before = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    let (moved, after, took) = join_one_more(&mut c, &expected, &before).await;
+    eprintln!(
+        "real Kafka: a fourth worker ran its tasks {took:?} after it started; test took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(moved, 2, "before {before:?}\nafter {after:?}");
+    let counts: Vec<usize> = after.iter().map(|(_, t)| t.len()).collect();
+    assert_eq!(counts.iter().max(), Some(&2), "{counts:?}");
+    assert!(after[3].0.is_empty(), "a connector moved: {after:?}");
+    let connectors: Vec<_> = after.iter().map(|(c, _)| c.clone()).collect();
+    let before_connectors: Vec<_> = before.iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(connectors[..3], before_connectors[..], "a connector moved");
 }
 
 /// `kconnect cluster` prints the broker, the worker config and each worker's REST URL; the
@@ -678,7 +893,7 @@ async fn a_distributed_worker_without_bootstrap_servers_runs_on_its_own_embedded
     loop {
         let r = http
             .post(format!("{url}/connectors"))
-            .json(&json!({"name": "src", "config": source(1, 1_000_000, 10)}))
+            .json(&json!({"name": "src", "config": source("seq", 1, 1_000_000, 10)}))
             .send()
             .await
             .unwrap();
@@ -743,7 +958,8 @@ async fn https_workers_forward_writes_to_the_leader_over_tls() {
     } else {
         0
     };
-    c.create(follower, "src", source(1, 1_000_000, 10)).await;
+    c.create(follower, "src", source(&c.seq, 1, 1_000_000, 10))
+        .await;
     for via in 0..2 {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !c.all_running(via, "src", 1).await {
@@ -797,7 +1013,7 @@ fn running_with(tasks: usize) -> impl Fn(&Value) -> bool {
 async fn stop_resume_and_delete_recreate_bring_the_connector_back_with_its_tasks() {
     let _serial = SERIAL.lock().await;
     let c = Cluster::start(2, &["seq:2"]).await;
-    c.create(0, "src", source(2, 1_000_000, 10)).await;
+    c.create(0, "src", source(&c.seq, 2, 1_000_000, 10)).await;
     c.wait_status(0, "src", "RUNNING", running_with(2)).await;
     let (_, w0) = c.get(0, "/admin/worker").await;
     let follower = if w0["cluster"]["leader"] == true {
@@ -822,7 +1038,8 @@ async fn stop_resume_and_delete_recreate_bring_the_connector_back_with_its_tasks
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 204);
-    c.create(follower, "src", source(2, 1_000_000, 10)).await;
+    c.create(follower, "src", source(&c.seq, 2, 1_000_000, 10))
+        .await;
     c.wait_status(0, "src", "RUNNING after re-creation", running_with(2))
         .await;
 }
@@ -850,8 +1067,8 @@ async fn with_basic_auth_connectors_on_followers_get_their_tasks() {
         .unwrap();
     let c = Cluster::start_with(2, &["seq:2"], &extra, http).await;
     // Two connectors over two workers: one connector instance runs on the follower.
-    c.create(0, "a", source(2, 1_000_000, 10)).await;
-    c.create(0, "b", source(2, 1_000_000, 10)).await;
+    c.create(0, "a", source(&c.seq, 2, 1_000_000, 10)).await;
+    c.create(0, "b", source(&c.seq, 2, 1_000_000, 10)).await;
     let expected = BTreeMap::from([("a", 2), ("b", 2)]);
     let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
     assert!(work.iter().all(|(connectors, _)| connectors.len() == 1));

@@ -2,6 +2,7 @@
 //! set by scripts/test.sh), topics, offsets, Kafka's own command-line tools, and a directory
 //! under target/ that is kept when a test fails.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -343,4 +344,49 @@ impl Drop for SecureBroker {
 
 fn rig_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kafka/start-kafka.sh")
+}
+
+fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client")
+}
+
+/// A topic's configs as DescribeConfigs reports them (name → value; unset values omitted).
+pub async fn topic_configs(bootstrap: &str, topic: &str) -> BTreeMap<String, String> {
+    describe(bootstrap, ResourceSpecifier::Topic(topic)).await
+}
+
+/// The configs of one of the cluster's brokers (the first the metadata names) as
+/// DescribeConfigs reports them (name → value).
+pub async fn broker_configs(bootstrap: &str) -> BTreeMap<String, String> {
+    let broker = plain_consumer(bootstrap, None)
+        .fetch_metadata(None, TIMEOUT)
+        .expect("metadata")
+        .brokers()
+        .first()
+        .expect("a broker in the metadata")
+        .id();
+    describe(bootstrap, ResourceSpecifier::Broker(broker)).await
+}
+
+async fn describe(bootstrap: &str, resource: ResourceSpecifier<'_>) -> BTreeMap<String, String> {
+    let results = admin(bootstrap)
+        .describe_configs(
+            [&resource],
+            &AdminOptions::new().request_timeout(Some(TIMEOUT)),
+        )
+        .await
+        .expect("DescribeConfigs");
+    let described = results
+        .into_iter()
+        .next()
+        .expect("one DescribeConfigs result")
+        .unwrap_or_else(|e| panic!("DescribeConfigs of {resource:?}: {e}"));
+    described
+        .entries
+        .into_iter()
+        .filter_map(|e| e.value.map(|v| (e.name, v)))
+        .collect()
 }

@@ -24,8 +24,22 @@ use crate::cluster::protocol::{
 };
 use crate::cluster::security::SecurityConfig;
 
-/// How long the leader waits before its SyncGroup when there are followers (see `assign`).
+/// How long the leader waits before its SyncGroup when there are followers, on the embedded
+/// broker only (see `assign`).
 const LEADER_SYNC_DELAY: Duration = Duration::from_millis(300);
+
+/// What the leader waits before its SyncGroup: [`LEADER_SYNC_DELAY`] when the group coordinator
+/// is the embedded broker (librdkafka's mock), nothing on a real broker. Measured on Apache
+/// Kafka 4.3 (README, "Distributed mode"), the pause only made each rebalance longer there: a
+/// real coordinator holds a follower's SyncGroup until the leader's arrives, in any order.
+/// `None` (the cluster id could not be read) keeps the pause: it is harmless on a real broker
+/// and required on the mock.
+pub fn leader_sync_delay(embedded_coordinator: Option<bool>) -> Duration {
+    match embedded_coordinator {
+        Some(false) => Duration::ZERO,
+        Some(true) | None => LEADER_SYNC_DELAY,
+    }
+}
 
 /// The herder's way to ask for a rebalance.
 pub struct Commands(pub UnboundedSender<GroupCommand>);
@@ -89,6 +103,7 @@ pub fn start(
     herder: ActorRef<HerderMsg>,
     commands_rx: UnboundedReceiver<GroupCommand>,
     commands: UnboundedSender<GroupCommand>,
+    leader_sync_delay: Duration,
 ) -> MemberHandle {
     let protocol =
         ConnectProtocol::from_config(&cc.protocol).unwrap_or(ConnectProtocol::Compatible);
@@ -102,6 +117,7 @@ pub fn start(
         last_completed_generation: -1,
         commands: commands.clone(),
         started: Instant::now(),
+        leader_sync_delay,
     };
     let group = config.group_id.clone();
     let task = tokio::spawn(async move {
@@ -128,6 +144,8 @@ struct ConnectMember {
     last_completed_generation: i32,
     commands: UnboundedSender<GroupCommand>,
     started: Instant,
+    /// See [`leader_sync_delay`].
+    leader_sync_delay: Duration,
 }
 
 impl ConnectMember {
@@ -269,12 +287,12 @@ impl GroupHandler for ConnectMember {
             members = decoded.len(),
             "assigning work as the group leader"
         );
-        if decoded.len() > 1 {
+        if decoded.len() > 1 && !self.leader_sync_delay.is_zero() {
             // librdkafka's mock broker (the embedded broker) refuses a follower's SyncGroup
             // that arrives after the leader's; followers send theirs as soon as JoinGroup
             // answers, so a moment's wait here avoids a failed round. Real brokers accept
-            // either order; the cost is this pause once per rebalance.
-            tokio::time::sleep(LEADER_SYNC_DELAY).await;
+            // either order, so there the delay is zero (see `leader_sync_delay`).
+            tokio::time::sleep(self.leader_sync_delay).await;
         }
         let mut out = HashMap::new();
         for (member, a) in assignments {
@@ -361,5 +379,19 @@ impl GroupHandler for ConnectMember {
             ..Default::default()
         };
         self.tell_herder(membership, -1, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_leader_pauses_before_sync_group_only_when_the_broker_may_be_the_embedded_one() {
+        assert_eq!(leader_sync_delay(Some(true)), LEADER_SYNC_DELAY);
+        // An unknown cluster may be the mock, which needs the pause; a real broker only loses
+        // time with it.
+        assert_eq!(leader_sync_delay(None), LEADER_SYNC_DELAY);
+        assert_eq!(leader_sync_delay(Some(false)), Duration::ZERO);
     }
 }

@@ -30,6 +30,16 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+/// Errors a broker answers while a partition's leader is not ready to serve it yet.
+fn leader_not_ready(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::NotLeaderForPartition
+            | RDKafkaErrorCode::LeaderNotAvailable
+            | RDKafkaErrorCode::UnknownTopicOrPartition
+    )
+}
+
 /// How long the reader thread waits for a record before it checks whether it should stop.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -552,12 +562,37 @@ impl KafkaLog {
         }
     }
 
-    /// The begin or end offset of every partition, in one request per broker.
+    /// The begin or end offset of every partition, in one request per broker. A partition
+    /// whose leader is not ready yet (a topic created a moment ago, a leader moving) is asked
+    /// again until the log's timeout: the broker answers so only for a while.
     fn list_offsets(&self, which: Offset) -> Result<Vec<i64>, KafkaLogError> {
-        let error = |reason: String| KafkaLogError::ListOffsets {
-            topic: self.topic().to_string(),
-            reason,
-        };
+        let deadline = Instant::now() + self.timeout;
+        let consumer = self.consumer()?;
+        loop {
+            match self.list_offsets_once(&consumer, which) {
+                Ok(offsets) => return Ok(offsets),
+                Err((Some(code), reason))
+                    if leader_not_ready(code) && Instant::now() < deadline =>
+                {
+                    tracing::debug!(topic = %self.topic(), "listing offsets: {reason}; asking again");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err((_, reason)) => {
+                    return Err(KafkaLogError::ListOffsets {
+                        topic: self.topic().to_string(),
+                        reason,
+                    })
+                }
+            }
+        }
+    }
+
+    /// One ListOffsets round; an error carries the broker's error code when there is one.
+    fn list_offsets_once(
+        &self,
+        consumer: &BaseConsumer,
+        which: Offset,
+    ) -> Result<Vec<i64>, (Option<RDKafkaErrorCode>, String)> {
         let mut request = TopicPartitionList::new();
         for p in 0..self.partitions {
             // As a timestamp, -1 asks for the end offset and -2 for the beginning.
@@ -565,22 +600,27 @@ impl KafkaLog {
                 .add_partition_offset(self.topic(), p, which)
                 .expect("a fresh partition list accepts offsets");
         }
-        let answer = self
-            .consumer()?
+        let answer = consumer
             .offsets_for_times(request, self.timeout)
-            .map_err(|e| error(e.to_string()))?;
+            .map_err(|e| (e.rdkafka_error_code(), e.to_string()))?;
         let mut offsets = vec![0; self.partitions as usize];
         for elem in answer.elements() {
             if let Err(e) = elem.error() {
-                return Err(error(format!("partition {}: {e}", elem.partition())));
+                return Err((
+                    e.rdkafka_error_code(),
+                    format!("partition {}: {e}", elem.partition()),
+                ));
             }
             match elem.offset() {
                 Offset::Offset(o) => offsets[elem.partition() as usize] = o,
                 other => {
-                    return Err(error(format!(
-                        "partition {}: unexpected offset {other:?}",
-                        elem.partition()
-                    )))
+                    return Err((
+                        None,
+                        format!(
+                            "partition {}: unexpected offset {other:?}",
+                            elem.partition()
+                        ),
+                    ))
                 }
             }
         }
