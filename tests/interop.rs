@@ -15,7 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::java_connect::JavaConnect;
-use common::kafka::{log_end_offsets, read_partition, real_kafka, unique_name, RawRecord, RunDir};
+use common::kafka::{
+    create_topic, log_end_offsets, read_partition, real_kafka, unique_name, RawRecord, RunDir,
+};
 use common::procs::Proc;
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
@@ -349,4 +351,295 @@ fn compare_records(schemas: bool, java: &[RawRecord], ours: &[RawRecord]) {
             "schemas.enable={schemas}: headers of record {i}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handover: one set of internal topics, Java Connect → kconnect → Java Connect
+// ---------------------------------------------------------------------------------------------
+
+/// A distributed worker config both kinds accept: one group and its internal topics (one
+/// replica: the test broker has one node), String converters so that a record's value is the
+/// line itself.
+fn distributed_config(kafka: &str, group: &str, extra: &str) -> String {
+    format!(
+        "bootstrap.servers={kafka}\nlisteners=http://127.0.0.1:0\ngroup.id={group}\n\
+         config.storage.topic={group}-configs\noffset.storage.topic={group}-offsets\n\
+         status.storage.topic={group}-status\nconfig.storage.replication.factor=1\n\
+         offset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
+         offset.storage.partitions=5\nstatus.storage.partitions=3\n\
+         key.converter={STRING}\nvalue.converter={STRING}\noffset.flush.interval.ms=500\n{extra}"
+    )
+}
+
+/// Appends numbered lines `from..to` (`handover-line-0000042`) to `file`.
+fn append_lines(file: &Path, range: std::ops::Range<usize>) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .unwrap();
+    for i in range {
+        writeln!(f, "handover-line-{i:07}").unwrap();
+    }
+}
+
+/// The committed source offsets of `connector`, as the worker at `url` reports them
+/// (`GET /connectors/{c}/offsets`): (partition, offset) pairs.
+async fn offsets(
+    http: &reqwest::Client,
+    url: &str,
+    connector: &str,
+) -> Result<Vec<(Value, Value)>, String> {
+    let v = get_json(http, &format!("{url}/connectors/{connector}/offsets")).await?;
+    Ok(v["offsets"]
+        .as_array()
+        .ok_or_else(|| format!("no offsets array: {v}"))?
+        .iter()
+        .map(|o| (o["partition"].clone(), o["offset"].clone()))
+        .collect())
+}
+
+/// Waits until the worker at `url` reports `position` as the file source's committed offset.
+async fn wait_position(
+    http: &reqwest::Client,
+    url: &str,
+    connector: &str,
+    file: &str,
+    position: u64,
+) {
+    let want = vec![(json!({ "filename": file }), json!({ "position": position }))];
+    poll(
+        Duration::from_secs(60),
+        &format!("{url} to report position {position} for {connector}"),
+        || async {
+            offsets(http, url, connector).await.and_then(|o| {
+                if o == want {
+                    Ok(())
+                } else {
+                    Err(format!("{o:?}"))
+                }
+            })
+        },
+    )
+    .await
+}
+
+/// Waits until the worker at `url` reports `connector` and its `tasks` tasks in `state`;
+/// returns the status.
+async fn wait_state(
+    http: &reqwest::Client,
+    url: &str,
+    connector: &str,
+    tasks: usize,
+    state: &str,
+) -> Value {
+    poll(
+        Duration::from_secs(90),
+        &format!("{connector} and {tasks} tasks {state} at {url}"),
+        || async {
+            let s = get_json(http, &format!("{url}/connectors/{connector}/status")).await?;
+            let ts = s["tasks"].as_array().cloned().unwrap_or_default();
+            if s["connector"]["state"] == state
+                && ts.len() == tasks
+                && ts.iter().all(|t| t["state"] == state)
+            {
+                Ok(s)
+            } else {
+                Err(s.to_string())
+            }
+        },
+    )
+    .await
+}
+
+/// Waits until `topic` holds `count` records and checks they are lines `0..count` in order:
+/// none twice, none lost.
+async fn expect_lines(kafka: &str, topic: &str, count: usize) {
+    let (k, t) = (kafka.to_string(), topic.to_string());
+    poll(
+        Duration::from_secs(90),
+        &format!("{count} records in {topic}"),
+        || {
+            let (k, t) = (k.clone(), t.clone());
+            async move {
+                let end = tokio::task::spawn_blocking(move || log_end_offsets(&k, &t, 1)[0])
+                    .await
+                    .unwrap();
+                if end >= count as i64 {
+                    Ok(())
+                } else {
+                    Err(format!("{end} records"))
+                }
+            }
+        },
+    )
+    .await;
+    let (k, t) = (kafka.to_string(), topic.to_string());
+    let records =
+        tokio::task::spawn_blocking(move || read_partition(&k, &t, count, Duration::from_secs(60)))
+            .await
+            .unwrap();
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(
+            r.value.as_deref(),
+            Some(format!("handover-line-{i:07}").as_bytes()),
+            "record {i} of {topic}"
+        );
+    }
+    let end = log_end_offsets(kafka, topic, 1)[0];
+    assert_eq!(
+        end, count as i64,
+        "{topic} holds {end} records, {count} lines were written: a line was copied twice"
+    );
+}
+
+/// A FileStreamSource created through a Java Connect distributed worker copies part of a file
+/// and is paused; Java stops. A kconnect worker with the same group.id and internal topics shows
+/// the connector's config, task configs, committed offset and statuses, and once resumed copies
+/// the rest from Java's position. Then the same from kconnect back to Java. The topic ends with
+/// every line exactly once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_source_moves_from_java_connect_to_kconnect_and_back_without_loss_or_duplicates() {
+    let Some(kafka) = real_kafka() else { return };
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let run = RunDir::new("handover");
+    let group = unique_name("handover");
+    let name = format!("{group}-source");
+    let topic = format!("{group}-lines");
+    // An absolute path without symlinks: the key both implementations store offsets under.
+    let file = run.path().canonicalize().unwrap().join("in.txt");
+    let file_s = file.to_str().unwrap().to_string();
+    const BATCH: usize = 300;
+    let len = |lines: usize| (lines * "handover-line-0000000\n".len()) as u64;
+    append_lines(&file, 0..BATCH);
+    // Created first so that the topic's record count can be polled from the start.
+    create_topic(&kafka, &topic, 1).await;
+    let config = write(
+        run.join("worker.properties"),
+        &distributed_config(&kafka, &group, ""),
+    );
+    let http = reqwest::Client::new();
+
+    // 1. Java Connect creates and runs the connector, copies the first batch, and is paused.
+    let java = blocking(|| JavaConnect::start(&kafka, "distributed", &config, &[]));
+    let java_start = java.startup;
+    let connector_config = json!({
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+        "tasks.max": "1",
+        "file": file_s,
+        "topic": topic,
+    });
+    send_until_accepted(
+        &http,
+        reqwest::Method::POST,
+        &format!("{}/connectors", java.rest),
+        Some(&json!({ "name": name, "config": connector_config })),
+    )
+    .await;
+    expect_lines(&kafka, &topic, BATCH).await;
+    wait_position(&http, &java.rest, &name, &file_s, len(BATCH)).await;
+    send_until_accepted(
+        &http,
+        reqwest::Method::PUT,
+        &format!("{}/connectors/{name}/pause", java.rest),
+        None,
+    )
+    .await;
+    wait_state(&http, &java.rest, &name, 1, "PAUSED").await;
+    let java_tasks = get_json(&http, &format!("{}/connectors/{name}/tasks", java.rest))
+        .await
+        .unwrap();
+    let java_config = get_json(&http, &format!("{}/connectors/{name}/config", java.rest))
+        .await
+        .unwrap();
+    // Written while paused: Java never reads them.
+    append_lines(&file, BATCH..2 * BATCH);
+    blocking(|| java.stop(Duration::from_secs(60)));
+
+    // 2. kconnect, same group and topics: sees all of it, resumes at Java's position.
+    let mut k = Kconnect::distributed(&config, run.join("kconnect-1.log"));
+    let seen_config = poll(
+        Duration::from_secs(60),
+        "kconnect to show the connector's config",
+        || async { get_json(&http, &format!("{}/connectors/{name}/config", k.url)).await },
+    )
+    .await;
+    assert_eq!(
+        seen_config, java_config,
+        "the connector config Java wrote, read by kconnect"
+    );
+    let seen_tasks = poll(
+        Duration::from_secs(60),
+        "kconnect to show the task configs",
+        || async { get_json(&http, &format!("{}/connectors/{name}/tasks", k.url)).await },
+    )
+    .await;
+    assert_eq!(
+        seen_tasks, java_tasks,
+        "the task configs Java wrote, read by kconnect"
+    );
+    assert_eq!(
+        offsets(&http, &k.url, &name).await.unwrap(),
+        vec![(
+            json!({ "filename": file_s }),
+            json!({ "position": len(BATCH) })
+        )],
+        "Java's committed offset, read by kconnect"
+    );
+    let status = wait_state(&http, &k.url, &name, 1, "PAUSED").await;
+    eprintln!("kconnect shows the paused connector: {status}");
+    send_until_accepted(
+        &http,
+        reqwest::Method::PUT,
+        &format!("{}/connectors/{name}/resume", k.url),
+        None,
+    )
+    .await;
+    expect_lines(&kafka, &topic, 2 * BATCH).await;
+    wait_position(&http, &k.url, &name, &file_s, len(2 * BATCH)).await;
+    send_until_accepted(
+        &http,
+        reqwest::Method::PUT,
+        &format!("{}/connectors/{name}/pause", k.url),
+        None,
+    )
+    .await;
+    wait_state(&http, &k.url, &name, 1, "PAUSED").await;
+    append_lines(&file, 2 * BATCH..3 * BATCH);
+    blocking(|| k.stop());
+
+    // 3. Java Connect again: reads kconnect's offset (same key) and copies the rest.
+    let java = blocking(|| JavaConnect::start(&kafka, "distributed", &config, &[]));
+    poll(
+        Duration::from_secs(60),
+        "Java to show the connector",
+        || async { get_json(&http, &format!("{}/connectors/{name}/config", java.rest)).await },
+    )
+    .await;
+    assert_eq!(
+        offsets(&http, &java.rest, &name).await.unwrap(),
+        vec![(
+            json!({ "filename": file_s }),
+            json!({ "position": len(2 * BATCH) })
+        )],
+        "kconnect's committed offset, read by Java Connect"
+    );
+    wait_state(&http, &java.rest, &name, 1, "PAUSED").await;
+    send_until_accepted(
+        &http,
+        reqwest::Method::PUT,
+        &format!("{}/connectors/{name}/resume", java.rest),
+        None,
+    )
+    .await;
+    expect_lines(&kafka, &topic, 3 * BATCH).await;
+    wait_position(&http, &java.rest, &name, &file_s, len(3 * BATCH)).await;
+    eprintln!(
+        "handover Java → kconnect → Java: {} lines, each once, in order; Java started in {java_start:.1?} and {:.1?}; whole test {:.1?}",
+        3 * BATCH,
+        java.startup,
+        started.elapsed()
+    );
+    blocking(|| java.stop(Duration::from_secs(60)));
 }
