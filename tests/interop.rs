@@ -643,3 +643,244 @@ async fn a_file_source_moves_from_java_connect_to_kconnect_and_back_without_loss
     );
     blocking(|| java.stop(Duration::from_secs(60)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Mixed cluster: Java Connect and kconnect workers in one group
+// ---------------------------------------------------------------------------------------------
+
+/// The `host:port` of a REST URL, which both kinds of worker use as their worker id.
+fn worker_id(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// Which worker runs each task of `connectors`, once every task is RUNNING (None before).
+async fn task_owners(
+    http: &reqwest::Client,
+    url: &str,
+    connectors: &[String],
+) -> Result<Vec<String>, String> {
+    let mut owners = Vec::new();
+    for c in connectors {
+        let s = get_json(http, &format!("{url}/connectors/{c}/status")).await?;
+        let tasks = s["tasks"].as_array().cloned().unwrap_or_default();
+        if tasks.len() != 1 || tasks[0]["state"] != "RUNNING" {
+            return Err(s.to_string());
+        }
+        owners.push(tasks[0]["worker_id"].as_str().unwrap_or("?").to_string());
+    }
+    Ok(owners)
+}
+
+/// Waits until every topic holds every line written to its file so far (`lines`), each at
+/// least once, first occurrences in order; returns the duplicates (records re-sent after a
+/// SIGKILL, from the last committed position).
+async fn expect_all_lines(kafka: &str, topics: &[String], lines: usize) -> usize {
+    let mut duplicates = 0;
+    for topic in topics {
+        let (k, t) = (kafka.to_string(), topic.clone());
+        let end = poll(
+            Duration::from_secs(120),
+            &format!("{lines} lines in {topic}"),
+            || {
+                let (k, t, t2) = (k.clone(), t.clone(), t.clone());
+                async move {
+                    let records = tokio::task::spawn_blocking(move || {
+                        let end = log_end_offsets(&k, &t2, 1)[0] as usize;
+                        read_partition(&k, &t2, end, Duration::from_secs(30))
+                    })
+                    .await
+                    .unwrap();
+                    let mut next = 0;
+                    for r in &records {
+                        let v = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default())
+                            .into_owned();
+                        let i: usize = v
+                            .strip_prefix("handover-line-")
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or_else(|| panic!("unexpected record {v:?} in {t}"));
+                        assert!(i <= next, "{t}: line {i} arrived before line {next}");
+                        if i == next {
+                            next += 1;
+                        }
+                    }
+                    if next >= lines {
+                        Ok(records.len())
+                    } else {
+                        Err(format!(
+                            "{next} distinct lines of {lines} in {} records",
+                            records.len()
+                        ))
+                    }
+                }
+            },
+        )
+        .await;
+        duplicates += end - lines;
+    }
+    duplicates
+}
+
+/// One Java Connect worker and two kconnect workers in one group share six FileStreamSource
+/// connectors: tasks run on both kinds. SIGKILL of the Java worker: the kconnect workers take
+/// its tasks over and lose no line. Java rejoins and gets work again; SIGKILL of both kconnect
+/// workers: Java takes everything over, and again no line is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_cluster_of_java_connect_and_kconnect_workers_shares_tasks_and_survives_sigkill_of_either(
+) {
+    let Some(kafka) = real_kafka() else { return };
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let run = RunDir::new("mixed");
+    let group = unique_name("mixed");
+    const CONNECTORS: usize = 6;
+    const BATCH: usize = 200;
+    let names: Vec<String> = (0..CONNECTORS).map(|i| format!("{group}-src{i}")).collect();
+    let topics: Vec<String> = names.iter().map(|n| format!("{n}-lines")).collect();
+    let dir = run.path().canonicalize().unwrap();
+    let files: Vec<PathBuf> = names.iter().map(|n| dir.join(format!("{n}.txt"))).collect();
+    for (f, t) in files.iter().zip(&topics) {
+        append_lines(f, 0..BATCH);
+        create_topic(&kafka, t, 1).await;
+    }
+    // A short session so that a SIGKILLed worker is noticed quickly, and Java's lost work
+    // reassigned at once (its default waits 5 minutes for the worker to come back; kconnect's
+    // default is 0).
+    let group_keys = "session.timeout.ms=6000\nheartbeat.interval.ms=1000\n\
+                      scheduled.rebalance.max.delay.ms=0\n";
+    // Java keeps Connect 4.x's default protocol, `sessioned`; kconnect joins with `compatible`
+    // (it does not sign internal requests), so the group runs `compatible`, the newest
+    // protocol every member offers, and Java turns its request verification off.
+    let java_config = write(
+        run.join("java.properties"),
+        &distributed_config(&kafka, &group, group_keys),
+    );
+    let k_config = write(
+        run.join("kconnect.properties"),
+        &distributed_config(
+            &kafka,
+            &group,
+            &format!("{group_keys}connect.protocol=compatible\n"),
+        ),
+    );
+    let http = reqwest::Client::new();
+
+    let java = blocking(|| JavaConnect::start(&kafka, "distributed", &java_config, &[]));
+    let java_start = java.startup;
+    let mut ks: Vec<Kconnect> = (0..2)
+        .map(|i| Kconnect::distributed(&k_config, run.join(&format!("kconnect-{i}.log"))))
+        .collect();
+    for (n, (f, t)) in names.iter().zip(files.iter().zip(&topics)) {
+        send_until_accepted(
+            &http,
+            reqwest::Method::POST,
+            &format!("{}/connectors", ks[0].url),
+            Some(&json!({ "name": n, "config": {
+                "connector.class": "FileStreamSource", "tasks.max": "1",
+                "file": f.to_str().unwrap(), "topic": t,
+            }})),
+        )
+        .await;
+    }
+    let java_id = worker_id(&java.rest);
+    let k_ids: Vec<String> = ks.iter().map(|k| worker_id(&k.url)).collect();
+    // Both kinds run tasks (the assignor balances 6 tasks over 3 workers).
+    let owners = poll(
+        Duration::from_secs(120),
+        "tasks on Java and on kconnect workers",
+        || async {
+            let owners = task_owners(&http, &ks[1].url, &names).await?;
+            if owners.contains(&java_id) && owners.iter().any(|o| k_ids.contains(o)) {
+                Ok(owners)
+            } else {
+                Err(format!("owners {owners:?}; Java is {java_id}"))
+            }
+        },
+    )
+    .await;
+    eprintln!("tasks spread over Java ({java_id}) and kconnect ({k_ids:?}): {owners:?}");
+    assert!(
+        java.log_contains("downgraded from 'sessioned' to 'compatible'"),
+        "Java Connect should log that the group runs the compatible protocol; log {}",
+        java.log().display()
+    );
+    let dups = expect_all_lines(&kafka, &topics, BATCH).await;
+    assert_eq!(
+        dups, 0,
+        "no worker was killed yet, so no line may be copied twice"
+    );
+
+    // SIGKILL Java while the tasks copy new lines: its tasks move to the kconnect workers and
+    // resume from its last committed positions.
+    for f in &files {
+        append_lines(f, BATCH..2 * BATCH);
+    }
+    blocking(|| java.kill());
+    let killed = Instant::now();
+    let owners = poll(
+        Duration::from_secs(60),
+        "every task on a kconnect worker",
+        || async {
+            let owners = task_owners(&http, &ks[0].url, &names).await?;
+            if owners.iter().all(|o| k_ids.contains(o)) {
+                Ok(owners)
+            } else {
+                Err(format!("owners {owners:?}"))
+            }
+        },
+    )
+    .await;
+    let moved_in = killed.elapsed();
+    let dups_java = expect_all_lines(&kafka, &topics, 2 * BATCH).await;
+    eprintln!("Java SIGKILLed: its tasks ran on kconnect after {moved_in:.1?}: {owners:?}; {dups_java} lines re-sent, 0 lost");
+
+    // Java comes back and gets work; then both kconnect workers die and Java takes all.
+    let java = blocking(|| JavaConnect::start(&kafka, "distributed", &java_config, &[]));
+    let java_id = worker_id(&java.rest);
+    poll(
+        Duration::from_secs(120),
+        "the restarted Java worker to run tasks",
+        || async {
+            let owners = task_owners(&http, &ks[0].url, &names).await?;
+            if owners.contains(&java_id) {
+                Ok(())
+            } else {
+                Err(format!("owners {owners:?}; Java is {java_id}"))
+            }
+        },
+    )
+    .await;
+    for f in &files {
+        append_lines(f, 2 * BATCH..3 * BATCH);
+    }
+    for k in &ks {
+        k.proc.signal(Signal::SIGKILL);
+    }
+    let killed = Instant::now();
+    poll(
+        Duration::from_secs(90),
+        "every task on the Java worker",
+        || async {
+            let owners = task_owners(&http, &java.rest, &names).await?;
+            if owners.iter().all(|o| *o == java_id) {
+                Ok(())
+            } else {
+                Err(format!("owners {owners:?}"))
+            }
+        },
+    )
+    .await;
+    let moved_in = killed.elapsed();
+    let dups_k = expect_all_lines(&kafka, &topics, 3 * BATCH).await;
+    eprintln!(
+        "kconnect workers SIGKILLed: their tasks ran on Java after {moved_in:.1?}; {dups_k} lines re-sent, 0 lost. \
+         Java started in {java_start:.1?} and {:.1?}; whole test {:.1?}",
+        java.startup,
+        started.elapsed()
+    );
+    for k in &mut ks {
+        let _ = k.proc.0.wait();
+    }
+    blocking(|| java.stop(Duration::from_secs(60)));
+}

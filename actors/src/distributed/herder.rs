@@ -445,16 +445,18 @@ async fn store_task_configs(
     tokio::spawn(async move {
         let name: String = url_escape(&connector);
         let url = format!("{leader}/connectors/{name}/tasks?forward=false");
-        let sent = match http.put(&url).json(&configs).send().await {
+        // POST: the only method Connect's workers accept here (a Java leader answers 405 to
+        // PUT); kconnect's REST API takes both.
+        let sent = match http.post(&url).json(&configs).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => {
                 let status = r.status();
                 Err(format!(
-                    "PUT {url}: {status} {}",
+                    "POST {url}: {status} {}",
                     r.text().await.unwrap_or_default()
                 ))
             }
-            Err(e) => Err(format!("PUT {url}: {e}")),
+            Err(e) => Err(format!("POST {url}: {e}")),
         };
         if let Err(e) = sent {
             retry(connector, configs, e);

@@ -313,7 +313,9 @@ impl GroupHandler for ConnectMember {
             generation,
             member_id: member_id.to_string(),
             leader_id: received.leader.clone(),
-            leader_url: Some(received.leader_url.clone()),
+            // Connect's workers advertise `http://host:port/`; paths are appended to the URL
+            // with their own leading slash, and Jetty refuses the `//` that would make.
+            leader_url: Some(received.leader_url.trim_end_matches('/').to_string()),
             connectors: full.connectors.clone(),
             tasks: full
                 .tasks
