@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::java_connect::JavaConnect;
+use common::java_connect::{java_available, JavaConnect};
 use common::kafka::{
     create_topic, log_end_offsets, read_partition, real_kafka, unique_name, RawRecord, RunDir,
 };
@@ -214,6 +214,9 @@ fn line_count(body: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_converter_output_is_byte_identical_to_java_connect_with_and_without_schemas() {
     let Some(kafka) = real_kafka() else { return };
+    if !java_available() {
+        return;
+    }
     let _serial = SERIAL.lock().await;
     let started = Instant::now();
     let run = RunDir::new("json-identity");
@@ -501,6 +504,9 @@ async fn expect_lines(kafka: &str, topic: &str, count: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_source_moves_from_java_connect_to_kconnect_and_back_without_loss_or_duplicates() {
     let Some(kafka) = real_kafka() else { return };
+    if !java_available() {
+        return;
+    }
     let _serial = SERIAL.lock().await;
     let started = Instant::now();
     let run = RunDir::new("handover");
@@ -743,6 +749,9 @@ async fn a_compatible_mixed_cluster_of_java_connect_and_kconnect_shares_tasks_an
 
 async fn mixed_cluster(kconnect_protocol: &str) {
     let Some(kafka) = real_kafka() else { return };
+    if !java_available() {
+        return;
+    }
     let _serial = SERIAL.lock().await;
     let started = Instant::now();
     let run = RunDir::new(&format!("mixed-{kconnect_protocol}"));

@@ -2,12 +2,34 @@
 //! started through tests/kafka/start-connect.sh against the test's broker, SIGKILLed when
 //! dropped so that a failing test leaves no JVM behind.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+
+/// Whether `java` runs here. Without it a test that needs Java Connect returns at once and says
+/// SKIPPED (a broker from elsewhere needs no Java here); under `CI=true` that is a failure.
+pub fn java_available() -> bool {
+    let ok = Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "java is missing but CI=true: the interop tests must run"
+        );
+        let test = std::thread::current().name().unwrap_or("?").to_string();
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (no java on PATH for Java Connect): install Java 17+ [{test}]"
+        );
+    }
+    ok
+}
 
 /// One Java Connect worker process.
 pub struct JavaConnect {
