@@ -733,21 +733,29 @@ async fn expect_all_lines(kafka: &str, topics: &[String], lines: usize) -> usize
 /// FileStreamSource connectors: tasks run on both kinds, and the group stays sessioned. SIGKILL
 /// of the Java worker: the kconnect workers take its tasks over and lose no line. Java rejoins
 /// and gets work again; SIGKILL of both kconnect workers: Java takes everything over, and again
-/// no line is lost.
+/// no line is lost. A kconnect worker leads: it writes the session key and verifies Java's
+/// signatures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sessioned_mixed_cluster_of_java_connect_and_kconnect_shares_tasks_and_survives_sigkill_of_either(
-) {
-    mixed_cluster("sessioned").await
+async fn a_sessioned_mixed_cluster_led_by_kconnect_shares_tasks_and_survives_sigkill_of_either() {
+    mixed_cluster("sessioned", true).await
 }
 
-/// The same with kconnect at `compatible`: the group downgrades to it, as Java logs.
+/// The same with Java leading: Java writes the session key and verifies kconnect's signatures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessioned_mixed_cluster_led_by_java_shares_tasks_and_survives_sigkill_of_either() {
+    mixed_cluster("sessioned", false).await
+}
+
+/// The same with kconnect at `compatible` (Java leading): the group downgrades to it, as Java
+/// logs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compatible_mixed_cluster_of_java_connect_and_kconnect_shares_tasks_and_survives_sigkill_of_either(
 ) {
-    mixed_cluster("compatible").await
+    mixed_cluster("compatible", false).await
 }
 
-async fn mixed_cluster(kconnect_protocol: &str) {
+/// `kconnect_leads`: the kconnect workers start first, so one of them leads the group.
+async fn mixed_cluster(kconnect_protocol: &str, kconnect_leads: bool) {
     let Some(kafka) = real_kafka() else { return };
     if !java_available() {
         return;
@@ -788,13 +796,12 @@ async fn mixed_cluster(kconnect_protocol: &str) {
     );
     let http = reqwest::Client::new();
 
-    // Sessioned: kconnect starts first and leads, so it writes the session key and checks the
-    // signatures of Java's requests. Compatible: Java leads.
+    // The first worker to join leads.
     let sessioned = kconnect_protocol == "sessioned";
     let start_k =
         |i: usize| Kconnect::distributed(&k_config, run.join(&format!("kconnect-{i}.log")));
     let mut ks: Vec<Kconnect> = Vec::new();
-    if sessioned {
+    if kconnect_leads {
         ks.push(start_k(0));
     }
     let java = blocking(|| JavaConnect::start(&kafka, "distributed", &java_config, &[]));
@@ -842,7 +849,34 @@ async fn mixed_cluster(kconnect_protocol: &str) {
         dups, 0,
         "no worker was killed yet, so no line may be copied twice"
     );
-    if sessioned {
+    if sessioned && !kconnect_leads {
+        // Task configs of a connector instance on a kconnect worker reach the Java leader only
+        // signed with the key Java wrote: its tasks running, and Java's log of the request,
+        // prove that Java verified kconnect's signature.
+        let mut on_kconnect = Vec::new();
+        for n in &names {
+            let st = get_json(&http, &format!("{}/connectors/{n}/status", java.rest))
+                .await
+                .unwrap();
+            if st["connector"]["worker_id"]
+                .as_str()
+                .is_some_and(|w| k_ids.iter().any(|k| k == w))
+            {
+                on_kconnect.push(n.clone());
+            }
+        }
+        assert!(
+            !on_kconnect.is_empty(),
+            "no connector instance runs on a kconnect worker, so no signed request was checked"
+        );
+        assert!(
+            java.log_contains("/tasks?forward=false HTTP/1.1\" 204"),
+            "Java's log shows no accepted task-config request; log {}",
+            java.log().display()
+        );
+        eprintln!("connectors on kconnect, their task configs signed by kconnect and verified by Java: {on_kconnect:?}");
+    }
+    if sessioned && kconnect_leads {
         check_signatures_are_enforced(&http, &ks, &names[0]).await;
         // A connector instance on the Java worker had its task configs stored by the kconnect
         // leader, which accepts them only signed with the key it wrote: all tasks running is
