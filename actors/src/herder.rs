@@ -59,10 +59,17 @@ pub trait Herder: Send + Sync + 'static {
         kind: FaultKind,
     ) -> Result<(), WorkerError>;
     async fn reset_topics(&self, name: &str) -> Result<(), WorkerError>;
-    /// Connect's internal `PUT /connectors/{c}/tasks`: task configs a connector generated on
-    /// another worker, sent to the leader to store.
-    async fn put_task_configs(&self, name: &str, configs: Vec<Props>) -> Result<(), WorkerError> {
-        let _ = configs;
+    /// Connect's internal `POST /connectors/{c}/tasks`: task configs a connector generated on
+    /// another worker, sent to the leader to store. `body` and `signature` are the request as
+    /// received, checked when the group runs `sessioned`.
+    async fn put_task_configs(
+        &self,
+        name: &str,
+        configs: Vec<Props>,
+        body: &[u8],
+        signature: crate::distributed::signature::RequestSignature<'_>,
+    ) -> Result<(), WorkerError> {
+        let _ = (configs, body, signature);
         Err(WorkerError::BadRequest(format!(
             "connector {name}: task configs can only be written in distributed mode"
         )))

@@ -41,6 +41,9 @@ pub enum WorkerError {
     TaskNotFound(String, u32),
     #[error("{0}")]
     BadRequest(String),
+    /// A signed internal request whose signature does not match (403, as in Connect).
+    #[error("{0}")]
+    Forbidden(String),
     /// Distributed mode: only the leader (at this REST URL) can do this; the REST layer
     /// forwards the request there.
     #[error("this worker is not the leader; the leader is at {0}")]

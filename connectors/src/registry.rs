@@ -43,6 +43,17 @@ impl ConnectorPlugin {
     pub fn simple_name(&self) -> &'static str {
         simple_name(self.class_name)
     }
+
+    /// The Java class name of the connector's tasks, which Connect's workers store in every task
+    /// config as `task.class` and refuse to start a task without: `…Connector` → `…Task`, the
+    /// naming every built-in connector (and Connect's own) follows.
+    pub fn task_class(&self) -> String {
+        let base = self
+            .class_name
+            .strip_suffix("Connector")
+            .unwrap_or(self.class_name);
+        format!("{base}Task")
+    }
 }
 
 fn simple_name(class_name: &str) -> &str {
@@ -160,6 +171,24 @@ mod tests {
         "org.apache.kafka.connect.tools.VerifiableSourceConnector",
         "org.apache.kafka.connect.tools.VerifiableSinkConnector",
     ];
+
+    #[test]
+    fn task_classes_are_connect_s() {
+        let r = PluginRegistry::builtin();
+        let task = |c: &str| r.connector(c).unwrap().task_class();
+        assert_eq!(
+            task("FileStreamSource"),
+            "org.apache.kafka.connect.file.FileStreamSourceTask"
+        );
+        assert_eq!(
+            task("FileStreamSink"),
+            "org.apache.kafka.connect.file.FileStreamSinkTask"
+        );
+        assert_eq!(
+            task("VerifiableSource"),
+            "org.apache.kafka.connect.tools.VerifiableSourceTask"
+        );
+    }
 
     #[test]
     fn finds_builtins_by_class_and_aliases() {

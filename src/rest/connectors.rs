@@ -18,6 +18,9 @@ use serde_json::{json, Map, Value};
 
 use super::bodies::{connector_info, connector_status, task_status};
 use super::{ApiError, ApiResult, RestState};
+use kconnect_actors::distributed::signature::{
+    RequestSignature, ALGORITHM_HEADER, SIGNATURE_HEADER,
+};
 
 pub fn routes() -> Router<RestState> {
     Router::new()
@@ -254,6 +257,7 @@ async fn tasks(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<J
 async fn put_tasks(
     State(s): State<RestState>,
     Path(c): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     let configs: Vec<Map<String, Value>> = parse_body(&body)?;
@@ -261,7 +265,14 @@ async fn put_tasks(
         .into_iter()
         .map(props_of)
         .collect::<ApiResult<Vec<Props>>>()?;
-    s.herder.put_task_configs(&c, configs).await?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signature = RequestSignature {
+        signature: header(SIGNATURE_HEADER),
+        algorithm: header(ALGORITHM_HEADER),
+    };
+    s.herder
+        .put_task_configs(&c, configs, &body, signature)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

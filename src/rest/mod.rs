@@ -95,6 +95,7 @@ impl From<WorkerError> for ApiError {
             | WorkerError::NotLeader(_)
             | WorkerError::ElsewhereAt(_) => StatusCode::CONFLICT,
             WorkerError::NotFound(_) | WorkerError::TaskNotFound(..) => StatusCode::NOT_FOUND,
+            WorkerError::Forbidden(_) => StatusCode::FORBIDDEN,
             WorkerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match e {

@@ -195,6 +195,58 @@ pub fn committed_offsets(bootstrap: &str, group: &str, topic: &str, partitions: 
         .collect()
 }
 
+/// One record as it is on the topic: key and value bytes (`None`: null) and its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// The first `count` records of partition 0 of `topic`, in offset order, read with a plain
+/// rdkafka consumer (no group). Panics if fewer arrive within `timeout`.
+pub fn read_partition(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> Vec<RawRecord> {
+    use rdkafka::message::{Headers as _, Message as _};
+    // librdkafka refuses assign() without a group.id, though nothing is committed to it.
+    let consumer = plain_consumer(bootstrap, Some(&unique_name("kconnect-test-reader")));
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} records of {topic} arrived within {timeout:?}",
+            out.len()
+        );
+        let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let m = m.unwrap_or_else(|e| panic!("reading {topic}: {e}"));
+        let headers = m
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(RawRecord {
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            headers,
+        });
+    }
+    out
+}
+
 /// Runs one of Kafka's command-line tools (a main class of the pinned Kafka in
 /// tests/kafka/pom.xml) through tests/kafka/run-class.sh. None, said loudly, when `java` is not
 /// installed (only allowed outside CI: a broker from elsewhere needs no Java here).

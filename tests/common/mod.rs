@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod java_connect;
 pub mod kafka;
 pub mod plugins;
 pub mod procs;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kconnect_connectors::api::{Connector, ConnectorContext, ConnectorEvent};
+use kconnect_connectors::api::{Connector, ConnectorContext, ConnectorEvent, ConnectorKind};
 use kconnect_connectors::registry::ConnectorPlugin;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc;
@@ -40,9 +40,26 @@ pub struct ConnectorState {
 impl ConnectorState {
     fn send_task_configs(&self) -> Result<(), ActorProcessingErr> {
         let c = self.connector.as_ref().expect("started");
-        let configs = c
+        let mut configs = c
             .task_configs(self.args.config.tasks_max)
             .map_err(|e| format!("task_configs failed: {e}"))?;
+        // What Connect's worker adds to every task config (Worker.connectorTaskConfigs): the
+        // task class, without which a Java worker refuses to start the task, and for sinks the
+        // connector's topic subscription. Stored configs then read the same whichever kind of
+        // worker wrote them, so a mixed cluster or a handover runs the same tasks.
+        let task_class = self.args.plugin.task_class();
+        let sink = self.args.plugin.kind == ConnectorKind::Sink;
+        let props = &self.args.config.props;
+        for config in &mut configs {
+            config.insert("task.class".into(), task_class.clone());
+            if sink {
+                for key in ["topics", "topics.regex"] {
+                    if let Some(v) = props.get(key) {
+                        config.insert(key.into(), v.clone());
+                    }
+                }
+            }
+        }
         self.args
             .supervisor
             .send_message(SupervisorMsg::TaskConfigs(configs))?;
@@ -92,12 +109,18 @@ impl Actor for ConnectorActor {
                     .map_err(|e| format!("connector start failed: {e}"))?;
                 state.connector = Some(c);
                 let name = &state.args.config.name;
-                state.args.worker.status.set_connector(
-                    name,
-                    State::Running,
-                    None,
-                    state.args.restarts,
-                );
+                // A connector started while its target state is PAUSED (a worker taking over
+                // a paused connector) reports PAUSED, as Connect's workers do.
+                let started = if state.args.paused {
+                    State::Paused
+                } else {
+                    State::Running
+                };
+                state
+                    .args
+                    .worker
+                    .status
+                    .set_connector(name, started, None, state.args.restarts);
                 tracing::info!(class = %state.args.config.class, "connector started");
                 state.send_task_configs()?;
             }

@@ -142,9 +142,10 @@ pub fn distributed_config_def() -> ConfigDef {
         Some("compatible"),
         Some(Validator::one_of(&["compatible", "sessioned"])),
         Importance::Low,
-        "The group protocol: incremental cooperative rebalancing (compatible or sessioned; \
-         kconnect does not sign internal requests, so sessioned behaves as compatible). \
-         Eager rebalancing is not supported.",
+        "The group protocol: incremental cooperative rebalancing (compatible or sessioned). \
+         When the group runs sessioned (every member offers it), internal requests are signed \
+         with the session key the leader writes to the config topic, and the leader refuses \
+         unsigned ones, as Connect does. Eager rebalancing is not supported.",
     )
 }
 

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use kconnect_connectors::api::{ConnectorKind, Props};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use super::signature;
 use crate::config::ConnectorConfig;
 use crate::connector::supervisor::{Share, TargetState};
 use crate::context::WorkerContext;
@@ -44,6 +45,9 @@ pub struct Membership {
     pub leader_url: Option<String>,
     pub connectors: BTreeSet<String>,
     pub tasks: BTreeSet<TaskKey>,
+    /// The group runs `sessioned`: task-config requests to the leader are signed with the
+    /// session key, and the leader refuses unsigned ones (see [`super::signature`]).
+    pub sessioned: bool,
 }
 
 impl Membership {
@@ -442,19 +446,49 @@ async fn store_task_configs(
         return retry(connector, configs, "no leader yet".into());
     };
     let http = state.http.clone();
+    let body = match serde_json::to_vec(&configs) {
+        Ok(b) => b,
+        Err(e) => return retry(connector, configs, e.to_string()),
+    };
+    // In a sessioned group the leader (kconnect or Java) refuses unsigned requests.
+    let mut signed = None;
+    if m.sessioned {
+        let Some(key) = view.configs.snapshot().session_key().cloned() else {
+            return retry(
+                connector,
+                configs,
+                "no session key on the config topic yet".into(),
+            );
+        };
+        match signature::sign(&key, &body) {
+            Ok(headers) => signed = Some(headers),
+            Err(e) => return retry(connector, configs, e.to_string()),
+        }
+    }
     tokio::spawn(async move {
         let name: String = url_escape(&connector);
         let url = format!("{leader}/connectors/{name}/tasks?forward=false");
-        let sent = match http.put(&url).json(&configs).send().await {
+        // POST: the only method Connect's workers accept here (a Java leader answers 405 to
+        // PUT); kconnect's REST API takes both. The body is sent as signed, byte for byte.
+        let mut request = http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some((sig, alg)) = signed {
+            request = request
+                .header(signature::SIGNATURE_HEADER, sig)
+                .header(signature::ALGORITHM_HEADER, alg);
+        }
+        let sent = match request.send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => {
                 let status = r.status();
                 Err(format!(
-                    "PUT {url}: {status} {}",
+                    "POST {url}: {status} {}",
                     r.text().await.unwrap_or_default()
                 ))
             }
-            Err(e) => Err(format!("PUT {url}: {e}")),
+            Err(e) => Err(format!("POST {url}: {e}")),
         };
         if let Err(e) = sent {
             retry(connector, configs, e);
@@ -799,8 +833,32 @@ impl Herder for DistributedHerder {
         .map_err(|e: crate::storage::kafka::KafkaLogError| WorkerError::Internal(e.to_string()))
     }
 
-    async fn put_task_configs(&self, name: &str, configs: Vec<Props>) -> Result<(), WorkerError> {
+    async fn put_task_configs(
+        &self,
+        name: &str,
+        configs: Vec<Props>,
+        body: &[u8],
+        request: signature::RequestSignature<'_>,
+    ) -> Result<(), WorkerError> {
         self.view.leader_or_err().await?;
+        if self.view.membership().sessioned {
+            // As Connect's leader: no key yet or an unusable one is the leader's problem (500);
+            // a missing signature is the caller's (400), a wrong one forbidden (403).
+            let key = self
+                .view
+                .configs
+                .snapshot()
+                .session_key()
+                .cloned()
+                .ok_or_else(|| {
+                    WorkerError::Conflict("no session key on the config topic yet".into())
+                })?;
+            signature::verify(&key, request, body).map_err(|e| match e {
+                signature::SignatureError::Invalid => WorkerError::Forbidden(e.to_string()),
+                signature::SignatureError::BadKey(_) => WorkerError::Internal(e.to_string()),
+                _ => WorkerError::BadRequest(e.to_string()),
+            })?;
+        }
         self.existing(name)?;
         let name = name.to_string();
         let store = self.view.configs.clone();

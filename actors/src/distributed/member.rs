@@ -16,6 +16,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::config::DistributedConfig;
 use super::herder::{ClusterView, GroupControl, HerderMsg, Membership};
+use super::signature;
 use crate::cluster::assignor::{config_mismatch_assignments, AssignorInput, IncrementalAssignor};
 use crate::cluster::group::{run_member, GroupCommand, GroupConfig, GroupHandler};
 use crate::cluster::protocol::{
@@ -23,6 +24,7 @@ use crate::cluster::protocol::{
     Assignment, ConnectProtocol, WorkerMetadata, PROTOCOL_TYPE,
 };
 use crate::cluster::security::SecurityConfig;
+use crate::storage::kafka::ConfigRecord;
 
 /// How long the leader waits before its SyncGroup when there are followers, on the embedded
 /// broker only (see `assign`).
@@ -149,6 +151,32 @@ struct ConnectMember {
 }
 
 impl ConnectMember {
+    /// Leader of a sessioned group: writes a new session key when there is none (or it is
+    /// older than its TTL), before the assignment, so that the assignment's config offset
+    /// covers it and every member signs and verifies with it. Failing to write is logged: the
+    /// next rebalance tries again, and until then signed requests are refused.
+    async fn ensure_session_key(&self) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let snapshot = self.view.configs.snapshot();
+        if !signature::needs_new_key(snapshot.session_key(), now_ms) {
+            return;
+        }
+        let key = signature::new_session_key(now_ms);
+        let configs = self.view.configs.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            configs.write(&[ConfigRecord::SessionKey(key)])?;
+            configs.refresh()
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => tracing::info!("wrote a new session key to the config topic"),
+            Ok(Err(e)) => tracing::warn!("cannot write a session key: {e}"),
+            Err(e) => tracing::warn!("cannot write a session key: {e}"),
+        }
+    }
+
     async fn read_config_to_end(&self) {
         let configs = self.view.configs.clone();
         match tokio::task::spawn_blocking(move || configs.refresh()).await {
@@ -240,6 +268,9 @@ impl GroupHandler for ConnectMember {
             );
         }
         self.read_config_to_end().await;
+        if protocol == ConnectProtocol::Sessioned {
+            self.ensure_session_key().await;
+        }
         let mut decoded = BTreeMap::new();
         for (member, bytes) in &members {
             let m = decode_metadata(bytes).map_err(|e| format!("member {member}: {e}"))?;
@@ -340,7 +371,10 @@ impl GroupHandler for ConnectMember {
             generation,
             member_id: member_id.to_string(),
             leader_id: received.leader.clone(),
-            leader_url: Some(received.leader_url.clone()),
+            // Connect's workers advertise `http://host:port/`; paths are appended to the URL
+            // with their own leading slash, and Jetty refuses the `//` that would make.
+            leader_url: Some(received.leader_url.trim_end_matches('/').to_string()),
+            sessioned: protocol == ConnectProtocol::Sessioned,
             connectors: full.connectors.clone(),
             tasks: full
                 .tasks

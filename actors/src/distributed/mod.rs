@@ -12,6 +12,7 @@
 pub mod config;
 pub mod herder;
 pub mod member;
+pub mod signature;
 pub mod status_writer;
 
 pub use herder::{ClusterView, DistributedHerder, HerderMsg, Membership};

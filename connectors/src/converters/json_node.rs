@@ -328,7 +328,10 @@ pub fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("Invalid base64: {e}"))
 }
 
-/// Writes `s` as a JSON string with Jackson's escaping.
+/// Writes `s` as a JSON string with Jackson's escaping. Jackson's UTF-8 generator writes a
+/// character beyond U+FFFF as its two UTF-16 surrogates, each escaped (`😀` → `\uD83D\uDE00`),
+/// unless `COMBINE_UNICODE_SURROGATES_IN_UTF8` is on, which JsonConverter does not set: seen on
+/// the topic next to Java Connect 4.3.1 (tests/interop.rs).
 pub fn write_string(s: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.push('"');
@@ -346,6 +349,14 @@ pub fn write_string(s: &str, out: &mut String) {
                 out.push_str("\\u00");
                 out.push(HEX[b >> 4] as char);
                 out.push(HEX[b & 0xf] as char);
+            }
+            c if (c as u32) > 0xFFFF => {
+                for unit in c.encode_utf16(&mut [0u16; 2]) {
+                    out.push_str("\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(HEX[((*unit >> shift) & 0xf) as usize] as char);
+                    }
+                }
             }
             c => out.push(c),
         }
@@ -602,7 +613,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            "\"a\\\"b\\\\c/\\b\\t\\n\\f\\r\\u0001\\u001F\u{7f}é😀\u{2028}\""
+            "\"a\\\"b\\\\c/\\b\\t\\n\\f\\r\\u0001\\u001F\u{7f}é\\uD83D\\uDE00\u{2028}\""
         );
     }
 

@@ -1,7 +1,10 @@
 //! JSON bytes exactly as Kafka Connect's `JsonConverter` (`schemas.enable=false`) writes them:
-//! Jackson's compact output. Two details differ from `serde_json`'s defaults and are matched here:
+//! Jackson's compact output. Three details differ from `serde_json`'s defaults and are matched here:
 //!
-//! - control characters without a short escape are written `\u001F` (upper-case hex), and
+//! - control characters without a short escape are written `\u001F` (upper-case hex),
+//! - a character beyond U+FFFF is written as its two UTF-16 surrogates, escaped
+//!   (`😀` → `\uD83D\uDE00`): Jackson's UTF-8 generator does so unless
+//!   `COMBINE_UNICODE_SURROGATES_IN_UTF8` is set, and Connect's JsonConverter does not set it, and
 //! - doubles are written like Java's `Double.toString`: `1.0E20`, `1.5E-5`, `100.0`.
 
 use std::io;
@@ -28,6 +31,25 @@ impl Formatter for JavaFormatter {
 
     fn write_f32<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f32) -> io::Result<()> {
         writer.write_all(java_double(f64::from(value)).as_bytes())
+    }
+
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // Runs of characters within the Basic Multilingual Plane go out as they are.
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if (c as u32) > 0xFFFF {
+                writer.write_all(&fragment.as_bytes()[start..i])?;
+                for unit in c.encode_utf16(&mut [0u16; 2]) {
+                    write!(writer, "\\u{unit:04X}")?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
     }
 
     fn write_char_escape<W: ?Sized + io::Write>(
@@ -120,11 +142,11 @@ mod tests {
 
     #[test]
     fn compact_with_jackson_escapes() {
-        let value = json!({"a": "tab\there\nnl \u{1} \u{1f} \"q\" \\ / é", "n": 1, "d": 1e20,
+        let value = json!({"a": "tab\there\nnl \u{1} \u{1f} \"q\" \\ / é 😀x", "n": 1, "d": 1e20,
                            "l": [true, null, -3]});
         assert_eq!(
             String::from_utf8(to_java_json(&value)).unwrap(),
-            r#"{"a":"tab\there\nnl \u0001 \u001F \"q\" \\ / é","n":1,"d":1.0E20,"l":[true,null,-3]}"#
+            r#"{"a":"tab\there\nnl \u0001 \u001F \"q\" \\ / é \uD83D\uDE00x","n":1,"d":1.0E20,"l":[true,null,-3]}"#
         );
     }
 }
