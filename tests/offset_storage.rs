@@ -39,19 +39,8 @@ fn an_offset_file_in_a_missing_directory_stops_the_worker_at_start() {
         .spawn()
         .unwrap();
     let mut worker = common::procs::Proc(child);
-    // A worker that starts anyway would run forever: give it a bound.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = worker.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker started: {}",
-            std::fs::read_to_string(&log).unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    // A worker that starts anyway would run forever: the wait is bounded.
+    let status = worker.wait_exit(Duration::from_secs(30));
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("offset.storage.file.filename"), "{stderr}");

@@ -17,21 +17,6 @@ use nix::sys::signal::Signal;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
 
-/// Waits for the process to exit, at most `timeout`.
-fn wait_exit(p: &mut Proc, timeout: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(s) = p.0.try_wait().unwrap() {
-            return s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "process did not exit within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Starts `kconnect broker` and returns it with the address it printed.
 fn start_broker(topics: &[&str]) -> (Proc, String) {
     let mut cmd = Command::new(BIN);
@@ -121,7 +106,7 @@ fn stop_and_resume(sig: Signal) -> (VerifiableReport, u64) {
         r.total_received() >= 3_000
     });
     run1.signal(sig);
-    let status = wait_exit(&mut run1, Duration::from_secs(30));
+    let status = run1.wait_exit(Duration::from_secs(30));
     if sig == Signal::SIGTERM {
         assert!(
             status.success(),

@@ -11,7 +11,7 @@ mod common;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::kafka::{
@@ -53,20 +53,6 @@ fn poll_until(timeout: Duration, what: &str, mut check: impl FnMut() -> Result<(
             "timed out after {timeout:?} waiting for {what}; {state}"
         );
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn wait_exit(p: &mut Proc, timeout: Duration) -> ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(s) = p.0.try_wait().unwrap() {
-            return s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "process did not exit within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -277,7 +263,7 @@ fn a_million_lines_survive_three_sigkills_of_the_worker_in_order() {
             },
         );
         w.signal(Signal::SIGKILL);
-        wait_exit(&mut w, Duration::from_secs(10));
+        w.wait_exit(Duration::from_secs(10));
         // What survived the kill is what the next incarnation must start from.
         let position = source_position(&offsets, &source_name)
             .expect("the offsets file survives SIGKILL and holds the source's position");
@@ -317,7 +303,7 @@ fn a_million_lines_survive_three_sigkills_of_the_worker_in_order() {
         log.display()
     );
     w.signal(Signal::SIGTERM);
-    let status = wait_exit(&mut w, Duration::from_secs(30));
+    let status = w.wait_exit(Duration::from_secs(30));
     assert!(
         status.success(),
         "SIGTERM must stop cleanly, got {status:?}"
@@ -498,7 +484,7 @@ async fn a_four_task_sink_on_eight_partitions_gets_every_record_and_ends_at_lag_
     }
 
     w.signal(Signal::SIGTERM);
-    let status = wait_exit(&mut w, Duration::from_secs(30));
+    let status = w.wait_exit(Duration::from_secs(30));
     assert!(
         status.success(),
         "SIGTERM must stop cleanly, got {status:?}"

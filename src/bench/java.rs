@@ -194,38 +194,6 @@ async fn wait_rest(http: &reqwest::Client, p: &mut Peer) -> anyhow::Result<Insta
     }
 }
 
-/// Waits until `connector` runs `tasks` tasks, as the REST API (the same on both sides) says.
-async fn wait_running(
-    http: &reqwest::Client,
-    p: &Peer,
-    connector: &str,
-    tasks: usize,
-) -> anyhow::Result<()> {
-    let url = format!("{}/connectors/{connector}/status", p.rest);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut last = String::new();
-    loop {
-        if let Ok(r) = http.get(&url).send().await {
-            if let Ok(v) = r.json::<serde_json::Value>().await {
-                let running = v["tasks"].as_array().map_or(0, |ts| {
-                    ts.iter().filter(|t| t["state"] == "RUNNING").count()
-                });
-                if running >= tasks && v["connector"]["state"] == "RUNNING" {
-                    return Ok(());
-                }
-                last = v.to_string();
-            }
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{connector}: not {tasks} RUNNING tasks: {last}\n{}",
-                p.log_tail()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn rss_mb(pid: u32) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let bytes = super::process::rss_bytes(&status).context("no VmRSS")?;
@@ -298,7 +266,8 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
             let ready = wait_rest(&http, &mut p).await?;
             startup[i].push((ready - spawned).as_secs_f64() * 1000.0);
             if n == 0 {
-                wait_running(&http, &p, "idle", 1).await?;
+                super::process::wait_tasks_running(&http, &p.rest, "idle", 1, &|| p.log_tail())
+                    .await?;
                 idle[i] = settled_rss_mb(p.child.id()).await?;
             }
         }
@@ -346,7 +315,10 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
         ];
         let (mut p, _) = spawn(side, peer, &dir, &conn)?;
         wait_rest(&http, &mut p).await?;
-        wait_running(&http, &p, "load", plan.load_tasks).await?;
+        super::process::wait_tasks_running(&http, &p.rest, "load", plan.load_tasks, &|| {
+            p.log_tail()
+        })
+        .await?;
         loaded[i] = settled_rss_mb(p.child.id()).await?;
     }
     let tasks = plan.load_tasks;

@@ -225,15 +225,16 @@ fn http() -> anyhow::Result<reqwest::Client> {
         .context("building the HTTP client")
 }
 
-/// Waits until `connector` has `tasks` tasks, all RUNNING, as the REST API reports them.
-async fn wait_tasks_running(
+/// Waits until `connector` has `tasks` tasks, all RUNNING, as the REST API at `base` (the same
+/// on kconnect and Java Connect) reports them; `log` says what the worker logged, for errors.
+pub(crate) async fn wait_tasks_running(
     http: &reqwest::Client,
-    addr: &str,
+    base: &str,
     connector: &str,
     tasks: usize,
-    w: &Worker,
+    log: &dyn Fn() -> String,
 ) -> anyhow::Result<()> {
-    let url = format!("http://{addr}/connectors/{connector}/status");
+    let url = format!("{base}/connectors/{connector}/status");
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut last = String::new();
     loop {
@@ -250,8 +251,8 @@ async fn wait_tasks_running(
         }
         if Instant::now() > deadline {
             bail!(
-                "{connector}: not {tasks} RUNNING tasks after 120 s: {last}\nstderr:\n{}",
-                w.log_tail()
+                "{connector}: not {tasks} RUNNING tasks after 120 s: {last}\nlog:\n{}",
+                log()
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -306,7 +307,10 @@ async fn measure_rss(
         .unwrap_or_default();
     let mut w = spawn_worker(dir, bootstrap, &connector)?;
     let (addr, _) = w.wait_healthy(http).await?;
-    wait_tasks_running(http, &addr, &name, tasks, &w).await?;
+    wait_tasks_running(http, &format!("http://{addr}"), &name, tasks, &|| {
+        w.log_tail()
+    })
+    .await?;
     // Let the tasks settle (producers connected, first batches sent), then read.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss = settled_rss(w.proc.pid(), 6).await?;

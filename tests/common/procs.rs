@@ -23,6 +23,21 @@ impl Proc {
     pub fn signal(&self, sig: Signal) {
         kill(Pid::from_raw(self.0.id() as i32), sig).unwrap();
     }
+
+    /// Waits for the process to exit, at most `timeout` (a process that does not is a failure).
+    pub fn wait_exit(&mut self, timeout: std::time::Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.0.try_wait().unwrap() {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "process did not exit within {timeout:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 /// What the VerifiableSink tasks wrote to `<base>.<task>` so far (nothing yet: empty).
