@@ -35,10 +35,13 @@ fn file_sink(name: &str, class: &str, file: &Path, topic: &str) -> Props {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn file_to_kafka_to_file_200k_lines_arrive_complete_and_in_order() {
+async fn file_to_kafka_to_file_lines_arrive_complete_and_in_order() {
     let w = TestWorker::start(&[], registry()).await;
     let (input, output) = (w.path("in.txt"), w.path("out.txt"));
-    let lines = write_numbered_lines(&input, 200_000);
+    // Within the embedded broker's retention (5 MB, 100,000 messages per partition), so that a
+    // sink slowed down by a loaded machine still finds every record; the million-line run is
+    // `real_kafka::…`, on a broker that keeps everything.
+    let lines = write_numbered_lines(&input, 40_000);
     w.worker
         .add_connector(file_source("src", "FileStreamSource", &input, "lines"))
         .await
