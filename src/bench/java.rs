@@ -461,7 +461,9 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
              10% to 90%, raw: an rdkafka producer with kconnect's producer settings sending the \
              same file. FileStreamSink: the same records from one pre-filled one-partition \
              topic, records/s while the output file grows from 10% to 90% of its size, raw: an \
-             rdkafka consumer writing the same file in 64 KiB chunks. One run per side. Not \
+             rdkafka consumer with `fetch.queue.backoff.ms=10` (as kconnect's sinks set it) \
+             writing the same file in 64 KiB chunks; Java Connect's consumer keeps its own \
+             defaults. One run per side. Not \
              measured: restart after a failure (Java Connect does not restart failed tasks by \
              itself) and SIGKILL-to-failover time (distributed; not yet).",
             peer.bootstrap, plan.startups, plan.load_tasks, n
@@ -498,6 +500,9 @@ async fn raw_sink(
         .set("bootstrap.servers", bootstrap)
         .set("group.id", unique("raw-sink"))
         .set("enable.auto.commit", "false")
+        // As kconnect's sinks set it (librdkafka's 1 s default stalls a consumer whose queue
+        // is full): like for like.
+        .set("fetch.queue.backoff.ms", "10")
         .create()?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
