@@ -139,7 +139,9 @@ pub fn distributed_config_def() -> ConfigDef {
     def.define(
         CONNECT_PROTOCOL,
         ConfigType::String,
-        Some("compatible"),
+        // Connect's default since 2.4: a kconnect worker joining a Java Connect group offers
+        // what the Java workers offer, and internal requests are signed unless asked not to be.
+        Some("sessioned"),
         Some(Validator::one_of(&["compatible", "sessioned"])),
         Importance::Low,
         "The group protocol: incremental cooperative rebalancing (compatible or sessioned). \
@@ -258,7 +260,7 @@ mod tests {
         assert_eq!(c.status_partitions, 5);
         assert_eq!(c.config_replication, 3);
         assert_eq!(c.max_delay, Duration::ZERO);
-        assert_eq!(c.protocol, "compatible");
+        assert_eq!(c.protocol, "sessioned");
         assert_eq!(c.internal_topics()[0], ("connect-configs", 1, 3));
     }
 
