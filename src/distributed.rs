@@ -406,7 +406,7 @@ impl Distributed {
             herder: Arc::new(herder.clone()) as Arc<dyn Herder>,
             plugins,
             logs,
-            kafka_cluster_id: crate::standalone::cluster_id(&bootstrap).await,
+            kafka_cluster_id: crate::standalone::cluster_id(client.clone()).await,
             broker: broker.clone(),
             metrics,
             // Forwarded requests carry the caller's own credentials.

@@ -51,6 +51,8 @@ pub struct StandaloneConfig {
     pub worker_file: PathBuf,
     pub worker: WorkerConfig,
     pub connectors: Vec<ConnectorFile>,
+    /// The plugins the worker runs with; the connectors' own keys were checked against them.
+    pub plugins: Arc<PluginRegistry>,
 }
 
 impl StandaloneConfig {
@@ -87,8 +89,7 @@ impl StandaloneConfig {
         }
         let mut connectors = Vec::new();
         let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
-        // The plugins `Standalone::start` runs with, for the connectors' own keys.
-        let plugins = PluginRegistry::builtin();
+        let plugins = Arc::new(PluginRegistry::builtin());
         for f in connector_files {
             let connector = load_connector_file(f)?;
             warn_unknown_keys(
@@ -113,6 +114,7 @@ impl StandaloneConfig {
             worker_file: worker_file.to_path_buf(),
             worker,
             connectors,
+            plugins,
         })
     }
 }
@@ -179,8 +181,9 @@ impl Standalone {
                 .await
                 .map_err(|e| worker_error(e.to_string()))?;
         }
-        let bootstrap_for_rest = bootstrap.clone();
-        let plugins = Arc::new(PluginRegistry::builtin());
+        // The worker's own client settings (security included) for GET /'s cluster id.
+        let rest_client = kconnect_actors::config::worker_client_props(&wc, &bootstrap);
+        let plugins = config.plugins.clone();
         let worker = start_worker(wc, broker.clone(), plugins.clone(), worker_id)
             .await
             .map_err(worker_error)?;
@@ -198,7 +201,7 @@ impl Standalone {
             herder: Arc::new(worker.clone()),
             plugins,
             logs,
-            kafka_cluster_id: cluster_id(&bootstrap_for_rest).await,
+            kafka_cluster_id: cluster_id(rest_client).await,
             broker: broker.clone(),
             metrics,
             peers: None,
@@ -277,13 +280,13 @@ pub fn worker_id(props: &Props, bound: SocketAddr) -> String {
 }
 
 /// The Kafka cluster id for `GET /`, if the cluster answers within a few seconds.
-pub async fn cluster_id(bootstrap: &str) -> Option<String> {
-    let bootstrap = bootstrap.to_string();
+pub async fn cluster_id(client: Vec<(String, String)>) -> Option<String> {
     tokio::task::spawn_blocking(move || {
-        let c: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .create()
-            .ok()?;
+        let mut config = rdkafka::ClientConfig::new();
+        for (k, v) in client {
+            config.set(k, v);
+        }
+        let c: rdkafka::consumer::BaseConsumer = config.create().ok()?;
         rdkafka::consumer::Consumer::client(&c).fetch_cluster_id(std::time::Duration::from_secs(5))
     })
     .await

@@ -154,7 +154,7 @@ const CONNECTION_FACILITIES: &[&str] = &["FAIL", "ERROR", "BROKERFAIL"];
 
 /// Logs a librdkafka line, quietly when it is about connections: a failed attempt repeats on
 /// every retry, and the outage itself is [`BrokerHealth`]'s to tell (once).
-pub fn log_librdkafka(health: &BrokerHealth, level: RDKafkaLogLevel, fac: &str, msg: &str) {
+fn log_librdkafka(health: &BrokerHealth, level: RDKafkaLogLevel, fac: &str, msg: &str) {
     if CONNECTION_FACILITIES.contains(&fac) {
         health.connection_failed(msg);
         tracing::debug!(target: "librdkafka", "{fac} {msg}");
@@ -174,7 +174,7 @@ pub fn log_librdkafka(health: &BrokerHealth, level: RDKafkaLogLevel, fac: &str, 
 }
 
 /// Reports a librdkafka error callback: connectivity to [`BrokerHealth`], the rest logged.
-pub fn report_librdkafka_error(health: &BrokerHealth, error: &KafkaError, reason: &str) {
+fn report_librdkafka_error(health: &BrokerHealth, error: &KafkaError, reason: &str) {
     match error.rdkafka_error_code() {
         Some(code) if is_connectivity(code) => {
             // One broker of several failing is not an outage; all of them is.

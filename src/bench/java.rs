@@ -194,34 +194,18 @@ async fn wait_rest(http: &reqwest::Client, p: &mut Peer) -> anyhow::Result<Insta
     }
 }
 
-fn rss_mb(pid: u32) -> anyhow::Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let bytes = super::process::rss_bytes(&status).context("no VmRSS")?;
-    Ok(bytes as f64 / 1e6)
-}
-
-/// The largest RSS over six readings 200 ms apart, after a second of settling.
+/// The largest RSS (MB) over six readings 200 ms apart, after a second of settling.
 async fn settled_rss_mb(pid: u32) -> anyhow::Result<f64> {
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut max: f64 = 0.0;
-    for i in 0..6 {
-        if i > 0 {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        max = max.max(rss_mb(pid)?);
-    }
-    Ok(max)
+    Ok(super::process::settled_rss(pid, 6).await? as f64 / 1e6)
 }
 
-fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
+async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    let rt = tokio::runtime::Handle::current();
-    let results = tokio::task::block_in_place(|| {
-        rt.block_on(admin.create_topics([&new], &AdminOptions::new()))
-    })?;
+    let results = admin.create_topics([&new], &AdminOptions::new()).await?;
     for r in results {
         if let Err((t, e)) = r {
             bail!("creating topic {t}: {e}");
@@ -242,10 +226,7 @@ fn unique(what: &str) -> String {
 }
 
 pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(5))
-        .build()?;
+    let http = super::process::http()?;
     let mut rows = Vec::new();
     let dir = ScratchDir::new("java")?;
     let empty = dir.path("empty.txt");
@@ -301,7 +282,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
     // has its own producer).
     let mut loaded = [0.0, 0.0];
     let load_topic = unique("load");
-    create_topic(&peer.bootstrap, &load_topic, plan.load_tasks as i32)?;
+    create_topic(&peer.bootstrap, &load_topic, plan.load_tasks as i32).await?;
     for (i, side) in [Side::Kconnect, Side::Java].into_iter().enumerate() {
         let conn = [
             ("name", "load".to_string()),
@@ -346,7 +327,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
     let mut src = [0.0, 0.0];
     for (i, side) in [Side::Kconnect, Side::Java].into_iter().enumerate() {
         let topic = unique("source");
-        create_topic(&peer.bootstrap, &topic, 1)?;
+        create_topic(&peer.bootstrap, &topic, 1).await?;
         let conn = [
             ("name", "source".to_string()),
             ("connector.class", FILE_SOURCE.into()),
@@ -395,7 +376,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
 
     // FileStreamSink from one pre-filled topic, and the raw consumer.
     let topic = unique("sink");
-    create_topic(&peer.bootstrap, &topic, 1)?;
+    create_topic(&peer.bootstrap, &topic, 1).await?;
     let (b, t, i2) = (peer.bootstrap.clone(), topic.clone(), input.clone());
     tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
         let (producer, counting) = inproc::raw_producer(&b)?;
@@ -473,7 +454,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
 
 async fn raw_source(bootstrap: &str, input: &Path, n: usize) -> anyhow::Result<f64> {
     let topic = unique("raw-source");
-    create_topic(bootstrap, &topic, 1)?;
+    create_topic(bootstrap, &topic, 1).await?;
     let (b, t) = (bootstrap.to_string(), topic.clone());
     let (_stop, flag) = StopOnDrop::new();
     let watch = tokio::task::spawn_blocking(move || {

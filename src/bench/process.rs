@@ -217,7 +217,7 @@ impl Worker {
     }
 }
 
-fn http() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(5))
@@ -260,7 +260,7 @@ pub(crate) async fn wait_tasks_running(
 }
 
 /// The largest RSS of `pid` over `samples` readings 200 ms apart.
-async fn settled_rss(pid: u32, samples: usize) -> anyhow::Result<u64> {
+pub(crate) async fn settled_rss(pid: u32, samples: usize) -> anyhow::Result<u64> {
     let mut max = 0;
     for i in 0..samples {
         if i > 0 {

@@ -189,6 +189,7 @@ pub async fn standalone_worker(
         worker_file: PathBuf::from("worker.properties"),
         worker: WorkerConfig::parse(p).unwrap(),
         connectors: Vec::new(),
+        plugins: std::sync::Arc::new(kconnect_connectors::registry::PluginRegistry::builtin()),
     };
     kconnect::standalone::Standalone::start(config, None)
         .await

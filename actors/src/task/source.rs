@@ -16,7 +16,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
-use crate::broker_health::{self, BrokerHealth};
+use crate::broker_health::KafkaClientContext;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -50,17 +50,17 @@ pub struct SourceTaskActor;
 pub struct SourceProducerContext {
     submitted: Arc<Mutex<SubmittedRecords>>,
     delivered: Arc<Notify>,
-    health: Arc<BrokerHealth>,
+    /// Connection trouble goes to the worker's broker health, as for every task client.
+    client: KafkaClientContext,
 }
 
-/// Connection trouble goes to the worker's broker health, as for every task client.
 impl ClientContext for SourceProducerContext {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
-        broker_health::log_librdkafka(&self.health, level, fac, msg);
+        self.client.log(level, fac, msg);
     }
 
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        broker_health::report_librdkafka_error(&self.health, &error, reason);
+        self.client.error(error, reason);
     }
 }
 
@@ -283,7 +283,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         .create_with_context(SourceProducerContext {
             submitted: state.submitted.clone(),
             delivered: state.delivered.clone(),
-            health: worker.broker_health.clone(),
+            client: KafkaClientContext::new(worker.broker_health.clone()),
         })
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
     let live = worker.live_clients.register();
@@ -301,7 +301,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
                 &state.connector,
                 &worker.bootstrap_servers,
             );
-            let context = broker_health::KafkaClientContext::new(worker.broker_health.clone());
+            let context = KafkaClientContext::new(worker.broker_health.clone());
             Some(Arc::new(KafkaTopicAdmin::new(&props, context).map_err(|e| e.to_string())?) as _)
         }
         (None, None) => None,
