@@ -19,6 +19,7 @@ use common::kafka::{
     record_count, topic_config, unique_name, RunDir,
 };
 use common::procs::Proc;
+use common::{pipeline_cases, TestBroker};
 use nix::sys::signal::Signal;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -622,4 +623,30 @@ async fn with_topic_creation_disabled_the_broker_creates_source_topics() {
         "topic.creation.enable=false test took {:?}",
         started.elapsed()
     );
+}
+
+// The embedded suite's pipeline runs (`tests/pipeline.rs`), on real Kafka.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipeline_file_lines_arrive_complete_and_in_order() {
+    let Some(broker) = TestBroker::real() else {
+        return;
+    };
+    pipeline_cases::file_lines_arrive_complete_and_in_order(broker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipeline_a_panicking_source_task_is_restarted_and_no_line_is_lost() {
+    let Some(broker) = TestBroker::real() else {
+        return;
+    };
+    pipeline_cases::a_panicking_source_task_is_restarted_and_no_line_is_lost(broker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipeline_a_panicking_sink_task_is_restarted_and_no_line_is_lost() {
+    let Some(broker) = TestBroker::real() else {
+        return;
+    };
+    pipeline_cases::a_panicking_sink_task_is_restarted_and_no_line_is_lost(broker).await;
 }

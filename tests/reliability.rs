@@ -1,6 +1,8 @@
 //! The reliability suite: VerifiableSource → VerifiableSink runs under injected faults, each
 //! counting every record per source task. Each asserts that no record was lost and reports the
-//! duplicates it saw (at-least-once allows them, after the last committed offset).
+//! duplicates it saw (at-least-once allows them, after the last committed offset). The runs
+//! whose faults are the task's own also run on real Kafka (`…_on_real_kafka`, skipped loudly
+//! without `KCONNECT_TEST_KAFKA`); broker faults exist only on the embedded broker.
 
 mod common;
 
@@ -21,35 +23,43 @@ struct Run {
     w: TestWorker,
     sink_base: PathBuf,
     per_task: u64,
+    /// The sink connector's name (unique on the shared real broker).
+    sink: String,
 }
 
 impl Run {
     /// Starts a verifiable pipeline; `source_extra` / `sink_extra` add connector keys (faults).
     async fn start(
+        broker: TestBroker,
         worker_extra: &[(&str, &str)],
         per_task: u64,
         throughput: &str,
         source_extra: &[(&str, &str)],
         sink_extra: &[(&str, &str)],
     ) -> Run {
-        let w = TestWorker::start(worker_extra, registry()).await;
-        w.broker.create_topic("rel", 2).unwrap();
+        let w = TestWorker::start_on(broker, worker_extra, registry()).await;
+        let (topic, sink_name, source_name) = (
+            w.broker.name("rel"),
+            w.broker.name("vsink"),
+            w.broker.name("vsource"),
+        );
+        w.broker.create_topic(&topic, 2).await;
         let sink_base = w.path("verifiable.out");
         let mut sink = props(&[
-            ("name", "vsink"),
+            ("name", &sink_name),
             ("connector.class", "VerifiableSink"),
             ("tasks.max", "2"),
-            ("topics", "rel"),
+            ("topics", &topic),
             ("verifiable.sink.file", sink_base.to_str().unwrap()),
         ]);
         sink.extend(props(sink_extra));
         w.worker.add_connector(sink).await.unwrap();
-        w.wait_running("vsink", 2).await;
+        w.wait_running(&sink_name, 2).await;
         let mut source = props(&[
-            ("name", "vsource"),
+            ("name", &source_name),
             ("connector.class", "VerifiableSource"),
             ("tasks.max", &SOURCE_TASKS.to_string()),
-            ("topic", "rel"),
+            ("topic", &topic),
             ("throughput", throughput),
             ("max.messages", &per_task.to_string()),
         ]);
@@ -59,6 +69,7 @@ impl Run {
             w,
             sink_base,
             per_task,
+            sink: sink_name,
         }
     }
 
@@ -116,9 +127,21 @@ const RESTART_FAST: [(&str, &str); 2] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn repeated_task_panics_in_source_and_sink_lose_nothing() {
+    repeated_task_panics_in_source_and_sink_lose_nothing_on(TestBroker::embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn repeated_task_panics_in_source_and_sink_lose_nothing_on_real_kafka() {
+    if let Some(broker) = TestBroker::real() {
+        repeated_task_panics_in_source_and_sink_lose_nothing_on(broker).await;
+    }
+}
+
+async fn repeated_task_panics_in_source_and_sink_lose_nothing_on(broker: TestBroker) {
     // Faults leave room for commits (every 200 ms): a task that panicked before committing
     // anything would, correctly, redo the same work forever.
     let run = Run::start(
+        broker,
         &RESTART_FAST,
         20_000,
         "5000",
@@ -142,22 +165,38 @@ async fn repeated_task_panics_in_source_and_sink_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn broker_down_and_up_loses_nothing() {
-    let run = Run::start(&RESTART_FAST, 15_000, "3000", &[], &[]).await;
+    let run = Run::start(
+        TestBroker::embedded(),
+        &RESTART_FAST,
+        15_000,
+        "3000",
+        &[],
+        &[],
+    )
+    .await;
     // Let records flow, then take the broker away for two seconds mid-stream.
     assert!(
         eventually(Duration::from_secs(30), || run.report().total_received()
             > 2_000)
         .await
     );
-    run.w.broker.broker_down().unwrap();
+    run.w.broker.mock().broker_down().unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await; // the outage itself
-    run.w.broker.broker_up().unwrap();
+    run.w.broker.mock().broker_up().unwrap();
     run.finish("broker down and up").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn producer_request_errors_lose_nothing() {
-    let run = Run::start(&RESTART_FAST, 15_000, "3000", &[], &[]).await;
+    let run = Run::start(
+        TestBroker::embedded(),
+        &RESTART_FAST,
+        15_000,
+        "3000",
+        &[],
+        &[],
+    )
+    .await;
     assert!(
         eventually(Duration::from_secs(30), || run.report().total_received()
             > 2_000)
@@ -172,6 +211,7 @@ async fn producer_request_errors_lose_nothing() {
     .repeat(4);
     run.w
         .broker
+        .mock()
         .push_request_errors(RDKafkaApiKey::Produce, errors)
         .unwrap();
     run.finish("produce request errors").await;
@@ -179,7 +219,19 @@ async fn producer_request_errors_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sink_put_errors_are_retried_and_lose_nothing() {
+    sink_put_errors_are_retried_and_lose_nothing_on(TestBroker::embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sink_put_errors_are_retried_and_lose_nothing_on_real_kafka() {
+    if let Some(broker) = TestBroker::real() {
+        sink_put_errors_are_retried_and_lose_nothing_on(broker).await;
+    }
+}
+
+async fn sink_put_errors_are_retried_and_lose_nothing_on(broker: TestBroker) {
     let run = Run::start(
+        broker,
         &RESTART_FAST,
         10_000,
         "-1",
@@ -191,8 +243,9 @@ async fn sink_put_errors_are_retried_and_lose_nothing() {
         ],
     )
     .await;
+    let sink_name = run.sink.clone();
     let (_, statuses) = run.finish("sink put errors").await;
-    let sink = statuses.iter().find(|c| c.name == "vsink").unwrap();
+    let sink = statuses.iter().find(|c| c.name == sink_name).unwrap();
     assert!(
         sink.tasks.values().any(|t| t.restarts > 0),
         "non-retriable put errors restarted a task: {sink:?}"

@@ -74,9 +74,9 @@ async fn task_failure(w: &TestWorker, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sink_fails_loudly_when_the_broker_dropped_records_it_had_not_read() {
     let w = TestWorker::start(&[], registry()).await;
-    w.broker.create_topic("kept", 1).unwrap();
+    w.broker.create_topic("kept", 1).await;
     let out = w.path("out.txt");
-    let bootstrap = w.broker.bootstrap_servers().to_string();
+    let bootstrap = w.broker.bootstrap_servers();
 
     // A sink that reads 10 records and commits them, then stops.
     produce(&bootstrap, "kept", 0, 10, 1);

@@ -5,6 +5,7 @@
 
 pub mod java_connect;
 pub mod kafka;
+pub mod pipeline_cases;
 pub mod plugins;
 pub mod procs;
 
@@ -26,36 +27,92 @@ pub fn props(pairs: &[(&str, &str)]) -> Props {
         .collect()
 }
 
-/// An in-process worker on its own embedded broker.
+/// The broker a test runs on: an embedded broker of its own, or the shared real Kafka broker.
+pub enum TestBroker {
+    Embedded(Arc<EmbeddedBroker>),
+    /// Bootstrap servers of the real broker (`KCONNECT_TEST_KAFKA`).
+    Real(String),
+}
+
+impl TestBroker {
+    pub fn embedded() -> TestBroker {
+        TestBroker::Embedded(Arc::new(EmbeddedBroker::start().expect("embedded broker")))
+    }
+
+    /// The real broker, or `None` after saying SKIPPED (a failure under `CI=true`).
+    pub fn real() -> Option<TestBroker> {
+        kafka::real_kafka().map(TestBroker::Real)
+    }
+
+    /// A topic or connector name. An embedded broker belongs to one test, so `base` is unique
+    /// there; the real broker is shared by every test and outlives runs, so names get a unique
+    /// suffix (a connector name is also its sink's consumer group).
+    pub fn name(&self, base: &str) -> String {
+        match self {
+            TestBroker::Embedded(_) => base.to_string(),
+            TestBroker::Real(_) => kafka::unique_name(base),
+        }
+    }
+
+    pub fn bootstrap_servers(&self) -> String {
+        match self {
+            TestBroker::Embedded(b) => b.bootstrap_servers().to_string(),
+            TestBroker::Real(b) => b.clone(),
+        }
+    }
+
+    pub async fn create_topic(&self, topic: &str, partitions: i32) {
+        match self {
+            TestBroker::Embedded(b) => b.create_topic(topic, partitions).unwrap(),
+            TestBroker::Real(b) => kafka::create_topic(b, topic, partitions).await,
+        }
+    }
+
+    /// The embedded broker, for tests that inject faults through the mock cluster's API.
+    pub fn mock(&self) -> &EmbeddedBroker {
+        match self {
+            TestBroker::Embedded(b) => b,
+            TestBroker::Real(_) => panic!("this test injects faults only the embedded broker has"),
+        }
+    }
+}
+
+/// An in-process standalone worker.
 pub struct TestWorker {
     pub worker: Worker,
-    pub broker: Arc<EmbeddedBroker>,
+    pub broker: TestBroker,
     pub dir: tempfile::TempDir,
 }
 
 impl TestWorker {
+    /// A worker on an embedded broker of its own.
     pub async fn start(extra: &[(&str, &str)], plugins: PluginRegistry) -> TestWorker {
-        let broker = Arc::new(EmbeddedBroker::start().expect("embedded broker"));
-        Self::start_on(broker, extra, plugins).await
+        Self::start_on(TestBroker::embedded(), extra, plugins).await
     }
 
     pub async fn start_on(
-        broker: Arc<EmbeddedBroker>,
+        broker: TestBroker,
         extra: &[(&str, &str)],
         plugins: PluginRegistry,
     ) -> TestWorker {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
         let offsets = dir.path().join("connect.offsets");
+        let bootstrap = broker.bootstrap_servers();
         let mut p = props(&[
             ("offset.storage.file.filename", offsets.to_str().unwrap()),
             ("offset.flush.interval.ms", "200"),
+            ("bootstrap.servers", &bootstrap),
         ]);
         p.extend(props(extra));
         let config = WorkerConfig::parse(p).expect("worker config");
+        let embedded = match &broker {
+            TestBroker::Embedded(b) => Some(b.clone()),
+            TestBroker::Real(_) => None,
+        };
         let worker = kconnect::standalone::start_worker(
             config,
-            Some(broker.clone()),
+            embedded,
             Arc::new(plugins),
             "127.0.0.1:8083".into(),
         )
