@@ -1073,3 +1073,33 @@ async fn with_basic_auth_connectors_on_followers_get_their_tasks() {
     let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
     assert!(work.iter().all(|(connectors, _)| connectors.len() == 1));
 }
+
+/// The leader replaces the session key when it expires (`inter.worker.key.ttl.ms`), without a
+/// rebalance, as Connect's leader does; followers follow the config topic and sign with the
+/// new key. Connectors created after the key was replaced twice, one of them on the follower,
+/// get their tasks: the follower's task configs reach the leader signed with a current key.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_leader_replaces_an_expired_session_key_and_followers_sign_with_the_new_one() {
+    let _serial = SERIAL.lock().await;
+    let extra = "listeners=http://127.0.0.1:0\ninter.worker.key.ttl.ms=1000\n";
+    let c = Cluster::start_with(2, &["seq:2"], extra, reqwest::Client::new()).await;
+    c.wait_joined().await;
+    let generation = |v: &Value| v["cluster"]["generation"].as_i64();
+    let (_, before) = c.get(0, "/admin/worker").await;
+    let keys_written = || c.logs().matches("wrote a new session key").count();
+    // The first key at the first assignment, then one per expiry. The log is another
+    // process's: polled.
+    let rotated = common::eventually(Duration::from_secs(20), || keys_written() >= 3).await;
+    assert!(rotated, "the key was not replaced\n{}", c.logs());
+    let (_, after) = c.get(0, "/admin/worker").await;
+    assert_eq!(
+        generation(&before),
+        generation(&after),
+        "replacing the key needs no rebalance"
+    );
+    c.create(0, "a", source(&c.seq, 2, 1_000_000, 10)).await;
+    c.create(0, "b", source(&c.seq, 2, 1_000_000, 10)).await;
+    let expected = BTreeMap::from([("a", 2), ("b", 2)]);
+    let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
+    assert!(work.iter().all(|(connectors, _)| connectors.len() == 1));
+}

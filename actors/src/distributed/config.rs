@@ -7,6 +7,8 @@ use kconnect_connectors::api::Props;
 use kconnect_connectors::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
 use kconnect_connectors::error::ConnectError;
 
+use super::signature;
+
 pub const GROUP_ID: &str = "group.id";
 pub const CONFIG_TOPIC: &str = "config.storage.topic";
 pub const CONFIG_REPLICATION: &str = "config.storage.replication.factor";
@@ -21,6 +23,11 @@ pub const HEARTBEAT_INTERVAL_MS: &str = "heartbeat.interval.ms";
 pub const REBALANCE_TIMEOUT_MS: &str = "rebalance.timeout.ms";
 pub const MAX_DELAY_MS: &str = "scheduled.rebalance.max.delay.ms";
 pub const CONNECT_PROTOCOL: &str = "connect.protocol";
+pub const KEY_TTL_MS: &str = "inter.worker.key.ttl.ms";
+pub const KEY_SIZE: &str = "inter.worker.key.size";
+pub const KEY_GENERATION_ALGORITHM: &str = "inter.worker.key.generation.algorithm";
+pub const SIGNATURE_ALGORITHM: &str = "inter.worker.signature.algorithm";
+pub const VERIFICATION_ALGORITHMS: &str = "inter.worker.verification.algorithms";
 
 /// kconnect reassigns a departed worker's work in the rebalance that notices it is gone
 /// (Connect waits up to 5 minutes for the worker to come back). The session timeout already is
@@ -136,6 +143,57 @@ pub fn distributed_config_def() -> ConfigDef {
         "How long the leader holds a departed worker's work back for it to return. kconnect \
          defaults to 0: work is reassigned once the session timeout declared the worker gone.",
     );
+    // Connect's session keys (KIP-507). kconnect signs and verifies with HmacSHA256 only,
+    // Connect's default; other algorithms are refused by name rather than silently ignored.
+    let hmac_only = || Some(Validator::one_of(&[signature::HMAC_SHA256]));
+    let def = ms(
+        def,
+        KEY_TTL_MS,
+        "3600000",
+        0.0,
+        "How long the leader uses a session key before it writes a new one to the config topic.",
+    )
+    .define_optional(
+        KEY_SIZE,
+        ConfigType::Int,
+        Importance::Low,
+        "The size of new session keys in bits (a multiple of 8); by default 256, what Java's \
+         KeyGenerator makes for HmacSHA256.",
+    )
+    .with_validator(Validator::custom("a positive multiple of 8", |v| match v {
+        ParsedValue::Int(n) if *n > 0 && n % 8 == 0 => Ok(()),
+        _ => Err("must be a positive multiple of 8 (bits)".into()),
+    }))
+    .define(
+        KEY_GENERATION_ALGORITHM,
+        ConfigType::String,
+        Some(signature::HMAC_SHA256),
+        hmac_only(),
+        Importance::Low,
+        "The algorithm of new session keys.",
+    )
+    .define(
+        SIGNATURE_ALGORITHM,
+        ConfigType::String,
+        Some(signature::HMAC_SHA256),
+        hmac_only(),
+        Importance::Low,
+        "The algorithm this worker signs internal requests with.",
+    )
+    .define(
+        VERIFICATION_ALGORITHMS,
+        ConfigType::List,
+        Some(signature::HMAC_SHA256),
+        Some(Validator::custom(
+            "a list including HmacSHA256",
+            |v| match v {
+                ParsedValue::List(l) if l.iter().any(|a| a == signature::HMAC_SHA256) => Ok(()),
+                _ => Err("must include HmacSHA256, the algorithm kconnect signs with".into()),
+            },
+        )),
+        Importance::Low,
+        "The algorithms internal requests may be signed with.",
+    );
     def.define(
         CONNECT_PROTOCOL,
         ConfigType::String,
@@ -169,6 +227,10 @@ pub struct DistributedConfig {
     pub max_delay: Duration,
     /// `compatible` or `sessioned`.
     pub protocol: String,
+    /// `inter.worker.key.ttl.ms`: the leader replaces an older session key.
+    pub key_ttl: Duration,
+    /// `inter.worker.key.size` in bytes.
+    pub key_bytes: usize,
 }
 
 impl DistributedConfig {
@@ -193,6 +255,13 @@ impl DistributedConfig {
             rebalance_timeout: ms(REBALANCE_TIMEOUT_MS)?,
             max_delay: ms(MAX_DELAY_MS)?,
             protocol: p.string(CONNECT_PROTOCOL)?,
+            key_ttl: ms(KEY_TTL_MS)?,
+            key_bytes: if p.has(KEY_SIZE) {
+                p.int(KEY_SIZE)
+                    .map_or(signature::DEFAULT_KEY_BYTES, |bits| bits as usize / 8)
+            } else {
+                signature::DEFAULT_KEY_BYTES
+            },
         };
         let topics = [
             &config.config_topic,
@@ -262,6 +331,29 @@ mod tests {
         assert_eq!(c.max_delay, Duration::ZERO);
         assert_eq!(c.protocol, "sessioned");
         assert_eq!(c.internal_topics()[0], ("connect-configs", 1, 3));
+        assert_eq!(c.key_ttl, Duration::from_secs(3600));
+        assert_eq!(c.key_bytes, 32);
+    }
+
+    #[test]
+    fn session_key_settings_are_read_and_other_algorithms_refused_by_name() {
+        let mut p = minimal();
+        p.insert(KEY_TTL_MS.into(), "5000".into());
+        p.insert(KEY_SIZE.into(), "512".into());
+        let c = DistributedConfig::parse(&p).unwrap();
+        assert_eq!(c.key_ttl, Duration::from_secs(5));
+        assert_eq!(c.key_bytes, 64);
+        for (key, value) in [
+            (SIGNATURE_ALGORITHM, "HmacSHA512"),
+            (KEY_GENERATION_ALGORITHM, "HmacSHA1"),
+            (VERIFICATION_ALGORITHMS, "HmacSHA512"),
+            (KEY_SIZE, "100"),
+        ] {
+            let mut p = minimal();
+            p.insert(key.into(), value.into());
+            let e = DistributedConfig::parse(&p).unwrap_err().to_string();
+            assert!(e.contains(key), "{key}={value}: {e}");
+        }
     }
 
     #[test]

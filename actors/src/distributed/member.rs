@@ -114,6 +114,8 @@ pub fn start(
         view,
         herder,
         assignor: IncrementalAssignor::new(cc.max_delay.as_millis() as u64),
+        key_ttl: cc.key_ttl,
+        key_bytes: cc.key_bytes,
         current: None,
         applying: None,
         last_completed_generation: -1,
@@ -122,9 +124,19 @@ pub fn start(
         leader_sync_delay,
     };
     let group = config.group_id.clone();
+    let keys = KeyRotation {
+        view: handler.view.clone(),
+        ttl: cc.key_ttl,
+        key_bytes: cc.key_bytes,
+    };
     let task = tokio::spawn(async move {
-        if let Err(e) = run_member(config, handler, commands_rx).await {
-            tracing::error!(group = %group, "group membership ended: {e}");
+        tokio::select! {
+            r = run_member(config, handler, commands_rx) => {
+                if let Err(e) = r {
+                    tracing::error!(group = %group, "group membership ended: {e}");
+                }
+            }
+            () = keys.run() => {}
         }
     });
     MemberHandle {
@@ -148,33 +160,79 @@ struct ConnectMember {
     started: Instant,
     /// See [`leader_sync_delay`].
     leader_sync_delay: Duration,
+    /// `inter.worker.key.ttl.ms` and `inter.worker.key.size` (bytes).
+    key_ttl: Duration,
+    key_bytes: usize,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Writes a new session key when the config topic has none, one kconnect cannot sign with, or
+/// one older than `ttl`. Failing to write is logged: the next rebalance or expiry tries again,
+/// and until then signed requests are refused.
+async fn write_session_key_if_due(view: &ClusterView, ttl: Duration, key_bytes: usize) {
+    let now_ms = now_ms();
+    let snapshot = view.configs.snapshot();
+    if !signature::needs_new_key(snapshot.session_key(), now_ms, ttl.as_millis() as i64) {
+        return;
+    }
+    let key = signature::new_session_key(now_ms, key_bytes);
+    let configs = view.configs.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        configs.write(&[ConfigRecord::SessionKey(key)])?;
+        configs.refresh()
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => tracing::info!("wrote a new session key to the config topic"),
+        Ok(Err(e)) => tracing::warn!("cannot write a session key: {e}"),
+        Err(e) => tracing::warn!("cannot write a session key: {e}"),
+    }
+}
+
+/// The leader's key expiry timer. Connect's leader replaces the session key when it expires,
+/// not only at a rebalance (a stable group may not rebalance for weeks); followers pick the new
+/// key up from the config topic, which their stores follow. Every worker runs this timer; only
+/// the leader of a sessioned group writes.
+struct KeyRotation {
+    view: Arc<ClusterView>,
+    ttl: Duration,
+    key_bytes: usize,
+}
+
+impl KeyRotation {
+    async fn run(self) {
+        loop {
+            let expires = self.view.configs.snapshot().session_key().map(|k| {
+                k.creation_timestamp
+                    .saturating_add(self.ttl.as_millis() as i64)
+            });
+            let wait = match expires {
+                Some(at) => Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64),
+                // No key yet: the leader writes the first at its assignment.
+                None => self.ttl,
+            };
+            // A follower whose key expired waits for the leader's new one; a key another
+            // leader (Java, with its own TTL) keeps longer is not worth checking more often.
+            tokio::time::sleep(wait.max(Duration::from_secs(1))).await;
+            let m = self.view.membership();
+            if m.sessioned && m.is_leader() {
+                write_session_key_if_due(&self.view, self.ttl, self.key_bytes).await;
+            }
+        }
+    }
 }
 
 impl ConnectMember {
-    /// Leader of a sessioned group: writes a new session key when there is none (or it is
-    /// older than its TTL), before the assignment, so that the assignment's config offset
-    /// covers it and every member signs and verifies with it. Failing to write is logged: the
-    /// next rebalance tries again, and until then signed requests are refused.
+    /// Leader of a sessioned group: writes a new session key when there is none (or it is due),
+    /// before the assignment, so that the assignment's config offset covers it and every
+    /// member signs and verifies with it.
     async fn ensure_session_key(&self) {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let snapshot = self.view.configs.snapshot();
-        if !signature::needs_new_key(snapshot.session_key(), now_ms) {
-            return;
-        }
-        let key = signature::new_session_key(now_ms);
-        let configs = self.view.configs.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            configs.write(&[ConfigRecord::SessionKey(key)])?;
-            configs.refresh()
-        })
-        .await;
-        match written {
-            Ok(Ok(())) => tracing::info!("wrote a new session key to the config topic"),
-            Ok(Err(e)) => tracing::warn!("cannot write a session key: {e}"),
-            Err(e) => tracing::warn!("cannot write a session key: {e}"),
-        }
+        write_session_key_if_due(&self.view, self.key_ttl, self.key_bytes).await;
     }
 
     async fn read_config_to_end(&self) {

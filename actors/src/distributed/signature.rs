@@ -19,11 +19,9 @@ pub const ALGORITHM_HEADER: &str = "X-Connect-Request-Signature-Algorithm";
 /// The only algorithm kconnect signs and verifies with: Connect's default for
 /// `inter.worker.signature.algorithm` and `inter.worker.key.generation.algorithm`.
 pub const HMAC_SHA256: &str = "HmacSHA256";
-/// Connect's default `inter.worker.key.ttl.ms`: the leader replaces an older key.
-pub const KEY_TTL_MS: i64 = 60 * 60 * 1000;
-/// The size of the keys kconnect creates: what Java's `KeyGenerator` makes for HmacSHA256
-/// when `inter.worker.key.size` is not set.
-const KEY_BYTES: usize = 32;
+/// The size of the keys kconnect creates when `inter.worker.key.size` is not set: what Java's
+/// `KeyGenerator` makes for HmacSHA256.
+pub const DEFAULT_KEY_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
@@ -92,8 +90,8 @@ pub fn verify(
 }
 
 /// A fresh random key, created at `now_ms`.
-pub fn new_session_key(now_ms: i64) -> SessionKey {
-    let bytes: [u8; KEY_BYTES] = rand::random();
+pub fn new_session_key(now_ms: i64, key_bytes: usize) -> SessionKey {
+    let bytes: Vec<u8> = (0..key_bytes).map(|_| rand::random::<u8>()).collect();
     SessionKey {
         key: base64::engine::general_purpose::STANDARD.encode(bytes),
         algorithm: HMAC_SHA256.to_string(),
@@ -102,11 +100,11 @@ pub fn new_session_key(now_ms: i64) -> SessionKey {
 }
 
 /// Whether the leader must write a new key: none yet, one it cannot sign with, or one older
-/// than the TTL.
-pub fn needs_new_key(current: Option<&SessionKey>, now_ms: i64) -> bool {
+/// than `ttl_ms` (`inter.worker.key.ttl.ms`).
+pub fn needs_new_key(current: Option<&SessionKey>, now_ms: i64, ttl_ms: i64) -> bool {
     match current {
         None => true,
-        Some(k) => mac(k).is_err() || now_ms >= k.creation_timestamp.saturating_add(KEY_TTL_MS),
+        Some(k) => mac(k).is_err() || now_ms >= k.creation_timestamp.saturating_add(ttl_ms),
     }
 }
 
@@ -155,10 +153,11 @@ mod tests {
 
     #[test]
     fn keys_expire_after_the_ttl() {
-        assert!(needs_new_key(None, 0));
-        assert!(!needs_new_key(Some(&key()), 1000 + KEY_TTL_MS - 1));
-        assert!(needs_new_key(Some(&key()), 1000 + KEY_TTL_MS));
-        let fresh = new_session_key(5);
+        const TTL: i64 = 3_600_000;
+        assert!(needs_new_key(None, 0, TTL));
+        assert!(!needs_new_key(Some(&key()), 1000 + TTL - 1, TTL));
+        assert!(needs_new_key(Some(&key()), 1000 + TTL, TTL));
+        let fresh = new_session_key(5, DEFAULT_KEY_BYTES);
         assert_eq!(
             base64::engine::general_purpose::STANDARD
                 .decode(&fresh.key)
@@ -166,6 +165,6 @@ mod tests {
                 .len(),
             32
         );
-        assert!(!needs_new_key(Some(&fresh), 5));
+        assert!(!needs_new_key(Some(&fresh), 5, TTL));
     }
 }
