@@ -16,7 +16,7 @@
 //! Not measured here: restart after a task failure (Java Connect restarts nothing by itself: a
 //! failed task stays FAILED until someone calls the restart endpoint, so there is no number to
 //! put next to kconnect's) and the time from a SIGKILLed worker to its tasks running elsewhere
-//! (distributed mode; left for a later benchmark).
+//! (distributed mode: the `failover` benchmark, `failover.rs`).
 //!
 //! Runs only with `--kafka ADDR --java-classpath CP`; `scripts/bench-vs-java.sh` starts the
 //! broker from `tests/kafka/` and passes both.
@@ -44,13 +44,13 @@ pub struct JavaPeer {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Side {
+pub(super) enum Side {
     Kconnect,
     Java,
 }
 
 impl Side {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Side::Kconnect => "kconnect",
             Side::Java => "Java Connect",
@@ -59,14 +59,14 @@ impl Side {
 }
 
 const FILE_SOURCE: &str = "org.apache.kafka.connect.file.FileStreamSourceConnector";
-const FILE_SINK: &str = "org.apache.kafka.connect.file.FileStreamSinkConnector";
+pub(super) const FILE_SINK: &str = "org.apache.kafka.connect.file.FileStreamSinkConnector";
 const TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A worker process, killed when dropped.
-struct Peer {
-    child: Child,
-    rest: String,
-    log: PathBuf,
+pub(super) struct Peer {
+    pub(super) child: Child,
+    pub(super) rest: String,
+    pub(super) log: PathBuf,
 }
 
 impl Drop for Peer {
@@ -78,7 +78,7 @@ impl Drop for Peer {
 
 impl Peer {
     /// The log's first ERROR lines (stack traces left out), then its last lines.
-    fn log_tail(&self) -> String {
+    pub(super) fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         let errors: Vec<&str> = lines
@@ -100,7 +100,7 @@ impl Peer {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(super) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
@@ -176,7 +176,7 @@ fn spawn(
 }
 
 /// Waits until `GET /` answers 200; returns when.
-async fn wait_rest(http: &reqwest::Client, p: &mut Peer) -> anyhow::Result<Instant> {
+pub(super) async fn wait_rest(http: &reqwest::Client, p: &mut Peer) -> anyhow::Result<Instant> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(r) = http.get(format!("{}/", p.rest)).send().await {
@@ -200,7 +200,11 @@ async fn settled_rss_mb(pid: u32) -> anyhow::Result<f64> {
     Ok(super::process::settled_rss(pid, 6).await? as f64 / 1e6)
 }
 
-async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
+pub(super) async fn create_topic(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()?;
@@ -214,7 +218,7 @@ async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> anyhow::
     Ok(())
 }
 
-fn unique(what: &str) -> String {
+pub(super) fn unique(what: &str) -> String {
     format!(
         "bench-{what}-{}-{}",
         std::process::id(),
@@ -446,7 +450,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
              writing the same file in 64 KiB chunks; Java Connect's consumer keeps its own \
              defaults. One run per side. Not \
              measured: restart after a failure (Java Connect does not restart failed tasks by \
-             itself) and SIGKILL-to-failover time (distributed; not yet).",
+             itself); SIGKILL-to-failover time is the **failover** benchmark's.",
             peer.bootstrap, plan.startups, plan.load_tasks, n
         )],
     })

@@ -10,10 +10,12 @@
 //! | `rss` | the worker process's resident memory, idle and with 50 tasks |
 //! | `startup` | `kconnect standalone` from spawn to `GET /health` answering 200 |
 //! | `java` | kconnect next to Apache Kafka Connect on a real broker (`--kafka`, `--java-classpath`) |
+//! | `failover` | SIGKILL of a distributed worker until its tasks run elsewhere, kconnect and Java Connect (same flags) |
 //!
 //! Each benchmark lives in a file of its own; this one chooses what runs, and formats the table
 //! (stdout) and the Markdown report (`BENCHMARKS.md`).
 
+mod failover;
 mod inproc;
 mod java;
 mod json;
@@ -29,14 +31,14 @@ use std::time::{Duration, Instant};
 
 /// The benchmarks, in the order they run.
 pub const BENCHMARKS: &[&str] = &[
-    "source", "sink", "json", "restart", "rss", "startup", "java",
+    "source", "sink", "json", "restart", "rss", "startup", "java", "failover",
 ];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, rss,
-    /// startup, java.
+    /// startup, java, failover.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
     /// Lines (records of 100 bytes) for the source and sink benchmarks [default: 1000000, or
@@ -378,8 +380,10 @@ cargo run --release -- --log-level warn bench  # without the worker's INFO logs 
 ```
 
 Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `rss`, `startup`,
-`java`), `--kafka BOOTSTRAP --java-classpath CP` (for `java`: kconnect next to Apache Kafka
-Connect on a real broker; `scripts/bench-vs-java.sh` starts the broker and passes both),
+`java`, `failover`), `--kafka BOOTSTRAP --java-classpath CP` (for `java` and `failover`:
+kconnect next to Apache Kafka Connect on a real broker; `scripts/bench-vs-java.sh` starts the
+broker and passes both; `failover` alone takes about six minutes, most of it Java Connect's
+default `scheduled.rebalance.max.delay.ms`),
 `--lines N` (records of the source and sink benchmarks, default 1,000,000), `--quick`,
 `--markdown PATH` (write the report there; a full run writes `BENCHMARKS.md` in the current
 directory), `--no-markdown`. The table goes to stdout; logs go to stderr. The exit code is 1 only
@@ -401,7 +405,13 @@ fn markdown_report(rows: &[Row], notes: &[String], plan: &Plan, started: u64) ->
          serde_json in one process run and reports ratios. This file is written by it; see the \
          end for how to run it.\n\n## Last run\n\n",
     );
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The classpath runs to thousands of characters of one machine's Maven cache: name it instead.
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    for i in 1..args.len() {
+        if args[i - 1] == "--java-classpath" {
+            args[i] = "<tests/kafka/pom.xml's classpath>".into();
+        }
+    }
     // `cargo run` sets CARGO for the program it runs.
     let command = if std::env::var_os("CARGO").is_some() {
         let release = if cfg!(debug_assertions) {
@@ -486,23 +496,27 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             "restart" => restart::run(&plan).await,
             "rss" => process::run_rss(&plan).await,
             "startup" => process::run_startup(&plan).await,
-            "java" => match (&args.kafka, &args.java_classpath) {
+            "java" | "failover" => match (&args.kafka, &args.java_classpath) {
                 (Some(bootstrap), Some(classpath)) => {
                     let peer = java::JavaPeer {
                         bootstrap: bootstrap.clone(),
                         classpath: classpath.clone(),
                     };
-                    java::run(&plan, &peer).await
+                    if *name == "java" {
+                        java::run(&plan, &peer).await
+                    } else {
+                        failover::run(&peer).await
+                    }
                 }
                 _ if args.only.is_empty() => {
                     eprintln!(
-                        "kconnect bench: skipping java: it needs --kafka and --java-classpath \
+                        "kconnect bench: skipping {name}: it needs --kafka and --java-classpath \
                          (scripts/bench-vs-java.sh passes both)"
                     );
                     continue;
                 }
                 _ => Err(anyhow::anyhow!(
-                    "the java benchmark needs --kafka and --java-classpath \
+                    "the {name} benchmark needs --kafka and --java-classpath \
                      (scripts/bench-vs-java.sh passes both)"
                 )),
             },
