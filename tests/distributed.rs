@@ -1136,6 +1136,21 @@ async fn a_connector_no_worker_reported_on_yet_has_no_status() {
             v,
             json!({"error_code": 404, "message": "No status found for connector fresh"})
         );
+        // A restart planned from the status has nothing to plan from either.
+        let r = c
+            .http
+            .post(format!(
+                "{}/connectors/fresh/restart?includeTasks=true",
+                c.workers[via].url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "via {via}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"error_code": 404, "message": "Status for connector fresh not found"})
+        );
     }
     c.wait_status(0, "fresh", "RUNNING", running_with(1)).await;
 }

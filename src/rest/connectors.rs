@@ -338,6 +338,16 @@ async fn restart(
 ) -> ApiResult<Response> {
     let q = query(raw);
     let (include_tasks, only_failed) = (flag(&q, "includeTasks"), flag(&q, "onlyFailed"));
+    if include_tasks || only_failed {
+        // As Connect: such a restart is planned from the connector's status; without one
+        // (no worker has reported it yet) nothing is restarted.
+        s.herder.connector(&c).await?;
+        if s.herder.status(&c).await.is_none() {
+            return Err(ApiError::not_found(format!(
+                "Status for connector {c} not found"
+            )));
+        }
+    }
     s.herder
         .restart_connector(&c, include_tasks, only_failed)
         .await?;
