@@ -1103,3 +1103,186 @@ async fn the_leader_replaces_an_expired_session_key_and_followers_sign_with_the_
     let work = c.wait_balanced(&expected, Duration::from_secs(60)).await;
     assert!(work.iter().all(|(connectors, _)| connectors.len() == 1));
 }
+
+impl Cluster {
+    /// Sends `requests` (method, worker, path, body) all at once; returns each answer's status
+    /// and body, in order.
+    async fn all_at_once(&self, requests: Vec<(&str, usize, String, Value)>) -> Vec<(u16, Value)> {
+        let sent: Vec<_> = requests
+            .into_iter()
+            .map(|(method, worker, path, body)| {
+                let request = self
+                    .http
+                    .request(
+                        method.parse().unwrap(),
+                        format!("{}{path}", self.workers[worker].url),
+                    )
+                    .json(&body);
+                tokio::spawn(async move {
+                    let r = request.send().await.unwrap();
+                    let status = r.status().as_u16();
+                    (status, r.json().await.unwrap_or(Value::Null))
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for s in sent {
+            answers.push(s.await.unwrap());
+        }
+        answers
+    }
+
+    /// Waits until every worker answers `GET path` with 200 and `expected`.
+    async fn wait_everywhere(&self, path: &str, expected: &Value) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for via in 0..self.workers.len() {
+            loop {
+                let (code, v) = self.get(via, path).await;
+                if code == 200 && v == *expected {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{path} via worker {via}: {code} {v}, not {expected}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// A connector created but not started yet (the rebalance that assigns it ends only when the
+/// embedded broker's timer fires, seconds later) has no status on any worker: 404, as in Connect,
+/// until a worker reports one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connector_no_worker_reported_on_yet_has_no_status() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(2, &["seq:1"]).await;
+    c.create(1, "fresh", source(&c.seq, 1, 10, 10)).await;
+    for via in 0..2 {
+        let (code, v) = c.get(via, "/connectors/fresh/status").await;
+        assert_eq!(code, 404, "via {via}: {v}");
+        assert_eq!(
+            v,
+            json!({"error_code": 404, "message": "No status found for connector fresh"})
+        );
+        // A restart planned from the status has nothing to plan from either.
+        let r = c
+            .http
+            .post(format!(
+                "{}/connectors/fresh/restart?includeTasks=true",
+                c.workers[via].url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "via {via}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"error_code": 404, "message": "Status for connector fresh not found"})
+        );
+    }
+    c.wait_status(0, "fresh", "RUNNING", running_with(1)).await;
+}
+
+/// Twenty creates of one name at once, through leader and follower alike, each with its own
+/// config: the leader decides them one at a time against the config topic, so exactly one is
+/// created (201) and its config is the one every worker shows; the others get the leader's 409.
+/// The same for PUT …/config: one 201 (created), the rest 200.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_creates_of_one_name_create_it_once_through_any_worker() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(2, &["seq:1"]).await;
+    c.wait_joined().await;
+
+    let creates = (0..20)
+        .map(|i| {
+            let body = json!({"name": "race", "config": source(&c.seq, 1, 1000 + i, 10)});
+            ("POST", i as usize % 2, "/connectors".to_string(), body)
+        })
+        .collect();
+    let answers = c.all_at_once(creates).await;
+    let created: Vec<&Value> = answers
+        .iter()
+        .filter(|(code, _)| *code == 201)
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(created.len(), 1, "one create wins: {answers:?}");
+    for (code, v) in answers.iter().filter(|(code, _)| *code != 201) {
+        assert_eq!(
+            (*code, v),
+            (
+                409,
+                &json!({"error_code": 409, "message": "Connector race already exists"})
+            ),
+            "{answers:?}"
+        );
+    }
+    c.wait_everywhere("/connectors/race/config", &created[0]["config"])
+        .await;
+
+    let puts = (0..20)
+        .map(|i| {
+            let path = "/connectors/put-race/config".to_string();
+            ("PUT", i as usize % 2, path, source(&c.seq, 1, 1000 + i, 10))
+        })
+        .collect();
+    let answers = c.all_at_once(puts).await;
+    let codes: Vec<u16> = answers.iter().map(|(code, _)| *code).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == 201).count(),
+        1,
+        "one PUT creates: {answers:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == 200).count(),
+        19,
+        "{answers:?}"
+    );
+    // Every worker ends with the same config, one of those sent.
+    let (_, stored) = c.get(0, "/connectors/put-race/config").await;
+    assert!(
+        answers.iter().any(|(_, v)| v["config"] == stored),
+        "{stored} was sent"
+    );
+    c.wait_everywhere("/connectors/put-race/config", &stored)
+        .await;
+}
+
+/// Names are trimmed through a follower as through the leader, answers name the connector as
+/// stored, and names with control characters are refused with Connect's error body.
+#[tokio::test(flavor = "multi_thread")]
+async fn connector_names_are_trimmed_and_checked_through_every_worker() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(2, &["seq:1"]).await;
+    c.wait_joined().await;
+    for via in 0..2 {
+        let name = format!("spaced-{via}");
+        let body = json!({"name": format!(" {name}\t"), "config": source(&c.seq, 1, 10, 10)});
+        let send = |body: Value| c.all_at_once(vec![("POST", via, "/connectors".into(), body)]);
+        let answers = send(body.clone()).await;
+        assert_eq!(answers[0].0, 201, "via {via}: {answers:?}");
+        assert_eq!(answers[0].1["name"], name.as_str());
+        assert_eq!(answers[0].1["config"]["name"], name.as_str());
+        let answers = send(body).await;
+        assert_eq!(
+            answers[0],
+            (
+                409,
+                json!({"error_code": 409, "message": format!("Connector {name} already exists")})
+            ),
+            "via {via}"
+        );
+        let (_, config) = c.get(0, &format!("/connectors/{name}/config")).await;
+        assert_eq!(config["name"], name.as_str(), "{config}");
+        c.wait_everywhere(&format!("/connectors/{name}/config"), &config)
+            .await;
+
+        let bad = json!({"name": "be\u{7}ll", "config": source(&c.seq, 1, 10, 10)});
+        let answers = send(bad).await;
+        assert_eq!(answers[0].0, 400, "{answers:?}");
+        assert_eq!(answers[0].1["error_code"], 400, "{answers:?}");
+    }
+    let (_, list) = c.get(0, "/connectors").await;
+    assert_eq!(list, json!(["spaced-0", "spaced-1"]));
+}

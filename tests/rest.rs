@@ -570,6 +570,129 @@ async fn errors_are_connect_json_bodies() {
     api.running.stop().await;
 }
 
+/// Names as Connect takes them: trimmed, and every answer names the connector as stored; names
+/// that could not be managed afterwards (control characters, too long for a URL) are refused
+/// with Connect's error body. A config `name` is no substitute for the request's `name`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connector_names_are_trimmed_and_checked_as_connect_checks_them() {
+    let api = Api::start().await;
+    std::fs::write(api.file("in.txt"), "").unwrap();
+    let config = source_config(&api, "in.txt");
+
+    let body = json!({"name": "  padded\t", "config": config});
+    let (s, v) = api.call("POST", "/connectors", Some(body.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["name"], "padded", "{v}");
+    assert_eq!(v["config"]["name"], "padded", "{v}");
+    let (s, v) = api.call("GET", "/connectors/padded/config", None).await;
+    assert_eq!((s, &v["name"]), (StatusCode::OK, &json!("padded")));
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["message"], "Connector padded already exists");
+    // A config name that differs only by surrounding spaces is the same name.
+    let mut with_name = config.clone();
+    with_name["name"] = json!(" spaced ");
+    let body = json!({"name": "spaced ", "config": with_name});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(
+        (s, &v["name"]),
+        (StatusCode::CREATED, &json!("spaced")),
+        "{v}"
+    );
+    // PUT …/config trims the URL's name the same way.
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/connectors/%20put-padded%20/config",
+            Some(config.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s, &v["name"]),
+        (StatusCode::CREATED, &json!("put-padded")),
+        "{v}"
+    );
+    let (s, v) = api
+        .call("PUT", "/connectors/put-padded/config", Some(config.clone()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = api.call("GET", "/connectors", None).await;
+    assert_eq!(v, json!(["padded", "put-padded", "spaced"]));
+
+    let long = "n".repeat(kconnect_actors::config::MAX_NAME_BYTES + 1);
+    let longest = "n".repeat(kconnect_actors::config::MAX_NAME_BYTES);
+    for (name, says) in [
+        ("bad\u{7}bell", "control"),
+        ("line\nbreak", "control"),
+        ("c1\u{85}control", "control"),
+        (long.as_str(), "at most"),
+        ("  ", "must be specified"),
+    ] {
+        let body = json!({"name": name, "config": config});
+        let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{name:?}: {v}");
+        assert_shape(&v, &fixture("error"), "bad name");
+        assert_eq!(v["error_code"], 400);
+        assert!(
+            v["message"].as_str().unwrap().contains(says),
+            "{name:?}: {v}"
+        );
+    }
+    let (_, v) = api.call("GET", "/connectors", None).await;
+    assert_eq!(
+        v.as_array().unwrap().len(),
+        3,
+        "nothing more was created: {v}"
+    );
+    // The longest name accepted can be managed through its URL.
+    let body = json!({"name": longest, "config": config});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api
+        .call("DELETE", &format!("/connectors/{longest}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    api.running.stop().await;
+}
+
+/// As Connect: a create names its connector at the top level, and validation needs the class
+/// in the config.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_need_a_top_level_name_and_validation_a_class() {
+    let api = Api::start().await;
+    std::fs::write(api.file("in.txt"), "").unwrap();
+    let config = source_config(&api, "in.txt");
+    // Without a top-level name, a config name is compared with "" and refused.
+    let mut named = config.clone();
+    named["name"] = json!("only-in-config");
+    let (s, v) = api
+        .call("POST", "/connectors", Some(json!({"config": named})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        v["message"],
+        "Connector name configuration (only-in-config) doesn't match connector name in the URL ()"
+    );
+    let (s, _) = api.call("GET", "/connectors/only-in-config", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Validation needs the class in the config, as in Connect.
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/connector-plugins/FileStreamSource/config/validate",
+            Some(json!({"name": "v", "topic": "t"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_shape(&v, &fixture("error"), "classless validate");
+    assert_eq!(
+        v["message"],
+        "Connector config {name=v, topic=t} contains no connector type"
+    );
+    api.running.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn basic_auth_guards_every_endpoint_when_configured() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kconnect_connectors::api::Props;
-use kconnect_connectors::config::{ConfigDef, ConfigType, Importance, ParsedConfig, Validator};
+use kconnect_connectors::config::{
+    ConfigDef, ConfigType, Importance, ParsedConfig, ParsedValue, Validator,
+};
 use kconnect_connectors::ConnectError;
 
 use crate::restart::RestartPolicy;
@@ -298,6 +300,12 @@ fn restart_policy(p: &ParsedConfig, base: &RestartPolicy) -> Result<RestartPolic
 }
 
 pub const NAME: &str = "name";
+/// The longest connector name accepted, in bytes of UTF-8. Connect sets no limit, but a
+/// connector is managed at `/connectors/{name}/…`, and a name percent-encoded takes up to three
+/// characters a byte: 2,000 bytes leave a request line of at most about 6,100 characters, within
+/// the 8 KiB that Jetty (Connect's server), nginx and Apache httpd accept by default, so a
+/// connector created here can be deleted through any of them.
+pub const MAX_NAME_BYTES: usize = 2000;
 pub const CONNECTOR_CLASS: &str = "connector.class";
 pub const TASKS_MAX: &str = "tasks.max";
 pub const TRANSFORMS: &str = "transforms";
@@ -306,6 +314,34 @@ pub const TOPICS: &str = "topics";
 pub const TOPICS_REGEX: &str = "topics.regex";
 pub const TOPIC_CREATION_PARTITIONS: &str = "topic.creation.default.partitions";
 
+/// A connector name (already trimmed) as Connect's `NonEmptyStringWithoutControlChars` checks
+/// it, with Connect's messages, and at most [`MAX_NAME_BYTES`] long (kconnect's own limit).
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("String may not be empty".into());
+    }
+    // Java's `Character.isISOControl` is Unicode's Cc category, as is `char::is_control`.
+    let control: Vec<String> = name
+        .chars()
+        .filter(|c| c.is_control())
+        .map(|c| u32::from(c).to_string())
+        .collect();
+    if !control.is_empty() {
+        return Err(format!(
+            "String may not contain control sequences but had the following ASCII chars: {}",
+            control.join(", ")
+        ));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(format!(
+            "Connector names may be at most {MAX_NAME_BYTES} bytes long in UTF-8 (this one has {}), \
+             so that requests naming them fit in a URL",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
 /// The keys every connector has (Connect's `ConnectorConfig`), before its own.
 pub fn connector_config_def() -> ConfigDef {
     let def = ConfigDef::new()
@@ -313,7 +349,13 @@ pub fn connector_config_def() -> ConfigDef {
             NAME,
             ConfigType::String,
             None,
-            Some(Validator::NonEmptyString),
+            Some(Validator::custom(
+                "non-empty string without ISO control characters",
+                |v| match v {
+                    ParsedValue::String(s) => check_name(s),
+                    _ => Ok(()),
+                },
+            )),
             Importance::High,
             "Globally unique name to use for this connector.",
         )
@@ -565,6 +607,25 @@ pub fn client_props(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_checked_for_control_characters_and_length_in_bytes() {
+        assert_eq!(check_name(""), Err("String may not be empty".into()));
+        assert_eq!(
+            check_name("a\nb\u{9f}"),
+            Err("String may not contain control sequences but had the following ASCII chars: 10, 159".into())
+        );
+        assert_eq!(check_name(&"é".repeat(MAX_NAME_BYTES / 2)), Ok(()));
+        let e = check_name(&"é".repeat(MAX_NAME_BYTES / 2 + 1)).unwrap_err();
+        assert!(e.contains("at most 2000 bytes"), "{e}");
+        // Through the config definition, on the trimmed value.
+        let props: Props = [("name", " spaced "), ("connector.class", "X")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let c = ConnectorConfig::parse(props, &RestartPolicy::default()).unwrap();
+        assert_eq!(c.name, "spaced");
+    }
 
     #[test]
     fn a_connector_restart_override_is_validated() {

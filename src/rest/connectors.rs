@@ -155,19 +155,38 @@ struct CreateRequest {
     initial_state: Option<String>,
 }
 
+/// A connector name as Connect uses it: trimmed as Java's `String.trim` trims, every character
+/// up to U+0020 at either end.
+fn trim_name(name: &str) -> &str {
+    name.trim_matches(|c: char| c <= ' ')
+}
+
+/// Puts the connector's name into its config, as Connect's `checkAndPutConnectorConfigName`:
+/// a `name` already in the config must be the name the request gives (Connect's message).
+/// Deviation: Connect compares the config's `name` untrimmed and refuses `" x "` for `x`; both
+/// are trimmed here, since the stored name is the trimmed one either way.
+fn put_name(name: &str, config: &mut Props) -> ApiResult<()> {
+    if let Some(included) = config.get(kconnect_actors::config::NAME) {
+        if trim_name(included) != name {
+            return Err(ApiError::bad_request(format!(
+                "Connector name configuration ({included}) doesn't match connector name in the URL ({name})"
+            )));
+        }
+    }
+    config.insert(kconnect_actors::config::NAME.into(), name.to_string());
+    Ok(())
+}
+
 async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> {
     let req: CreateRequest = parse_body(&body)?;
     let mut config = props_of(req.config.unwrap_or_default())?;
-    let name = match (req.name, config.get("name").cloned()) {
-        (Some(n), Some(c)) if n != c => {
-            return Err(ApiError::bad_request(
-                "Connector name configuration (name) doesn't match connector name in the URL or request body",
-            ))
-        }
-        (Some(n), _) | (None, Some(n)) => n,
-        (None, None) => return Err(ApiError::bad_request("Connector name must be specified")),
-    };
-    config.insert("name".into(), name.clone());
+    // As Connect: the top-level name, trimmed, is the connector's; a config `name` alone is
+    // compared with "" and refused.
+    let name = trim_name(req.name.as_deref().unwrap_or_default()).to_string();
+    put_name(&name, &mut config)?;
+    if name.is_empty() {
+        return Err(ApiError::bad_request("Connector name must be specified"));
+    }
     let target = match req
         .initial_state
         .as_deref()
@@ -183,7 +202,7 @@ async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> 
             )))
         }
     };
-    s.herder.create_connector(config, target).await?;
+    let name = s.herder.create_connector(config, target).await?;
     Ok((StatusCode::CREATED, Json(info_of(&s, &name).await?)).into_response())
 }
 
@@ -205,14 +224,18 @@ async fn put_config(
     Path(c): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let config = props_of(parse_body(&body)?)?;
-    let created = s.herder.put_config(&c, config).await?;
+    let mut config = props_of(parse_body(&body)?)?;
+    // Deviation: Connect uses the URL's name untrimmed here, and would store `" x "` as a
+    // connector whose config parses to `x`; kconnect trims it, as on creation.
+    let name = trim_name(&c);
+    put_name(name, &mut config)?;
+    let created = s.herder.put_config(name, config).await?;
     let code = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((code, Json(info_of(&s, &c).await?)).into_response())
+    Ok((code, Json(info_of(&s, name).await?)).into_response())
 }
 
 async fn patch_config(
@@ -315,6 +338,16 @@ async fn restart(
 ) -> ApiResult<Response> {
     let q = query(raw);
     let (include_tasks, only_failed) = (flag(&q, "includeTasks"), flag(&q, "onlyFailed"));
+    if include_tasks || only_failed {
+        // As Connect: such a restart is planned from the connector's status; without one
+        // (no worker has reported it yet) nothing is restarted.
+        s.herder.connector(&c).await?;
+        if s.herder.status(&c).await.is_none() {
+            return Err(ApiError::not_found(format!(
+                "Status for connector {c} not found"
+            )));
+        }
+    }
     s.herder
         .restart_connector(&c, include_tasks, only_failed)
         .await?;

@@ -98,13 +98,18 @@ async fn validate(
         })
         .collect();
     let plugin = plugin(&s, &p)?;
-    if let Some(class) = props.get("connector.class") {
-        let same = s.plugins.connector(class).map(|c| c.class_name) == Some(plugin.class_name);
-        if !same {
-            return Err(ApiError::bad_request(format!(
-                "Included connector type {class} does not match request type {p}"
-            )));
-        }
+    // As Connect: the config names its class (the request's plugin is not used in its place).
+    let Some(class) = props.get("connector.class") else {
+        return Err(ApiError::bad_request(format!(
+            "Connector config {} contains no connector type",
+            java_map(&props)
+        )));
+    };
+    let same = s.plugins.connector(class).map(|c| c.class_name) == Some(plugin.class_name);
+    if !same {
+        return Err(ApiError::bad_request(format!(
+            "Included connector type {class} does not match request type {p}"
+        )));
     }
     let sink = plugin.kind == ConnectorKind::Sink;
     let common = if sink {
@@ -164,4 +169,10 @@ async fn validate(
         "groups": groups,
         "configs": configs,
     })))
+}
+
+/// A config as Java prints a map (`{k=v, k2=v2}`), for Connect's messages that show one.
+fn java_map(props: &kconnect_connectors::api::Props) -> String {
+    let pairs: Vec<String> = props.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", pairs.join(", "))
 }

@@ -32,6 +32,9 @@ use crate::storage::kafka::{
 use crate::task::faults::FaultKind;
 use crate::worker::{Worker, WorkerError};
 
+/// How long a REST request waits for the herder actor (Connect's REST request timeout).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+
 /// A task of a connector, as assignments name it.
 pub type TaskKey = (String, u32);
 
@@ -111,6 +114,11 @@ impl ClusterView {
             }
         })
         .await;
+        self.leader_now()
+    }
+
+    /// `Ok` on the leader; elsewhere where the leader is, without waiting.
+    fn leader_now(&self) -> Result<(), WorkerError> {
         let m = self.membership();
         if m.is_leader() {
             return Ok(());
@@ -138,7 +146,29 @@ pub enum HerderMsg {
     Reconcile,
     /// A connector running here generated task configs.
     TaskConfigs(String, Vec<Props>),
+    /// Leader: write a connector's (validated) config; answers whether it created the
+    /// connector. See [`write_connector_config`].
+    WriteConnectorConfig {
+        name: String,
+        props: Props,
+        write: ConfigWrite,
+        reply: RpcReplyPort<Result<bool, WorkerError>>,
+    },
+    /// Leader: delete a connector's config (`NotFound` if it has none).
+    RemoveConnectorConfig {
+        name: String,
+        reply: RpcReplyPort<Result<(), WorkerError>>,
+    },
     Shutdown(RpcReplyPort<()>),
+}
+
+/// How a connector config write treats a connector that already exists.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConfigWrite {
+    /// `POST /connectors`: refused (`Duplicate`) if it exists; created in this target state.
+    Create(TargetState),
+    /// `PUT /connectors/{c}/config`: replaces it, keeping its target state; a new one starts.
+    Replace,
 }
 
 /// What the herder asks of the group (implemented by the group member).
@@ -246,6 +276,18 @@ impl Actor for HerderActor {
                 if state.args.view.membership().connectors.contains(&connector) {
                     store_task_configs(state, &myself, connector, configs).await;
                 }
+            }
+            HerderMsg::WriteConnectorConfig {
+                name,
+                props,
+                write,
+                reply,
+            } => {
+                let _ =
+                    reply.send(write_connector_config(&state.args.view, name, props, write).await);
+            }
+            HerderMsg::RemoveConnectorConfig { name, reply } => {
+                let _ = reply.send(remove_connector_config(&state.args.view, name).await);
             }
             HerderMsg::Reconcile => reconcile(state, &myself).await,
             HerderMsg::Shutdown(reply) => {
@@ -496,6 +538,61 @@ async fn store_task_configs(
     });
 }
 
+/// The leader's decision and write of a connector's config, as Connect's `DistributedHerder`
+/// makes them: in the herder's one thread (this actor handles one message at a time, so two
+/// requests for one name never both find it absent), against the config topic read to its end
+/// (a previous leader's last writes included). The write is read back before the answer, so the
+/// next request sees it.
+async fn write_connector_config(
+    view: &Arc<ClusterView>,
+    name: String,
+    props: Props,
+    write: ConfigWrite,
+) -> Result<bool, WorkerError> {
+    // Leadership may have moved since the request was checked: the new leader decides.
+    view.leader_now()?;
+    let store = view.configs.clone();
+    blocking(move || {
+        store.refresh().map_err(internal)?;
+        let exists = store.snapshot().contains(&name);
+        let target = match write {
+            ConfigWrite::Create(_) if exists => return Err(WorkerError::Duplicate(name)),
+            ConfigWrite::Create(target) => Some(target),
+            ConfigWrite::Replace => (!exists).then_some(TargetState::Started),
+        };
+        store
+            .put_connector_config(&name, &props, target)
+            .map_err(internal)?;
+        Ok(!exists)
+    })
+    .await
+}
+
+/// The leader's deletion of a connector's config, decided as [`write_connector_config`] decides.
+async fn remove_connector_config(view: &Arc<ClusterView>, name: String) -> Result<(), WorkerError> {
+    view.leader_now()?;
+    let store = view.configs.clone();
+    blocking(move || {
+        store.refresh().map_err(internal)?;
+        if !store.snapshot().contains(&name) {
+            return Err(WorkerError::NotFound(name));
+        }
+        store.remove_connector_config(&name).map_err(internal)
+    })
+    .await
+}
+
+fn internal(e: impl std::fmt::Display) -> WorkerError {
+    WorkerError::Internal(e.to_string())
+}
+
+/// Runs a blocking config-topic operation off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WorkerError> + Send + 'static,
+) -> Result<T, WorkerError> {
+    tokio::task::spawn_blocking(f).await.map_err(internal)?
+}
+
 /// The leader's write of a connector's task configs. Configs for a connector that was deleted or
 /// STOPPED meanwhile are dropped: they would resurrect tasks nobody wants.
 fn write_task_configs(
@@ -588,6 +685,23 @@ impl DistributedHerder {
             .contains(&(name.to_string(), task))
     }
 
+    /// Asks the herder actor to decide and write (see [`write_connector_config`]); as long as
+    /// Connect's REST layer waits for its herder (90 s).
+    async fn ask<T: Send + 'static>(
+        &self,
+        msg: impl FnOnce(RpcReplyPort<Result<T, WorkerError>>) -> HerderMsg,
+    ) -> Result<T, WorkerError> {
+        match self.actor.call(msg, Some(REQUEST_TIMEOUT)).await {
+            Ok(ractor::rpc::CallResult::Success(result)) => result,
+            Ok(ractor::rpc::CallResult::Timeout) => {
+                Err(WorkerError::Internal("Request timed out".into()))
+            }
+            Ok(ractor::rpc::CallResult::SenderError) | Err(_) => Err(WorkerError::Internal(
+                "the herder stopped before answering".into(),
+            )),
+        }
+    }
+
     /// Runs a write to the config topic off the async threads (it waits until the write was
     /// read back).
     async fn write_configs(
@@ -635,13 +749,15 @@ impl Herder for DistributedHerder {
     ) -> Result<String, WorkerError> {
         self.view.leader_or_err().await?;
         let (config, _) = crate::worker::validate(self.ctx(), &props)?;
-        if self.snapshot().contains(&config.name) {
-            return Err(WorkerError::Duplicate(config.name));
-        }
-        let name = config.name.clone();
-        self.write_configs(move |s| s.put_connector_config(&name, &props, Some(target)))
-            .await?;
-        Ok(config.name)
+        let name = config.name;
+        self.ask(|reply| HerderMsg::WriteConnectorConfig {
+            name: name.clone(),
+            props,
+            write: ConfigWrite::Create(target),
+            reply,
+        })
+        .await?;
+        Ok(name)
     }
 
     async fn put_config(&self, name: &str, mut props: Props) -> Result<bool, WorkerError> {
@@ -660,19 +776,20 @@ impl Herder for DistributedHerder {
         }
         self.view.leader_or_err().await?;
         crate::worker::validate(self.ctx(), &props)?;
-        let created = !self.snapshot().contains(name);
-        let target = created.then_some(TargetState::Started);
         let name = name.to_string();
-        self.write_configs(move |s| s.put_connector_config(&name, &props, target))
-            .await?;
-        Ok(created)
+        self.ask(|reply| HerderMsg::WriteConnectorConfig {
+            name,
+            props,
+            write: ConfigWrite::Replace,
+            reply,
+        })
+        .await
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
         self.view.leader_or_err().await?;
-        self.existing(name)?;
         let name = name.to_string();
-        self.write_configs(move |s| s.remove_connector_config(&name))
+        self.ask(|reply| HerderMsg::RemoveConnectorConfig { name, reply })
             .await
     }
 
@@ -730,23 +847,20 @@ impl Herder for DistributedHerder {
     async fn status(&self, name: &str) -> Option<ConnectorStatus> {
         let (snapshot, props) = self.existing(name).ok()?;
         let statuses = self.view.statuses.snapshot();
-        let unassigned = Status {
-            state: State::Unassigned,
-            worker_id: String::new(),
-            trace: None,
-            restarts: 0,
-        };
         let convert = |s: &crate::storage::kafka::Status| Status {
             state: s.state,
             worker_id: s.worker_id.clone(),
             trace: s.trace.clone(),
             restarts: 0,
         };
+        // As Connect: no status until a worker has reported one (REST answers 404 "No status
+        // found for connector …"), rather than an UNASSIGNED nobody wrote.
+        let connector = statuses.connector(name).map(convert)?;
         let count = snapshot.task_count(name).unwrap_or(0);
         Some(ConnectorStatus {
             name: name.to_string(),
             kind: self.kind_of(&props).as_str().to_string(),
-            connector: statuses.connector(name).map(convert).unwrap_or(unassigned),
+            connector,
             tasks: statuses
                 .tasks(name)
                 .iter()
