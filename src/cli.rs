@@ -22,11 +22,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a standalone worker, like connect-standalone: a worker config, then one or more
-    /// connector configs (.properties, .toml, .yaml or .json).
+    /// Run a standalone worker, like connect-standalone: a worker config, then any number of
+    /// connector configs (.properties, .toml, .yaml or .json). With none, the worker starts
+    /// empty and connectors are created over its REST API (as Connect allows since 3.x).
     Standalone {
         worker_config: PathBuf,
-        #[arg(required = true)]
         connector_configs: Vec<PathBuf>,
     },
     /// Run a distributed worker, like connect-distributed: workers with the same group.id share
