@@ -36,8 +36,9 @@ pub enum Command {
     /// Run a local cluster: the embedded broker and N distributed worker processes on loopback,
     /// each with its own REST port. Ctrl-C stops them all.
     Cluster(crate::cluster::ClusterArgs),
-    /// Talk to a Kafka Connect (or kconnect) worker's REST API: list, status, create, update,
-    /// delete, pause, resume, stop, restart, offsets, plugins, validate, loggers.
+    /// Talk to a Kafka Connect (or kconnect) worker's REST API: list, describe, apply, status,
+    /// create, update, delete, pause, resume, stop, restart, offsets, plugins, validate,
+    /// loggers; named contexts for workers and their credentials.
     Ctl(Box<crate::ctl::CtlArgs>),
     /// Run the benchmarks (ratios against raw rdkafka measured in the same run) and write
     /// BENCHMARKS.md.
