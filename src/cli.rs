@@ -22,11 +22,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a standalone worker, like connect-standalone: a worker config, then one or more
-    /// connector configs (.properties, .toml, .yaml or .json).
+    /// Run a standalone worker, like connect-standalone: a worker config, then any number of
+    /// connector configs (.properties, .toml, .yaml or .json). With none, the worker starts
+    /// empty and connectors are created over its REST API (as Connect allows since 3.x).
     Standalone {
         worker_config: PathBuf,
-        #[arg(required = true)]
         connector_configs: Vec<PathBuf>,
     },
     /// Run a distributed worker, like connect-distributed: workers with the same group.id share
@@ -36,8 +36,9 @@ pub enum Command {
     /// Run a local cluster: the embedded broker and N distributed worker processes on loopback,
     /// each with its own REST port. Ctrl-C stops them all.
     Cluster(crate::cluster::ClusterArgs),
-    /// Talk to a Kafka Connect (or kconnect) worker's REST API: list, status, create, update,
-    /// delete, pause, resume, stop, restart, offsets, plugins, validate, loggers.
+    /// Talk to a Kafka Connect (or kconnect) worker's REST API: list, describe, apply, status,
+    /// create, update, delete, pause, resume, stop, restart, offsets, plugins, validate,
+    /// loggers; named contexts for workers and their credentials.
     Ctl(Box<crate::ctl::CtlArgs>),
     /// Run the benchmarks (ratios against raw rdkafka measured in the same run) and write
     /// BENCHMARKS.md.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::procs::{report, Proc};
+use common::procs::{report, LoggedProc, Proc};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -479,4 +479,247 @@ fn a_bootstrap_server_typo_is_logged_once() {
             && w.contains("embedded"),
         "{w}"
     );
+}
+
+/// Spawns `kconnect ARGS…` with an INFO log collected line by line.
+fn logged(args: &[&std::ffi::OsStr]) -> LoggedProc {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("RUST_LOG", "info").env("NO_COLOR", "1");
+    LoggedProc::spawn(cmd)
+}
+
+/// The REST base URL a worker logs in its "running" line (`rest=host:port` or a URL).
+fn rest_url(p: &LoggedProc) -> String {
+    let line = p.wait_line(Duration::from_secs(30), |l| {
+        l.contains("running") && l.contains("rest=")
+    });
+    let addr = line
+        .split("rest=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    if addr.contains("://") {
+        addr
+    } else {
+        format!("http://{addr}")
+    }
+}
+
+async fn post_connector(url: &str, name: &str, config: serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/connectors"))
+        .json(&serde_json::json!({ "name": name, "config": config }))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    assert_eq!(status, 201, "{}", resp.text().await.unwrap());
+}
+
+async fn task_status(url: &str, connector: &str) -> serde_json::Value {
+    let status: serde_json::Value = reqwest::get(format!("{url}/connectors/{connector}/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["tasks"][0].clone()
+}
+
+fn worker_props(dir: &Path, extra: &str) -> PathBuf {
+    write(
+        &dir.join("worker.properties"),
+        &format!(
+            "listeners=http://127.0.0.1:0\noffset.storage.file.filename={}\n\
+             offset.flush.interval.ms=100\n{extra}",
+            dir.join("offsets").display()
+        ),
+    )
+}
+
+/// `kconnect standalone WORKER_CONFIG` alone, as connect-standalone allows since Kafka 3.x: the
+/// worker starts with no connector and takes them over its REST API.
+#[tokio::test]
+async fn a_standalone_worker_without_connector_files_takes_connectors_over_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, "first\nsecond\n").unwrap();
+    let worker = worker_props(dir.path(), "");
+    let p = logged(&["standalone".as_ref(), worker.as_os_str()]);
+    let url = rest_url(&p);
+    let listed: serde_json::Value = reqwest::get(format!("{url}/connectors"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, serde_json::json!([]));
+    post_connector(
+        &url,
+        "src",
+        serde_json::json!({"connector.class": "FileStreamSource", "file": input, "topic": "t"}),
+    )
+    .await;
+    post_connector(
+        &url,
+        "sink",
+        serde_json::json!({"connector.class": "FileStreamSink", "file": output, "topics": "t"}),
+    )
+    .await;
+    let arrived = common::eventually(Duration::from_secs(60), || {
+        common::read_lines(&output) == ["first", "second"]
+    })
+    .await;
+    assert!(arrived, "the sink wrote {:?}", common::read_lines(&output));
+}
+
+/// A sink whose topic does not exist yet (a `kconnect broker` in another process creates none
+/// for it): one WARN naming the topic and the connector, the task RUNNING with that as its
+/// trace; once records are written to the topic they arrive and the trace goes.
+#[tokio::test]
+async fn a_sink_says_once_that_its_topic_is_missing_and_consumes_it_once_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, addr) = start_broker(&[]);
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, "one\ntwo\n").unwrap();
+    let worker = worker_props(dir.path(), &format!("bootstrap.servers={addr}\n"));
+    let sink = write(
+        &dir.path().join("sink.properties"),
+        &format!(
+            "name=late-sink\nconnector.class=FileStreamSink\ntopics=late\nfile={}\n",
+            output.display()
+        ),
+    );
+    let p = logged(&["standalone".as_ref(), worker.as_os_str(), sink.as_os_str()]);
+    let url = rest_url(&p);
+    let warning = p.wait_line(Duration::from_secs(30), |l| {
+        l.contains(" WARN ") && l.contains("late")
+    });
+    assert!(
+        warning.contains("Topic late does not exist") && warning.contains("late-sink"),
+        "{warning}"
+    );
+    let task = task_status(&url, "late-sink").await;
+    assert_eq!(task["state"], "RUNNING", "{task}");
+    let trace = task["trace"].as_str().unwrap_or_default();
+    assert!(trace.contains("Topic late does not exist"), "{task}");
+
+    // A source writing to the topic creates it (the broker's auto-creation).
+    post_connector(
+        &url,
+        "src",
+        serde_json::json!({"connector.class": "FileStreamSource", "file": input, "topic": "late"}),
+    )
+    .await;
+    // The auto-created topic has several partitions: the lines may come in either order.
+    let arrived = common::eventually(Duration::from_secs(60), || {
+        let mut lines = common::read_lines(&output);
+        lines.sort();
+        lines == ["one", "two"]
+    })
+    .await;
+    assert!(arrived, "the sink wrote {:?}", common::read_lines(&output));
+    let task = task_status(&url, "late-sink").await;
+    assert_eq!(task["state"], "RUNNING", "{task}");
+    assert!(task["trace"].is_null(), "{task}");
+    p.wait_line(Duration::from_secs(5), |l| {
+        l.contains("topic late now exists")
+    });
+    let warnings = p
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains(" WARN ") && l.contains("late"))
+        .count();
+    assert_eq!(warnings, 1, "{:#?}", p.lines());
+}
+
+/// WARN, ERROR and librdkafka CONFWARN lines in a log, but for the embedded broker's notice
+/// that it keeps data in memory only (a warning by design: that is a real risk to the data).
+fn warnings(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("CONFWARN"))
+        .filter(|l| !l.contains("embedded broker started"))
+        .cloned()
+        .collect()
+}
+
+/// A default standalone worker with one FileStreamSource and one FileStreamSink logs no
+/// warning on its way to moving a record: any warning a default config produces is noise.
+#[tokio::test]
+async fn a_default_standalone_worker_starts_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, "hello\n").unwrap();
+    let worker = worker_props(dir.path(), "");
+    let source = write(
+        &dir.path().join("source.properties"),
+        &format!(
+            "name=src\nconnector.class=FileStreamSource\ntopic=t\nfile={}\n",
+            input.display()
+        ),
+    );
+    let sink = write(
+        &dir.path().join("sink.properties"),
+        &format!(
+            "name=sink\nconnector.class=FileStreamSink\ntopics=t\nfile={}\n",
+            output.display()
+        ),
+    );
+    let mut p = logged(&[
+        "standalone".as_ref(),
+        worker.as_os_str(),
+        source.as_os_str(),
+        sink.as_os_str(),
+    ]);
+    let arrived = common::eventually(Duration::from_secs(60), || {
+        common::read_lines(&output) == ["hello"]
+    })
+    .await;
+    assert!(arrived, "the sink wrote {:?}", common::read_lines(&output));
+    let lines = p.lines();
+    assert_eq!(warnings(&lines), Vec::<String>::new(), "{lines:#?}");
+    assert!(p.terminate(Duration::from_secs(30)).success());
+}
+
+/// The same for a default distributed worker (the connectors created over REST): its three
+/// internal topics' clients used to print librdkafka's CONFWARN about consumer settings given
+/// to a producer, three times per worker.
+#[tokio::test]
+async fn a_default_distributed_worker_starts_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    std::fs::write(&input, "hello\n").unwrap();
+    let worker = write(
+        &dir.path().join("worker.properties"),
+        "listeners=http://127.0.0.1:0\ngroup.id=quiet\nconfig.storage.topic=cfg\n\
+         offset.storage.topic=off\nstatus.storage.topic=sts\noffset.flush.interval.ms=100\n",
+    );
+    let mut p = logged(&["distributed".as_ref(), worker.as_os_str()]);
+    let url = rest_url(&p);
+    post_connector(
+        &url,
+        "src",
+        serde_json::json!({"connector.class": "FileStreamSource", "file": input, "topic": "t"}),
+    )
+    .await;
+    post_connector(
+        &url,
+        "sink",
+        serde_json::json!({"connector.class": "FileStreamSink", "file": output, "topics": "t"}),
+    )
+    .await;
+    let arrived = common::eventually(Duration::from_secs(90), || {
+        common::read_lines(&output) == ["hello"]
+    })
+    .await;
+    assert!(arrived, "the sink wrote {:?}", common::read_lines(&output));
+    let lines = p.lines();
+    assert_eq!(warnings(&lines), Vec::<String>::new(), "{lines:#?}");
+    assert!(p.terminate(Duration::from_secs(30)).success());
 }

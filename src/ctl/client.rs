@@ -20,13 +20,32 @@ pub(crate) enum Outcome {
 }
 
 /// Builds the HTTP client. Loopback URLs never go through a proxy from the environment.
-pub(crate) fn build_client(base: &Url, timeout: Duration) -> Result<reqwest::Client, String> {
+/// `ca_cert`: a PEM file of CA certificates trusted besides the system's.
+pub(crate) fn build_client(
+    base: &Url,
+    timeout: Duration,
+    ca_cert: Option<&std::path::Path>,
+) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .timeout(timeout)
         .user_agent(concat!("kconnect-ctl/", env!("CARGO_PKG_VERSION")));
     if is_loopback(base) {
         builder = builder.no_proxy();
+    }
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            format!(
+                "{}: no PEM certificates: {}",
+                path.display(),
+                error_chain(&e)
+            )
+        })?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
     }
     builder.build().map_err(|e| error_chain(&e))
 }

@@ -1,10 +1,15 @@
 //! `kconnect ctl`: a command-line client for the Kafka Connect REST API, of kconnect workers
 //! and of Apache Kafka Connect (3.9) workers alike.
 //!
-//! Each subcommand makes one REST call to the worker at `--url` (default
-//! `http://127.0.0.1:8083`, or `KCONNECT_URL`) and prints the reply's JSON body, pretty-printed,
-//! on stdout; `validate` prints a per-key list of errors instead (`--json` for the raw reply).
-//! `--user USER:PASSWORD` (or `KCONNECT_USER`) sends HTTP basic auth.
+//! Each subcommand makes one REST call (`describe` a few, `apply` one or two per file) to the
+//! worker and prints the reply as a table or a word of confirmation (`render.rs`), or with
+//! `-o json` the reply's JSON body, pretty-printed, for scripts; `validate` prints a per-key
+//! list of errors (`-o json` or `--json` for the raw reply).
+//!
+//! The worker is `--url`, else the context named by `--context`, else `KCONNECT_URL`, else the
+//! current context of the config file (`context.rs`), else `http://127.0.0.1:8083`.
+//! `--user USER:PASSWORD` (or `KCONNECT_USER`) sends HTTP basic auth, `--cacert FILE` trusts a
+//! CA for https.
 //!
 //! # Exit codes
 //!
@@ -16,7 +21,10 @@
 //! | 3 | no usable reply: the worker cannot be reached, the connection failed or timed out, or a 2xx reply was not JSON |
 
 mod client;
+mod context;
+mod render;
 mod request;
+mod table;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,16 +51,40 @@ Exit codes:
 #[derive(Args, Debug)]
 #[command(after_help = EXIT_CODES_HELP)]
 pub struct CtlArgs {
-    /// Base URL of the worker's REST API; `host:port` means `http://host:port`.
+    /// Base URL of the worker's REST API; `host:port` means `http://host:port`. Without it:
+    /// the --context, else $KCONNECT_URL, else the config file's current context, else
+    /// http://127.0.0.1:8083.
     #[arg(
         long,
         global = true,
         help_heading = "Connection",
-        env = "KCONNECT_URL",
-        default_value = "http://127.0.0.1:8083",
         value_parser = parse_base_url
     )]
-    url: Url,
+    url: Option<Url>,
+
+    /// The context (worker URL and credentials) of the config file to use
+    /// ($KCONNECT_CONFIG, else ~/.config/kconnect/ctl.toml); see `ctl context`.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connection",
+        env = "KCONNECT_CONTEXT"
+    )]
+    context: Option<String>,
+
+    /// A PEM file of CA certificates to trust for an https worker (besides the system's).
+    #[arg(long, global = true, help_heading = "Connection", value_name = "FILE")]
+    cacert: Option<PathBuf>,
+
+    /// How to print replies: tables and confirmations, or the worker's JSON for scripts.
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_enum,
+        default_value_t = Output::Table
+    )]
+    output: Output,
 
     /// HTTP basic auth credentials, as USER:PASSWORD.
     #[arg(
@@ -78,6 +110,13 @@ pub struct CtlArgs {
 
     #[command(subcommand)]
     command: CtlCommand,
+}
+
+/// `-o`: tables for people, JSON for scripts.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    Table,
+    Json,
 }
 
 /// `--user` credentials; `Debug` does not show the password.
@@ -139,10 +178,26 @@ enum CtlCommand {
         /// The connector's name.
         name: String,
     },
-    /// Show a connector's config, tasks and type (GET /connectors/NAME).
+    /// Show the worker's version and Kafka cluster id (GET /), or with NAME a connector's
+    /// config, tasks and type (GET /connectors/NAME).
     Info {
+        /// A connector's name.
+        name: Option<String>,
+    },
+    /// Show a connector in one view: type, state, config, tasks and topics (GET
+    /// /connectors/NAME, …/status and …/topics).
+    Describe {
         /// The connector's name.
         name: String,
+    },
+    /// Create connectors or update their configs from files (PUT /connectors/NAME/config);
+    /// a connector whose config already matches the file is left alone.
+    ///
+    /// FILE is any config file `create` takes; the name comes from its `name`.
+    Apply {
+        /// A connector config file; repeat for several.
+        #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
     },
     /// Show a connector's config (GET /connectors/NAME/config).
     Config {
@@ -262,6 +317,10 @@ enum CtlCommand {
     },
     /// List the loggers and their levels (GET /admin/loggers).
     Loggers,
+    /// List, choose or define the named contexts (worker URL and credentials) of the config
+    /// file ($KCONNECT_CONFIG, else ~/.config/kconnect/ctl.toml).
+    #[command(subcommand)]
+    Context(ContextCommand),
     /// Show a logger's level (GET /admin/loggers/NAME), or set it with LEVEL (PUT).
     Logger {
         /// The logger's name, such as `org.apache.kafka.connect` or `root`.
@@ -290,6 +349,22 @@ enum CtlCommand {
         /// An error to return, for request-errors; repeat for several requests.
         #[arg(long = "error")]
         errors: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ContextCommand {
+    /// List the contexts; `*` marks the current one.
+    List,
+    /// Make NAME the current context: commands without --url or --context go to its worker.
+    Use {
+        /// The context's name.
+        name: String,
+    },
+    /// Create or replace the context NAME from --url (required), --user and --cacert.
+    Set {
+        /// The context's name.
+        name: String,
     },
 }
 
@@ -375,38 +450,54 @@ pub async fn run(args: CtlArgs) -> ExitCode {
 }
 
 async fn execute(args: CtlArgs, out: &mut impl Write, err: &mut impl Write) -> Exit {
-    let request = match request::build(&args.command) {
-        Ok(request) => request,
+    let config_file = context::config_path();
+    if let CtlCommand::Context(command) = &args.command {
+        return run_context(command, &args, config_file.as_deref(), out, err);
+    }
+    let choice = context::Choice {
+        url: args.url.as_ref(),
+        user: args.user.as_ref(),
+        ca_cert: args.cacert.as_deref(),
+        context: args.context.as_deref(),
+        env_url: std::env::var("KCONNECT_URL").ok().filter(|u| !u.is_empty()),
+    };
+    let target = match context::resolve(&choice, config_file.as_deref()) {
+        Ok(target) => target,
         Err(message) => {
             let _ = writeln!(err, "error: {message}");
             return Exit::Usage;
         }
     };
-    let client = match client::build_client(&args.url, Duration::from_secs(args.timeout.max(1))) {
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let client = match client::build_client(&target.url, timeout, target.ca_cert.as_deref()) {
         Ok(client) => client,
         Err(message) => {
             let _ = writeln!(err, "error: cannot set up the HTTP client: {message}");
             return Exit::NoReply;
         }
     };
-    let (status, body) = match client::send(&client, &args.url, args.user.as_ref(), &request).await
-    {
-        Ok(reply) => reply,
+    let conn = Conn { client, target };
+    match &args.command {
+        CtlCommand::Describe { name } => return describe(&conn, name, args.output, out, err).await,
+        CtlCommand::Apply { files } => return apply(&conn, files, args.output, out, err).await,
+        _ => {}
+    }
+    let request = match request::build(&args.command, args.output == Output::Table) {
+        Ok(request) => request,
         Err(message) => {
-            let _ = writeln!(
-                err,
-                "error: no reply from {} to {}: {message}",
-                args.url,
-                request.describe()
-            );
-            return Exit::NoReply;
+            let _ = writeln!(err, "error: {message}");
+            return Exit::Usage;
         }
     };
+    let (status, outcome) = match conn.call(&request, err).await {
+        Ok(reply) => reply,
+        Err(exit) => return exit,
+    };
     let validate_raw = match &args.command {
-        CtlCommand::Validate { json, .. } => Some(*json),
+        CtlCommand::Validate { json, .. } => Some(*json || args.output == Output::Json),
         _ => None,
     };
-    match client::interpret(status, &body) {
+    match outcome {
         Outcome::Success(body) => match (validate_raw, body) {
             (Some(raw), Some(body)) => {
                 let (text, errors) = render_validation(&body);
@@ -418,11 +509,16 @@ async fn execute(args: CtlArgs, out: &mut impl Write, err: &mut impl Write) -> E
                     Exit::Success
                 }
             }
-            (_, Some(body)) => {
-                let _ = writeln!(out, "{}", pretty(&body));
+            (_, body) => {
+                let text = match args.output {
+                    Output::Json => body.as_ref().map(pretty).unwrap_or_default(),
+                    Output::Table => render::render(&args.command, status, body.as_ref()),
+                };
+                if !text.is_empty() {
+                    let _ = writeln!(out, "{text}");
+                }
                 Exit::Success
             }
-            (_, None) => Exit::Success,
         },
         Outcome::ServerError { code, message } => {
             let _ = writeln!(err, "error {code}: {message}");
@@ -431,6 +527,279 @@ async fn execute(args: CtlArgs, out: &mut impl Write, err: &mut impl Write) -> E
         Outcome::BadReply(message) => {
             let _ = writeln!(err, "error: {message}");
             Exit::NoReply
+        }
+    }
+}
+
+/// The worker a command talks to.
+struct Conn {
+    client: reqwest::Client,
+    target: context::Target,
+}
+
+impl Conn {
+    /// Sends `request`; a missing reply is told on `err` and comes back as its exit code.
+    async fn call(
+        &self,
+        request: &request::ApiRequest,
+        err: &mut impl Write,
+    ) -> Result<(u16, Outcome), Exit> {
+        let url = &self.target.url;
+        match client::send(&self.client, url, self.target.auth.as_ref(), request).await {
+            Ok((status, body)) => Ok((status, client::interpret(status, &body))),
+            Err(message) => {
+                let _ = writeln!(
+                    err,
+                    "error: no reply from {url} to {}: {message}",
+                    request.describe()
+                );
+                Err(Exit::NoReply)
+            }
+        }
+    }
+
+    /// A GET whose success is needed: its JSON body, or the exit code after telling why not.
+    async fn get(&self, segments: &[&str], err: &mut impl Write) -> Result<Value, Exit> {
+        let request = request::ApiRequest::new(request::Method::Get, segments);
+        match self.call(&request, err).await? {
+            (_, Outcome::Success(body)) => Ok(body.unwrap_or(Value::Null)),
+            (_, outcome) => Err(report_failure(outcome, err)),
+        }
+    }
+}
+
+/// Tells a failed outcome on `err`; its exit code.
+fn report_failure(outcome: Outcome, err: &mut impl Write) -> Exit {
+    match outcome {
+        Outcome::Success(_) => Exit::Success,
+        Outcome::ServerError { code, message } => {
+            let _ = writeln!(err, "error {code}: {message}");
+            Exit::ServerError
+        }
+        Outcome::BadReply(message) => {
+            let _ = writeln!(err, "error: {message}");
+            Exit::NoReply
+        }
+    }
+}
+
+/// `describe NAME`: the connector's info, then its status and topics (each optional: a worker
+/// may have topic tracking off, and a new connector has no status for a moment).
+async fn describe(
+    conn: &Conn,
+    name: &str,
+    output: Output,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Exit {
+    let info = match conn.get(&["connectors", name], err).await {
+        Ok(info) => info,
+        Err(exit) => return exit,
+    };
+    let mut quiet = std::io::sink();
+    let status = conn
+        .get(&["connectors", name, "status"], &mut quiet)
+        .await
+        .ok();
+    let topics = conn
+        .get(&["connectors", name, "topics"], &mut quiet)
+        .await
+        .ok()
+        .and_then(|t| render::topic_names(&t, name));
+    let config = info
+        .get("config")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let kind = info
+        .get("type")
+        .or_else(|| status.as_ref().and_then(|s| s.get("type")))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let connector = status.as_ref().and_then(|s| s.get("connector"));
+    let tasks: Vec<Value> = status
+        .as_ref()
+        .and_then(|s| s.get("tasks"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let view = serde_json::json!({
+        "name": name,
+        "type": kind,
+        "state": connector.and_then(|c| c.get("state")),
+        "worker_id": connector.and_then(|c| c.get("worker_id")),
+        "trace": connector.and_then(|c| c.get("trace")),
+        "config": config,
+        "tasks": tasks,
+        "topics": topics,
+    });
+    if output == Output::Json {
+        let _ = writeln!(out, "{}", pretty(&view));
+        return Exit::Success;
+    }
+    let field = |key: &str| match &view[key] {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_string(),
+        other => other.to_string(),
+    };
+    let mut text = format!(
+        "Name:       {name}\nType:       {}\nState:      {}\nWorker ID:  {}\n",
+        field("type"),
+        field("state"),
+        field("worker_id"),
+    );
+    if let Some(trace) = view["trace"].as_str() {
+        text.push_str(&format!("Trace:      {}\n", table::first_line(trace, 100)));
+    }
+    let topics = match &topics {
+        Some(t) if !t.is_empty() => t.join(", "),
+        Some(_) => "(none yet)".to_string(),
+        None => "-".to_string(),
+    };
+    text.push_str(&format!("Topics:     {topics}\n"));
+    text.push_str("\nConfig:\n");
+    text.push_str(&render::config_rows(&config).render_indented(2));
+    text.push_str("\n\nTasks:\n");
+    let task_table = render::task_table(&tasks);
+    if task_table.is_empty() {
+        text.push_str("  (none)");
+    } else {
+        text.push_str(&task_table.render_indented(2));
+    }
+    let _ = writeln!(out, "{text}");
+    Exit::Success
+}
+
+/// `apply -f FILE…`: PUT each file's config (creating or updating the connector), unless the
+/// worker already has exactly that config. Stops at the first failure.
+async fn apply(
+    conn: &Conn,
+    files: &[PathBuf],
+    output: Output,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Exit {
+    // Every file first: a broken one fails the command before anything changed.
+    let mut specs = Vec::new();
+    for file in files {
+        match request::apply_request(file) {
+            Ok(spec) => specs.push(spec),
+            Err(message) => {
+                let _ = writeln!(err, "error: {message}");
+                return Exit::Usage;
+            }
+        }
+    }
+    for (name, request) in specs {
+        let mut quiet = std::io::sink();
+        let current = conn
+            .get(&["connectors", &name, "config"], &mut quiet)
+            .await
+            .ok();
+        if current.as_ref() == request.body.as_ref() {
+            match output {
+                Output::Table => {
+                    let _ = writeln!(out, "Connector {name} unchanged");
+                }
+                Output::Json => {
+                    let body =
+                        serde_json::json!({"name": name, "config": current, "changed": false});
+                    let _ = writeln!(out, "{}", pretty(&body));
+                }
+            }
+            continue;
+        }
+        match conn.call(&request, err).await {
+            Ok((status, Outcome::Success(body))) => {
+                let text = match output {
+                    Output::Table => render::created_or_updated(status, &name),
+                    Output::Json => body.as_ref().map(pretty).unwrap_or_default(),
+                };
+                let _ = writeln!(out, "{text}");
+            }
+            Ok((_, outcome)) => return report_failure(outcome, err),
+            Err(exit) => return exit,
+        }
+    }
+    Exit::Success
+}
+
+/// `context list|use|set`: reads and edits the config file; no request.
+fn run_context(
+    command: &ContextCommand,
+    args: &CtlArgs,
+    file: Option<&std::path::Path>,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Exit {
+    let result = (|| -> Result<String, String> {
+        let path = file.ok_or("no config file: set KCONNECT_CONFIG or HOME")?;
+        let mut config = context::ConfigFile::load(path)?;
+        match command {
+            ContextCommand::List => {
+                let contexts = config.all()?;
+                let current = config.current();
+                if args.output == Output::Json {
+                    let list: Vec<Value> = contexts
+                        .iter()
+                        .map(|c| {
+                            serde_json::json!({
+                                "name": c.name,
+                                "url": c.url.as_str(),
+                                "user": c.auth.as_ref().map(|a| a.user.clone()),
+                                "ca_cert": c.ca_cert,
+                                "current": current.as_deref() == Some(c.name.as_str()),
+                            })
+                        })
+                        .collect();
+                    return Ok(pretty(&Value::Array(list)));
+                }
+                if contexts.is_empty() {
+                    return Ok(format!(
+                        "No contexts in {} (add one with `kconnect ctl context set NAME --url URL`)",
+                        config.path().display()
+                    ));
+                }
+                let mut table = table::Table::new(&["CURRENT", "NAME", "URL", "USER"]);
+                for c in contexts {
+                    let mark = if current.as_deref() == Some(c.name.as_str()) {
+                        "*"
+                    } else {
+                        ""
+                    };
+                    table.row(vec![
+                        mark.to_string(),
+                        c.name,
+                        c.url.to_string(),
+                        c.auth.map(|a| a.user).unwrap_or_default(),
+                    ]);
+                }
+                Ok(table.render())
+            }
+            ContextCommand::Use { name } => {
+                config.set_current(name)?;
+                config.save()?;
+                Ok(format!("Switched to context {name}"))
+            }
+            ContextCommand::Set { name } => {
+                let url = args.url.as_ref().ok_or("context set: --url is required")?;
+                config.set_context(name, url, args.user.as_ref(), args.cacert.as_deref());
+                config.save()?;
+                Ok(format!(
+                    "Saved context {name} in {}",
+                    config.path().display()
+                ))
+            }
+        }
+    })();
+    match result {
+        Ok(text) => {
+            let _ = writeln!(out, "{text}");
+            Exit::Success
+        }
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            Exit::Usage
         }
     }
 }
@@ -518,14 +887,18 @@ mod tests {
     }
 
     fn built(args: &[&str]) -> request::ApiRequest {
-        request::build(&parse(args).unwrap().command).unwrap()
+        request::build(&parse(args).unwrap().command, false).unwrap()
     }
 
     fn url_of(args: &[&str]) -> String {
         let parsed = parse(args).unwrap();
-        request::build(&parsed.command)
+        let base = parsed
+            .url
+            .clone()
+            .unwrap_or_else(|| Url::parse(context::DEFAULT_URL).unwrap());
+        request::build(&parsed.command, false)
             .unwrap()
-            .url(&parsed.url)
+            .url(&base)
             .to_string()
     }
 
@@ -537,15 +910,18 @@ mod tests {
     #[test]
     fn global_options() {
         let args = parse(&["status", "c"]).unwrap();
-        assert_eq!(args.url.as_str(), "http://127.0.0.1:8083/");
+        assert!(args.url.is_none());
+        assert_eq!(args.output, Output::Table);
+        let args = parse(&["-o", "json", "status", "c"]).unwrap();
+        assert_eq!(args.output, Output::Json);
         assert!(args.user.is_none());
         let args = parse(&["status", "c", "--url", "connect:8083", "--user", "u:p:q"]).unwrap();
-        assert_eq!(args.url.as_str(), "http://connect:8083/");
+        assert_eq!(args.url.unwrap().as_str(), "http://connect:8083/");
         let user = args.user.unwrap();
         assert_eq!((user.user.as_str(), user.password.as_str()), ("u", "p:q"));
         assert!(!format!("{user:?}").contains("p:q"));
         let args = parse(&["--url", "https://c.example/connect", "loggers"]).unwrap();
-        assert_eq!(args.url.as_str(), "https://c.example/connect");
+        assert_eq!(args.url.unwrap().as_str(), "https://c.example/connect");
 
         for bad in [
             &["--url", "ftp://x", "loggers"][..],
@@ -611,6 +987,12 @@ mod tests {
                 "http://127.0.0.1:8083/connectors/c/status",
             ),
             (&["info", "c"], Get, "http://127.0.0.1:8083/connectors/c"),
+            (&["info"], Get, "http://127.0.0.1:8083/"),
+            (
+                &["describe", "c"],
+                Get,
+                "http://127.0.0.1:8083/connectors/c",
+            ),
             (
                 &["config", "c"],
                 Get,
@@ -808,7 +1190,7 @@ mod tests {
             vec!["patch", "c", "a=1", "--remove", "a"],
         ] {
             let parsed = parse(&args).unwrap();
-            assert!(request::build(&parsed.command).is_err(), "{args:?}");
+            assert!(request::build(&parsed.command, false).is_err(), "{args:?}");
         }
     }
 
@@ -922,7 +1304,11 @@ mod tests {
                 r#"{"name":"c","connector":{"state":"RUNNING","worker_id":"w:8083"},"tasks":[],"type":"source"}"#,
             )
             .await;
-            let (exit, out, err) = call(port, &["--user", "admin:s3cret", "status", "c"]).await;
+            let (exit, out, err) = call(
+                port,
+                &["--user", "admin:s3cret", "-o", "json", "status", "c"],
+            )
+            .await;
             assert_eq!(exit, Exit::Success, "{err}");
             assert_eq!(
                 out,
@@ -965,12 +1351,22 @@ mod tests {
         #[tokio::test]
         async fn no_content_prints_nothing_and_exits_0() {
             let (port, server) = canned("204 No Content", "application/json", "").await;
-            let (exit, out, err) = call(port, &["stop", "c"]).await;
+            let (exit, out, err) = call(port, &["-o", "json", "stop", "c"]).await;
             assert_eq!((exit, out.as_str(), err.as_str()), (Exit::Success, "", ""));
             let request = server.await.unwrap();
             assert!(
                 request.starts_with("PUT /connectors/c/stop HTTP/1.1\r\n"),
                 "{request}"
+            );
+        }
+
+        #[tokio::test]
+        async fn actions_are_confirmed_in_a_word() {
+            let (port, _server) = canned("202 Accepted", "application/json", "").await;
+            let (exit, out, err) = call(port, &["pause", "c"]).await;
+            assert_eq!(
+                (exit, out.as_str(), err.as_str()),
+                (Exit::Success, "Paused connector c\n", "")
             );
         }
 

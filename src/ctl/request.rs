@@ -9,7 +9,7 @@ use std::path::Path;
 use reqwest::Url;
 use serde_json::{Map, Value};
 
-use super::{CtlCommand, InitialState, OffsetsCommand};
+use super::{CtlCommand, Expand, InitialState, OffsetsCommand};
 
 /// The HTTP methods the Connect REST API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub(crate) struct ApiRequest {
 }
 
 impl ApiRequest {
-    fn new<S: AsRef<str>>(method: Method, segments: &[S]) -> Self {
+    pub(crate) fn new<S: AsRef<str>>(method: Method, segments: &[S]) -> Self {
         ApiRequest {
             method,
             segments: segments.iter().map(|s| s.as_ref().to_string()).collect(),
@@ -252,9 +252,29 @@ fn with_file<T>(path: &Path, result: Result<T, String>) -> Result<T, String> {
     })
 }
 
+/// `apply`'s request for one file: the connector's name and `PUT /connectors/NAME/config` with
+/// the file's config, `name` included (the worker adds it anyway, and the config then compares
+/// equal to what the worker shows).
+pub(crate) fn apply_request(file: &Path) -> Result<(String, ApiRequest), String> {
+    let spec = with_file(file, load_connector_file(file))?;
+    let name = spec
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| format!("{}: the connector config has no name", file.display()))?;
+    let mut config = spec.config;
+    config
+        .entry("name")
+        .or_insert_with(|| Value::String(name.clone()));
+    let request =
+        ApiRequest::new(Method::Put, &["connectors", &name, "config"]).body(Value::Object(config));
+    Ok((name, request))
+}
+
 /// The request for a command. Reads the files the command names; an `Err` is a message about
-/// the local input (nothing is sent then).
-pub(crate) fn build(command: &CtlCommand) -> Result<ApiRequest, String> {
+/// the local input (nothing is sent then). `for_table`: the reply is shown as a table, so a
+/// connector list asks for statuses too.
+pub(crate) fn build(command: &CtlCommand, for_table: bool) -> Result<ApiRequest, String> {
     use Method::*;
     let connector = |name: &str, rest: &[&str]| {
         let mut segments = vec!["connectors", name];
@@ -265,6 +285,11 @@ pub(crate) fn build(command: &CtlCommand) -> Result<ApiRequest, String> {
         CtlCommand::List { expand } => {
             let mut request = ApiRequest::new(Get, &["connectors"]);
             let mut seen = Vec::new();
+            if for_table {
+                // The table shows type, state and tasks: all in the status.
+                seen.push(Expand::Status);
+                request = request.query("expand", Expand::Status.as_str());
+            }
             for e in expand {
                 if !seen.contains(e) {
                     seen.push(*e);
@@ -274,7 +299,13 @@ pub(crate) fn build(command: &CtlCommand) -> Result<ApiRequest, String> {
             request
         }
         CtlCommand::Status { name } => ApiRequest::new(Get, &connector(name, &["status"])),
-        CtlCommand::Info { name } => ApiRequest::new(Get, &connector(name, &[])),
+        CtlCommand::Info { name: None } => ApiRequest::new(Get, &[] as &[&str]),
+        CtlCommand::Info { name: Some(name) } | CtlCommand::Describe { name } => {
+            ApiRequest::new(Get, &connector(name, &[]))
+        }
+        CtlCommand::Apply { .. } | CtlCommand::Context(_) => {
+            return Err("this command is not one request".into())
+        }
         CtlCommand::Config { name } => ApiRequest::new(Get, &connector(name, &["config"])),
         CtlCommand::Create {
             file,

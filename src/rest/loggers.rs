@@ -16,7 +16,8 @@ use tracing_subscriber::{reload, EnvFilter, Registry};
 use super::connectors::parse_body;
 use super::{ApiError, ApiResult, RestState};
 
-const LEVELS: [&str; 5] = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
+/// Connect's log4j levels that tracing has; OFF silences a logger (tracing's `off`).
+const LEVELS: [&str; 6] = ["OFF", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
 
 /// The live log filter: a root level and per-logger levels, rebuilt into an `EnvFilter`.
 pub struct LogControl {

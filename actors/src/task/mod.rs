@@ -4,6 +4,7 @@
 pub mod committer;
 pub mod convert;
 pub mod faults;
+pub mod missing_topics;
 pub mod sink;
 pub mod source;
 pub mod submitted;

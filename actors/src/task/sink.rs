@@ -27,6 +27,7 @@ use tracing::Instrument;
 
 use super::convert::{header_value, TaskConverters};
 use super::faults::FaultInjector;
+use super::missing_topics::{waiting_message, Change, MissingTopics};
 use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
 use crate::broker_health::KafkaClientContext;
@@ -88,6 +89,8 @@ pub struct SinkTaskState {
     live_consumer: Option<LiveClient>,
     converters: Option<TaskConverters>,
     topics: TopicFilter,
+    /// Listed topics the cluster did not have at the last metadata refresh.
+    missing_topics: MissingTopics,
     /// Whether the user allowed offset resets (auto.offset.reset set explicitly).
     reset_allowed: bool,
     /// Whether the cluster is the embedded broker, once asked.
@@ -168,6 +171,7 @@ impl Actor for SinkTaskActor {
             live_consumer: None,
             converters: None,
             topics,
+            missing_topics: MissingTopics::default(),
             reset_allowed: false,
             embedded_cluster: None,
             max_poll_records: DEFAULT_MAX_POLL_RECORDS,
@@ -225,7 +229,12 @@ impl Actor for SinkTaskActor {
                     restarts: state.restarts,
                     started: state.started,
                 };
-                if super::apply_pause(who, &mut state.paused, paused) {
+                let resume = super::apply_pause(who, &mut state.paused, paused);
+                if state.started && !state.missing_topics.is_empty() {
+                    // apply_pause cleared the trace; the task still waits for its topics.
+                    set_running_status(state);
+                }
+                if resume {
                     myself.send_message(SinkTaskMsg::Poll)?;
                 }
             }
@@ -350,6 +359,20 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
             return Ok(());
         }
     };
+    if let TopicFilter::List(listed) = &state.topics {
+        // A topic the cluster lacks is absent from the metadata, or listed with this error.
+        let present: BTreeSet<&str> = md
+            .topics()
+            .iter()
+            .filter(|t| {
+                t.error().map(RDKafkaErrorCode::from)
+                    != Some(RDKafkaErrorCode::UnknownTopicOrPartition)
+            })
+            .map(|t| t.name())
+            .collect();
+        let change = state.missing_topics.update(listed, |t| present.contains(t));
+        report_missing_topics(state, change);
+    }
     let tasks = state.task_count;
     let mut wanted = BTreeSet::new();
     for t in md.topics() {
@@ -420,6 +443,43 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
         state.ctx.set_assignment(state.assigned.clone());
     }
     check_positions(state).await
+}
+
+/// Says when listed topics go missing or appear (see [`super::missing_topics`]): in the log
+/// once per connector (task 0 speaks for all, as every task waits for the same topics), and in
+/// each task's status trace.
+fn report_missing_topics(state: &SinkTaskState, change: Change) {
+    if change.is_empty() {
+        return;
+    }
+    // The status first: whoever reads the log line then finds the trace too.
+    set_running_status(state);
+    let name = &state.connector.name;
+    if !change.gone.is_empty() {
+        let message = waiting_message(&change.gone, name);
+        if state.task_id == 0 {
+            tracing::warn!(topics = ?change.gone, "{message}");
+        } else {
+            tracing::debug!(topics = ?change.gone, "{message}");
+        }
+    }
+    for topic in &change.appeared {
+        if state.task_id == 0 {
+            tracing::info!("topic {topic} now exists: sink connector {name} consumes it");
+        }
+    }
+}
+
+/// RUNNING (or PAUSED), with the missing topics as the trace while there are any.
+fn set_running_status(state: &SinkTaskState) {
+    let name = &state.connector.name;
+    state.worker.status.set_task(
+        name,
+        state.task_id,
+        State::running(state.paused),
+        state.missing_topics.trace(name),
+        state.restarts,
+    );
 }
 
 /// Whether the cluster is the embedded broker (see [`is_embedded_cluster`]), asked once.
