@@ -344,6 +344,10 @@ impl Actor for ConnectorSupervisor {
                 }
                 let running = state.tasks.values().filter(|t| t.actor.is_some()).count();
                 if configs == state.task_configs && running == configs.len() {
+                    // Unchanged here; still reported, since the worker holds the previous
+                    // supervisor's configs until this one reports (a connector reconfigured
+                    // to generate none).
+                    set_task_configs(&myself, state, configs);
                     return Ok(());
                 }
                 stop_all_tasks(state).await;
@@ -508,19 +512,17 @@ async fn set_target(
     }
 }
 
-/// Records the task configs in force and tells the worker actor when they changed.
+/// Records the task configs in force and tells the worker actor, which answers reads of them.
 fn set_task_configs(
     myself: &ActorRef<SupervisorMsg>,
     state: &mut SupervisorState,
     configs: Vec<Props>,
 ) {
-    if configs != state.task_configs {
-        let _ = state.args.owner.send_message(WorkerMsg::TaskConfigs {
-            connector: state.args.config.name.clone(),
-            supervisor: myself.get_id(),
-            configs: configs.clone(),
-        });
-    }
+    let _ = state.args.owner.send_message(WorkerMsg::TaskConfigs {
+        connector: state.args.config.name.clone(),
+        supervisor: myself.get_id(),
+        configs: configs.clone(),
+    });
     state.task_configs = configs;
 }
 
