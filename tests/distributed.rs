@@ -1157,6 +1157,44 @@ async fn restarts_answer_their_plan_and_paused_connectors_stay_paused() {
         .await;
     }
 
+    // A config change while paused: the tasks start again with their new configs, PAUSED.
+    let task_actors = || async {
+        c.local_work()
+            .await
+            .into_iter()
+            .flat_map(|(_, t)| t.into_values())
+            .collect::<BTreeSet<String>>()
+    };
+    let before = task_actors().await;
+    let r = c
+        .http
+        .put(format!("{}/connectors/src/config", c.workers[follower].url))
+        .json(&source(&c.seq, 2, 1_000_000, 20))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = task_actors().await;
+        if now.len() == 2 && now.is_disjoint(&before) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tasks never restarted\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    c.wait_status(
+        leader,
+        "src",
+        "PAUSED after a config change",
+        all_in("PAUSED", 2),
+    )
+    .await;
+
     let body = json!({"name": "born-paused", "config": source(&c.seq, 2, 1_000_000, 10), "initial_state": "PAUSED"});
     let (code, v) = c.post(follower, "/connectors", Some(body)).await;
     assert_eq!(code, 201, "{v}");
