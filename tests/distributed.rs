@@ -1098,6 +1098,34 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// The actor ids of every task running on any worker.
+    async fn task_actors(&self) -> BTreeSet<String> {
+        self.local_work()
+            .await
+            .into_iter()
+            .flat_map(|(_, t)| t.into_values())
+            .collect()
+    }
+
+    /// Waits until `tasks` tasks run, none of them one of the actors in `before`.
+    async fn wait_tasks_replaced(&self, before: &BTreeSet<String>, tasks: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = self.task_actors().await;
+            if now.len() == tasks && now.is_disjoint(before) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tasks never restarted\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
 fn all_in(state: &'static str, tasks: usize) -> impl Fn(&Value) -> bool {
     move |s: &Value| {
         s["connector"]["state"] == state
@@ -1117,17 +1145,9 @@ async fn restarts_answer_their_plan_and_paused_connectors_stay_paused() {
     let (leader, follower) = c.leader_and_follower().await;
     c.create(follower, "src", source(&c.seq, 2, 1_000_000, 10))
         .await;
-    for (round, via) in [leader, follower, leader, follower].into_iter().enumerate() {
-        c.wait_status(leader, "src", "RUNNING", running_with(2))
-            .await;
-        let (code, v) = c
-            .post(via, "/connectors/src/restart?includeTasks=true", None)
-            .await;
-        assert_eq!(code, 202, "round {round}: {v}");
-        assert!(all_in("RESTARTING", 2)(&v), "round {round}: {v}");
-    }
     c.wait_status(leader, "src", "RUNNING", running_with(2))
         .await;
+    // Nothing failed (and nothing restarts now): nothing to restart, and the plan says so.
     let (code, v) = c
         .post(
             follower,
@@ -1139,58 +1159,54 @@ async fn restarts_answer_their_plan_and_paused_connectors_stay_paused() {
     assert!(all_in("RUNNING", 2)(&v), "nothing failed: {v}");
     let (code, _) = c.post(follower, "/connectors/src/restart", None).await;
     assert_eq!(code, 204);
+    for (round, via) in [leader, follower, leader, follower].into_iter().enumerate() {
+        let (code, v) = c
+            .post(via, "/connectors/src/restart?includeTasks=true", None)
+            .await;
+        assert_eq!(code, 202, "round {round}: {v}");
+        assert!(all_in("RESTARTING", 2)(&v), "round {round}: {v}");
+    }
 
     assert_eq!(c.put(follower, "/connectors/src/pause").await, 202);
     c.wait_status(leader, "src", "PAUSED", all_in("PAUSED", 2))
         .await;
-    for restart in ["", "?includeTasks=true"] {
-        let (code, v) = c
-            .post(follower, &format!("/connectors/src/restart{restart}"), None)
-            .await;
-        assert!(code == 202 || code == 204, "{code} {v}");
+    // A restart of the tasks, and a config change, while paused: the tasks start again (new
+    // actors), PAUSED.
+    let put_config = || async {
+        let r = c
+            .http
+            .put(format!("{}/connectors/src/config", c.workers[follower].url))
+            .json(&source(&c.seq, 2, 1_000_000, 20))
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    };
+    for change in ["restart", "config change"] {
+        let before = c.task_actors().await;
+        if change == "restart" {
+            let (code, v) = c
+                .post(follower, "/connectors/src/restart?includeTasks=true", None)
+                .await;
+            assert_eq!(code, 202, "{v}");
+        } else {
+            assert_eq!(put_config().await, 200);
+        }
+        c.wait_tasks_replaced(&before, 2).await;
         c.wait_status(
             follower,
             "src",
-            "PAUSED after a restart",
+            &format!("PAUSED after a {change}"),
             all_in("PAUSED", 2),
         )
         .await;
     }
-
-    // A config change while paused: the tasks start again with their new configs, PAUSED.
-    let task_actors = || async {
-        c.local_work()
-            .await
-            .into_iter()
-            .flat_map(|(_, t)| t.into_values())
-            .collect::<BTreeSet<String>>()
-    };
-    let before = task_actors().await;
-    let r = c
-        .http
-        .put(format!("{}/connectors/src/config", c.workers[follower].url))
-        .json(&source(&c.seq, 2, 1_000_000, 20))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = task_actors().await;
-        if now.len() == 2 && now.is_disjoint(&before) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "tasks never restarted\n{}",
-            c.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (code, _) = c.post(follower, "/connectors/src/restart", None).await;
+    assert_eq!(code, 204);
     c.wait_status(
         leader,
         "src",
-        "PAUSED after a config change",
+        "PAUSED after a connector restart",
         all_in("PAUSED", 2),
     )
     .await;
