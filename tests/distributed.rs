@@ -1286,3 +1286,184 @@ async fn connector_names_are_trimmed_and_checked_through_every_worker() {
     let (_, list) = c.get(0, "/connectors").await;
     assert_eq!(list, json!(["spaced-0", "spaced-1"]));
 }
+
+impl Cluster {
+    async fn post(&self, worker: usize, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.workers[worker].url));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn leader_and_follower(&self) -> (usize, usize) {
+        self.wait_joined().await;
+        let (_, w0) = self.get(0, "/admin/worker").await;
+        if w0["cluster"]["leader"] == true {
+            (0, 1)
+        } else {
+            (1, 0)
+        }
+    }
+}
+
+impl Cluster {
+    /// The actor ids of every task running on any worker.
+    async fn task_actors(&self) -> BTreeSet<String> {
+        self.local_work()
+            .await
+            .into_iter()
+            .flat_map(|(_, t)| t.into_values())
+            .collect()
+    }
+
+    /// Waits until `tasks` tasks run, none of them one of the actors in `before`.
+    async fn wait_tasks_replaced(&self, before: &BTreeSet<String>, tasks: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = self.task_actors().await;
+            if now.len() == tasks && now.is_disjoint(before) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tasks never restarted\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn all_in(state: &'static str, tasks: usize) -> impl Fn(&Value) -> bool {
+    move |s: &Value| {
+        s["connector"]["state"] == state
+            && s["tasks"]
+                .as_array()
+                .is_some_and(|t| t.len() == tasks && t.iter().all(|t| t["state"] == state))
+    }
+}
+
+/// `POST …/restart?includeTasks=true` answers 202 with what it restarts shown as RESTARTING,
+/// through the leader and through a follower, every time; a paused connector comes back from
+/// the restart PAUSED, and so does one created PAUSED or paused right after its creation.
+#[tokio::test(flavor = "multi_thread")]
+async fn restarts_answer_their_plan_and_paused_connectors_stay_paused() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(2, &["seq:2"]).await;
+    let (leader, follower) = c.leader_and_follower().await;
+    c.create(follower, "src", source(&c.seq, 2, 1_000_000, 10))
+        .await;
+    c.wait_status(leader, "src", "RUNNING", running_with(2))
+        .await;
+    // Nothing failed (and nothing restarts now): nothing to restart, and the plan says so.
+    let (code, v) = c
+        .post(
+            follower,
+            "/connectors/src/restart?includeTasks=true&onlyFailed=true",
+            None,
+        )
+        .await;
+    assert_eq!(code, 202, "{v}");
+    assert!(all_in("RUNNING", 2)(&v), "nothing failed: {v}");
+    let (code, _) = c.post(follower, "/connectors/src/restart", None).await;
+    assert_eq!(code, 204);
+    for (round, via) in [leader, follower, leader, follower].into_iter().enumerate() {
+        let (code, v) = c
+            .post(via, "/connectors/src/restart?includeTasks=true", None)
+            .await;
+        assert_eq!(code, 202, "round {round}: {v}");
+        assert!(all_in("RESTARTING", 2)(&v), "round {round}: {v}");
+    }
+
+    assert_eq!(c.put(follower, "/connectors/src/pause").await, 202);
+    c.wait_status(leader, "src", "PAUSED", all_in("PAUSED", 2))
+        .await;
+    // A restart of the tasks, and a config change, while paused: the tasks start again (new
+    // actors), PAUSED.
+    let put_config = || async {
+        let r = c
+            .http
+            .put(format!("{}/connectors/src/config", c.workers[follower].url))
+            .json(&source(&c.seq, 2, 1_000_000, 20))
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    };
+    for change in ["restart", "config change"] {
+        let before = c.task_actors().await;
+        if change == "restart" {
+            let (code, v) = c
+                .post(follower, "/connectors/src/restart?includeTasks=true", None)
+                .await;
+            assert_eq!(code, 202, "{v}");
+        } else {
+            assert_eq!(put_config().await, 200);
+        }
+        c.wait_tasks_replaced(&before, 2).await;
+        c.wait_status(
+            follower,
+            "src",
+            &format!("PAUSED after a {change}"),
+            all_in("PAUSED", 2),
+        )
+        .await;
+    }
+    let (code, _) = c.post(follower, "/connectors/src/restart", None).await;
+    assert_eq!(code, 204);
+    c.wait_status(
+        leader,
+        "src",
+        "PAUSED after a connector restart",
+        all_in("PAUSED", 2),
+    )
+    .await;
+
+    let body = json!({"name": "born-paused", "config": source(&c.seq, 2, 1_000_000, 10), "initial_state": "PAUSED"});
+    let (code, v) = c.post(follower, "/connectors", Some(body)).await;
+    assert_eq!(code, 201, "{v}");
+    c.create(leader, "paused-at-once", source(&c.seq, 2, 1_000_000, 10))
+        .await;
+    // Through the worker that wrote it: a follower may not have read the new connector yet.
+    assert_eq!(c.put(leader, "/connectors/paused-at-once/pause").await, 202);
+    for name in ["born-paused", "paused-at-once"] {
+        c.wait_status(leader, name, "PAUSED", all_in("PAUSED", 2))
+            .await;
+    }
+}
+
+/// A paused connector whose connector and tasks move to workers that join later is PAUSED
+/// there too: the pause was written before they were assigned.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_connector_moved_by_a_rebalance_stays_paused() {
+    let _serial = SERIAL.lock().await;
+    let mut c = Cluster::start(1, &["seq:2"]).await;
+    c.create(0, "a", source(&c.seq, 3, 1_000_000, 10)).await;
+    c.create(0, "b", source(&c.seq, 3, 1_000_000, 10)).await;
+    for name in ["a", "b"] {
+        c.wait_status(0, name, "RUNNING", running_with(3)).await;
+        assert_eq!(c.put(0, &format!("/connectors/{name}/pause")).await, 202);
+        c.wait_status(0, name, "PAUSED", all_in("PAUSED", 3)).await;
+    }
+    c.add_worker();
+    c.add_worker();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let work = c.local_work().await;
+        // Both connectors and their tasks spread over the three workers.
+        if work.iter().all(|(_, t)| t.len() == 2) && work.iter().any(|(c, _)| c.len() == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never rebalanced\n{}", c.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for name in ["a", "b"] {
+        c.wait_status(2, name, "PAUSED after moving", all_in("PAUSED", 3))
+            .await;
+    }
+}

@@ -251,3 +251,59 @@ async fn sink_put_errors_are_retried_and_lose_nothing_on(broker: TestBroker) {
         "non-retriable put errors restarted a task: {sink:?}"
     );
 }
+
+/// A pause (or resume) that arrives while the connector instance is still starting is what
+/// the connector reports once started: the connector and its tasks end up PAUSED (or RUNNING),
+/// never a RUNNING connector with PAUSED tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pause_or_resume_during_the_connector_start_is_honoured() {
+    use common::plugins::{set_start_gate, START_WAITING};
+    use kconnect_actors::status::State;
+    use kconnect_actors::TargetState;
+    use std::sync::atomic::Ordering;
+
+    let w = TestWorker::start(&[], registry()).await;
+    w.broker.create_topic("gated", 1).await;
+    let config = props(&[
+        ("name", "gated"),
+        ("connector.class", "test.GatedStartSource"),
+        ("tasks.max", "2"),
+        ("topic", "gated"),
+        ("throughput", "10"),
+    ]);
+    let settles_in = |want: State| {
+        let w = &w;
+        async move {
+            let ok = w
+                .status()
+                .wait_until(Duration::from_secs(10), |m| {
+                    m.get("gated").is_some_and(|c| {
+                        c.connector.state == want
+                            && c.tasks.len() == 2
+                            && c.tasks.values().all(|t| t.state == want)
+                    })
+                })
+                .await;
+            assert!(ok, "not all {want}: {:?}", w.status().get("gated"));
+        }
+    };
+    for (initial, then, want) in [
+        (TargetState::Started, TargetState::Paused, State::Paused),
+        (TargetState::Paused, TargetState::Started, State::Running),
+    ] {
+        set_start_gate(false);
+        w.worker
+            .create_connector(config.clone(), initial)
+            .await
+            .unwrap();
+        assert!(
+            eventually(Duration::from_secs(10), || START_WAITING
+                .load(Ordering::SeqCst))
+            .await
+        );
+        w.worker.set_target("gated", then).await.unwrap();
+        set_start_gate(true);
+        settles_in(want).await;
+        w.worker.delete_connector("gated").await.unwrap();
+    }
+}

@@ -972,3 +972,230 @@ async fn faults_fired_over_rest_heal_and_show_in_metrics() {
     );
     api.running.stop().await;
 }
+
+fn verifiable_source(tasks: u32) -> Value {
+    json!({
+        "connector.class": "VerifiableSource",
+        "tasks.max": tasks.to_string(),
+        "topic": "rest-seq",
+        "throughput": "10",
+    })
+}
+
+/// Reads answer from the worker's state, never from a connector actor that may be stopping:
+/// GETs racing a loop of config changes (and two writers racing each other) all answer 200
+/// with one of the configs written, and every write answers 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_and_writes_answer_while_the_connector_is_reconfigured() {
+    let api = Api::start().await;
+    let config = |writer: u32, i: u32| {
+        let mut c = verifiable_source(1 + i % 2);
+        c["throughput"] = json!(format!("{}", 1000 * writer + i));
+        c
+    };
+    let (s, v) = api
+        .call("PUT", "/connectors/busy/config", Some(config(0, 0)))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let writer = |w: u32| {
+        let (api, done, config) = (&api, &done, &config);
+        async move {
+            for i in 1..=12 {
+                let (method, body) = if i % 3 == 0 {
+                    ("PATCH", json!({"throughput": config(w, i)["throughput"]}))
+                } else {
+                    ("PUT", config(w, i))
+                };
+                let (s, v) = api
+                    .call(method, "/connectors/busy/config", Some(body))
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{method} config: {v}");
+                assert_eq!(v["name"], "busy", "{v}");
+            }
+            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    let written = |v: &Value| {
+        v["throughput"]
+            .as_str()
+            .and_then(|t| t.parse::<u32>().ok())
+            .is_some_and(|t| t == 0 || (t % 1000 <= 12 && t / 1000 <= 2))
+    };
+    let reader = || {
+        let (api, done) = (&api, &done);
+        async move {
+            let mut reads = 0;
+            while done.load(std::sync::atomic::Ordering::SeqCst) < 2 || reads < 10 {
+                let (s, v) = api.call("GET", "/connectors/busy", None).await;
+                assert_eq!(s, StatusCode::OK, "GET connector: {v}");
+                assert!(written(&v["config"]), "not a written config: {v}");
+                let (s, v) = api.call("GET", "/connectors/busy/tasks", None).await;
+                assert_eq!(s, StatusCode::OK, "GET tasks: {v}");
+                let (s, v) = api.call("GET", "/connectors/busy/config", None).await;
+                assert_eq!(s, StatusCode::OK, "GET config: {v}");
+                assert!(written(&v), "not a written config: {v}");
+                let (s, v) = api.call("GET", "/connectors/busy/status", None).await;
+                assert_eq!(s, StatusCode::OK, "GET status: {v}");
+                reads += 1;
+            }
+        }
+    };
+    tokio::join!(writer(1), writer(2), reader(), reader(), reader());
+    api.running.stop().await;
+}
+
+fn all_in(v: &Value, state: &str, tasks: usize) -> bool {
+    v["connector"]["state"] == state
+        && v["tasks"]
+            .as_array()
+            .is_some_and(|t| t.len() == tasks && t.iter().all(|t| t["state"] == state))
+}
+
+/// A PAUSED connector reports PAUSED, for itself and every task, after a restart (with and
+/// without its tasks), from `initial_state`, and after a config change; a STOPPED one stays
+/// STOPPED with no tasks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_target_state_survives_restarts_and_config_changes() {
+    let api = Api::start().await;
+    let body = json!({"name": "p", "config": verifiable_source(2), "initial_state": "PAUSED"});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.wait("p", |c| c.tasks.len() == 2).await;
+    let paused = |what: &str| {
+        let what = what.to_string();
+        let api = &api;
+        async move {
+            // Statuses settle once nothing is RESTARTING or UNASSIGNED any more.
+            api.wait("p", |c| {
+                c.tasks.len() == 2
+                    && std::iter::once(&c.connector)
+                        .chain(c.tasks.values())
+                        .all(|s| !matches!(s.state.as_str(), "RESTARTING" | "UNASSIGNED"))
+            })
+            .await;
+            let (_, v) = api.call("GET", "/connectors/p/status", None).await;
+            assert!(all_in(&v, "PAUSED", 2), "{what}: {v}");
+        }
+    };
+    paused("initial_state=PAUSED").await;
+    for restart in [
+        "",
+        "?includeTasks=true",
+        "?includeTasks=true&onlyFailed=false",
+    ] {
+        let (s, _) = api
+            .call("POST", &format!("/connectors/p/restart{restart}"), None)
+            .await;
+        assert!(s.is_success(), "restart{restart}: {s}");
+        paused(&format!("after restart{restart}")).await;
+    }
+    let mut changed = verifiable_source(2);
+    changed["throughput"] = json!("20");
+    let (s, v) = api.call("PUT", "/connectors/p/config", Some(changed)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    paused("after a config change").await;
+
+    let body = json!({"name": "s", "config": verifiable_source(2), "initial_state": "STOPPED"});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    for restart in ["", "?includeTasks=true"] {
+        api.call("POST", &format!("/connectors/s/restart{restart}"), None)
+            .await;
+        api.wait("s", |c| c.connector.state.as_str() == "STOPPED")
+            .await;
+        let (_, v) = api.call("GET", "/connectors/s/status", None).await;
+        assert!(all_in(&v, "STOPPED", 0), "after restart{restart}: {v}");
+    }
+    api.running.stop().await;
+}
+
+/// `POST …/restart?includeTasks=true` answers 202 with everything it restarts shown as
+/// RESTARTING, every time; `onlyFailed` shows only the failed ones; a plain restart keeps 204.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restart_with_tasks_answers_the_restart_plan() {
+    let api = Api::start().await;
+    let (s, v) = api
+        .call("PUT", "/connectors/r/config", Some(verifiable_source(2)))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    for round in 0..5 {
+        api.wait("r", |c| {
+            c.connector.state.as_str() == "RUNNING"
+                && c.tasks.len() == 2
+                && c.tasks.values().all(|t| t.state.as_str() == "RUNNING")
+        })
+        .await;
+        let (s, v) = api
+            .call("POST", "/connectors/r/restart?includeTasks=true", None)
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "round {round}: {v}");
+        assert!(all_in(&v, "RESTARTING", 2), "round {round}: {v}");
+        assert_eq!(v["type"], "source", "{v}");
+    }
+    api.wait("r", |c| {
+        c.connector.state.as_str() == "RUNNING"
+            && c.tasks.len() == 2
+            && c.tasks.values().all(|t| t.state.as_str() == "RUNNING")
+    })
+    .await;
+    // Nothing failed: nothing to restart, and the body says so.
+    let (s, v) = api
+        .call(
+            "POST",
+            "/connectors/r/restart?includeTasks=true&onlyFailed=true",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert!(all_in(&v, "RUNNING", 2), "{v}");
+    // onlyFailed without includeTasks restarts the connector only if it failed.
+    let (s, v) = api
+        .call("POST", "/connectors/r/restart?onlyFailed=true", None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["connector"]["state"], "RUNNING", "{v}");
+    let (s, _) = api.call("POST", "/connectors/r/restart", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // As Connect: a STOPPED connector is restarted too (into STOPPED), so the plan shows it
+    // RESTARTING, with no tasks.
+    let (s, _) = api.call("PUT", "/connectors/r/stop", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api
+        .call("POST", "/connectors/r/restart?includeTasks=true", None)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert!(all_in(&v, "RESTARTING", 0), "{v}");
+    api.wait("r", |c| {
+        c.connector.state.as_str() == "STOPPED" && c.tasks.is_empty()
+    })
+    .await;
+    let (s, v) = api
+        .call("POST", "/connectors/nope/restart?includeTasks=true", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    api.running.stop().await;
+}
+
+/// A connector's active topics survive a config change, until `PUT …/topics/reset`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn active_topics_survive_a_config_change_until_reset() {
+    let api = Api::start().await;
+    let (s, v) = api
+        .call("PUT", "/connectors/t/config", Some(verifiable_source(1)))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.wait("t", |c| c.topics.contains("rest-seq")).await;
+    let mut moved = verifiable_source(1);
+    moved["topic"] = json!("rest-seq-2");
+    let (s, v) = api.call("PUT", "/connectors/t/config", Some(moved)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    api.wait("t", |c| c.topics.contains("rest-seq-2")).await;
+    let (_, v) = api.call("GET", "/connectors/t/topics", None).await;
+    assert_eq!(v["t"]["topics"], json!(["rest-seq", "rest-seq-2"]), "{v}");
+    let (s, _) = api.call("PUT", "/connectors/t/topics/reset", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (_, v) = api.call("GET", "/connectors/t/topics", None).await;
+    assert_eq!(v["t"]["topics"], json!([]), "{v}");
+    api.running.stop().await;
+}

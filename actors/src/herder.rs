@@ -38,12 +38,14 @@ pub trait Herder: Send + Sync + 'static {
     async fn put_config(&self, name: &str, props: Props) -> Result<bool, WorkerError>;
     async fn delete_connector(&self, name: &str) -> Result<(), WorkerError>;
     async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError>;
+    /// Connect's `POST /connectors/{c}/restart`: answers the restart plan, the connector's
+    /// status with everything the restart restarts shown as RESTARTING.
     async fn restart_connector(
         &self,
         name: &str,
         include_tasks: bool,
         only_failed: bool,
-    ) -> Result<(), WorkerError>;
+    ) -> Result<ConnectorStatus, WorkerError>;
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError>;
     async fn status(&self, name: &str) -> Option<ConnectorStatus>;
     async fn offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, WorkerError>;
@@ -125,7 +127,7 @@ impl Herder for Worker {
         name: &str,
         include_tasks: bool,
         only_failed: bool,
-    ) -> Result<(), WorkerError> {
+    ) -> Result<ConnectorStatus, WorkerError> {
         Worker::restart_connector(self, name, include_tasks, only_failed).await
     }
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {

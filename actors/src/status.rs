@@ -70,6 +70,43 @@ pub struct ConnectorStatus {
     pub topics: std::collections::BTreeSet<String>,
 }
 
+/// What `POST /connectors/{c}/restart` restarts (Connect's `RestartRequest`): the connector
+/// unless `only_failed` and it is not FAILED; with `include_tasks`, every task, or only the
+/// FAILED ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartRequest {
+    pub include_tasks: bool,
+    pub only_failed: bool,
+}
+
+impl RestartRequest {
+    pub fn restarts_connector(&self, connector: &Status) -> bool {
+        !self.only_failed || connector.state == State::Failed
+    }
+
+    pub fn restarts_task(&self, task: &Status) -> bool {
+        self.include_tasks && (!self.only_failed || task.state == State::Failed)
+    }
+}
+
+impl ConnectorStatus {
+    /// Connect's restart plan (`AbstractHerder.buildRestartPlan`): this status with everything
+    /// `request` restarts shown as RESTARTING (worker and trace as they were). It is what the
+    /// restart answers, whatever the restart has done by the time the answer is sent.
+    pub fn restart_plan(&self, request: RestartRequest) -> ConnectorStatus {
+        let mut plan = self.clone();
+        if request.restarts_connector(&self.connector) {
+            plan.connector.state = State::Restarting;
+        }
+        for task in plan.tasks.values_mut() {
+            if request.restarts_task(task) {
+                task.state = State::Restarting;
+            }
+        }
+        plan
+    }
+}
+
 /// A status this worker set, or a topic a task started using, as a listener hears it
 /// (distributed mode writes it to the status topic).
 #[derive(Debug, Clone)]
@@ -147,9 +184,12 @@ impl StatusStore {
         }
     }
 
+    /// A connector starts (UNASSIGNED, no tasks yet). One that is still known (its config
+    /// changed) keeps its active topics: Connect forgets them only on a reset or a delete.
     pub fn connector_added(&self, name: &str, kind: &str) {
         let s = self.status(State::Unassigned, None, 0);
         self.update(|m| {
+            let topics = m.remove(name).map(|c| c.topics).unwrap_or_default();
             m.insert(
                 name.to_string(),
                 ConnectorStatus {
@@ -157,7 +197,7 @@ impl StatusStore {
                     kind: kind.to_string(),
                     connector: s,
                     tasks: BTreeMap::new(),
-                    topics: Default::default(),
+                    topics,
                 },
             );
         });

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kconnect_connectors::api::{ConnectorKind, Props};
 use kconnect_connectors::config::ConfigValue;
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use thiserror::Error;
 
 use crate::broker_health::BrokerWatch;
@@ -18,7 +18,7 @@ use crate::connector::supervisor::{
     ConnectorSupervisor, Share, SupervisorArgs, SupervisorMsg, TargetState,
 };
 use crate::context::WorkerContext;
-use crate::status::{ConnectorStatus, State};
+use crate::status::{ConnectorStatus, RestartRequest, State};
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum WorkerError {
@@ -70,6 +70,20 @@ pub enum WorkerMsg {
     DeleteConnector(String, RpcReplyPort<Result<(), WorkerError>>),
     SetTarget(String, TargetState, RpcReplyPort<Result<(), WorkerError>>),
     Lookup(String, RpcReplyPort<Option<ConnectorEntry>>),
+    /// Hands a message to the connector's current supervisor (`found` answers whether there
+    /// is one). Going through this actor orders it with config changes and deletes: it reaches
+    /// the supervisor it was meant for before that one is told to stop, never a stopped one.
+    ToSupervisor {
+        connector: String,
+        send: SendToSupervisor,
+        found: RpcReplyPort<bool>,
+    },
+    /// A supervisor's task configs changed (ignored when it is no longer the connector's).
+    TaskConfigs {
+        connector: String,
+        supervisor: ActorId,
+        configs: Vec<Props>,
+    },
     List(RpcReplyPort<Vec<String>>),
     Shutdown(RpcReplyPort<()>),
     /// Distributed mode: run `share` of the connector configured by `props` here (an empty
@@ -82,6 +96,9 @@ pub enum WorkerMsg {
     },
 }
 
+/// Sends one message to a supervisor (see [`WorkerMsg::ToSupervisor`]).
+pub type SendToSupervisor = Box<dyn FnOnce(&ActorRef<SupervisorMsg>) + Send>;
+
 /// One connector's work running in this process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalWork {
@@ -92,13 +109,19 @@ pub struct LocalWork {
     pub tasks: Vec<(u32, String)>,
 }
 
-/// A connector as the worker knows it.
+/// A connector as the worker knows it. Reads (REST `GET`s) answer from here, as Connect's
+/// standalone herder answers from its config store, so they never wait on a supervisor that
+/// may be stopping.
 #[derive(Clone)]
 pub struct ConnectorEntry {
     pub supervisor: ActorRef<SupervisorMsg>,
     pub props: Props,
     pub kind: ConnectorKind,
     pub target: TargetState,
+    /// The task configs in force: what the supervisor last reported. After a config change
+    /// they stay the previous ones until the connector generated new ones, as Connect's
+    /// stored task configs do.
+    pub task_configs: Vec<Props>,
 }
 
 pub struct WorkerActor;
@@ -219,6 +242,28 @@ impl Actor for WorkerActor {
                     }
                 };
                 let _ = reply.send(r);
+            }
+            WorkerMsg::ToSupervisor {
+                connector,
+                send,
+                found,
+            } => {
+                let sup = state.connectors.get(&connector).map(|e| &e.supervisor);
+                if let Some(sup) = sup {
+                    send(sup);
+                }
+                let _ = found.send(sup.is_some());
+            }
+            WorkerMsg::TaskConfigs {
+                connector,
+                supervisor,
+                configs,
+            } => {
+                if let Some(e) = state.connectors.get_mut(&connector) {
+                    if e.supervisor.get_id() == supervisor {
+                        e.task_configs = configs;
+                    }
+                }
             }
             WorkerMsg::SetTarget(name, target, reply) => {
                 let r = match state.connectors.get_mut(&name) {
@@ -348,7 +393,7 @@ async fn assign(
     if idle {
         return Ok(());
     }
-    start_connector(myself, state, props, target, Some(share))
+    start_connector(myself, state, props, target, Some(share), Vec::new())
         .await
         .map(|_| ())
 }
@@ -359,7 +404,7 @@ async fn add_connector(
     props: Props,
     target: TargetState,
 ) -> Result<String, WorkerError> {
-    start_connector(myself, state, props, target, None).await
+    start_connector(myself, state, props, target, None, Vec::new()).await
 }
 
 async fn start_connector(
@@ -368,6 +413,7 @@ async fn start_connector(
     props: Props,
     target: TargetState,
     share: Option<Share>,
+    task_configs: Vec<Props>,
 ) -> Result<String, WorkerError> {
     let (config, plugin) = validate(&state.ctx, &props)?;
     if state.connectors.contains_key(&config.name) {
@@ -381,6 +427,7 @@ async fn start_connector(
         config: Arc::new(config),
         plugin,
         target,
+        owner: myself.clone(),
         share,
     };
     let (supervisor, _) = Actor::spawn_linked(None, ConnectorSupervisor, args, myself.get_cell())
@@ -391,6 +438,7 @@ async fn start_connector(
         props,
         kind,
         target,
+        task_configs,
     };
     state.connectors.insert(name.clone(), entry);
     tracing::info!(connector = %name, "connector added");
@@ -398,7 +446,9 @@ async fn start_connector(
 }
 
 /// A new config for `name`: validated first, then the connector restarts with it, keeping its
-/// target state. The name in the body, if any, must match.
+/// target state, its task configs until it generates new ones, and its active topics (until
+/// `PUT /connectors/{c}/topics/reset`, as in Connect). The name in the body, if any, must
+/// match.
 async fn put_config(
     myself: &ActorRef<WorkerMsg>,
     state: &mut WorkerState,
@@ -424,8 +474,7 @@ async fn put_config(
         return Ok(true);
     };
     stop_supervisor(&state.ctx, &name, old.supervisor).await;
-    state.ctx.status.connector_removed(&name);
-    add_connector(myself, state, props, old.target).await?;
+    start_connector(myself, state, props, old.target, None, old.task_configs).await?;
     Ok(false)
 }
 
@@ -517,24 +566,49 @@ impl Worker {
     }
 
     pub async fn task_configs(&self, name: &str) -> Result<Vec<Props>, WorkerError> {
-        let sup = self.connector(name).await?.supervisor;
-        call(&sup, SupervisorMsg::GetTaskConfigs).await
+        Ok(self.connector(name).await?.task_configs)
     }
 
-    /// Connect's `POST /connectors/{c}/restart`.
+    /// Sends the connector's current supervisor a message (through the worker actor, see
+    /// [`WorkerMsg::ToSupervisor`]) and waits for its answer.
+    async fn on_supervisor<T: Send + 'static>(
+        &self,
+        name: &str,
+        msg: impl FnOnce(RpcReplyPort<T>) -> SupervisorMsg + Send + 'static,
+    ) -> Result<T, WorkerError> {
+        let (tx, rx) = ractor::concurrency::oneshot();
+        let send = Box::new(move |sup: &ActorRef<SupervisorMsg>| {
+            let _ = sup.send_message(msg(tx.into()));
+        });
+        let connector = name.to_string();
+        let found = self
+            .ask(|found| WorkerMsg::ToSupervisor {
+                connector,
+                send,
+                found,
+            })
+            .await?;
+        if !found {
+            return Err(WorkerError::NotFound(name.to_string()));
+        }
+        rx.await
+            .map_err(|_| WorkerError::Internal("the connector did not answer".into()))
+    }
+
+    /// Connect's `POST /connectors/{c}/restart`: answers the restart plan (what it restarts
+    /// shown as RESTARTING); the restarts follow.
     pub async fn restart_connector(
         &self,
         name: &str,
         include_tasks: bool,
         only_failed: bool,
-    ) -> Result<(), WorkerError> {
-        let sup = self.connector(name).await?.supervisor;
-        call(&sup, |reply| SupervisorMsg::Restart {
+    ) -> Result<ConnectorStatus, WorkerError> {
+        let request = RestartRequest {
             include_tasks,
             only_failed,
-            reply,
-        })
-        .await
+        };
+        self.on_supervisor(name, move |reply| SupervisorMsg::Restart { request, reply })
+            .await
     }
 
     /// The connector's offsets (`GET /connectors/{c}/offsets`).
@@ -587,15 +661,13 @@ impl Worker {
         task: u32,
         kind: crate::task::faults::FaultKind,
     ) -> Result<(), WorkerError> {
-        let sup = self.connector(name).await?.supervisor;
-        call(&sup, |r| SupervisorMsg::InjectFault(task, kind, r))
+        self.on_supervisor(name, move |r| SupervisorMsg::InjectFault(task, kind, r))
             .await?
             .map_err(WorkerError::BadRequest)
     }
 
     pub async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
-        let sup = self.connector(name).await?.supervisor;
-        call(&sup, |r| SupervisorMsg::RestartOneTask(task, r))
+        self.on_supervisor(name, move |r| SupervisorMsg::RestartOneTask(task, r))
             .await?
             .map_err(|_| WorkerError::TaskNotFound(name.to_string(), task))
     }
@@ -605,10 +677,9 @@ impl Worker {
     pub async fn local_work(&self) -> Vec<LocalWork> {
         let mut out = Vec::new();
         for name in self.connectors().await {
-            let Ok(e) = self.connector(&name).await else {
-                continue;
-            };
-            if let Ok((connector, tasks)) = call(&e.supervisor, SupervisorMsg::LocalWork).await {
+            if let Ok((connector, tasks)) =
+                self.on_supervisor(&name, SupervisorMsg::LocalWork).await
+            {
                 out.push(LocalWork {
                     connector: name,
                     instance: connector,
@@ -621,9 +692,17 @@ impl Worker {
 
     /// Asks the connector instance running here (if any) for its task configs again.
     pub async fn reconfigure(&self, name: &str) {
-        if let Ok(e) = self.connector(name).await {
-            let _ = e.supervisor.send_message(SupervisorMsg::Reconfigure);
-        }
+        let send = Box::new(|sup: &ActorRef<SupervisorMsg>| {
+            let _ = sup.send_message(SupervisorMsg::Reconfigure);
+        });
+        let connector = name.to_string();
+        let _ = self
+            .ask(|found| WorkerMsg::ToSupervisor {
+                connector,
+                send,
+                found,
+            })
+            .await;
     }
 
     /// Distributed mode: runs `share` of the connector here (see [`WorkerMsg::Assign`]).

@@ -348,13 +348,16 @@ async fn restart(
             )));
         }
     }
-    s.herder
+    let plan = s
+        .herder
         .restart_connector(&c, include_tasks, only_failed)
         .await?;
+    // As Connect: a plain restart keeps the old 204; otherwise 202 with the restart plan
+    // (what it restarts shown as RESTARTING), whatever the restart has done by now.
     if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok((StatusCode::ACCEPTED, Json(status_of(&s, &c).await?)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(connector_status(&plan))).into_response())
 }
 
 async fn set_target(s: &RestState, c: &str, target: TargetState) -> ApiResult<()> {

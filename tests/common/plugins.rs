@@ -280,6 +280,72 @@ pub fn recording_verifiable_sink() -> ConnectorPlugin {
     )
 }
 
+// ---- A verifiable source whose connector start waits for the test to open a gate. ----
+
+/// Whether a connector start may finish; the test opens and closes it.
+pub static START_GATE: (Mutex<bool>, std::sync::Condvar) =
+    (Mutex::new(true), std::sync::Condvar::new());
+/// Set when a connector start is waiting at the closed gate.
+pub static START_WAITING: AtomicBool = AtomicBool::new(false);
+
+pub fn set_start_gate(open: bool) {
+    *START_GATE.0.lock().unwrap() = open;
+    START_GATE.1.notify_all();
+}
+
+pub struct GatedStart {
+    inner: Box<dyn Connector>,
+}
+
+impl Connector for GatedStart {
+    fn version(&self) -> String {
+        self.inner.version()
+    }
+    fn kind(&self) -> ConnectorKind {
+        self.inner.kind()
+    }
+    fn config_def(&self) -> ConfigDef {
+        self.inner.config_def()
+    }
+    fn validate(&self, props: &Props) -> Vec<ConfigValue> {
+        self.inner.validate(props)
+    }
+    fn start(&mut self, ctx: ConnectorContext, props: &Props) -> ConnectResult<()> {
+        let mut open = START_GATE.0.lock().unwrap();
+        while !*open {
+            START_WAITING.store(true, Ordering::SeqCst);
+            // Bounded, so a test that fails before opening the gate cannot hang the worker.
+            open = START_GATE
+                .1
+                .wait_timeout(open, std::time::Duration::from_secs(30))
+                .unwrap()
+                .0;
+        }
+        START_WAITING.store(false, Ordering::SeqCst);
+        drop(open);
+        self.inner.start(ctx, props)
+    }
+    fn task_configs(&self, max: usize) -> ConnectResult<Vec<Props>> {
+        self.inner.task_configs(max)
+    }
+    fn stop(&mut self) -> ConnectResult<()> {
+        self.inner.stop()
+    }
+    fn new_task(&self) -> TaskInstance {
+        self.inner.new_task()
+    }
+}
+
+pub fn gated_start_source() -> ConnectorPlugin {
+    ConnectorPlugin::new("test.GatedStartSource", ConnectorKind::Source, "1", || {
+        Box::new(GatedStart {
+            inner: Box::new(
+                kconnect_connectors::builtin::verifiable::VerifiableSourceConnector::default(),
+            ),
+        })
+    })
+}
+
 /// The built-in plugins plus every test plugin.
 pub fn registry() -> PluginRegistry {
     let mut r = PluginRegistry::builtin();
@@ -287,5 +353,6 @@ pub fn registry() -> PluginRegistry {
     r.register(panicking_file_sink());
     r.register(always_failing_source());
     r.register(recording_verifiable_sink());
+    r.register(gated_start_source());
     r
 }

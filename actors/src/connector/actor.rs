@@ -16,6 +16,10 @@ use crate::status::State;
 pub enum ConnectorMsg {
     Start,
     Event(ConnectorEvent),
+    /// The target state became PAUSED (`true`) or STARTED (`false`): report it, now if
+    /// started, else once started. A connector instance keeps running while paused, as in
+    /// Connect; only its status changes.
+    Pause(bool),
     Stop(RpcReplyPort<()>),
 }
 
@@ -27,7 +31,8 @@ pub struct ConnectorArgs {
     pub plugin: ConnectorPlugin,
     pub supervisor: ActorRef<SupervisorMsg>,
     pub restarts: u32,
-    /// The connector's target state is PAUSED: report PAUSED once started.
+    /// The connector's target state is PAUSED: report PAUSED once started (later changes come
+    /// as [`ConnectorMsg::Pause`]).
     pub paused: bool,
 }
 
@@ -109,24 +114,33 @@ impl Actor for ConnectorActor {
                     .map_err(|e| format!("connector start failed: {e}"))?;
                 state.connector = Some(c);
                 let name = &state.args.config.name;
-                // A connector started while its target state is PAUSED (a worker taking over
-                // a paused connector) reports PAUSED, as Connect's workers do.
-                let started = if state.args.paused {
-                    State::Paused
-                } else {
-                    State::Running
-                };
-                state
-                    .args
-                    .worker
-                    .status
-                    .set_connector(name, started, None, state.args.restarts);
+                // A connector started while its target state is PAUSED (created paused,
+                // restarted or reconfigured while paused, a worker taking over a paused
+                // connector) reports PAUSED, as Connect's workers do.
+                state.args.worker.status.set_connector(
+                    name,
+                    State::running(state.args.paused),
+                    None,
+                    state.args.restarts,
+                );
                 tracing::info!(class = %state.args.config.class, "connector started");
                 state.send_task_configs()?;
             }
             ConnectorMsg::Event(ConnectorEvent::RequestTaskReconfiguration) => {
                 if state.connector.is_some() {
                     state.send_task_configs()?;
+                }
+            }
+            ConnectorMsg::Pause(paused) => {
+                state.args.paused = paused;
+                if state.connector.is_some() {
+                    let name = &state.args.config.name;
+                    state.args.worker.status.set_connector(
+                        name,
+                        State::running(paused),
+                        None,
+                        state.args.restarts,
+                    );
                 }
             }
             ConnectorMsg::Event(ConnectorEvent::RaiseError(e)) => {

@@ -17,12 +17,13 @@ use super::actor::{ConnectorActor, ConnectorArgs, ConnectorMsg};
 use crate::config::ConnectorConfig;
 use crate::context::WorkerContext;
 use crate::restart::{RestartDecision, RestartTracker};
-use crate::status::State;
+use crate::status::{ConnectorStatus, RestartRequest, State};
 use crate::task::committer::{CommitterArgs, CommitterMsg, OffsetCommitter};
 use crate::task::sink::{SinkTaskActor, SinkTaskMsg};
 use crate::task::source::{SourceTaskActor, SourceTaskMsg};
 use crate::task::submitted::SubmittedRecords;
 use crate::task::TaskArgs;
+use crate::worker::WorkerMsg;
 
 /// What the user asked a connector to be (Connect's target state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,18 +36,15 @@ pub enum TargetState {
 pub enum SupervisorMsg {
     /// Pause, resume or stop the connector and its tasks.
     SetTarget(TargetState, RpcReplyPort<()>),
-    /// Restart the connector (unless `only_failed` and it is not FAILED) and, with
-    /// `include_tasks`, its tasks (all, or only the FAILED ones). Answers once the affected
-    /// statuses show RESTARTING; the restarts follow.
+    /// Restart what `request` names of the work running here. Answers Connect's restart plan
+    /// (the status with what it restarts shown as RESTARTING) once those statuses show
+    /// RESTARTING; the restarts follow.
     Restart {
-        include_tasks: bool,
-        only_failed: bool,
-        reply: RpcReplyPort<()>,
+        request: RestartRequest,
+        reply: RpcReplyPort<ConnectorStatus>,
     },
     /// Restart one task now; `Err` if it does not exist.
     RestartOneTask(u32, RpcReplyPort<Result<(), String>>),
-    /// The task configs in force.
-    GetTaskConfigs(RpcReplyPort<Vec<Props>>),
     /// Whether the connector instance runs here, and the tasks running here with their actor
     /// ids (a restarted task has a new id).
     LocalWork(RpcReplyPort<(bool, Vec<(u32, String)>)>),
@@ -96,6 +94,9 @@ pub struct SupervisorArgs {
     pub config: Arc<ConnectorConfig>,
     pub plugin: ConnectorPlugin,
     pub target: TargetState,
+    /// The worker actor, told of every change of the task configs in force so that it answers
+    /// reads about them itself, even while this supervisor is stopping.
+    pub owner: ActorRef<WorkerMsg>,
     /// `None` in standalone mode: the connector runs here and so do all the tasks it
     /// configures. `Some` in distributed mode: only this share runs here, task configs come
     /// from the config topic, and the configs the connector generates go to
@@ -223,44 +224,53 @@ impl Actor for ConnectorSupervisor {
                 set_target(&myself, state, target).await;
                 let _ = reply.send(());
             }
-            SupervisorMsg::Restart {
-                include_tasks,
-                only_failed,
-                reply,
-            } => {
-                let status = state.args.worker.status.get(&state.args.config.name);
-                let failed = |s: &crate::status::Status| s.state == State::Failed;
-                let connector = state.target != TargetState::Stopped
-                    && (!only_failed || status.as_ref().is_some_and(|c| failed(&c.connector)));
-                let tasks: Vec<u32> = match (&status, include_tasks) {
-                    (Some(c), true) => c
-                        .tasks
-                        .iter()
-                        .filter(|(_, t)| !only_failed || failed(t))
-                        .map(|(id, _)| *id)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                let connector = connector && state.owns_connector();
+            SupervisorMsg::Restart { request, reply } => {
                 let name = state.args.config.name.clone();
-                let st = &state.args.worker.status;
+                let st = state.args.worker.status.clone();
+                let status = st.get(&name).unwrap_or_else(|| ConnectorStatus {
+                    name: name.clone(),
+                    kind: state.args.plugin.kind.as_str().to_string(),
+                    connector: crate::status::Status {
+                        state: State::Unassigned,
+                        worker_id: st.worker_id().to_string(),
+                        trace: None,
+                        restarts: 0,
+                    },
+                    tasks: BTreeMap::new(),
+                    topics: Default::default(),
+                });
+                // As Connect: a STOPPED connector restarts too (it shows RESTARTING, then
+                // STOPPED again); in distributed mode only the connector instance's worker
+                // restarts it.
+                let connector =
+                    request.restarts_connector(&status.connector) && state.owns_connector();
+                let tasks: Vec<u32> = status
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| request.restarts_task(t))
+                    .map(|(id, _)| *id)
+                    .collect();
                 if connector {
                     state.set_connector_status(State::Restarting, None);
                 }
                 for id in &tasks {
                     st.set_task(&name, *id, State::Restarting, None, 0);
                 }
-                let _ = reply.send(());
+                let _ = reply.send(status.restart_plan(request));
                 myself.send_message(SupervisorMsg::DoRestart { connector, tasks })?;
             }
             SupervisorMsg::DoRestart { connector, tasks } => {
                 if state.stopping {
                     return Ok(());
                 }
-                if connector && state.owns_connector() && state.target != TargetState::Stopped {
-                    stop_connector(state).await;
-                    state.connector_tracker = RestartTracker::default();
-                    start_connector(&myself, state).await;
+                if connector && state.owns_connector() {
+                    if state.target == TargetState::Stopped {
+                        state.set_connector_status(State::Stopped, None);
+                    } else {
+                        stop_connector(state).await;
+                        state.connector_tracker = RestartTracker::default();
+                        start_connector(&myself, state).await;
+                    }
                 }
                 // A task revoked since the restart was announced stays where it went.
                 let here = |id: &u32| {
@@ -295,9 +305,6 @@ impl Actor for ConnectorSupervisor {
                     Err(format!("task {id} is not running"))
                 };
                 let _ = reply.send(r);
-            }
-            SupervisorMsg::GetTaskConfigs(reply) => {
-                let _ = reply.send(state.task_configs.clone());
             }
             SupervisorMsg::LocalWork(reply) => {
                 let tasks = state
@@ -337,10 +344,14 @@ impl Actor for ConnectorSupervisor {
                 }
                 let running = state.tasks.values().filter(|t| t.actor.is_some()).count();
                 if configs == state.task_configs && running == configs.len() {
+                    // Unchanged here; still reported, since the worker holds the previous
+                    // supervisor's configs until this one reports (a connector reconfigured
+                    // to generate none).
+                    set_task_configs(&myself, state, configs);
                     return Ok(());
                 }
                 stop_all_tasks(state).await;
-                state.task_configs = configs;
+                set_task_configs(&myself, state, configs);
                 state.tasks.clear();
                 let n = state.task_configs.len() as u32;
                 state
@@ -460,15 +471,25 @@ async fn set_target(
     let name = state.args.config.name.clone();
     let status = state.args.worker.status.clone();
     let owns = state.owns_connector();
+    // A running connector instance reports PAUSED or RUNNING itself, in order with its start:
+    // told here, a pause that arrives while it starts could be overwritten by its RUNNING. One
+    // that is not running (FAILED, or waiting out a backoff) keeps its status; it starts in
+    // the new target state.
+    let tell_connector = |state: &SupervisorState, paused: bool| {
+        if let Some(c) = &state.connector {
+            let _ = c.send_message(ConnectorMsg::Pause(paused));
+        }
+    };
     match target {
         TargetState::Paused => {
             if previous == TargetState::Stopped && owns {
                 start_connector(myself, state).await;
+            } else {
+                tell_connector(state, true);
             }
             for t in state.tasks.values().filter_map(|t| t.actor.as_ref()) {
                 t.set_paused(true);
             }
-            state.set_connector_status(State::Paused, None);
         }
         TargetState::Started => match previous {
             TargetState::Stopped if owns => start_connector(myself, state).await,
@@ -477,20 +498,32 @@ async fn set_target(
                 for t in state.tasks.values().filter_map(|t| t.actor.as_ref()) {
                     t.set_paused(false);
                 }
-                if state.connector.is_some() {
-                    state.set_connector_status(State::Running, None);
-                }
+                tell_connector(state, false);
             }
         },
         TargetState::Stopped => {
             stop_all_tasks(state).await;
             state.tasks.clear();
-            state.task_configs.clear();
+            set_task_configs(myself, state, Vec::new());
             status.retain_tasks(&name, 0);
             stop_connector(state).await;
             state.set_connector_status(State::Stopped, None);
         }
     }
+}
+
+/// Records the task configs in force and tells the worker actor, which answers reads of them.
+fn set_task_configs(
+    myself: &ActorRef<SupervisorMsg>,
+    state: &mut SupervisorState,
+    configs: Vec<Props>,
+) {
+    let _ = state.args.owner.send_message(WorkerMsg::TaskConfigs {
+        connector: state.args.config.name.clone(),
+        supervisor: myself.get_id(),
+        configs: configs.clone(),
+    });
+    state.task_configs = configs;
 }
 
 /// Distributed mode: makes the running work match `share`. Revoked tasks and tasks whose
@@ -516,7 +549,7 @@ async fn apply_share(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorSta
         }
     }
     let had_connector = state.owns_connector();
-    state.task_configs = share.task_configs.clone();
+    set_task_configs(myself, state, share.task_configs.clone());
     let wants_connector = share.connector;
     state.args.share = Some(share);
     if had_connector && !wants_connector {

@@ -816,16 +816,27 @@ impl Herder for DistributedHerder {
         name: &str,
         include_tasks: bool,
         only_failed: bool,
-    ) -> Result<(), WorkerError> {
+    ) -> Result<ConnectorStatus, WorkerError> {
         self.view.leader_or_err().await?;
         self.existing(name)?;
+        // As Connect's leader: the plan comes from the status topic as it stands, so the
+        // answer shows what will restart whenever the workers running it get to it.
+        let plan = self
+            .status(name)
+            .await
+            .ok_or_else(|| WorkerError::NotFound(name.to_string()))?
+            .restart_plan(crate::status::RestartRequest {
+                include_tasks,
+                only_failed,
+            });
         let request = RestartRequest {
             connector: name.to_string(),
             include_tasks,
             only_failed,
         };
         self.write_configs(move |s| s.put_restart_request(&request))
-            .await
+            .await?;
+        Ok(plan)
     }
 
     async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
