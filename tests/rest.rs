@@ -20,8 +20,15 @@ struct Api {
 
 impl Api {
     async fn start() -> Api {
+        Self::start_with(&[]).await
+    }
+
+    /// A worker with more worker keys.
+    async fn start_with(extra: &[(&str, &str)]) -> Api {
         let dir = tempfile::tempdir().unwrap();
-        let running = standalone_worker(dir.path(), &[("offset.flush.interval.ms", "200")]).await;
+        let mut keys = vec![("offset.flush.interval.ms", "200")];
+        keys.extend_from_slice(extra);
+        let running = standalone_worker(dir.path(), &keys).await;
         Api {
             base: format!("http://{}", running.rest_addr),
             http: Client::new(),
@@ -847,5 +854,279 @@ async fn faults_fired_over_rest_heal_and_show_in_metrics() {
         text.contains("kafka_connect_connector_task_metrics_batch_size_records_bucket"),
         "batch sizes are recorded"
     );
+    api.running.stop().await;
+}
+
+/// The names of the keys of a `GET /connector-plugins/{p}/config` answer, in order.
+fn key_names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|k| k["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plugin_configs_list_the_framework_keys_then_the_plugin_s_and_converters_answer() {
+    let api = Api::start().await;
+    let (s, v) = api
+        .call("GET", "/connector-plugins/FileStreamSink/config", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let sink = key_names(&v);
+    for key in [
+        "name",
+        "connector.class",
+        "tasks.max",
+        "key.converter",
+        "value.converter",
+        "header.converter",
+        "config.action.reload",
+        "transforms",
+        "predicates",
+        "errors.retry.timeout",
+        "errors.retry.delay.max.ms",
+        "errors.tolerance",
+        "errors.log.enable",
+        "errors.log.include.messages",
+        "topics",
+        "topics.regex",
+        "errors.deadletterqueue.topic.name",
+        "errors.deadletterqueue.topic.replication.factor",
+        "errors.deadletterqueue.context.headers.enable",
+    ] {
+        assert!(sink.contains(&key.to_string()), "{key} missing: {sink:?}");
+    }
+    // The framework's keys first, then the connector's own.
+    assert_eq!(sink.first().map(String::as_str), Some("name"), "{sink:?}");
+    assert_eq!(sink.last().map(String::as_str), Some("file"), "{sink:?}");
+    assert_eq!(
+        v.as_array().unwrap()[0]["group"],
+        "Common",
+        "Connect's group for the common keys"
+    );
+
+    let (_, v) = api
+        .call("GET", "/connector-plugins/FileStreamSource/config", None)
+        .await;
+    let source = key_names(&v);
+    assert!(
+        source.contains(&"topic.creation.groups".to_string()),
+        "{source:?}"
+    );
+    assert!(!source.contains(&"topics".to_string()), "{source:?}");
+    assert!(!source.contains(&"errors.deadletterqueue.topic.name".to_string()));
+    let at = |k: &str| source.iter().position(|x| x == k);
+    assert!(at("topic") > at("topic.creation.groups"), "{source:?}");
+
+    for (plugin, key) in [
+        (
+            "org.apache.kafka.connect.json.JsonConverter",
+            "schemas.enable",
+        ),
+        ("JsonConverter", "decimal.format"),
+        (
+            "org.apache.kafka.connect.storage.StringConverter",
+            "converter.encoding",
+        ),
+        (
+            "org.apache.kafka.connect.converters.LongConverter",
+            "converter.type",
+        ),
+    ] {
+        let (s, v) = api
+            .call("GET", &format!("/connector-plugins/{plugin}/config"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{plugin}: {v}");
+        assert!(key_names(&v).contains(&key.to_string()), "{plugin}: {v}");
+        assert_shape(
+            &v[0],
+            &fixture("validate")["configs"][0]["definition"],
+            "converter key",
+        );
+    }
+    let (s, v) = api
+        .call("GET", "/connector-plugins/com.example.Nope/config", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    api.running.stop().await;
+}
+
+/// A connector config without its `name` (the request names the connector).
+fn without_name(config: &Value) -> Value {
+    let mut c = config.clone();
+    c.as_object_mut().unwrap().remove("name");
+    c
+}
+
+/// The entry of `key` in a validate answer.
+fn entry<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == key)
+        .unwrap_or_else(|| panic!("no entry for {key}: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn validation_reports_what_create_would_fail_on_and_create_refuses_it() {
+    let api = Api::start_with(&[("connector.client.config.override.policy", "Principal")]).await;
+    std::fs::write(api.file("in.txt"), "a\n").unwrap();
+    let sink = |extra: Value| {
+        let mut c = json!({"connector.class": "FileStreamSink", "tasks.max": "1", "name": "v",
+            "file": api.file("out.txt"), "topics": "v-lines"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let source = |extra: Value| {
+        let mut c = json!({"connector.class": "FileStreamSource", "tasks.max": "1", "name": "v",
+            "file": api.file("in.txt"), "topic": "v-lines"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    // (config, the key its error shows on)
+    let bad = [
+        (
+            sink(json!({"key.converter": "com.example.NoSuchConverter"})),
+            "key.converter",
+        ),
+        (
+            sink(
+                json!({"value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "maybe"}),
+            ),
+            "value.converter.schemas.enable",
+        ),
+        (
+            source(json!({"value.converter": "JsonConverter",
+            "value.converter.decimal.format": "HEX"})),
+            "value.converter.decimal.format",
+        ),
+        (
+            sink(json!({"errors.tolerance": "some"})),
+            "errors.tolerance",
+        ),
+        (
+            sink(json!({"errors.retry.timeout": "soon"})),
+            "errors.retry.timeout",
+        ),
+        (
+            sink(json!({"errors.retry.delay.max.ms": "1.5"})),
+            "errors.retry.delay.max.ms",
+        ),
+        (
+            sink(json!({"errors.log.enable": "maybe"})),
+            "errors.log.enable",
+        ),
+        (
+            sink(json!({"errors.deadletterqueue.topic.name": "v-lines"})),
+            "errors.deadletterqueue.topic.name",
+        ),
+        (
+            sink(json!({"errors.deadletterqueue.context.headers.enable": "yes"})),
+            "errors.deadletterqueue.context.headers.enable",
+        ),
+        (
+            sink(json!({"config.action.reload": "sometimes"})),
+            "config.action.reload",
+        ),
+        (
+            sink(json!({"consumer.override.max.poll.records": "10"})),
+            "consumer.override.max.poll.records",
+        ),
+        (
+            source(json!({"producer.override.acks": "1"})),
+            "producer.override.acks",
+        ),
+    ];
+    for (i, (config, key)) in bad.iter().enumerate() {
+        let class = config["connector.class"].as_str().unwrap();
+        let (s, v) = api
+            .call(
+                "PUT",
+                &format!("/connector-plugins/{class}/config/validate"),
+                Some(config.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_shape(&v, &fixture("validate"), "validate");
+        assert_eq!(v["error_count"], 1, "{key}: {v}");
+        let errors = entry(&v, key)["value"]["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{key}: {v}");
+        // Create refuses it with Connect's message, and nothing is left behind.
+        let name = format!("bad-{i}");
+        let (s, v) = api
+            .call(
+                "POST",
+                "/connectors",
+                Some(json!({"name": name, "config": without_name(config)})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{key}: {v}");
+        let message = v["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "Connector configuration is invalid and contains the following 1 error(s):\n"
+            ),
+            "{message}"
+        );
+        assert!(message.contains(errors[0].as_str().unwrap()), "{message}");
+        let (s, _) = api
+            .call(
+                "PUT",
+                &format!("/connectors/{name}/config"),
+                Some(without_name(config)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{key}");
+        let (s, _) = api.call("GET", &format!("/connectors/{name}"), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{key}");
+    }
+    // The Principal policy lets a connector choose its identity; the worker's own converters
+    // are not the connector's to validate. A config that validates runs: no task crash-loops.
+    let good = [
+        sink(json!({"consumer.override.security.protocol": "PLAINTEXT",
+            "value.converter": "StringConverter", "errors.tolerance": "all",
+            "errors.retry.timeout": "-1", "errors.log.enable": "true",
+            "errors.deadletterqueue.topic.name": "v-dlq"})),
+        source(
+            json!({"value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false", "producer.override.sasl.mechanism": "PLAIN",
+            "header.converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter"}),
+        ),
+    ];
+    for (i, config) in good.iter().enumerate() {
+        let class = config["connector.class"].as_str().unwrap();
+        let (_, v) = api
+            .call(
+                "PUT",
+                &format!("/connector-plugins/{class}/config/validate"),
+                Some(config.clone()),
+            )
+            .await;
+        assert_eq!(v["error_count"], 0, "{v}");
+        let name = format!("good-{i}");
+        let (s, v) = api
+            .call(
+                "POST",
+                "/connectors",
+                Some(json!({"name": name, "config": without_name(config)})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        api.wait(&name, |c| {
+            c.tasks
+                .get(&0)
+                .is_some_and(|t| t.state.as_str() == "RUNNING")
+        })
+        .await;
+        let restarts = api.running.worker.status(&name).unwrap().tasks[&0].restarts;
+        assert_eq!(restarts, 0, "{name} restarted");
+    }
     api.running.stop().await;
 }
