@@ -173,7 +173,7 @@ async fn root_health_plugins_and_validation() {
     let api = Api::start().await;
     let (s, v) = api.call("GET", "/", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_shape(&v, &fixture("root"), "root");
+    assert_shape(&connect_root(&v), &fixture("root"), "root");
     assert!(v["kafka_cluster_id"].is_string(), "{v}");
     let (s, v) = api.call("GET", "/health", None).await;
     assert_eq!(s, StatusCode::OK);
@@ -646,7 +646,7 @@ async fn https_listener_serves_with_a_pem_keystore() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
-    assert_shape(&v, &fixture("root"), "root over https");
+    assert_shape(&connect_root(&v), &fixture("root"), "root over https");
     // Plain HTTP on the TLS port gets no API answer.
     let plain = Client::new()
         .get(format!("http://127.0.0.1:{port}/"))
@@ -1129,4 +1129,152 @@ async fn validation_reports_what_create_would_fail_on_and_create_refuses_it() {
         assert_eq!(restarts, 0, "{name} restarted");
     }
     api.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rest_details_are_connect_s_root_location_tasks_and_error_bodies() {
+    let api = Api::start().await;
+    std::fs::write(api.file("in.txt"), "a\n").unwrap();
+
+    // GET /: the Kafka Connect version kconnect is compatible with, and kconnect's own.
+    let (_, v) = api.call("GET", "/", None).await;
+    assert_eq!(v["version"], kconnect::rest::KAFKA_CONNECT_VERSION, "{v}");
+    assert_eq!(v["version"], "4.3.1", "{v}");
+    assert_eq!(v["commit"], "26b251a451ce941d", "{v}");
+    assert_eq!(v["kconnect_version"], env!("CARGO_PKG_VERSION"), "{v}");
+    assert!(v["kconnect_commit"].is_string(), "{v}");
+
+    // 201s say where the connector is.
+    let url = format!("{}/connectors", api.base);
+    let r = api
+        .http
+        .post(&url)
+        .json(&json!({"name": "src", "config": source_config(&api, "in.txt")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["location"], "/connectors/src");
+    let r = api
+        .http
+        .put(format!("{url}/a%20b/config"))
+        .json(&sink_config(&api, "out.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["location"], "/connectors/a%20b");
+
+    // The task configs the connector generated, task.class included, in both shapes.
+    api.wait("src", |c| !c.tasks.is_empty()).await;
+    let (s, v) = api.call("GET", "/connectors/src/tasks", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v[0]["id"], json!({"connector": "src", "task": 0}), "{v}");
+    let config = &v[0]["config"];
+    assert_eq!(
+        config["task.class"], "org.apache.kafka.connect.file.FileStreamSourceTask",
+        "{v}"
+    );
+    assert_eq!(config["topic"], "rest-lines", "{v}");
+    let (s, all) = api.call("GET", "/connectors/src/tasks-config", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(all, json!({"src-0": config}));
+    let (s, v) = api.call("GET", "/connectors/nope/tasks-config", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Every error is Connect's JSON body, axum's own rejections included.
+    let error = |s: StatusCode, v: &Value, what: &str| {
+        assert_shape(v, &fixture("error"), what);
+        assert_eq!(v["error_code"], s.as_u16(), "{what}: {v}");
+    };
+    let r = api
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body(r#"{"name": "x", "config": {}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        &r.json().await.unwrap(),
+        "415",
+    );
+    let r = api
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "curl -d's default"
+    );
+    // A path segment that is not UTF-8: axum's Path rejection.
+    let r = api
+        .http
+        .get(format!("{url}/%FF/status"))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    assert!(s.is_client_error(), "{s}");
+    error(s, &r.json().await.unwrap(), "bad path");
+    // Too large: 413 with a JSON body, answered on the declared length (over a raw connection:
+    // an HTTP client would still be sending the body the server refused).
+    let (status, body) = raw_exchange(
+        &api.base,
+        &format!(
+            "POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{{\"name\":",
+            kconnect::rest::MAX_BODY + 1
+        ),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &serde_json::from_str(&body).unwrap(),
+        "413",
+    );
+    // Above axum's own default limit (2 MB) but within ours: read, and refused only for
+    // what it says.
+    let large =
+        json!({"name": "large", "config": {"connector.class": "NoSuch", "x": "y".repeat(3 << 20)}});
+    let (s, v) = api.call("POST", "/connectors", Some(large)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("NoSuch"), "{v}");
+    api.running.stop().await;
+}
+
+/// Sends `request` as is over a new connection to `base` and returns the answer's status and
+/// body (the answer must not be chunked).
+async fn raw_exchange(base: &str, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// `GET /` as Connect's fields only (kconnect adds its own build's).
+fn connect_root(v: &Value) -> Value {
+    let mut v = v.clone();
+    let m = v.as_object_mut().unwrap();
+    assert!(m.remove("kconnect_version").is_some(), "{m:?}");
+    assert!(m.remove("kconnect_commit").is_some(), "{m:?}");
+    v
 }
