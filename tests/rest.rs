@@ -1278,3 +1278,125 @@ fn connect_root(v: &Value) -> Value {
     assert!(m.remove("kconnect_commit").is_some(), "{m:?}");
     v
 }
+
+/// A standalone worker whose `/admin/loggers` controls a log filter of its own.
+async fn api_with_log_control() -> Api {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kconnect::standalone::StandaloneConfig {
+        worker_file: std::path::PathBuf::from("worker.properties"),
+        worker: kconnect_actors::config::WorkerConfig::parse(props(&[
+            ("listeners", "http://127.0.0.1:0"),
+            (
+                "offset.storage.file.filename",
+                dir.path().join("offsets").to_str().unwrap(),
+            ),
+        ]))
+        .unwrap(),
+        connectors: Vec::new(),
+        plugins: std::sync::Arc::new(kconnect_connectors::registry::PluginRegistry::builtin()),
+    };
+    let logs = std::sync::Arc::new(kconnect::rest::LogControl::unattached(
+        "info,kconnect_actors::task=trace",
+    ));
+    let running = Standalone::start(config, Some(logs)).await.unwrap();
+    Api {
+        base: format!("http://{}", running.rest_addr),
+        http: Client::new(),
+        running,
+        dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn loggers_take_log4j_levels_reset_their_namespace_and_scope_cluster_answers_204() {
+    let api = api_with_log_control().await;
+    let level = |l: &str| Some(json!({ "level": l }));
+    let (s, v) = api.call("GET", "/admin/loggers", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_keyed_shape(&v, &fixture("loggers"), "loggers");
+    assert_eq!(v["kconnect_actors::task"]["level"], "TRACE", "{v}");
+
+    // One logger, worker scope: 200 with the loggers set.
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/admin/loggers/kconnect_actors::task::sink",
+            level("debug"),
+        )
+        .await;
+    assert_eq!(
+        (s, v),
+        (StatusCode::OK, json!(["kconnect_actors::task::sink"]))
+    );
+    let (_, v) = api
+        .call("GET", "/admin/loggers/kconnect_actors::task::sink", None)
+        .await;
+    assert_eq!(v["level"], "DEBUG", "{v}");
+    assert!(v["last_modified"].is_u64(), "{v}");
+    // A namespace takes every logger below it along, and lists them.
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/kconnect_actors", level("Warn"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v,
+        json!([
+            "kconnect_actors",
+            "kconnect_actors::task",
+            "kconnect_actors::task::sink"
+        ])
+    );
+    for l in ["kconnect_actors::task", "kconnect_actors::task::sink"] {
+        let (_, v) = api.call("GET", &format!("/admin/loggers/{l}"), None).await;
+        assert_eq!(v["level"], "WARN", "{l}: {v}");
+    }
+    // log4j's levels, in any case.
+    for l in [
+        "off", "FATAL", "all", "Error", "warn", "INFO", "debug", "trace",
+    ] {
+        let (s, v) = api.call("PUT", "/admin/loggers/librdkafka", level(l)).await;
+        assert_eq!(s, StatusCode::OK, "{l}: {v}");
+        let (_, v) = api.call("GET", "/admin/loggers/librdkafka", None).await;
+        assert_eq!(v["level"], l.to_ascii_uppercase(), "{v}");
+    }
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/librdkafka", level("LOUD"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_shape(&v, &fixture("error"), "bad level");
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/librdkafka", Some(json!({})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "no level: {v}");
+    // An unknown logger is 404.
+    let (s, v) = api
+        .call("GET", "/admin/loggers/no::such::logger", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["message"], "Logger no::such::logger not found.");
+
+    // Cluster scope: 204, no body; a standalone worker is its whole cluster.
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/admin/loggers/kconnect?scope=cluster",
+            level("ERROR"),
+        )
+        .await;
+    assert_eq!((s, v), (StatusCode::NO_CONTENT, Value::Null));
+    let (_, v) = api
+        .call("GET", "/admin/loggers/kconnect_actors::task", None)
+        .await;
+    assert_eq!(
+        v["level"], "ERROR",
+        "kconnect is a prefix of kconnect_actors: {v}"
+    );
+    // Any other scope is the worker's.
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/kconnect?scope=galaxy", level("INFO"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v.as_array().unwrap().contains(&json!("kconnect")), "{v}");
+    api.running.stop().await;
+}
