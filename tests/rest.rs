@@ -1400,3 +1400,65 @@ async fn loggers_take_log4j_levels_reset_their_namespace_and_scope_cluster_answe
     assert!(v.as_array().unwrap().contains(&json!("kconnect")), "{v}");
     api.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn altered_offsets_are_checked_by_the_connector_first_and_refused_ones_write_nothing() {
+    let api = Api::start().await;
+    std::fs::write(api.file("in.txt"), "a\nb\n").unwrap();
+    let input = std::fs::canonicalize(api.file("in.txt")).unwrap();
+    let body = json!({"name": "src", "config": source_config(&api, "in.txt"),
+        "initial_state": "STOPPED"});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.wait("src", |c| c.connector.state.as_str() == "STOPPED")
+        .await;
+    let good = json!({"partition": {"filename": input}, "offset": {"position": 2}});
+    for (bad, message) in [
+        (
+            json!({"partition": {"filename": input}, "offset": {"position": "two"}}),
+            "The value for the 'position' key in the offset is expected to be a Long value",
+        ),
+        (
+            json!({"partition": {"filename": input}, "offset": {"position": -2}}),
+            "The value for the 'position' key in the offset should be a non-negative value",
+        ),
+        (
+            json!({"partition": {"file": input}, "offset": {"position": 2}}),
+            "Partition objects should contain the key 'filename'",
+        ),
+        (
+            json!({"partition": {"filename": input}, "offset": {"pos": 2}}),
+            "Offset objects should either be null or contain the key 'position'",
+        ),
+    ] {
+        // Alongside a good one: nothing at all is written.
+        let (s, v) = api
+            .call(
+                "PATCH",
+                "/connectors/src/offsets",
+                Some(json!({"offsets": [good, bad]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert_eq!(v["message"], message, "{bad}");
+        let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
+        assert_eq!(v["offsets"], json!([]), "{bad}");
+    }
+    // A reset may name any partition, and the good one alone is written.
+    let reset_junk = json!({"offsets": [{"partition": {"file": "x"}, "offset": null}]});
+    let (s, v) = api
+        .call("PATCH", "/connectors/src/offsets", Some(reset_junk))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = api
+        .call(
+            "PATCH",
+            "/connectors/src/offsets",
+            Some(json!({ "offsets": [good] })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
+    assert_eq!(v["offsets"], json!([good]));
+    api.running.stop().await;
+}
