@@ -143,22 +143,7 @@ const WORKER_PREFIXES: &[&str] = &[
 
 /// Keys of Connect's `ConnectorConfig` (and its sink and source forms) outside kconnect's
 /// ConfigDefs; kconnect refuses or ignores them, but they are Connect's, not typos.
-const CONNECT_CONNECTOR_KEYS: &[&str] = &[
-    "config.action.reload",
-    "connector.plugin.version",
-    "errors.log.enable",
-    "errors.log.include.messages",
-    "errors.retry.delay.max.ms",
-    "errors.retry.timeout",
-    "predicates",
-    "tasks.max.enforce",
-];
-
-const CONNECT_SINK_KEYS: &[&str] = &[
-    "errors.deadletterqueue.context.headers.enable",
-    "errors.deadletterqueue.topic.name",
-    "errors.deadletterqueue.topic.replication.factor",
-];
+const CONNECT_CONNECTOR_KEYS: &[&str] = &["connector.plugin.version", "tasks.max.enforce"];
 
 const CONNECT_SOURCE_KEYS: &[&str] = &[
     "exactly.once.support",
@@ -318,9 +303,7 @@ pub fn unknown_connector_keys(props: &Props, plugins: &PluginRegistry) -> Vec<Un
         .keys(CONNECT_CONNECTOR_KEYS)
         .prefixes(CONNECTOR_PREFIXES);
     let known = match plugin.kind {
-        ConnectorKind::Sink => known
-            .def(&sink_connector_config_def())
-            .keys(CONNECT_SINK_KEYS),
+        ConnectorKind::Sink => known.def(&sink_connector_config_def()),
         ConnectorKind::Source => known
             .def(&connector_config_def())
             .keys(CONNECT_SOURCE_KEYS)

@@ -364,13 +364,23 @@ impl Distributed {
         .await
         .map_err(|e| error(e.to_string()))?;
         let _ = herder_ref.set(actor.clone());
-        // Config changes read from now on go to the herder.
+        // Config changes read from now on go to the herder; cluster-wide log levels are
+        // applied here (they concern the process, not its connectors).
         {
             let actor = actor.clone();
+            let logs = logs.clone();
             std::thread::Builder::new()
                 .name("kconnect-config-updates".into())
                 .spawn(move || {
                     for update in updates {
+                        if let kconnect_actors::storage::kafka::ConfigUpdate::LoggerLevel {
+                            namespace,
+                            level,
+                        } = &update
+                        {
+                            apply_cluster_level(logs.as_deref(), namespace, level);
+                            continue;
+                        }
                         if actor
                             .send_message(HerderMsg::ConfigUpdated(update))
                             .is_err()
@@ -514,6 +524,24 @@ fn open_stores(
         )
     })?;
     Ok((Arc::new(configs), Arc::new(offsets), Arc::new(statuses), rx))
+}
+
+/// A `logger-cluster-<namespace>` record read from the config topic: every worker sets the
+/// level, as Connect's workers do.
+fn apply_cluster_level(logs: Option<&LogControl>, namespace: &str, level: &str) {
+    let Some(logs) = logs else { return };
+    match crate::rest::loggers::parse_level(level) {
+        Some(level) => {
+            if let Err(e) = logs.set_level(namespace, level) {
+                tracing::warn!(namespace, level, "cannot apply a cluster log level: {e}");
+            }
+        }
+        None => tracing::warn!(
+            namespace,
+            level,
+            "ignoring a cluster log level that is not one"
+        ),
+    }
 }
 
 #[cfg(test)]

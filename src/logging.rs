@@ -46,12 +46,15 @@ pub fn init(level: Option<&str>) -> Arc<LogControl> {
         one_line: !terminal,
     };
     let (filter, handle) = reload::Layer::new(filter);
+    let seen = Arc::default();
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt_layer(io::stderr, style))
+        // Outermost, so that it hears of every callsite, whatever the filter decides.
+        .with(crate::rest::loggers::KnownTargets(Arc::clone(&seen)))
         .init();
     log_panics();
-    Arc::new(LogControl::new(handle, &wanted))
+    Arc::new(LogControl::new(handle, &wanted, seen))
 }
 
 /// How events are written.

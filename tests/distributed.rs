@@ -1467,3 +1467,114 @@ async fn a_paused_connector_moved_by_a_rebalance_stays_paused() {
             .await;
     }
 }
+
+/// Polls `GET path` on `worker` until `pred` holds for the answer.
+async fn wait_get(c: &Cluster, worker: usize, path: &str, pred: impl Fn(u16, &Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, v) = c.get(worker, path).await;
+        if pred(code, &v) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET {path} on worker {worker}: {code} {v}\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_scoped_log_levels_reach_every_worker_and_forwarded_204s_carry_no_body() {
+    let _serial = SERIAL.lock().await;
+    let c = Cluster::start(2, &["seq:1"]).await;
+    c.wait_joined().await;
+
+    // scope=cluster through one worker: 204, and every worker applies it (Connect's
+    // logger-cluster record on the config topic).
+    let r = c
+        .http
+        .put(format!(
+            "{}/admin/loggers/kconnect_actors?scope=cluster",
+            c.workers[0].url
+        ))
+        .json(&json!({"level": "debug"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(r.text().await.unwrap(), "");
+    for w in 0..2 {
+        wait_get(&c, w, "/admin/loggers/kconnect_actors", |code, v| {
+            code == 200 && v["level"] == "DEBUG"
+        })
+        .await;
+    }
+    // Worker scope stays on its worker.
+    let r = c
+        .http
+        .put(format!(
+            "{}/admin/loggers/kconnect_actors",
+            c.workers[1].url
+        ))
+        .json(&json!({"level": "TRACE"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let changed: Value = r.json().await.unwrap();
+    assert!(
+        changed
+            .as_array()
+            .unwrap()
+            .contains(&json!("kconnect_actors")),
+        "{changed}"
+    );
+    let (_, v) = c.get(0, "/admin/loggers/kconnect_actors").await;
+    assert_eq!(
+        v["level"], "DEBUG",
+        "worker 0 keeps the cluster's level: {v}"
+    );
+
+    // The task configs the connector generated, through either worker, task.class included.
+    c.create(0, "src", source(&c.seq, 1, 1_000_000, 10)).await;
+    for w in 0..2 {
+        wait_get(&c, w, "/connectors/src/tasks-config", |code, v| {
+            code == 200
+                && v["src-0"]["task.class"] == "org.apache.kafka.connect.tools.VerifiableSourceTask"
+        })
+        .await;
+        let (_, tasks) = c.get(w, "/connectors/src/tasks").await;
+        assert_eq!(tasks[0]["id"], json!({"connector": "src", "task": 0}));
+        assert!(tasks[0]["config"]["task.class"].is_string(), "{tasks}");
+    }
+
+    // Leader-only writes sent to the follower come back as the leader answered: a 204 with
+    // neither body nor content type.
+    let (_, info) = c.get(0, "/admin/worker").await;
+    let leader_url = info["cluster"]["leader_url"].as_str().unwrap().to_string();
+    let follower = c
+        .workers
+        .iter()
+        .position(|w| w.url.trim_end_matches('/') != leader_url.trim_end_matches('/'))
+        .unwrap();
+    for (method, path) in [
+        (reqwest::Method::POST, "/connectors/src/restart"),
+        (reqwest::Method::DELETE, "/connectors/src"),
+    ] {
+        let r = c
+            .http
+            .request(method.clone(), format!("{}{path}", c.workers[follower].url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 204, "{method} {path}");
+        assert!(
+            r.headers().get("content-type").is_none(),
+            "{method} {path}: {:?}",
+            r.headers()
+        );
+        assert_eq!(r.bytes().await.unwrap().len(), 0);
+    }
+}

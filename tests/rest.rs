@@ -20,8 +20,15 @@ struct Api {
 
 impl Api {
     async fn start() -> Api {
+        Self::start_with(&[]).await
+    }
+
+    /// A worker with more worker keys.
+    async fn start_with(extra: &[(&str, &str)]) -> Api {
         let dir = tempfile::tempdir().unwrap();
-        let running = standalone_worker(dir.path(), &[("offset.flush.interval.ms", "200")]).await;
+        let mut keys = vec![("offset.flush.interval.ms", "200")];
+        keys.extend_from_slice(extra);
+        let running = standalone_worker(dir.path(), &keys).await;
         Api {
             base: format!("http://{}", running.rest_addr),
             http: Client::new(),
@@ -166,7 +173,7 @@ async fn root_health_plugins_and_validation() {
     let api = Api::start().await;
     let (s, v) = api.call("GET", "/", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_shape(&v, &fixture("root"), "root");
+    assert_shape(&connect_root(&v), &fixture("root"), "root");
     assert!(v["kafka_cluster_id"].is_string(), "{v}");
     let (s, v) = api.call("GET", "/health", None).await;
     assert_eq!(s, StatusCode::OK);
@@ -762,7 +769,7 @@ async fn https_listener_serves_with_a_pem_keystore() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
-    assert_shape(&v, &fixture("root"), "root over https");
+    assert_shape(&connect_root(&v), &fixture("root"), "root over https");
     // Plain HTTP on the TLS port gets no API answer.
     let plain = Client::new()
         .get(format!("http://127.0.0.1:{port}/"))
@@ -1197,5 +1204,611 @@ async fn active_topics_survive_a_config_change_until_reset() {
     assert_eq!(s, StatusCode::ACCEPTED);
     let (_, v) = api.call("GET", "/connectors/t/topics", None).await;
     assert_eq!(v["t"]["topics"], json!([]), "{v}");
+    api.running.stop().await;
+}
+
+/// The names of the keys of a `GET /connector-plugins/{p}/config` answer, in order.
+fn key_names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|k| k["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plugin_configs_list_the_framework_keys_then_the_plugin_s_and_converters_answer() {
+    let api = Api::start().await;
+    let (s, v) = api
+        .call("GET", "/connector-plugins/FileStreamSink/config", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let sink = key_names(&v);
+    for key in [
+        "name",
+        "connector.class",
+        "tasks.max",
+        "key.converter",
+        "value.converter",
+        "header.converter",
+        "config.action.reload",
+        "transforms",
+        "predicates",
+        "errors.retry.timeout",
+        "errors.retry.delay.max.ms",
+        "errors.tolerance",
+        "errors.log.enable",
+        "errors.log.include.messages",
+        "topics",
+        "topics.regex",
+        "errors.deadletterqueue.topic.name",
+        "errors.deadletterqueue.topic.replication.factor",
+        "errors.deadletterqueue.context.headers.enable",
+    ] {
+        assert!(sink.contains(&key.to_string()), "{key} missing: {sink:?}");
+    }
+    // The framework's keys first, then the connector's own.
+    assert_eq!(sink.first().map(String::as_str), Some("name"), "{sink:?}");
+    assert_eq!(sink.last().map(String::as_str), Some("file"), "{sink:?}");
+    assert_eq!(
+        v.as_array().unwrap()[0]["group"],
+        "Common",
+        "Connect's group for the common keys"
+    );
+
+    let (_, v) = api
+        .call("GET", "/connector-plugins/FileStreamSource/config", None)
+        .await;
+    let source = key_names(&v);
+    assert!(
+        source.contains(&"topic.creation.groups".to_string()),
+        "{source:?}"
+    );
+    assert!(!source.contains(&"topics".to_string()), "{source:?}");
+    assert!(!source.contains(&"errors.deadletterqueue.topic.name".to_string()));
+    let at = |k: &str| source.iter().position(|x| x == k);
+    assert!(at("topic") > at("topic.creation.groups"), "{source:?}");
+
+    for (plugin, key) in [
+        (
+            "org.apache.kafka.connect.json.JsonConverter",
+            "schemas.enable",
+        ),
+        ("JsonConverter", "decimal.format"),
+        (
+            "org.apache.kafka.connect.storage.StringConverter",
+            "converter.encoding",
+        ),
+        (
+            "org.apache.kafka.connect.converters.LongConverter",
+            "converter.type",
+        ),
+    ] {
+        let (s, v) = api
+            .call("GET", &format!("/connector-plugins/{plugin}/config"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{plugin}: {v}");
+        assert!(key_names(&v).contains(&key.to_string()), "{plugin}: {v}");
+        assert_shape(
+            &v[0],
+            &fixture("validate")["configs"][0]["definition"],
+            "converter key",
+        );
+    }
+    let (s, v) = api
+        .call("GET", "/connector-plugins/com.example.Nope/config", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    api.running.stop().await;
+}
+
+/// A connector config without its `name` (the request names the connector).
+fn without_name(config: &Value) -> Value {
+    let mut c = config.clone();
+    c.as_object_mut().unwrap().remove("name");
+    c
+}
+
+/// The entry of `key` in a validate answer.
+fn entry<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == key)
+        .unwrap_or_else(|| panic!("no entry for {key}: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn validation_reports_what_create_would_fail_on_and_create_refuses_it() {
+    let api = Api::start_with(&[("connector.client.config.override.policy", "Principal")]).await;
+    std::fs::write(api.file("in.txt"), "a\n").unwrap();
+    let sink = |extra: Value| {
+        let mut c = json!({"connector.class": "FileStreamSink", "tasks.max": "1", "name": "v",
+            "file": api.file("out.txt"), "topics": "v-lines"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    let source = |extra: Value| {
+        let mut c = json!({"connector.class": "FileStreamSource", "tasks.max": "1", "name": "v",
+            "file": api.file("in.txt"), "topic": "v-lines"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        c
+    };
+    // (config, the key its error shows on)
+    let bad = [
+        (
+            sink(json!({"key.converter": "com.example.NoSuchConverter"})),
+            "key.converter",
+        ),
+        (
+            sink(
+                json!({"value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "maybe"}),
+            ),
+            "value.converter.schemas.enable",
+        ),
+        (
+            source(json!({"value.converter": "JsonConverter",
+            "value.converter.decimal.format": "HEX"})),
+            "value.converter.decimal.format",
+        ),
+        (
+            sink(json!({"errors.tolerance": "some"})),
+            "errors.tolerance",
+        ),
+        (
+            sink(json!({"errors.retry.timeout": "soon"})),
+            "errors.retry.timeout",
+        ),
+        (
+            sink(json!({"errors.retry.delay.max.ms": "1.5"})),
+            "errors.retry.delay.max.ms",
+        ),
+        (
+            sink(json!({"errors.log.enable": "maybe"})),
+            "errors.log.enable",
+        ),
+        (
+            sink(json!({"errors.deadletterqueue.topic.name": "v-lines"})),
+            "errors.deadletterqueue.topic.name",
+        ),
+        (
+            sink(json!({"errors.deadletterqueue.context.headers.enable": "yes"})),
+            "errors.deadletterqueue.context.headers.enable",
+        ),
+        (
+            sink(json!({"config.action.reload": "sometimes"})),
+            "config.action.reload",
+        ),
+        (
+            sink(json!({"consumer.override.max.poll.records": "10"})),
+            "consumer.override.max.poll.records",
+        ),
+        (
+            source(json!({"producer.override.acks": "1"})),
+            "producer.override.acks",
+        ),
+    ];
+    for (i, (config, key)) in bad.iter().enumerate() {
+        let class = config["connector.class"].as_str().unwrap();
+        let (s, v) = api
+            .call(
+                "PUT",
+                &format!("/connector-plugins/{class}/config/validate"),
+                Some(config.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_shape(&v, &fixture("validate"), "validate");
+        assert_eq!(v["error_count"], 1, "{key}: {v}");
+        let errors = entry(&v, key)["value"]["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{key}: {v}");
+        // Create refuses it with Connect's message, and nothing is left behind.
+        let name = format!("bad-{i}");
+        let (s, v) = api
+            .call(
+                "POST",
+                "/connectors",
+                Some(json!({"name": name, "config": without_name(config)})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{key}: {v}");
+        let message = v["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "Connector configuration is invalid and contains the following 1 error(s):\n"
+            ),
+            "{message}"
+        );
+        assert!(message.contains(errors[0].as_str().unwrap()), "{message}");
+        let (s, _) = api
+            .call(
+                "PUT",
+                &format!("/connectors/{name}/config"),
+                Some(without_name(config)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{key}");
+        let (s, _) = api.call("GET", &format!("/connectors/{name}"), None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{key}");
+    }
+    // The Principal policy lets a connector choose its identity; the worker's own converters
+    // are not the connector's to validate. A config that validates runs: no task crash-loops.
+    let good = [
+        sink(json!({"consumer.override.security.protocol": "PLAINTEXT",
+            "value.converter": "StringConverter", "errors.tolerance": "all",
+            "errors.retry.timeout": "-1", "errors.log.enable": "true",
+            "errors.deadletterqueue.topic.name": "v-dlq"})),
+        source(
+            json!({"value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false", "producer.override.sasl.mechanism": "PLAIN",
+            "header.converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter"}),
+        ),
+    ];
+    for (i, config) in good.iter().enumerate() {
+        let class = config["connector.class"].as_str().unwrap();
+        let (_, v) = api
+            .call(
+                "PUT",
+                &format!("/connector-plugins/{class}/config/validate"),
+                Some(config.clone()),
+            )
+            .await;
+        assert_eq!(v["error_count"], 0, "{v}");
+        let name = format!("good-{i}");
+        let (s, v) = api
+            .call(
+                "POST",
+                "/connectors",
+                Some(json!({"name": name, "config": without_name(config)})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        api.wait(&name, |c| {
+            c.tasks
+                .get(&0)
+                .is_some_and(|t| t.state.as_str() == "RUNNING")
+        })
+        .await;
+        let restarts = api.running.worker.status(&name).unwrap().tasks[&0].restarts;
+        assert_eq!(restarts, 0, "{name} restarted");
+    }
+    api.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rest_details_are_connect_s_root_location_tasks_and_error_bodies() {
+    let api = Api::start().await;
+    std::fs::write(api.file("in.txt"), "a\n").unwrap();
+
+    // GET /: the Kafka Connect version kconnect is compatible with, and kconnect's own.
+    let (_, v) = api.call("GET", "/", None).await;
+    assert_eq!(v["version"], kconnect::rest::KAFKA_CONNECT_VERSION, "{v}");
+    assert_eq!(v["version"], "4.3.1", "{v}");
+    assert_eq!(v["commit"], "26b251a451ce941d", "{v}");
+    assert_eq!(v["kconnect_version"], env!("CARGO_PKG_VERSION"), "{v}");
+    assert!(v["kconnect_commit"].is_string(), "{v}");
+
+    // 201s say where the connector is.
+    let url = format!("{}/connectors", api.base);
+    let r = api
+        .http
+        .post(&url)
+        .json(&json!({"name": "src", "config": source_config(&api, "in.txt")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["location"], "/connectors/src");
+    let r = api
+        .http
+        .put(format!("{url}/a%20b/config"))
+        .json(&sink_config(&api, "out.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["location"], "/connectors/a%20b");
+
+    // The task configs the connector generated, task.class included, in both shapes.
+    api.wait("src", |c| !c.tasks.is_empty()).await;
+    let (s, v) = api.call("GET", "/connectors/src/tasks", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v[0]["id"], json!({"connector": "src", "task": 0}), "{v}");
+    let config = &v[0]["config"];
+    assert_eq!(
+        config["task.class"], "org.apache.kafka.connect.file.FileStreamSourceTask",
+        "{v}"
+    );
+    assert_eq!(config["topic"], "rest-lines", "{v}");
+    let (s, all) = api.call("GET", "/connectors/src/tasks-config", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(all, json!({"src-0": config}));
+    let (s, v) = api.call("GET", "/connectors/nope/tasks-config", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Every error is Connect's JSON body, axum's own rejections included.
+    let error = |s: StatusCode, v: &Value, what: &str| {
+        assert_shape(v, &fixture("error"), what);
+        assert_eq!(v["error_code"], s.as_u16(), "{what}: {v}");
+    };
+    let r = api
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body(r#"{"name": "x", "config": {}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        &r.json().await.unwrap(),
+        "415",
+    );
+    let r = api
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "curl -d's default"
+    );
+    // A path segment that is not UTF-8: axum's Path rejection.
+    let r = api
+        .http
+        .get(format!("{url}/%FF/status"))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    assert!(s.is_client_error(), "{s}");
+    error(s, &r.json().await.unwrap(), "bad path");
+    // Too large: 413 with a JSON body, answered on the declared length (over a raw connection:
+    // an HTTP client would still be sending the body the server refused).
+    let (status, body) = raw_exchange(
+        &api.base,
+        &format!(
+            "POST /connectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{{\"name\":",
+            kconnect::rest::MAX_BODY + 1
+        ),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &serde_json::from_str(&body).unwrap(),
+        "413",
+    );
+    // Above axum's own default limit (2 MB) but within ours: read, and refused only for
+    // what it says.
+    let large =
+        json!({"name": "large", "config": {"connector.class": "NoSuch", "x": "y".repeat(3 << 20)}});
+    let (s, v) = api.call("POST", "/connectors", Some(large)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("NoSuch"), "{v}");
+    api.running.stop().await;
+}
+
+/// Sends `request` as is over a new connection to `base` and returns the answer's status and
+/// body (the answer must not be chunked).
+async fn raw_exchange(base: &str, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {answer}"));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// `GET /` as Connect's fields only (kconnect adds its own build's).
+fn connect_root(v: &Value) -> Value {
+    let mut v = v.clone();
+    let m = v.as_object_mut().unwrap();
+    assert!(m.remove("kconnect_version").is_some(), "{m:?}");
+    assert!(m.remove("kconnect_commit").is_some(), "{m:?}");
+    v
+}
+
+/// A standalone worker whose `/admin/loggers` controls a log filter of its own.
+async fn api_with_log_control() -> Api {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kconnect::standalone::StandaloneConfig {
+        worker_file: std::path::PathBuf::from("worker.properties"),
+        worker: kconnect_actors::config::WorkerConfig::parse(props(&[
+            ("listeners", "http://127.0.0.1:0"),
+            (
+                "offset.storage.file.filename",
+                dir.path().join("offsets").to_str().unwrap(),
+            ),
+        ]))
+        .unwrap(),
+        connectors: Vec::new(),
+        plugins: std::sync::Arc::new(kconnect_connectors::registry::PluginRegistry::builtin()),
+    };
+    let logs = std::sync::Arc::new(kconnect::rest::LogControl::unattached(
+        "info,kconnect_actors::task=trace",
+    ));
+    let running = Standalone::start(config, Some(logs)).await.unwrap();
+    Api {
+        base: format!("http://{}", running.rest_addr),
+        http: Client::new(),
+        running,
+        dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn loggers_take_log4j_levels_reset_their_namespace_and_scope_cluster_answers_204() {
+    let api = api_with_log_control().await;
+    let level = |l: &str| Some(json!({ "level": l }));
+    let (s, v) = api.call("GET", "/admin/loggers", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_keyed_shape(&v, &fixture("loggers"), "loggers");
+    assert_eq!(v["kconnect_actors::task"]["level"], "TRACE", "{v}");
+
+    // One logger, worker scope: 200 with the loggers set.
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/admin/loggers/kconnect_actors::task::sink",
+            level("debug"),
+        )
+        .await;
+    assert_eq!(
+        (s, v),
+        (StatusCode::OK, json!(["kconnect_actors::task::sink"]))
+    );
+    let (_, v) = api
+        .call("GET", "/admin/loggers/kconnect_actors::task::sink", None)
+        .await;
+    assert_eq!(v["level"], "DEBUG", "{v}");
+    assert!(v["last_modified"].is_u64(), "{v}");
+    // A namespace takes every logger below it along, and lists them.
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/kconnect_actors", level("Warn"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v,
+        json!([
+            "kconnect_actors",
+            "kconnect_actors::task",
+            "kconnect_actors::task::sink"
+        ])
+    );
+    for l in ["kconnect_actors::task", "kconnect_actors::task::sink"] {
+        let (_, v) = api.call("GET", &format!("/admin/loggers/{l}"), None).await;
+        assert_eq!(v["level"], "WARN", "{l}: {v}");
+    }
+    // log4j's levels, in any case.
+    for l in [
+        "off", "FATAL", "all", "Error", "warn", "INFO", "debug", "trace",
+    ] {
+        let (s, v) = api.call("PUT", "/admin/loggers/librdkafka", level(l)).await;
+        assert_eq!(s, StatusCode::OK, "{l}: {v}");
+        let (_, v) = api.call("GET", "/admin/loggers/librdkafka", None).await;
+        assert_eq!(v["level"], l.to_ascii_uppercase(), "{v}");
+    }
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/librdkafka", level("LOUD"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_shape(&v, &fixture("error"), "bad level");
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/librdkafka", Some(json!({})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "no level: {v}");
+    // An unknown logger is 404.
+    let (s, v) = api
+        .call("GET", "/admin/loggers/no::such::logger", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["message"], "Logger no::such::logger not found.");
+
+    // Cluster scope: 204, no body; a standalone worker is its whole cluster.
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/admin/loggers/kconnect?scope=cluster",
+            level("ERROR"),
+        )
+        .await;
+    assert_eq!((s, v), (StatusCode::NO_CONTENT, Value::Null));
+    let (_, v) = api
+        .call("GET", "/admin/loggers/kconnect_actors::task", None)
+        .await;
+    assert_eq!(
+        v["level"], "ERROR",
+        "kconnect is a prefix of kconnect_actors: {v}"
+    );
+    // Any other scope is the worker's.
+    let (s, v) = api
+        .call("PUT", "/admin/loggers/kconnect?scope=galaxy", level("INFO"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v.as_array().unwrap().contains(&json!("kconnect")), "{v}");
+    api.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn altered_offsets_are_checked_by_the_connector_first_and_refused_ones_write_nothing() {
+    let api = Api::start().await;
+    std::fs::write(api.file("in.txt"), "a\nb\n").unwrap();
+    let input = std::fs::canonicalize(api.file("in.txt")).unwrap();
+    let body = json!({"name": "src", "config": source_config(&api, "in.txt"),
+        "initial_state": "STOPPED"});
+    let (s, v) = api.call("POST", "/connectors", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.wait("src", |c| c.connector.state.as_str() == "STOPPED")
+        .await;
+    let good = json!({"partition": {"filename": input}, "offset": {"position": 2}});
+    for (bad, message) in [
+        (
+            json!({"partition": {"filename": input}, "offset": {"position": "two"}}),
+            "The value for the 'position' key in the offset is expected to be a Long value",
+        ),
+        (
+            json!({"partition": {"filename": input}, "offset": {"position": -2}}),
+            "The value for the 'position' key in the offset should be a non-negative value",
+        ),
+        (
+            json!({"partition": {"file": input}, "offset": {"position": 2}}),
+            "Partition objects should contain the key 'filename'",
+        ),
+        (
+            json!({"partition": {"filename": input}, "offset": {"pos": 2}}),
+            "Offset objects should either be null or contain the key 'position'",
+        ),
+    ] {
+        // Alongside a good one: nothing at all is written.
+        let (s, v) = api
+            .call(
+                "PATCH",
+                "/connectors/src/offsets",
+                Some(json!({"offsets": [good, bad]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+        assert_eq!(v["message"], message, "{bad}");
+        let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
+        assert_eq!(v["offsets"], json!([]), "{bad}");
+    }
+    // A reset may name any partition, and the good one alone is written.
+    let reset_junk = json!({"offsets": [{"partition": {"file": "x"}, "offset": null}]});
+    let (s, v) = api
+        .call("PATCH", "/connectors/src/offsets", Some(reset_junk))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = api
+        .call(
+            "PATCH",
+            "/connectors/src/offsets",
+            Some(json!({ "offsets": [good] })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = api.call("GET", "/connectors/src/offsets", None).await;
+    assert_eq!(v["offsets"], json!([good]));
     api.running.stop().await;
 }

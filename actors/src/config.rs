@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kconnect_connectors::api::Props;
 use kconnect_connectors::config::{
-    ConfigDef, ConfigType, Importance, ParsedConfig, ParsedValue, Validator,
+    ConfigDef, ConfigType, Importance, ParsedConfig, ParsedValue, Validator, Width,
 };
 use kconnect_connectors::ConnectError;
 
@@ -211,6 +211,24 @@ pub fn worker_config_def() -> ConfigDef {
             ConfigType::List,
             Importance::Low,
             "Accepted for compatibility; kconnect's plugins are built in.",
+        )
+        .define(
+            CLIENT_OVERRIDE_POLICY,
+            ConfigType::String,
+            Some("All"),
+            Some(Validator::custom("All, None or Principal", |v| match v {
+                kconnect_connectors::config::ParsedValue::String(s) => {
+                    let props = Props::from([(CLIENT_OVERRIDE_POLICY.to_string(), s.clone())]);
+                    OverridePolicy::of(&props)
+                        .map(|_| ())
+                        .map_err(|_| "must be All, None or Principal".to_string())
+                }
+                _ => Ok(()),
+            })),
+            Importance::Medium,
+            "Which client keys connectors may override with producer.override.*, \
+             consumer.override.* and admin.override.*: All, None, or Principal (only \
+             sasl.jaas.config, sasl.mechanism and security.protocol).",
         );
     restart_keys(def, true)
 }
@@ -313,6 +331,98 @@ pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
 pub const TOPICS: &str = "topics";
 pub const TOPICS_REGEX: &str = "topics.regex";
 pub const TOPIC_CREATION_PARTITIONS: &str = "topic.creation.default.partitions";
+pub const PREDICATES: &str = "predicates";
+pub const CONFIG_ACTION_RELOAD: &str = "config.action.reload";
+pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
+pub const ERRORS_RETRY_DELAY_MAX_MS: &str = "errors.retry.delay.max.ms";
+pub const ERRORS_LOG_ENABLE: &str = "errors.log.enable";
+pub const ERRORS_LOG_INCLUDE_MESSAGES: &str = "errors.log.include.messages";
+pub const DLQ_TOPIC_NAME: &str = "errors.deadletterqueue.topic.name";
+pub const DLQ_REPLICATION_FACTOR: &str = "errors.deadletterqueue.topic.replication.factor";
+pub const DLQ_CONTEXT_HEADERS_ENABLE: &str = "errors.deadletterqueue.context.headers.enable";
+/// Connect's `ConnectorConfig` group of the `errors.*` keys.
+pub const ERROR_GROUP: &str = "Error Handling";
+/// The worker's policy for connectors' `producer.override.*` / `consumer.override.*` /
+/// `admin.override.*` keys (see [`OverridePolicy`]).
+pub const CLIENT_OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
+
+/// Connect's `SimpleHeaderConverter`, the default header converter; kconnect writes and reads
+/// header values as text whatever the header converter (see `task::convert`).
+pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// A converter class must be one kconnect has, as Connect's CLASS keys must name a class on
+/// the plugin path ("Class … could not be found."). Header converters may also be the
+/// `SimpleHeaderConverter`.
+fn converter_class_validator(header: bool) -> Validator {
+    Validator::custom("a converter class", move |v| match v {
+        kconnect_connectors::config::ParsedValue::Class(class)
+        | kconnect_connectors::config::ParsedValue::String(class) => {
+            let known = kconnect_connectors::converters::converter_class_name(class).is_some()
+                || (header
+                    && (class.trim() == SIMPLE_HEADER_CONVERTER
+                        || class.trim() == "SimpleHeaderConverter"));
+            if known {
+                Ok(())
+            } else {
+                Err(format!("Class {} could not be found.", class.trim()))
+            }
+        }
+        _ => Ok(()),
+    })
+}
+
+/// Connect's `ConnectorClientConfigOverridePolicy`: which client keys a connector may
+/// override with `producer.override.*`, `consumer.override.*` and `admin.override.*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverridePolicy {
+    /// Any key (Connect's default since 3.0).
+    All,
+    /// None at all.
+    None,
+    /// Only the client's identity: `sasl.jaas.config`, `sasl.mechanism`, `security.protocol`.
+    Principal,
+}
+
+impl OverridePolicy {
+    /// The policy a worker config names (Connect's alias or class name); `All` by default.
+    pub fn of(props: &Props) -> Result<Self, ConnectError> {
+        let Some(raw) = props.get(CLIENT_OVERRIDE_POLICY) else {
+            return Ok(OverridePolicy::All);
+        };
+        let simple = raw.trim().rsplit('.').next().unwrap_or_default();
+        let simple = simple
+            .strip_suffix("ConnectorClientConfigOverridePolicy")
+            .unwrap_or(simple);
+        match simple {
+            "All" => Ok(OverridePolicy::All),
+            "None" => Ok(OverridePolicy::None),
+            "Principal" => Ok(OverridePolicy::Principal),
+            _ => Err(ConnectError::config(format!(
+                "Invalid value {raw} for configuration {CLIENT_OVERRIDE_POLICY}: must be All, \
+                 None or Principal (or its ConnectorClientConfigOverridePolicy class)"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OverridePolicy::All => "All",
+            OverridePolicy::None => "None",
+            OverridePolicy::Principal => "Principal",
+        }
+    }
+
+    /// Whether a connector may set `key` (without its `<client>.override.` prefix).
+    pub fn allows(self, key: &str) -> bool {
+        match self {
+            OverridePolicy::All => true,
+            OverridePolicy::None => false,
+            OverridePolicy::Principal => {
+                ["sasl.jaas.config", "sasl.mechanism", "security.protocol"].contains(&key)
+            }
+        }
+    }
+}
 
 /// A connector name (already trimmed) as Connect's `NonEmptyStringWithoutControlChars` checks
 /// it, with Connect's messages, and at most [`MAX_NAME_BYTES`] long (kconnect's own limit).
@@ -381,18 +491,21 @@ pub fn connector_config_def() -> ConfigDef {
             Importance::Low,
             "Overrides the worker's key.converter.",
         )
+        .with_validator(converter_class_validator(false))
         .define_optional(
             VALUE_CONVERTER,
             ConfigType::Class,
             Importance::Low,
             "Overrides the worker's value.converter.",
         )
+        .with_validator(converter_class_validator(false))
         .define_optional(
             HEADER_CONVERTER,
             ConfigType::Class,
             Importance::Low,
             "Overrides the worker's header.converter.",
         )
+        .with_validator(converter_class_validator(true))
         .define(
             TRANSFORMS,
             ConfigType::List,
@@ -400,6 +513,46 @@ pub fn connector_config_def() -> ConfigDef {
             None,
             Importance::Low,
             "Aliases for the transformations to apply to records.",
+        )
+        .define(
+            PREDICATES,
+            ConfigType::List,
+            Some(""),
+            None,
+            Importance::Low,
+            "Aliases for the predicates used by transformations.",
+        )
+        .define(
+            CONFIG_ACTION_RELOAD,
+            ConfigType::String,
+            Some("restart"),
+            Some(Validator::one_of(&["none", "restart"])),
+            Importance::Low,
+            "What to do when a config provider's data changes: `restart` or `none`. Validated \
+             as in Connect; kconnect resolves no config providers, so nothing ever reloads.",
+        )
+        .define(
+            ERRORS_RETRY_TIMEOUT,
+            ConfigType::Long,
+            Some("0"),
+            None,
+            Importance::Medium,
+            "Connect: how long a failed operation is retried (-1: for ever). kconnect \
+             validates it; a failure is handled by errors.tolerance and the restart policy.",
+        )
+        .in_group(ERROR_GROUP, Width::Medium, "Retry Timeout for Errors")
+        .define(
+            ERRORS_RETRY_DELAY_MAX_MS,
+            ConfigType::Long,
+            Some("60000"),
+            None,
+            Importance::Medium,
+            "Connect: the longest delay between retries of a failed operation. Validated.",
+        )
+        .in_group(
+            ERROR_GROUP,
+            Width::Medium,
+            "Maximum Delay Between Retries for Errors",
         )
         .define(
             ERRORS_TOLERANCE,
@@ -410,6 +563,26 @@ pub fn connector_config_def() -> ConfigDef {
             "`none`: a record that fails conversion fails the task. `all`: such records are \
              skipped and logged.",
         )
+        .in_group(ERROR_GROUP, Width::Short, "Error Tolerance")
+        .define(
+            ERRORS_LOG_ENABLE,
+            ConfigType::Boolean,
+            Some("false"),
+            None,
+            Importance::Medium,
+            "Connect: log each failed operation and problem record. kconnect logs every \
+             skipped record whatever its value.",
+        )
+        .in_group(ERROR_GROUP, Width::Short, "Log Errors")
+        .define(
+            ERRORS_LOG_INCLUDE_MESSAGES,
+            ConfigType::Boolean,
+            Some("false"),
+            None,
+            Importance::Medium,
+            "Connect: include the record itself in error log lines. Validated.",
+        )
+        .in_group(ERROR_GROUP, Width::Short, "Log Error Details")
         .define_optional(
             TOPIC_CREATION_PARTITIONS,
             ConfigType::Int,
@@ -455,6 +628,65 @@ pub fn sink_connector_config_def() -> ConfigDef {
             "Regular expression giving topics to consume. Only one of topics or topics.regex \
              should be specified.",
         )
+        .define(
+            DLQ_TOPIC_NAME,
+            ConfigType::String,
+            Some(""),
+            None,
+            Importance::Medium,
+            "Connect: the topic records skipped under errors.tolerance=all are written to. \
+             Validated as in Connect; kconnect has no dead letter queue and logs such records.",
+        )
+        .in_group(ERROR_GROUP, Width::Medium, "Dead Letter Queue Topic Name")
+        .define(
+            DLQ_REPLICATION_FACTOR,
+            ConfigType::Int,
+            Some("3"),
+            Some(Validator::between(-1.0, f64::from(i16::MAX))),
+            Importance::Medium,
+            "Connect: the replication factor of the dead letter queue topic. Validated.",
+        )
+        .in_group(
+            ERROR_GROUP,
+            Width::Medium,
+            "Dead Letter Queue Topic Replication Factor",
+        )
+        .define(
+            DLQ_CONTEXT_HEADERS_ENABLE,
+            ConfigType::Boolean,
+            Some("false"),
+            None,
+            Importance::Medium,
+            "Connect: add headers with the error context to dead letter queue records. \
+             Validated.",
+        )
+        .in_group(ERROR_GROUP, Width::Medium, "Enable Error Context Headers")
+}
+
+/// Connect's `SinkConnectorConfig.validate` of the dead letter queue topic: a sink may not
+/// consume its own dead letter queue.
+pub fn dlq_topic_error(props: &Props) -> Option<String> {
+    let dlq = props
+        .get(DLQ_TOPIC_NAME)
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())?;
+    match sink_topics(props).ok()? {
+        SinkTopics::List(topics) if topics.iter().any(|t| t == dlq) => Some(format!(
+            "The DLQ topic '{dlq}' may not be included in the list of topics ('{TOPICS}={}') \
+             consumed by the connector",
+            topics.join(",")
+        )),
+        // A full match, as Java's `Matcher.matches`.
+        SinkTopics::Regex(re)
+            if regex::Regex::new(&format!("^(?:{re})$")).is_ok_and(|r| r.is_match(dlq)) =>
+        {
+            Some(format!(
+                "The DLQ topic '{dlq}' may not be included in the regex matching the topics \
+                 ('{TOPICS_REGEX}={re}') consumed by the connector"
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Which records a sink task consumes.

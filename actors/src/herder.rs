@@ -76,6 +76,18 @@ pub trait Herder: Send + Sync + 'static {
             "connector {name}: task configs can only be written in distributed mode"
         )))
     }
+    /// Connect's `setClusterLoggerLevel`: `Ok(true)` when the level was written for every
+    /// worker to apply (distributed: a `logger-cluster-<namespace>` record on the config topic,
+    /// which each worker, this one included, applies as it reads it); `Ok(false)` when this
+    /// worker is the whole cluster (standalone) and the caller applies it here.
+    async fn set_cluster_logger_level(
+        &self,
+        namespace: &str,
+        level: &str,
+    ) -> Result<bool, WorkerError> {
+        let _ = (namespace, level);
+        Ok(false)
+    }
     /// What runs in this process (`GET /admin/worker`).
     async fn local_work(&self) -> Vec<crate::worker::LocalWork> {
         Vec::new()

@@ -28,6 +28,7 @@ pub mod status;
 pub mod storage;
 pub mod task;
 pub mod topic_creation;
+pub mod validation;
 pub mod worker;
 
 pub use connector::supervisor::TargetState;

@@ -118,9 +118,10 @@ pub fn get(
         .collect())
 }
 
-/// Writes offsets a user gave; a `None` offset resets its partition. Source offsets first go
-/// through the connector's [`alter_offsets`](kconnect_connectors::api::Connector::alter_offsets)
-/// (FileStreamSource keys them by absolute path). Sink resets start the partition over at the
+/// Writes offsets a user gave; a `None` offset resets its partition. They first go through
+/// the connector's [`alter_offsets`](kconnect_connectors::api::Connector::alter_offsets), which
+/// may refuse them (nothing is written then) or rewrite them (FileStreamSource keys them by
+/// absolute path). Sink resets start the partition over at the
 /// broker's earliest offset (what Connect's reset amounts to with the default
 /// auto.offset.reset=earliest).
 pub fn alter(
@@ -143,23 +144,31 @@ pub fn alter(
         };
         return write_source(ctx, config, entries);
     }
+    // As Connect: the partitions' shape is checked first, then the connector may refuse
+    // (`SinkConnector.alterOffsets`); FileStreamSink accepts any. Nothing is committed before.
+    for o in &offsets {
+        sink_partition(&o.partition)?;
+    }
+    let offsets = match ctx.plugins.connector(&config.class) {
+        Some(plugin) => plugin
+            .create()
+            .alter_offsets(
+                &config.props,
+                offsets
+                    .into_iter()
+                    .map(|o| (o.partition, o.offset))
+                    .collect(),
+            )
+            .map_err(|e| bad(e.to_string()))?
+            .into_iter()
+            .map(|(partition, offset)| ConnectorOffset { partition, offset })
+            .collect(),
+        None => offsets,
+    };
     let c = group_consumer(ctx, config)?;
     let mut tpl = TopicPartitionList::new();
     for o in offsets {
-        let topic = o
-            .partition
-            .get("kafka_topic")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                bad("Sink connector offsets must have a string kafka_topic in each partition")
-            })?;
-        let partition = o
-            .partition
-            .get("kafka_partition")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| {
-                bad("Sink connector offsets must have an integer kafka_partition in each partition")
-            })? as i32;
+        let (topic, partition) = sink_partition(&o.partition)?;
         let offset = match &o.offset {
             Some(m) => m
                 .get("kafka_offset")
@@ -182,6 +191,23 @@ pub fn alter(
     }
     c.commit(&tpl, CommitMode::Sync)
         .map_err(|e| WorkerError::Internal(format!("cannot commit the group's offsets: {e}")))
+}
+
+/// The topic and partition of a sink offset's partition map.
+fn sink_partition(partition: &OffsetMap) -> Result<(&str, i32), WorkerError> {
+    let topic = partition
+        .get("kafka_topic")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad("Sink connector offsets must have a string kafka_topic in each partition")
+        })?;
+    let number = partition
+        .get("kafka_partition")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| {
+            bad("Sink connector offsets must have an integer kafka_partition in each partition")
+        })? as i32;
+    Ok((topic, number))
 }
 
 fn write_source(

@@ -22,7 +22,9 @@ use crate::status::{ConnectorStatus, RestartRequest, State};
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum WorkerError {
-    #[error("connector {connector}: invalid configuration: {}", .errors.join("; "))]
+    /// Connect's message: "Connector configuration is invalid and contains the following N
+    /// error(s): …" (one error a line).
+    #[error("{}", crate::validation::invalid_message(.errors))]
     InvalidConfig {
         connector: String,
         errors: Vec<String>,
@@ -133,7 +135,8 @@ pub struct WorkerState {
     broker_watch: Option<BrokerWatch>,
 }
 
-/// Collects every configuration error of `props`: the common keys, then the connector's own.
+/// Validates `props` as [`crate::validation::validate`] does (every error create would meet
+/// later: common keys, the connector's own, converters, client overrides) and parses it.
 pub fn validate(
     ctx: &WorkerContext,
     props: &Props,
@@ -145,51 +148,43 @@ pub fn validate(
     WorkerError,
 > {
     let name = props.get(NAME).cloned().unwrap_or_default();
-    let errors_of = |values: Vec<ConfigValue>| -> Vec<String> {
-        values.into_iter().flat_map(|v| v.errors).collect()
+    let class = props.get(CONNECTOR_CLASS).cloned().unwrap_or_default();
+    let plugin = match ctx.plugins.connector(class.trim()) {
+        Some(p) => p.clone(),
+        // Without a class there is no plugin to validate with: report the common keys' errors
+        // (a missing connector.class among them), as before.
+        None if class.trim().is_empty() => {
+            let errors: Vec<String> = connector_config_def()
+                .validate(props)
+                .into_iter()
+                .flat_map(|v: ConfigValue| v.errors)
+                .collect();
+            return Err(WorkerError::InvalidConfig {
+                connector: name,
+                errors,
+            });
+        }
+        None => {
+            return Err(WorkerError::UnknownClass {
+                connector: name,
+                class,
+                known: ctx.plugins.known_connector_names(),
+            })
+        }
     };
-    let mut errors = errors_of(connector_config_def().validate(props));
-    if !errors.is_empty() {
+    let report = crate::validation::validate(ctx, &plugin, props);
+    if report.error_count() > 0 {
         return Err(WorkerError::InvalidConfig {
             connector: name,
-            errors,
+            errors: report.errors(),
         });
     }
-    let class = props.get(CONNECTOR_CLASS).cloned().unwrap_or_default();
-    let plugin = ctx
-        .plugins
-        .connector(class.trim())
-        .cloned()
-        .ok_or_else(|| WorkerError::UnknownClass {
-            connector: name.clone(),
-            class: class.clone(),
-            known: ctx.plugins.known_connector_names(),
-        })?;
     let config = ConnectorConfig::parse(props.clone(), &ctx.config.restart).map_err(|e| {
         WorkerError::InvalidConfig {
             connector: name.clone(),
             errors: vec![e.to_string()],
         }
     })?;
-    errors.extend(errors_of(plugin.create().validate(props)));
-    if plugin.kind == ConnectorKind::Sink {
-        if let Err(e) = config.sink_topics() {
-            errors.push(e.to_string());
-        }
-    }
-    // Connect checks topic creation groups only where they can take effect: on sources, with
-    // topic creation enabled on the worker.
-    if plugin.kind == ConnectorKind::Source && ctx.config.topic_creation_enable {
-        if let Err(e) = crate::topic_creation::TopicCreation::parse(props) {
-            errors.push(e.to_string());
-        }
-    }
-    if !errors.is_empty() {
-        return Err(WorkerError::InvalidConfig {
-            connector: name,
-            errors,
-        });
-    }
     Ok((config, plugin))
 }
 

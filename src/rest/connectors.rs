@@ -35,6 +35,7 @@ pub fn routes() -> Router<RestState> {
             "/connectors/{c}/tasks",
             get(tasks).put(put_tasks).post(put_tasks),
         )
+        .route("/connectors/{c}/tasks-config", get(tasks_config))
         .route("/connectors/{c}/tasks/{t}/status", get(one_task_status))
         .route("/connectors/{c}/restart", axum::routing::post(restart))
         .route("/connectors/{c}/pause", put(pause))
@@ -203,7 +204,30 @@ async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> 
         }
     };
     let name = s.herder.create_connector(config, target).await?;
-    Ok((StatusCode::CREATED, Json(info_of(&s, &name).await?)).into_response())
+    Ok(created(&name, info_of(&s, &name).await?))
+}
+
+/// 201 with the connector's info and, as Connect, where it now is in `Location`.
+fn created(name: &str, info: Value) -> Response {
+    let location = format!("/connectors/{}", path_segment(name));
+    (
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, location)],
+        Json(info),
+    )
+        .into_response()
+}
+
+/// `name` percent-encoded as one URL path segment.
+fn path_segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 async fn info(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
@@ -229,13 +253,13 @@ async fn put_config(
     // connector whose config parses to `x`; kconnect trims it, as on creation.
     let name = trim_name(&c);
     put_name(name, &mut config)?;
-    let created = s.herder.put_config(name, config).await?;
-    let code = if created {
-        StatusCode::CREATED
+    let was_created = s.herder.put_config(name, config).await?;
+    let info = info_of(&s, name).await?;
+    Ok(if was_created {
+        created(name, info)
     } else {
-        StatusCode::OK
-    };
-    Ok((code, Json(info_of(&s, name).await?)).into_response())
+        Json(info).into_response()
+    })
 }
 
 async fn patch_config(
@@ -273,6 +297,18 @@ async fn tasks(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<J
         .map(|(i, config)| json!({"id": {"connector": c, "task": i}, "config": config}))
         .collect();
     Ok(Json(json!(out)))
+}
+
+/// `GET /connectors/{c}/tasks-config`: `{"<c>-<n>": {task config}}`. Deprecated in Connect
+/// (KIP-970) in favour of `/tasks`, still answered there and used by tools.
+async fn tasks_config(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {
+    let configs = s.herder.task_configs(&c).await?;
+    let out: Map<String, Value> = configs
+        .into_iter()
+        .enumerate()
+        .map(|(i, config)| (format!("{c}-{i}"), json!(config)))
+        .collect();
+    Ok(Json(Value::Object(out)))
 }
 
 /// Connect's internal endpoint: a worker running the connector sends the task configs it

@@ -10,21 +10,27 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiError, RestState};
+use super::{ApiError, RestState, MAX_BODY};
 
 /// Marks a response that must be replaced by the answer of the worker at this URL.
 #[derive(Debug, Clone)]
 pub struct ForwardTo(pub String);
-
-const MAX_BODY: usize = 16 * 1024 * 1024;
 
 pub async fn forwarding(State(state): State<RestState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
     let headers = request.headers().clone();
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return ApiError::bad_request("request body too large or unreadable").into_response();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        // A body longer than it declared, or sent without a length.
+        Err(e) if is_length_limit(&e) => {
+            return super::errors::too_large(MAX_BODY + 1).into_response()
+        }
+        Err(e) => {
+            return ApiError::bad_request(format!("Cannot read the request body: {e}"))
+                .into_response()
+        }
     };
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes.clone())))
@@ -55,6 +61,19 @@ pub async fn forwarding(State(state): State<RestState>, request: Request, next: 
         )
         .into_response(),
     }
+}
+
+/// Whether reading failed on the size limit (http-body-util's `LengthLimitError`, known by its
+/// text so as not to depend on that crate for one type).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn already_forwarded(uri: &Uri) -> bool {
@@ -93,10 +112,19 @@ async fn replay(
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let location = answer.headers().get(reqwest::header::LOCATION).cloned();
     let bytes = answer.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    let mut response = (status, bytes.to_vec()).into_response();
-    if let Some(ct) = content_type.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().insert(header::CONTENT_TYPE, ct);
+    // The other worker's answer as it was: no body (and so no content type) on a 204 or an
+    // empty answer, else its body with its content type; never a made-up one.
+    let mut response = Response::new(Body::from(bytes.clone()));
+    *response.status_mut() = status;
+    if !bytes.is_empty() && status != StatusCode::NO_CONTENT {
+        if let Some(ct) = content_type.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::CONTENT_TYPE, ct);
+        }
+    }
+    if let Some(l) = location.and_then(|l| header::HeaderValue::from_bytes(l.as_bytes()).ok()) {
+        response.headers_mut().insert(header::LOCATION, l);
     }
     Ok(response)
 }

@@ -1,9 +1,11 @@
-//! The REST API, compatible with Kafka Connect 3.9's: same paths, status codes and JSON bodies,
-//! so curl scripts, kcctl, UIs and Terraform providers work unchanged. Errors are always
-//! `{"error_code": …, "message": …}`: unknown routes, bad JSON and panics included.
+//! The REST API, compatible with Kafka Connect's ([`KAFKA_CONNECT_VERSION`]): same paths,
+//! status codes, headers and JSON bodies, so curl scripts, kcctl, UIs and Terraform providers
+//! work unchanged. Errors are always `{"error_code": …, "message": …}`: unknown routes, bad
+//! JSON, axum's own rejections and panics included (see [`errors`]).
 
 mod bodies;
 mod connectors;
+mod errors;
 mod faults;
 pub mod forward;
 pub mod loggers;
@@ -108,15 +110,29 @@ impl From<WorkerError> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The Kafka Connect release kconnect is compatible with: the one the interop tests run
+/// against (`kafka.version` in tests/kafka/pom.xml; a unit test keeps the two equal).
+pub const KAFKA_CONNECT_VERSION: &str = "4.3.1";
+/// That release's commit id, as its `GET /` reports it (`commitId` in kafka-clients'
+/// `kafka/kafka-version.properties`).
+pub const KAFKA_CONNECT_COMMIT: &str = "26b251a451ce941d";
+
+/// The largest request body accepted (413 beyond it).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
 /// The router with every endpoint.
 pub fn router(state: RestState) -> axum::Router {
     use axum::routing::{get, post, put};
+    // Connect's fields describe the Kafka Connect kconnect stands in for (tools compare
+    // `version` to decide what they may call); kconnect's own build is in extra fields.
     let root = get(
         |axum::extract::State(s): axum::extract::State<RestState>| async move {
             Json(json!({
-                "version": env!("CARGO_PKG_VERSION"),
-                "commit": option_env!("KCONNECT_COMMIT").unwrap_or("unknown"),
+                "version": KAFKA_CONNECT_VERSION,
+                "commit": KAFKA_CONNECT_COMMIT,
                 "kafka_cluster_id": s.kafka_cluster_id,
+                "kconnect_version": env!("CARGO_PKG_VERSION"),
+                "kconnect_commit": option_env!("KCONNECT_COMMIT").unwrap_or("unknown"),
             }))
         },
     );
@@ -165,10 +181,13 @@ pub fn router(state: RestState) -> axum::Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             forward::forwarding,
         ))
+        .layer(axum::middleware::from_fn(errors::json_media_type))
+        .layer(axum::middleware::from_fn(errors::json_errors))
         .with_state(state)
 }
 
@@ -333,5 +352,22 @@ pub async fn serve(
     };
     if let Err(e) = result {
         tracing::error!("REST server stopped: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `GET /`'s version is the Kafka the interop tests run against.
+    #[test]
+    fn the_compatible_connect_version_is_the_pinned_kafka() {
+        let pom =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/pom.xml"))
+                .unwrap();
+        let pinned = pom
+            .split("<kafka.version>")
+            .nth(1)
+            .and_then(|r| r.split("</kafka.version>").next())
+            .unwrap();
+        assert_eq!(super::KAFKA_CONNECT_VERSION, pinned);
     }
 }

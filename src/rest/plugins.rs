@@ -4,10 +4,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use kconnect_actors::config::{connector_config_def, sink_connector_config_def, sink_topics};
-use kconnect_connectors::api::ConnectorKind;
-use kconnect_connectors::config::{ConfigDef, ConfigKey, ConfigValue};
-use kconnect_connectors::converters::CONVERTER_CLASSES;
+use kconnect_actors::validation::{self, framework_config_def};
+use kconnect_connectors::config::{ConfigKey, ConfigValue};
+use kconnect_connectors::converters::{converter_config_def, CONVERTER_CLASSES};
 use kconnect_connectors::registry::ConnectorPlugin;
 use serde_json::{json, Map, Value};
 
@@ -49,7 +48,7 @@ fn plugin<'a>(s: &'a RestState, name: &str) -> ApiResult<&'a ConnectorPlugin> {
 }
 
 /// Connect's `ConfigKeyInfo`.
-fn key_info(k: &ConfigKey, default_group: Option<&str>) -> Value {
+fn key_info(k: &ConfigKey) -> Value {
     json!({
         "name": k.name,
         "type": k.ty.as_str(),
@@ -57,7 +56,7 @@ fn key_info(k: &ConfigKey, default_group: Option<&str>) -> Value {
         "default_value": k.default_string(),
         "importance": k.importance.as_str(),
         "documentation": k.documentation,
-        "group": k.group.as_deref().or(default_group),
+        "group": k.group,
         "order": k.order,
         "width": k.width.as_str(),
         "display_name": k.display_name,
@@ -75,14 +74,38 @@ fn value_info(v: &ConfigValue) -> Value {
     })
 }
 
+/// The config keys of a plugin: for a connector, the framework's keys (Connect's
+/// `SourceConnectorConfig` / `SinkConnectorConfig`) followed by the connector's own; for a
+/// converter, its own.
 async fn config(State(s): State<RestState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
-    let def = plugin(&s, &p)?.create().config_def();
-    let keys: Vec<Value> = def.keys().iter().map(|k| key_info(k, None)).collect();
+    let keys: Vec<Value> = match s.plugins.connector(&p) {
+        Some(plugin) => {
+            let own = plugin.create().config_def();
+            framework_config_def(plugin.kind)
+                .keys()
+                .iter()
+                .chain(own.keys())
+                .map(key_info)
+                .collect()
+        }
+        None => converter_config_def(&p)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "Failed to find any class that implements Connector, Converter or \
+                     HeaderConverter and which name matches {p}"
+                ))
+            })?
+            .keys()
+            .iter()
+            .map(key_info)
+            .collect(),
+    };
     Ok(Json(json!(keys)))
 }
 
-/// `ConfigInfos` for a connector config: Connect's common keys (group "Common") and the
-/// connector's own, each with its value and errors. PASSWORD values show as `[hidden]`.
+/// Connect's `ConfigInfos` for a connector config (see [`kconnect_actors::validation`]): the
+/// framework's keys, the connector's own, its converters' and its client overrides, each with
+/// its value and errors. PASSWORD values show as `[hidden]`.
 async fn validate(
     State(s): State<RestState>,
     Path(p): Path<String>,
@@ -111,62 +134,21 @@ async fn validate(
             "Included connector type {class} does not match request type {p}"
         )));
     }
-    let sink = plugin.kind == ConnectorKind::Sink;
-    let common = if sink {
-        sink_connector_config_def()
-    } else {
-        connector_config_def()
-    };
-    // Exactly one of topics and topics.regex: the error shows on both keys, as in Connect.
-    let topics_error = if sink {
-        sink_topics(&props).err().map(|e| e.to_string())
-    } else {
-        None
-    };
-    // A source's topic creation groups, as the worker checks them; an error about a group's
-    // own key shows on topic.creation.groups, naming that key.
-    let creation_error = if sink {
-        None
-    } else {
-        kconnect_actors::topic_creation::TopicCreation::parse(&props).err()
-    };
-    let own: ConfigDef = plugin.create().config_def();
-    let mut configs = Vec::new();
-    let mut errors = 0;
-    let mut push = |k: &ConfigKey, v: &ConfigValue, group: Option<&str>| {
-        errors += v.errors.len();
-        configs.push(json!({"definition": key_info(k, group), "value": value_info(v)}));
-    };
-    for mut v in common.validate(&props) {
-        if let (Some(e), "topics" | "topics.regex") = (&topics_error, v.name.as_str()) {
-            v.errors.push(e.clone());
-        }
-        if let Some(e) = &creation_error {
-            let shown_on = if common.key(e.key()).is_some() {
-                e.key()
-            } else {
-                kconnect_actors::topic_creation::GROUPS
-            };
-            if v.name == shown_on {
-                v.errors.push(e.to_string());
-            }
-        }
-        if let Some(k) = common.key(&v.name) {
-            push(k, &v, Some("Common"));
-        }
-    }
-    let connector = plugin.create();
-    for v in connector.validate(&props) {
-        if let Some(k) = own.key(&v.name) {
-            push(k, &v, None);
-        }
-    }
-    let mut groups = vec!["Common".to_string()];
-    groups.extend(own.groups().into_iter().filter(|g| g != "Common"));
+    let report = validation::validate(s.herder.context(), plugin, &props);
+    let configs: Vec<Value> = report
+        .entries
+        .iter()
+        .map(|e| {
+            json!({
+                "definition": e.key.as_ref().map(key_info),
+                "value": value_info(&e.value),
+            })
+        })
+        .collect();
     Ok(Json(json!({
-        "name": plugin.class_name,
-        "error_count": errors,
-        "groups": groups,
+        "name": report.class,
+        "error_count": report.error_count(),
+        "groups": report.groups,
         "configs": configs,
     })))
 }

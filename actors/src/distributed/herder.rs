@@ -993,6 +993,20 @@ impl Herder for DistributedHerder {
             .map_err(WorkerError::Internal)
     }
 
+    async fn set_cluster_logger_level(
+        &self,
+        namespace: &str,
+        level: &str,
+    ) -> Result<bool, WorkerError> {
+        // Any worker may write it, as in Connect.
+        let record = crate::storage::kafka::ConfigRecord::LoggerLevel {
+            namespace: namespace.to_string(),
+            level: level.to_string(),
+        };
+        self.write_configs(move |s| s.write(&[record])).await?;
+        Ok(true)
+    }
+
     async fn local_work(&self) -> Vec<crate::worker::LocalWork> {
         self.worker.local_work().await
     }

@@ -53,11 +53,13 @@ pub trait Connector: Send + 'static {
     /// A new, unstarted task of this connector's task class.
     fn new_task(&self) -> TaskInstance;
 
-    /// Checks, and may rewrite, source offsets a user writes (`PATCH /connectors/{c}/offsets`)
-    /// before they are stored: the role of Connect's `SourceConnector::alterOffsets`, which may
-    /// refuse them too (an error here answers 400). `props` is the connector's config; a `None`
-    /// offset removes its partition's. The default stores them as given. Not called when all
-    /// offsets are reset.
+    /// Checks, and may rewrite, offsets a user writes (`PATCH /connectors/{c}/offsets`) before
+    /// they are stored: the role of Connect's `SourceConnector::alterOffsets` and
+    /// `SinkConnector::alterOffsets`, which may refuse them too (an error here answers 400 and
+    /// nothing is written). Sink offsets come as Connect's `{"kafka_topic", "kafka_partition"}`
+    /// → `{"kafka_offset"}` maps, already checked for that shape. `props` is the connector's
+    /// config; a `None` offset removes its partition's. The default stores them as given. Not
+    /// called when all offsets are reset.
     fn alter_offsets(
         &self,
         _props: &Props,

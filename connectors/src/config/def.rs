@@ -297,6 +297,14 @@ impl ConfigDef {
         self
     }
 
+    /// Puts every key without a group in `group`.
+    pub fn with_default_group(mut self, group: &str) -> Self {
+        for k in self.keys.iter_mut().filter(|k| k.group.is_none()) {
+            k.group = Some(group.to_string());
+        }
+        self
+    }
+
     pub fn keys(&self) -> &[ConfigKey] {
         &self.keys
     }

@@ -8,12 +8,14 @@ use crate::data::{Schema, SchemaAndValue, Value};
 use crate::error::{ConnectError, ConnectResult};
 
 pub mod bytes;
+pub mod config;
 pub mod json;
 pub mod json_node;
 pub mod number;
 pub mod string;
 
 pub use bytes::ByteArrayConverter;
+pub use config::converter_config_def;
 pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
 pub use number::{
     BooleanConverter, DoubleConverter, FloatConverter, IntegerConverter, LongConverter,

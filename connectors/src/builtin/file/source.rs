@@ -186,39 +186,71 @@ impl Connector for FileStreamSourceConnector {
         TaskInstance::Source(Box::new(FileStreamSourceTask::new()))
     }
 
-    /// Keys each partition by its file's absolute path, as the task does (a relative name is
-    /// resolved against this worker's current directory, which in standalone mode is the
+    /// Checks the offsets as Connect's `FileStreamSourceConnector.alterOffsets` does (with its
+    /// messages): a file must be configured (stdin has no offsets); an offset is null or has a
+    /// non-negative integer `position`; a partition with an offset has a `filename`. A null
+    /// offset may reset any partition, so that garbage can be cleaned up.
+    ///
+    /// Then keys each partition by its file's absolute path, as the task does (a relative name
+    /// is resolved against this worker's current directory, which in standalone mode is the
     /// task's), and removes the entries the task would also look at for that file (its plain
     /// absolute path, the name as written, the name as configured), so the task resumes at
     /// exactly the offset written here.
-    /// Refuses a partition without a `filename` string and an offset the task would refuse.
     fn alter_offsets(
         &self,
         props: &Props,
         offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> ConnectResult<Vec<(OffsetMap, Option<OffsetMap>)>> {
-        let configured = props.get(FILE_CONFIG).filter(|f| !f.is_empty());
-        let configured_key = configured.map(|f| absolute_filename(f)).transpose()?;
+        let Some(configured) = props.get(FILE_CONFIG).filter(|f| !f.is_empty()) else {
+            return Err(ConnectError::other(format!(
+                "Offsets cannot be modified if the '{FILE_CONFIG}' configuration is unspecified. \
+                 This is because stdin is used for input and offsets are not tracked."
+            )));
+        };
+        for (partition, offset) in &offsets {
+            let Some(offset) = offset else { continue };
+            match offset.get(POSITION_FIELD) {
+                None => {
+                    return Err(ConnectError::other(format!(
+                        "Offset objects should either be null or contain the key \
+                         '{POSITION_FIELD}'"
+                    )))
+                }
+                Some(Json::Number(n)) if n.is_i64() || n.is_u64() => {
+                    if n.as_i64().is_some_and(|p| p < 0) {
+                        return Err(ConnectError::other(format!(
+                            "The value for the '{POSITION_FIELD}' key in the offset should be a \
+                             non-negative value"
+                        )));
+                    }
+                }
+                Some(_) => {
+                    return Err(ConnectError::other(format!(
+                        "The value for the '{POSITION_FIELD}' key in the offset is expected to \
+                         be a Long value"
+                    )))
+                }
+            }
+            if !partition.contains_key(FILENAME_FIELD) {
+                return Err(ConnectError::other(format!(
+                    "Partition objects should contain the key '{FILENAME_FIELD}'"
+                )));
+            }
+        }
+        let configured_key = absolute_filename(configured)?;
         let mut writes: Vec<(OffsetMap, Option<OffsetMap>)> = Vec::new();
         let mut stale: Vec<OffsetMap> = Vec::new();
         for (mut partition, offset) in offsets {
-            let Some(Json::String(name)) = partition.get(FILENAME_FIELD).cloned() else {
-                return Err(ConnectError::other(format!(
-                    "A FileStreamSource partition is {{\"{FILENAME_FIELD}\": \"<path>\"}}, not {}",
-                    Json::Object(partition)
-                )));
-            };
-            if offset.is_some() {
-                committed_position(offset.as_ref())?;
-            }
-            let key = absolute_filename(&name)?;
-            stale.extend(candidate_partitions(&name, &key));
-            if let (Some(file), Some(k)) = (configured, &configured_key) {
-                if *k == key {
-                    stale.extend(candidate_partitions(file, &key));
+            // Only a file name can be keyed as the task keys it; anything else is written as
+            // given (a reset of a partition that was never this connector's).
+            if let Some(Json::String(name)) = partition.get(FILENAME_FIELD).cloned() {
+                let key = absolute_filename(&name)?;
+                stale.extend(candidate_partitions(&name, &key));
+                if configured_key == key {
+                    stale.extend(candidate_partitions(configured, &key));
                 }
+                partition.insert(FILENAME_FIELD.into(), Json::String(key));
             }
-            partition.insert(FILENAME_FIELD.into(), Json::String(key));
             writes.push((partition, offset));
         }
         for p in stale {
@@ -749,13 +781,48 @@ mod tests {
             .unwrap();
         assert_eq!(other, vec![(partition_of("/elsewhere/x"), pos(1))]);
 
-        // What the task would refuse is refused here.
-        let bad_position = vec![(partition_of(abs), Some(map(json!({"position": -1}))))];
-        assert!(c.alter_offsets(&p, bad_position).is_err());
+        // What the task would refuse is refused here, with Connect's messages.
+        let refused = |partition: serde_json::Value, offset: serde_json::Value| {
+            c.alter_offsets(&p, vec![(map(partition), Some(map(offset)))])
+                .unwrap_err()
+                .to_string()
+        };
+        let file = json!({ "filename": abs });
+        assert_eq!(
+            refused(file.clone(), json!({"position": -1})),
+            "The value for the 'position' key in the offset should be a non-negative value"
+        );
+        for not_long in [json!("4"), json!(1.5), json!(null), json!([1])] {
+            assert_eq!(
+                refused(file.clone(), json!({ "position": not_long })),
+                "The value for the 'position' key in the offset is expected to be a Long value"
+            );
+        }
+        assert_eq!(
+            refused(file, json!({"offset": 1})),
+            "Offset objects should either be null or contain the key 'position'"
+        );
+        assert_eq!(
+            refused(json!({"file": abs}), json!({"position": 1})),
+            "Partition objects should contain the key 'filename'"
+        );
+        // A reset may clean up any partition.
+        let junk = map(json!({"file": abs}));
+        assert_eq!(
+            c.alter_offsets(&p, vec![(junk.clone(), None)]).unwrap(),
+            vec![(junk, None)]
+        );
+        // Without a file the connector reads stdin, which has no offsets.
+        let stdin = props(&[("topic", "t")]);
         let err = c
-            .alter_offsets(&p, vec![(map(json!({"file": abs})), pos(1))])
+            .alter_offsets(&stdin, vec![(partition_of(abs), pos(1))])
             .unwrap_err();
-        assert!(err.to_string().contains("filename"), "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "Offsets cannot be modified if the 'file' configuration is unspecified."
+            ),
+            "{err}"
+        );
     }
 
     #[tokio::test]
