@@ -600,14 +600,23 @@ fn write_task_configs(
     connector: &str,
     configs: &[Props],
 ) -> Result<(), String> {
-    let snapshot = store.snapshot();
-    let stopped = snapshot.target_state(connector) == Some(TargetState::Stopped);
-    if !snapshot.contains(connector) || (stopped && !configs.is_empty()) {
-        tracing::info!(
-            connector,
-            "dropping task configs of a deleted or stopped connector"
-        );
-        return Ok(());
+    let unwanted = || {
+        let snapshot = store.snapshot();
+        let stopped = snapshot.target_state(connector) == Some(TargetState::Stopped);
+        !snapshot.contains(connector) || (stopped && !configs.is_empty())
+    };
+    // The sender acted on a config record (a resume, a create) that this leader may not have
+    // read yet: read the topic to its end before dropping anything, or the tasks of a resumed
+    // connector would be lost for good.
+    if unwanted() {
+        store.refresh().map_err(|e| e.to_string())?;
+        if unwanted() {
+            tracing::info!(
+                connector,
+                "dropping task configs of a deleted or stopped connector"
+            );
+            return Ok(());
+        }
     }
     store
         .put_task_configs(connector, configs)
