@@ -399,7 +399,13 @@ between rounds on a small machine: compare ratios across runs, not single rounds
 ";
 
 /// BENCHMARKS.md: machine, date, command, build, results and how they were measured.
-fn markdown_report(rows: &[Row], notes: &[String], plan: &Plan, started: u64) -> String {
+fn markdown_report(
+    rows: &[Row],
+    notes: &[String],
+    plan: &Plan,
+    started: u64,
+    load_before: &str,
+) -> String {
     let mut out = String::from(
         "# Benchmarks\n\n`kconnect bench` measures kconnect against raw rdkafka clients and \
          serde_json in one process run and reports ratios. This file is written by it; see the \
@@ -434,6 +440,12 @@ fn markdown_report(rows: &[Row], notes: &[String], plan: &Plan, started: u64) ->
     for (k, v) in machine() {
         let _ = writeln!(out, "| {k} | {v} |");
     }
+    // Other work on the machine competes with both sides of every ratio, but not equally
+    // (a raw client and a worker use the CPUs differently): say how busy it was.
+    let _ = writeln!(
+        out,
+        "| load average before the run (1, 5, 15 min) | {load_before} |"
+    );
     let _ = writeln!(
         out,
         "| sizes | {} lines × 100 bytes, {} round(s) per side, {} JSON records, {} restarts, \
@@ -472,6 +484,9 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         eprintln!("kconnect bench: --lines must be at least 1");
         return ExitCode::from(2);
     }
+    let load_before = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|_| "?".into());
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -571,7 +586,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         None
     };
     if let Some(path) = markdown {
-        match std::fs::write(&path, markdown_report(&rows, &notes, &plan, started)) {
+        match std::fs::write(&path, markdown_report(&rows, &notes, &plan, started, &load_before)) {
             Ok(()) => println!("wrote {}", path.display()),
             Err(e) => {
                 eprintln!("kconnect bench: cannot write {}: {e}", path.display());
