@@ -1247,6 +1247,23 @@ async fn concurrent_creates_of_one_name_create_it_once_through_any_worker() {
     );
     c.wait_everywhere("/connectors/put-race/config", &stored)
         .await;
+
+    // Twenty PATCHes of different keys, through both workers, at once: the leader applies
+    // them one after another to the stored config, so none loses another's key.
+    let patches = (0..20)
+        .map(|i| {
+            let path = "/connectors/put-race/config".to_string();
+            ("PATCH", i % 2, path, json!({ format!("x.patch.{i}"): "1" }))
+        })
+        .collect();
+    let answers = c.all_at_once(patches).await;
+    assert!(answers.iter().all(|(code, _)| *code == 200), "{answers:?}");
+    let mut patched = stored.clone();
+    for i in 0..20 {
+        patched[format!("x.patch.{i}")] = json!("1");
+    }
+    c.wait_everywhere("/connectors/put-race/config", &patched)
+        .await;
 }
 
 /// Names are trimmed through a follower as through the leader, answers name the connector as

@@ -1812,3 +1812,37 @@ async fn altered_offsets_are_checked_by_the_connector_first_and_refused_ones_wri
     assert_eq!(v["offsets"], json!([good]));
     api.running.stop().await;
 }
+
+/// Concurrent `PATCH …/config` requests are applied one after another to the stored config, as
+/// Connect's herder applies them: twenty patches of different keys, sent at once, leave all
+/// twenty keys, and a key patched to null is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_patches_keep_every_key() {
+    let api = Api::start().await;
+    let mut config = verifiable_source(1);
+    config["x.removed"] = json!("soon");
+    let (s, v) = api
+        .call("PUT", "/connectors/patched/config", Some(config))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let patches = (0..20).map(|i| {
+        let mut body = json!({ format!("x.patch.{i}"): i.to_string() });
+        if i == 7 {
+            body["x.removed"] = Value::Null;
+        }
+        api.call("PATCH", "/connectors/patched/config", Some(body))
+    });
+    for (s, v) in futures::future::join_all(patches).await {
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (_, stored) = api.call("GET", "/connectors/patched/config", None).await;
+    for i in 0..20 {
+        assert_eq!(
+            stored[format!("x.patch.{i}")],
+            json!(i.to_string()),
+            "patch {i} was lost: {stored}"
+        );
+    }
+    assert!(stored.get("x.removed").is_none(), "{stored}");
+    api.running.stop().await;
+}

@@ -22,6 +22,24 @@ pub struct ConnectorInfo {
     pub target: TargetState,
 }
 
+/// A `PATCH /connectors/{c}/config` body: keys to set, and keys to remove (given as JSON null).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigPatch {
+    pub set: Props,
+    pub remove: Vec<String>,
+}
+
+impl ConfigPatch {
+    /// The stored config with this patch applied.
+    pub fn apply(&self, mut props: Props) -> Props {
+        for k in &self.remove {
+            props.remove(k);
+        }
+        props.extend(self.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        props
+    }
+}
+
 #[async_trait]
 pub trait Herder: Send + Sync + 'static {
     /// The local worker's shared context (config, plugins, offset store).
@@ -36,6 +54,10 @@ pub trait Herder: Send + Sync + 'static {
     ) -> Result<String, WorkerError>;
     /// Replaces (or creates) a connector's config; `Ok(true)` when it created it.
     async fn put_config(&self, name: &str, props: Props) -> Result<bool, WorkerError>;
+    /// `PATCH /connectors/{c}/config`: applies `patch` to the stored config where config writes
+    /// are serialized (the worker actor; the distributed leader's herder), so that two patches
+    /// never lose each other's keys.
+    async fn patch_config(&self, name: &str, patch: ConfigPatch) -> Result<(), WorkerError>;
     async fn delete_connector(&self, name: &str) -> Result<(), WorkerError>;
     async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError>;
     /// Connect's `POST /connectors/{c}/restart`: answers the restart plan, the connector's
@@ -127,6 +149,9 @@ impl Herder for Worker {
     }
     async fn put_config(&self, name: &str, props: Props) -> Result<bool, WorkerError> {
         Worker::put_config(self, name, props).await
+    }
+    async fn patch_config(&self, name: &str, patch: ConfigPatch) -> Result<(), WorkerError> {
+        Worker::patch_config(self, name, patch).await
     }
     async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
         Worker::delete_connector(self, name).await

@@ -69,6 +69,12 @@ pub enum WorkerMsg {
     ),
     /// Replaces a connector's config (restarting it), or creates it; answers whether it created.
     PutConfig(String, Props, RpcReplyPort<Result<bool, WorkerError>>),
+    /// Applies a patch to the stored config, in order with every other config write.
+    PatchConfig(
+        String,
+        crate::herder::ConfigPatch,
+        RpcReplyPort<Result<(), WorkerError>>,
+    ),
     DeleteConnector(String, RpcReplyPort<Result<(), WorkerError>>),
     SetTarget(String, TargetState, RpcReplyPort<Result<(), WorkerError>>),
     Lookup(String, RpcReplyPort<Option<ConnectorEntry>>),
@@ -225,6 +231,16 @@ impl Actor for WorkerActor {
             }
             WorkerMsg::PutConfig(name, props, reply) => {
                 let r = put_config(&myself, state, name, props).await;
+                let _ = reply.send(r);
+            }
+            WorkerMsg::PatchConfig(name, patch, reply) => {
+                let r = match state.connectors.get(&name) {
+                    None => Err(WorkerError::NotFound(name)),
+                    Some(e) => {
+                        let props = patch.apply(e.props.clone());
+                        put_config(&myself, state, name, props).await.map(|_| ())
+                    }
+                };
                 let _ = reply.send(r);
             }
             WorkerMsg::DeleteConnector(name, reply) => {
@@ -542,6 +558,15 @@ impl Worker {
     pub async fn put_config(&self, name: &str, props: Props) -> Result<bool, WorkerError> {
         let name = name.to_string();
         self.ask(|r| WorkerMsg::PutConfig(name, props, r)).await?
+    }
+
+    pub async fn patch_config(
+        &self,
+        name: &str,
+        patch: crate::herder::ConfigPatch,
+    ) -> Result<(), WorkerError> {
+        let name = name.to_string();
+        self.ask(|r| WorkerMsg::PatchConfig(name, patch, r)).await?
     }
 
     pub async fn set_target(&self, name: &str, target: TargetState) -> Result<(), WorkerError> {

@@ -586,7 +586,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         None
     };
     if let Some(path) = markdown {
-        match std::fs::write(&path, markdown_report(&rows, &notes, &plan, started, &load_before)) {
+        match std::fs::write(
+            &path,
+            markdown_report(&rows, &notes, &plan, started, &load_before),
+        ) {
             Ok(()) => println!("wrote {}", path.display()),
             Err(e) => {
                 eprintln!("kconnect bench: cannot write {}: {e}", path.display());

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use kconnect_actors::herder::ConfigPatch;
 use kconnect_actors::offsets::ConnectorOffset;
 use kconnect_actors::status::{ConnectorStatus, State as TaskState};
 use kconnect_actors::TargetState;
@@ -267,20 +268,16 @@ async fn patch_config(
     Path(c): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let patch: Map<String, Value> = parse_body(&body)?;
-    let mut config = s.herder.connector(&c).await?.props;
-    for (k, v) in patch {
+    let body: Map<String, Value> = parse_body(&body)?;
+    let mut patch = ConfigPatch::default();
+    for (k, v) in body {
         match v {
-            Value::Null => {
-                config.remove(&k);
-            }
-            other => {
-                let one = props_of(Map::from_iter([(k.clone(), other)]))?;
-                config.extend(one);
-            }
+            Value::Null => patch.remove.push(k),
+            other => patch.set.extend(props_of(Map::from_iter([(k, other)]))?),
         }
     }
-    s.herder.put_config(&c, config).await?;
+    // Applied where config writes are serialized: two concurrent patches keep both their keys.
+    s.herder.patch_config(&c, patch).await?;
     Ok(Json(info_of(&s, &c).await?))
 }
 

@@ -163,12 +163,15 @@ pub enum HerderMsg {
 }
 
 /// How a connector config write treats a connector that already exists.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ConfigWrite {
     /// `POST /connectors`: refused (`Duplicate`) if it exists; created in this target state.
     Create(TargetState),
     /// `PUT /connectors/{c}/config`: replaces it, keeping its target state; a new one starts.
     Replace,
+    /// `PATCH /connectors/{c}/config`: applied to the stored config (`NotFound` without one),
+    /// then validated; the props sent with it are ignored.
+    Patch(crate::herder::ConfigPatch),
 }
 
 /// What the herder asks of the group (implemented by the group member).
@@ -283,8 +286,9 @@ impl Actor for HerderActor {
                 write,
                 reply,
             } => {
-                let _ =
-                    reply.send(write_connector_config(&state.args.view, name, props, write).await);
+                let ctx = state.args.worker.context().clone();
+                let written = write_connector_config(&state.args.view, ctx, name, props, write);
+                let _ = reply.send(written.await);
             }
             HerderMsg::RemoveConnectorConfig { name, reply } => {
                 let _ = reply.send(remove_connector_config(&state.args.view, name).await);
@@ -545,6 +549,7 @@ async fn store_task_configs(
 /// next request sees it.
 async fn write_connector_config(
     view: &Arc<ClusterView>,
+    ctx: Arc<crate::context::WorkerContext>,
     name: String,
     props: Props,
     write: ConfigWrite,
@@ -554,11 +559,21 @@ async fn write_connector_config(
     let store = view.configs.clone();
     blocking(move || {
         store.refresh().map_err(internal)?;
-        let exists = store.snapshot().contains(&name);
-        let target = match write {
+        let snapshot = store.snapshot();
+        let exists = snapshot.contains(&name);
+        let (props, target) = match write {
             ConfigWrite::Create(_) if exists => return Err(WorkerError::Duplicate(name)),
-            ConfigWrite::Create(target) => Some(target),
-            ConfigWrite::Replace => (!exists).then_some(TargetState::Started),
+            ConfigWrite::Create(target) => (props, Some(target)),
+            ConfigWrite::Replace => (props, (!exists).then_some(TargetState::Started)),
+            ConfigWrite::Patch(patch) => {
+                let current = snapshot
+                    .connector_config(&name)
+                    .cloned()
+                    .ok_or_else(|| WorkerError::NotFound(name.clone()))?;
+                let patched = patch.apply(current);
+                crate::worker::validate(&ctx, &patched)?;
+                (patched, None)
+            }
         };
         store
             .put_connector_config(&name, &props, target)
@@ -793,6 +808,23 @@ impl Herder for DistributedHerder {
             reply,
         })
         .await
+    }
+
+    async fn patch_config(
+        &self,
+        name: &str,
+        patch: crate::herder::ConfigPatch,
+    ) -> Result<(), WorkerError> {
+        self.view.leader_or_err().await?;
+        let name = name.to_string();
+        self.ask(|reply| HerderMsg::WriteConnectorConfig {
+            name,
+            props: Props::new(),
+            write: ConfigWrite::Patch(patch),
+            reply,
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn delete_connector(&self, name: &str) -> Result<(), WorkerError> {
