@@ -1181,8 +1181,13 @@ async fn a_connector_no_worker_reported_on_yet_has_no_status() {
             r.json::<Value>().await.unwrap(),
             json!({"error_code": 404, "message": "Status for connector fresh not found"})
         );
+        // As Connect's list: a connector whose expansion is not found is left out.
+        let (code, v) = c.get(via, "/connectors?expand=status").await;
+        assert_eq!((code, v), (200, json!({})), "via {via}");
     }
     c.wait_status(0, "fresh", "RUNNING", running_with(1)).await;
+    let (_, v) = c.get(0, "/connectors?expand=status").await;
+    assert_eq!(v["fresh"]["status"]["name"], "fresh", "{v}");
 }
 
 /// Twenty creates of one name at once, through leader and follower alike, each with its own

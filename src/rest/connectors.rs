@@ -133,17 +133,18 @@ async fn list(State(s): State<RestState>, RawQuery(raw): RawQuery) -> ApiResult<
         return Ok(Json(json!(names)));
     }
     let mut out = Map::new();
-    for name in names {
+    'connectors: for name in names {
         let mut m = Map::new();
-        if expand.contains(&"status") {
-            if let Ok(v) = status_of(&s, &name).await {
-                m.insert("status".into(), v);
-            }
-        }
-        if expand.contains(&"info") {
-            if let Ok(v) = info_of(&s, &name).await {
-                m.insert("info".into(), v);
-            }
+        for what in &expand {
+            let v = match *what {
+                "status" => status_of(&s, &name).await,
+                "info" => info_of(&s, &name).await,
+                _ => continue, // Connect ignores unknown expansions too.
+            };
+            // As Connect: a connector with no status yet, or deleted while the list is built,
+            // is left out rather than shown half.
+            let Ok(v) = v else { continue 'connectors };
+            m.insert((*what).to_string(), v);
         }
         out.insert(name, Value::Object(m));
     }
