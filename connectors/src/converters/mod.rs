@@ -10,7 +10,10 @@ use crate::error::{ConnectError, ConnectResult};
 pub mod bytes;
 pub mod json;
 pub mod json_node;
+mod json_read;
+mod json_write;
 pub mod number;
+mod schema_cache;
 pub mod string;
 
 pub use bytes::ByteArrayConverter;
