@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use kconnect_connectors::api::Props;
+use kconnect_connectors::converters::json_node::JsonNode;
 use kconnect_connectors::converters::{
     BooleanConverter, ByteArrayConverter, Converter, DoubleConverter, FloatConverter,
     IntegerConverter, JsonConverter, LongConverter, ShortConverter, StringConverter,
@@ -16,7 +17,7 @@ use kconnect_connectors::data::java_fmt::{double_to_string, float_to_string};
 use kconnect_connectors::data::logical::{
     date_builder, decimal_builder, time_builder, timestamp_builder,
 };
-use kconnect_connectors::data::{Schema, SchemaBuilder, Struct, Type, Value};
+use kconnect_connectors::data::{Schema, SchemaAndValue, SchemaBuilder, Struct, Type, Value};
 
 const TOPIC: &str = "t";
 
@@ -537,4 +538,181 @@ fn fixed_converter_bytes() {
     let mut p = Props::new();
     p.insert("converter.encoding".into(), "UTF-16".into());
     assert!(s2.configure(&p, false).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast reader against the reference reader
+//
+// `to_connect` parses with serde straight into Connect values and leaves anything unusual to
+// the reference reader (the JSON tree read step by step as Kafka's converter does). Whatever
+// the fast reader accepts must come out exactly as the reference reads it.
+
+/// The reference reading of `bytes`: `JsonNode` tree, `asConnectSchema`, `convertToConnect`.
+fn reference_read(c: &JsonConverter, bytes: &[u8]) -> Result<SchemaAndValue, String> {
+    let node = JsonNode::parse(bytes)?.ok_or("no JSON")?;
+    if !c.config().schemas_enable {
+        return c
+            .from_json_node(None, &node)
+            .map(|v| SchemaAndValue::new(None, v))
+            .map_err(|e| e.to_string());
+    }
+    let (JsonNode::Object(members), Some(schema), Some(payload)) =
+        (&node, node.get("schema"), node.get("payload"))
+    else {
+        return Err("not an envelope".into());
+    };
+    if members.len() != 2 {
+        return Err("more than an envelope".into());
+    }
+    let schema = c.as_connect_schema(schema).map_err(|e| e.to_string())?;
+    let value = c
+        .from_json_node(schema.as_ref(), payload)
+        .map_err(|e| e.to_string())?;
+    Ok(SchemaAndValue::new(schema, value))
+}
+
+/// Whether the converter read `bytes` as the reference does (an error either way counts as
+/// agreeing: the converter's errors are the reference's by construction).
+fn reads_like_the_reference(c: &JsonConverter, bytes: &[u8]) -> Result<(), String> {
+    let want = reference_read(c, bytes);
+    let got = c.to_connect(TOPIC, Some(bytes));
+    match (&got, &want) {
+        (Ok(g), Ok(w)) if g.schema == w.schema && same(&g.value, &w.value) => Ok(()),
+        (Err(_), Err(_)) => Ok(()),
+        _ => Err(format!(
+            "{}: converter {got:?}, reference {want:?}",
+            String::from_utf8_lossy(bytes)
+        )),
+    }
+}
+
+/// JSON text of every kind, with numbers in the forms that need care (fractions, exponents,
+/// `-0`, integers beyond 64 bits, out of range), strings with escapes and surrogates, and
+/// objects with repeated keys.
+fn json_text() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("null".to_string()),
+        Just("true".to_string()),
+        Just("false".to_string()),
+        any::<i64>().prop_map(|i| i.to_string()),
+        any::<u64>().prop_map(|u| u.to_string()),
+        finite_f64().prop_map(double_to_string),
+        finite_f32().prop_map(float_to_string),
+        (any::<i32>(), 0u32..1_000_000, -340i32..340).prop_map(|(m, f, e)| format!("{m}.{f}e{e}")),
+        "[0-9]{15,30}(\\.[0-9]{1,25})?"
+            .prop_map(|s| s.trim_start_matches('0').to_string())
+            .prop_filter("a number", |s| !s.is_empty() && !s.starts_with('.')),
+        prop_oneof![
+            Just("-0"),
+            Just("-0.0"),
+            Just("1e400"),
+            Just("12.9"),
+            Just("-12.9"),
+            Just("1e2"),
+            Just("2147483648"),
+            Just("86400000"),
+            Just("18446744073709551617"),
+            Just("\"NaN\""),
+            Just("\"-Infinity\""),
+            Just("\"AJw=\""),
+            Just("\"AJw\""),
+            Just("\"\\u00e9\\ud83d\\ude00\""),
+            Just("\"\\ud800x\""),
+            Just("\"a\\\"b\""),
+        ]
+        .prop_map(str::to_string),
+        "[a-zA-Z0-9+/=]{0,12}".prop_map(|s| format!("\"{s}\"")),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4)
+                .prop_map(|v| format!("[{}]", v.join(","))),
+            proptest::collection::vec(("[a-c]{1,2}", inner), 0..4).prop_map(|kv| {
+                let members: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", members.join(","))
+            }),
+        ]
+    })
+}
+
+/// A converter's envelope of `value` split into the schema's and the payload's JSON text.
+fn envelope_parts(c: &JsonConverter, schema: &Schema, value: &Value) -> (String, String) {
+    let bytes =
+        String::from_utf8(c.from_connect(TOPIC, Some(schema), value).unwrap().unwrap()).unwrap();
+    let schema_text = c.schema_to_json_string(schema).unwrap();
+    let prefix = format!("{{\"schema\":{schema_text},\"payload\":");
+    assert!(bytes.starts_with(&prefix), "{bytes}");
+    let payload = bytes[prefix.len()..bytes.len() - 1].to_string();
+    (schema_text, payload)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn reading_agrees_with_the_reference((schema, value) in schema_and_value(),
+                                         other in json_text()) {
+        for props in [vec![], vec![("decimal.format", "NUMERIC")],
+                      vec![("replace.null.with.default", "false")]] {
+            let c = json_converter(&props);
+            if c.from_connect(TOPIC, Some(&schema), &value).is_err() {
+                continue;
+            }
+            let (s, p) = envelope_parts(&c, &schema, &value);
+            for text in [
+                format!("{{\"schema\":{s},\"payload\":{p}}}"),
+                // Keys the other way round, spaces around.
+                format!(" {{ \"payload\" : {p} , \"schema\" : {s} }} "),
+                // Any other payload for this schema, mostly of the wrong kind.
+                format!("{{\"schema\":{s},\"payload\":{other}}}"),
+                // Not an envelope.
+                format!("{{\"schema\":{s},\"payload\":{p},\"extra\":1}}"),
+                format!("{{\"schema\":{s}}}"),
+            ] {
+                prop_assert!(reads_like_the_reference(&c, text.as_bytes()).is_ok(),
+                    "{}", reads_like_the_reference(&c, text.as_bytes()).unwrap_err());
+            }
+        }
+    }
+
+    #[test]
+    fn schemaless_reading_agrees_with_the_reference(text in json_text()) {
+        let plain = json_converter(&[("schemas.enable", "false")]);
+        let r = reads_like_the_reference(&plain, text.as_bytes());
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+        let enveloped = format!("{{\"schema\":null,\"payload\":{text}}}");
+        let r = reads_like_the_reference(&JsonConverter::new(), enveloped.as_bytes());
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+
+    #[test]
+    fn numbers_read_for_number_schemas_agree_with_the_reference(text in json_text()) {
+        let c = JsonConverter::new();
+        for ty in ["int8", "int16", "int32", "int64", "float", "double", "boolean", "string",
+                   "bytes"] {
+            for name in ["", r#","name":"org.apache.kafka.connect.data.Timestamp""#,
+                         r#","name":"org.apache.kafka.connect.data.Date""#,
+                         r#","name":"org.apache.kafka.connect.data.Time""#,
+                         r#","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}"#] {
+                let envelope = format!(
+                    r#"{{"schema":{{"type":"{ty}","optional":true{name}}},"payload":{text}}}"#
+                );
+                let r = reads_like_the_reference(&c, envelope.as_bytes());
+                prop_assert!(r.is_ok(), "{}", r.unwrap_err());
+            }
+        }
+    }
+
+    #[test]
+    fn written_strings_are_escaped_as_the_tree_writer_escapes_them(
+        (schema, value) in schema_and_value()
+    ) {
+        // The JSON tree writer (`JsonNode`) has its own implementation of Jackson's escaping;
+        // the serde writer must agree with it.
+        let plain = json_converter(&[("schemas.enable", "false")]);
+        if let Ok(Some(bytes)) = plain.from_connect(TOPIC, Some(&schema), &value) {
+            let node = JsonNode::parse(&bytes).unwrap().unwrap();
+            prop_assert_eq!(node.to_json_string(), String::from_utf8(bytes).unwrap());
+        }
+    }
 }

@@ -22,24 +22,34 @@
 //! - map entries are written in the order of the `Value::Map` (Kafka iterates a Java
 //!   `HashMap`, whose order depends on the keys' hash codes);
 //! - floats are printed as JDK 19+ does (see [`crate::data::java_fmt`]);
-//! - no schema cache: `schemas.cache.size` is checked but has no effect.
+//! - the reading cache is keyed by the schema's JSON text where Kafka keys it by the parsed
+//!   JSON tree, so the same schema spelt with other spacing or key order is converted again.
+//!
+//! The data path: writing walks the value into the output bytes through serde
+//! ([`super::json_write`]); reading parses with serde straight into Connect values
+//! ([`super::json_read`]) and falls back to the tree-based reference reader here
+//! ([`JsonNode`], `convert_to_connect`) for anything unusual, including every error. Both
+//! directions cache schema conversions (`schemas.cache.size`, [`super::schema_cache`]).
 
 use bigdecimal::{BigDecimal, Zero};
 
 use crate::api::Props;
-use crate::data::logical::{
-    check_time_millis, decimal_from_logical, decimal_scale, decimal_to_logical, LogicalType,
-};
+use crate::data::logical::{check_time_millis, decimal_scale, decimal_to_logical, LogicalType};
 use crate::data::validate::{join_field, location};
 use crate::data::{Schema, SchemaAndValue, SchemaBuilder, Struct, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use super::json_node::JsonNode;
-use super::{parse_bool_prop, parse_int_prop, Converter};
+use super::json_write::{self, Ctx};
+use super::schema_cache::{Lru, SchemaKey};
+use super::{json_read, parse_bool_prop, parse_int_prop, Converter};
 
 /// `schemas.enable`.
 pub const SCHEMAS_ENABLE_CONFIG: &str = "schemas.enable";
-/// `schemas.cache.size` (accepted and checked, otherwise unused: nothing is cached).
+/// `schemas.cache.size`: how many schemas each direction keeps converted (default 1000).
 pub const SCHEMAS_CACHE_SIZE_CONFIG: &str = "schemas.cache.size";
 /// `decimal.format`: `BASE64` (default) or `NUMERIC`, case-insensitive.
 pub const DECIMAL_FORMAT_CONFIG: &str = "decimal.format";
@@ -114,9 +124,69 @@ impl JsonConverterConfig {
 
 /// Kafka's `JsonConverter`. [`JsonConverter::new`] gives Kafka's defaults, so configuring is
 /// optional.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct JsonConverter {
     config: JsonConverterConfig,
+    /// Behind a lock because `Converter` methods take `&self` (as Kafka's do, whose caches
+    /// are synchronized too); a task owns its converters, so the lock is never contended.
+    caches: Mutex<SchemaCaches>,
+    /// The length of the last record written, to size the next one's buffer in one go.
+    last_len: AtomicUsize,
+}
+
+impl Clone for JsonConverter {
+    /// A converter with the same settings and empty caches.
+    fn clone(&self) -> Self {
+        JsonConverter::with_config(self.config.clone())
+    }
+}
+
+/// Schema conversions already done, each direction with its most recent one at hand (a
+/// topic's records usually share one schema, often the very same `Arc`).
+#[derive(Debug)]
+struct SchemaCaches {
+    to_json: Lru<SchemaKey, Arc<[u8]>>,
+    last_to_json: Option<(Schema, Arc<[u8]>)>,
+    /// JSON text → the schema and whether [`json_read`] can read its values.
+    to_connect: Lru<Box<str>, ReadSchema>,
+    last_to_connect: Option<(Box<str>, ReadSchema)>,
+}
+
+/// An envelope's schema as read, and whether the fast reader can read values of it.
+type ReadSchema = (Option<Schema>, bool);
+
+impl SchemaCaches {
+    fn new(size: i32) -> Self {
+        SchemaCaches {
+            to_json: Lru::new(size),
+            last_to_json: None,
+            to_connect: Lru::new(size),
+            last_to_connect: None,
+        }
+    }
+}
+
+impl Default for SchemaCaches {
+    fn default() -> Self {
+        SchemaCaches::new(JsonConverterConfig::default().schemas_cache_size)
+    }
+}
+
+/// A NUMERIC decimal read for a schema of `scale`: rescaled when that is exact, else `None`.
+pub(crate) fn rescale_decimal(d: BigDecimal, scale: i64) -> Option<BigDecimal> {
+    let have = d.fractional_digit_count();
+    if have == scale {
+        return Some(d);
+    }
+    if d.is_zero() {
+        return Some(BigDecimal::new(0.into(), scale));
+    }
+    let exact = if have > scale {
+        d.normalized().fractional_digit_count() <= scale
+    } else {
+        scale - have <= 10_000
+    };
+    exact.then(|| d.with_scale(scale))
 }
 
 fn data_err(msg: impl Into<String>, path: &str) -> ConnectError {
@@ -134,17 +204,82 @@ impl JsonConverter {
     }
 
     pub fn with_config(config: JsonConverterConfig) -> Self {
-        JsonConverter { config }
+        JsonConverter {
+            caches: Mutex::new(SchemaCaches::new(config.schemas_cache_size)),
+            config,
+            last_len: AtomicUsize::new(0),
+        }
     }
 
     /// A converter with `schemas.enable` set as given and the other settings at their defaults.
     pub fn with_schemas_enabled(enabled: bool) -> Self {
-        JsonConverter {
-            config: JsonConverterConfig {
-                schemas_enable: enabled,
-                ..JsonConverterConfig::default()
-            },
+        JsonConverter::with_config(JsonConverterConfig {
+            schemas_enable: enabled,
+            ..JsonConverterConfig::default()
+        })
+    }
+
+    fn caches(&self) -> MutexGuard<'_, SchemaCaches> {
+        // A panic while holding the lock cannot leave a cache inconsistent for its readers
+        // (entries are inserted whole), so a poisoned lock is used as is.
+        self.caches.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many schemas are cached for writing and for reading.
+    pub fn cached_schemas(&self) -> (usize, usize) {
+        let c = self.caches();
+        (c.to_json.len(), c.to_connect.len())
+    }
+
+    /// Appends `asJsonSchema(schema)`, converted once per distinct schema.
+    fn write_schema_cached(&self, schema: &Schema, out: &mut Vec<u8>) -> ConnectResult<()> {
+        let mut caches = self.caches();
+        if let Some((s, text)) = &caches.last_to_json {
+            if Arc::ptr_eq(&s.0, &schema.0) {
+                out.extend_from_slice(text);
+                return Ok(());
+            }
         }
+        let key = SchemaKey(schema.clone());
+        let text = match caches.to_json.get(&key) {
+            Some(text) => text,
+            None => {
+                let mut buf = Vec::new();
+                json_write::write_schema(&Ctx::new(&self.config), schema, &mut buf)?;
+                let text: Arc<[u8]> = buf.into();
+                caches.to_json.insert(key, text.clone());
+                text
+            }
+        };
+        out.extend_from_slice(&text);
+        caches.last_to_json = Some((schema.clone(), text));
+        Ok(())
+    }
+
+    /// The Connect schema of an envelope's schema JSON text and whether the fast reader can
+    /// read values of it, converted once per distinct text; `None` when the text is not a
+    /// valid schema (the reference reader then reports why).
+    pub(crate) fn schema_for_json_text(&self, text: &str) -> Option<ReadSchema> {
+        let mut caches = self.caches();
+        if let Some((t, found)) = &caches.last_to_connect {
+            if **t == *text {
+                return Some(found.clone());
+            }
+        }
+        let found = match caches.to_connect.get(text) {
+            Some(found) => found,
+            None => {
+                let node = JsonNode::parse(text.as_bytes()).ok()??;
+                let schema = self.as_connect_schema(&node).ok()?;
+                let fast = schema.as_ref().is_none_or(json_read::fast_path_can_read);
+                caches
+                    .to_connect
+                    .insert(text.into(), (schema.clone(), fast));
+                (schema, fast)
+            }
+        };
+        caches.last_to_connect = Some((text.into(), found.clone()));
+        Some(found)
     }
 
     pub fn config(&self) -> &JsonConverterConfig {
@@ -156,59 +291,10 @@ impl JsonConverter {
 
     /// `asJsonSchema`: a Connect schema as Kafka's JSON schema.
     pub fn as_json_schema(&self, schema: &Schema) -> ConnectResult<JsonNode> {
-        let mut obj = JsonNode::Object(vec![(
-            "type".to_string(),
-            JsonNode::String(schema.ty().json_name().to_string()),
-        )]);
-        let sub = |s: Option<&Schema>| -> ConnectResult<JsonNode> {
-            match s {
-                Some(s) => self.as_json_schema(s),
-                None => Ok(JsonNode::Null),
-            }
-        };
-        match schema.ty() {
-            Type::Array => obj.set("items", sub(schema.value_schema())?),
-            Type::Map => {
-                obj.set("keys", sub(schema.key_schema())?);
-                obj.set("values", sub(schema.value_schema())?);
-            }
-            Type::Struct => {
-                let mut fields = Vec::with_capacity(schema.fields().len());
-                for f in schema.fields() {
-                    let mut fs = self.as_json_schema(&f.schema)?;
-                    fs.set("field", JsonNode::String(f.name.clone()));
-                    fields.push(fs);
-                }
-                obj.set("fields", JsonNode::Array(fields));
-            }
-            _ => {}
-        }
-        obj.set("optional", JsonNode::Bool(schema.is_optional()));
-        if let Some(name) = schema.name() {
-            obj.set("name", JsonNode::String(name.to_string()));
-        }
-        if let Some(version) = schema.version() {
-            obj.set("version", JsonNode::Int(i64::from(version)));
-        }
-        if let Some(doc) = schema.doc() {
-            obj.set("doc", JsonNode::String(doc.to_string()));
-        }
-        if !schema.parameters().is_empty() {
-            obj.set(
-                "parameters",
-                JsonNode::Object(
-                    schema
-                        .parameters()
-                        .iter()
-                        .map(|(k, v)| (k.clone(), JsonNode::String(v.clone())))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(default) = schema.default_value().filter(|d| !d.is_null()) {
-            obj.set("default", self.convert_to_json(Some(schema), default, "")?);
-        }
-        Ok(obj)
+        let text = self.schema_to_json_string(schema)?;
+        JsonNode::parse(text.as_bytes())
+            .map_err(ConnectError::data)?
+            .ok_or_else(|| ConnectError::data("empty schema JSON"))
     }
 
     /// `asConnectSchema`: Kafka's JSON schema as a Connect schema; JSON `null` is no schema.
@@ -299,7 +385,9 @@ impl JsonConverter {
 
     /// A schema as the compact JSON text Kafka writes in the envelope.
     pub fn schema_to_json_string(&self, schema: &Schema) -> ConnectResult<String> {
-        Ok(self.as_json_schema(schema)?.to_json_string())
+        let mut out = Vec::new();
+        json_write::write_schema(&Ctx::new(&self.config), schema, &mut out)?;
+        String::from_utf8(out).map_err(|e| ConnectError::data(e.to_string()))
     }
 
     /// Parses a JSON schema (as in the envelope); `null` is no schema.
@@ -315,183 +403,16 @@ impl JsonConverter {
 
     /// `convertToJson`: a value (checked against its schema as it goes) as a JSON payload.
     pub fn to_json_node(&self, schema: Option<&Schema>, value: &Value) -> ConnectResult<JsonNode> {
-        self.convert_to_json(schema, value, "")
+        let mut out = Vec::new();
+        json_write::write_payload(&Ctx::new(&self.config), schema, value, &mut out)?;
+        JsonNode::parse(&out)
+            .map_err(ConnectError::data)?
+            .ok_or_else(|| ConnectError::data("empty JSON"))
     }
 
     /// `convertToConnect`: a JSON payload as a value of `schema` (schemaless when `None`).
     pub fn from_json_node(&self, schema: Option<&Schema>, json: &JsonNode) -> ConnectResult<Value> {
         self.convert_to_connect(schema, Some(json), "")
-    }
-
-    fn convert_to_json(
-        &self,
-        schema: Option<&Schema>,
-        value: &Value,
-        path: &str,
-    ) -> ConnectResult<JsonNode> {
-        if value.is_null() {
-            let Some(schema) = schema else {
-                return Ok(JsonNode::Null);
-            };
-            if self.config.replace_null_with_default {
-                if let Some(default) = schema.default_value().filter(|d| !d.is_null()) {
-                    return self.convert_to_json(Some(schema), default, path);
-                }
-            }
-            if schema.is_optional() {
-                return Ok(JsonNode::Null);
-            }
-            return Err(data_err(
-                "Conversion error: null value for field that is required and has no default value",
-                path,
-            ));
-        }
-
-        if let Some(s) = schema {
-            if let Some(lt) = s.logical_type() {
-                return self.logical_to_json(s, lt, value, path);
-            }
-        }
-
-        let ty = match schema {
-            Some(s) => s.ty(),
-            None => match value {
-                Value::Struct(_) => return Err(data_err("Mismatching schema.", path)),
-                v => v.schema_type().ok_or_else(|| {
-                    data_err(
-                        format!(
-                            "{} value does not have corresponding schema type.",
-                            v.kind()
-                        ),
-                        path,
-                    )
-                })?,
-            },
-        };
-        let wrong = || data_err(format!("Invalid type for {ty}: {}", value.kind()), path);
-        Ok(match (ty, value) {
-            (Type::Int8, Value::Int8(v)) => JsonNode::Int(i64::from(*v)),
-            (Type::Int16, Value::Int16(v)) => JsonNode::Int(i64::from(*v)),
-            (Type::Int32, Value::Int32(v)) => JsonNode::Int(i64::from(*v)),
-            (Type::Int64, Value::Int64(v)) => JsonNode::Int(*v),
-            (Type::Float32, Value::Float32(v)) => JsonNode::Float(*v),
-            (Type::Float64, Value::Float64(v)) => JsonNode::Double(*v),
-            (Type::Boolean, Value::Boolean(v)) => JsonNode::Bool(*v),
-            (Type::String, Value::String(v)) => JsonNode::String(v.clone()),
-            (Type::Bytes, Value::Bytes(v)) => JsonNode::Binary(v.clone()),
-            (Type::Array, Value::Array(items)) => {
-                let elem = schema.and_then(Schema::value_schema);
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    out.push(self.convert_to_json(elem, item, &format!("{path}[{i}]"))?);
-                }
-                JsonNode::Array(out)
-            }
-            (Type::Map, Value::Map(entries)) => {
-                let (ks, vs) = match schema {
-                    Some(s) => {
-                        let ks = s
-                            .key_schema()
-                            .ok_or_else(|| data_err("Map schema has no key schema", path))?;
-                        (Some(ks), s.value_schema())
-                    }
-                    None => (None, None),
-                };
-                let object_mode = match ks {
-                    Some(ks) => ks.ty() == Type::String,
-                    None => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
-                };
-                if object_mode {
-                    let mut obj = JsonNode::Object(Vec::with_capacity(entries.len()));
-                    for (k, v) in entries {
-                        let key = self.convert_to_json(ks, k, path)?.as_text();
-                        let val = self.convert_to_json(vs, v, &format!("{path}[{key}]"))?;
-                        obj.set(&key, val);
-                    }
-                    obj
-                } else {
-                    let mut out = Vec::with_capacity(entries.len());
-                    for (i, (k, v)) in entries.iter().enumerate() {
-                        let key = self.convert_to_json(ks, k, &format!("{path}.<key #{i}>"))?;
-                        let val = self.convert_to_json(
-                            vs,
-                            v,
-                            &format!("{path}[{}]", k.to_java_string()),
-                        )?;
-                        out.push(JsonNode::Array(vec![key, val]));
-                    }
-                    JsonNode::Array(out)
-                }
-            }
-            (Type::Struct, Value::Struct(st)) => {
-                let schema = schema.expect("schemaless structs were refused above");
-                if !st.schema.same_struct_schema(schema) {
-                    return Err(data_err("Mismatching schema.", path));
-                }
-                let mut obj = Vec::with_capacity(schema.fields().len());
-                for (i, f) in schema.fields().iter().enumerate() {
-                    let v = if self.config.replace_null_with_default {
-                        st.get_at(i)
-                    } else {
-                        st.values.get(i).unwrap_or(&Value::Null)
-                    };
-                    let node =
-                        self.convert_to_json(Some(&f.schema), v, &join_field(path, &f.name))?;
-                    obj.push((f.name.clone(), node));
-                }
-                JsonNode::Object(obj)
-            }
-            _ => return Err(wrong()),
-        })
-    }
-
-    fn logical_to_json(
-        &self,
-        schema: &Schema,
-        lt: LogicalType,
-        value: &Value,
-        path: &str,
-    ) -> ConnectResult<JsonNode> {
-        match (lt, value) {
-            (LogicalType::Decimal, Value::Decimal(d)) => match self.config.decimal_format {
-                DecimalFormat::Numeric => Ok(JsonNode::Decimal(d.clone())),
-                DecimalFormat::Base64 => decimal_from_logical(schema, d)
-                    .map(JsonNode::Binary)
-                    .map_err(|e| data_err(err_text(&e), path)),
-            },
-            (LogicalType::Decimal, v) => Err(data_err(
-                format!(
-                    "Invalid type for Decimal, expected BigDecimal but was {}",
-                    v.kind()
-                ),
-                path,
-            )),
-            (LogicalType::Date, Value::Date(days)) => Ok(JsonNode::Int(i64::from(*days))),
-            (LogicalType::Time, Value::Time(ms)) => {
-                if check_time_millis(*ms).is_err() {
-                    return Err(data_err(
-                        "Kafka Connect Time type should not have any date fields set to non-zero values.",
-                        path,
-                    ));
-                }
-                Ok(JsonNode::Int(i64::from(*ms)))
-            }
-            (LogicalType::Timestamp, Value::Timestamp(ms)) => Ok(JsonNode::Int(*ms)),
-            (lt, v) => {
-                let name = match lt {
-                    LogicalType::Date => "Date",
-                    LogicalType::Time => "Time",
-                    _ => "Timestamp",
-                };
-                Err(data_err(
-                    format!(
-                        "Invalid type for {name}, expected Date but was {}",
-                        v.kind()
-                    ),
-                    path,
-                ))
-            }
-        }
     }
 
     fn convert_to_connect(
@@ -699,28 +620,16 @@ impl JsonConverter {
                         .decimal_value()
                         .ok_or_else(|| data_err("Invalid number for Decimal field", path))?;
                     let scale = i64::from(decimal_scale(schema)?);
-                    let have = d.fractional_digit_count();
-                    if have == scale {
-                        return Ok(Value::Decimal(d));
-                    }
-                    if d.is_zero() {
-                        return Ok(Value::Decimal(BigDecimal::new(0.into(), scale)));
-                    }
-                    let exact = if have > scale {
-                        d.normalized().fractional_digit_count() <= scale
-                    } else {
-                        scale - have <= 10_000
-                    };
-                    if !exact {
-                        return Err(data_err(
+                    return match rescale_decimal(d, scale) {
+                        Some(d) => Ok(Value::Decimal(d)),
+                        None => Err(data_err(
                             format!(
                                 "Decimal value {} cannot be represented with the schema's scale {scale}",
                                 json.as_text()
                             ),
                             path,
-                        ));
-                    }
-                    return Ok(Value::Decimal(d.with_scale(scale)));
+                        )),
+                    };
                 }
                 match json.binary_value() {
                     Some(Ok(bytes)) => decimal_to_logical(schema, &bytes)
@@ -775,18 +684,11 @@ impl JsonConverter {
     }
 }
 
-fn err_text(e: &ConnectError) -> String {
-    match e {
-        ConnectError::Data(m)
-        | ConnectError::Config(m)
-        | ConnectError::Retriable(m)
-        | ConnectError::Other(m) => m.clone(),
-    }
-}
+use json_write::err_text;
 
 impl Converter for JsonConverter {
     fn configure(&mut self, props: &Props, _is_key: bool) -> ConnectResult<()> {
-        self.config = JsonConverterConfig::from_props(props)?;
+        *self = JsonConverter::with_config(JsonConverterConfig::from_props(props)?);
         Ok(())
     }
 
@@ -799,26 +701,41 @@ impl Converter for JsonConverter {
         if schema.is_none() && value.is_null() {
             return Ok(None);
         }
-        let node = if self.config.schemas_enable {
-            let schema_node = match schema {
-                Some(s) => self.as_json_schema(s)?,
-                None => JsonNode::Null,
-            };
-            let payload = self.convert_to_json(schema, value, "")?;
-            JsonNode::Object(vec![
-                ("schema".to_string(), schema_node),
-                ("payload".to_string(), payload),
-            ])
+        // The API hands each record its own Vec; size it like the last record's so that it
+        // is allocated once.
+        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed) + 16);
+        let ctx = Ctx::new(&self.config);
+        if self.config.schemas_enable {
+            out.extend_from_slice(br#"{"schema":"#);
+            match schema {
+                Some(s) => self.write_schema_cached(s, &mut out)?,
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(br#","payload":"#);
+            json_write::write_payload(&ctx, schema, value, &mut out)?;
+            out.push(b'}');
         } else {
-            self.convert_to_json(schema, value, "")?
-        };
-        Ok(Some(node.to_json_string().into_bytes()))
+            json_write::write_payload(&ctx, schema, value, &mut out)?;
+        }
+        self.last_len.store(out.len(), Ordering::Relaxed);
+        Ok(Some(out))
     }
 
     fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> ConnectResult<SchemaAndValue> {
         let Some(bytes) = bytes else {
             return Ok(SchemaAndValue::null());
         };
+        if let Some(read) = json_read::read(self, bytes) {
+            return Ok(read);
+        }
+        self.to_connect_reference(bytes)
+    }
+}
+
+impl JsonConverter {
+    /// `toConnectData` through a JSON tree: the reference the fast reader gives way to for
+    /// anything unusual, and the source of every error message.
+    fn to_connect_reference(&self, bytes: &[u8]) -> ConnectResult<SchemaAndValue> {
         let node = JsonNode::parse(bytes).map_err(|e| {
             ConnectError::data(format!(
                 "Converting byte[] to Kafka Connect data failed due to serialization error: {e}"
@@ -841,5 +758,157 @@ impl Converter for JsonConverter {
         let schema = self.as_connect_schema(envelope.get("schema").unwrap_or(&JsonNode::Null))?;
         let value = self.convert_to_connect(schema.as_ref(), envelope.get("payload"), "")?;
         Ok(SchemaAndValue::new(schema, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::logical::{date_schema, decimal_schema, time_schema, timestamp_schema};
+
+    fn order_schema() -> Schema {
+        SchemaBuilder::struct_()
+            .name("shop.Order")
+            .version(1)
+            .field("id", Schema::int64())
+            .field("customer", Schema::string())
+            .field("amount", Schema::float64())
+            .field("weight", Schema::optional_float32())
+            .field("paid", Schema::boolean())
+            .field("note", Schema::optional_string())
+            .field("tags", SchemaBuilder::array(Schema::string()).build())
+            .field(
+                "attrs",
+                SchemaBuilder::map(Schema::string(), Schema::int32()).build(),
+            )
+            .field(
+                "by_id",
+                SchemaBuilder::map(Schema::int32(), Schema::string()).build(),
+            )
+            .field("price", decimal_schema(2))
+            .field("day", date_schema())
+            .field("at", time_schema())
+            .field("ts", timestamp_schema())
+            .field("raw", Schema::optional_bytes())
+            .build()
+    }
+
+    fn order(schema: &Schema) -> Value {
+        let s = Struct::new(schema.clone())
+            .and_then(|s| s.with("id", 7i64))
+            .and_then(|s| s.with("customer", "ACME \"quoted\" 😀"))
+            .and_then(|s| s.with("amount", 12.5f64))
+            .and_then(|s| s.with("weight", 0.1f32))
+            .and_then(|s| s.with("paid", true))
+            .and_then(|s| {
+                s.with(
+                    "tags",
+                    Value::Array(vec![Value::String("a".into()), Value::String("b".into())]),
+                )
+            })
+            .and_then(|s| {
+                s.with(
+                    "attrs",
+                    Value::Map(vec![(Value::String("k".into()), Value::Int32(1))]),
+                )
+            })
+            .and_then(|s| {
+                s.with(
+                    "by_id",
+                    Value::Map(vec![(Value::Int32(3), Value::String("x".into()))]),
+                )
+            })
+            .and_then(|s| s.with("price", Value::Decimal(BigDecimal::new(1234.into(), 2))))
+            .and_then(|s| s.with("day", Value::Date(19_000)))
+            .and_then(|s| s.with("at", Value::Time(3_600_000)))
+            .and_then(|s| s.with("ts", Value::Timestamp(1_700_000_000_000)))
+            .and_then(|s| s.with("raw", Value::Bytes(vec![0, 1, 2])))
+            .unwrap();
+        Value::Struct(s)
+    }
+
+    #[test]
+    fn ordinary_records_take_the_fast_reader() {
+        // The reference reader gives the same answers, only slowly; this guards the speed.
+        let schema = order_schema();
+        let value = order(&schema);
+        for format in [DecimalFormat::Base64, DecimalFormat::Numeric] {
+            let c = JsonConverter::with_config(JsonConverterConfig {
+                decimal_format: format,
+                ..JsonConverterConfig::default()
+            });
+            let bytes = c.from_connect("t", Some(&schema), &value).unwrap().unwrap();
+            let fast = json_read::read(&c, &bytes).expect("read by the fast reader");
+            assert_eq!(fast, c.to_connect_reference(&bytes).unwrap());
+            assert_eq!(fast.value, value);
+        }
+        let plain = JsonConverter::with_schemas_enabled(false);
+        let text = br#"{"a":[1,-2,2.5,"x",null,true],"b":{"c":1e3}}"#;
+        let fast = json_read::read(&plain, text).expect("read by the fast reader");
+        assert_eq!(fast, plain.to_connect_reference(text).unwrap());
+        // The unusual goes to the reference reader: a repeated key, a fraction for an int.
+        let c = JsonConverter::new();
+        for text in [
+            r#"{"schema":{"type":"int32","optional":false},"payload":12.9}"#,
+            r#"{"schema":null,"payload":{"a":1,"a":2}}"#,
+        ] {
+            assert!(json_read::read(&c, text.as_bytes()).is_none(), "{text}");
+        }
+        assert_eq!(
+            c.to_connect(
+                "t",
+                Some(br#"{"schema":{"type":"int32","optional":false},"payload":12.9}"#)
+            )
+            .unwrap()
+            .value,
+            Value::Int32(12)
+        );
+    }
+
+    #[test]
+    fn a_repeated_schema_is_converted_once_each_way() {
+        let c = JsonConverter::new();
+        let mut last = None;
+        for _ in 0..5 {
+            // Equal schemas, each its own allocation (as a connector building it per record).
+            let schema = order_schema();
+            let bytes = c
+                .from_connect("t", Some(&schema), &order(&schema))
+                .unwrap()
+                .unwrap();
+            let back = c.to_connect("t", Some(&bytes)).unwrap();
+            assert_eq!(back.schema.as_ref(), Some(&schema));
+            if let Some(prev) = &last {
+                assert_eq!(prev, &bytes);
+            }
+            last = Some(bytes);
+        }
+        assert_eq!(c.cached_schemas(), (1, 1));
+    }
+
+    #[test]
+    fn schemas_cache_size_bounds_both_caches() {
+        let schemas: Vec<Schema> = (0..3)
+            .map(|v| SchemaBuilder::new(Type::Int32).version(v).build())
+            .collect();
+        let run = |size: &str| {
+            let mut c = JsonConverter::new();
+            let props: Props = [(SCHEMAS_CACHE_SIZE_CONFIG.to_string(), size.to_string())].into();
+            c.configure(&props, false).unwrap();
+            for s in &schemas {
+                let bytes = c
+                    .from_connect("t", Some(s), &Value::Int32(1))
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(
+                    c.to_connect("t", Some(&bytes)).unwrap().schema.as_ref(),
+                    Some(s)
+                );
+            }
+            c.cached_schemas()
+        };
+        assert_eq!(run("2"), (2, 2));
+        assert_eq!(run("1000"), (3, 3));
+        assert_eq!(run("0"), (0, 0));
     }
 }

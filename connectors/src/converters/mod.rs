@@ -11,7 +11,10 @@ pub mod bytes;
 pub mod config;
 pub mod json;
 pub mod json_node;
+mod json_read;
+mod json_write;
 pub mod number;
+mod schema_cache;
 pub mod string;
 
 pub use bytes::ByteArrayConverter;

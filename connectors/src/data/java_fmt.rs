@@ -16,104 +16,189 @@ use super::value::Value;
 
 /// `Double.toString(v)`: `12.34`, `1.0`, `1.0E10`, `1.0E-4`, `NaN`, `-Infinity`.
 pub fn double_to_string(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0" } else { "0.0" }.into();
-    }
-    let a = v.abs();
-    let (mut digits, mut exp) = split_exp(&format!("{a:e}"));
-    if digits.len() == 1 {
-        let (d2, e2) = split_exp(&format!("{a:.1e}"));
-        let candidate = format!("{}.{}e{}", &d2[..1], &d2[1..], e2);
-        if candidate.parse::<f64>() == Ok(a) {
-            digits = d2;
-            exp = e2;
-        }
-    }
-    layout(v < 0.0, &digits, exp)
+    let mut buf = FloatText::new();
+    java_double_text(v, &mut buf).to_string()
 }
 
 /// `Float.toString(v)`: `12.34`, `1.0E10`, `3.4028235E38`.
 pub fn float_to_string(v: f32) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0" } else { "0.0" }.into();
-    }
-    let a = v.abs();
-    let (mut digits, mut exp) = split_exp(&format!("{a:e}"));
-    if digits.len() == 1 {
-        let (d2, e2) = split_exp(&format!("{a:.1e}"));
-        let candidate = format!("{}.{}e{}", &d2[..1], &d2[1..], e2);
-        if candidate.parse::<f32>() == Ok(a) {
-            digits = d2;
-            exp = e2;
+    let mut buf = FloatText::new();
+    java_float_text(v, &mut buf).to_string()
+}
+
+/// Room for Java's text of a float or double, so that writing one allocates nothing (the
+/// JSON converter writes many per second). The longest is about 25 bytes
+/// (`-2.2250738585072014E-308`, `-0.0012345678901234567`).
+pub struct FloatText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl FloatText {
+    pub fn new() -> Self {
+        FloatText {
+            buf: [0; 48],
+            len: 0,
         }
     }
-    layout(v < 0.0, &digits, exp)
+
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever pushed.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+
+    fn push(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    fn push_all(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.push(*b);
+        }
+    }
+}
+
+impl Default for FloatText {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Write for FloatText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.len + s.len() > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.push_all(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// `Double.toString(v)` in `buf`, returned as text.
+pub fn java_double_text(v: f64, buf: &mut FloatText) -> &str {
+    java_text(
+        v.is_nan(),
+        v.is_infinite(),
+        v == 0.0,
+        v.is_sign_negative(),
+        v.abs(),
+        |t| t.parse::<f64>() == Ok(v.abs()),
+        buf,
+    )
+}
+
+/// `Float.toString(v)` in `buf`, returned as text.
+pub fn java_float_text(v: f32, buf: &mut FloatText) -> &str {
+    java_text(
+        v.is_nan(),
+        v.is_infinite(),
+        v == 0.0,
+        v.is_sign_negative(),
+        v.abs(),
+        |t| t.parse::<f32>() == Ok(v.abs()),
+        buf,
+    )
+}
+
+/// The shortest decimal digits that read back as `a` (Rust's `{:e}` gives them); when that is
+/// a single digit, the closest two-digit decimal if it also reads back (JDK 19+ prints
+/// `4.9E-324`, not `5.0E-324`); then Java's layout.
+fn java_text<F: std::fmt::LowerExp + Copy>(
+    nan: bool,
+    infinite: bool,
+    zero: bool,
+    negative: bool,
+    a: F,
+    reads_back: impl Fn(&str) -> bool,
+    out: &mut FloatText,
+) -> &str {
+    use std::fmt::Write as _;
+    out.len = 0;
+    if nan {
+        out.push_all(b"NaN");
+    } else if infinite {
+        out.push_all(if negative { b"-Infinity" } else { b"Infinity" });
+    } else if zero {
+        out.push_all(if negative { b"-0.0" } else { b"0.0" });
+    } else {
+        let mut sci = FloatText::new();
+        let _ = write!(sci, "{a:e}");
+        let (mut digits, mut exp) = split_exp(sci.as_str());
+        if digits.len == 1 {
+            let mut sci2 = FloatText::new();
+            let _ = write!(sci2, "{a:.1e}");
+            let (d2, e2) = split_exp(sci2.as_str());
+            let mut candidate = FloatText::new();
+            let d2s = d2.as_str();
+            let _ = write!(candidate, "{}.{}e{}", &d2s[..1], &d2s[1..], e2);
+            if reads_back(candidate.as_str()) {
+                digits = d2;
+                exp = e2;
+            }
+        }
+        layout(negative, digits.as_str(), exp, out);
+    }
+    out.as_str()
 }
 
 /// Splits Rust's `{:e}` output (`1.234e-5`) into significant digits without trailing zeros
 /// (`1234`) and the decimal exponent of the first digit (`-5`).
-fn split_exp(s: &str) -> (String, i32) {
+fn split_exp(s: &str) -> (FloatText, i32) {
     let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
-    let mut digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    while digits.len() > 1 && digits.ends_with('0') {
-        digits.pop();
+    let mut digits = FloatText::new();
+    for b in mant.bytes().filter(u8::is_ascii_digit) {
+        digits.push(b);
+    }
+    while digits.len > 1 && digits.buf[digits.len - 1] == b'0' {
+        digits.len -= 1;
     }
     (digits, exp.parse().unwrap_or(0))
 }
 
 /// Java's layout: plain for 10^-3 <= |v| < 10^7, else computerized scientific notation, with
 /// at least one digit after the point.
-fn layout(negative: bool, digits: &str, exp: i32) -> String {
-    let mut out = String::new();
+fn layout(negative: bool, digits: &str, exp: i32, out: &mut FloatText) {
+    use std::fmt::Write as _;
+    let digits = digits.as_bytes();
     if negative {
-        out.push('-');
+        out.push(b'-');
     }
     let n = digits.len() as i32;
     if (-3..7).contains(&exp) {
         if exp >= 0 {
             let int_len = exp + 1;
             if n <= int_len {
-                out.push_str(digits);
+                out.push_all(digits);
                 for _ in 0..(int_len - n) {
-                    out.push('0');
+                    out.push(b'0');
                 }
-                out.push_str(".0");
+                out.push_all(b".0");
             } else {
-                out.push_str(&digits[..int_len as usize]);
-                out.push('.');
-                out.push_str(&digits[int_len as usize..]);
+                out.push_all(&digits[..int_len as usize]);
+                out.push(b'.');
+                out.push_all(&digits[int_len as usize..]);
             }
         } else {
-            out.push_str("0.");
+            out.push_all(b"0.");
             for _ in 0..(-exp - 1) {
-                out.push('0');
+                out.push(b'0');
             }
-            out.push_str(digits);
+            out.push_all(digits);
         }
     } else {
-        out.push_str(&digits[..1]);
-        out.push('.');
+        out.push(digits[0]);
+        out.push(b'.');
         if n > 1 {
-            out.push_str(&digits[1..]);
+            out.push_all(&digits[1..]);
         } else {
-            out.push('0');
+            out.push(b'0');
         }
-        out.push('E');
-        out.push_str(&exp.to_string());
+        out.push(b'E');
+        let _ = write!(out, "{exp}");
     }
-    out
 }
 
 /// `BigDecimal.toString()`: plain notation when the scale is positive and the adjusted
