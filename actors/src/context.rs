@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+
 use kconnect_connectors::api::OffsetStorageReader;
 use kconnect_connectors::record::OffsetMap;
 use kconnect_connectors::registry::PluginRegistry;
@@ -10,14 +12,27 @@ use kconnect_connectors::registry::PluginRegistry;
 use crate::config::WorkerConfig;
 use crate::status::StatusStore;
 
-/// Where source offsets are kept (a file in standalone mode).
+/// Why an offset write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OffsetWriteError {
+    #[error(transparent)]
+    File(#[from] crate::storage::OffsetStoreError),
+    #[error(transparent)]
+    Kafka(#[from] crate::storage::kafka::KafkaLogError),
+    #[error("the offset write was abandoned: {0}")]
+    Abandoned(#[from] tokio::task::JoinError),
+}
+
+/// Where source offsets are kept (a file in standalone mode, a topic in distributed mode).
 pub trait OffsetStore: Send + Sync + 'static {
-    /// Persists offsets of one connector (`None` removes a partition's offset) before returning.
+    /// Persists offsets of one connector (`None` removes a partition's offset); the future
+    /// completes once they are durable. It never blocks the thread that polls it (a write waits
+    /// for an fsync or the broker's acknowledgement), so actors await it in their handlers.
     fn put(
         &self,
         connector: &str,
         entries: Vec<(OffsetMap, Option<OffsetMap>)>,
-    ) -> Result<(), String>;
+    ) -> BoxFuture<'static, Result<(), OffsetWriteError>>;
     /// A reader for the connector's tasks.
     fn reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader>;
     /// Every stored (partition, offset) of the connector.
@@ -32,8 +47,14 @@ impl OffsetStore for FileOffsets {
         &self,
         connector: &str,
         entries: Vec<(OffsetMap, Option<OffsetMap>)>,
-    ) -> Result<(), String> {
-        self.0.put(connector, entries).map_err(|e| e.to_string())
+    ) -> BoxFuture<'static, Result<(), OffsetWriteError>> {
+        // The write ends in fsyncs: on the blocking pool, as tokio's own file I/O.
+        let store = self.0.clone();
+        let connector = connector.to_string();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || store.put(&connector, entries)).await??;
+            Ok(())
+        })
     }
     fn reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader> {
         self.0.reader(connector)

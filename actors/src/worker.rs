@@ -634,12 +634,10 @@ impl Worker {
                     .replace("NAME", name),
             ));
         }
-        let ctx = self.ctx.clone();
-        blocking(move || match offsets {
-            Some(o) => crate::offsets::alter(&ctx, &config, kind, o),
-            None => crate::offsets::reset(&ctx, &config, kind),
-        })
-        .await
+        match offsets {
+            Some(o) => crate::offsets::alter(&self.ctx, &config, kind, o).await,
+            None => crate::offsets::reset(&self.ctx, &config, kind).await,
+        }
     }
 
     async fn parsed(&self, name: &str) -> Result<(ConnectorConfig, ConnectorKind), WorkerError> {
