@@ -252,7 +252,7 @@ pub async fn start_worker(
         worker_id,
         broker_health: BrokerHealth::new(&bootstrap_servers),
         bootstrap_servers,
-        offsets: Arc::new(FileOffsets(Arc::new(store))),
+        offsets: Arc::new(FileOffsets::new(Arc::new(store))),
         plugins,
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
         task_configs_sink: None,

@@ -57,7 +57,7 @@ fn spawn_worker(config: &Path, stderr: Stdio) -> (Proc, String) {
 struct Cluster {
     dir: tempfile::TempDir,
     /// The `kconnect broker` process; none on real Kafka.
-    _broker: Option<Proc>,
+    broker: Option<Proc>,
     config: PathBuf,
     /// The topic the Verifiable connectors use.
     seq: String,
@@ -156,7 +156,7 @@ impl Cluster {
         std::fs::write(&file, config).unwrap();
         let mut c = Cluster {
             dir,
-            _broker: broker,
+            broker,
             config: file,
             seq: seq.to_string(),
             session,
@@ -1599,4 +1599,107 @@ async fn cluster_scoped_log_levels_reach_every_worker_and_forwarded_204s_carry_n
         );
         assert_eq!(r.bytes().await.unwrap().len(), 0);
     }
+}
+
+/// A broker that stops answering never freezes a worker. The `kconnect broker` process is
+/// paused (SIGSTOP) while a worker runs more committing source tasks than there are cores:
+/// every offset write then waits for an acknowledgement that does not come. Throughout the
+/// pause `GET /connectors/{c}/status` answers within 100 ms, and the group member keeps its
+/// membership: after the broker resumes, the worker is still in the same generation with the
+/// same task actors (no rebalance, no restart) for longer than a session timeout, and offsets
+/// are committed again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_broker_freezes_neither_rest_nor_the_group_membership() {
+    let _serial = SERIAL.lock().await;
+    const PAUSE: Duration = Duration::from_secs(3);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let tasks = 2 * cores;
+    let mut c = Cluster::start(0, &["seq:4"]).await;
+    // A session that outlasts the pause (a longer pause would rightly cost the membership),
+    // and frequent offset flushes so that every committer is inside a write when it starts.
+    let config = std::fs::read_to_string(&c.config)
+        .unwrap()
+        .replace(
+            &format!("session.timeout.ms={SESSION_MS}"),
+            "session.timeout.ms=8000",
+        )
+        .replace(
+            "offset.flush.interval.ms=300",
+            "offset.flush.interval.ms=50",
+        );
+    std::fs::write(&c.config, config).unwrap();
+    c.session = Duration::from_secs(8);
+    c.add_worker();
+    c.create(0, "busy", source(&c.seq, tasks as u32, 1_000_000_000, 200))
+        .await;
+    c.wait_status(0, "busy", "RUNNING", running_with(tasks))
+        .await;
+    let committed = || async {
+        let (_, v) = c.get(0, "/connectors/busy/offsets").await;
+        v["offsets"].as_array().cloned().unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while committed().await.len() < tasks {
+        assert!(Instant::now() < deadline, "no offsets\n{}", c.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, before) = c.get(0, "/admin/worker").await;
+    let generation = before["cluster"]["generation"].clone();
+    let actors = c.local_work().await;
+
+    let broker = c.broker.as_ref().expect("a broker process");
+    broker.signal(Signal::SIGSTOP);
+    let paused = Instant::now();
+    let mut answers = Vec::new();
+    while paused.elapsed() < PAUSE {
+        let asked = Instant::now();
+        // Bounded, so that the broker resumes on time even when the worker does not answer.
+        let answer = tokio::time::timeout(PAUSE, c.get(0, "/connectors/busy/status")).await;
+        let code = answer.map_or(0, |(code, _)| code);
+        answers.push((paused.elapsed(), code, asked.elapsed()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    broker.signal(Signal::SIGCONT);
+    let slow: Vec<_> = answers
+        .iter()
+        .filter(|(_, code, took)| *code != 200 || *took >= Duration::from_millis(100))
+        .collect();
+    let slowest = answers.iter().map(|a| a.2).max().unwrap_or_default();
+    eprintln!(
+        "broker paused {PAUSE:?}: {} status answers, the slowest in {slowest:?}",
+        answers.len()
+    );
+    assert!(
+        slow.is_empty() && answers.len() > 10,
+        "while the broker was paused, {} of {} answers took 100 ms or more (or failed): \
+         (time into the pause, status, answered in) {slow:?}",
+        slow.len(),
+        answers.len()
+    );
+
+    // After the pause: offsets move again, and for longer than a session timeout the worker
+    // stays in its generation with the same task actors.
+    let offsets_at_resume = committed().await;
+    let resumed = Instant::now();
+    while committed().await == offsets_at_resume {
+        assert!(
+            resumed.elapsed() < Duration::from_secs(30),
+            "offsets never committed again\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    while resumed.elapsed() < c.session + Duration::from_secs(1) {
+        let (_, now) = c.get(0, "/admin/worker").await;
+        assert_eq!(
+            now["cluster"]["generation"],
+            generation,
+            "the worker lost its membership: {now}\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(c.local_work().await, actors, "tasks were restarted");
+    c.wait_status(0, "busy", "RUNNING", running_with(tasks))
+        .await;
 }

@@ -106,13 +106,14 @@ fn offsets_are_shared_between_stores_in_connects_format() {
             ],
         )
         .unwrap();
-    // Through the runtime's trait, as the offset committer writes.
+    // Through the runtime's trait, as the offset committer writes: a future on tokio.
     let as_trait: Arc<dyn OffsetStore> = Arc::new(writer.clone());
-    as_trait
-        .put(
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(as_trait.put(
             "db-source",
             vec![(table.clone(), Some(map(json!({"ts": 1.5, "id": 12}))))],
-        )
+        ))
         .unwrap();
     // A write is readable by its writer at once.
     assert_eq!(

@@ -181,9 +181,9 @@ async fn a_sink_on_a_broker_elsewhere_refuses_dropped_records_and_stays_failed()
         worker_id: "w".into(),
         bootstrap_servers: bootstrap.clone(),
         broker_health: kconnect_actors::broker_health::BrokerHealth::new(&bootstrap),
-        offsets: std::sync::Arc::new(kconnect_actors::context::FileOffsets(std::sync::Arc::new(
-            store,
-        ))),
+        offsets: std::sync::Arc::new(kconnect_actors::context::FileOffsets::new(
+            std::sync::Arc::new(store),
+        )),
         plugins: std::sync::Arc::new(registry()),
         topic_admin: None,
         live_clients: Default::default(),

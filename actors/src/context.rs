@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+
 use kconnect_connectors::api::OffsetStorageReader;
 use kconnect_connectors::record::OffsetMap;
 use kconnect_connectors::registry::PluginRegistry;
@@ -10,36 +12,138 @@ use kconnect_connectors::registry::PluginRegistry;
 use crate::config::WorkerConfig;
 use crate::status::StatusStore;
 
-/// Where source offsets are kept (a file in standalone mode).
+/// Why an offset write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OffsetWriteError {
+    #[error(transparent)]
+    File(#[from] crate::storage::OffsetStoreError),
+    #[error(transparent)]
+    Kafka(#[from] crate::storage::kafka::KafkaLogError),
+    /// A write of several committers' offsets at once failed: each of them gets the error.
+    #[error(transparent)]
+    FileBatch(Arc<crate::storage::OffsetStoreError>),
+    #[error("the offset write was abandoned: {0}")]
+    Abandoned(#[from] tokio::task::JoinError),
+    #[error("the offset writer stopped before it answered")]
+    WriterGone,
+}
+
+/// Where source offsets are kept (a file in standalone mode, a topic in distributed mode).
 pub trait OffsetStore: Send + Sync + 'static {
-    /// Persists offsets of one connector (`None` removes a partition's offset) before returning.
+    /// Persists offsets of one connector (`None` removes a partition's offset); the future
+    /// completes once they are durable. It never blocks the thread that polls it (a write waits
+    /// for an fsync or the broker's acknowledgement), so actors await it in their handlers.
     fn put(
         &self,
         connector: &str,
         entries: Vec<(OffsetMap, Option<OffsetMap>)>,
-    ) -> Result<(), String>;
+    ) -> BoxFuture<'static, Result<(), OffsetWriteError>>;
     /// A reader for the connector's tasks.
     fn reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader>;
     /// Every stored (partition, offset) of the connector.
     fn all(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)>;
 }
 
-/// The standalone store: a file.
-pub struct FileOffsets(pub Arc<crate::storage::FileOffsetStore>);
+/// The standalone store: a file. Writes that arrive while one is under way are written
+/// together next (group commit): each write rewrites and fsyncs the whole file, so 200
+/// committers flushing at once (a shutdown) would otherwise queue 200 fsyncs.
+pub struct FileOffsets {
+    store: Arc<crate::storage::FileOffsetStore>,
+    queue: Arc<std::sync::Mutex<WriteQueue>>,
+}
+
+type FileWrite = crate::storage::ConnectorWrite;
+type FileWriteDone = tokio::sync::oneshot::Sender<Result<(), OffsetWriteError>>;
+
+#[derive(Default)]
+struct WriteQueue {
+    pending: Vec<(FileWrite, FileWriteDone)>,
+    /// A writer on the blocking pool is draining `pending`.
+    writing: bool,
+}
+
+impl FileOffsets {
+    pub fn new(store: Arc<crate::storage::FileOffsetStore>) -> FileOffsets {
+        FileOffsets {
+            store,
+            queue: Arc::default(),
+        }
+    }
+
+    /// The writer: takes everything pending, writes it in one go, answers each, until nothing
+    /// is left.
+    fn drain(store: &crate::storage::FileOffsetStore, queue: &std::sync::Mutex<WriteQueue>) {
+        /// Should the write panic, later writes must not wait for a writer that is gone: they
+        /// are answered (dropped: `WriterGone`) and the next put starts a new writer.
+        struct OnPanic<'a>(&'a std::sync::Mutex<WriteQueue>);
+        impl Drop for OnPanic<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                    q.pending.clear();
+                    q.writing = false;
+                }
+            }
+        }
+        let _guard = OnPanic(queue);
+        loop {
+            let batch = {
+                let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                if q.pending.is_empty() {
+                    q.writing = false;
+                    return;
+                }
+                std::mem::take(&mut q.pending)
+            };
+            let (writes, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            match store.put_many(writes) {
+                Ok(()) => {
+                    for w in waiters {
+                        let _ = w.send(Ok(()));
+                    }
+                }
+                Err(e) => {
+                    let e = Arc::new(e);
+                    for w in waiters {
+                        let _ = w.send(Err(OffsetWriteError::FileBatch(e.clone())));
+                    }
+                }
+            }
+        }
+    }
+}
 
 impl OffsetStore for FileOffsets {
     fn put(
         &self,
         connector: &str,
         entries: Vec<(OffsetMap, Option<OffsetMap>)>,
-    ) -> Result<(), String> {
-        self.0.put(connector, entries).map_err(|e| e.to_string())
+    ) -> BoxFuture<'static, Result<(), OffsetWriteError>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start_writer = {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.pending.push(((connector.to_string(), entries), tx));
+            !std::mem::replace(&mut q.writing, true)
+        };
+        // The write ends in fsyncs: on the blocking pool, as tokio's own file I/O.
+        let writer = start_writer.then(|| {
+            let (store, queue) = (self.store.clone(), self.queue.clone());
+            tokio::task::spawn_blocking(move || Self::drain(&store, &queue))
+        });
+        Box::pin(async move {
+            let answer = rx.await;
+            if let Some(w) = writer {
+                // The writer's panic, if that is why there is no answer.
+                w.await?;
+            }
+            answer.unwrap_or(Err(OffsetWriteError::WriterGone))
+        })
     }
     fn reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader> {
-        self.0.reader(connector)
+        self.store.reader(connector)
     }
     fn all(&self, connector: &str) -> Vec<(OffsetMap, OffsetMap)> {
-        self.0.all(connector)
+        self.store.all(connector)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Reading and changing a connector's offsets for the REST API (KIP-875): source offsets from
 //! the worker's offset store, sink offsets from the connector's consumer group.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kconnect_connectors::api::ConnectorKind;
@@ -124,8 +125,11 @@ pub fn get(
 /// absolute path). Sink resets start the partition over at the
 /// broker's earliest offset (what Connect's reset amounts to with the default
 /// auto.offset.reset=earliest).
-pub fn alter(
-    ctx: &WorkerContext,
+///
+/// Async because a source's write goes to the (async) offset store; a sink's consumer-group
+/// calls block, so they run on the blocking pool.
+pub async fn alter(
+    ctx: &Arc<WorkerContext>,
     config: &ConnectorConfig,
     kind: ConnectorKind,
     offsets: Vec<ConnectorOffset>,
@@ -142,8 +146,26 @@ pub fn alter(
                 .map_err(|e| bad(e.to_string()))?,
             None => entries,
         };
-        return write_source(ctx, config, entries);
+        return write_source(ctx, config, entries).await;
     }
+    let (ctx, config) = (ctx.clone(), config.clone());
+    blocking(move || alter_sink(&ctx, &config, offsets)).await
+}
+
+/// Runs a blocking call (rdkafka's) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WorkerError> + Send + 'static,
+) -> Result<T, WorkerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| WorkerError::Internal(e.to_string()))?
+}
+
+fn alter_sink(
+    ctx: &WorkerContext,
+    config: &ConnectorConfig,
+    offsets: Vec<ConnectorOffset>,
+) -> Result<(), WorkerError> {
     // As Connect: the partitions' shape is checked first, then the connector may refuse
     // (`SinkConnector.alterOffsets`); FileStreamSink accepts any. Nothing is committed before.
     for o in &offsets {
@@ -210,28 +232,32 @@ fn sink_partition(partition: &OffsetMap) -> Result<(&str, i32), WorkerError> {
     Ok((topic, number))
 }
 
-fn write_source(
+async fn write_source(
     ctx: &WorkerContext,
     config: &ConnectorConfig,
     entries: Vec<(OffsetMap, Option<OffsetMap>)>,
 ) -> Result<(), WorkerError> {
     ctx.offsets
         .put(&config.name, entries)
-        .map_err(WorkerError::Internal)
+        .await
+        .map_err(|e| WorkerError::Internal(e.to_string()))
 }
 
 /// Resets every offset of the connector.
-pub fn reset(
-    ctx: &WorkerContext,
+pub async fn reset(
+    ctx: &Arc<WorkerContext>,
     config: &ConnectorConfig,
     kind: ConnectorKind,
 ) -> Result<(), WorkerError> {
-    let all = get(ctx, config, kind)?;
+    let all = {
+        let (ctx, config) = (ctx.clone(), config.clone());
+        blocking(move || get(&ctx, &config, kind)).await?
+    };
     if kind == ConnectorKind::Source {
         // Every stored partition goes, as stored: the connector's alter_offsets would rewrite
         // keys (a FileStreamSource's relative name into an absolute one) and leave some behind.
         let entries = all.into_iter().map(|o| (o.partition, None)).collect();
-        return write_source(ctx, config, entries);
+        return write_source(ctx, config, entries).await;
     }
     let all = all
         .into_iter()
@@ -240,5 +266,5 @@ pub fn reset(
             offset: None,
         })
         .collect();
-    alter(ctx, config, kind, all)
+    alter(ctx, config, kind, all).await
 }

@@ -490,11 +490,11 @@ async fn put_config(
 }
 
 async fn stop_supervisor(ctx: &WorkerContext, name: &str, sup: ActorRef<SupervisorMsg>) {
-    // The supervisor stops its tasks one by one, each within its graceful timeout plus two
+    // The supervisor stops its tasks side by side, all within one graceful timeout plus two
     // offset flushes (in-flight records, then the committer), then the connector.
-    let tasks = ctx.status.get(name).map_or(0, |c| c.tasks.len()) as u32;
-    let per_task = ctx.config.shutdown_timeout + ctx.config.offset_flush_timeout * 2;
-    let budget = per_task * tasks + ctx.config.shutdown_timeout + Duration::from_secs(1);
+    let _ = name;
+    let tasks = ctx.config.shutdown_timeout + ctx.config.offset_flush_timeout * 2;
+    let budget = tasks + ctx.config.shutdown_timeout + Duration::from_secs(1);
     if sup.call(SupervisorMsg::Stop, Some(budget)).await.is_err() {
         sup.kill();
     }
@@ -659,12 +659,10 @@ impl Worker {
                     .replace("NAME", name),
             ));
         }
-        let ctx = self.ctx.clone();
-        blocking(move || match offsets {
-            Some(o) => crate::offsets::alter(&ctx, &config, kind, o),
-            None => crate::offsets::reset(&ctx, &config, kind),
-        })
-        .await
+        match offsets {
+            Some(o) => crate::offsets::alter(&self.ctx, &config, kind, o).await,
+            None => crate::offsets::reset(&self.ctx, &config, kind).await,
+        }
     }
 
     async fn parsed(&self, name: &str) -> Result<(ConnectorConfig, ConnectorKind), WorkerError> {

@@ -7,6 +7,7 @@
 //! | `sink` | embedded broker → FileStreamSink vs a raw rdkafka consumer writing the same file |
 //! | `json` | JsonConverter (`schemas.enable=true`) vs serde_json on an equivalent struct |
 //! | `restart` | a panicking task's restart latency, panic → RUNNING |
+//! | `shutdown` | a worker's shutdown with 200 running source tasks |
 //! | `rss` | the worker process's resident memory, idle and with 50 tasks |
 //! | `startup` | `kconnect standalone` from spawn to `GET /health` answering 200 |
 //! | `java` | kconnect next to Apache Kafka Connect on a real broker (`--kafka`, `--java-classpath`) |
@@ -21,6 +22,7 @@ mod java;
 mod json;
 mod process;
 mod restart;
+mod shutdown;
 mod sink;
 mod source;
 
@@ -31,13 +33,13 @@ use std::time::{Duration, Instant};
 
 /// The benchmarks, in the order they run.
 pub const BENCHMARKS: &[&str] = &[
-    "source", "sink", "json", "restart", "rss", "startup", "java", "failover",
+    "source", "sink", "json", "restart", "shutdown", "rss", "startup", "java", "failover",
 ];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, rss,
+    /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, shutdown, rss,
     /// startup, java, failover.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
@@ -379,7 +381,7 @@ cargo run --release -- bench --lines 200000    # fewer records for source and si
 cargo run --release -- --log-level warn bench  # without the worker's INFO logs on stderr
 ```
 
-Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `rss`, `startup`,
+Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `shutdown`, `rss`, `startup`,
 `java`, `failover`), `--kafka BOOTSTRAP --java-classpath CP` (for `java` and `failover`:
 kconnect next to Apache Kafka Connect on a real broker; `scripts/bench-vs-java.sh` starts the
 broker and passes both; `failover` alone takes about six minutes, most of it Java Connect's
@@ -509,6 +511,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             "sink" => sink::run(&plan).await,
             "json" => json::run(&plan).await,
             "restart" => restart::run(&plan).await,
+            "shutdown" => shutdown::run(&plan).await,
             "rss" => process::run_rss(&plan).await,
             "startup" => process::run_startup(&plan).await,
             "java" | "failover" => match (&args.kafka, &args.java_classpath) {

@@ -531,13 +531,20 @@ fn set_task_configs(
 /// that keep their config keep running untouched.
 async fn apply_share(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState, share: Share) {
     let count_changed = share.task_configs.len() != state.task_configs.len();
-    let running: Vec<u32> = state.tasks.keys().copied().collect();
-    for id in running {
-        let keep = share.tasks.contains(&id)
-            && !count_changed
-            && share.task_configs.get(id as usize) == state.task_configs.get(id as usize);
-        if !keep {
-            stop_task(state, id).await;
+    let revoked: Vec<u32> = state
+        .tasks
+        .keys()
+        .copied()
+        .filter(|&id| {
+            let keep = share.tasks.contains(&id)
+                && !count_changed
+                && share.task_configs.get(id as usize) == state.task_configs.get(id as usize);
+            !keep
+        })
+        .collect();
+    stop_tasks(state, &revoked).await;
+    for id in revoked {
+        {
             state.tasks.remove(&id);
             let name = &state.args.config.name;
             state
@@ -729,15 +736,55 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
 /// Stops a task cleanly (abandoning it after task.shutdown.graceful.timeout.ms), then flushes
 /// the offsets its committer holds and stops the committer.
 async fn stop_task(state: &mut SupervisorState, id: u32) {
+    stop_tasks(state, &[id]).await;
+}
+
+/// Stops the tasks side by side: every one is told to stop first, then they are awaited
+/// together, so stopping N tasks takes one graceful timeout, not N (a shutdown or a rebalance
+/// of many tasks would otherwise grow with their number). Their slots stay, empty.
+async fn stop_tasks(state: &mut SupervisorState, ids: &[u32]) {
     let flush_timeout = state.args.worker.config.offset_flush_timeout;
     // A stopping task first waits up to offset.flush.timeout.ms for in-flight records, then
     // gets task.shutdown.graceful.timeout.ms for the plugin's stop.
     let timeout = state.args.worker.config.shutdown_timeout + flush_timeout;
-    let Some(slot) = state.tasks.get_mut(&id) else {
-        return;
-    };
-    if let Some(t) = slot.actor.take() {
-        state.children.remove(&t.cell().get_id());
+    let name = state.args.config.name.clone();
+    let mut stopping = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let Some(slot) = state.tasks.get_mut(&id) else {
+            continue;
+        };
+        let task = slot.actor.take();
+        if let Some(t) = &task {
+            state.children.remove(&t.cell().get_id());
+        }
+        let committer = slot.committer.take();
+        if let Some(c) = &committer {
+            state.children.remove(&c.get_id());
+        }
+        stopping.push(stop_detached(
+            name.clone(),
+            id,
+            task,
+            committer,
+            timeout,
+            flush_timeout,
+        ));
+    }
+    futures::future::join_all(stopping).await;
+}
+
+/// Stops one task no longer tracked as a child, then has its committer write what it holds
+/// (offsets of acknowledged records are always safe to commit, even when the task died) and
+/// stops the committer.
+async fn stop_detached(
+    name: String,
+    id: u32,
+    task: Option<TaskRef>,
+    committer: Option<ActorRef<CommitterMsg>>,
+    timeout: Duration,
+    flush_timeout: Duration,
+) {
+    if let Some(t) = task {
         use ractor::rpc::CallResult;
         // Err(true): no answer in time; Err(false): the task ended before it answered.
         fn answered<E>(r: Result<CallResult<()>, E>) -> Result<(), bool> {
@@ -751,7 +798,6 @@ async fn stop_task(state: &mut SupervisorState, id: u32) {
             TaskRef::Source(a) => answered(a.call(SourceTaskMsg::Stop, Some(timeout)).await),
             TaskRef::Sink(a) => answered(a.call(SinkTaskMsg::Stop, Some(timeout)).await),
         };
-        let name = &state.args.config.name;
         match outcome {
             Ok(()) => {}
             Err(true) => {
@@ -764,27 +810,16 @@ async fn stop_task(state: &mut SupervisorState, id: u32) {
             }
         }
     }
-    final_commit(slot, &mut state.children, flush_timeout).await;
-}
-
-/// Writes what the committer holds (offsets of acknowledged records are always safe to commit,
-/// even when the task died) and stops it.
-async fn final_commit(
-    slot: &mut TaskSlot,
-    children: &mut HashMap<ActorId, Child>,
-    timeout: Duration,
-) {
-    if let Some(c) = slot.committer.take() {
-        children.remove(&c.get_id());
-        let _ = c.call(CommitterMsg::CommitNow, Some(timeout)).await;
+    if let Some(c) = committer {
+        let _ = c.call(CommitterMsg::CommitNow, Some(flush_timeout)).await;
         c.stop(None);
     }
 }
 
 async fn stop_all_tasks(state: &mut SupervisorState) {
     let ids: Vec<u32> = state.tasks.keys().copied().collect();
+    stop_tasks(state, &ids).await;
     for id in ids {
-        stop_task(state, id).await;
         state
             .args
             .worker
@@ -815,7 +850,20 @@ async fn on_task_failure(
     let status = state.args.worker.status.clone();
     let slot = state.tasks.entry(id).or_default();
     slot.actor = None;
-    final_commit(slot, &mut state.children, flush_timeout).await;
+    let committer = slot.committer.take();
+    if let Some(c) = &committer {
+        state.children.remove(&c.get_id());
+    }
+    stop_detached(
+        cfg.name.clone(),
+        id,
+        None,
+        committer,
+        flush_timeout,
+        flush_timeout,
+    )
+    .await;
+    let slot = state.tasks.entry(id).or_default();
     let decision = match cause {
         FailureCause::Passing => slot.tracker.on_failure(&cfg.restart, Instant::now()),
         FailureCause::Unrecoverable => RestartDecision::GiveUp,

@@ -951,13 +951,10 @@ impl Herder for DistributedHerder {
         let kind = self.kind_of(&props);
         let config = ConnectorConfig::parse(props, &self.ctx().config.restart)
             .map_err(|e| WorkerError::Internal(e.to_string()))?;
-        let ctx = self.ctx().clone();
-        tokio::task::spawn_blocking(move || match offsets {
-            Some(o) => crate::offsets::alter(&ctx, &config, kind, o),
-            None => crate::offsets::reset(&ctx, &config, kind),
-        })
-        .await
-        .map_err(|e| WorkerError::Internal(e.to_string()))?
+        match offsets {
+            Some(o) => crate::offsets::alter(self.ctx(), &config, kind, o).await,
+            None => crate::offsets::reset(self.ctx(), &config, kind).await,
+        }
     }
 
     async fn inject_task_fault(

@@ -139,23 +139,32 @@ impl FileOffsetStore {
         connector: &str,
         entries: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), OffsetStoreError> {
+        self.put_many(vec![(connector.to_string(), entries)])
+    }
+
+    /// [`put`](Self::put) for several connectors' writes, in order, with one file write: what
+    /// many committers asked for at once (a shutdown of many tasks) costs one fsync, not one
+    /// each. All or nothing.
+    pub fn put_many(&self, writes: Vec<ConnectorWrite>) -> Result<(), OffsetStoreError> {
         let mut current = self.lock();
         let mut next = current.clone();
-        let partitions = next.entry(connector.to_string()).or_default();
-        for (partition, offset) in entries {
-            let partition = sorted_map(&partition);
-            let key = canonical_json(&partition);
-            match offset {
-                Some(offset) => {
-                    partitions.insert(key, (partition, sorted_map(&offset)));
-                }
-                None => {
-                    partitions.remove(&key);
+        for (connector, entries) in writes {
+            let partitions = next.entry(connector.clone()).or_default();
+            for (partition, offset) in entries {
+                let partition = sorted_map(&partition);
+                let key = canonical_json(&partition);
+                match offset {
+                    Some(offset) => {
+                        partitions.insert(key, (partition, sorted_map(&offset)));
+                    }
+                    None => {
+                        partitions.remove(&key);
+                    }
                 }
             }
-        }
-        if partitions.is_empty() {
-            next.remove(connector);
+            if partitions.is_empty() {
+                next.remove(&connector);
+            }
         }
         if next == *current {
             return Ok(());
@@ -185,6 +194,9 @@ impl FileOffsetStore {
         self.offsets.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// One connector's offset changes: (connector, [(partition, offset or `None` to remove)]).
+pub type ConnectorWrite = (String, Vec<(OffsetMap, Option<OffsetMap>)>);
 
 /// One connector's view of a [`FileOffsetStore`].
 struct ConnectorOffsetReader {

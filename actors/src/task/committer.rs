@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use ractor::concurrency::JoinHandle;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tracing::Instrument;
 
 use super::source::SourceTaskMsg;
 use super::submitted::SubmittedRecords;
@@ -40,7 +41,9 @@ pub struct CommitterState {
 }
 
 impl CommitterState {
-    fn commit(&self) -> Result<usize, String> {
+    /// The store write is awaited, never waited for on the thread: a stalled broker parks this
+    /// actor, not one of tokio's worker threads (REST and heartbeats run on those).
+    async fn commit(&self) -> Result<usize, String> {
         let entries = self
             .args
             .submitted
@@ -56,7 +59,8 @@ impl CommitterState {
             .iter()
             .map(|(p, o)| (p.clone(), Some(o.clone())))
             .collect();
-        if let Err(e) = self.args.worker.offsets.put(&self.args.connector, writes) {
+        let written = self.args.worker.offsets.put(&self.args.connector, writes);
+        if let Err(e) = written.await {
             // Keep them committable so the next tick (or the final commit) writes them.
             self.args
                 .submitted
@@ -64,7 +68,7 @@ impl CommitterState {
                 .unwrap_or_else(|e| e.into_inner())
                 .restore(entries);
             self.metrics.commit_failure.increment(1);
-            return Err(e);
+            return Err(e.to_string());
         }
         self.metrics.commit_success.increment(1);
         self.metrics.commit_time.record(started.elapsed());
@@ -101,26 +105,31 @@ impl Actor for OffsetCommitter {
         msg: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let _span = task_span(&state.args.connector, state.args.task_id).entered();
-        match msg {
-            CommitterMsg::Tick => {
-                // A store that cannot be written fails the task (through the supervisor: it is
-                // restarted with backoff, then FAILED), so its status says what is wrong rather
-                // than RUNNING over an ERROR line every flush. The offsets stay committable for
-                // the final commit the supervisor attempts.
-                state
-                    .commit()
-                    .map_err(|e| format!("cannot commit source offsets: {e}"))?;
-            }
-            CommitterMsg::CommitNow(reply) => {
-                let r = state.commit();
-                if let Err(e) = &r {
-                    tracing::error!("offset commit failed: {e}");
+        let span = task_span(&state.args.connector, state.args.task_id);
+        async move {
+            match msg {
+                CommitterMsg::Tick => {
+                    // A store that cannot be written fails the task (through the supervisor: it
+                    // is restarted with backoff, then FAILED), so its status says what is wrong
+                    // rather than RUNNING over an ERROR line every flush. The offsets stay
+                    // committable for the final commit the supervisor attempts.
+                    state
+                        .commit()
+                        .await
+                        .map_err(|e| format!("cannot commit source offsets: {e}"))?;
                 }
-                let _ = reply.send(r);
+                CommitterMsg::CommitNow(reply) => {
+                    let r = state.commit().await;
+                    if let Err(e) = &r {
+                        tracing::error!("offset commit failed: {e}");
+                    }
+                    let _ = reply.send(r);
+                }
             }
+            Ok(())
         }
-        Ok(())
+        .instrument(span)
+        .await
     }
 
     async fn post_stop(

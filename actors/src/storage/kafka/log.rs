@@ -9,6 +9,11 @@
 //!   key lands on the same partition whichever worker (Rust or Java) writes it.
 //! - [`KafkaLog::read_to_end`] captures the end offsets and blocks until every record before
 //!   them was applied: anything written (by anyone) before the call is then visible.
+//! - [`KafkaLog::send_all_async`] and [`KafkaLog::wait_until_applied_async`] do the same as
+//!   their blocking twins without holding a thread: acknowledgements arrive on oneshot
+//!   channels and the reader thread's progress on a watch channel. Actors (the offset
+//!   committers) use these, so a broker that stops answering parks futures, not tokio's worker
+//!   threads (which would stall REST and the group's heartbeats with them).
 //!
 //! The log does not create its topic: the caller does (on the embedded broker, through the mock's
 //! API; on a real cluster, with the admin API and `cleanup.policy=compact`).
@@ -29,6 +34,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::{oneshot, watch, Notify};
 
 /// Errors a broker answers while a partition's leader is not ready to serve it yet.
 fn leader_not_ready(code: RDKafkaErrorCode) -> bool {
@@ -150,13 +156,20 @@ pub struct Delivered {
     pub offset: i64,
 }
 
-type DeliverySender = mpsc::SyncSender<Result<Delivered, KafkaError>>;
+type DeliveryOutcome = Result<Delivered, KafkaError>;
+
+/// Where the producer's delivery callback sends a record's outcome: a blocking caller waits on
+/// a std channel, an async one on a oneshot.
+enum Reply {
+    Blocking(mpsc::SyncSender<DeliveryOutcome>),
+    Async(oneshot::Sender<DeliveryOutcome>),
+}
 
 /// A record handed to the producer; [`Receipt::wait`] returns once the broker acknowledged it.
 pub struct Receipt {
     topic: String,
     timeout: Duration,
-    rx: mpsc::Receiver<Result<Delivered, KafkaError>>,
+    rx: mpsc::Receiver<DeliveryOutcome>,
 }
 
 impl Receipt {
@@ -181,11 +194,13 @@ impl Receipt {
     }
 }
 
-/// Counts acknowledgements, so a sender facing a full local queue waits for room.
+/// Counts acknowledgements, so a sender facing a full local queue waits for room (a blocking
+/// one on the condvar, an async one on `room`).
 #[derive(Default)]
 struct Acks {
     count: Mutex<u64>,
     changed: Condvar,
+    room: Notify,
 }
 
 struct LogProducerContext {
@@ -195,9 +210,9 @@ struct LogProducerContext {
 impl ClientContext for LogProducerContext {}
 
 impl ProducerContext for LogProducerContext {
-    type DeliveryOpaque = Box<DeliverySender>;
+    type DeliveryOpaque = Box<Reply>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, reply: Box<DeliverySender>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, reply: Box<Reply>) {
         let outcome = match result {
             Ok(m) => Ok(Delivered {
                 partition: m.partition(),
@@ -205,9 +220,17 @@ impl ProducerContext for LogProducerContext {
             }),
             Err((e, _)) => Err(e.clone()),
         };
-        let _ = reply.try_send(outcome);
+        match *reply {
+            Reply::Blocking(tx) => {
+                let _ = tx.try_send(outcome);
+            }
+            Reply::Async(tx) => {
+                let _ = tx.send(outcome);
+            }
+        }
         *self.acks.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         self.acks.changed.notify_all();
+        self.acks.room.notify_waiters();
     }
 }
 
@@ -223,6 +246,8 @@ struct Shared {
     topic: String,
     progress: Mutex<Progress>,
     advanced: Condvar,
+    /// Bumped with every `advanced` notification, for async waiters.
+    changes: watch::Sender<()>,
     stopping: AtomicBool,
 }
 
@@ -237,9 +262,15 @@ impl Shared {
             if next > *p {
                 *p = next;
                 drop(progress);
-                self.advanced.notify_all();
+                self.notify();
             }
         }
+    }
+
+    /// Wakes every waiter, blocking or async, to look at the progress again.
+    fn notify(&self) {
+        self.advanced.notify_all();
+        self.changes.send_replace(());
     }
 }
 
@@ -362,6 +393,7 @@ impl KafkaLog {
                 failure: None,
             }),
             advanced: Condvar::new(),
+            changes: watch::channel(()).0,
             stopping: AtomicBool::new(false),
         });
         let consumer = Arc::new(consumer);
@@ -436,18 +468,11 @@ impl KafkaLog {
         }
         let producer = self.producer()?;
         let (tx, rx) = mpsc::sync_channel(1);
-        let mut opaque = Box::new(tx);
+        let mut reply = Box::new(Reply::Blocking(tx));
         let deadline = Instant::now() + self.timeout;
         loop {
             let seen = *self.acks.count.lock().unwrap_or_else(|e| e.into_inner());
-            let mut record = BaseRecord::<[u8], [u8], _>::with_opaque_to(self.topic(), opaque);
-            if let Some(k) = key {
-                record = record.key(k);
-            }
-            if let Some(v) = value {
-                record = record.payload(v);
-            }
-            match producer.send(record) {
+            match self.produce(&producer, key, value, reply) {
                 Ok(()) => {
                     return Ok(Receipt {
                         topic: self.topic().to_string(),
@@ -456,14 +481,10 @@ impl KafkaLog {
                     })
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    opaque = back.delivery_opaque;
+                    reply = back;
                     let now = Instant::now();
                     if now >= deadline {
-                        return Err(KafkaLogError::Timeout {
-                            topic: self.topic().to_string(),
-                            what: "waiting for room in the producer's queue",
-                            timeout: self.timeout,
-                        });
+                        return Err(self.queue_full_timeout());
                     }
                     // Wait for an acknowledgement to make room.
                     let count = self.acks.count.lock().unwrap_or_else(|e| e.into_inner());
@@ -479,6 +500,108 @@ impl KafkaLog {
                     })
                 }
             }
+        }
+    }
+
+    /// Writes the records in order and returns once every one was acknowledged (at most the
+    /// log's timeout in all), without blocking the thread: see the module documentation.
+    pub async fn send_all_async<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        records: &[(Option<K>, Option<V>)],
+    ) -> Result<Vec<Delivered>, KafkaLogError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut pending = Vec::with_capacity(records.len());
+        for (k, v) in records {
+            let key = k.as_ref().map(AsRef::as_ref);
+            let value = v.as_ref().map(AsRef::as_ref);
+            pending.push(self.enqueue_async(key, value, deadline).await?);
+        }
+        let mut delivered = Vec::with_capacity(pending.len());
+        for ack in pending {
+            match tokio::time::timeout_at(deadline, ack).await {
+                Ok(Ok(Ok(d))) => delivered.push(d),
+                Ok(Ok(Err(source))) => {
+                    return Err(KafkaLogError::Produce {
+                        topic: self.topic().to_string(),
+                        source,
+                    })
+                }
+                // The producer dropped the record without a delivery report: it was stopped.
+                Ok(Err(_)) => return Err(self.stopped()),
+                Err(_) => {
+                    return Err(KafkaLogError::Timeout {
+                        topic: self.topic().to_string(),
+                        what: "the acknowledgement of a write",
+                        timeout: self.timeout,
+                    })
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Hands one record to the producer, awaiting room (never blocking) while its local queue
+    /// is full; the receiver gets the delivery's outcome.
+    async fn enqueue_async(
+        &self,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        deadline: tokio::time::Instant,
+    ) -> Result<oneshot::Receiver<DeliveryOutcome>, KafkaLogError> {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Err(self.stopped());
+        }
+        let producer = self.producer()?;
+        let (tx, rx) = oneshot::channel();
+        let mut reply = Box::new(Reply::Async(tx));
+        loop {
+            // Registered before the attempt, so an acknowledgement right after it still wakes us.
+            let room = self.acks.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.produce(&producer, key, value, reply) {
+                Ok(()) => return Ok(rx),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    reply = back;
+                    if tokio::time::timeout_at(deadline, room).await.is_err() {
+                        return Err(self.queue_full_timeout());
+                    }
+                }
+                Err((source, _)) => {
+                    return Err(KafkaLogError::Produce {
+                        topic: self.topic().to_string(),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+
+    /// One `send` to the producer; a refused record gives its reply back for another attempt.
+    fn produce(
+        &self,
+        producer: &ThreadedProducer<LogProducerContext>,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        reply: Box<Reply>,
+    ) -> Result<(), (KafkaError, Box<Reply>)> {
+        let mut record = BaseRecord::<[u8], [u8], _>::with_opaque_to(self.topic(), reply);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        producer
+            .send(record)
+            .map_err(|(e, back)| (e, back.delivery_opaque))
+    }
+
+    fn queue_full_timeout(&self) -> KafkaLogError {
+        KafkaLogError::Timeout {
+            topic: self.topic().to_string(),
+            what: "waiting for room in the producer's queue",
+            timeout: self.timeout,
         }
     }
 
@@ -512,6 +635,64 @@ impl KafkaLog {
         self.wait_until(&targets, "reading back written records")
     }
 
+    /// [`wait_until_applied`](Self::wait_until_applied) without blocking the thread: awaits
+    /// the reader thread's progress (at most the log's timeout).
+    pub async fn wait_until_applied_async(
+        &self,
+        delivered: &[Delivered],
+    ) -> Result<(), KafkaLogError> {
+        let targets: Vec<(i32, i64)> = delivered
+            .iter()
+            .map(|d| (d.partition, d.offset + 1))
+            .collect();
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        // Subscribed before the first look, so no progress after it goes unnoticed.
+        let mut changes = self.shared.changes.subscribe();
+        loop {
+            if let Some(outcome) = self.settled(&self.shared.lock(), &targets) {
+                return outcome;
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(self.stopped()),
+                Err(_) => {
+                    return Err(KafkaLogError::Timeout {
+                        topic: self.topic().to_string(),
+                        what: "reading back written records",
+                        timeout: self.timeout,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Whether waiting for `targets` is over: reached, or never will be (a failure, a stop).
+    fn settled(
+        &self,
+        progress: &Progress,
+        targets: &[(i32, i64)],
+    ) -> Option<Result<(), KafkaLogError>> {
+        if let Some(message) = &progress.failure {
+            return Some(Err(KafkaLogError::CallbackPanicked {
+                topic: self.topic().to_string(),
+                message: message.clone(),
+            }));
+        }
+        let reached = targets.iter().all(|&(partition, next)| {
+            progress
+                .positions
+                .get(partition as usize)
+                .is_none_or(|&pos| pos >= next)
+        });
+        if reached {
+            return Some(Ok(()));
+        }
+        if progress.stopped || self.shared.stopping.load(Ordering::SeqCst) {
+            return Some(Err(self.stopped()));
+        }
+        None
+    }
+
     /// Stops following the topic and waits for the reader thread; records not yet acknowledged
     /// get up to the log's timeout. Idempotent; also done on drop.
     pub fn stop(&self) {
@@ -536,7 +717,7 @@ impl KafkaLog {
             .take();
         drop(clients);
         self.shared.lock().stopped = true;
-        self.shared.advanced.notify_all();
+        self.shared.notify();
         tracing::debug!(topic = %self.topic(), "kafka log stopped");
     }
 
@@ -700,7 +881,7 @@ fn read_loop(
                         offset = record.offset, "the record callback panicked, the log stops \
                         reading: {message}");
                     shared.lock().failure = Some(message);
-                    shared.advanced.notify_all();
+                    shared.notify();
                     return;
                 }
                 shared.advance(record.partition, record.offset + 1);

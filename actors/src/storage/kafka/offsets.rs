@@ -24,7 +24,8 @@ use serde_json::Value;
 use super::json::to_java_json;
 use super::log::{KafkaLog, KafkaLogConfig, KafkaLogError, LogRecord};
 use super::DecodeError;
-use crate::context::OffsetStore;
+use crate::context::{OffsetStore, OffsetWriteError};
+use futures::future::BoxFuture;
 
 /// The key of one source partition's offset: `["<connector>",{partition}]`.
 pub fn encode_offset_key(connector: &str, partition: &OffsetMap) -> Vec<u8> {
@@ -129,17 +130,20 @@ impl KafkaOffsetStore {
         connector: &str,
         entries: &[(OffsetMap, Option<OffsetMap>)],
     ) -> Result<(), KafkaLogError> {
-        let records: Vec<RawRecord> = entries
-            .iter()
-            .map(|(partition, offset)| {
-                (
-                    Some(encode_offset_key(connector, partition)),
-                    encode_offset_value(offset.as_ref()),
-                )
-            })
-            .collect();
+        let records = offset_records(connector, entries);
         let delivered = self.inner.log.send_all(&records)?;
         self.inner.log.wait_until_applied(&delivered)
+    }
+
+    /// [`put_offsets`](Self::put_offsets) without blocking the thread (for actors).
+    pub async fn put_offsets_async(
+        &self,
+        connector: &str,
+        entries: &[(OffsetMap, Option<OffsetMap>)],
+    ) -> Result<(), KafkaLogError> {
+        let records = offset_records(connector, entries);
+        let delivered = self.inner.log.send_all_async(&records).await?;
+        self.inner.log.wait_until_applied_async(&delivered).await
     }
 
     /// Stops following the topic. Also done when the last clone is dropped.
@@ -158,6 +162,18 @@ impl KafkaOffsetStore {
     fn lock(&self) -> MutexGuard<'_, Offsets> {
         self.inner.offsets.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+fn offset_records(connector: &str, entries: &[(OffsetMap, Option<OffsetMap>)]) -> Vec<RawRecord> {
+    entries
+        .iter()
+        .map(|(partition, offset)| {
+            (
+                Some(encode_offset_key(connector, partition)),
+                encode_offset_value(offset.as_ref()),
+            )
+        })
+        .collect()
 }
 
 /// Applies one record of the offset topic to the map (the log's callback).
@@ -221,9 +237,13 @@ impl OffsetStore for KafkaOffsetStore {
         &self,
         connector: &str,
         entries: Vec<(OffsetMap, Option<OffsetMap>)>,
-    ) -> Result<(), String> {
-        self.put_offsets(connector, &entries)
-            .map_err(|e| e.to_string())
+    ) -> BoxFuture<'static, Result<(), OffsetWriteError>> {
+        let store = self.clone();
+        let connector = connector.to_string();
+        Box::pin(async move {
+            store.put_offsets_async(&connector, &entries).await?;
+            Ok(())
+        })
     }
 
     fn reader(&self, connector: &str) -> Arc<dyn OffsetStorageReader> {
