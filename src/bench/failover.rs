@@ -17,14 +17,15 @@
 //! Connect with the delay set to 0, which is kconnect's default. Java's default run alone takes
 //! over five minutes.
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
 use super::inproc::ScratchDir;
-use super::java::{create_topic, free_port, unique, wait_rest, JavaPeer, Peer, Side, FILE_SINK};
+use super::java::{
+    create_topic, free_port, spawn_worker, unique, wait_rest, JavaPeer, Mode, Peer, Side, FILE_SINK,
+};
 use super::{Report, Row, Unit};
 
 /// Tasks of the connector whose failover is timed.
@@ -88,33 +89,7 @@ fn spawn(
         "failover-{}-{run}.log",
         side.name().replace(' ', "-")
     ));
-    let mut cmd = match side {
-        Side::Kconnect => {
-            let mut c = Command::new(std::env::current_exe()?);
-            c.args(["--log-level", "warn", "distributed"]);
-            c.env("NO_COLOR", "1").env_remove("RUST_LOG");
-            c
-        }
-        Side::Java => {
-            let mut c = Command::new("java");
-            c.args(["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-cp", &peer.classpath]);
-            c.arg("org.apache.kafka.connect.cli.ConnectDistributed");
-            c
-        }
-    };
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("CONNECT_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = std::fs::File::create(&log)?;
-    let child = cmd
-        .arg(&worker)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("spawning {}", side.name()))?;
+    let child = spawn_worker(side, peer, Mode::Distributed, &[&worker], &log)?;
     Ok((
         Peer {
             child,

@@ -135,36 +135,8 @@ fn spawn(
         .collect();
     std::fs::write(&conn, body)?;
     let log = dir.path(&format!("{}-{run}.log", side.name().replace(' ', "-")));
-    let mut cmd = match side {
-        Side::Kconnect => {
-            let mut c = Command::new(std::env::current_exe()?);
-            c.args(["--log-level", "warn", "standalone"]);
-            c.env("NO_COLOR", "1").env_remove("RUST_LOG");
-            c
-        }
-        Side::Java => {
-            // The heap the rig's scripts give Java Connect.
-            let mut c = Command::new("java");
-            c.args(["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-cp", &peer.classpath]);
-            c.arg("org.apache.kafka.connect.cli.ConnectStandalone");
-            c
-        }
-    };
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("CONNECT_") {
-            cmd.env_remove(k);
-        }
-    }
-    let out = std::fs::File::create(&log)?;
     let spawned = Instant::now();
-    let child = cmd
-        .arg(&worker)
-        .arg(&conn)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()
-        .with_context(|| format!("spawning {}", side.name()))?;
+    let child = spawn_worker(side, peer, Mode::Standalone, &[&worker, &conn], &log)?;
     Ok((
         Peer {
             child,
@@ -173,6 +145,58 @@ fn spawn(
         },
         spawned,
     ))
+}
+
+/// Which entry point of a side runs.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Mode {
+    Standalone,
+    Distributed,
+}
+
+/// Spawns `side` in `mode` on the config files `files`, its output (stdout and stderr) in
+/// `log`, without any `CONNECT_*` variable of the bench's environment.
+pub(super) fn spawn_worker(
+    side: Side,
+    peer: &JavaPeer,
+    mode: Mode,
+    files: &[&Path],
+    log: &Path,
+) -> anyhow::Result<Child> {
+    let mut cmd = match side {
+        Side::Kconnect => {
+            let mut c = Command::new(std::env::current_exe()?);
+            c.args(["--log-level", "warn"]);
+            c.arg(match mode {
+                Mode::Standalone => "standalone",
+                Mode::Distributed => "distributed",
+            });
+            c.env("NO_COLOR", "1").env_remove("RUST_LOG");
+            c
+        }
+        Side::Java => {
+            // The heap the rig's scripts give Java Connect.
+            let mut c = Command::new("java");
+            c.args(["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-cp", &peer.classpath]);
+            c.arg(match mode {
+                Mode::Standalone => "org.apache.kafka.connect.cli.ConnectStandalone",
+                Mode::Distributed => "org.apache.kafka.connect.cli.ConnectDistributed",
+            });
+            c
+        }
+    };
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("CONNECT_") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = std::fs::File::create(log)?;
+    cmd.args(files)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("spawning {}", side.name()))
 }
 
 /// Waits until `GET /` answers 200; returns when.
