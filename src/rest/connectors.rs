@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use kconnect_actors::distributed::herder::url_escape;
 use kconnect_actors::herder::ConfigPatch;
 use kconnect_actors::offsets::ConnectorOffset;
 use kconnect_actors::status::{ConnectorStatus, State as TaskState};
@@ -211,25 +212,13 @@ async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> 
 
 /// 201 with the connector's info and, as Connect, where it now is in `Location`.
 fn created(name: &str, info: Value) -> Response {
-    let location = format!("/connectors/{}", path_segment(name));
+    let location = format!("/connectors/{}", url_escape(name));
     (
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
         Json(info),
     )
         .into_response()
-}
-
-/// `name` percent-encoded as one URL path segment.
-fn path_segment(name: &str) -> String {
-    name.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn info(State(s): State<RestState>, Path(c): Path<String>) -> ApiResult<Json<Value>> {

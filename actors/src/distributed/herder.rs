@@ -638,8 +638,9 @@ fn write_task_configs(
         .map_err(|e| e.to_string())
 }
 
-/// A connector name as one URL path segment.
-fn url_escape(name: &str) -> String {
+/// A connector name as one URL path segment (percent-encoded), as REST paths and `Location`
+/// headers carry it.
+pub fn url_escape(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
