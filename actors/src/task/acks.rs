@@ -18,8 +18,9 @@
 //!   crashed still writes every acknowledged offset.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use kconnect_connectors::record::{OffsetMap, SourcePartition};
 use tokio::sync::Notify;
@@ -31,19 +32,22 @@ pub struct DeliveryState {
     in_flight: AtomicUsize,
     /// The first delivery failure, which fails the task.
     error: OnceLock<String>,
-    /// Woken at each callback, for a task waiting on a full queue or for the last records.
+    /// Whether the task waits for a callback (on a full queue, or for the last records): only
+    /// then does a callback wake it, so a callback costs no store to a line the task reads.
+    waiting: AtomicBool,
     delivered: Notify,
 }
 
 impl DeliveryState {
-    /// A record is about to be handed to the producer.
-    pub fn sending(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    /// `n` records are about to be handed to the producer.
+    pub fn sending(&self, n: usize) {
+        self.in_flight.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// The producer refused a record: it will not be called back.
-    pub fn not_sent(&self) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    /// `n` of the records announced by [`sending`](DeliveryState::sending) were not handed
+    /// over after all (skipped, or refused): they will not be called back.
+    pub fn not_sent(&self, n: usize) {
+        self.in_flight.fetch_sub(n, Ordering::Relaxed);
     }
 
     /// The broker acknowledged a record of `run`, which landed at `partition` / `offset`.
@@ -63,21 +67,30 @@ impl DeliveryState {
     }
 
     fn called_back(&self) {
-        self.in_flight.fetch_sub(1, Ordering::Release);
-        self.delivered.notify_one();
+        // SeqCst with `wait`'s store and load: either the task sees this callback's count, or
+        // this callback sees that the task waits.
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) {
+            self.delivered.notify_one();
+        }
     }
 
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     pub fn error(&self) -> Option<&str> {
         self.error.get().map(String::as_str)
     }
 
-    /// Resolves at the next callback (or at once if one came since the last wait).
-    pub async fn delivered(&self) {
-        self.delivered.notified().await
+    /// Waits (at most `timeout`) for the next callback, unless `done` already holds.
+    pub async fn wait(&self, timeout: Duration, done: impl Fn(&Self) -> bool) {
+        self.waiting.store(true, Ordering::SeqCst);
+        // A callback between here and the await leaves a permit in `delivered`: not lost.
+        if !done(self) {
+            let _ = tokio::time::timeout(timeout, self.delivered.notified()).await;
+        }
+        self.waiting.store(false, Ordering::SeqCst);
     }
 }
 
@@ -235,8 +248,8 @@ mod tests {
     }
 
     fn ack(d: &DeliveryState, acks: &RunAcks, n: usize) {
+        d.sending(n);
         for _ in 0..n {
-            d.sending();
             d.acked(acks, 0, 0);
         }
     }
@@ -312,8 +325,7 @@ mod tests {
     #[test]
     fn the_first_failure_is_kept_and_a_single_run_knows_where_it_landed() {
         let d = DeliveryState::default();
-        d.sending();
-        d.sending();
+        d.sending(2);
         d.failed("boom".into());
         d.failed("second".into());
         assert_eq!(d.error(), Some("boom"));
@@ -321,8 +333,35 @@ mod tests {
 
         let one = RunAcks::single();
         assert_eq!(one.landed(), None);
-        d.sending();
+        d.sending(1);
         d.acked(&one, 3, 42);
         assert_eq!(one.landed(), Some((3, 42)));
+    }
+
+    /// A waiting task is woken by the callback it waits for, and does not wait at all when its
+    /// condition already holds.
+    #[tokio::test]
+    async fn a_waiting_task_is_woken_by_the_next_callback() {
+        let d = Arc::new(DeliveryState::default());
+        let run = RunAcks::new();
+        d.sending(1);
+        let (d2, run2) = (d.clone(), run.clone());
+        let acker = std::thread::spawn(move || {
+            while !d2.waiting.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            d2.acked(&run2, 0, 0);
+        });
+        let started = std::time::Instant::now();
+        d.wait(Duration::from_secs(30), |d| d.in_flight() == 0)
+            .await;
+        assert_eq!(d.in_flight(), 0);
+        assert!(started.elapsed() < Duration::from_secs(20));
+        acker.join().unwrap();
+        // Already done: returns at once.
+        let started = std::time::Instant::now();
+        d.wait(Duration::from_secs(30), |d| d.in_flight() == 0)
+            .await;
+        assert!(started.elapsed() < Duration::from_secs(20));
     }
 }

@@ -498,11 +498,21 @@ async fn send_records(
             });
         }
         let run = open.as_mut().expect("opened above");
-        let outcome = send_one(state, &Outgoing::of(&r), &run.acks).await?;
+        state.delivery.sending(1);
+        let outcome = match send_one(state, &Outgoing::of(&r), &run.acks).await {
+            Ok(o) => o,
+            Err(e) => {
+                state.delivery.not_sent(1);
+                return Err(e);
+            }
+        };
         run.records += 1;
         match outcome {
             Outcome::Sent => sent += 1,
-            Outcome::Skipped => run.acks.skipped(),
+            Outcome::Skipped => {
+                state.delivery.not_sent(1);
+                run.acks.skipped();
+            }
         }
         if keep {
             run.offset = r.source_offset.clone();
@@ -540,7 +550,9 @@ async fn send_batches(
         } = batch;
         ensure_topic(state, &topic).await?;
         let acks = RunAcks::new();
-        for r in &records {
+        // Counted in flight once per batch: the task touches the counter once, not per record.
+        state.delivery.sending(records.len());
+        for (i, r) in records.iter().enumerate() {
             let out = Outgoing {
                 topic: &topic,
                 kafka_partition: r.kafka_partition,
@@ -553,9 +565,16 @@ async fn send_batches(
                 offset: &offset,
                 in_batch: true,
             };
-            match send_one(state, &out, &acks).await? {
-                Outcome::Sent => sent += 1,
-                Outcome::Skipped => acks.skipped(),
+            match send_one(state, &out, &acks).await {
+                Ok(Outcome::Sent) => sent += 1,
+                Ok(Outcome::Skipped) => {
+                    state.delivery.not_sent(1);
+                    acks.skipped();
+                }
+                Err(e) => {
+                    state.delivery.not_sent(records.len() - i);
+                    return Err(e);
+                }
             }
         }
         // A batch without records commits its offset once the batches before it are done.
@@ -594,7 +613,8 @@ async fn ensure_topic(state: &mut SourceTaskState, topic: &str) -> Result<(), Ac
 
 /// Converts a record into the task's reused buffers and hands it to the producer, with its
 /// run's acknowledgements as delivery opaque. A full local queue waits for acknowledgements;
-/// nothing is dropped.
+/// nothing is dropped. The caller counts the record in flight before, and uncounts it when it
+/// was skipped or refused.
 async fn send_one(
     state: &mut SourceTaskState,
     r: &Outgoing<'_>,
@@ -653,23 +673,21 @@ async fn send_one(
         rec = rec.headers(h);
     }
     let producer = state.producer.as_ref().expect("started");
-    state.delivery.sending();
     loop {
         match producer.send(rec) {
             Ok(()) => return Ok(Outcome::Sent),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                 // The local queue is full: wait for acknowledgements to make room.
                 rec = back;
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(100), state.delivery.delivered())
-                        .await;
+                state
+                    .delivery
+                    .wait(Duration::from_millis(100), |d| d.error().is_some())
+                    .await;
                 if let Some(e) = state.delivery.error() {
-                    state.delivery.not_sent();
                     return Err(e.into());
                 }
             }
             Err((e, _)) => {
-                state.delivery.not_sent();
                 return Err(format!("cannot produce to topic {}: {e}", r.topic).into());
             }
         }
@@ -714,11 +732,12 @@ async fn stop(state: &mut SourceTaskState) {
             );
             break;
         }
-        let _ = tokio::time::timeout(
-            left.min(Duration::from_millis(50)),
-            state.delivery.delivered(),
-        )
-        .await;
+        state
+            .delivery
+            .wait(left.min(Duration::from_millis(50)), |d| {
+                d.in_flight() == 0 || d.error().is_some()
+            })
+            .await;
     }
     if let Err(e) = commit_acknowledged_records(state).await {
         tracing::warn!("commit_record failed while stopping: {e}");

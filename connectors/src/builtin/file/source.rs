@@ -357,7 +357,7 @@ impl FileStreamSourceTask {
         let mut head = 0;
         while emitted < self.batch_size {
             let rest = &self.buf[head..];
-            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
                 break;
             };
             let next = if rest[end] == b'\n' {
@@ -372,7 +372,11 @@ impl FileStreamSourceTask {
                 // A `\r` ends the data read so far: wait to see whether `\n` follows.
                 break;
             };
-            let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+            let line = match std::str::from_utf8(&rest[..end]) {
+                Ok(valid) => valid.to_owned(),
+                // Only a line with invalid UTF-8 takes the slower, replacing decoder.
+                Err(_) => String::from_utf8_lossy(&rest[..end]).into_owned(),
+            };
             head += next;
             self.position = self.position.map(|p| p + next as u64);
             emit(line, self.position);
@@ -513,7 +517,7 @@ impl SourceTask for FileStreamSourceTask {
     async fn poll_batches(&mut self) -> ConnectResult<Polled> {
         let timestamp = now_ms();
         let schema = Schema::string();
-        let mut records = Vec::new();
+        let mut records = Vec::with_capacity(self.batch_size.min(READ_CHUNK));
         self.read_lines(|line, _| {
             let mut record = BatchRecord::new(Some(schema.clone()), Value::String(line));
             record.timestamp = Some(timestamp);
@@ -902,6 +906,18 @@ mod tests {
         // The unterminated last line waits; an empty poll is no batch at all.
         assert!(batch(task.poll_batches().await.unwrap()).is_none());
         assert!(!task.wants_commit_record());
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_is_replaced_and_counted_in_the_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"ok\xffx\nfine\n");
+        let mut task = started(&task_props(&path, &[]), vec![]).await;
+        assert_eq!(
+            lines(&task.poll().await.unwrap()),
+            owned(&[("ok\u{fffd}x", 5), ("fine", 10)])
+        );
     }
 
     #[tokio::test]
