@@ -31,6 +31,42 @@ async fn a_panicking_sink_task_is_restarted_and_no_line_is_lost() {
         .await;
 }
 
+/// A plugin on Connect's per-record API that keeps the default `wants_commit_record` gets
+/// `commit_record` once per record, in poll order, with the Kafka offset it landed at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_per_record_source_gets_commit_record_for_every_record_with_its_kafka_offset() {
+    let w = TestWorker::start(&[], registry()).await;
+    let input = w.path("in.txt");
+    let lines = 5_000;
+    write_numbered_lines(&input, lines);
+    w.worker
+        .add_connector(file_source(
+            "recording",
+            "test.CommitRecordingFileSourceConnector",
+            &input,
+            "recorded",
+        ))
+        .await
+        .unwrap();
+    let all = eventually(Duration::from_secs(60), || {
+        plugins::COMMITTED_RECORDS.lock().unwrap().len() >= lines
+    })
+    .await;
+    let calls = plugins::COMMITTED_RECORDS.lock().unwrap().clone();
+    assert!(all, "{} of {lines} commit_record calls", calls.len());
+    assert_eq!(calls.len(), lines, "one call per record");
+    let input_len = std::fs::metadata(&input).unwrap().len() as i64;
+    for (i, (position, kafka_offset)) in calls.iter().enumerate() {
+        assert_eq!(*kafka_offset, Some(i as i64), "call {i}: {calls:?}");
+        assert!(
+            i == 0 || *position > calls[i - 1].0,
+            "poll order at call {i}"
+        );
+    }
+    assert_eq!(calls.last().unwrap().0, input_len);
+    w.worker.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_task_that_keeps_failing_ends_failed_while_a_sibling_connector_runs() {
     let w = TestWorker::start(

@@ -2,6 +2,8 @@
 //! [`SinkRecord`]s a sink task receives in `put`.
 
 use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value as Json};
 
@@ -10,6 +12,165 @@ use crate::data::{Schema, Value};
 /// A source partition or offset: a map of string keys to primitive JSON values, as Connect
 /// stores them (`{"filename": "/tmp/in.txt"}` → `{"position": 30}`).
 pub type OffsetMap = Map<String, Json>;
+
+/// A topic name shared by every record of a [`SourceBatch`]: cloning it clones an `Arc`, and
+/// two handles of one name compare by pointer before they compare text.
+/// (`Arc<str>`'s equality checks the pointer first.)
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Topic(Arc<str>);
+
+impl Topic {
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
+        Topic(name.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Topic {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Topic {
+    fn from(s: &str) -> Self {
+        Topic(s.into())
+    }
+}
+
+impl From<String> for Topic {
+    fn from(s: String) -> Self {
+        Topic(s.into())
+    }
+}
+
+/// A source partition (`{"filename": "/tmp/in.txt"}`) made once and shared: a task keeps one
+/// per partition it reads and hands out clones (an `Arc`), so the runtime compares partitions
+/// by pointer first and computes a partition's canonical key (for its offset bookkeeping) once.
+#[derive(Debug, Clone)]
+pub struct SourcePartition(Arc<PartitionBody>);
+
+#[derive(Debug)]
+struct PartitionBody {
+    map: OffsetMap,
+    key: OnceLock<Arc<str>>,
+}
+
+impl SourcePartition {
+    pub fn new(map: OffsetMap) -> Self {
+        SourcePartition(Arc::new(PartitionBody {
+            map,
+            key: OnceLock::new(),
+        }))
+    }
+
+    pub fn map(&self) -> &OffsetMap {
+        &self.0.map
+    }
+
+    /// A canonical text form (keys sorted), equal for equal partitions: the key offsets are
+    /// tracked under. Computed on first use, then shared by every clone.
+    pub fn key(&self) -> &Arc<str> {
+        self.0.key.get_or_init(|| {
+            let mut keys: Vec<_> = self.0.map.iter().collect();
+            keys.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::to_string(&keys).unwrap_or_default().into()
+        })
+    }
+}
+
+impl PartialEq for SourcePartition {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.map == other.0.map
+    }
+}
+
+impl Deref for SourcePartition {
+    type Target = OffsetMap;
+    fn deref(&self) -> &OffsetMap {
+        &self.0.map
+    }
+}
+
+impl From<OffsetMap> for SourcePartition {
+    fn from(map: OffsetMap) -> Self {
+        SourcePartition::new(map)
+    }
+}
+
+/// Records a source task read from one source partition, in order, for one topic: the batch
+/// form of [`SourceTask::poll`](crate::api::SourceTask::poll), returned by
+/// [`SourceTask::poll_batches`](crate::api::SourceTask::poll_batches). The records carry no
+/// offsets of their own: `offset` is the source offset after the last of them, and the runtime
+/// commits it once the broker acknowledged every record of the batch (and of the batches
+/// before it in that partition).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceBatch {
+    pub topic: Topic,
+    pub partition: SourcePartition,
+    pub records: Vec<BatchRecord>,
+    pub offset: OffsetMap,
+}
+
+/// One record of a [`SourceBatch`]: a [`SourceRecord`] without what the batch shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRecord {
+    /// The Kafka partition, or `None` to let the producer's partitioner choose.
+    pub kafka_partition: Option<i32>,
+    pub key_schema: Option<Schema>,
+    pub key: Value,
+    pub value_schema: Option<Schema>,
+    pub value: Value,
+    /// Milliseconds since the epoch; `None` lets the producer stamp it.
+    pub timestamp: Option<i64>,
+    pub headers: Vec<Header>,
+}
+
+impl BatchRecord {
+    /// A record with a value and its schema, no key, no headers.
+    pub fn new(value_schema: Option<Schema>, value: Value) -> Self {
+        BatchRecord {
+            kafka_partition: None,
+            key_schema: None,
+            key: Value::Null,
+            value_schema,
+            value,
+            timestamp: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// What one poll of a source task returned: records of the per-record API, or batches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Polled {
+    Records(Vec<SourceRecord>),
+    Batches(Vec<SourceBatch>),
+}
+
+impl Polled {
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Polled::Records(r) => r.len(),
+            Polled::Batches(b) => b.iter().map(|b| b.records.len()).sum(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// A Kafka topic and partition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

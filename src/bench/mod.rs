@@ -58,6 +58,11 @@ pub struct BenchArgs {
     /// Write no Markdown report.
     #[arg(long, conflicts_with = "markdown")]
     pub no_markdown: bool,
+    /// Run only this side of the `source` benchmark (`raw` or `kconnect`): no ratio, but a
+    /// process that does one side's work alone, e.g. to count its instructions per record
+    /// with callgrind (`scripts/callgrind-source.sh`).
+    #[arg(long, value_name = "SIDE", value_parser = ["raw", "kconnect"])]
+    pub source_side: Option<String>,
     /// A real Kafka broker for the `java` benchmark (kconnect next to Apache Kafka Connect).
     /// `scripts/bench-vs-java.sh` starts one and passes it.
     #[arg(long, value_name = "BOOTSTRAP", requires = "java_classpath")]
@@ -83,6 +88,8 @@ pub(crate) struct Plan {
     pub load_tasks: usize,
     /// Start-ups measured per configuration.
     pub startups: usize,
+    /// `--source-side`: the one side of the source benchmark to run (`None`: both).
+    pub source_side: Option<String>,
 }
 
 impl Plan {
@@ -95,6 +102,7 @@ impl Plan {
                 restarts: 10,
                 load_tasks: 10,
                 startups: 2,
+                source_side: args.source_side.clone(),
             }
         } else {
             Plan {
@@ -104,6 +112,7 @@ impl Plan {
                 restarts: 50,
                 load_tasks: 50,
                 startups: 5,
+                source_side: args.source_side.clone(),
             }
         }
     }
@@ -388,7 +397,8 @@ broker and passes both; `failover` alone takes about six minutes, most of it Jav
 default `scheduled.rebalance.max.delay.ms`),
 `--lines N` (records of the source and sink benchmarks, default 1,000,000), `--quick`,
 `--markdown PATH` (write the report there; a full run writes `BENCHMARKS.md` in the current
-directory), `--no-markdown`. The table goes to stdout; logs go to stderr. The exit code is 1 only
+directory), `--no-markdown`, `--source-side raw|kconnect` (one side of `source` alone, no
+ratio). The table goes to stdout; logs go to stderr. The exit code is 1 only
 if a benchmark could not run; a missed target is reported, not an error.
 
 Every kconnect number is compared with a baseline measured in the same run on the same machine
@@ -398,6 +408,29 @@ round. Both sides of the source and sink benchmarks talk to the embedded broker 
 in-memory mock cluster) in the bench's own process, on the same CPUs, so their absolute
 records/s say little about a real cluster; the ratios are the point. Throughput varies by ±30%
 between rounds on a small machine: compare ratios across runs, not single rounds.
+
+### Instructions per record (callgrind)
+
+Records/s on a shared machine swing by tens of percent; instruction counts do not. To see
+what one source record costs, and what a change saved:
+
+```sh
+apt-get install -y valgrind                  # if missing
+cargo build --release
+scripts/callgrind-source.sh 20000            # raw: … instructions per record; kconnect: …
+SIDES=both scripts/callgrind-source.sh 20000 /path/to/an/older/kconnect
+```
+
+The script runs `kconnect bench --quick --only source --source-side SIDE --lines N` under
+`valgrind --tool=callgrind`, once with N and once with 2N lines, and prints (Ir(2N) - Ir(N)) / N:
+what one more record costs the whole process (every thread: the task or the raw loop, the
+producer, librdkafka's threads, the embedded broker), with start-up and the input file
+cancelling out. The threads that work by the clock (the watermark poller, idle timers) add a
+few percent of noise. A binary older than `--source-side` runs both sides (`SIDES=both`);
+subtract the raw side's count. For where the instructions go, keep one run's output
+(`valgrind --tool=callgrind --callgrind-out-file=k.out target/release/kconnect bench --quick
+--only source --no-markdown --source-side kconnect --lines 40000`) and read it with
+`callgrind_annotate --inclusive=yes k.out`.
 ";
 
 /// BENCHMARKS.md: machine, date, command, build, results and how they were measured.

@@ -39,6 +39,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let input = dir.path("input.txt");
     inproc::write_lines(&input, n)?;
     let broker = Arc::new(EmbeddedBroker::start()?);
+    if let Some(side) = &plan.source_side {
+        return one_side(plan, &broker, &input, side).await;
+    }
     let (mut raw, mut kc) = (Timing::default(), Timing::default());
     for round in 0..plan.rounds {
         let r = raw_round(&broker, &input, n, round).await?;
@@ -94,6 +97,33 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
             format_value(kc.overall, Unit::PerSec),
             plan.rounds
         )],
+    })
+}
+
+/// `--source-side`: one side's rounds alone, reported without a ratio.
+async fn one_side(
+    plan: &Plan,
+    broker: &Arc<EmbeddedBroker>,
+    input: &std::path::Path,
+    side: &str,
+) -> anyhow::Result<Report> {
+    let mut best = Timing::default();
+    for round in 0..plan.rounds {
+        let t = match side {
+            "raw" => raw_round(broker, input, plan.lines, round).await?,
+            _ => kconnect_round(broker, input, plan.lines, round).await?,
+        };
+        if t.steady > best.steady {
+            best = t;
+        }
+    }
+    Ok(Report {
+        rows: vec![Row::info(
+            format!("source ({side} side only)"),
+            best.steady,
+            Unit::PerSec,
+        )],
+        notes: vec![],
     })
 }
 

@@ -18,7 +18,7 @@ use kconnect_connectors::builtin::file::{
 };
 use kconnect_connectors::builtin::verifiable::VerifiableSinkConnector;
 use kconnect_connectors::config::{ConfigDef, ConfigValue};
-use kconnect_connectors::record::{SinkRecord, SourceRecord, TopicPartition};
+use kconnect_connectors::record::{RecordMetadata, SinkRecord, SourceRecord, TopicPartition};
 use kconnect_connectors::registry::{ConnectorPlugin, PluginRegistry};
 use kconnect_connectors::{ConnectError, ConnectResult};
 
@@ -346,6 +346,58 @@ pub fn gated_start_source() -> ConnectorPlugin {
     })
 }
 
+// ---- A file source on Connect's per-record API that records its commit_record calls. ----
+
+/// (the record's source position, the Kafka offset it landed at) of each `commit_record`.
+pub static COMMITTED_RECORDS: Mutex<Vec<(i64, Option<i64>)>> = Mutex::new(Vec::new());
+
+/// Wraps the file source's per-record `poll`, keeping the default `wants_commit_record`
+/// (true), as a plugin written against Connect's API does.
+pub struct CommitRecordingFileSource {
+    inner: Box<dyn SourceTask>,
+}
+
+#[async_trait]
+impl SourceTask for CommitRecordingFileSource {
+    async fn start(&mut self, ctx: SourceTaskContext, props: &Props) -> ConnectResult<()> {
+        self.inner.start(ctx, props).await
+    }
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        self.inner.poll().await
+    }
+    async fn commit_record(
+        &mut self,
+        record: &SourceRecord,
+        metadata: Option<&RecordMetadata>,
+    ) -> ConnectResult<()> {
+        let position = record.source_offset["position"].as_i64().unwrap();
+        COMMITTED_RECORDS
+            .lock()
+            .unwrap()
+            .push((position, metadata.map(|m| m.offset)));
+        Ok(())
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.inner.stop().await
+    }
+}
+
+pub fn commit_recording_file_source() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.CommitRecordingFileSourceConnector",
+        ConnectorKind::Source,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(FileStreamSourceConnector::default()),
+                wrap: |t| {
+                    TaskInstance::Source(Box::new(CommitRecordingFileSource { inner: source(t) }))
+                },
+            })
+        },
+    )
+}
+
 /// The built-in plugins plus every test plugin.
 pub fn registry() -> PluginRegistry {
     let mut r = PluginRegistry::builtin();
@@ -354,5 +406,6 @@ pub fn registry() -> PluginRegistry {
     r.register(always_failing_source());
     r.register(recording_verifiable_sink());
     r.register(gated_start_source());
+    r.register(commit_recording_file_source());
     r
 }

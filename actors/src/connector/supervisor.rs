@@ -4,7 +4,7 @@
 //! reaches a sibling, the connector or the worker.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kconnect_connectors::api::{ConnectorKind, Props};
@@ -20,8 +20,7 @@ use crate::restart::{RestartDecision, RestartTracker};
 use crate::status::{ConnectorStatus, RestartRequest, State};
 use crate::task::committer::{CommitterArgs, CommitterMsg, OffsetCommitter};
 use crate::task::sink::{SinkTaskActor, SinkTaskMsg};
-use crate::task::source::{SourceTaskActor, SourceTaskMsg};
-use crate::task::submitted::SubmittedRecords;
+use crate::task::source::{SourceTaskActor, SourceTaskLinks, SourceTaskMsg};
 use crate::task::TaskArgs;
 use crate::worker::WorkerMsg;
 
@@ -685,21 +684,18 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
     let cell = myself.get_cell();
     let started = match state.args.plugin.kind {
         ConnectorKind::Source => {
-            let submitted = Arc::new(Mutex::new(SubmittedRecords::default()));
-            match Actor::spawn_linked(
-                None,
-                SourceTaskActor,
-                (args, submitted.clone()),
-                cell.clone(),
-            )
-            .await
-            {
+            let (runs, runs_rx) = tokio::sync::mpsc::unbounded_channel();
+            let links = SourceTaskLinks {
+                delivery: Arc::default(),
+                runs,
+            };
+            match Actor::spawn_linked(None, SourceTaskActor, (args, links), cell.clone()).await {
                 Ok((task, _)) => {
                     let cargs = CommitterArgs {
                         worker,
                         connector: state.args.config.name.clone(),
                         task_id: id,
-                        submitted,
+                        runs: runs_rx,
                         task: Some(task.clone()),
                     };
                     match Actor::spawn_linked(None, OffsetCommitter, cargs, cell).await {

@@ -5,15 +5,21 @@
 //!
 //! Why one per task rather than per worker: its life is the task's (started, stopped and
 //! restarted together), and a slow or failing store write for one task never delays another's.
+//!
+//! It owns the task's [`PendingOffsets`]: the task sends it each poll's runs over a channel,
+//! librdkafka counts their acknowledgements, and the committer reads the channel and the
+//! counters when it commits. Since it keeps the runs itself, its final commit after the task
+//! crashed still writes every offset the broker acknowledged (see [`super::acks`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ractor::concurrency::JoinHandle;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
+use super::acks::{PendingOffsets, SubmittedRun};
 use super::source::SourceTaskMsg;
-use super::submitted::SubmittedRecords;
 use super::task_span;
 use crate::context::WorkerContext;
 use crate::metrics::TaskMetrics;
@@ -30,12 +36,14 @@ pub struct CommitterArgs {
     pub worker: Arc<WorkerContext>,
     pub connector: String,
     pub task_id: u32,
-    pub submitted: Arc<Mutex<SubmittedRecords>>,
+    /// Each poll's runs, from the task.
+    pub runs: UnboundedReceiver<Vec<SubmittedRun>>,
     pub task: Option<ActorRef<SourceTaskMsg>>,
 }
 
 pub struct CommitterState {
     args: CommitterArgs,
+    pending: PendingOffsets,
     timer: Option<JoinHandle<()>>,
     metrics: TaskMetrics,
 }
@@ -43,13 +51,13 @@ pub struct CommitterState {
 impl CommitterState {
     /// The store write is awaited, never waited for on the thread: a stalled broker parks this
     /// actor, not one of tokio's worker threads (REST and heartbeats run on those).
-    async fn commit(&self) -> Result<usize, String> {
-        let entries = self
-            .args
-            .submitted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take_committable();
+    async fn commit(&mut self) -> Result<usize, String> {
+        while let Ok(runs) = self.args.runs.try_recv() {
+            for run in runs {
+                self.pending.add(run);
+            }
+        }
+        let entries = self.pending.take_committable();
         if entries.is_empty() {
             return Ok(0);
         }
@@ -57,16 +65,12 @@ impl CommitterState {
         let started = std::time::Instant::now();
         let writes = entries
             .iter()
-            .map(|(p, o)| (p.clone(), Some(o.clone())))
+            .map(|(p, o)| (p.map().clone(), Some(o.clone())))
             .collect();
         let written = self.args.worker.offsets.put(&self.args.connector, writes);
         if let Err(e) = written.await {
             // Keep them committable so the next tick (or the final commit) writes them.
-            self.args
-                .submitted
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .restore(entries);
+            self.pending.restore(entries);
             self.metrics.commit_failure.increment(1);
             return Err(e.to_string());
         }
@@ -95,6 +99,7 @@ impl Actor for OffsetCommitter {
         Ok(CommitterState {
             metrics: TaskMetrics::source(&args.connector, args.task_id),
             args,
+            pending: PendingOffsets::default(),
             timer: Some(timer),
         })
     }

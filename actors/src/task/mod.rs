@@ -1,13 +1,13 @@
 //! One actor per task (the WorkerTask of Connect): [`source::SourceTaskActor`] and
 //! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task.
 
+pub mod acks;
 pub mod committer;
 pub mod convert;
 pub mod faults;
 pub mod missing_topics;
 pub mod sink;
 pub mod source;
-pub mod submitted;
 pub mod unrecoverable;
 
 use std::sync::Arc;

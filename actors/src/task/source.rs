@@ -1,13 +1,19 @@
 //! `SourceTaskActor`: poll → convert → produce, one poll per message so that stop and commit
 //! requests interleave with the data flow. Offsets are committed by the task's
-//! [`OffsetCommitter`](super::committer::OffsetCommitter) once the broker acknowledged them.
+//! [`OffsetCommitter`](super::committer::OffsetCommitter) once the broker acknowledged them;
+//! acknowledgements are counted per run of records (see [`super::acks`]), so nothing is locked
+//! or allocated per record to track them.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kconnect_connectors::api::{Props, SourceTask, SourceTaskContext, TaskInstance};
-use kconnect_connectors::record::{RecordMetadata, SourceRecord};
+use kconnect_connectors::data::{Schema, Value};
+use kconnect_connectors::record::{
+    Header as RecordHeader, OffsetMap, Polled, RecordMetadata, SourceBatch, SourcePartition,
+    SourceRecord,
+};
 use kconnect_connectors::ConnectError;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
@@ -17,12 +23,12 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::ClientContext;
 
 use crate::broker_health::KafkaClientContext;
-use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
 use tracing::Instrument;
 
+use super::acks::{DeliveryState, RunAcks, SubmittedRun};
 use super::convert::{header_bytes, TaskConverters};
 use super::faults::FaultInjector;
-use super::submitted::{SubmittedRecords, SubmittedToken};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
 use crate::context::{LiveClient, WorkerContext};
@@ -46,10 +52,9 @@ pub enum SourceTaskMsg {
 
 pub struct SourceTaskActor;
 
-/// The producer's callbacks: acknowledgements go straight into the task's submitted records.
+/// The producer's callbacks: an acknowledgement adds 1 to its run's counter.
 pub struct SourceProducerContext {
-    submitted: Arc<Mutex<SubmittedRecords>>,
-    delivered: Arc<Notify>,
+    delivery: Arc<DeliveryState>,
     /// Connection trouble goes to the worker's broker health, as for every task client.
     client: KafkaClientContext,
 }
@@ -65,28 +70,18 @@ impl ClientContext for SourceProducerContext {
 }
 
 impl ProducerContext for SourceProducerContext {
-    type DeliveryOpaque = Box<SubmittedToken>;
+    /// The record's run (an `Arc` clone: no allocation per record).
+    type DeliveryOpaque = Arc<RunAcks>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, token: Box<SubmittedToken>) {
-        {
-            let mut s = self.submitted.lock().unwrap_or_else(|e| e.into_inner());
-            match result {
-                Ok(m) => s.acked(
-                    &token,
-                    RecordMetadata {
-                        topic: m.topic().to_string(),
-                        partition: m.partition(),
-                        offset: m.offset(),
-                    },
-                ),
-                Err((e, m)) => s.failed(format!(
-                    "the producer could not deliver a record to {}-{}: {e}",
-                    m.topic(),
-                    m.partition()
-                )),
-            }
+    fn delivery(&self, result: &DeliveryResult<'_>, run: Arc<RunAcks>) {
+        match result {
+            Ok(m) => self.delivery.acked(&run, m.partition(), m.offset()),
+            Err((e, m)) => self.delivery.failed(format!(
+                "the producer could not deliver a record to {}-{}: {e}",
+                m.topic(),
+                m.partition()
+            )),
         }
-        self.delivered.notify_one();
     }
 }
 
@@ -126,8 +121,17 @@ pub struct SourceTaskState {
     task: Box<dyn SourceTask>,
     producer: Option<OffThreadDrop<ThreadedProducer<SourceProducerContext>>>,
     converters: Option<TaskConverters>,
-    submitted: Arc<Mutex<SubmittedRecords>>,
-    delivered: Arc<Notify>,
+    delivery: Arc<DeliveryState>,
+    /// Each poll's runs go to the task's committer, which commits their offsets.
+    runs: UnboundedSender<Vec<SubmittedRun>>,
+    /// The plugin's `wants_commit_record`, asked once at start.
+    wants_commit_record: bool,
+    /// Records of `poll` sent and kept for `commit_record` (only when the plugin wants it),
+    /// each with its own run to learn where it landed.
+    awaiting_commit: VecDeque<(SourceRecord, Arc<RunAcks>)>,
+    /// Conversion buffers, reused from record to record (the producer copies the bytes).
+    key_buf: Vec<u8>,
+    value_buf: Vec<u8>,
     /// Topics this task produced to (or created) already: each is checked once.
     known_topics: HashSet<String>,
     /// The connector's topic creation groups, when the worker allows topic creation.
@@ -143,20 +147,31 @@ pub struct SourceTaskState {
 }
 
 impl SourceTaskState {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SubmittedRecords> {
-        self.submitted.lock().unwrap_or_else(|e| e.into_inner())
+    /// Fails the task if a record could not be delivered.
+    fn check_delivery(&self) -> Result<(), ActorProcessingErr> {
+        match self.delivery.error() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
+}
+
+/// What a source task actor is started with besides its [`TaskArgs`].
+pub struct SourceTaskLinks {
+    pub delivery: Arc<DeliveryState>,
+    /// To the task's committer.
+    pub runs: UnboundedSender<Vec<SubmittedRun>>,
 }
 
 impl Actor for SourceTaskActor {
     type Msg = SourceTaskMsg;
     type State = SourceTaskState;
-    type Arguments = (TaskArgs, Arc<Mutex<SubmittedRecords>>);
+    type Arguments = (TaskArgs, SourceTaskLinks);
 
     async fn pre_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        (args, submitted): Self::Arguments,
+        (args, links): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let TaskInstance::Source(task) = args.instance else {
             return Err("a sink task was handed to a source task actor".into());
@@ -180,8 +195,12 @@ impl Actor for SourceTaskActor {
             task,
             producer: None,
             converters: None,
-            submitted,
-            delivered: Arc::new(Notify::new()),
+            delivery: links.delivery,
+            runs: links.runs,
+            wants_commit_record: false,
+            awaiting_commit: VecDeque::new(),
+            key_buf: Vec::new(),
+            value_buf: Vec::new(),
             known_topics: HashSet::new(),
             topic_creation: None,
             topic_admin: None,
@@ -281,8 +300,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     }
     let producer = cc
         .create_with_context(SourceProducerContext {
-            submitted: state.submitted.clone(),
-            delivered: state.delivered.clone(),
+            delivery: state.delivery.clone(),
             client: KafkaClientContext::new(worker.broker_health.clone()),
         })
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
@@ -316,6 +334,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         .start(ctx, &state.task_props)
         .await
         .map_err(task_error)?;
+    state.wants_commit_record = state.task.wants_commit_record();
     worker.status.set_task(
         &state.connector.name,
         state.task_id,
@@ -329,141 +348,368 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
 }
 
 async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
-    if let Some(e) = state.lock().error.clone() {
-        return Err(e.into());
-    }
-    let acked = state.lock().take_acked();
-    for (record, md) in &acked {
-        state
-            .task
-            .commit_record(record, Some(md))
-            .await
-            .map_err(task_error)?;
-    }
+    state.check_delivery()?;
+    commit_acknowledged_records(state)
+        .await
+        .map_err(task_error)?;
     if let Some(f) = state.faults.as_mut() {
         f.before_call(false).await.map_err(task_error)?;
     }
     let started = std::time::Instant::now();
-    let records = state.task.poll().await.map_err(task_error)?;
-    state.metrics.records_in.increment(records.len() as u64);
+    let polled = state.task.poll_batches().await.map_err(task_error)?;
+    let n = polled.len();
+    state.metrics.records_in.increment(n as u64);
     // As Connect's poll-batch-time: only polls that returned records (an idle poll's wait
     // says nothing about the plugin's speed).
-    if !records.is_empty() {
+    if n > 0 {
         state.metrics.batch_time.record(started.elapsed());
-        state.metrics.batch_size.record(records.len() as f64);
+        state.metrics.batch_size.record(n as f64);
     }
     if let Some(f) = state.faults.as_mut() {
-        f.after_records(records.len()).map_err(task_error)?;
+        f.after_records(n).map_err(task_error)?;
     }
-    for r in records {
-        send(state, r).await?;
+    let mut runs = Vec::new();
+    let sent = match polled {
+        Polled::Records(records) => send_records(state, records, &mut runs).await,
+        Polled::Batches(batches) => send_batches(state, batches, &mut runs).await,
+    };
+    // The runs sent whole go to the committer even when a later record failed: their offsets
+    // are safe to commit once acknowledged. A run cut short is never committed.
+    if !runs.is_empty() {
+        // The committer stops only with its task: a closed channel means the task is going.
+        let _ = state.runs.send(runs);
     }
+    state.metrics.records_out.increment(sent?);
     Ok(())
 }
 
-async fn send(state: &mut SourceTaskState, r: SourceRecord) -> Result<(), ActorProcessingErr> {
-    if !state.known_topics.contains(&r.topic) {
-        if let Some(admin) = &state.topic_admin {
-            // Created as the first matching group says; without groups (only on the embedded
-            // broker, which always gets its topics from the runtime) with the broker's defaults.
-            let spec = match &state.topic_creation {
-                Some(tc) => tc.new_topic(&r.topic),
-                None => NewTopicSpec::broker_defaults(&r.topic),
-            };
-            admin.create_topic(&spec).await.map_err(|e| e.to_string())?;
+/// Whether a record went to the producer or was dropped (errors.tolerance=all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Skipped,
+}
+
+/// One record on its way to the producer, from either API.
+struct Outgoing<'a> {
+    topic: &'a str,
+    kafka_partition: Option<i32>,
+    key_schema: Option<&'a Schema>,
+    key: &'a Value,
+    value_schema: Option<&'a Schema>,
+    value: &'a Value,
+    timestamp: Option<i64>,
+    headers: &'a [RecordHeader],
+    /// The record's source offset, or its batch's (for log lines and errors).
+    offset: &'a OffsetMap,
+    in_batch: bool,
+}
+
+impl Outgoing<'_> {
+    fn of(r: &SourceRecord) -> Outgoing<'_> {
+        Outgoing {
+            topic: &r.topic,
+            kafka_partition: r.partition,
+            key_schema: r.key_schema.as_ref(),
+            key: &r.key,
+            value_schema: r.value_schema.as_ref(),
+            value: &r.value,
+            timestamp: r.timestamp,
+            headers: &r.headers,
+            offset: &r.source_offset,
+            in_batch: false,
         }
-        state
-            .worker
-            .status
-            .topic_used(&state.connector.name, state.task_id, &r.topic);
-        state.known_topics.insert(r.topic.clone());
     }
+
+    /// Where the record came from, for errors.
+    fn whence(&self) -> String {
+        let offset = serde_json::Value::Object(self.offset.clone());
+        if self.in_batch {
+            format!("in the batch ending at source offset {offset}")
+        } else {
+            format!("at source offset {offset}")
+        }
+    }
+}
+
+/// A run of `poll`'s records being sent: consecutive records of one source partition.
+struct OpenRun {
+    partition: SourcePartition,
+    acks: Arc<RunAcks>,
+    records: usize,
+    /// The offset of the run's last record so far.
+    offset: OffsetMap,
+}
+
+impl OpenRun {
+    fn close(self) -> SubmittedRun {
+        SubmittedRun {
+            partition: self.partition,
+            offset: self.offset,
+            records: self.records,
+            acks: self.acks,
+        }
+    }
+}
+
+/// Sends the records of `poll` (Connect's per-record API), grouping consecutive records of one
+/// source partition into a run. A task that wants `commit_record` gets a run per record, so
+/// that each record learns where it landed, and its records are kept until then.
+async fn send_records(
+    state: &mut SourceTaskState,
+    records: Vec<SourceRecord>,
+    runs: &mut Vec<SubmittedRun>,
+) -> Result<u64, ActorProcessingErr> {
+    let keep = state.wants_commit_record;
+    let mut sent = 0;
+    let mut open: Option<OpenRun> = None;
+    for mut r in records {
+        ensure_topic(state, &r.topic).await?;
+        let continues = !keep
+            && open
+                .as_ref()
+                .is_some_and(|o| *o.partition.map() == r.source_partition);
+        if !continues {
+            // A partition equal to the previous run's is reused, so its key is computed once.
+            let partition = match open.take() {
+                Some(o) => {
+                    let p = o.partition.clone();
+                    runs.push(o.close());
+                    (*p.map() == r.source_partition).then_some(p)
+                }
+                None => None,
+            };
+            let partition = partition.unwrap_or_else(|| {
+                SourcePartition::new(if keep {
+                    r.source_partition.clone()
+                } else {
+                    std::mem::take(&mut r.source_partition)
+                })
+            });
+            open = Some(OpenRun {
+                partition,
+                acks: if keep {
+                    RunAcks::single()
+                } else {
+                    RunAcks::new()
+                },
+                records: 0,
+                offset: OffsetMap::new(),
+            });
+        }
+        let run = open.as_mut().expect("opened above");
+        state.delivery.sending(1);
+        let outcome = match send_one(state, &Outgoing::of(&r), &run.acks).await {
+            Ok(o) => o,
+            Err(e) => {
+                state.delivery.not_sent(1);
+                return Err(e);
+            }
+        };
+        run.records += 1;
+        match outcome {
+            Outcome::Sent => sent += 1,
+            Outcome::Skipped => {
+                state.delivery.not_sent(1);
+                run.acks.skipped();
+            }
+        }
+        if keep {
+            run.offset = r.source_offset.clone();
+            match outcome {
+                Outcome::Sent => state.awaiting_commit.push_back((r, run.acks.clone())),
+                Outcome::Skipped => state
+                    .task
+                    .commit_record(&r, None)
+                    .await
+                    .map_err(task_error)?,
+            }
+        } else {
+            run.offset = std::mem::take(&mut r.source_offset);
+        }
+    }
+    if let Some(o) = open {
+        runs.push(o.close());
+    }
+    Ok(sent)
+}
+
+/// Sends batches: each is one run, with the batch's topic checked once.
+async fn send_batches(
+    state: &mut SourceTaskState,
+    batches: Vec<SourceBatch>,
+    runs: &mut Vec<SubmittedRun>,
+) -> Result<u64, ActorProcessingErr> {
+    let mut sent = 0;
+    for batch in batches {
+        let SourceBatch {
+            topic,
+            partition,
+            records,
+            offset,
+        } = batch;
+        ensure_topic(state, &topic).await?;
+        let acks = RunAcks::new();
+        // Counted in flight once per batch: the task touches the counter once, not per record.
+        state.delivery.sending(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let out = Outgoing {
+                topic: &topic,
+                kafka_partition: r.kafka_partition,
+                key_schema: r.key_schema.as_ref(),
+                key: &r.key,
+                value_schema: r.value_schema.as_ref(),
+                value: &r.value,
+                timestamp: r.timestamp,
+                headers: &r.headers,
+                offset: &offset,
+                in_batch: true,
+            };
+            match send_one(state, &out, &acks).await {
+                Ok(Outcome::Sent) => sent += 1,
+                Ok(Outcome::Skipped) => {
+                    state.delivery.not_sent(1);
+                    acks.skipped();
+                }
+                Err(e) => {
+                    state.delivery.not_sent(records.len() - i);
+                    return Err(e);
+                }
+            }
+        }
+        // A batch without records commits its offset once the batches before it are done.
+        runs.push(SubmittedRun {
+            partition,
+            offset,
+            records: records.len(),
+            acks,
+        });
+    }
+    Ok(sent)
+}
+
+/// The first time the task sees a topic: has it created (as the topic creation groups say)
+/// and reports its use.
+async fn ensure_topic(state: &mut SourceTaskState, topic: &str) -> Result<(), ActorProcessingErr> {
+    if state.known_topics.contains(topic) {
+        return Ok(());
+    }
+    if let Some(admin) = &state.topic_admin {
+        // Created as the first matching group says; without groups (only on the embedded
+        // broker, which always gets its topics from the runtime) with the broker's defaults.
+        let spec = match &state.topic_creation {
+            Some(tc) => tc.new_topic(topic),
+            None => NewTopicSpec::broker_defaults(topic),
+        };
+        admin.create_topic(&spec).await.map_err(|e| e.to_string())?;
+    }
+    state
+        .worker
+        .status
+        .topic_used(&state.connector.name, state.task_id, topic);
+    state.known_topics.insert(topic.to_string());
+    Ok(())
+}
+
+/// Converts a record into the task's reused buffers and hands it to the producer, with its
+/// run's acknowledgements as delivery opaque. A full local queue waits for acknowledgements;
+/// nothing is dropped. The caller counts the record in flight before, and uncounts it when it
+/// was skipped or refused.
+async fn send_one(
+    state: &mut SourceTaskState,
+    r: &Outgoing<'_>,
+    acks: &Arc<RunAcks>,
+) -> Result<Outcome, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = state.converters.as_ref().expect("started");
     let converted = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
         conv.key
-            .from_connect(&r.topic, r.key_schema.as_ref(), &r.key)
+            .from_connect_into(r.topic, r.key_schema, r.key, &mut state.key_buf)
             .and_then(|k| {
                 conv.value
-                    .from_connect(&r.topic, r.value_schema.as_ref(), &r.value)
+                    .from_connect_into(r.topic, r.value_schema, r.value, &mut state.value_buf)
                     .map(|v| (k, v))
             })
     };
-    let (key, value) = match converted {
+    let (has_key, has_value) = match converted {
         Ok(kv) => kv,
         Err(e) if state.connector.errors_tolerance_all => {
-            tracing::warn!(topic = %r.topic, offset = ?r.source_offset, "skipping a record that failed conversion (errors.tolerance=all): {e}");
-            state
-                .task
-                .commit_record(&r, None)
-                .await
-                .map_err(task_error)?;
-            let token = state.lock().submit(r);
-            state.lock().skipped(&token);
-            return Ok(());
+            tracing::warn!(topic = %r.topic, offset = ?r.offset, in_batch = r.in_batch, "skipping a record that failed conversion (errors.tolerance=all): {e}");
+            return Ok(Outcome::Skipped);
         }
         Err(e) => {
             return Err(format!(
-                "cannot convert the record for topic {} at source offset {}: {e}",
+                "cannot convert the record for topic {} {}: {e}",
                 r.topic,
-                serde_json::Value::Object(r.source_offset.clone())
+                r.whence()
             )
             .into())
         }
     };
-    let mut headers = None;
+    let mut rec = BaseRecord::with_opaque_to(r.topic, acks.clone());
+    if has_key {
+        rec = rec.key(&state.key_buf[..]);
+    }
+    if has_value {
+        rec = rec.payload(&state.value_buf[..]);
+    }
+    if let Some(p) = r.kafka_partition {
+        rec = rec.partition(p);
+    }
+    if let Some(t) = r.timestamp {
+        rec = rec.timestamp(t);
+    }
     if !r.headers.is_empty() {
         let mut h = OwnedHeaders::new_with_capacity(r.headers.len());
-        for hd in &r.headers {
+        for hd in r.headers {
             let bytes = header_bytes(&hd.value);
             h = h.insert(Header {
                 key: &hd.key,
                 value: bytes.as_deref(),
             });
         }
-        headers = Some(h);
-    }
-    let topic = r.topic.clone();
-    let (partition, timestamp) = (r.partition, r.timestamp);
-    let token = state.lock().submit(r);
-    let mut rec = BaseRecord::with_opaque_to(&topic, Box::new(token));
-    if let Some(k) = key.as_deref() {
-        rec = rec.key(k);
-    }
-    if let Some(v) = value.as_deref() {
-        rec = rec.payload(v);
-    }
-    if let Some(p) = partition {
-        rec = rec.partition(p);
-    }
-    if let Some(t) = timestamp {
-        rec = rec.timestamp(t);
-    }
-    if let Some(h) = headers {
         rec = rec.headers(h);
     }
     let producer = state.producer.as_ref().expect("started");
     loop {
         match producer.send(rec) {
-            Ok(()) => {
-                state.metrics.records_out.increment(1);
-                return Ok(());
-            }
+            Ok(()) => return Ok(Outcome::Sent),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                 // The local queue is full: wait for acknowledgements to make room.
                 rec = back;
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(100), state.delivered.notified())
-                        .await;
-                if let Some(e) = state.lock().error.clone() {
+                state
+                    .delivery
+                    .wait(Duration::from_millis(100), |d| d.error().is_some())
+                    .await;
+                if let Some(e) = state.delivery.error() {
                     return Err(e.into());
                 }
             }
-            Err((e, _)) => return Err(format!("cannot produce to topic {topic}: {e}").into()),
+            Err((e, _)) => {
+                return Err(format!("cannot produce to topic {}: {e}", r.topic).into());
+            }
         }
     }
+}
+
+/// Calls `commit_record` for the kept records the broker acknowledged, in the order `poll`
+/// returned them.
+async fn commit_acknowledged_records(state: &mut SourceTaskState) -> Result<(), ConnectError> {
+    while let Some((_, acks)) = state.awaiting_commit.front() {
+        let Some((partition, offset)) = acks.landed() else {
+            break;
+        };
+        let (record, _) = state.awaiting_commit.pop_front().expect("front exists");
+        let metadata = RecordMetadata {
+            topic: record.topic.clone(),
+            partition,
+            offset,
+        };
+        state.task.commit_record(&record, Some(&metadata)).await?;
+    }
+    Ok(())
 }
 
 /// Waits for in-flight records (up to offset.flush.timeout.ms), then stops the plugin task.
@@ -474,8 +720,8 @@ async fn stop(state: &mut SourceTaskState) {
         let _ = p.flush(Duration::ZERO);
     }
     loop {
-        let in_flight = state.lock().in_flight();
-        if in_flight == 0 || state.producer.is_none() {
+        let in_flight = state.delivery.in_flight();
+        if in_flight == 0 || state.producer.is_none() || state.delivery.error().is_some() {
             break;
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -486,18 +732,15 @@ async fn stop(state: &mut SourceTaskState) {
             );
             break;
         }
-        let _ = tokio::time::timeout(
-            left.min(Duration::from_millis(50)),
-            state.delivered.notified(),
-        )
-        .await;
+        state
+            .delivery
+            .wait(left.min(Duration::from_millis(50)), |d| {
+                d.in_flight() == 0 || d.error().is_some()
+            })
+            .await;
     }
-    let acked = state.lock().take_acked();
-    for (record, md) in &acked {
-        if let Err(e) = state.task.commit_record(record, Some(md)).await {
-            tracing::warn!("commit_record failed while stopping: {e}");
-            break;
-        }
+    if let Err(e) = commit_acknowledged_records(state).await {
+        tracing::warn!("commit_record failed while stopping: {e}");
     }
     if let Err(e) = state.task.stop().await {
         tracing::warn!("source task stop failed: {e}");

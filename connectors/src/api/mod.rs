@@ -3,7 +3,8 @@
 //! Call order, as in Connect:
 //! - [`Connector`]: `validate`? → `start` → `task_configs(max)` (again whenever the connector
 //!   asks for reconfiguration) → `stop`.
-//! - [`SourceTask`]: `start` → `poll`* (each returned record later gets `commit_record`) →
+//! - [`SourceTask`]: `start` → `poll_batches`* (by default `poll`; each record of `poll` later
+//!   gets `commit_record` unless the task opts out with `wants_commit_record`) →
 //!   `commit` after offsets were flushed → `stop`.
 //! - [`SinkTask`]: `start` → `open(partitions)` → `put`* → `pre_commit` (default: `flush`) →
 //!   `close(partitions)` on revocation → `stop`.

@@ -1,11 +1,17 @@
 use async_trait::async_trait;
 
 use crate::error::ConnectResult;
-use crate::record::{RecordMetadata, SourceRecord};
+use crate::record::{Polled, RecordMetadata, SourceRecord};
 
 use super::{Props, SourceTaskContext};
 
 /// A source task: polls an external system for records.
+///
+/// A task implements [`poll`](SourceTask::poll) (Connect's per-record API: every record
+/// carries its topic, source partition and offset) and may also implement
+/// [`poll_batches`](SourceTask::poll_batches), which the runtime calls instead: a batch shares
+/// one topic and one source partition across its records and carries one offset, which is what
+/// keeps a fast source cheap (no map per record, no offset bookkeeping per record).
 #[async_trait]
 pub trait SourceTask: Send + 'static {
     async fn start(&mut self, ctx: SourceTaskContext, props: &Props) -> ConnectResult<()>;
@@ -14,13 +20,34 @@ pub trait SourceTask: Send + 'static {
     /// within about a second when idle so the runtime can handle stop and commit requests.
     async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>>;
 
+    /// What the runtime calls: by default the records of [`poll`](SourceTask::poll). A task
+    /// that reads runs of records from one source partition returns
+    /// [`Polled::Batches`](crate::record::Polled::Batches) instead. The same rule as for
+    /// `poll` holds: return within about a second when idle.
+    async fn poll_batches(&mut self) -> ConnectResult<Polled> {
+        Ok(Polled::Records(self.poll().await?))
+    }
+
+    /// Whether the runtime must call [`commit_record`](SourceTask::commit_record) for every
+    /// record. Only then does it keep each record until the broker acknowledged it; a task
+    /// that does not need the callback says `false` and its records are dropped as soon as
+    /// the producer has copied them. Defaults to `true`, so that a task written against
+    /// Connect's API keeps getting its callbacks. Records of
+    /// [`poll_batches`](SourceTask::poll_batches) never get it (they have no offsets of their
+    /// own).
+    fn wants_commit_record(&self) -> bool {
+        true
+    }
+
     /// Called after the runtime flushed the offsets of acknowledged records.
     async fn commit(&mut self) -> ConnectResult<()> {
         Ok(())
     }
 
-    /// Called once per record after the broker acknowledged it (`metadata`), or after it was
-    /// filtered out before reaching the producer (`None`).
+    /// Called once per record of [`poll`](SourceTask::poll) after the broker acknowledged it
+    /// (`metadata`), or after it was filtered out before reaching the producer (`None`), when
+    /// [`wants_commit_record`](SourceTask::wants_commit_record) says so. Records are passed in
+    /// the order `poll` returned them (an acknowledged record waits for the ones before it).
     async fn commit_record(
         &mut self,
         _record: &SourceRecord,

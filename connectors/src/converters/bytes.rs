@@ -17,6 +17,26 @@ impl ByteArrayConverter {
     }
 }
 
+/// The bytes a value stands for (`None`: a Kafka null), or why it cannot be written.
+fn bytes_of<'a>(schema: Option<&Schema>, value: &'a Value) -> ConnectResult<Option<&'a [u8]>> {
+    if let Some(s) = schema {
+        if s.ty() != Type::Bytes {
+            return Err(ConnectError::data(format!(
+                "Invalid schema type for ByteArrayConverter: {}",
+                s.ty()
+            )));
+        }
+    }
+    match value {
+        Value::Null => Ok(None),
+        Value::Bytes(b) => Ok(Some(b)),
+        v => Err(ConnectError::data(format!(
+            "ByteArrayConverter is not compatible with objects of type {}",
+            v.kind()
+        ))),
+    }
+}
+
 impl Converter for ByteArrayConverter {
     fn configure(&mut self, _props: &Props, _is_key: bool) -> ConnectResult<()> {
         Ok(())
@@ -28,22 +48,24 @@ impl Converter for ByteArrayConverter {
         schema: Option<&Schema>,
         value: &Value,
     ) -> ConnectResult<Option<Vec<u8>>> {
-        if let Some(s) = schema {
-            if s.ty() != Type::Bytes {
-                return Err(ConnectError::data(format!(
-                    "Invalid schema type for ByteArrayConverter: {}",
-                    s.ty()
-                )));
+        Ok(bytes_of(schema, value)?.map(<[u8]>::to_vec))
+    }
+
+    fn from_connect_into(
+        &self,
+        _topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> ConnectResult<bool> {
+        out.clear();
+        Ok(match bytes_of(schema, value)? {
+            Some(b) => {
+                out.extend_from_slice(b);
+                true
             }
-        }
-        match value {
-            Value::Null => Ok(None),
-            Value::Bytes(b) => Ok(Some(b.clone())),
-            v => Err(ConnectError::data(format!(
-                "ByteArrayConverter is not compatible with objects of type {}",
-                v.kind()
-            ))),
-        }
+            None => false,
+        })
     }
 
     fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> ConnectResult<SchemaAndValue> {

@@ -41,6 +41,30 @@ pub trait Converter: Send + Sync {
         value: &Value,
     ) -> ConnectResult<Option<Vec<u8>>>;
 
+    /// Connect data → bytes written into `out`, which is cleared first and which the caller
+    /// reuses from record to record; `false` is a Kafka null. The default moves the result of
+    /// [`from_connect`](Converter::from_connect) into `out`; converters that can write in
+    /// place do, so a source task converts without an allocation per record.
+    #[allow(clippy::wrong_self_convention)]
+    fn from_connect_into(
+        &self,
+        topic: &str,
+        schema: Option<&Schema>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> ConnectResult<bool> {
+        match self.from_connect(topic, schema, value)? {
+            Some(bytes) => {
+                *out = bytes;
+                Ok(true)
+            }
+            None => {
+                out.clear();
+                Ok(false)
+            }
+        }
+    }
+
     /// Bytes → Connect data. A Kafka null becomes `Value::Null`.
     fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> ConnectResult<SchemaAndValue>;
 }
@@ -164,6 +188,37 @@ mod tests {
             j.from_connect("t", None, &Value::Boolean(true)).unwrap(),
             Some(br#"{"schema":null,"payload":true}"#.to_vec())
         );
+    }
+
+    /// `from_connect_into` writes what `from_connect` returns, into a buffer reused from record
+    /// to record (cleared each time), for every converter; a null writes nothing.
+    #[test]
+    fn converting_into_a_reused_buffer_matches_from_connect() {
+        let cases: Vec<(Option<Schema>, Value)> = vec![
+            (
+                Some(Schema::string()),
+                Value::String("a longer first line".into()),
+            ),
+            (Some(Schema::string()), Value::String("short".into())),
+            (None, Value::Bytes(vec![1, 2, 3])),
+            (Some(Schema::int32()), Value::Int32(7)),
+            (None, Value::Boolean(true)),
+            (None, Value::Null),
+        ];
+        for full in CONVERTER_CLASSES {
+            let c = converter_by_name(full).unwrap();
+            let mut buf = Vec::new();
+            for (schema, value) in &cases {
+                let want = c.from_connect("t", schema.as_ref(), value);
+                let got = c.from_connect_into("t", schema.as_ref(), value, &mut buf);
+                match (want, got) {
+                    (Ok(Some(bytes)), Ok(true)) => assert_eq!(buf, bytes, "{full} {value:?}"),
+                    (Ok(None), Ok(false)) => assert!(buf.is_empty(), "{full} {value:?}"),
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (want, got) => panic!("{full} {value:?}: {want:?} vs {got:?}"),
+                }
+            }
+        }
     }
 
     #[test]

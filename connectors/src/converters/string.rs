@@ -56,6 +56,23 @@ impl Converter for StringConverter {
         })
     }
 
+    fn from_connect_into(
+        &self,
+        _topic: &str,
+        _schema: Option<&Schema>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> ConnectResult<bool> {
+        out.clear();
+        match value {
+            Value::Null => return Ok(false),
+            Value::Bytes(b) => out.extend_from_slice(b),
+            Value::String(s) => out.extend_from_slice(s.as_bytes()),
+            v => out.extend_from_slice(v.to_java_string().as_bytes()),
+        }
+        Ok(true)
+    }
+
     fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> ConnectResult<SchemaAndValue> {
         let value = match bytes {
             None => Value::Null,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use super::logical::LogicalType;
 use super::value::Value;
@@ -158,60 +158,80 @@ impl Schema {
         self.0.fields.iter().find(|f| f.name == name)
     }
 
-    // The predefined schemas of `Schema.*_SCHEMA` and `Schema.OPTIONAL_*_SCHEMA`.
+    // The predefined schemas of `Schema.*_SCHEMA` and `Schema.OPTIONAL_*_SCHEMA`. Each is built
+    // once and shared: a source that tags every record with `Schema::string()` clones an `Arc`,
+    // it allocates nothing.
     pub fn int8() -> Schema {
-        SchemaBuilder::new(Type::Int8).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int8, false));
+        S.clone()
     }
     pub fn int16() -> Schema {
-        SchemaBuilder::new(Type::Int16).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int16, false));
+        S.clone()
     }
     pub fn int32() -> Schema {
-        SchemaBuilder::new(Type::Int32).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int32, false));
+        S.clone()
     }
     pub fn int64() -> Schema {
-        SchemaBuilder::new(Type::Int64).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int64, false));
+        S.clone()
     }
     pub fn float32() -> Schema {
-        SchemaBuilder::new(Type::Float32).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float32, false));
+        S.clone()
     }
     pub fn float64() -> Schema {
-        SchemaBuilder::new(Type::Float64).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float64, false));
+        S.clone()
     }
     pub fn boolean() -> Schema {
-        SchemaBuilder::new(Type::Boolean).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Boolean, false));
+        S.clone()
     }
     pub fn string() -> Schema {
-        SchemaBuilder::new(Type::String).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::String, false));
+        S.clone()
     }
     pub fn bytes() -> Schema {
-        SchemaBuilder::new(Type::Bytes).build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Bytes, false));
+        S.clone()
     }
     pub fn optional_string() -> Schema {
-        SchemaBuilder::new(Type::String).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::String, true));
+        S.clone()
     }
     pub fn optional_bytes() -> Schema {
-        SchemaBuilder::new(Type::Bytes).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Bytes, true));
+        S.clone()
     }
     pub fn optional_int64() -> Schema {
-        SchemaBuilder::new(Type::Int64).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int64, true));
+        S.clone()
     }
     pub fn optional_int32() -> Schema {
-        SchemaBuilder::new(Type::Int32).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int32, true));
+        S.clone()
     }
     pub fn optional_int8() -> Schema {
-        SchemaBuilder::new(Type::Int8).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int8, true));
+        S.clone()
     }
     pub fn optional_int16() -> Schema {
-        SchemaBuilder::new(Type::Int16).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int16, true));
+        S.clone()
     }
     pub fn optional_float32() -> Schema {
-        SchemaBuilder::new(Type::Float32).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float32, true));
+        S.clone()
     }
     pub fn optional_float64() -> Schema {
-        SchemaBuilder::new(Type::Float64).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float64, true));
+        S.clone()
     }
     pub fn optional_boolean() -> Schema {
-        SchemaBuilder::new(Type::Boolean).optional().build()
+        static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Boolean, true));
+        S.clone()
     }
 
     /// The logical type this schema carries, recognised by its name
@@ -250,6 +270,12 @@ impl Schema {
             && a.key_schema == b.key_schema
             && a.fields == b.fields
     }
+}
+
+/// A predefined primitive schema, built once by its `LazyLock`.
+fn primitive(ty: Type, optional: bool) -> Schema {
+    let b = SchemaBuilder::new(ty);
+    if optional { b.optional() } else { b }.build()
 }
 
 /// Builds a [`Schema`], like Connect's `SchemaBuilder`.

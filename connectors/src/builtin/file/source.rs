@@ -11,7 +11,9 @@ use crate::api::{
 use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
 use crate::data::{Schema, Value};
 use crate::error::{ConnectError, ConnectResult};
-use crate::record::{OffsetMap, SourceRecord};
+use crate::record::{
+    BatchRecord, OffsetMap, Polled, SourceBatch, SourcePartition, SourceRecord, Topic,
+};
 
 use super::{
     DEFAULT_TASK_BATCH_SIZE, FILENAME_FIELD, FILE_CONFIG, POSITION_FIELD, TASK_BATCH_SIZE_CONFIG,
@@ -274,15 +276,16 @@ type Input = Box<dyn AsyncRead + Send + Unpin>;
 /// Its source partition is `{"filename": <absolute path>}` (see [`absolute_filename`]); at
 /// start it also looks up Connect's key, the path as configured. A committed position past the
 /// file's end fails the task ([`FileSourceError::PositionPastEnd`]).
-#[derive(Default)]
 pub struct FileStreamSourceTask {
     /// The file as configured; `None`: stdin.
     filename: Option<String>,
     /// The absolute path the file's offsets are kept under (see [`absolute_filename`]).
     key: Option<String>,
-    topic: String,
+    /// Made once at start; every batch shares it.
+    topic: Topic,
     batch_size: usize,
-    partition: OffsetMap,
+    /// Made once at start; every batch shares it.
+    partition: SourcePartition,
     /// The committed position to seek to when the file is opened.
     start_position: u64,
     input: Option<Input>,
@@ -291,6 +294,23 @@ pub struct FileStreamSourceTask {
     /// Bytes read but not yet emitted as lines.
     buf: Vec<u8>,
     warned_missing: bool,
+}
+
+impl Default for FileStreamSourceTask {
+    fn default() -> Self {
+        FileStreamSourceTask {
+            filename: None,
+            key: None,
+            topic: Topic::from(""),
+            batch_size: DEFAULT_TASK_BATCH_SIZE as usize,
+            partition: SourcePartition::new(OffsetMap::new()),
+            start_position: 0,
+            input: None,
+            position: None,
+            buf: Vec::new(),
+            warned_missing: false,
+        }
+    }
 }
 
 impl FileStreamSourceTask {
@@ -359,12 +379,17 @@ impl FileStreamSourceTask {
         Ok(true)
     }
 
-    /// Moves every complete line of `buf` into `records`, up to the batch size.
-    fn extract_lines(&mut self, records: &mut Vec<SourceRecord>, timestamp: i64) {
+    /// Hands every complete line of `buf` to `emit` with the position just past it, until
+    /// `emitted` reaches the batch size; answers how many lines there are now.
+    fn extract_lines(
+        &mut self,
+        mut emitted: usize,
+        mut emit: impl FnMut(String, Option<u64>),
+    ) -> usize {
         let mut head = 0;
-        while records.len() < self.batch_size {
+        while emitted < self.batch_size {
             let rest = &self.buf[head..];
-            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            let Some(end) = memchr::memchr2(b'\n', b'\r', rest) else {
                 break;
             };
             let next = if rest[end] == b'\n' {
@@ -379,26 +404,52 @@ impl FileStreamSourceTask {
                 // A `\r` ends the data read so far: wait to see whether `\n` follows.
                 break;
             };
-            let line = String::from_utf8_lossy(&rest[..end]).into_owned();
+            let line = match std::str::from_utf8(&rest[..end]) {
+                Ok(valid) => valid.to_owned(),
+                // Only a line with invalid UTF-8 takes the slower, replacing decoder.
+                Err(_) => String::from_utf8_lossy(&rest[..end]).into_owned(),
+            };
             head += next;
-            let offset_position = self.position.map(|p| p + next as u64);
-            self.position = offset_position;
-            let mut offset = OffsetMap::new();
-            offset.insert(
-                POSITION_FIELD.into(),
-                offset_position.map_or(Json::Null, Json::from),
-            );
-            let mut record = SourceRecord::new(
-                self.partition.clone(),
-                offset,
-                self.topic.clone(),
-                Some(Schema::string()),
-                Value::String(line),
-            );
-            record.timestamp = Some(timestamp);
-            records.push(record);
+            self.position = self.position.map(|p| p + next as u64);
+            emit(line, self.position);
+            emitted += 1;
         }
         self.buf.drain(..head);
+        emitted
+    }
+
+    /// Reads up to a batch of lines, handing each to `emit`; `false`: the input is not there
+    /// yet (after a back-off, as at the end of the input when no line came).
+    async fn read_lines(
+        &mut self,
+        mut emit: impl FnMut(String, Option<u64>),
+    ) -> ConnectResult<bool> {
+        if self.input.is_none() && !self.open().await? {
+            tokio::time::sleep(MISSING_FILE_BACKOFF).await;
+            return Ok(false);
+        }
+        let mut emitted = self.extract_lines(0, &mut emit);
+        while emitted < self.batch_size {
+            if self.read_chunk().await? == 0 {
+                break;
+            }
+            emitted = self.extract_lines(emitted, &mut emit);
+        }
+        if emitted == 0 {
+            // At the end of the input: back off, then look for appended lines on the next poll.
+            tokio::time::sleep(EOF_BACKOFF).await;
+        }
+        Ok(true)
+    }
+
+    /// A source offset: `{"position": <byte after the line>}` (null on stdin).
+    fn offset(position: Option<u64>) -> OffsetMap {
+        let mut offset = OffsetMap::new();
+        offset.insert(
+            POSITION_FIELD.into(),
+            position.map_or(Json::Null, Json::from),
+        );
+        offset
     }
 
     /// Reads the next chunk; `Ok(0)` at the end of the input (or, on stdin, when nothing came).
@@ -442,13 +493,13 @@ impl SourceTask for FileStreamSourceTask {
     async fn start(&mut self, ctx: SourceTaskContext, props: &Props) -> ConnectResult<()> {
         let config = config_def().parse(props)?;
         self.filename = config.opt_string(FILE_CONFIG).filter(|f| !f.is_empty());
-        self.topic = config.string(TOPIC_CONFIG)?;
         self.batch_size = config.int(TASK_BATCH_SIZE_CONFIG)?.max(1) as usize;
         self.key = match &self.filename {
             Some(f) => Some(absolute_filename(f)?),
             None => None,
         };
-        self.partition = Self::source_partition(self.key.as_deref());
+        self.topic = Topic::from(config.string(TOPIC_CONFIG)?);
+        self.partition = SourcePartition::new(Self::source_partition(self.key.as_deref()));
         self.start_position = match (&self.filename, &self.key) {
             (Some(file), Some(key)) => {
                 let reader = ctx.offset_storage_reader();
@@ -456,7 +507,7 @@ impl SourceTask for FileStreamSourceTask {
                     .into_iter()
                     .find_map(|p| reader.offset(&p).map(|o| (p, o)));
                 let position = committed_position(found.as_ref().map(|(_, o)| o))?;
-                if let Some((p, _)) = found.filter(|(p, _)| *p != self.partition) {
+                if let Some((p, _)) = found.filter(|(p, _)| p != self.partition.map()) {
                     tracing::info!(
                         "Resuming {key} at position {position}, committed under {}; new \
                          positions are committed under the absolute path",
@@ -473,25 +524,52 @@ impl SourceTask for FileStreamSourceTask {
         Ok(())
     }
 
+    /// Connect's per-record form, each line with its own position.
     async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
-        if self.input.is_none() && !self.open().await? {
-            tokio::time::sleep(MISSING_FILE_BACKOFF).await;
-            return Ok(Vec::new());
-        }
         let timestamp = now_ms();
+        let (topic, partition) = (self.topic.to_string(), self.partition.map().clone());
         let mut records = Vec::new();
-        self.extract_lines(&mut records, timestamp);
-        while records.len() < self.batch_size {
-            if self.read_chunk().await? == 0 {
-                break;
-            }
-            self.extract_lines(&mut records, timestamp);
-        }
-        if records.is_empty() {
-            // At the end of the input: back off, then look for appended lines on the next poll.
-            tokio::time::sleep(EOF_BACKOFF).await;
-        }
+        self.read_lines(|line, position| {
+            let mut record = SourceRecord::new(
+                partition.clone(),
+                Self::offset(position),
+                topic.clone(),
+                Some(Schema::string()),
+                Value::String(line),
+            );
+            record.timestamp = Some(timestamp);
+            records.push(record);
+        })
+        .await?;
         Ok(records)
+    }
+
+    /// What the runtime calls: one batch with the topic and partition made at start, and the
+    /// position after its last line as its one offset.
+    async fn poll_batches(&mut self) -> ConnectResult<Polled> {
+        let timestamp = now_ms();
+        let schema = Schema::string();
+        let mut records = Vec::with_capacity(self.batch_size.min(READ_CHUNK));
+        self.read_lines(|line, _| {
+            let mut record = BatchRecord::new(Some(schema.clone()), Value::String(line));
+            record.timestamp = Some(timestamp);
+            records.push(record);
+        })
+        .await?;
+        if records.is_empty() {
+            return Ok(Polled::Batches(Vec::new()));
+        }
+        Ok(Polled::Batches(vec![SourceBatch {
+            topic: self.topic.clone(),
+            partition: self.partition.clone(),
+            records,
+            offset: Self::offset(self.position),
+        }]))
+    }
+
+    /// Records of `poll_batches` need no callback, and `commit_record` does nothing here.
+    fn wants_commit_record(&self) -> bool {
+        false
     }
 
     async fn stop(&mut self) -> ConnectResult<()> {
@@ -852,6 +930,61 @@ mod tests {
         .map(|b| b.len());
         assert_eq!(sizes, [2, 2, 1]);
         assert!(task.poll().await.unwrap().is_empty());
+    }
+
+    /// The runtime's form: one batch per poll sharing the topic and partition made at start
+    /// (the same `Arc`s every time), the lines without offsets, and the position after the last
+    /// line as the batch's offset, equal to the last per-record offset of `poll`.
+    #[tokio::test]
+    async fn batches_share_topic_and_partition_and_carry_the_last_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, "a\nbb\r\nc\rdé\nhalf".as_bytes());
+        let mut task = started(&task_props(&path, &[("batch.size", "3")]), vec![]).await;
+        let batch = |p: Polled| match p {
+            Polled::Batches(mut b) => {
+                assert!(b.len() <= 1, "one batch per poll");
+                b.pop()
+            }
+            Polled::Records(_) => panic!("the file source polls in batches"),
+        };
+        let first = batch(task.poll_batches().await.unwrap()).unwrap();
+        let values: Vec<_> = first.records.iter().map(|r| r.value.clone()).collect();
+        assert_eq!(
+            values,
+            ["a", "bb", "c"].map(|s| Value::String(s.into())).to_vec()
+        );
+        assert_eq!(first.offset, map(json!({"position": 8})));
+        assert_eq!(first.topic.as_str(), "lines");
+        assert_eq!(
+            first.partition.map(),
+            &map(json!({"filename": path.to_str().unwrap()}))
+        );
+        assert!(first.records.iter().all(|r| r.timestamp.is_some()
+            && r.value_schema == Some(Schema::string())
+            && r.key == Value::Null));
+
+        let second = batch(task.poll_batches().await.unwrap()).unwrap();
+        assert_eq!(second.records.len(), 1);
+        assert_eq!(second.offset, map(json!({"position": 12})));
+        // Shared, not rebuilt: the runtime compares them by pointer.
+        assert!(std::ptr::eq(first.topic.as_str(), second.topic.as_str()));
+        assert!(std::ptr::eq(first.partition.map(), second.partition.map()));
+        // The unterminated last line waits; an empty poll is no batch at all.
+        assert!(batch(task.poll_batches().await.unwrap()).is_none());
+        assert!(!task.wants_commit_record());
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_is_replaced_and_counted_in_the_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"ok\xffx\nfine\n");
+        let mut task = started(&task_props(&path, &[]), vec![]).await;
+        assert_eq!(
+            lines(&task.poll().await.unwrap()),
+            owned(&[("ok\u{fffd}x", 5), ("fine", 10)])
+        );
     }
 
     #[tokio::test]

@@ -238,6 +238,11 @@ impl SourceTask for VerifiableSourceTask {
         Ok(records)
     }
 
+    /// Its `commit_record` does nothing: the runtime need not keep records for it.
+    fn wants_commit_record(&self) -> bool {
+        false
+    }
+
     async fn stop(&mut self) -> ConnectResult<()> {
         Ok(())
     }
