@@ -608,12 +608,16 @@ async fn fetch(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     let mut next = first;
     while let Some(r) = next.take() {
         match r {
-            Ok(m) => {
-                received += 1;
-                if let Some(rec) = convert(state, &m)? {
-                    state.batch.push(rec);
+            Ok(m) => match convert(state, &m) {
+                Ok(rec) => {
+                    received += 1;
+                    state.batch.extend(rec);
                 }
-            }
+                Err(e) => {
+                    state.metrics.records_in.increment(received);
+                    return Err(e);
+                }
+            },
             Err(e) => {
                 state.metrics.records_in.increment(received);
                 let wanted = state
