@@ -254,7 +254,9 @@ impl SourceRecord {
 /// A record delivered to a sink task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinkRecord {
-    pub topic: String,
+    /// Shared by every record of the topic the runtime delivers (interned once per topic), so
+    /// a record costs no allocation for it; `"t".into()` builds one.
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
     pub timestamp: Option<i64>,
@@ -268,7 +270,7 @@ pub struct SinkRecord {
 
 impl SinkRecord {
     pub fn topic_partition(&self) -> TopicPartition {
-        TopicPartition::new(self.topic.clone(), self.partition)
+        TopicPartition::new(&*self.topic, self.partition)
     }
 }
 

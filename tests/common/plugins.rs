@@ -140,7 +140,7 @@ impl SinkTask for PanickingFileSink {
     async fn start(&mut self, ctx: SinkTaskContext, props: &Props) -> ConnectResult<()> {
         self.inner.start(ctx, props).await
     }
-    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
         if SINK_PANICKED.load(Ordering::SeqCst) {
             let mut r = SINK_RESUMED_AT.lock().unwrap();
             if r.is_none() {
@@ -241,10 +241,10 @@ impl SinkTask for RecordingSink {
     async fn close(&mut self, partitions: &[TopicPartition]) -> ConnectResult<()> {
         self.inner.close(partitions).await
     }
-    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
         {
             let mut m = RECEIVED_BY.lock().unwrap();
-            for r in &records {
+            for r in records {
                 let v = m.entry(r.topic_partition()).or_default();
                 if !v.contains(&self.id) {
                     v.push(self.id);

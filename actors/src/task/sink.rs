@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use kconnect_connectors::api::{Props, SinkOffsets, SinkTask, SinkTaskContext, TaskInstance};
 use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
 use kconnect_connectors::ConnectError;
@@ -100,8 +100,11 @@ pub struct SinkTaskState {
     /// Next offset to read for each assigned partition, after the records `put` accepted.
     current: SinkOffsets,
     committed: SinkOffsets,
-    /// A batch `put` refused with a retriable error, to hand it again.
-    retry: Option<Vec<SinkRecord>>,
+    /// The batch being delivered: filled by `fetch`, lent to `put`, cleared once `put`
+    /// accepted it (kept, capacity and all, for the next), kept as it is when `put` refused it
+    /// with a retriable error, to hand it again.
+    batch: Vec<SinkRecord>,
+    topic_names: TopicNames,
     faults: Option<FaultInjector>,
     metrics: TaskMetrics,
     paused: bool,
@@ -178,7 +181,8 @@ impl Actor for SinkTaskActor {
             assigned: BTreeSet::new(),
             current: SinkOffsets::new(),
             committed: SinkOffsets::new(),
-            retry: None,
+            batch: Vec::new(),
+            topic_names: TopicNames::default(),
             faults,
             metrics,
             paused: args.paused,
@@ -397,6 +401,15 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
             state.current.remove(tp);
             state.committed.remove(tp);
         }
+        // A held batch (put refused it, retriable) keeps only what this task still owns: the
+        // new owner reads the rest from the committed offsets, as Connect drops its batch.
+        if !state.batch.is_empty() {
+            state.batch.retain(|r| {
+                !removed
+                    .iter()
+                    .any(|tp| tp.partition == r.partition && tp.topic == *r.topic)
+            });
+        }
     }
     if !added.is_empty() {
         let c = consumer(state);
@@ -511,72 +524,102 @@ fn tpl_of(tps: &[TopicPartition]) -> TopicPartitionList {
 async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     // Requests made in start, open or the last put (a rewind, say) apply before the next fetch.
     apply_requests(state).await?;
-    let batch = match state.retry.take() {
-        Some(b) => b,
-        None => fetch(state).await?,
+    // A batch still held was refused with a retriable error: it is handed again as it was.
+    if state.batch.is_empty() {
+        fetch(state).await?;
+    }
+    if state.batch.is_empty() {
+        return Ok(());
+    }
+    let injected = match state.faults.as_mut() {
+        Some(f) => f.before_call(true).await,
+        None => Ok(()),
     };
-    if !batch.is_empty() {
-        let next: Vec<(TopicPartition, i64)> = batch
-            .iter()
-            .map(|r| (r.topic_partition(), r.offset + 1))
-            .collect();
-        let injected = match state.faults.as_mut() {
-            Some(f) => f.before_call(true).await,
-            None => Ok(()),
-        };
-        state.metrics.batch_size.record(batch.len() as f64);
-        let started = std::time::Instant::now();
-        // An injected fault takes the place of the put's own result, retriable ones included.
-        let result = match injected {
-            Ok(()) => state.task.put(batch.clone()).await,
-            Err(e) => Err(e),
-        };
-        state.metrics.batch_time.record(started.elapsed());
-        match result {
-            Ok(()) => {
-                let n = next.len();
-                state.metrics.records_out.increment(n as u64);
-                for (tp, o) in next {
-                    state.current.insert(tp, o);
-                }
-                if let Some(f) = state.faults.as_mut() {
-                    f.after_records(n).map_err(task_error)?;
-                }
+    let n = state.batch.len();
+    state.metrics.batch_size.record(n as f64);
+    let started = std::time::Instant::now();
+    // An injected fault takes the place of the put's own result, retriable ones included.
+    let result = match injected {
+        Ok(()) => state.task.put(&state.batch).await,
+        Err(e) => Err(e),
+    };
+    state.metrics.batch_time.record(started.elapsed());
+    match result {
+        Ok(()) => {
+            state.metrics.records_out.increment(n as u64);
+            advance_offsets(&mut state.current, &state.batch);
+            // Cleared, not dropped: the next batch reuses the allocation.
+            state.batch.clear();
+            if let Some(f) = state.faults.as_mut() {
+                f.after_records(n).map_err(task_error)?;
             }
-            Err(ConnectError::Retriable(why)) => {
-                let wait = state.ctx.take_timeout().unwrap_or(100);
-                tracing::warn!("put failed, retrying in {wait} ms: {why}");
-                state.retry = Some(batch);
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-                return Ok(());
-            }
-            Err(e) => return Err(task_error(e)),
         }
+        Err(ConnectError::Retriable(why)) => {
+            let wait = state.ctx.take_timeout().unwrap_or(100);
+            tracing::warn!("put failed, retrying in {wait} ms: {why}");
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+        Err(e) => return Err(task_error(e)),
     }
     Ok(())
 }
 
-/// Reads up to max.poll.records records, waiting at most POLL_WAIT for the first.
-async fn fetch(state: &mut SinkTaskState) -> Result<Vec<SinkRecord>, ActorProcessingErr> {
-    let c = consumer(state);
-    let mut batch = Vec::new();
+/// Records that `put` accepted `batch`: each partition's next offset is written once per batch,
+/// not once per record (a partition's records arrive in offset order, usually one run each).
+fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
+    let mut next: Vec<(&Arc<str>, i32, i64)> = Vec::new();
+    let mut last = 0;
+    for r in batch {
+        let same = |e: &(&Arc<str>, i32, i64)| {
+            e.1 == r.partition && (Arc::ptr_eq(e.0, &r.topic) || **e.0 == *r.topic)
+        };
+        if next.get(last).is_some_and(same) {
+            next[last].2 = r.offset + 1;
+        } else if let Some(i) = next.iter().position(same) {
+            next[i].2 = r.offset + 1;
+            last = i;
+        } else {
+            last = next.len();
+            next.push((&r.topic, r.partition, r.offset + 1));
+        }
+    }
+    for (topic, partition, offset) in next {
+        current.insert(TopicPartition::new(&**topic, partition), offset);
+    }
+}
+
+/// Reads up to max.poll.records records into `state.batch`, waiting at most POLL_WAIT for the
+/// first; the rest are what librdkafka already fetched (it fetches ahead on its own threads
+/// while `put` runs), taken without waiting.
+async fn fetch(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     if state.assigned.is_empty() {
         tokio::time::sleep(POLL_WAIT).await;
-        return Ok(batch);
+        return Ok(());
     }
-    let first = match tokio::time::timeout(POLL_WAIT, c.recv()).await {
-        Err(_) => return Ok(batch),
+    let c = consumer(state);
+    // One stream for the whole batch: each `recv()` would register (and drop) a waker slot
+    // under the consumer's lock for every record.
+    let mut stream = c.stream();
+    let first = match tokio::time::timeout(POLL_WAIT, stream.next()).await {
+        Err(_) => return Ok(()),
         Ok(r) => r,
     };
-    let mut next = Some(first);
+    let mut received = 0u64;
+    let mut next = first;
     while let Some(r) = next.take() {
         match r {
-            Ok(m) => {
-                if let Some(rec) = convert(state, &m)? {
-                    batch.push(rec);
+            Ok(m) => match convert(state, &m) {
+                Ok(rec) => {
+                    received += 1;
+                    state.batch.extend(rec);
                 }
-            }
+                Err(e) => {
+                    state.metrics.records_in.increment(received);
+                    return Err(e);
+                }
+            },
             Err(e) => {
+                state.metrics.records_in.increment(received);
                 let wanted = state
                     .assigned
                     .iter()
@@ -585,13 +628,39 @@ async fn fetch(state: &mut SinkTaskState) -> Result<Vec<SinkRecord>, ActorProces
                 return Err(consumer_error(c.clone(), wanted, e).await);
             }
         }
-        state.metrics.records_in.increment(1);
-        if batch.len() >= state.max_poll_records {
+        if state.batch.len() >= state.max_poll_records {
             break;
         }
-        next = c.recv().now_or_never();
+        // Whatever is queued already; never waits (the stream never ends).
+        next = stream.next().now_or_never().flatten();
     }
-    Ok(batch)
+    state.metrics.records_in.increment(received);
+    Ok(())
+}
+
+/// Topic names shared by the records of a topic: one allocation per topic, not per record.
+#[derive(Default)]
+struct TopicNames {
+    names: Vec<Arc<str>>,
+    /// The last name handed out: records come in runs of one partition.
+    last: usize,
+}
+
+impl TopicNames {
+    fn get(&mut self, topic: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(self.last).filter(|n| ***n == *topic) {
+            return n.clone();
+        }
+        let i = match self.names.iter().position(|n| **n == *topic) {
+            Some(i) => i,
+            None => {
+                self.names.push(Arc::from(topic));
+                self.names.len() - 1
+            }
+        };
+        self.last = i;
+        self.names[i].clone()
+    }
 }
 
 fn convert(
@@ -639,7 +708,7 @@ fn convert(
         })
         .unwrap_or_default();
     Ok(Some(SinkRecord {
-        topic: topic.to_string(),
+        topic: state.topic_names.get(topic),
         partition: m.partition(),
         offset: m.offset(),
         timestamp,
@@ -799,7 +868,62 @@ async fn stop(state: &mut SinkTaskState) {
 
 #[cfg(test)]
 mod tests {
-    use super::partition_owner;
+    use super::{advance_offsets, partition_owner, TopicNames};
+    use kconnect_connectors::api::SinkOffsets;
+    use kconnect_connectors::data::Value;
+    use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
+    use std::sync::Arc;
+
+    fn record(topic: &Arc<str>, partition: i32, offset: i64) -> SinkRecord {
+        SinkRecord {
+            topic: topic.clone(),
+            partition,
+            offset,
+            timestamp: None,
+            timestamp_type: TimestampType::CreateTime,
+            key_schema: None,
+            key: Value::Null,
+            value_schema: None,
+            value: Value::Null,
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_put_batch_advances_each_partition_to_its_last_record_plus_one() {
+        let (a, b) = (Arc::<str>::from("a"), Arc::<str>::from("b"));
+        // Runs of partitions, a partition seen again after another, a topic equal by name only.
+        let batch = [
+            record(&a, 0, 5),
+            record(&a, 0, 6),
+            record(&a, 1, 0),
+            record(&b, 0, 10),
+            record(&a, 0, 7),
+            record(&Arc::from("b"), 0, 11),
+        ];
+        let mut current = SinkOffsets::new();
+        current.insert(TopicPartition::new("c", 0), 3);
+        advance_offsets(&mut current, &batch);
+        let expected: SinkOffsets = [
+            (TopicPartition::new("a", 0), 8),
+            (TopicPartition::new("a", 1), 1),
+            (TopicPartition::new("b", 0), 12),
+            (TopicPartition::new("c", 0), 3),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(current, expected);
+    }
+
+    #[test]
+    fn records_of_a_topic_share_one_name() {
+        let mut names = TopicNames::default();
+        let first = names.get("orders");
+        let other = names.get("payments");
+        assert!(Arc::ptr_eq(&first, &names.get("orders")));
+        assert!(Arc::ptr_eq(&other, &names.get("payments")));
+        assert_eq!(&*first, "orders");
+    }
 
     #[test]
     fn four_partitions_over_four_tasks_one_each() {

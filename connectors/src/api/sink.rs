@@ -26,7 +26,10 @@ pub trait SinkTask: Send + 'static {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()>;
+    /// Writes (or buffers) a batch of records. The batch is lent, not given: the runtime keeps
+    /// it, so that a batch refused with [`ConnectError::Retriable`](crate::ConnectError::Retriable) is
+    /// handed again as it was without a copy; a task that keeps records clones what it keeps.
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()>;
 
     /// Makes every record handed to `put` so far durable.
     async fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {

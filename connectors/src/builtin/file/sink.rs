@@ -118,9 +118,9 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
         let out = self.out()?;
-        for record in &records {
+        for record in records {
             match &record.value {
                 Value::String(s) => out.line_buffer().extend_from_slice(s.as_bytes()),
                 other => out
@@ -177,7 +177,7 @@ mod tests {
         task.start(SinkTaskContext::new(0), &p).await.unwrap();
 
         let schema = SchemaBuilder::struct_().field("n", Schema::int32()).build();
-        task.put(vec![
+        task.put(&[
             record(0, Value::String("hello world".into())),
             record(1, Value::Int32(42)),
             record(2, Value::Null),
@@ -199,9 +199,7 @@ mod tests {
         );
 
         // `stop` writes out what `put` buffered since the last flush.
-        task.put(vec![record(5, Value::Boolean(true))])
-            .await
-            .unwrap();
+        task.put(&[record(5, Value::Boolean(true))]).await.unwrap();
         task.stop().await.unwrap();
         assert!(std::fs::read_to_string(&path)
             .unwrap()
@@ -217,11 +215,11 @@ mod tests {
         task.start(SinkTaskContext::new(0), &p).await.unwrap();
         let n = 50_000;
         for chunk in (0..n).collect::<Vec<i64>>().chunks(999) {
-            let batch = chunk
+            let batch: Vec<_> = chunk
                 .iter()
                 .map(|&i| record(i, Value::String(format!("line {i}"))))
                 .collect();
-            task.put(batch).await.unwrap();
+            task.put(&batch).await.unwrap();
         }
         task.flush(&SinkOffsets::new()).await.unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -250,10 +248,10 @@ mod tests {
         let mut next = from;
         while next < to {
             let end = (next + 500).min(to);
-            let batch = (next..end)
+            let batch: Vec<_> = (next..end)
                 .map(|i| record(i, Value::String(line(i))))
                 .collect();
-            if let Err(e) = task.put(batch).await {
+            if let Err(e) = task.put(&batch).await {
                 return (committed, Err(e));
             }
             next = end;

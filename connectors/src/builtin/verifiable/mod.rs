@@ -67,7 +67,7 @@ mod tests {
 
     fn delivered(r: &SourceRecord, offset: i64) -> SinkRecord {
         SinkRecord {
-            topic: r.topic.clone(),
+            topic: std::sync::Arc::from(&*r.topic),
             partition: 0,
             offset,
             timestamp: None,
@@ -124,7 +124,7 @@ mod tests {
             }
         }
         for (sink, batch) in sinks.iter_mut().zip(deliveries) {
-            sink.put(batch).await.unwrap();
+            sink.put(&batch).await.unwrap();
             sink.flush(&SinkOffsets::new()).await.unwrap();
         }
 

@@ -148,7 +148,7 @@ impl SinkTask for VerifiableSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()> {
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
         // Check the whole batch first so that a bad record leaves nothing of it written.
         let lines = records
             .iter()
@@ -214,7 +214,7 @@ mod tests {
         task.start(SinkTaskContext::new(7), &p).await.unwrap();
         let path = dir.path().join("verified.2");
         assert_eq!(task.path(), Some(path.as_path()));
-        task.put(vec![
+        task.put(&[
             record(0, Value::Int32(0), Value::Int64(0)),
             record(1, Value::Int32(0), Value::Int64(1)),
             // Schemaless JSON gives INT64 keys.
@@ -228,7 +228,7 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "0 0\n0 1\n1 0\n1 1\n"
         );
-        task.put(vec![record(4, Value::Int32(0), Value::Int64(2))])
+        task.put(&[record(4, Value::Int32(0), Value::Int64(2))])
             .await
             .unwrap();
         task.stop().await.unwrap();
@@ -252,7 +252,7 @@ mod tests {
         ];
         for bad in bad_batches {
             let batch = vec![record(7, Value::Int32(0), Value::Int64(0)), bad];
-            let err = task.put(batch).await.unwrap_err();
+            let err = task.put(&batch).await.unwrap_err();
             assert!(
                 matches!(&err, ConnectError::Data(m) if m.contains("seq-1 at offset 8")),
                 "{err}"
