@@ -371,36 +371,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
         let w = watch.await??;
         src[i] = rate(n * 8 / 10, w.p90 - w.p10);
     }
-    rows.push(Row::info(
-        "FileStreamSource: raw producer",
-        raw_src,
-        Unit::PerSec,
-    ));
-    rows.push(Row::info(
-        "FileStreamSource: kconnect",
-        src[0],
-        Unit::PerSec,
-    ));
-    rows.push(Row::info(
-        "FileStreamSource: Java Connect",
-        src[1],
-        Unit::PerSec,
-    ));
-    rows.push(Row::info(
-        "FileStreamSource: kconnect / raw",
-        src[0] / raw_src,
-        Unit::Ratio,
-    ));
-    rows.push(Row::info(
-        "FileStreamSource: Java / raw",
-        src[1] / raw_src,
-        Unit::Ratio,
-    ));
-    rows.push(Row::info(
-        "FileStreamSource: kconnect / Java",
-        src[0] / src[1],
-        Unit::Ratio,
-    ));
+    throughput_rows(&mut rows, "FileStreamSource", "raw producer", raw_src, src);
 
     // FileStreamSink from one pre-filled topic, and the raw consumer.
     let topic = unique("sink");
@@ -428,32 +399,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
         let at = wait_marks(&out, marks).await?;
         snk[i] = rate(n * 8 / 10, at[1] - at[0]);
     }
-    rows.push(Row::info(
-        "FileStreamSink: raw consumer",
-        raw_snk,
-        Unit::PerSec,
-    ));
-    rows.push(Row::info("FileStreamSink: kconnect", snk[0], Unit::PerSec));
-    rows.push(Row::info(
-        "FileStreamSink: Java Connect",
-        snk[1],
-        Unit::PerSec,
-    ));
-    rows.push(Row::info(
-        "FileStreamSink: kconnect / raw",
-        snk[0] / raw_snk,
-        Unit::Ratio,
-    ));
-    rows.push(Row::info(
-        "FileStreamSink: Java / raw",
-        snk[1] / raw_snk,
-        Unit::Ratio,
-    ));
-    rows.push(Row::info(
-        "FileStreamSink: kconnect / Java",
-        snk[0] / snk[1],
-        Unit::Ratio,
-    ));
+    throughput_rows(&mut rows, "FileStreamSink", "raw consumer", raw_snk, snk);
 
     Ok(Report {
         rows,
@@ -478,6 +424,34 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
             peer.bootstrap, plan.startups, plan.load_tasks, n
         )],
     })
+}
+
+/// One throughput comparison's rows: raw, kconnect, Java Connect (records/s), then the three
+/// ratios between them.
+fn throughput_rows(rows: &mut Vec<Row>, what: &str, raw_name: &str, raw: f64, sides: [f64; 2]) {
+    let [kc, java] = sides;
+    rows.push(Row::info(format!("{what}: {raw_name}"), raw, Unit::PerSec));
+    rows.push(Row::info(format!("{what}: kconnect"), kc, Unit::PerSec));
+    rows.push(Row::info(
+        format!("{what}: Java Connect"),
+        java,
+        Unit::PerSec,
+    ));
+    rows.push(Row::info(
+        format!("{what}: kconnect / raw"),
+        kc / raw,
+        Unit::Ratio,
+    ));
+    rows.push(Row::info(
+        format!("{what}: Java / raw"),
+        java / raw,
+        Unit::Ratio,
+    ));
+    rows.push(Row::info(
+        format!("{what}: kconnect / Java"),
+        kc / java,
+        Unit::Ratio,
+    ));
 }
 
 async fn raw_source(bootstrap: &str, input: &Path, n: usize) -> anyhow::Result<f64> {
