@@ -10,6 +10,7 @@ pub mod converters;
 pub mod data;
 pub mod error;
 pub mod record;
+pub mod transforms;
 
 pub use error::{ConnectError, ConnectResult};
 pub mod builtin;

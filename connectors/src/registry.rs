@@ -6,6 +6,7 @@
 
 use crate::api::{Connector, ConnectorKind};
 use crate::builtin::{file, verifiable};
+use crate::transforms::{self, Predicate, Transformation};
 
 /// A connector class the worker can instantiate.
 #[derive(Debug, Clone)]
@@ -74,10 +75,110 @@ fn aliases(class_name: &str) -> Vec<String> {
     out
 }
 
-/// The connector plugins a worker knows.
+/// A single message transform class (`transforms.<alias>.type`).
+#[derive(Debug, Clone)]
+pub struct TransformationPlugin {
+    pub class_name: &'static str,
+    pub aliases: Vec<String>,
+    pub version: String,
+    factory: fn() -> Box<dyn Transformation>,
+}
+
+impl TransformationPlugin {
+    pub fn new(
+        class_name: &'static str,
+        version: impl Into<String>,
+        factory: fn() -> Box<dyn Transformation>,
+    ) -> Self {
+        TransformationPlugin {
+            class_name,
+            aliases: aliases(class_name),
+            version: version.into(),
+            factory,
+        }
+    }
+
+    /// A new, unconfigured transform of this class.
+    pub fn create(&self) -> Box<dyn Transformation> {
+        (self.factory)()
+    }
+}
+
+/// A predicate class (`predicates.<alias>.type`).
+#[derive(Debug, Clone)]
+pub struct PredicatePlugin {
+    pub class_name: &'static str,
+    pub aliases: Vec<String>,
+    pub version: String,
+    factory: fn() -> Box<dyn Predicate>,
+}
+
+impl PredicatePlugin {
+    pub fn new(
+        class_name: &'static str,
+        version: impl Into<String>,
+        factory: fn() -> Box<dyn Predicate>,
+    ) -> Self {
+        PredicatePlugin {
+            class_name,
+            aliases: aliases(class_name),
+            version: version.into(),
+            factory,
+        }
+    }
+
+    /// A new, unconfigured predicate of this class.
+    pub fn create(&self) -> Box<dyn Predicate> {
+        (self.factory)()
+    }
+}
+
+/// What the registry needs of a plugin to find it by name.
+trait Named {
+    fn class_name(&self) -> &str;
+    fn aliases(&self) -> &[String];
+}
+
+macro_rules! named {
+    ($($t:ty),*) => {$(
+        impl Named for $t {
+            fn class_name(&self) -> &str {
+                self.class_name
+            }
+            fn aliases(&self) -> &[String] {
+                &self.aliases
+            }
+        }
+    )*};
+}
+named!(ConnectorPlugin, TransformationPlugin, PredicatePlugin);
+
+/// The plugin whose class name is `name`, else the one plugin with that alias.
+fn find<'a, P: Named>(plugins: &'a [P], name: &str) -> Option<&'a P> {
+    if let Some(p) = plugins.iter().find(|p| p.class_name() == name) {
+        return Some(p);
+    }
+    let mut matching = plugins
+        .iter()
+        .filter(|p| p.aliases().iter().any(|a| a == name));
+    match (matching.next(), matching.next()) {
+        (Some(p), None) => Some(p),
+        _ => None,
+    }
+}
+
+/// Adds `plugin` to `plugins`, replacing any with the same class name.
+fn replace<P: Named>(plugins: &mut Vec<P>, plugin: P) {
+    plugins.retain(|p| p.class_name() != plugin.class_name());
+    plugins.push(plugin);
+}
+
+/// The plugins a worker knows: connectors, transforms and predicates.
 #[derive(Debug, Clone, Default)]
 pub struct PluginRegistry {
     connectors: Vec<ConnectorPlugin>,
+    transformations: Vec<TransformationPlugin>,
+    predicates: Vec<PredicatePlugin>,
 }
 
 impl PluginRegistry {
@@ -86,7 +187,8 @@ impl PluginRegistry {
         Self::default()
     }
 
-    /// The built-in connectors: FileStream source and sink, Verifiable source and sink.
+    /// The built-in plugins: FileStream source and sink, Verifiable source and sink, and
+    /// Connect's transforms and predicates.
     pub fn builtin() -> Self {
         let version = env!("CARGO_PKG_VERSION");
         let mut r = Self::empty();
@@ -114,33 +216,48 @@ impl PluginRegistry {
             version,
             || Box::new(verifiable::VerifiableSinkConnector::new()),
         ));
+        transforms::register_builtins(&mut r, version);
         r
     }
 
     /// Adds a plugin, replacing any with the same class name.
     pub fn register(&mut self, plugin: ConnectorPlugin) {
-        self.connectors
-            .retain(|p| p.class_name != plugin.class_name);
-        self.connectors.push(plugin);
+        replace(&mut self.connectors, plugin);
+    }
+
+    /// Adds a transform, replacing any with the same class name.
+    pub fn register_transformation(&mut self, plugin: TransformationPlugin) {
+        replace(&mut self.transformations, plugin);
+    }
+
+    /// Adds a predicate, replacing any with the same class name.
+    pub fn register_predicate(&mut self, plugin: PredicatePlugin) {
+        replace(&mut self.predicates, plugin);
     }
 
     /// The plugin whose class name is `class_or_alias`, else the one plugin with that alias.
     pub fn connector(&self, class_or_alias: &str) -> Option<&ConnectorPlugin> {
-        if let Some(p) = self
-            .connectors
-            .iter()
-            .find(|p| p.class_name == class_or_alias)
-        {
-            return Some(p);
-        }
-        let mut matching = self
-            .connectors
-            .iter()
-            .filter(|p| p.aliases.iter().any(|a| a == class_or_alias));
-        match (matching.next(), matching.next()) {
-            (Some(p), None) => Some(p),
-            _ => None,
-        }
+        find(&self.connectors, class_or_alias)
+    }
+
+    /// The transform whose class name is `class_or_alias`, else the one with that alias.
+    pub fn transformation(&self, class_or_alias: &str) -> Option<&TransformationPlugin> {
+        find(&self.transformations, class_or_alias)
+    }
+
+    /// The predicate whose class name is `class_or_alias`, else the one with that alias.
+    pub fn predicate(&self, class_or_alias: &str) -> Option<&PredicatePlugin> {
+        find(&self.predicates, class_or_alias)
+    }
+
+    /// Every transform, in registration order.
+    pub fn transformations(&self) -> &[TransformationPlugin] {
+        &self.transformations
+    }
+
+    /// Every predicate, in registration order.
+    pub fn predicates(&self) -> &[PredicatePlugin] {
+        &self.predicates
     }
 
     /// Every plugin, in registration order.
