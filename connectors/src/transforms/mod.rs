@@ -14,6 +14,8 @@
 //! - Each transform is configured with its alias-stripped keys, as Connect does
 //!   (`transforms.route.regex` → `regex`), and is owned by one task: no `Sync` needed.
 
+pub mod util;
+
 use crate::api::Props;
 use crate::config::ConfigDef;
 use crate::data::{Schema, Value};
