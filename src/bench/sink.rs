@@ -89,9 +89,17 @@ const VARIANTS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The like-for-like consumer settings (the last variant): what the target is judged on.
+fn like_for_like() -> &'static [(&'static str, &'static str)] {
+    VARIANTS[VARIANTS.len() - 1].1
+}
+
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let n = plan.lines;
     let partitions = partitions_for(n);
+    if let Some(side) = &plan.sink_side {
+        return one_side(plan, partitions, side).await;
+    }
     let mut rows = Vec::new();
     let mut feeders = Vec::new();
     for (label, consumer) in VARIANTS {
@@ -199,6 +207,29 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
             thousands(done_records as u64),
             plan.rounds
         )],
+    })
+}
+
+/// `--sink-side`: one side's rounds alone, like for like, reported without a ratio.
+async fn one_side(plan: &Plan, partitions: i32, side: &str) -> anyhow::Result<Report> {
+    let n = plan.lines;
+    let mut best = Timing::default();
+    for _ in 0..plan.rounds {
+        let t = match side {
+            "raw" => raw_round(n, partitions, like_for_like()).await?,
+            _ => kconnect_round(n, partitions, like_for_like()).await?,
+        };
+        if t.steady > best.steady {
+            best = t;
+        }
+    }
+    Ok(Report {
+        rows: vec![Row::info(
+            format!("sink ({side} side only, fetch.queue.backoff.ms=10)"),
+            best.steady,
+            Unit::PerSec,
+        )],
+        notes: vec![],
     })
 }
 
