@@ -1,5 +1,6 @@
 //! One actor per task (the WorkerTask of Connect): [`source::SourceTaskActor`] and
-//! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task.
+//! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task and
+//! a fetch stage (`sink_fetch`) beside each sink task.
 
 pub mod acks;
 pub mod committer;
@@ -7,6 +8,8 @@ pub mod convert;
 pub mod faults;
 pub mod missing_topics;
 pub mod sink;
+mod sink_ahead;
+mod sink_fetch;
 pub mod source;
 pub mod unrecoverable;
 

@@ -1,5 +1,11 @@
 //! `SinkTaskActor`: consume → convert → `put` → `pre_commit` → commit what the task flushed.
 //!
+//! Consuming and converting run ahead in the task's fetch stage ([`super::sink_fetch`]), which
+//! hands ready batches to the actor as messages; the actor owns the plugin, the partitions and
+//! the offsets, and advances a partition's offset only for what `put` accepted. The actor never
+//! waits on the broker for records, so commits, stops and assignment refreshes are handled
+//! between two `put`s.
+//!
 //! Partitions are not handed out by a consumer group rebalance. Each task computes the
 //! partitions it owns from the topic metadata with [`partition_owner`], a pure function of
 //! (topic, partition, tasks.max): every partition has exactly one owner at all times, whatever
@@ -11,7 +17,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use kconnect_connectors::api::{Props, SinkOffsets, SinkTask, SinkTaskContext, TaskInstance};
 use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
 use kconnect_connectors::ConnectError;
@@ -28,6 +33,8 @@ use tracing::Instrument;
 use super::convert::{header_value, TaskConverters};
 use super::faults::FaultInjector;
 use super::missing_topics::{waiting_message, Change, MissingTopics};
+use super::sink_ahead::{Ahead, Next, Ready};
+use super::sink_fetch::{FetchError, FetchStage, FetchState};
 use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
 use crate::broker_health::KafkaClientContext;
@@ -39,8 +46,6 @@ use crate::status::State;
 /// Records handed to one `put` at most, unless `consumer.max.poll.records` says otherwise
 /// (Connect's consumer default).
 const DEFAULT_MAX_POLL_RECORDS: usize = 500;
-/// How long one poll waits for the first record before handling other messages.
-const POLL_WAIT: Duration = Duration::from_millis(200);
 /// How often the task looks for new partitions (and for its topics, until they exist).
 const METADATA_REFRESH: Duration = Duration::from_secs(5);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,7 +68,12 @@ pub enum SinkTaskMsg {
     /// Fail now, as a fault injected from outside (REST `POST /admin/faults`).
     Inject(super::faults::FaultKind),
     Start,
-    Poll,
+    /// A batch the fetch stage read and converted (or the error it stopped on).
+    Fetched(Ready<FetchError>),
+    /// Hand the next ready batch to `put`.
+    Deliver,
+    /// A retriable error's back-off elapsed: hand the refused batch to `put` again.
+    Retry,
     /// offset.flush.interval.ms elapsed: pre_commit and commit.
     Commit,
     RefreshAssignment,
@@ -84,10 +94,13 @@ pub struct SinkTaskState {
     span: tracing::Span,
     task: Box<dyn SinkTask>,
     ctx: SinkTaskContext,
-    consumer: Option<Arc<StreamConsumer<KafkaClientContext>>>,
-    /// Counts the consumer in the worker's live clients; declared after it, so dropped after it.
-    live_consumer: Option<LiveClient>,
+    consumer: Option<Arc<SinkConsumer>>,
+    /// Made at start, then owned by the fetch stage.
     converters: Option<TaskConverters>,
+    /// Reads and converts ahead of `put`, once started.
+    fetch: Option<FetchStage>,
+    /// What the fetch stage handed over and `put` did not get yet.
+    ahead: Ahead<FetchError>,
     topics: TopicFilter,
     /// Listed topics the cluster did not have at the last metadata refresh.
     missing_topics: MissingTopics,
@@ -100,11 +113,14 @@ pub struct SinkTaskState {
     /// Next offset to read for each assigned partition, after the records `put` accepted.
     current: SinkOffsets,
     committed: SinkOffsets,
-    /// The batch being delivered: filled by `fetch`, lent to `put`, cleared once `put`
-    /// accepted it (kept, capacity and all, for the next), kept as it is when `put` refused it
-    /// with a retriable error, to hand it again.
+    /// The batch being delivered: taken from `ahead`, lent to `put`, handed back to the fetch
+    /// stage for reuse once `put` accepted it, kept as it is when `put` refused it with a
+    /// retriable error, to hand it again.
     batch: Vec<SinkRecord>,
-    topic_names: TopicNames,
+    /// The fetch stage's credit for `batch`, returned with it.
+    batch_credit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// `put` refused `batch` with a retriable error; it is handed again at `Retry`.
+    retry_pending: bool,
     faults: Option<FaultInjector>,
     metrics: TaskMetrics,
     paused: bool,
@@ -171,8 +187,9 @@ impl Actor for SinkTaskActor {
             task_count: args.task_count,
             task,
             consumer: None,
-            live_consumer: None,
             converters: None,
+            fetch: None,
+            ahead: Ahead::default(),
             topics,
             missing_topics: MissingTopics::default(),
             reset_allowed: false,
@@ -182,7 +199,8 @@ impl Actor for SinkTaskActor {
             current: SinkOffsets::new(),
             committed: SinkOffsets::new(),
             batch: Vec::new(),
-            topic_names: TopicNames::default(),
+            batch_credit: None,
+            retry_pending: false,
             faults,
             metrics,
             paused: args.paused,
@@ -208,7 +226,10 @@ impl Actor for SinkTaskActor {
         match msg {
             SinkTaskMsg::Start => {
                 start(state).instrument(span.clone()).await?;
-                refresh_assignment(state).instrument(span).await?;
+                refresh_assignment(state).instrument(span.clone()).await?;
+                // Requests of start and open (a rewind, say) apply before the first read.
+                apply_requests(state).instrument(span.clone()).await?;
+                start_fetching(state, &myself, span);
                 let every = state.worker.config.offset_flush_interval;
                 state
                     .timers
@@ -217,9 +238,6 @@ impl Actor for SinkTaskActor {
                     myself.send_interval(METADATA_REFRESH, || SinkTaskMsg::RefreshAssignment),
                 );
                 state.started = true;
-                if !state.paused {
-                    myself.send_message(SinkTaskMsg::Poll)?;
-                }
             }
             SinkTaskMsg::Inject(kind) => {
                 super::faults::inject(&state.connector.name, state.task_id, kind)
@@ -239,13 +257,17 @@ impl Actor for SinkTaskActor {
                     set_running_status(state);
                 }
                 if resume {
-                    myself.send_message(SinkTaskMsg::Poll)?;
+                    myself.send_message(SinkTaskMsg::Deliver)?;
                 }
             }
-            SinkTaskMsg::Poll if state.paused => {}
-            SinkTaskMsg::Poll => {
-                poll_once(state).instrument(span).await?;
-                myself.send_message(SinkTaskMsg::Poll)?;
+            SinkTaskMsg::Fetched(ready) => {
+                state.ahead.push(ready);
+                deliver(state, &myself).instrument(span).await?;
+            }
+            SinkTaskMsg::Deliver => deliver(state, &myself).instrument(span).await?,
+            SinkTaskMsg::Retry => {
+                state.retry_pending = false;
+                deliver(state, &myself).instrument(span).await?;
             }
             SinkTaskMsg::Commit => commit(state).instrument(span).await?,
             SinkTaskMsg::RefreshAssignment => refresh_assignment(state).instrument(span).await?,
@@ -266,6 +288,9 @@ impl Actor for SinkTaskActor {
     ) -> Result<(), ActorProcessingErr> {
         for t in state.timers.drain(..) {
             t.abort();
+        }
+        if let Some(f) = state.fetch.as_mut() {
+            f.stop().await;
         }
         Ok(())
     }
@@ -320,8 +345,10 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     let consumer: StreamConsumer<KafkaClientContext> = cc
         .create_with_context(KafkaClientContext::new(worker.broker_health.clone()))
         .map_err(|e| format!("cannot create the consumer (check the consumer.* keys): {e}"))?;
-    state.consumer = Some(Arc::new(consumer));
-    state.live_consumer = Some(state.worker.live_clients.register());
+    state.consumer = Some(Arc::new(SinkConsumer {
+        consumer,
+        _live: state.worker.live_clients.register(),
+    }));
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     state
         .task
@@ -339,8 +366,52 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     Ok(())
 }
 
-fn consumer(state: &SinkTaskState) -> Arc<StreamConsumer<KafkaClientContext>> {
+/// The task's consumer, counted in the worker's live clients for as long as it exists: the
+/// actor and its fetch stage share it, and whichever lets go of it last closes it.
+pub(super) struct SinkConsumer {
+    consumer: StreamConsumer<KafkaClientContext>,
+    /// Dropped after the consumer (a later field).
+    _live: LiveClient,
+}
+
+impl std::ops::Deref for SinkConsumer {
+    type Target = StreamConsumer<KafkaClientContext>;
+    fn deref(&self) -> &Self::Target {
+        &self.consumer
+    }
+}
+
+fn consumer(state: &SinkTaskState) -> Arc<SinkConsumer> {
     state.consumer.clone().expect("consumer created at start")
+}
+
+/// Starts the fetch stage, which owns the converters from now on.
+fn start_fetching(state: &mut SinkTaskState, myself: &ActorRef<SinkTaskMsg>, span: tracing::Span) {
+    let fetch = FetchState {
+        connector: state.connector.clone(),
+        converters: state.converters.take().expect("made at start"),
+        // Its own injector: it counts the records it converts, the actor's counts the rest.
+        faults: FaultInjector::for_task(
+            state.connector.faults.as_ref(),
+            &state.connector.name,
+            state.task_id,
+            state.restarts,
+        ),
+        topic_names: TopicNames::default(),
+        consumer: consumer(state),
+        max_poll_records: state.max_poll_records,
+        records_in: state.metrics.records_in.clone(),
+    };
+    state.fetch = Some(FetchStage::spawn(fetch, myself.clone(), span));
+}
+
+/// Holds the fetch stage between two batches while partitions change position; the answer
+/// (to drop once they changed) says from which generation on its batches are fresh.
+async fn hold_fetching(state: &mut SinkTaskState) -> Option<super::sink_fetch::Held> {
+    match state.fetch.as_mut() {
+        Some(f) => Some(f.hold().await),
+        None => None,
+    }
 }
 
 /// Runs a blocking librdkafka call off the async threads.
@@ -391,6 +462,16 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
     }
     let removed: Vec<_> = state.assigned.difference(&wanted).cloned().collect();
     let added: Vec<_> = wanted.difference(&state.assigned).cloned().collect();
+    if removed.is_empty() && added.is_empty() {
+        return check_positions(state).await;
+    }
+    // Records the stage read ahead for these partitions are stale once they change (see
+    // `sink_ahead`): a revoked one's new owner, and a re-added one, read from the committed offset.
+    let held = hold_fetching(state).await;
+    if let Some(h) = &held {
+        state.ahead.reposition(&removed, h.fresh);
+        state.ahead.reposition(&added, h.fresh);
+    }
     if !removed.is_empty() {
         commit(state).await?;
         state.task.close(&removed).await.map_err(task_error)?;
@@ -452,9 +533,8 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
         state.assigned.extend(added.iter().cloned());
         state.task.open(&added).await.map_err(task_error)?;
     }
-    if !removed.is_empty() || !added.is_empty() {
-        state.ctx.set_assignment(state.assigned.clone());
-    }
+    drop(held);
+    state.ctx.set_assignment(state.assigned.clone());
     check_positions(state).await
 }
 
@@ -521,15 +601,32 @@ fn tpl_of(tps: &[TopicPartition]) -> TopicPartitionList {
     tpl
 }
 
-async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
-    // Requests made in start, open or the last put (a rewind, say) apply before the next fetch.
-    apply_requests(state).await?;
-    // A batch still held was refused with a retriable error: it is handed again as it was.
-    if state.batch.is_empty() {
-        fetch(state).await?;
-    }
-    if state.batch.is_empty() {
+/// Hands the next batch to `put`: the one `put` refused with a retriable error, else the next
+/// the fetch stage read ahead. One `put` per message, so other messages come in between.
+async fn deliver(
+    state: &mut SinkTaskState,
+    myself: &ActorRef<SinkTaskMsg>,
+) -> Result<(), ActorProcessingErr> {
+    if state.paused || state.retry_pending || !state.started {
         return Ok(());
+    }
+    // Requests made in the last put (a rewind, say) apply before the next.
+    apply_requests(state).await?;
+    if state.batch.is_empty() {
+        let fetch = state.fetch.as_ref();
+        let next = state.ahead.next(|spare| {
+            if let Some(f) = fetch {
+                f.give_back(spare);
+            }
+        });
+        match next {
+            None => return Ok(()),
+            Some(Next::Failed(e)) => return Err(fetch_error(state, e).await),
+            Some(Next::Records(b)) => {
+                state.batch = b.records;
+                state.batch_credit = b.credit;
+            }
+        }
     }
     let injected = match state.faults.as_mut() {
         Some(f) => f.before_call(true).await,
@@ -548,20 +645,44 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
         Ok(()) => {
             state.metrics.records_out.increment(n as u64);
             advance_offsets(&mut state.current, &state.batch);
-            // Cleared, not dropped: the next batch reuses the allocation.
-            state.batch.clear();
+            // Back to the stage with its credit: the allocation is reused for a later batch.
+            let done = std::mem::take(&mut state.batch);
+            if let Some(f) = &state.fetch {
+                f.give_back(done);
+            }
+            state.batch_credit = None;
             if let Some(f) = state.faults.as_mut() {
                 f.after_records(n).map_err(task_error)?;
+            }
+            if state.ahead.has_ready() {
+                myself.send_message(SinkTaskMsg::Deliver)?;
             }
         }
         Err(ConnectError::Retriable(why)) => {
             let wait = state.ctx.take_timeout().unwrap_or(100);
             tracing::warn!("put failed, retrying in {wait} ms: {why}");
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+            // Waited for off the mailbox: commits and a stop are handled meanwhile.
+            state.retry_pending = true;
+            myself.send_after(Duration::from_millis(wait), || SinkTaskMsg::Retry);
         }
         Err(e) => return Err(task_error(e)),
     }
     Ok(())
+}
+
+/// The task's failure for the error the fetch stage stopped on.
+async fn fetch_error(state: &mut SinkTaskState, e: FetchError) -> ActorProcessingErr {
+    match e {
+        FetchError::Convert(e) => e,
+        FetchError::Consumer(e) => {
+            let wanted = state
+                .assigned
+                .iter()
+                .map(|tp| (tp.clone(), state.current.get(tp).copied().unwrap_or(0)))
+                .collect();
+            consumer_error(consumer(state), wanted, e).await
+        }
+    }
 }
 
 /// Records that `put` accepted `batch`: each partition's next offset is written once per batch,
@@ -588,59 +709,9 @@ fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
     }
 }
 
-/// Reads up to max.poll.records records into `state.batch`, waiting at most POLL_WAIT for the
-/// first; the rest are what librdkafka already fetched (it fetches ahead on its own threads
-/// while `put` runs), taken without waiting.
-async fn fetch(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
-    if state.assigned.is_empty() {
-        tokio::time::sleep(POLL_WAIT).await;
-        return Ok(());
-    }
-    let c = consumer(state);
-    // One stream for the whole batch: each `recv()` would register (and drop) a waker slot
-    // under the consumer's lock for every record.
-    let mut stream = c.stream();
-    let first = match tokio::time::timeout(POLL_WAIT, stream.next()).await {
-        Err(_) => return Ok(()),
-        Ok(r) => r,
-    };
-    let mut received = 0u64;
-    let mut next = first;
-    while let Some(r) = next.take() {
-        match r {
-            Ok(m) => match convert(state, &m) {
-                Ok(rec) => {
-                    received += 1;
-                    state.batch.extend(rec);
-                }
-                Err(e) => {
-                    state.metrics.records_in.increment(received);
-                    return Err(e);
-                }
-            },
-            Err(e) => {
-                state.metrics.records_in.increment(received);
-                let wanted = state
-                    .assigned
-                    .iter()
-                    .map(|tp| (tp.clone(), state.current.get(tp).copied().unwrap_or(0)))
-                    .collect();
-                return Err(consumer_error(c.clone(), wanted, e).await);
-            }
-        }
-        if state.batch.len() >= state.max_poll_records {
-            break;
-        }
-        // Whatever is queued already; never waits (the stream never ends).
-        next = stream.next().now_or_never().flatten();
-    }
-    state.metrics.records_in.increment(received);
-    Ok(())
-}
-
 /// Topic names shared by the records of a topic: one allocation per topic, not per record.
 #[derive(Default)]
-struct TopicNames {
+pub(super) struct TopicNames {
     names: Vec<Arc<str>>,
     /// The last name handed out: records come in runs of one partition.
     last: usize,
@@ -663,12 +734,13 @@ impl TopicNames {
     }
 }
 
-fn convert(
-    state: &mut SinkTaskState,
+/// Runs in the fetch stage (`state` is the stage's).
+pub(super) fn convert(
+    state: &mut FetchState,
     m: &BorrowedMessage<'_>,
 ) -> Result<Option<SinkRecord>, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
-    let conv = state.converters.as_ref().expect("started");
+    let conv = &state.converters;
     let topic = m.topic();
     let converted = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
@@ -724,7 +796,7 @@ fn convert(
 /// For each partition, the next offset this task needs: those below the broker's earliest
 /// offset were dropped before the task read them.
 async fn find_dropped(
-    consumer: Arc<StreamConsumer<KafkaClientContext>>,
+    consumer: Arc<SinkConsumer>,
     wanted: Vec<(TopicPartition, i64)>,
 ) -> Result<Vec<String>, ActorProcessingErr> {
     let mut lost = Vec::new();
@@ -768,7 +840,7 @@ async fn check_positions(state: &mut SinkTaskState) -> Result<(), ActorProcessin
 
 /// Turns a consumer error into the task's failure, naming the cause where it is known.
 async fn consumer_error(
-    consumer: Arc<StreamConsumer<KafkaClientContext>>,
+    consumer: Arc<SinkConsumer>,
     wanted: Vec<(TopicPartition, i64)>,
     e: KafkaError,
 ) -> ActorProcessingErr {
@@ -786,12 +858,23 @@ async fn consumer_error(
 async fn apply_requests(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     let req = state.ctx.take_requests();
     let c = consumer(state);
-    for (tp, offset) in &req.offset_resets {
-        if state.assigned.contains(tp) {
+    let resets: Vec<(TopicPartition, i64)> = req
+        .offset_resets
+        .into_iter()
+        .filter(|(tp, _)| state.assigned.contains(tp))
+        .collect();
+    if !resets.is_empty() {
+        // What the stage read ahead for these partitions is stale once they are sought.
+        let held = hold_fetching(state).await;
+        for (tp, offset) in &resets {
             let (t, p, o) = (tp.topic.clone(), tp.partition, *offset);
             let c2 = c.clone();
             blocking(move || c2.seek(&t, p, Offset::Offset(o), CLIENT_TIMEOUT)).await??;
             state.current.insert(tp.clone(), *offset);
+        }
+        if let Some(h) = held {
+            let sought: Vec<TopicPartition> = resets.into_iter().map(|(tp, _)| tp).collect();
+            state.ahead.reposition(&sought, h.fresh);
         }
     }
     let owned = |s: &BTreeSet<TopicPartition>| -> Vec<TopicPartition> {
@@ -800,13 +883,17 @@ async fn apply_requests(state: &mut SinkTaskState) -> Result<(), ActorProcessing
             .cloned()
             .collect()
     };
+    // Records already read ahead for a paused partition wait, parked, until it is resumed:
+    // librdkafka goes on after them (see `sink_ahead`).
     let pause = owned(&req.pause);
     if !pause.is_empty() {
         c.pause(&tpl_of(&pause))?;
+        state.ahead.pause(&pause);
     }
     let resume = owned(&req.resume);
     if !resume.is_empty() {
         c.resume(&tpl_of(&resume))?;
+        state.ahead.resume(&resume);
     }
     if req.commit_requested {
         commit(state).await?;
@@ -851,6 +938,11 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
 }
 
 async fn stop(state: &mut SinkTaskState) {
+    // Nothing more is read; what was read ahead and not put is read again by the next owner,
+    // from the committed offsets.
+    if let Some(f) = state.fetch.as_mut() {
+        f.stop().await;
+    }
     if state.consumer.is_some() {
         if let Err(e) = commit(state).await {
             tracing::warn!("final offset commit failed: {e}");
