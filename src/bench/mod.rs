@@ -437,8 +437,9 @@ The script runs `kconnect bench --quick --only source --source-side SIDE --lines
 `valgrind --tool=callgrind`, once with N and once with 2N lines, and prints (Ir(2N) - Ir(N)) / N:
 what one more record costs the whole process (every thread: the task or the raw loop, the
 producer, librdkafka's threads, the embedded broker), with start-up and the input file
-cancelling out. The threads that work by the clock (the watermark poller, idle timers) add a
-few percent of noise. A binary older than `--source-side` runs both sides (`SIDES=both`);
+cancelling out. The threads that work by the clock add noise, which grows with the machine's
+load under valgrind: with one side alone the watchers look at progress every 50 ms (not every
+1-2 ms), which leaves idle timers, a few percent. A binary older than `--source-side` runs both sides (`SIDES=both`);
 subtract the raw side's count. `scripts/callgrind-sink.sh` does the same with `--only sink
 --sink-side SIDE`: every thread of the process again, so the feeding producer and the embedded
 broker too, which both sides share; kconnect minus raw is what the sink path adds. For where the instructions go, keep one run's output

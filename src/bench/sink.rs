@@ -105,8 +105,8 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     for (label, consumer) in VARIANTS {
         let (mut raw, mut kc) = (Timing::default(), Timing::default());
         for round in 0..plan.rounds {
-            let r = raw_round(n, partitions, consumer).await?;
-            let k = kconnect_round(n, partitions, consumer).await?;
+            let r = raw_round(n, partitions, consumer, inproc::FILE_POLL).await?;
+            let k = kconnect_round(n, partitions, consumer, inproc::FILE_POLL).await?;
             eprintln!(
                 "  sink{label} round {}: raw {} steady, {} end to end (feeder {}); \
                  kconnect {} steady, {} end to end (feeder {})",
@@ -216,8 +216,8 @@ async fn one_side(plan: &Plan, partitions: i32, side: &str) -> anyhow::Result<Re
     let mut best = Timing::default();
     for _ in 0..plan.rounds {
         let t = match side {
-            "raw" => raw_round(n, partitions, like_for_like()).await?,
-            _ => kconnect_round(n, partitions, like_for_like()).await?,
+            "raw" => raw_round(n, partitions, like_for_like(), inproc::ONE_SIDE_POLL).await?,
+            _ => kconnect_round(n, partitions, like_for_like(), inproc::ONE_SIDE_POLL).await?,
         };
         if t.steady > best.steady {
             best = t;
@@ -281,7 +281,12 @@ async fn join_feeder(
         .map_err(|_| anyhow!("the feeder panicked"))?
 }
 
-async fn raw_round(n: usize, partitions: i32, settings: &[(&str, &str)]) -> anyhow::Result<Timing> {
+async fn raw_round(
+    n: usize,
+    partitions: i32,
+    settings: &[(&str, &str)],
+    poll: Duration,
+) -> anyhow::Result<Timing> {
     let broker = EmbeddedBroker::start()?;
     broker.create_topic(TOPIC, partitions)?;
     let feeder = ready_feeder(&broker).await?;
@@ -311,7 +316,7 @@ async fn raw_round(n: usize, partitions: i32, settings: &[(&str, &str)]) -> anyh
     let (stop_watch, flag2) = StopOnDrop::new();
     let out3 = output.clone();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_file_len(&out3, &marks(n).0, TIMEOUT, &flag2)
+        inproc::wait_file_len(&out3, &marks(n).0, TIMEOUT, poll, &flag2)
     });
     let t0 = Instant::now();
     let fed = feed(feeder, n, partitions);
@@ -374,6 +379,7 @@ async fn kconnect_round(
     n: usize,
     partitions: i32,
     settings: &[(&str, &str)],
+    poll: Duration,
 ) -> anyhow::Result<Timing> {
     let broker = Arc::new(EmbeddedBroker::start()?);
     broker.create_topic(TOPIC, partitions)?;
@@ -385,7 +391,7 @@ async fn kconnect_round(
     worker_props.extend(keys.iter().map(|(k, v)| (k.as_str(), *v)));
     let w = InProcWorker::start(&broker, &worker_props, PluginRegistry::builtin()).await?;
     let output = w.dir.path("output.txt");
-    let result = kconnect_measure(&w, &broker, &output, n, partitions).await;
+    let result = kconnect_measure(&w, &broker, &output, n, partitions, poll).await;
     w.stop().await;
     drop(broker);
     result
@@ -397,6 +403,7 @@ async fn kconnect_measure(
     output: &Path,
     n: usize,
     partitions: i32,
+    poll: Duration,
 ) -> anyhow::Result<Timing> {
     w.worker
         .add_connector(props(&[
@@ -412,7 +419,7 @@ async fn kconnect_measure(
     let (stop, flag) = StopOnDrop::new();
     let out2 = output.to_path_buf();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_file_len(&out2, &marks(n).0, TIMEOUT, &flag)
+        inproc::wait_file_len(&out2, &marks(n).0, TIMEOUT, poll, &flag)
     });
     let t0 = Instant::now();
     let fed = feed(feeder, n, partitions);
@@ -432,7 +439,7 @@ async fn kconnect_measure(
     let (_s, never) = StopOnDrop::new();
     let out3 = output.to_path_buf();
     let complete = tokio::task::spawn_blocking(move || {
-        inproc::wait_file_len(&out3, &[full], Duration::from_secs(15), &never)
+        inproc::wait_file_len(&out3, &[full], Duration::from_secs(15), poll, &never)
     })
     .await?;
     let len = std::fs::metadata(output)?.len();
