@@ -314,6 +314,76 @@ async fn a_sink_reading_ahead_honours_a_rewind_and_a_pause_at_the_next_put() {
     assert_consecutive(&offsets(&puts, 1), 0..PER_PARTITION, "partition 1");
 }
 
+/// A sink reading two topics whose records interleave: each record carries its own topic's
+/// name (the runtime shares one name per topic and checks each message against the last), and
+/// its value as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sink_of_two_topics_names_each_records_topic() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    const PER_TOPIC: usize = 3_000;
+    let w = TestWorker::start(&[], registry()).await;
+    // Names of one length differing in their last byte, and a longer one sharing a prefix.
+    let topics = ["orders-a", "orders-b", "orders-b2"];
+    for t in topics {
+        w.broker.create_topic(t, 1).await;
+    }
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", w.broker.bootstrap_servers())
+        .set("linger.ms", "0")
+        .create()
+        .unwrap();
+    for i in 0..PER_TOPIC {
+        for t in topics {
+            let value = format!("{t}:{i}");
+            let mut record = BaseRecord::<(), str>::to(t).payload(&value);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, r)) => {
+                        record = r;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let string = "org.apache.kafka.connect.storage.StringConverter";
+    w.worker
+        .add_connector(props(&[
+            ("name", "two-topics"),
+            ("connector.class", "test.TopicRecordingSinkConnector"),
+            ("topics", &topics.join(",")),
+            ("file", w.path("unused").to_str().unwrap()),
+            ("value.converter", string),
+        ]))
+        .await
+        .unwrap();
+    let all = topics.len() * PER_TOPIC;
+    let done = eventually(Duration::from_secs(60), || {
+        plugins::TOPICS_SEEN.lock().unwrap().len() >= all
+    })
+    .await;
+    w.worker.shutdown().await;
+    let seen = plugins::TOPICS_SEEN.lock().unwrap().clone();
+    assert!(done, "{} of {all} records", seen.len());
+    assert_eq!(seen.len(), all);
+    for (topic, value) in &seen {
+        assert_eq!(Some(topic.as_str()), value.split(':').next(), "{value}");
+    }
+    for t in topics {
+        let values: Vec<&str> = seen
+            .iter()
+            .filter(|(topic, _)| topic == t)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let expected: Vec<String> = (0..PER_TOPIC).map(|i| format!("{t}:{i}")).collect();
+        let first_difference = values.iter().zip(&expected).position(|(v, e)| v != e);
+        assert_eq!(first_difference, None, "{t}: records out of order");
+        assert_eq!(values.len(), PER_TOPIC, "{t}");
+    }
+}
+
 /// Fails at the first offset that is not the next of `expected`, without printing thousands.
 fn assert_consecutive(offsets: &[i64], expected: std::ops::Range<i64>, what: &str) {
     let want: Vec<i64> = expected.collect();

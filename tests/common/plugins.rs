@@ -486,6 +486,48 @@ pub fn rewinding_pausing_sink() -> ConnectorPlugin {
     )
 }
 
+// ---- A sink that records each record's topic and value. ----
+
+/// (topic, value) of every record put, in order.
+pub static TOPICS_SEEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+pub struct TopicRecordingSink;
+
+#[async_trait]
+impl SinkTask for TopicRecordingSink {
+    async fn start(&mut self, _ctx: SinkTaskContext, _props: &Props) -> ConnectResult<()> {
+        Ok(())
+    }
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
+        let mut seen = TOPICS_SEEN.lock().unwrap();
+        for r in records {
+            let value = match &r.value {
+                kconnect_connectors::data::Value::String(s) => s.clone(),
+                v => format!("{v:?}"),
+            };
+            seen.push((r.topic.to_string(), value));
+        }
+        Ok(())
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+pub fn topic_recording_sink() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.TopicRecordingSinkConnector",
+        ConnectorKind::Sink,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(FileStreamSinkConnector::default()),
+                wrap: |_| TaskInstance::Sink(Box::new(TopicRecordingSink)),
+            })
+        },
+    )
+}
+
 /// The built-in plugins plus every test plugin.
 pub fn registry() -> PluginRegistry {
     let mut r = PluginRegistry::builtin();
@@ -496,5 +538,6 @@ pub fn registry() -> PluginRegistry {
     r.register(gated_start_source());
     r.register(commit_recording_file_source());
     r.register(rewinding_pausing_sink());
+    r.register(topic_recording_sink());
     r
 }

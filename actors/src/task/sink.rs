@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kconnect_connectors::api::{Props, SinkOffsets, SinkTask, SinkTaskContext, TaskInstance};
+use kconnect_connectors::data::{SchemaAndValue, Value};
 use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
 use kconnect_connectors::ConnectError;
 use ractor::concurrency::JoinHandle;
@@ -718,6 +719,25 @@ pub(super) struct TopicNames {
 }
 
 impl TopicNames {
+    /// The name of `m`'s topic. The last one handed out is checked against librdkafka's name
+    /// byte by byte, which costs less than `Message::topic` (a `strlen` and a UTF-8 check).
+    fn of(&mut self, m: &BorrowedMessage<'_>) -> Arc<str> {
+        if let Some(last) = self.names.get(self.last) {
+            // SAFETY: `m` is alive, so is its topic handle, whose name is a NUL-terminated
+            // string; the comparison stops at the first byte that differs, at the latest at
+            // that NUL (a topic name holds none).
+            let same = unsafe {
+                let name = rdkafka::bindings::rd_kafka_topic_name(m.topic_ptr()).cast::<u8>();
+                last.bytes().enumerate().all(|(i, b)| *name.add(i) == b)
+                    && *name.add(last.len()) == 0
+            };
+            if same {
+                return last.clone();
+            }
+        }
+        self.get(m.topic())
+    }
+
     fn get(&mut self, topic: &str) -> Arc<str> {
         if let Some(n) = self.names.get(self.last).filter(|n| ***n == *topic) {
             return n.clone();
@@ -734,23 +754,27 @@ impl TopicNames {
     }
 }
 
-/// Runs in the fetch stage (`state` is the stage's).
+/// Runs in the fetch stage (`state` is the stage's). `reuse` is a record `put` is done with:
+/// the converters write into its key's and value's buffers.
 pub(super) fn convert(
     state: &mut FetchState,
     m: &BorrowedMessage<'_>,
+    reuse: Option<&mut SinkRecord>,
 ) -> Result<Option<SinkRecord>, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = &state.converters;
-    let topic = m.topic();
+    let topic_name = state.topic_names.of(m);
+    let topic: &str = &topic_name;
+    let (mut key, mut value) = reused_key_and_value(reuse);
     let converted = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
         conv.key
-            .to_connect(topic, m.key())
-            .and_then(|k| conv.value.to_connect(topic, m.payload()).map(|v| (k, v)))
+            .to_connect_into(topic, m.key(), &mut key)
+            .and_then(|()| conv.value.to_connect_into(topic, m.payload(), &mut value))
     };
-    let (key, value) = match converted {
-        Ok(kv) => kv,
+    match converted {
+        Ok(()) => {}
         Err(e) => {
             let at = format!("{topic}-{} at offset {}", m.partition(), m.offset());
             if state.connector.errors_tolerance_all {
@@ -761,7 +785,7 @@ pub(super) fn convert(
             }
             return Err(format!("cannot convert the record in {at}: {e}").into());
         }
-    };
+    }
     let (timestamp, timestamp_type) = match m.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
@@ -780,7 +804,7 @@ pub(super) fn convert(
         })
         .unwrap_or_default();
     Ok(Some(SinkRecord {
-        topic: state.topic_names.get(topic),
+        topic: topic_name,
         partition: m.partition(),
         offset: m.offset(),
         timestamp,
@@ -791,6 +815,27 @@ pub(super) fn convert(
         value: value.value,
         headers,
     }))
+}
+
+/// The key and value of a record `put` is done with, for the converters to write into (a null
+/// key and value without one).
+fn reused_key_and_value(reuse: Option<&mut SinkRecord>) -> (SchemaAndValue, SchemaAndValue) {
+    match reuse {
+        Some(r) => (
+            SchemaAndValue::new(
+                r.key_schema.take(),
+                std::mem::replace(&mut r.key, Value::Null),
+            ),
+            SchemaAndValue::new(
+                r.value_schema.take(),
+                std::mem::replace(&mut r.value, Value::Null),
+            ),
+        ),
+        None => (
+            SchemaAndValue::new(None, Value::Null),
+            SchemaAndValue::new(None, Value::Null),
+        ),
+    }
 }
 
 /// For each partition, the next offset this task needs: those below the broker's earliest

@@ -116,9 +116,9 @@ impl FetchStage {
         }
     }
 
-    /// Hands a batch's emptied allocation back for reuse.
-    pub fn give_back(&self, mut records: Vec<SinkRecord>) {
-        records.clear();
+    /// Hands back a batch `put` is done with: the stage converts the next records into its
+    /// records' buffers (and its allocation).
+    pub fn give_back(&self, records: Vec<SinkRecord>) {
         let _ = self.spare.try_send(records);
     }
 
@@ -178,19 +178,28 @@ async fn run(
                 },
             }
         };
+        // A batch `put` is done with: each record is converted into the buffers of the one at
+        // its place, then replaces it.
         let mut records = spare
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(state.max_poll_records));
+        let mut filled = 0;
         let mut received = 0u64;
         let mut next = Some(first);
         let mut failed = None;
         while let Some(r) = next.take() {
             match r {
-                Ok(m) => match convert(&mut state, &m) {
-                    Ok(rec) => {
+                Ok(m) => match convert(&mut state, &m, records.get_mut(filled)) {
+                    Ok(Some(rec)) => {
                         received += 1;
-                        records.extend(rec);
+                        match records.get_mut(filled) {
+                            Some(slot) => *slot = rec,
+                            None => records.push(rec),
+                        }
+                        filled += 1;
                     }
+                    // Skipped (errors.tolerance=all).
+                    Ok(None) => received += 1,
                     Err(e) => {
                         failed = Some(FetchError::Convert(e));
                         break;
@@ -201,12 +210,13 @@ async fn run(
                     break;
                 }
             }
-            if records.len() >= state.max_poll_records {
+            if filled >= state.max_poll_records {
                 break;
             }
             // Whatever is queued already; never waits (the stream never ends).
             next = stream.next().now_or_never().flatten();
         }
+        records.truncate(filled);
         state.records_in.increment(received);
         // The records before a failure are dropped with it (the task fails, and its restart
         // reads them again from the committed offsets), as before the stage.
