@@ -69,7 +69,7 @@ struct Hold {
 /// generation [`Held::fresh`] on.
 pub struct Held {
     pub fresh: u64,
-    _release: Option<oneshot::Sender<()>>,
+    _release: oneshot::Sender<()>,
 }
 
 /// The actor's handle on its fetch stage. Dropping it ends the stage.
@@ -112,7 +112,7 @@ impl FetchStage {
         self.generation = current.max(self.generation) + 1;
         Held {
             fresh: self.generation,
-            _release: Some(release),
+            _release: release,
         }
     }
 
