@@ -16,6 +16,11 @@
 
 pub mod util;
 
+// group A
+pub mod field_path;
+pub mod schema_update_cache;
+pub mod smt_config;
+
 use crate::api::Props;
 use crate::config::ConfigDef;
 use crate::data::{Schema, Value};
