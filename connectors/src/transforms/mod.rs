@@ -19,6 +19,7 @@ pub mod util;
 // group A
 pub mod field_path;
 pub mod schema_update_cache;
+pub mod simple_date_format;
 pub mod smt_config;
 
 use crate::api::Props;
