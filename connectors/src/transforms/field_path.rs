@@ -46,17 +46,20 @@ impl FieldSyntaxVersion {
             FIELD_SYNTAX_VERSION_CONFIG,
             ConfigType::String,
             Some("V1"),
-            Some(Validator::custom("(case insensitive) [V1, V2]", |v| match v {
-                ParsedValue::String(s)
-                    if s.eq_ignore_ascii_case("V1") || s.eq_ignore_ascii_case("V2") =>
-                {
-                    Ok(())
-                }
-                ParsedValue::String(_) => {
-                    Err("String must be one of (case insensitive): V1, V2".into())
-                }
-                _ => Ok(()),
-            })),
+            Some(Validator::custom(
+                "(case insensitive) [V1, V2]",
+                |v| match v {
+                    ParsedValue::String(s)
+                        if s.eq_ignore_ascii_case("V1") || s.eq_ignore_ascii_case("V2") =>
+                    {
+                        Ok(())
+                    }
+                    ParsedValue::String(_) => {
+                        Err("String must be one of (case insensitive): V1, V2".into())
+                    }
+                    _ => Ok(()),
+                },
+            )),
             Importance::High,
             "How field names are read. V1: a name is a field at the root of the struct or map, \
              even when it holds dots. V2: dots separate the names of nested fields; wrap a name \
@@ -274,7 +277,9 @@ fn parse_v2(path: &str) -> ConnectResult<Vec<String>> {
         let mut start = open + 1;
         let mut j = open + 1;
         loop {
-            let Some(off) = chars.get(j..).and_then(|rest| rest.iter().position(|&c| c == '`'))
+            let Some(off) = chars
+                .get(j..)
+                .and_then(|rest| rest.iter().position(|&c| c == '`'))
             else {
                 return Err(incomplete_backticks(path, &chars, open));
             };
@@ -325,7 +330,10 @@ pub struct PathNode {
 
 impl PathNode {
     pub fn child(&self, name: &str) -> Option<&PathNode> {
-        self.children.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+        self.children
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
     }
 
     /// The field names one level down, in the order the paths first name them.
@@ -415,7 +423,11 @@ impl FieldPaths {
         Ok(self.project_node_schema(&self.root, schema)?.build())
     }
 
-    fn project_node_schema(&self, node: &PathNode, schema: &Schema) -> ConnectResult<SchemaBuilder> {
+    fn project_node_schema(
+        &self,
+        node: &PathNode,
+        schema: &Schema,
+    ) -> ConnectResult<SchemaBuilder> {
         let mut b = SchemaBuilder::struct_();
         for (step, child) in &node.children {
             let field = struct_field(schema, step)?.ok_or_else(|| self.missing(child))?;
@@ -470,7 +482,9 @@ impl FieldPaths {
                         &out_field.schema,
                         with_default,
                     )?),
-                    other => return Err(not_a(&other, |v| require_struct(v, NESTED_PURPOSE).err())),
+                    other => {
+                        return Err(not_a(&other, |v| require_struct(v, NESTED_PURPOSE).err()))
+                    }
                 }
             });
         }
@@ -486,7 +500,11 @@ impl FieldPaths {
         self.project_node_map(&self.root, entries)
     }
 
-    fn project_node_map(&self, node: &PathNode, entries: &[(Value, Value)]) -> ConnectResult<Value> {
+    fn project_node_map(
+        &self,
+        node: &PathNode,
+        entries: &[(Value, Value)],
+    ) -> ConnectResult<Value> {
         let mut out = Vec::with_capacity(node.children.len());
         for (step, child) in &node.children {
             let v = map_get(entries, step).cloned().unwrap_or(Value::Null);
@@ -539,8 +557,13 @@ impl FieldPaths {
                         }
                         if let Some(Value::Struct(d)) = field.schema.default_value() {
                             let without_default = sub.clone().build();
-                            let d =
-                                self.update_node_struct(child, d.clone(), &without_default, update, true)?;
+                            let d = self.update_node_struct(
+                                child,
+                                d.clone(),
+                                &without_default,
+                                update,
+                                true,
+                            )?;
                             sub = sub.default_value(Value::Struct(d));
                         }
                         b = b.field(name, sub.build());
@@ -563,7 +586,13 @@ impl FieldPaths {
         update: &mut dyn FieldUpdate,
         replace_null_with_default: bool,
     ) -> ConnectResult<Struct> {
-        self.update_node_struct(&self.root, value, new_schema, update, replace_null_with_default)
+        self.update_node_struct(
+            &self.root,
+            value,
+            new_schema,
+            update,
+            replace_null_with_default,
+        )
     }
 
     fn update_node_struct(
@@ -726,7 +755,11 @@ mod tests {
             Some(&Value::Null)
         );
         for missing in ["un.known", "foo.unknown", "unknown", "foo.baz.inner"] {
-            assert_eq!(v2(missing).value_from_struct(&s, true).unwrap(), None, "{missing}");
+            assert_eq!(
+                v2(missing).value_from_struct(&s, true).unwrap(),
+                None,
+                "{missing}"
+            );
         }
         assert_eq!(
             v2("foo.bar.x").value_from_struct(&s, true).unwrap_err(),
@@ -749,8 +782,14 @@ mod tests {
             .build();
         let s = Struct::new(schema).unwrap();
         let path = SingleFieldPath::new("a", FieldSyntaxVersion::V1).unwrap();
-        assert_eq!(path.value_from_struct(&s, true).unwrap(), Some(&Value::Int32(7)));
-        assert_eq!(path.value_from_struct(&s, false).unwrap(), Some(&Value::Null));
+        assert_eq!(
+            path.value_from_struct(&s, true).unwrap(),
+            Some(&Value::Int32(7))
+        );
+        assert_eq!(
+            path.value_from_struct(&s, false).unwrap(),
+            Some(&Value::Null)
+        );
     }
 
     #[test]
@@ -759,14 +798,23 @@ mod tests {
             "foo",
             map(&[("bar", Value::Int32(42)), ("baz", Value::Null)]),
         )]);
-        let Value::Map(entries) = &m else { unreachable!() };
+        let Value::Map(entries) = &m else {
+            unreachable!()
+        };
         assert_eq!(
             v2("foo.bar").value_from_map(entries).unwrap(),
             Some(&Value::Int32(42))
         );
-        assert_eq!(v2("foo.baz").value_from_map(entries).unwrap(), Some(&Value::Null));
+        assert_eq!(
+            v2("foo.baz").value_from_map(entries).unwrap(),
+            Some(&Value::Null)
+        );
         for missing in ["un.known", "foo.unknown", "unknown", "foo.baz.inner"] {
-            assert_eq!(v2(missing).value_from_map(entries).unwrap(), None, "{missing}");
+            assert_eq!(
+                v2(missing).value_from_map(entries).unwrap(),
+                None,
+                "{missing}"
+            );
         }
         assert_eq!(
             v2("foo.bar.x").value_from_map(entries).unwrap_err(),
@@ -780,13 +828,17 @@ mod tests {
     #[test]
     fn parent_map_allows_changes_in_place() {
         let mut m = map(&[("foo", map(&[("bar", Value::Int32(42))]))]);
-        let Value::Map(entries) = &mut m else { unreachable!() };
+        let Value::Map(entries) = &mut m else {
+            unreachable!()
+        };
         let path = v2("foo.bar");
         let (parent, last) = path.parent_map_mut(entries).unwrap().unwrap();
         assert_eq!(last, "bar");
         parent.clear();
         assert_eq!(m, map(&[("foo", map(&[]))]));
-        let Value::Map(entries) = &mut m else { unreachable!() };
+        let Value::Map(entries) = &mut m else {
+            unreachable!()
+        };
         assert!(v2("nope.bar").parent_map_mut(entries).unwrap().is_none());
     }
 
@@ -820,7 +872,9 @@ mod tests {
             .build();
         assert_eq!(
             schema,
-            SchemaBuilder::struct_().field("foo", want_foo.clone()).build()
+            SchemaBuilder::struct_()
+                .field("foo", want_foo.clone())
+                .build()
         );
         let projected = p.project_struct(&s, &schema, true).unwrap();
         let want = Struct::new(schema.clone())
@@ -839,12 +893,19 @@ mod tests {
         );
 
         let m = map(&[
-            ("foo", map(&[("bar", Value::Int32(1)), ("x", Value::Int32(2))])),
+            (
+                "foo",
+                map(&[("bar", Value::Int32(1)), ("x", Value::Int32(2))]),
+            ),
             ("y", Value::Int32(3)),
         ]);
-        let Value::Map(entries) = &m else { unreachable!() };
+        let Value::Map(entries) = &m else {
+            unreachable!()
+        };
         assert_eq!(
-            paths(&["foo.bar", "gone", "gone2.z"]).project_map(entries).unwrap(),
+            paths(&["foo.bar", "gone", "gone2.z"])
+                .project_map(entries)
+                .unwrap(),
             map(&[
                 ("foo", map(&[("bar", Value::Int32(1))])),
                 ("gone", Value::Null),
@@ -891,14 +952,22 @@ mod tests {
             .build();
         assert_eq!(
             schema,
-            SchemaBuilder::struct_().field("foo", want_foo.clone()).build()
+            SchemaBuilder::struct_()
+                .field("foo", want_foo.clone())
+                .build()
         );
         let updated = p
             .update_struct(s.clone(), &schema, &mut Stringify { remove: false }, true)
             .unwrap();
         updated.validate().unwrap();
         assert_eq!(
-            updated.get("foo").unwrap().as_struct().unwrap().get("bar").unwrap(),
+            updated
+                .get("foo")
+                .unwrap()
+                .as_struct()
+                .unwrap()
+                .get("bar")
+                .unwrap(),
             &Value::String("42".into())
         );
 
@@ -909,7 +978,9 @@ mod tests {
         let want_foo = SchemaBuilder::struct_().field("baz", baz).build();
         assert_eq!(
             removed,
-            SchemaBuilder::struct_().field("foo", want_foo.clone()).build()
+            SchemaBuilder::struct_()
+                .field("foo", want_foo.clone())
+                .build()
         );
         let updated = p
             .update_struct(s, &removed, &mut Stringify { remove: true }, true)

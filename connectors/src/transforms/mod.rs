@@ -17,6 +17,7 @@
 pub mod util;
 
 // group A
+pub mod cast;
 pub mod field_path;
 pub mod schema_update_cache;
 pub mod simple_date_format;
@@ -227,5 +228,6 @@ pub trait Predicate: Send + 'static {
 /// Registers Connect's built-in transforms and predicates, under Connect's class names
 /// (`org.apache.kafka.connect.transforms.Cast$Value`, aliases `Cast$Value`).
 pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version: &str) {
-    let _ = (registry, version);
+    // group A
+    cast::register(registry, version);
 }

@@ -139,8 +139,8 @@ impl SimpleDateFormat {
                     }
                 }
                 Token::Field(c, n) => {
-                    let obey_count = self.tokens.get(i + 1).is_some_and(Token::is_numeric)
-                        && token.is_numeric();
+                    let obey_count =
+                        self.tokens.get(i + 1).is_some_and(Token::is_numeric) && token.is_numeric();
                     p.read_field(*c, *n, obey_count, century_start, &mut f)?;
                 }
             }
@@ -274,7 +274,11 @@ impl Civil {
     fn write_field(&self, c: char, n: usize, out: &mut String) {
         let num = |out: &mut String, v: i64| out.push_str(&format!("{v:0n$}"));
         // Years before 1 AD count back from 1 BC, as Java's era years do.
-        let era_year = if self.year > 0 { self.year } else { 1 - self.year };
+        let era_year = if self.year > 0 {
+            self.year
+        } else {
+            1 - self.year
+        };
         match c {
             'G' => out.push_str(if self.year > 0 { "AD" } else { "BC" }),
             'y' if n == 2 => out.push_str(&format!("{:02}", era_year % 100)),
@@ -291,7 +295,14 @@ impl Civil {
             'H' => num(out, self.hour),
             'k' => num(out, if self.hour == 0 { 24 } else { self.hour }),
             'K' => num(out, self.hour % 12),
-            'h' => num(out, if self.hour % 12 == 0 { 12 } else { self.hour % 12 }),
+            'h' => num(
+                out,
+                if self.hour % 12 == 0 {
+                    12
+                } else {
+                    self.hour % 12
+                },
+            ),
             'm' => num(out, self.minute),
             's' => num(out, self.second),
             'S' => num(out, self.millis),
@@ -342,7 +353,10 @@ impl Fields {
         };
         let hour = match self.hour_of_day {
             Some(h) => h,
-            None => self.hour.unwrap_or(0).checked_add(if self.pm { 12 } else { 0 })?,
+            None => self
+                .hour
+                .unwrap_or(0)
+                .checked_add(if self.pm { 12 } else { 0 })?,
         };
         days.checked_mul(MILLIS_PER_DAY)?
             .checked_add(hour.checked_mul(3_600_000)?)?
@@ -524,7 +538,9 @@ mod tests {
     #[test]
     fn formats_every_supported_letter() {
         // 2021-03-07 (a Sunday) 13:05:09.007 UTC
-        let t = (days_from_civil(2021, 3, 7) * MILLIS_PER_DAY) + 13 * 3_600_000 + 5 * 60_000
+        let t = (days_from_civil(2021, 3, 7) * MILLIS_PER_DAY)
+            + 13 * 3_600_000
+            + 5 * 60_000
             + 9_000
             + 7;
         let cases = [
@@ -545,7 +561,10 @@ mod tests {
         // Midnight: k counts to 24, h to 12.
         assert_eq!(fmt("k h K a").format(0), "24 12 0 AM");
         // Before the epoch, and before year 1.
-        assert_eq!(fmt("yyyy-MM-dd HH:mm:ss.SSS").format(-1), "1969-12-31 23:59:59.999");
+        assert_eq!(
+            fmt("yyyy-MM-dd HH:mm:ss.SSS").format(-1),
+            "1969-12-31 23:59:59.999"
+        );
         let bc = days_from_civil(-43, 3, 15) * MILLIS_PER_DAY;
         assert_eq!(fmt("G yyyy-MM-dd").format(bc), "BC 0044-03-15");
     }
@@ -590,8 +609,8 @@ mod tests {
     #[test]
     fn abutting_numbers_take_their_widths() {
         let f = fmt("yyyyMMddHHmmss");
-        let want = days_from_civil(2020, 1, 15) * MILLIS_PER_DAY + 12 * 3_600_000 + 34 * 60_000
-            + 56_000;
+        let want =
+            days_from_civil(2020, 1, 15) * MILLIS_PER_DAY + 12 * 3_600_000 + 34 * 60_000 + 56_000;
         assert_eq!(f.parse("20200115123456"), Some(want));
     }
 
@@ -600,12 +619,12 @@ mod tests {
         let f = fmt("EEE, d MMM yyyy hh:mm a Z");
         let noon_utc = days_from_civil(2021, 3, 7) * MILLIS_PER_DAY + 12 * 3_600_000;
         assert_eq!(f.parse("Sun, 7 Mar 2021 12:00 PM +0000"), Some(noon_utc));
-        assert_eq!(f.parse("sunday, 7 march 2021 12:00 pm +0000"), Some(noon_utc));
-        // 01:00 at +01:00 is midnight UTC.
         assert_eq!(
-            f.parse("Sun, 7 Mar 2021 01:00 PM +0100"),
+            f.parse("sunday, 7 march 2021 12:00 pm +0000"),
             Some(noon_utc)
         );
+        // 01:00 at +01:00 is midnight UTC.
+        assert_eq!(f.parse("Sun, 7 Mar 2021 01:00 PM +0100"), Some(noon_utc));
         let iso = fmt("yyyy-MM-dd'T'HH:mm:ssXXX");
         let midnight = days_from_civil(2021, 3, 7) * MILLIS_PER_DAY;
         assert_eq!(iso.parse("2021-03-07T00:00:00Z"), Some(midnight));
@@ -613,10 +632,16 @@ mod tests {
         assert_eq!(iso.parse("2021-03-06T19:00:00-05"), Some(midnight));
         let z = fmt("yyyy-MM-dd HH:mm z");
         assert_eq!(z.parse("2021-03-07 01:00 GMT+01:00"), Some(midnight));
-        assert_eq!(z.parse("2021-03-07 00:00 Coordinated Universal Time"), Some(midnight));
+        assert_eq!(
+            z.parse("2021-03-07 00:00 Coordinated Universal Time"),
+            Some(midnight)
+        );
         assert_eq!(z.parse("2021-03-07 00:00 PST"), None);
         assert_eq!(fmt("k").parse("24"), Some(0));
-        assert_eq!(fmt("G yyyy").parse("BC 0044"), Some(days_from_civil(-43, 1, 1) * MILLIS_PER_DAY));
+        assert_eq!(
+            fmt("G yyyy").parse("BC 0044"),
+            Some(days_from_civil(-43, 1, 1) * MILLIS_PER_DAY)
+        );
         assert_eq!(fmt("yyyy D").parse("1970 32"), Some(31 * MILLIS_PER_DAY));
     }
 

@@ -87,8 +87,16 @@ pub fn java_split_colon(s: &str) -> Vec<&str> {
     parts
 }
 
+/// Takes a value out of its place, leaving null (`Value` has no `Default`).
+pub fn take(value: &mut Value) -> Value {
+    std::mem::replace(value, Value::Null)
+}
+
 /// The entries of a schemaless map operand, mutably, or Connect's `requireMap` error.
-pub fn map_mut<'a>(value: &'a mut Value, purpose: &str) -> ConnectResult<&'a mut Vec<(Value, Value)>> {
+pub fn map_mut<'a>(
+    value: &'a mut Value,
+    purpose: &str,
+) -> ConnectResult<&'a mut Vec<(Value, Value)>> {
     require_map(value, purpose)?;
     match value {
         Value::Map(entries) => Ok(entries),
@@ -204,7 +212,13 @@ pub(crate) mod test_support {
     }
 
     pub fn source(value_schema: Option<Schema>, value: Value) -> SourceRecord {
-        SourceRecord::new(Default::default(), Default::default(), "topic", value_schema, value)
+        SourceRecord::new(
+            Default::default(),
+            Default::default(),
+            "topic",
+            value_schema,
+            value,
+        )
     }
 
     /// A schemaless map with string keys.
