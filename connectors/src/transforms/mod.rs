@@ -18,6 +18,7 @@ pub mod util;
 
 // group A
 pub mod cast;
+pub mod extract_field;
 pub mod field_path;
 pub mod schema_update_cache;
 pub mod simple_date_format;
@@ -230,4 +231,5 @@ pub trait Predicate: Send + 'static {
 pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version: &str) {
     // group A
     cast::register(registry, version);
+    extract_field::register(registry, version);
 }
