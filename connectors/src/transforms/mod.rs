@@ -23,6 +23,7 @@ pub mod field_path;
 pub mod schema_update_cache;
 pub mod simple_date_format;
 pub mod smt_config;
+pub mod value_to_key;
 
 use crate::api::Props;
 use crate::config::ConfigDef;
@@ -232,4 +233,5 @@ pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version
     // group A
     cast::register(registry, version);
     extract_field::register(registry, version);
+    value_to_key::register(registry, version);
 }
