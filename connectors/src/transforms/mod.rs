@@ -20,6 +20,7 @@ pub mod util;
 pub mod cast;
 pub mod extract_field;
 pub mod field_path;
+pub mod mask_field;
 pub mod replace_field;
 pub mod schema_update_cache;
 pub mod simple_date_format;
@@ -236,4 +237,5 @@ pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version
     extract_field::register(registry, version);
     value_to_key::register(registry, version);
     replace_field::register(registry, version);
+    mask_field::register(registry, version);
 }
