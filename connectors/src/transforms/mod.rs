@@ -20,6 +20,7 @@ pub mod util;
 pub mod cast;
 pub mod extract_field;
 pub mod field_path;
+pub mod header_from;
 pub mod mask_field;
 pub mod replace_field;
 pub mod schema_update_cache;
@@ -238,4 +239,5 @@ pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version
     value_to_key::register(registry, version);
     replace_field::register(registry, version);
     mask_field::register(registry, version);
+    header_from::register(registry, version);
 }
