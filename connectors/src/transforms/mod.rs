@@ -26,6 +26,7 @@ pub mod replace_field;
 pub mod schema_update_cache;
 pub mod simple_date_format;
 pub mod smt_config;
+pub mod timestamp_converter;
 pub mod value_to_key;
 
 use crate::api::Props;
@@ -240,4 +241,5 @@ pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version
     replace_field::register(registry, version);
     mask_field::register(registry, version);
     header_from::register(registry, version);
+    timestamp_converter::register(registry, version);
 }
