@@ -84,6 +84,9 @@ impl FieldSyntaxVersion {
     }
 }
 
+/// A schemaless map's entries, as [`Value::Map`] holds them.
+pub type MapEntries = Vec<(Value, Value)>;
+
 /// One path to a field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SingleFieldPath {
@@ -184,8 +187,8 @@ impl SingleFieldPath {
     /// place; `None` when a map on the way is absent or null.
     pub fn parent_map_mut<'a>(
         &'a self,
-        entries: &'a mut Vec<(Value, Value)>,
-    ) -> ConnectResult<Option<(&'a mut Vec<(Value, Value)>, &'a str)>> {
+        entries: &'a mut MapEntries,
+    ) -> ConnectResult<Option<(&'a mut MapEntries, &'a str)>> {
         let Some((last, init)) = self.steps.split_last() else {
             return Ok(None);
         };

@@ -156,11 +156,10 @@ impl ReplaceField {
         let mut updated = Vec::with_capacity(entries.len());
         for (k, v) in std::mem::take(entries) {
             match k {
-                Value::String(name) => {
-                    if sel.keeps(&name) {
-                        map_put(&mut updated, sel.renamed(&name), v);
-                    }
+                Value::String(name) if sel.keeps(&name) => {
+                    map_put(&mut updated, sel.renamed(&name), v);
                 }
+                Value::String(_) => {}
                 // Not a field name: kept only when nothing is singled out by name.
                 other if sel.include.is_empty() => updated.push((other, v)),
                 _ => {}

@@ -236,6 +236,53 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
 
+    /// Every group-A class Connect 4.x ships, by its full name.
+    const GROUP_A: [&str; 13] = [
+        "org.apache.kafka.connect.transforms.Cast$Key",
+        "org.apache.kafka.connect.transforms.Cast$Value",
+        "org.apache.kafka.connect.transforms.ExtractField$Key",
+        "org.apache.kafka.connect.transforms.ExtractField$Value",
+        "org.apache.kafka.connect.transforms.HeaderFrom$Key",
+        "org.apache.kafka.connect.transforms.HeaderFrom$Value",
+        "org.apache.kafka.connect.transforms.MaskField$Key",
+        "org.apache.kafka.connect.transforms.MaskField$Value",
+        "org.apache.kafka.connect.transforms.ReplaceField$Key",
+        "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        "org.apache.kafka.connect.transforms.TimestampConverter$Key",
+        "org.apache.kafka.connect.transforms.TimestampConverter$Value",
+        "org.apache.kafka.connect.transforms.ValueToKey",
+    ];
+
+    #[test]
+    fn every_group_a_transform_is_registered_and_documents_its_keys() {
+        let r = PluginRegistry::builtin();
+        for class in GROUP_A {
+            let p = r
+                .transformation(class)
+                .unwrap_or_else(|| panic!("{class} not registered"));
+            let simple = class.rsplit('.').next().unwrap();
+            assert_eq!(r.transformation(simple).unwrap().class_name, class);
+            assert_eq!(p.version, env!("CARGO_PKG_VERSION"));
+            let def = p.create().config_def();
+            assert!(
+                def.key(REPLACE_NULL_WITH_DEFAULT_CONFIG).is_some(),
+                "{class}"
+            );
+            for key in def.keys() {
+                assert!(
+                    !key.documentation.trim().is_empty(),
+                    "{class}: {}",
+                    key.name
+                );
+            }
+            // With nothing set, exactly the required keys are in error.
+            for v in def.validate(&Props::new()) {
+                let required = def.key(&v.name).unwrap().required();
+                assert_eq!(v.errors.len(), usize::from(required), "{class}: {}", v.name);
+            }
+        }
+    }
+
     #[test]
     fn split_drops_trailing_empty_parts_like_java() {
         assert_eq!(java_split_colon("a:b"), vec!["a", "b"]);

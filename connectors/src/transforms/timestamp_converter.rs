@@ -158,7 +158,7 @@ impl Settings {
     }
 
     /// Milliseconds since the epoch of a timestamp of kind `kind`.
-    fn to_millis(&self, kind: Kind, value: &Value) -> ConnectResult<i64> {
+    fn source_millis(&self, kind: Kind, value: &Value) -> ConnectResult<i64> {
         let found = |what: &str| {
             ConnectError::data(format!(
                 "Expected {what}, but found class {}",
@@ -207,7 +207,7 @@ impl Settings {
     }
 
     /// The target representation of a point in time.
-    fn from_millis(&self, millis: i64) -> ConnectResult<Value> {
+    fn millis_to_target(&self, millis: i64) -> ConnectResult<Value> {
         Ok(match self.target {
             Kind::String => Value::String(
                 self.format
@@ -238,8 +238,8 @@ impl Settings {
             Some(k) => k,
             None => infer_kind(&value)?,
         };
-        let millis = self.to_millis(kind, &value)?;
-        self.from_millis(millis)
+        let millis = self.source_millis(kind, &value)?;
+        self.millis_to_target(millis)
     }
 }
 
