@@ -99,7 +99,45 @@ fn type_list(types: &[Type]) -> String {
     java_list(&names)
 }
 
-fn output_type(name: &str) -> ConnectResult<Type> {
+/// Why a `spec` is refused; `Display` gives Connect's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SpecError {
+    #[error("Must specify at least one field to cast.")]
+    Empty,
+    #[error("Invalid type found in casting spec: {0}")]
+    UnknownType(String),
+    #[error("Cast transformation does not support casting to {0}; supported types are {list}", list = type_list(&OUTPUT_TYPES))]
+    UnsupportedTarget(Type),
+    // Connect names `renames` here: the check was copied from ReplaceField.
+    #[error("Invalid value {} for configuration renames: Invalid rename mapping: {mapping}", java_list(.mappings))]
+    BadMapping {
+        mappings: Vec<String>,
+        mapping: String,
+    },
+    #[error(
+        "Cast transformations that specify a type to cast the entire value to may only \
+         specify a single cast in their spec"
+    )]
+    WholeNotAlone,
+}
+
+impl SpecError {
+    /// The reason alone, for the REST validate endpoint (which names the key and value).
+    fn reason(&self) -> String {
+        match self {
+            SpecError::BadMapping { mapping, .. } => format!("Invalid rename mapping: {mapping}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<SpecError> for ConnectError {
+    fn from(e: SpecError) -> Self {
+        ConnectError::config(e.to_string())
+    }
+}
+
+fn output_type(name: &str) -> Result<Type, SpecError> {
     let ty = [
         Type::Int8,
         Type::Int16,
@@ -116,22 +154,17 @@ fn output_type(name: &str) -> ConnectResult<Type> {
     ]
     .into_iter()
     .find(|t| t.name().eq_ignore_ascii_case(name))
-    .ok_or_else(|| ConnectError::config(format!("Invalid type found in casting spec: {name}")))?;
+    .ok_or_else(|| SpecError::UnknownType(name.to_string()))?;
     if !OUTPUT_TYPES.contains(&ty) {
-        return Err(ConnectError::config(format!(
-            "Cast transformation does not support casting to {ty}; supported types are {}",
-            type_list(&OUTPUT_TYPES)
-        )));
+        return Err(SpecError::UnsupportedTarget(ty));
     }
     Ok(ty)
 }
 
-/// Parses `spec` with Connect's checks and messages.
-fn parse_spec(mappings: &[String]) -> ConnectResult<Spec> {
+/// Parses `spec` with Connect's checks.
+fn parse_spec(mappings: &[String]) -> Result<Spec, SpecError> {
     if mappings.is_empty() {
-        return Err(ConnectError::config(
-            "Must specify at least one field to cast.",
-        ));
+        return Err(SpecError::Empty);
     }
     let mut spec = Spec::default();
     for mapping in mappings {
@@ -145,20 +178,16 @@ fn parse_spec(mappings: &[String]) -> ConnectResult<Spec> {
                     None => spec.fields.push((field.to_string(), ty)),
                 }
             }
-            // Connect names `renames` here: the check comes from ReplaceField.
             _ => {
-                return Err(ConnectError::config(format!(
-                    "Invalid value {} for configuration renames: Invalid rename mapping: {mapping}",
-                    java_list(mappings)
-                )))
+                return Err(SpecError::BadMapping {
+                    mappings: mappings.to_vec(),
+                    mapping: mapping.clone(),
+                })
             }
         }
     }
     if spec.whole.is_some() && mappings.len() > 1 {
-        return Err(ConnectError::config(
-            "Cast transformations that specify a type to cast the entire value to may only \
-             specify a single cast in their spec",
-        ));
+        return Err(SpecError::WholeNotAlone);
     }
     Ok(spec)
 }
@@ -171,10 +200,7 @@ fn config_def() -> ConfigDef {
         Some(Validator::custom(
             "list of colon-delimited pairs, e.g. <code>foo:bar,abc:xyz</code>",
             |v| match v {
-                ParsedValue::List(items) => parse_spec(items).map(|_| ()).map_err(|e| match e {
-                    ConnectError::Config(m) => m,
-                    other => other.to_string(),
-                }),
+                ParsedValue::List(items) => parse_spec(items).map(|_| ()).map_err(|e| e.reason()),
                 _ => Ok(()),
             },
         )),
@@ -669,12 +695,14 @@ mod tests {
                 "Missing required configuration \"spec\" which has no default value."
             )
         );
-        // The REST validate endpoint reports the key.
-        let results = created("Cast$Key")
-            .config_def()
-            .validate(&props(&[("spec", "foo:bytes")]));
+        // The REST validate endpoint reports the key, naming it once.
+        let def = created("Cast$Key").config_def();
+        let results = def.validate(&props(&[("spec", "a:int8:x")]));
         let spec = results.iter().find(|v| v.name == "spec").unwrap();
-        assert_eq!(spec.errors.len(), 1);
+        assert_eq!(
+            spec.errors,
+            ["Invalid value a:int8:x for configuration spec: Invalid rename mapping: a:int8:x"]
+        );
     }
 
     #[test]

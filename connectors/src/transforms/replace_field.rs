@@ -85,9 +85,12 @@ fn config_def() -> ConfigDef {
             Some(Validator::custom(
                 "list of colon-delimited pairs, e.g. <code>foo:bar,abc:xyz</code>",
                 |v| match v {
-                    ParsedValue::List(items) => parse_renames(items)
-                        .map(|_| ())
-                        .map_err(|_| "Invalid rename mapping".to_string()),
+                    ParsedValue::List(items) => {
+                        match items.iter().find(|m| java_split_colon(m).len() != 2) {
+                            Some(bad) => Err(format!("Invalid rename mapping: {bad}")),
+                            None => Ok(()),
+                        }
+                    }
                     _ => Ok(()),
                 },
             )),
@@ -311,6 +314,13 @@ mod tests {
                 "{bad}"
             );
         }
+        let def = created("ReplaceField$Value").config_def();
+        let results = def.validate(&props(&[("renames", "a:b,c:d:e")]));
+        let renames = results.iter().find(|v| v.name == "renames").unwrap();
+        assert_eq!(
+            renames.errors,
+            ["Invalid value a:b,c:d:e for configuration renames: Invalid rename mapping: c:d:e"]
+        );
         assert_eq!(
             created("ReplaceField$Value")
                 .configure(&props(&[("renames", "a:b,c:d:e")]))
