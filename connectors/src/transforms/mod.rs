@@ -16,6 +16,19 @@
 
 pub mod util;
 
+// group A
+pub mod cast;
+pub mod extract_field;
+pub mod field_path;
+pub mod header_from;
+pub mod mask_field;
+pub mod replace_field;
+pub mod schema_update_cache;
+pub mod simple_date_format;
+pub mod smt_config;
+pub mod timestamp_converter;
+pub mod value_to_key;
+
 use crate::api::Props;
 use crate::config::ConfigDef;
 use crate::data::{Schema, Value};
@@ -221,5 +234,12 @@ pub trait Predicate: Send + 'static {
 /// Registers Connect's built-in transforms and predicates, under Connect's class names
 /// (`org.apache.kafka.connect.transforms.Cast$Value`, aliases `Cast$Value`).
 pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version: &str) {
-    let _ = (registry, version);
+    // group A
+    cast::register(registry, version);
+    extract_field::register(registry, version);
+    value_to_key::register(registry, version);
+    replace_field::register(registry, version);
+    mask_field::register(registry, version);
+    header_from::register(registry, version);
+    timestamp_converter::register(registry, version);
 }
