@@ -16,6 +16,14 @@
 
 pub mod util;
 
+// group B
+pub mod java_date_format;
+pub mod java_regex;
+pub mod schema_basics;
+pub mod schema_cache;
+pub mod value_literal;
+// end group B
+
 use crate::api::Props;
 use crate::config::ConfigDef;
 use crate::data::{Schema, Value};
