@@ -1,7 +1,7 @@
 //! `org.apache.kafka.connect.transforms.Flatten$Key` / `$Value`: lifts the fields of nested
 //! structs (schema present) or maps (schemaless) to the top level, naming each by its path
 //! joined with `delimiter` (`a.b.c`). Arrays, and what they contain, are left as they are; a
-//! null key or value is left alone (with a schema, it gets the flattened schema).
+//! null key or value is left alone, schema included.
 //!
 //! With a schema, a flattened field is optional when it or any struct above it is optional,
 //! and takes its default from its own schema or else from the default of the struct above it.
@@ -230,39 +230,34 @@ impl Transformation for Flatten {
 
     fn apply(&mut self, record: &mut dyn ConnectRecord) -> ConnectResult<Outcome> {
         let (schema, value) = self.side.get_mut(record);
+        if value.is_null() {
+            return Ok(Outcome::Keep);
+        }
         match schema.clone() {
             None => {
-                if value.is_null() {
-                    return Ok(Outcome::Keep);
-                }
                 let entries = require_map(value, PURPOSE)?;
                 let mut out = Vec::with_capacity(entries.len());
                 flatten_map(entries, "", &self.delimiter, &mut out)?;
                 *value = Value::Map(out);
             }
             Some(input) => {
-                let original = match &*value {
-                    Value::Null => None,
-                    v => Some(require_struct(v, PURPOSE)?),
-                };
+                let original = require_struct(value, PURPOSE)?;
                 let delimiter = &self.delimiter;
                 let flat = self
                     .schemas
                     .get_or_try_insert(&input, |s| flattened_schema(s, delimiter))?;
-                if let Some(original) = original {
-                    // Flattened by position: the struct must carry the record's schema.
-                    if !original.schema.same_struct_schema(&input) {
-                        return Err(ConnectError::data(format!(
-                            "The struct's schema is not the record's schema for [{PURPOSE}]"
-                        )));
-                    }
-                    let mut values = Vec::with_capacity(flat.fields().len());
-                    flatten_struct(original, &flat, 0, &mut values)?;
-                    *value = Value::Struct(Struct {
-                        schema: flat.clone(),
-                        values,
-                    });
+                // Flattened by position: the struct must carry the record's schema.
+                if !original.schema.same_struct_schema(&input) {
+                    return Err(ConnectError::data(format!(
+                        "The struct's schema is not the record's schema for [{PURPOSE}]"
+                    )));
                 }
+                let mut values = Vec::with_capacity(flat.fields().len());
+                flatten_struct(original, &flat, 0, &mut values)?;
+                *value = Value::Struct(Struct {
+                    schema: flat.clone(),
+                    values,
+                });
                 *schema = Some(flat);
             }
         }
@@ -399,14 +394,24 @@ mod tests {
         assert_eq!(s.get("B.opt_int32").unwrap(), &Value::Null);
         s.validate().unwrap();
 
-        // A null value of an optional struct schema keeps null, with the flattened schema.
-        let schema = SchemaBuilder::struct_()
+        // A null value is left alone, its (nested) schema included.
+        let inner = SchemaBuilder::struct_()
             .optional()
             .field("opt_int32", Schema::optional_int32())
             .build();
-        let mut r = source("topic", None, Value::Null, Some(schema), Value::Null);
+        let schema = SchemaBuilder::struct_()
+            .optional()
+            .field("B", inner)
+            .build();
+        let mut r = source(
+            "topic",
+            None,
+            Value::Null,
+            Some(schema.clone()),
+            Value::Null,
+        );
         t.apply(&mut r).unwrap();
-        assert_eq!(r.value_schema.unwrap().ty(), Type::Struct);
+        assert!(Arc::ptr_eq(&r.value_schema.unwrap().0, &schema.0));
         assert_eq!(r.value, Value::Null);
     }
 
