@@ -31,11 +31,21 @@ impl SchemaCache {
         input: &Schema,
         build: impl FnOnce(&Schema) -> ConnectResult<Schema>,
     ) -> ConnectResult<Schema> {
-        let hit = self
+        let hit = match self
             .entries
             .iter()
             .rposition(|(k, _)| Arc::ptr_eq(&k.0, &input.0))
-            .or_else(|| self.entries.iter().rposition(|(k, _)| k == input));
+        {
+            Some(i) => Some(i),
+            None => {
+                let i = self.entries.iter().rposition(|(k, _)| k == input);
+                // Keep the newest handle, so the records after this one hit by pointer.
+                if let Some(i) = i {
+                    self.entries[i].0 = input.clone();
+                }
+                i
+            }
+        };
         if let Some(i) = hit {
             let last = self.entries.len() - 1;
             if i != last {
@@ -97,6 +107,8 @@ mod tests {
             .unwrap();
         assert!(Arc::ptr_eq(&first.0, &by_eq.0));
         assert_eq!(cache.len(), 1);
+        // The entry now holds the newer handle.
+        assert!(Arc::ptr_eq(&cache.entries[0].0 .0, &equal.0));
     }
 
     #[test]
