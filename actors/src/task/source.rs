@@ -1,4 +1,4 @@
-//! `SourceTaskActor`: poll → convert → produce, one poll per message so that stop and commit
+//! `SourceTaskActor`: poll → transform → convert → produce, one poll per message so that stop and commit
 //! requests interleave with the data flow. Offsets are committed by the task's
 //! [`OffsetCommitter`](super::committer::OffsetCommitter) once the broker acknowledged them;
 //! acknowledgements are counted per run of records (see [`super::acks`]), so nothing is locked
@@ -14,6 +14,7 @@ use kconnect_connectors::record::{
     Header as RecordHeader, OffsetMap, Polled, RecordMetadata, SourceBatch, SourcePartition,
     SourceRecord,
 };
+use kconnect_connectors::transforms::chain::TransformChain;
 use kconnect_connectors::ConnectError;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
@@ -29,6 +30,7 @@ use tracing::Instrument;
 use super::acks::{DeliveryState, RunAcks, SubmittedRun};
 use super::convert::{header_bytes, TaskConverters};
 use super::faults::FaultInjector;
+use super::transform::{self, BatchRecordView, Fate};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
 use crate::context::{LiveClient, WorkerContext};
@@ -121,6 +123,8 @@ pub struct SourceTaskState {
     task: Box<dyn SourceTask>,
     producer: Option<OffThreadDrop<ThreadedProducer<SourceProducerContext>>>,
     converters: Option<TaskConverters>,
+    /// The connector's transforms; `None` when it has none (records then skip this step).
+    chain: Option<TransformChain>,
     delivery: Arc<DeliveryState>,
     /// Each poll's runs go to the task's committer, which commits their offsets.
     runs: UnboundedSender<Vec<SubmittedRun>>,
@@ -195,6 +199,7 @@ impl Actor for SourceTaskActor {
             task,
             producer: None,
             converters: None,
+            chain: None,
             delivery: links.delivery,
             runs: links.runs,
             wants_commit_record: false,
@@ -325,6 +330,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         (None, None) => None,
     };
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
+    state.chain = transform::build(&worker.plugins, &state.connector).map_err(task_error)?;
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
         task_id: state.task_id,
@@ -464,7 +470,6 @@ async fn send_records(
     let mut sent = 0;
     let mut open: Option<OpenRun> = None;
     for mut r in records {
-        ensure_topic(state, &r.topic).await?;
         let continues = !keep
             && open
                 .as_ref()
@@ -498,6 +503,37 @@ async fn send_records(
             });
         }
         let run = open.as_mut().expect("opened above");
+        // The record as `poll` returned it, for `commit_record` (as Connect passes it).
+        let mut polled = None;
+        if let Some(chain) = state.chain.as_mut() {
+            polled = keep.then(|| r.clone());
+            let result = chain.apply(&mut r);
+            let fate = transform::settle(result, &state.connector, || {
+                format!(
+                    "the record at source offset {} of source partition {}",
+                    serde_json::Value::Object(r.source_offset.clone()),
+                    serde_json::Value::Object(run.partition.map().clone()),
+                )
+            })?;
+            if fate == Fate::Skip {
+                // Done without being sent: its offset commits with its run.
+                run.records += 1;
+                run.acks.skipped();
+                if keep {
+                    run.offset = r.source_offset.clone();
+                    let polled = polled.as_ref().expect("kept for commit_record");
+                    state
+                        .task
+                        .commit_record(polled, None)
+                        .await
+                        .map_err(task_error)?;
+                } else {
+                    run.offset = std::mem::take(&mut r.source_offset);
+                }
+                continue;
+            }
+        }
+        ensure_topic(state, &r.topic).await?;
         state.delivery.sending(1);
         let outcome = match send_one(state, &Outgoing::of(&r), &run.acks).await {
             Ok(o) => o,
@@ -516,6 +552,7 @@ async fn send_records(
         }
         if keep {
             run.offset = r.source_offset.clone();
+            let r = polled.unwrap_or(r);
             match outcome {
                 Outcome::Sent => state.awaiting_commit.push_back((r, run.acks.clone())),
                 Outcome::Skipped => state
@@ -540,6 +577,9 @@ async fn send_batches(
     batches: Vec<SourceBatch>,
     runs: &mut Vec<SubmittedRun>,
 ) -> Result<u64, ActorProcessingErr> {
+    if state.chain.is_some() {
+        return send_transformed_batches(state, batches, runs).await;
+    }
     let mut sent = 0;
     for batch in batches {
         let SourceBatch {
@@ -578,6 +618,79 @@ async fn send_batches(
             }
         }
         // A batch without records commits its offset once the batches before it are done.
+        runs.push(SubmittedRun {
+            partition,
+            offset,
+            records: records.len(),
+            acks,
+        });
+    }
+    Ok(sent)
+}
+
+/// Sends batches through the connector's transforms. A batch stays one run with its one
+/// offset, whatever the transforms do to its records: a record may go to another topic or
+/// partition, and one dropped (or failed, tolerated) counts as done, so the batch's offset
+/// commits once every record kept was acknowledged.
+async fn send_transformed_batches(
+    state: &mut SourceTaskState,
+    batches: Vec<SourceBatch>,
+    runs: &mut Vec<SubmittedRun>,
+) -> Result<u64, ActorProcessingErr> {
+    let mut sent = 0;
+    for batch in batches {
+        let SourceBatch {
+            topic,
+            partition,
+            mut records,
+            offset,
+        } = batch;
+        let acks = RunAcks::new();
+        for r in records.iter_mut() {
+            let mut view = BatchRecordView {
+                topic: topic.clone(),
+                record: r,
+            };
+            let chain = state.chain.as_mut().expect("checked by the caller");
+            let fate = transform::apply(chain, &state.connector, &mut view, || {
+                format!(
+                    "a record of the batch for topic {topic} ending at source offset {} of \
+                     source partition {}",
+                    serde_json::Value::Object(offset.clone()),
+                    serde_json::Value::Object(partition.map().clone()),
+                )
+            })?;
+            if fate == Fate::Skip {
+                acks.skipped();
+                continue;
+            }
+            let BatchRecordView { topic: to, record: r } = view;
+            ensure_topic(state, &to).await?;
+            let out = Outgoing {
+                topic: &to,
+                kafka_partition: r.kafka_partition,
+                key_schema: r.key_schema.as_ref(),
+                key: &r.key,
+                value_schema: r.value_schema.as_ref(),
+                value: &r.value,
+                timestamp: r.timestamp,
+                headers: &r.headers,
+                offset: &offset,
+                in_batch: true,
+            };
+            state.delivery.sending(1);
+            match send_one(state, &out, &acks).await {
+                Ok(Outcome::Sent) => sent += 1,
+                Ok(Outcome::Skipped) => {
+                    state.delivery.not_sent(1);
+                    acks.skipped();
+                }
+                Err(e) => {
+                    state.delivery.not_sent(1);
+                    return Err(e);
+                }
+            }
+        }
         runs.push(SubmittedRun {
             partition,
             offset,
@@ -744,6 +857,9 @@ async fn stop(state: &mut SourceTaskState) {
     }
     if let Err(e) = state.task.stop().await {
         tracing::warn!("source task stop failed: {e}");
+    }
+    if let Some(chain) = state.chain.as_mut() {
+        chain.close();
     }
     tracing::info!("source task stopped");
 }
