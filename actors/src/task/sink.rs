@@ -27,8 +27,8 @@ use tracing::Instrument;
 
 use super::convert::{header_value, TaskConverters};
 use super::faults::FaultInjector;
-use super::transform::{self, SinkTransforms};
 use super::missing_topics::{waiting_message, Change, MissingTopics};
+use super::transform::{self, SinkTransforms};
 use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
 use crate::broker_health::KafkaClientContext;

@@ -130,9 +130,9 @@ pub struct SourceTaskState {
     runs: UnboundedSender<Vec<SubmittedRun>>,
     /// The plugin's `wants_commit_record`, asked once at start.
     wants_commit_record: bool,
-    /// Records of `poll` sent and kept for `commit_record` (only when the plugin wants it),
-    /// each with its own run to learn where it landed.
-    awaiting_commit: VecDeque<(SourceRecord, Arc<RunAcks>)>,
+    /// Records of `poll` kept for `commit_record` (only when the plugin wants it), in poll
+    /// order; those sent each with its own run to learn where it landed.
+    awaiting_commit: VecDeque<AwaitingCommit>,
     /// Conversion buffers, reused from record to record (the producer copies the bytes).
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
@@ -148,6 +148,22 @@ pub struct SourceTaskState {
     paused: bool,
     started: bool,
     stopping: bool,
+}
+
+/// A record of `poll` kept for its `commit_record` call.
+struct AwaitingCommit {
+    /// As `poll` returned it (before any transform, as Connect passes it).
+    record: SourceRecord,
+    /// `None`: it never reached the producer (dropped by a transform, or skipped under
+    /// errors.tolerance=all), and is committed without metadata.
+    sent: Option<SentTo>,
+}
+
+struct SentTo {
+    /// Its own run, to learn where it landed.
+    acks: Arc<RunAcks>,
+    /// The topic it was sent to, where a transform changed the record's.
+    topic: Option<String>,
 }
 
 impl SourceTaskState {
@@ -521,12 +537,10 @@ async fn send_records(
                 run.acks.skipped();
                 if keep {
                     run.offset = r.source_offset.clone();
-                    let polled = polled.as_ref().expect("kept for commit_record");
-                    state
-                        .task
-                        .commit_record(polled, None)
-                        .await
-                        .map_err(task_error)?;
+                    state.awaiting_commit.push_back(AwaitingCommit {
+                        record: polled.expect("kept for commit_record"),
+                        sent: None,
+                    });
                 } else {
                     run.offset = std::mem::take(&mut r.source_offset);
                 }
@@ -552,15 +566,17 @@ async fn send_records(
         }
         if keep {
             run.offset = r.source_offset.clone();
-            let r = polled.unwrap_or(r);
-            match outcome {
-                Outcome::Sent => state.awaiting_commit.push_back((r, run.acks.clone())),
-                Outcome::Skipped => state
-                    .task
-                    .commit_record(&r, None)
-                    .await
-                    .map_err(task_error)?,
-            }
+            let sent = (outcome == Outcome::Sent).then(|| SentTo {
+                acks: run.acks.clone(),
+                topic: polled
+                    .as_ref()
+                    .filter(|p| p.topic != r.topic)
+                    .map(|_| r.topic.clone()),
+            });
+            state.awaiting_commit.push_back(AwaitingCommit {
+                record: polled.unwrap_or(r),
+                sent,
+            });
         } else {
             run.offset = std::mem::take(&mut r.source_offset);
         }
@@ -664,7 +680,10 @@ async fn send_transformed_batches(
                 acks.skipped();
                 continue;
             }
-            let BatchRecordView { topic: to, record: r } = view;
+            let BatchRecordView {
+                topic: to,
+                record: r,
+            } = view;
             ensure_topic(state, &to).await?;
             let out = Outgoing {
                 topic: &to,
@@ -807,20 +826,28 @@ async fn send_one(
     }
 }
 
-/// Calls `commit_record` for the kept records the broker acknowledged, in the order `poll`
-/// returned them.
+/// Calls `commit_record` for the kept records the broker acknowledged (and those that never
+/// reached the producer), in the order `poll` returned them.
 async fn commit_acknowledged_records(state: &mut SourceTaskState) -> Result<(), ConnectError> {
-    while let Some((_, acks)) = state.awaiting_commit.front() {
-        let Some((partition, offset)) = acks.landed() else {
-            break;
+    while let Some(front) = state.awaiting_commit.front() {
+        let metadata = match &front.sent {
+            None => None,
+            Some(sent) => {
+                let Some((partition, offset)) = sent.acks.landed() else {
+                    break;
+                };
+                Some(RecordMetadata {
+                    topic: sent.topic.as_ref().unwrap_or(&front.record.topic).clone(),
+                    partition,
+                    offset,
+                })
+            }
         };
-        let (record, _) = state.awaiting_commit.pop_front().expect("front exists");
-        let metadata = RecordMetadata {
-            topic: record.topic.clone(),
-            partition,
-            offset,
-        };
-        state.task.commit_record(&record, Some(&metadata)).await?;
+        let entry = state.awaiting_commit.pop_front().expect("front exists");
+        state
+            .task
+            .commit_record(&entry.record, metadata.as_ref())
+            .await?;
     }
     Ok(())
 }

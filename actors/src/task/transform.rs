@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use kconnect_connectors::data::{Schema, Value};
-use kconnect_connectors::registry::PluginRegistry;
 use kconnect_connectors::record::{BatchRecord, Header, SinkRecord, Topic, TopicPartition};
+use kconnect_connectors::registry::PluginRegistry;
 use kconnect_connectors::transforms::chain::{TransformChain, TransformFailure};
 use kconnect_connectors::transforms::{ConnectRecord, Outcome};
 use kconnect_connectors::ConnectError;

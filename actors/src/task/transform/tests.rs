@@ -169,9 +169,16 @@ fn a_connector_without_transforms_gets_no_chain_and_one_with_gets_it() {
         .collect();
     let c = ConnectorConfig::parse(props, &RestartPolicy::default()).unwrap();
     assert!(build(&registry(), &c).unwrap().is_none());
-    assert_eq!(build(&registry(), &connector("none")).unwrap().unwrap().len(), 1);
+    assert_eq!(
+        build(&registry(), &connector("none"))
+            .unwrap()
+            .unwrap()
+            .len(),
+        1
+    );
     let mut bad = connector("none");
-    bad.props.insert("transforms.route.type".into(), "Nope".into());
+    bad.props
+        .insert("transforms.route.type".into(), "Nope".into());
     assert_eq!(
         build(&registry(), &bad).unwrap_err(),
         ConnectError::config(
