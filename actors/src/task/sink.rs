@@ -1,4 +1,5 @@
-//! `SinkTaskActor`: consume → convert → transform → `put` → `pre_commit` → commit what the task flushed.
+//! `SinkTaskActor`: consume → convert → transform → `put` → `pre_commit` → commit what the task
+//! flushed.
 //!
 //! Partitions are not handed out by a consumer group rebalance. Each task computes the
 //! partitions it owns from the topic metadata with [`partition_owner`], a pure function of

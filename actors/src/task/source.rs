@@ -1,5 +1,5 @@
-//! `SourceTaskActor`: poll → transform → convert → produce, one poll per message so that stop and commit
-//! requests interleave with the data flow. Offsets are committed by the task's
+//! `SourceTaskActor`: poll → transform → convert → produce, one poll per message so that stop
+//! and commit requests interleave with the data flow. Offsets are committed by the task's
 //! [`OffsetCommitter`](super::committer::OffsetCommitter) once the broker acknowledged them;
 //! acknowledgements are counted per run of records (see [`super::acks`]), so nothing is locked
 //! or allocated per record to track them.
