@@ -8,6 +8,7 @@ use kconnect_connectors::api::Props;
 use kconnect_connectors::config::{
     ConfigDef, ConfigType, Importance, ParsedConfig, ParsedValue, Validator, Width,
 };
+use kconnect_connectors::transforms::chain;
 use kconnect_connectors::ConnectError;
 
 use crate::restart::RestartPolicy;
@@ -326,12 +327,12 @@ pub const NAME: &str = "name";
 pub const MAX_NAME_BYTES: usize = 2000;
 pub const CONNECTOR_CLASS: &str = "connector.class";
 pub const TASKS_MAX: &str = "tasks.max";
-pub const TRANSFORMS: &str = "transforms";
+pub const TRANSFORMS: &str = chain::TRANSFORMS;
 pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
 pub const TOPICS: &str = "topics";
 pub const TOPICS_REGEX: &str = "topics.regex";
 pub const TOPIC_CREATION_PARTITIONS: &str = "topic.creation.default.partitions";
-pub const PREDICATES: &str = "predicates";
+pub const PREDICATES: &str = chain::PREDICATES;
 pub const CONFIG_ACTION_RELOAD: &str = "config.action.reload";
 pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
 pub const ERRORS_RETRY_DELAY_MAX_MS: &str = "errors.retry.delay.max.ms";
@@ -510,18 +511,20 @@ pub fn connector_config_def() -> ConfigDef {
             TRANSFORMS,
             ConfigType::List,
             Some(""),
-            None,
+            Some(chain::unique_aliases("transformation")),
             Importance::Low,
-            "Aliases for the transformations to apply to records.",
+            "Aliases for the transformations to be applied to records.",
         )
+        .in_group(chain::TRANSFORMS_GROUP, Width::Long, "Transforms")
         .define(
             PREDICATES,
             ConfigType::List,
             Some(""),
-            None,
+            Some(chain::unique_aliases("predicate")),
             Importance::Low,
             "Aliases for the predicates used by transformations.",
         )
+        .in_group(chain::PREDICATES_GROUP, Width::Long, "Predicates")
         .define(
             CONFIG_ACTION_RELOAD,
             ConfigType::String,
@@ -741,15 +744,9 @@ pub struct ConnectorConfig {
 impl ConnectorConfig {
     /// Parses the common keys; `worker_restart` supplies the restart policy's defaults.
     pub fn parse(props: Props, worker_restart: &RestartPolicy) -> Result<Self, ConnectError> {
+        // The transforms' own keys are checked where the registry is at hand: by validation,
+        // and by each task when it builds its chain.
         let p = connector_config_def().parse(&props)?;
-        let transforms = p.list(TRANSFORMS)?;
-        if !transforms.is_empty() {
-            return Err(ConnectError::config(format!(
-                "Invalid value {} for configuration {TRANSFORMS}: single message transforms are \
-                 not supported by this kconnect version",
-                transforms.join(",")
-            )));
-        }
         Ok(ConnectorConfig {
             name: p.string(NAME)?,
             class: p.string(CONNECTOR_CLASS)?,

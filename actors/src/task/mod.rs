@@ -1,5 +1,6 @@
 //! One actor per task (the WorkerTask of Connect): [`source::SourceTaskActor`] and
-//! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task.
+//! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task;
+//! [`transform`] applies the connector's transforms in both.
 
 pub mod acks;
 pub mod committer;
@@ -8,6 +9,7 @@ pub mod faults;
 pub mod missing_topics;
 pub mod sink;
 pub mod source;
+pub mod transform;
 pub mod unrecoverable;
 
 use std::sync::Arc;

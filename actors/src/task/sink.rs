@@ -1,4 +1,5 @@
-//! `SinkTaskActor`: consume → convert → `put` → `pre_commit` → commit what the task flushed.
+//! `SinkTaskActor`: consume → convert → transform → `put` → `pre_commit` → commit what the task
+//! flushed.
 //!
 //! Partitions are not handed out by a consumer group rebalance. Each task computes the
 //! partitions it owns from the topic metadata with [`partition_owner`], a pure function of
@@ -28,6 +29,7 @@ use tracing::Instrument;
 use super::convert::{header_value, TaskConverters};
 use super::faults::FaultInjector;
 use super::missing_topics::{waiting_message, Change, MissingTopics};
+use super::transform::{self, SinkTransforms};
 use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
 use crate::broker_health::KafkaClientContext;
@@ -88,6 +90,8 @@ pub struct SinkTaskState {
     /// Counts the consumer in the worker's live clients; declared after it, so dropped after it.
     live_consumer: Option<LiveClient>,
     converters: Option<TaskConverters>,
+    /// The connector's transforms; `None` when it has none (records then skip this step).
+    transforms: Option<SinkTransforms>,
     topics: TopicFilter,
     /// Listed topics the cluster did not have at the last metadata refresh.
     missing_topics: MissingTopics,
@@ -173,6 +177,7 @@ impl Actor for SinkTaskActor {
             consumer: None,
             live_consumer: None,
             converters: None,
+            transforms: None,
             topics,
             missing_topics: MissingTopics::default(),
             reset_allowed: false,
@@ -323,6 +328,9 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     state.consumer = Some(Arc::new(consumer));
     state.live_consumer = Some(state.worker.live_clients.register());
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
+    state.transforms = transform::build(&worker.plugins, &state.connector)
+        .map_err(task_error)?
+        .map(SinkTransforms::new);
     state
         .task
         .start(state.ctx.clone(), &state.task_props)
@@ -529,6 +537,10 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
         fetch(state).await?;
     }
     if state.batch.is_empty() {
+        // The transforms may have dropped every record fetched: consumed all the same.
+        if let Some(t) = state.transforms.as_mut() {
+            t.advance(&mut state.current);
+        }
         return Ok(());
     }
     let injected = match state.faults.as_mut() {
@@ -547,7 +559,11 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
     match result {
         Ok(()) => {
             state.metrics.records_out.increment(n as u64);
-            advance_offsets(&mut state.current, &state.batch);
+            match state.transforms.as_mut() {
+                None => advance_offsets(&mut state.current, &state.batch),
+                // Past the records as consumed, those the transforms dropped or moved included.
+                Some(t) => t.advance(&mut state.current),
+            }
             // Cleared, not dropped: the next batch reuses the allocation.
             state.batch.clear();
             if let Some(f) = state.faults.as_mut() {
@@ -611,7 +627,26 @@ async fn fetch(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
             Ok(m) => match convert(state, &m) {
                 Ok(rec) => {
                     received += 1;
-                    state.batch.extend(rec);
+                    match state.transforms.as_mut() {
+                        None => state.batch.extend(rec),
+                        Some(t) => {
+                            let kept = match rec {
+                                Some(rec) => t.apply(&state.connector, rec),
+                                None => {
+                                    let topic = state.topic_names.get(m.topic());
+                                    t.skipped(&topic, m.partition(), m.offset());
+                                    Ok(None)
+                                }
+                            };
+                            match kept {
+                                Ok(kept) => state.batch.extend(kept),
+                                Err(e) => {
+                                    state.metrics.records_in.increment(received);
+                                    return Err(e);
+                                }
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     state.metrics.records_in.increment(received);
@@ -862,6 +897,9 @@ async fn stop(state: &mut SinkTaskState) {
     }
     if let Err(e) = state.task.stop().await {
         tracing::warn!("sink task stop failed: {e}");
+    }
+    if let Some(t) = state.transforms.as_mut() {
+        t.chain.close();
     }
     tracing::info!("sink task stopped");
 }

@@ -1,5 +1,5 @@
-//! `SourceTaskActor`: poll → convert → produce, one poll per message so that stop and commit
-//! requests interleave with the data flow. Offsets are committed by the task's
+//! `SourceTaskActor`: poll → transform → convert → produce, one poll per message so that stop
+//! and commit requests interleave with the data flow. Offsets are committed by the task's
 //! [`OffsetCommitter`](super::committer::OffsetCommitter) once the broker acknowledged them;
 //! acknowledgements are counted per run of records (see [`super::acks`]), so nothing is locked
 //! or allocated per record to track them.
@@ -14,6 +14,7 @@ use kconnect_connectors::record::{
     Header as RecordHeader, OffsetMap, Polled, RecordMetadata, SourceBatch, SourcePartition,
     SourceRecord,
 };
+use kconnect_connectors::transforms::chain::TransformChain;
 use kconnect_connectors::ConnectError;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
@@ -29,6 +30,7 @@ use tracing::Instrument;
 use super::acks::{DeliveryState, RunAcks, SubmittedRun};
 use super::convert::{header_bytes, TaskConverters};
 use super::faults::FaultInjector;
+use super::transform::{self, BatchRecordView, Fate};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
 use crate::context::{LiveClient, WorkerContext};
@@ -121,14 +123,16 @@ pub struct SourceTaskState {
     task: Box<dyn SourceTask>,
     producer: Option<OffThreadDrop<ThreadedProducer<SourceProducerContext>>>,
     converters: Option<TaskConverters>,
+    /// The connector's transforms; `None` when it has none (records then skip this step).
+    chain: Option<TransformChain>,
     delivery: Arc<DeliveryState>,
     /// Each poll's runs go to the task's committer, which commits their offsets.
     runs: UnboundedSender<Vec<SubmittedRun>>,
     /// The plugin's `wants_commit_record`, asked once at start.
     wants_commit_record: bool,
-    /// Records of `poll` sent and kept for `commit_record` (only when the plugin wants it),
-    /// each with its own run to learn where it landed.
-    awaiting_commit: VecDeque<(SourceRecord, Arc<RunAcks>)>,
+    /// Records of `poll` kept for `commit_record` (only when the plugin wants it), in poll
+    /// order; those sent each with its own run to learn where it landed.
+    awaiting_commit: VecDeque<AwaitingCommit>,
     /// Conversion buffers, reused from record to record (the producer copies the bytes).
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
@@ -144,6 +148,22 @@ pub struct SourceTaskState {
     paused: bool,
     started: bool,
     stopping: bool,
+}
+
+/// A record of `poll` kept for its `commit_record` call.
+struct AwaitingCommit {
+    /// As `poll` returned it (before any transform, as Connect passes it).
+    record: SourceRecord,
+    /// `None`: it never reached the producer (dropped by a transform, or skipped under
+    /// errors.tolerance=all), and is committed without metadata.
+    sent: Option<SentTo>,
+}
+
+struct SentTo {
+    /// Its own run, to learn where it landed.
+    acks: Arc<RunAcks>,
+    /// The topic it was sent to, where a transform changed the record's.
+    topic: Option<String>,
 }
 
 impl SourceTaskState {
@@ -195,6 +215,7 @@ impl Actor for SourceTaskActor {
             task,
             producer: None,
             converters: None,
+            chain: None,
             delivery: links.delivery,
             runs: links.runs,
             wants_commit_record: false,
@@ -325,6 +346,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         (None, None) => None,
     };
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
+    state.chain = transform::build(&worker.plugins, &state.connector).map_err(task_error)?;
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
         task_id: state.task_id,
@@ -464,7 +486,6 @@ async fn send_records(
     let mut sent = 0;
     let mut open: Option<OpenRun> = None;
     for mut r in records {
-        ensure_topic(state, &r.topic).await?;
         let continues = !keep
             && open
                 .as_ref()
@@ -498,6 +519,35 @@ async fn send_records(
             });
         }
         let run = open.as_mut().expect("opened above");
+        // The record as `poll` returned it, for `commit_record` (as Connect passes it).
+        let mut polled = None;
+        if let Some(chain) = state.chain.as_mut() {
+            polled = keep.then(|| r.clone());
+            let result = chain.apply(&mut r);
+            let fate = transform::settle(result, &state.connector, || {
+                format!(
+                    "the record at source offset {} of source partition {}",
+                    serde_json::Value::Object(r.source_offset.clone()),
+                    serde_json::Value::Object(run.partition.map().clone()),
+                )
+            })?;
+            if fate == Fate::Skip {
+                // Done without being sent: its offset commits with its run.
+                run.records += 1;
+                run.acks.skipped();
+                if keep {
+                    run.offset = r.source_offset.clone();
+                    state.awaiting_commit.push_back(AwaitingCommit {
+                        record: polled.expect("kept for commit_record"),
+                        sent: None,
+                    });
+                } else {
+                    run.offset = std::mem::take(&mut r.source_offset);
+                }
+                continue;
+            }
+        }
+        ensure_topic(state, &r.topic).await?;
         state.delivery.sending(1);
         let outcome = match send_one(state, &Outgoing::of(&r), &run.acks).await {
             Ok(o) => o,
@@ -516,14 +566,17 @@ async fn send_records(
         }
         if keep {
             run.offset = r.source_offset.clone();
-            match outcome {
-                Outcome::Sent => state.awaiting_commit.push_back((r, run.acks.clone())),
-                Outcome::Skipped => state
-                    .task
-                    .commit_record(&r, None)
-                    .await
-                    .map_err(task_error)?,
-            }
+            let sent = (outcome == Outcome::Sent).then(|| SentTo {
+                acks: run.acks.clone(),
+                topic: polled
+                    .as_ref()
+                    .filter(|p| p.topic != r.topic)
+                    .map(|_| r.topic.clone()),
+            });
+            state.awaiting_commit.push_back(AwaitingCommit {
+                record: polled.unwrap_or(r),
+                sent,
+            });
         } else {
             run.offset = std::mem::take(&mut r.source_offset);
         }
@@ -540,6 +593,9 @@ async fn send_batches(
     batches: Vec<SourceBatch>,
     runs: &mut Vec<SubmittedRun>,
 ) -> Result<u64, ActorProcessingErr> {
+    if state.chain.is_some() {
+        return send_transformed_batches(state, batches, runs).await;
+    }
     let mut sent = 0;
     for batch in batches {
         let SourceBatch {
@@ -578,6 +634,82 @@ async fn send_batches(
             }
         }
         // A batch without records commits its offset once the batches before it are done.
+        runs.push(SubmittedRun {
+            partition,
+            offset,
+            records: records.len(),
+            acks,
+        });
+    }
+    Ok(sent)
+}
+
+/// Sends batches through the connector's transforms. A batch stays one run with its one
+/// offset, whatever the transforms do to its records: a record may go to another topic or
+/// partition, and one dropped (or failed, tolerated) counts as done, so the batch's offset
+/// commits once every record kept was acknowledged.
+async fn send_transformed_batches(
+    state: &mut SourceTaskState,
+    batches: Vec<SourceBatch>,
+    runs: &mut Vec<SubmittedRun>,
+) -> Result<u64, ActorProcessingErr> {
+    let mut sent = 0;
+    for batch in batches {
+        let SourceBatch {
+            topic,
+            partition,
+            mut records,
+            offset,
+        } = batch;
+        let acks = RunAcks::new();
+        for r in records.iter_mut() {
+            let mut view = BatchRecordView {
+                topic: topic.clone(),
+                record: r,
+            };
+            let chain = state.chain.as_mut().expect("checked by the caller");
+            let fate = transform::apply(chain, &state.connector, &mut view, || {
+                format!(
+                    "a record of the batch for topic {topic} ending at source offset {} of \
+                     source partition {}",
+                    serde_json::Value::Object(offset.clone()),
+                    serde_json::Value::Object(partition.map().clone()),
+                )
+            })?;
+            if fate == Fate::Skip {
+                acks.skipped();
+                continue;
+            }
+            let BatchRecordView {
+                topic: to,
+                record: r,
+            } = view;
+            ensure_topic(state, &to).await?;
+            let out = Outgoing {
+                topic: &to,
+                kafka_partition: r.kafka_partition,
+                key_schema: r.key_schema.as_ref(),
+                key: &r.key,
+                value_schema: r.value_schema.as_ref(),
+                value: &r.value,
+                timestamp: r.timestamp,
+                headers: &r.headers,
+                offset: &offset,
+                in_batch: true,
+            };
+            state.delivery.sending(1);
+            match send_one(state, &out, &acks).await {
+                Ok(Outcome::Sent) => sent += 1,
+                Ok(Outcome::Skipped) => {
+                    state.delivery.not_sent(1);
+                    acks.skipped();
+                }
+                Err(e) => {
+                    state.delivery.not_sent(1);
+                    return Err(e);
+                }
+            }
+        }
         runs.push(SubmittedRun {
             partition,
             offset,
@@ -694,20 +826,28 @@ async fn send_one(
     }
 }
 
-/// Calls `commit_record` for the kept records the broker acknowledged, in the order `poll`
-/// returned them.
+/// Calls `commit_record` for the kept records the broker acknowledged (and those that never
+/// reached the producer), in the order `poll` returned them.
 async fn commit_acknowledged_records(state: &mut SourceTaskState) -> Result<(), ConnectError> {
-    while let Some((_, acks)) = state.awaiting_commit.front() {
-        let Some((partition, offset)) = acks.landed() else {
-            break;
+    while let Some(front) = state.awaiting_commit.front() {
+        let metadata = match &front.sent {
+            None => None,
+            Some(sent) => {
+                let Some((partition, offset)) = sent.acks.landed() else {
+                    break;
+                };
+                Some(RecordMetadata {
+                    topic: sent.topic.as_ref().unwrap_or(&front.record.topic).clone(),
+                    partition,
+                    offset,
+                })
+            }
         };
-        let (record, _) = state.awaiting_commit.pop_front().expect("front exists");
-        let metadata = RecordMetadata {
-            topic: record.topic.clone(),
-            partition,
-            offset,
-        };
-        state.task.commit_record(&record, Some(&metadata)).await?;
+        let entry = state.awaiting_commit.pop_front().expect("front exists");
+        state
+            .task
+            .commit_record(&entry.record, metadata.as_ref())
+            .await?;
     }
     Ok(())
 }
@@ -744,6 +884,9 @@ async fn stop(state: &mut SourceTaskState) {
     }
     if let Err(e) = state.task.stop().await {
         tracing::warn!("source task stop failed: {e}");
+    }
+    if let Some(chain) = state.chain.as_mut() {
+        chain.close();
     }
     tracing::info!("source task stopped");
 }

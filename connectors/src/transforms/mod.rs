@@ -14,6 +14,7 @@
 //! - Each transform is configured with its alias-stripped keys, as Connect does
 //!   (`transforms.route.regex` → `regex`), and is owned by one task: no `Sync` needed.
 
+pub mod chain;
 pub mod util;
 
 // group A
