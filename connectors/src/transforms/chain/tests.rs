@@ -615,7 +615,12 @@ fn enrich_adds_each_alias_s_keys_in_its_group_as_connect_does() {
     ] {
         assert!(recommended.contains(&class.to_string()), "{recommended:?}");
     }
-    assert_eq!(e.recommended["predicates.p.type"], vec!["test.PartitionIs"]);
+    // Every registered predicate, the built-ins first.
+    let predicates = &e.recommended["predicates.p.type"];
+    assert_eq!(predicates.last().map(String::as_str), Some("test.PartitionIs"));
+    assert!(predicates.contains(
+        &"org.apache.kafka.connect.transforms.predicates.TopicNameMatches".to_string()
+    ));
 }
 
 #[test]
