@@ -17,8 +17,10 @@ use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME
 use crate::connector::supervisor::{
     ConnectorSupervisor, Share, SupervisorArgs, SupervisorMsg, TargetState,
 };
+use crate::config_providers::hide_secrets;
 use crate::context::WorkerContext;
 use crate::status::{ConnectorStatus, RestartRequest, State};
+use crate::validation::Unresolvable;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum WorkerError {
@@ -142,10 +144,25 @@ pub struct WorkerState {
 }
 
 /// Validates `props` as [`crate::validation::validate`] does (every error create would meet
-/// later: common keys, the connector's own, converters, client overrides) and parses it.
+/// later: common keys, the connector's own, converters, client overrides, variables that
+/// cannot be resolved) and parses it, its variables resolved.
 pub fn validate(
     ctx: &WorkerContext,
     props: &Props,
+) -> Result<
+    (
+        ConnectorConfig,
+        kconnect_connectors::registry::ConnectorPlugin,
+    ),
+    WorkerError,
+> {
+    validate_with(ctx, props, Unresolvable::Report)
+}
+
+fn validate_with(
+    ctx: &WorkerContext,
+    props: &Props,
+    unresolvable: Unresolvable,
 ) -> Result<
     (
         ConnectorConfig,
@@ -178,17 +195,18 @@ pub fn validate(
             })
         }
     };
-    let report = crate::validation::validate(ctx, &plugin, props);
+    let report = crate::validation::validate_with(ctx, &plugin, props, unresolvable);
     if report.error_count() > 0 {
         return Err(WorkerError::InvalidConfig {
             connector: name,
             errors: report.errors(),
         });
     }
-    let config = ConnectorConfig::parse(props.clone(), &ctx.config.restart).map_err(|e| {
+    let resolved = ctx.config.providers.resolve(props).props;
+    let config = ConnectorConfig::parse(resolved, &ctx.config.restart).map_err(|e| {
         WorkerError::InvalidConfig {
             connector: name.clone(),
-            errors: vec![e.to_string()],
+            errors: vec![hide_secrets(&e.to_string()).into_owned()],
         }
     })?;
     Ok((config, plugin))
@@ -404,7 +422,10 @@ async fn assign(
     if idle {
         return Ok(());
     }
-    start_connector(myself, state, props, target, Some(share), Vec::new())
+    // A stored config: a variable that cannot be resolved now fails the connector's or the
+    // task's start (restartable), rather than keeping the connector from this worker.
+    let unresolvable = Unresolvable::LeaveToStart;
+    start_connector(myself, state, props, target, Some(share), Vec::new(), unresolvable)
         .await
         .map(|_| ())
 }
@@ -415,7 +436,8 @@ async fn add_connector(
     props: Props,
     target: TargetState,
 ) -> Result<String, WorkerError> {
-    start_connector(myself, state, props, target, None, Vec::new()).await
+    let unresolvable = Unresolvable::Report;
+    start_connector(myself, state, props, target, None, Vec::new(), unresolvable).await
 }
 
 async fn start_connector(
@@ -425,8 +447,9 @@ async fn start_connector(
     target: TargetState,
     share: Option<Share>,
     task_configs: Vec<Props>,
+    unresolvable: Unresolvable,
 ) -> Result<String, WorkerError> {
-    let (config, plugin) = validate(&state.ctx, &props)?;
+    let (config, plugin) = validate_with(&state.ctx, &props, unresolvable)?;
     if state.connectors.contains_key(&config.name) {
         return Err(WorkerError::Duplicate(config.name));
     }
@@ -436,6 +459,7 @@ async fn start_connector(
     let args = SupervisorArgs {
         worker: state.ctx.clone(),
         config: Arc::new(config),
+        raw: props.clone(),
         plugin,
         target,
         owner: myself.clone(),
@@ -485,7 +509,8 @@ async fn put_config(
         return Ok(true);
     };
     stop_supervisor(&state.ctx, &name, old.supervisor).await;
-    start_connector(myself, state, props, old.target, None, old.task_configs).await?;
+    let (target, tasks) = (old.target, old.task_configs);
+    start_connector(myself, state, props, target, None, tasks, Unresolvable::Report).await?;
     Ok(false)
 }
 
@@ -667,8 +692,14 @@ impl Worker {
 
     async fn parsed(&self, name: &str) -> Result<(ConnectorConfig, ConnectorKind), WorkerError> {
         let e = self.connector(name).await?;
-        let config = ConnectorConfig::parse(e.props, &self.ctx.config.restart)
-            .map_err(|err| WorkerError::Internal(err.to_string()))?;
+        let props = self.ctx.config.providers.resolve(&e.props).strict();
+        let config = props
+            .map_err(|err| WorkerError::BadRequest(err.to_string()))
+            .and_then(|props| {
+                ConnectorConfig::parse(props, &self.ctx.config.restart).map_err(|err| {
+                    WorkerError::Internal(hide_secrets(&err.to_string()).into_owned())
+                })
+            })?;
         Ok((config, e.kind))
     }
 
