@@ -67,9 +67,8 @@ pub const MIN_HIDDEN_LEN: usize = 6;
 /// Connect's `ConfigTransformer.DEFAULT_PATTERN`: provider, optional path, key. The lazy
 /// quantifiers pick the first colon after the provider as the end of the path, as Java's
 /// backtracking matcher does (the regex crate gives the same leftmost-first captures).
-static VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\$\{([^}]*?):(([^}]*?):)?([^}]*?)\}").expect("a valid pattern")
-});
+static VARIABLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\$\{([^}]*?):(([^}]*?):)?([^}]*?)\}").expect("a valid pattern"));
 
 /// A worker config's provider settings that cannot work.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -160,14 +159,21 @@ impl ConfigProviders {
             let Some(class) = worker.get(&class_key) else {
                 continue;
             };
-            let params = crate::config::prefixed(worker, &format!("{CONFIG_PROVIDERS}.{name}.param."));
+            let params =
+                crate::config::prefixed(worker, &format!("{CONFIG_PROVIDERS}.{name}.param."));
             let param_key = |p: &str| format!("{CONFIG_PROVIDERS}.{name}.param.{p}");
             let provider = match provider_kind(class) {
                 Some(Kind::File) => Provider::File {
-                    allowed: AllowedPaths::parse(&param_key(ALLOWED_PATHS), params.get(ALLOWED_PATHS))?,
+                    allowed: AllowedPaths::parse(
+                        &param_key(ALLOWED_PATHS),
+                        params.get(ALLOWED_PATHS),
+                    )?,
                 },
                 Some(Kind::Directory) => Provider::Directory {
-                    allowed: AllowedPaths::parse(&param_key(ALLOWED_PATHS), params.get(ALLOWED_PATHS))?,
+                    allowed: AllowedPaths::parse(
+                        &param_key(ALLOWED_PATHS),
+                        params.get(ALLOWED_PATHS),
+                    )?,
                 },
                 Some(Kind::EnvVar) => {
                     let key = param_key(ALLOWLIST_PATTERN);
@@ -422,9 +428,15 @@ impl Provider {
                         continue;
                     }
                     let bytes = std::fs::read(&file).map_err(|e| {
-                        format!("Could not read file {} for property {key}: {e}", file.display())
+                        format!(
+                            "Could not read file {} for property {key}: {e}",
+                            file.display()
+                        )
                     })?;
-                    out.insert(key.to_string(), String::from_utf8_lossy(&bytes).into_owned());
+                    out.insert(
+                        key.to_string(),
+                        String::from_utf8_lossy(&bytes).into_owned(),
+                    );
                 }
                 Ok(out)
             }
@@ -453,9 +465,9 @@ impl Provider {
                 "DirectoryConfigProvider needs a directory: ${provider:path:key}".to_string()
             }
             Provider::Directory { .. } => format!("no file {key} in the directory {path}"),
-            Provider::EnvVar { allowlist_key, .. } => format!(
-                "no environment variable {key} (or it does not match {allowlist_key})"
-            ),
+            Provider::EnvVar { allowlist_key, .. } => {
+                format!("no environment variable {key} (or it does not match {allowlist_key})")
+            }
         }
     }
 }

@@ -14,10 +14,10 @@ use thiserror::Error;
 
 use crate::broker_health::BrokerWatch;
 use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME};
+use crate::config_providers::hide_secrets;
 use crate::connector::supervisor::{
     ConnectorSupervisor, Share, SupervisorArgs, SupervisorMsg, TargetState,
 };
-use crate::config_providers::hide_secrets;
 use crate::context::WorkerContext;
 use crate::status::{ConnectorStatus, RestartRequest, State};
 use crate::validation::Unresolvable;
@@ -425,9 +425,17 @@ async fn assign(
     // A stored config: a variable that cannot be resolved now fails the connector's or the
     // task's start (restartable), rather than keeping the connector from this worker.
     let unresolvable = Unresolvable::LeaveToStart;
-    start_connector(myself, state, props, target, Some(share), Vec::new(), unresolvable)
-        .await
-        .map(|_| ())
+    start_connector(
+        myself,
+        state,
+        props,
+        target,
+        Some(share),
+        Vec::new(),
+        unresolvable,
+    )
+    .await
+    .map(|_| ())
 }
 
 async fn add_connector(
@@ -510,7 +518,16 @@ async fn put_config(
     };
     stop_supervisor(&state.ctx, &name, old.supervisor).await;
     let (target, tasks) = (old.target, old.task_configs);
-    start_connector(myself, state, props, target, None, tasks, Unresolvable::Report).await?;
+    start_connector(
+        myself,
+        state,
+        props,
+        target,
+        None,
+        tasks,
+        Unresolvable::Report,
+    )
+    .await?;
     Ok(false)
 }
 

@@ -37,7 +37,11 @@ fn variables_are_split_as_connects_pattern_splits_them() {
     assert_eq!(parts("${env:HOME}"), vec![t("env", "", "HOME")]);
     assert_eq!(
         parts("${file:/etc/kafka/secrets.properties:ssl.key.password}"),
-        vec![t("file", "/etc/kafka/secrets.properties", "ssl.key.password")]
+        vec![t(
+            "file",
+            "/etc/kafka/secrets.properties",
+            "ssl.key.password"
+        )]
     );
     // The first colon after the provider ends the path; the key keeps the rest.
     assert_eq!(parts("${file:/a:b:c}"), vec![t("file", "/a", "b:c")]);
@@ -60,10 +64,13 @@ fn file_variables_resolve_in_place_and_unknown_providers_stay_as_written() {
     );
     let p = providers(&[], &[("TOPIC", "orders")]);
     let raw = props(&[
-        ("sasl.jaas.config", &format!(
-            "org.apache.kafka.common.security.plain.PlainLoginModule required \
+        (
+            "sasl.jaas.config",
+            &format!(
+                "org.apache.kafka.common.security.plain.PlainLoginModule required \
              username=\"${{file:{file}:user}}\" password=\"${{file:{file}:password}}\";"
-        )),
+            ),
+        ),
         ("colons", &format!("${{file:{file}:key:with:colons}}")),
         ("topic", "${env:TOPIC}-v1"),
         ("vault", "${vault:secret/db:password}"),
@@ -90,7 +97,10 @@ fn what_cannot_be_resolved_is_an_error_naming_key_and_variable() {
     let file = write(dir.path(), "s.properties", "present=topsecret-value-1\n");
     let p = providers(&[], &[]);
     let missing_key = format!("${{file:{file}:absent}}");
-    let missing_file = format!("${{file:{dir}/nope.properties:k}}", dir = dir.path().display());
+    let missing_file = format!(
+        "${{file:{dir}/nope.properties:k}}",
+        dir = dir.path().display()
+    );
     let raw = props(&[
         ("a.password", &format!("${{file:{file}:present}}")),
         ("b.password", &missing_key),
@@ -129,7 +139,10 @@ fn what_cannot_be_resolved_is_an_error_naming_key_and_variable() {
     // resolved value.
     assert_eq!(r.props["b.password"], missing_key);
     assert_eq!(r.props["a.password"], "topsecret-value-1");
-    assert!(r.errors.iter().all(|e| !e.to_string().contains("topsecret")));
+    assert!(r
+        .errors
+        .iter()
+        .all(|e| !e.to_string().contains("topsecret")));
     let first = r.clone().strict().unwrap_err();
     assert_eq!(first.key, "b.password");
 }
@@ -144,7 +157,10 @@ fn allowed_paths_confine_the_file_and_directory_providers() {
     let allowed_s = allowed.to_str().unwrap();
     let p = providers(
         &[
-            ("config.providers.file.param.allowed.paths", &format!(" {allowed_s} ,{allowed_s}/./x/..")),
+            (
+                "config.providers.file.param.allowed.paths",
+                &format!(" {allowed_s} ,{allowed_s}/./x/.."),
+            ),
             ("config.providers.dir.param.allowed.paths", allowed_s),
         ],
         &[],
@@ -154,11 +170,17 @@ fn allowed_paths_confine_the_file_and_directory_providers() {
         ("in", &format!("${{file:{inside}:k}}")),
         ("out", &format!("${{file:{outside}:k}}")),
         ("sneaky", &format!("${{file:{sneaky}:k}}")),
-        ("dir", &format!("${{dir:{}:out.properties}}", dir.path().display())),
+        (
+            "dir",
+            &format!("${{dir:{}:out.properties}}", dir.path().display()),
+        ),
     ]));
     assert_eq!(r.props["in"], "inside");
-    let errors: BTreeMap<&str, String> =
-        r.errors.iter().map(|e| (e.key.as_str(), e.reason.clone())).collect();
+    let errors: BTreeMap<&str, String> = r
+        .errors
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.clone()))
+        .collect();
     assert_eq!(
         errors["out"],
         format!("The path {outside} is not allowed by config.providers.file.param.allowed.paths")
@@ -182,7 +204,9 @@ fn allowed_paths_confine_the_file_and_directory_providers() {
             ("config.providers.file.class", "FileConfigProvider"),
             ("config.providers.file.param.allowed.paths", value),
         ]);
-        ConfigProviders::with_env(&worker, []).unwrap_err().to_string()
+        ConfigProviders::with_env(&worker, [])
+            .unwrap_err()
+            .to_string()
     };
     assert_eq!(
         bad("relative/dir"),
@@ -215,16 +239,29 @@ fn the_directory_provider_reads_whole_files_and_follows_links() {
     // The file's bytes as they are, newline included, as Connect reads them.
     assert_eq!(r.props["a"], "s3cret\n");
     assert_eq!(r.props["b"], "s3cret\n");
-    let errors: BTreeMap<&str, String> =
-        r.errors.iter().map(|e| (e.key.as_str(), e.reason.clone())).collect();
-    assert_eq!(errors["c"], format!("no file sub/hidden in the directory {d}"));
+    let errors: BTreeMap<&str, String> = r
+        .errors
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.clone()))
+        .collect();
+    assert_eq!(
+        errors["c"],
+        format!("no file sub/hidden in the directory {d}")
+    );
     assert_eq!(errors["d"], format!("no file sub in the directory {d}"));
-    assert_eq!(errors["e"], format!("The path {d}/password is not a directory"));
+    assert_eq!(
+        errors["e"],
+        format!("The path {d}/password is not a directory")
+    );
 }
 
 #[test]
 fn the_env_provider_hands_out_only_what_its_allowlist_matches() {
-    let env = [("KC_PASSWORD", "from-env"), ("KC_USER", "bob"), ("HOME", "/root")];
+    let env = [
+        ("KC_PASSWORD", "from-env"),
+        ("KC_USER", "bob"),
+        ("HOME", "/root"),
+    ];
     let p = providers(
         &[("config.providers.env.param.allowlist.pattern", "KC_.*")],
         &env,
@@ -235,8 +272,11 @@ fn the_env_provider_hands_out_only_what_its_allowlist_matches() {
         ("c", "${env:/some/path:KC_USER}"),
     ]));
     assert_eq!(r.props["a"], "from-env");
-    let errors: BTreeMap<&str, String> =
-        r.errors.iter().map(|e| (e.key.as_str(), e.reason.clone())).collect();
+    let errors: BTreeMap<&str, String> = r
+        .errors
+        .iter()
+        .map(|e| (e.key.as_str(), e.reason.clone()))
+        .collect();
     assert_eq!(
         errors["b"],
         "no environment variable HOME (or it does not match \
@@ -247,14 +287,22 @@ fn the_env_provider_hands_out_only_what_its_allowlist_matches() {
         "Path is not supported for EnvVarConfigProvider, invalid value '/some/path'"
     );
     // A full match, as Java's Matcher.matches: "KC_" alone does not allow KC_USER.
-    let p = providers(&[("config.providers.env.param.allowlist.pattern", "KC_")], &env);
-    assert_eq!(p.resolve(&props(&[("a", "${env:KC_USER}")])).errors.len(), 1);
+    let p = providers(
+        &[("config.providers.env.param.allowlist.pattern", "KC_")],
+        &env,
+    );
+    assert_eq!(
+        p.resolve(&props(&[("a", "${env:KC_USER}")])).errors.len(),
+        1
+    );
     let worker = props(&[
         ("config.providers", "env"),
         ("config.providers.env.class", ENV_VAR_CONFIG_PROVIDER),
         ("config.providers.env.param.allowlist.pattern", "(unclosed"),
     ]);
-    let e = ConfigProviders::with_env(&worker, []).unwrap_err().to_string();
+    let e = ConfigProviders::with_env(&worker, [])
+        .unwrap_err()
+        .to_string();
     assert!(
         e.starts_with(
             "Invalid value (unclosed for configuration config.providers.env.param.allowlist.pattern: "
@@ -273,12 +321,18 @@ fn provider_classes_are_found_by_class_name_or_alias() {
     ] {
         assert_eq!(provider_kind(class), Some(Kind::File), "{class}");
     }
-    assert_eq!(provider_kind(DIRECTORY_CONFIG_PROVIDER), Some(Kind::Directory));
+    assert_eq!(
+        provider_kind(DIRECTORY_CONFIG_PROVIDER),
+        Some(Kind::Directory)
+    );
     assert_eq!(provider_kind("Directory"), Some(Kind::Directory));
     assert_eq!(provider_kind("EnvVarConfigProvider"), Some(Kind::EnvVar));
     let worker = props(&[
         ("config.providers", "vault,nameonly"),
-        ("config.providers.vault.class", "com.example.VaultConfigProvider"),
+        (
+            "config.providers.vault.class",
+            "com.example.VaultConfigProvider",
+        ),
     ]);
     assert_eq!(
         ConfigProviders::with_env(&worker, []).unwrap_err(),
@@ -292,7 +346,10 @@ fn provider_classes_are_found_by_class_name_or_alias() {
     let p = ConfigProviders::with_env(&worker, []).unwrap();
     assert!(p.is_empty());
     let r = p.resolve(&props(&[("k", "${nameonly:x}")]));
-    assert_eq!((r.props["k"].as_str(), r.errors.len()), ("${nameonly:x}", 0));
+    assert_eq!(
+        (r.props["k"].as_str(), r.errors.len()),
+        ("${nameonly:x}", 0)
+    );
 }
 
 #[test]
@@ -303,7 +360,11 @@ fn task_configs_get_the_connectors_variables_back() {
         ("batch.size", "${env:BATCH}"),
     ]);
     let generated = vec![
-        props(&[("file", "/resolved/path"), ("topic", "t"), ("task.class", "X")]),
+        props(&[
+            ("file", "/resolved/path"),
+            ("topic", "t"),
+            ("task.class", "X"),
+        ]),
         props(&[("topic", "t")]),
     ];
     assert_eq!(
@@ -321,9 +382,16 @@ fn task_configs_get_the_connectors_variables_back() {
 
 #[test]
 fn resolved_values_are_hidden_in_free_text_once_resolved() {
-    let p = providers(&[], &[("PW_LONG", "hunter2-unique-7f3a"), ("PW_SHORT", "abc")]);
+    let p = providers(
+        &[],
+        &[("PW_LONG", "hunter2-unique-7f3a"), ("PW_SHORT", "abc")],
+    );
     let text = "login failed for hunter2-unique-7f3a and abc";
-    assert_eq!(hide_secrets(text), text, "nothing is known before it is resolved");
+    assert_eq!(
+        hide_secrets(text),
+        text,
+        "nothing is known before it is resolved"
+    );
     let r = p.resolve(&props(&[("a", "${env:PW_LONG}"), ("b", "${env:PW_SHORT}")]));
     assert!(r.errors.is_empty());
     assert_eq!(hide_secrets(text), "login failed for [hidden] and abc");
@@ -335,4 +403,46 @@ fn normalize_is_lexical_like_javas() {
     assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
     assert_eq!(normalize(Path::new("/../a")), PathBuf::from("/a"));
     assert_eq!(normalize(Path::new("a/../../b")), PathBuf::from("../b"));
+}
+
+#[test]
+fn a_worker_config_resolves_its_own_variables_when_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "w.properties", "flush=250\npw=worker-pw-93b1\n");
+    let worker = |flush: &str| {
+        props(&[
+            ("config.providers", "file"),
+            ("config.providers.file.class", "FileConfigProvider"),
+            (
+                "offset.flush.interval.ms",
+                &format!("${{file:{file}:{flush}}}"),
+            ),
+            ("producer.ssl.key.password", &format!("${{file:{file}:pw}}")),
+        ])
+    };
+    let w = crate::config::WorkerConfig::parse(worker("flush")).unwrap();
+    assert_eq!(
+        w.offset_flush_interval,
+        std::time::Duration::from_millis(250)
+    );
+    assert_eq!(w.props["producer.ssl.key.password"], "worker-pw-93b1");
+    assert_eq!(format!("{:?}", w.providers), "{\"file\"}");
+    let e = crate::config::WorkerConfig::parse(worker("nope")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "invalid config: Invalid value ${{file:{file}:nope}} for configuration \
+             offset.flush.interval.ms: \
+             no key nope in the properties file {file}"
+        )
+    );
+    let mut unknown = worker("flush");
+    unknown.insert("config.providers.file.class".into(), "Vault".into());
+    let e = crate::config::WorkerConfig::parse(unknown)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Invalid value Vault for configuration config.providers.file.class"),
+        "{e}"
+    );
 }

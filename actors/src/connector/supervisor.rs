@@ -703,9 +703,9 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
     };
     let worker = state.args.worker.clone();
     let resolved = worker.config.providers.resolve(raw).strict();
-    let (connector, props) = match config_for_start(state).and_then(|c| {
-        resolved.map(|props| (c, props)).map_err(|e| e.to_string())
-    }) {
+    let (connector, props) = match config_for_start(state)
+        .and_then(|c| resolved.map(|props| (c, props)).map_err(|e| e.to_string()))
+    {
         Ok(ready) => ready,
         Err(e) => {
             // As a failed start: the restart policy tries again (resolving again).
