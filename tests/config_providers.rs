@@ -297,6 +297,29 @@ async fn resolved_secrets_never_leave_the_worker_and_restarts_resolve_again() {
     wait_line_in(&dir.path().join("fixed.txt"), |l| l == "d").await;
     assert_eq!(read_lines(&dir.path().join("out.txt")), ["a", "b", "c"]);
 
+    // A secret that is gone fails the next start, naming the key and the variable.
+    std::fs::write(
+        dir.path().join("secrets.properties"),
+        format!("input={d}/in.txt\nbad-output={d}/fixed.txt\npassword=pw-{CANARY}\n"),
+    )
+    .unwrap();
+    let (s, v) = rest
+        .call("POST", "/connectors/snk/restart?includeTasks=true", None)
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let status = rest
+        .wait_status("snk", "FAILED", |v| v["connector"]["state"] == "FAILED")
+        .await;
+    let trace = status["connector"]["trace"].as_str().unwrap();
+    assert!(
+        trace.starts_with(&format!(
+            "Invalid value {} for configuration file: no key output in the properties file \
+             {secrets}",
+            file_var("output")
+        )),
+        "{trace}"
+    );
+
     let (_, statuses) = rest
         .call("GET", "/connectors?expand=status&expand=info", None)
         .await;

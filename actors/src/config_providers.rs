@@ -235,7 +235,7 @@ impl ConfigProviders {
                 }
             }
         }
-        let looked_up: BTreeMap<(&str, &str), Result<BTreeMap<String, String>, String>> = wanted
+        let looked_up: BTreeMap<(&str, &str), Result<Data, String>> = wanted
             .into_iter()
             .map(|((name, path), keys)| {
                 let data = self.providers[name].get(name, path, &keys);
@@ -361,6 +361,9 @@ pub fn reverse_transform(raw_connector: &Props, task_configs: Vec<Props>) -> Vec
         .collect()
 }
 
+/// A provider's answer for one path: key → value.
+type Data = BTreeMap<String, String>;
+
 enum Provider {
     File {
         allowed: Option<AllowedPaths>,
@@ -378,12 +381,7 @@ enum Provider {
 impl Provider {
     /// The data at `path` for `keys` (Connect's `ConfigProvider.get(path, keys)`); keys absent
     /// from the answer are missing. `Err` explains why nothing could be read.
-    fn get(
-        &self,
-        name: &str,
-        path: &str,
-        keys: &BTreeSet<&str>,
-    ) -> Result<BTreeMap<String, String>, String> {
+    fn get(&self, name: &str, path: &str, keys: &BTreeSet<&str>) -> Result<Data, String> {
         match self {
             Provider::File { allowed } => {
                 if path.is_empty() {

@@ -1,8 +1,9 @@
 //! Connector config validation as Connect's `AbstractHerder.validateConnectorConfig` does it:
 //! one report, per key, of everything that would make the connector fail later — the common
 //! keys (`errors.*`, converters, topics, topic creation), the connector's own keys, the
-//! converters' own keys (`key.converter.*`, `value.converter.*`) and the client overrides the
-//! worker's `connector.client.config.override.policy` refuses.
+//! converters' own keys (`key.converter.*`, `value.converter.*`), the client overrides the
+//! worker's `connector.client.config.override.policy` refuses, and `${provider:…}` variables
+//! that cannot be resolved (the config is checked resolved and shown as written).
 //!
 //! `PUT /connector-plugins/{p}/config/validate` shows the report; create and update refuse a
 //! config whose report has errors, with Connect's message ([`ConfigReport::invalid_message`]).
