@@ -135,7 +135,11 @@ impl ConfigProviders {
     /// The providers `worker` configures (Connect's `config.providers` handling). A name
     /// without a `.class` key is ignored, as in Connect.
     pub fn from_worker_config(worker: &Props) -> Result<Self, ProviderConfigError> {
-        Self::with_env(worker, std::env::vars())
+        // `vars` would panic on a variable that is not UTF-8; such a one cannot be a config
+        // value anyway.
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::with_env(worker, env)
     }
 
     /// As [`Self::from_worker_config`], with `env` as the environment the env provider reads.
