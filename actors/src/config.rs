@@ -207,6 +207,17 @@ pub fn worker_config_def() -> ConfigDef {
             "Whether source connectors that configure topic.creation.* may create the topics \
              they write to (KIP-158).",
         )
+        .define(
+            crate::config_providers::CONFIG_PROVIDERS,
+            ConfigType::List,
+            Some(""),
+            None,
+            Importance::Low,
+            "Names of config providers, each configured with config.providers.<name>.class \
+             (FileConfigProvider, DirectoryConfigProvider, EnvVarConfigProvider) and \
+             config.providers.<name>.param.*; `${<name>:<path>:<key>}` in worker and connector \
+             configs refers to their data.",
+        )
         .define_optional(
             PLUGIN_PATH,
             ConfigType::List,
@@ -250,10 +261,21 @@ pub struct WorkerConfig {
     pub listeners: Vec<String>,
     /// `topic.creation.enable`: source connectors may create their topics.
     pub topic_creation_enable: bool,
+    /// `config.providers`: what resolves `${provider:path:key}` in connector configs.
+    pub providers: crate::config_providers::ConfigProviders,
 }
 
 impl WorkerConfig {
-    pub fn parse(props: Props) -> Result<Self, ConnectError> {
+    /// Parses a worker config as written: its `${provider:…}` variables are resolved first,
+    /// with the providers it configures itself (see [`crate::config_providers`]), and `props`
+    /// holds the resolved values.
+    pub fn parse(raw: Props) -> Result<Self, ConnectError> {
+        let providers = crate::config_providers::ConfigProviders::from_worker_config(&raw)
+            .map_err(|e| ConnectError::config(e.to_string()))?;
+        let props = providers
+            .resolve(&raw)
+            .strict()
+            .map_err(|e| ConnectError::config(e.to_string()))?;
         let p = worker_config_def().parse(&props)?;
         let bootstrap = p.list(BOOTSTRAP_SERVERS)?.join(",");
         Ok(WorkerConfig {
@@ -271,6 +293,7 @@ impl WorkerConfig {
             restart: restart_policy(&p, &RestartPolicy::default())?,
             listeners: p.list(LISTENERS)?,
             topic_creation_enable: p.boolean(crate::topic_creation::TOPIC_CREATION_ENABLE)?,
+            providers,
             props,
         })
     }
@@ -532,7 +555,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some(Validator::one_of(&["none", "restart"])),
             Importance::Low,
             "What to do when a config provider's data changes: `restart` or `none`. Validated \
-             as in Connect; kconnect resolves no config providers, so nothing ever reloads.",
+             as in Connect. The built-in providers report no TTL, so, as in Connect, nothing \
+             reloads by itself; variables are resolved again whenever the connector or a task \
+             (re)starts.",
         )
         .define(
             ERRORS_RETRY_TIMEOUT,

@@ -3,8 +3,9 @@
 //! keys (`errors.*`, converters, topics, topic creation), the keys of the connector's transforms
 //! and predicates (`transforms.<alias>.*`, `predicates.<alias>.*`, as Connect's
 //! `ConnectorConfig.enrich` adds them), the connector's own keys, the converters' own keys
-//! (`key.converter.*`, `value.converter.*`) and the client overrides the worker's
-//! `connector.client.config.override.policy` refuses.
+//! (`key.converter.*`, `value.converter.*`), the client overrides the worker's
+//! `connector.client.config.override.policy` refuses, and `${provider:…}` variables that cannot
+//! be resolved (the config is checked resolved and shown as written).
 //!
 //! `PUT /connector-plugins/{p}/config/validate` shows the report; create and update refuse a
 //! config whose report has errors, with Connect's message ([`ConfigReport::invalid_message`]).
@@ -115,8 +116,57 @@ pub fn framework_config_def(kind: ConnectorKind) -> ConfigDef {
     .with_default_group(COMMON_GROUP)
 }
 
-/// Validates a connector config of `plugin` the way create will use it.
+/// Validates a connector config of `plugin` as written (with its `${provider:…}` variables)
+/// the way create will use it.
 pub fn validate(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Props) -> ConfigReport {
+    validate_with(ctx, plugin, props, Unresolvable::Report)
+}
+
+/// What [`validate_with`] makes of a variable that cannot be resolved now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolvable {
+    /// An error on the key that holds it (a create, an update, the validate endpoint).
+    Report,
+    /// Not this check's business: a stored config about to start, whose connector or task
+    /// fails its start with that error (and resolves again when it restarts).
+    LeaveToStart,
+}
+
+/// Validates `raw` with its variables resolved (Connect validates the transformed config), and
+/// shows it as written: a key holding a variable shows its `${…}` text rather than the
+/// resolved value, and error messages hide resolved values
+/// ([`crate::config_providers::hide_secrets`]).
+pub fn validate_with(
+    ctx: &WorkerContext,
+    plugin: &ConnectorPlugin,
+    raw: &Props,
+    unresolvable: Unresolvable,
+) -> ConfigReport {
+    let resolved = ctx.config.providers.resolve(raw);
+    let mut report = validate_resolved(ctx, plugin, &resolved.props);
+    for entry in &mut report.entries {
+        let v = &mut entry.value;
+        if let Some(text) = raw
+            .get(&v.name)
+            .filter(|t| crate::config_providers::has_variables(t))
+        {
+            if v.value.as_deref() != Some(Password::HIDDEN) {
+                v.value = Some(text.clone());
+            }
+        }
+        for e in &mut v.errors {
+            *e = crate::config_providers::hide_secrets(e).into_owned();
+        }
+    }
+    if unresolvable == Unresolvable::Report {
+        for e in resolved.errors {
+            report.add_error(&e.key, e.to_string());
+        }
+    }
+    report
+}
+
+fn validate_resolved(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Props) -> ConfigReport {
     let sink = plugin.kind == ConnectorKind::Sink;
     let common = framework_config_def(plugin.kind);
     let mut report = ConfigReport {
@@ -299,7 +349,14 @@ fn client_override_entries(
     }
 }
 
-/// Client keys whose values are secrets (PASSWORD in Kafka's client ConfigDefs).
+/// Client keys whose values are secrets (PASSWORD in Kafka's client ConfigDefs, and any
+/// `*password*` key librdkafka has, such as `sasl.password`).
 fn secret(key: &str) -> bool {
-    key.contains("password") || key == "sasl.jaas.config"
+    const PASSWORDS: &[&str] = &[
+        "sasl.jaas.config",
+        "ssl.keystore.key",
+        "ssl.keystore.certificate.chain",
+        "ssl.truststore.certificates",
+    ];
+    key.contains("password") || PASSWORDS.contains(&key)
 }

@@ -14,11 +14,13 @@ use thiserror::Error;
 
 use crate::broker_health::BrokerWatch;
 use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME};
+use crate::config_providers::hide_secrets;
 use crate::connector::supervisor::{
     ConnectorSupervisor, Share, SupervisorArgs, SupervisorMsg, TargetState,
 };
 use crate::context::WorkerContext;
 use crate::status::{ConnectorStatus, RestartRequest, State};
+use crate::validation::Unresolvable;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum WorkerError {
@@ -174,10 +176,25 @@ pub struct WorkerState {
 }
 
 /// Validates `props` as [`crate::validation::validate`] does (every error create would meet
-/// later: common keys, the connector's own, converters, client overrides) and parses it.
+/// later: common keys, the connector's own, converters, client overrides, variables that
+/// cannot be resolved) and parses it, its variables resolved.
 pub fn validate(
     ctx: &WorkerContext,
     props: &Props,
+) -> Result<
+    (
+        ConnectorConfig,
+        kconnect_connectors::registry::ConnectorPlugin,
+    ),
+    WorkerError,
+> {
+    validate_with(ctx, props, Unresolvable::Report)
+}
+
+fn validate_with(
+    ctx: &WorkerContext,
+    props: &Props,
+    unresolvable: Unresolvable,
 ) -> Result<
     (
         ConnectorConfig,
@@ -210,17 +227,18 @@ pub fn validate(
             })
         }
     };
-    let report = crate::validation::validate(ctx, &plugin, props);
+    let report = crate::validation::validate_with(ctx, &plugin, props, unresolvable);
     if report.error_count() > 0 {
         return Err(WorkerError::InvalidConfig {
             connector: name,
             errors: report.errors(),
         });
     }
-    let config = ConnectorConfig::parse(props.clone(), &ctx.config.restart).map_err(|e| {
+    let resolved = ctx.config.providers.resolve(props).props;
+    let config = ConnectorConfig::parse(resolved, &ctx.config.restart).map_err(|e| {
         WorkerError::InvalidConfig {
             connector: name.clone(),
-            errors: vec![e.to_string()],
+            errors: vec![hide_secrets(&e.to_string()).into_owned()],
         }
     })?;
     Ok((config, plugin))
@@ -366,7 +384,17 @@ async fn finish(myself: &ActorRef<WorkerMsg>, state: &mut WorkerState, name: &st
             reply,
         } => {
             state.connectors.remove(name);
-            let r = start_connector(myself, state, props, target, None, task_configs).await;
+            let unresolvable = Unresolvable::Report;
+            let r = start_connector(
+                myself,
+                state,
+                props,
+                target,
+                None,
+                task_configs,
+                unresolvable,
+            )
+            .await;
             reply.send(r.map(|_| false));
         }
         AfterOp::Reassign {
@@ -376,15 +404,7 @@ async fn finish(myself: &ActorRef<WorkerMsg>, state: &mut WorkerState, name: &st
             reply,
         } => {
             state.ctx.status.connector_removed(name);
-            let idle = !share.connector && share.tasks.is_empty();
-            let r = if idle {
-                Ok(())
-            } else {
-                start_connector(myself, state, props, target, Some(share), Vec::new())
-                    .await
-                    .map(|_| ())
-            };
-            let _ = reply.send(r);
+            let _ = reply.send(start_share(myself, state, props, target, share).await);
         }
     }
 }
@@ -392,7 +412,9 @@ async fn finish(myself: &ActorRef<WorkerMsg>, state: &mut WorkerState, name: &st
 async fn dispatch(myself: &ActorRef<WorkerMsg>, state: &mut WorkerState, msg: WorkerMsg) {
     match msg {
         WorkerMsg::AddConnector(props, target, reply) => {
-            let r = start_connector(myself, state, props, target, None, Vec::new()).await;
+            let unresolvable = Unresolvable::Report;
+            let r =
+                start_connector(myself, state, props, target, None, Vec::new(), unresolvable).await;
             let _ = reply.send(r);
         }
         WorkerMsg::PutConfig(name, props, reply) => {
@@ -544,14 +566,34 @@ async fn assign(
         }
         return;
     }
-    let r = if idle {
-        Ok(())
-    } else {
-        start_connector(myself, state, props, target, Some(share), Vec::new())
-            .await
-            .map(|_| ())
-    };
-    let _ = reply.send(r);
+    let _ = reply.send(start_share(myself, state, props, target, share).await);
+}
+
+/// Distributed: starts this worker's share of a stored config, unless it is empty. A variable
+/// that cannot be resolved now fails the connector's or the task's start (restartable), rather
+/// than keeping the connector from this worker.
+async fn start_share(
+    myself: &ActorRef<WorkerMsg>,
+    state: &mut WorkerState,
+    props: Props,
+    target: TargetState,
+    share: Share,
+) -> Result<(), WorkerError> {
+    if !share.connector && share.tasks.is_empty() {
+        return Ok(());
+    }
+    let unresolvable = Unresolvable::LeaveToStart;
+    start_connector(
+        myself,
+        state,
+        props,
+        target,
+        Some(share),
+        Vec::new(),
+        unresolvable,
+    )
+    .await
+    .map(|_| ())
 }
 
 async fn start_connector(
@@ -561,8 +603,9 @@ async fn start_connector(
     target: TargetState,
     share: Option<Share>,
     task_configs: Vec<Props>,
+    unresolvable: Unresolvable,
 ) -> Result<String, WorkerError> {
-    let (config, plugin) = validate(&state.ctx, &props)?;
+    let (config, plugin) = validate_with(&state.ctx, &props, unresolvable)?;
     if state.connectors.contains_key(&config.name) {
         return Err(WorkerError::Duplicate(config.name));
     }
@@ -572,6 +615,7 @@ async fn start_connector(
     let args = SupervisorArgs {
         worker: state.ctx.clone(),
         config: Arc::new(config),
+        raw: props.clone(),
         plugin,
         target,
         owner: myself.clone(),
@@ -637,7 +681,8 @@ async fn put_config(
         return reply.send(Err(e));
     }
     let Some(old) = state.connectors.get_mut(&name) else {
-        let r = start_connector(myself, state, props, TargetState::Started, None, Vec::new()).await;
+        let (target, unresolvable) = (TargetState::Started, Unresolvable::Report);
+        let r = start_connector(myself, state, props, target, None, Vec::new(), unresolvable).await;
         return reply.send(r.map(|_| true));
     };
     // Reads show the accepted config while the old supervisor stops; messages for its
@@ -834,8 +879,14 @@ impl Worker {
 
     async fn parsed(&self, name: &str) -> Result<(ConnectorConfig, ConnectorKind), WorkerError> {
         let e = self.connector(name).await?;
-        let config = ConnectorConfig::parse(e.props, &self.ctx.config.restart)
-            .map_err(|err| WorkerError::Internal(err.to_string()))?;
+        let props = self.ctx.config.providers.resolve(&e.props).strict();
+        let config = props
+            .map_err(|err| WorkerError::BadRequest(err.to_string()))
+            .and_then(|props| {
+                ConnectorConfig::parse(props, &self.ctx.config.restart).map_err(|err| {
+                    WorkerError::Internal(hide_secrets(&err.to_string()).into_owned())
+                })
+            })?;
         Ok((config, e.kind))
     }
 

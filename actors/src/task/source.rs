@@ -296,25 +296,14 @@ fn task_error(e: ConnectError) -> ActorProcessingErr {
 
 async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     let worker = &state.worker;
-    let conf = client_props(
+    let mut conf = client_props(
         &worker.config,
         &state.connector,
         "producer",
         &worker.bootstrap_servers,
-        &[
-            // At-least-once in order: the broker acknowledges every replica, and retries never
-            // reorder or duplicate within a partition.
-            ("enable.idempotence", "true".into()),
-            ("acks", "all".into()),
-            (
-                "client.id",
-                format!(
-                    "connector-producer-{}-{}",
-                    state.connector.name, state.task_id
-                ),
-            ),
-        ],
+        &[],
     );
+    producer_defaults(&mut conf, &state.connector.name, state.task_id);
     let mut cc = ClientConfig::new();
     for (k, v) in &conf {
         cc.set(k, v);
@@ -367,6 +356,20 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     tracing::info!("source task started");
     // Polling starts only after a successful start.
     Ok(())
+}
+
+/// Connect's producer defaults (`Worker.baseProducerConfigs`), under the worker's `producer.*`
+/// and the connector's `producer.override.*` keys as in Connect: at-least-once in order (every
+/// replica acknowledges; retries never reorder nor duplicate within a partition), and a client
+/// id naming the task. As with the Java producer, an `acks` other than `all` without an
+/// explicit `enable.idempotence` turns idempotence off rather than failing the producer.
+fn producer_defaults(conf: &mut Props, connector: &str, task: u32) {
+    conf.entry("client.id".into())
+        .or_insert_with(|| format!("connector-producer-{connector}-{task}"));
+    let acks = conf.entry("acks".into()).or_insert_with(|| "all".into());
+    let all = matches!(acks.trim(), "all" | "-1");
+    conf.entry("enable.idempotence".into())
+        .or_insert_with(|| all.to_string());
 }
 
 async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
@@ -889,4 +892,44 @@ async fn stop(state: &mut SourceTaskState) {
         chain.close();
     }
     tracing::info!("source task stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn producer_overrides_win_over_connects_defaults() {
+        let mut conf = props(&[]);
+        producer_defaults(&mut conf, "c", 3);
+        assert_eq!(
+            conf,
+            props(&[
+                ("acks", "all"),
+                ("client.id", "connector-producer-c-3"),
+                ("enable.idempotence", "true")
+            ])
+        );
+        let mut conf = props(&[("client.id", "mine"), ("acks", "1")]);
+        producer_defaults(&mut conf, "c", 3);
+        assert_eq!(
+            conf,
+            props(&[
+                ("acks", "1"),
+                ("client.id", "mine"),
+                ("enable.idempotence", "false")
+            ])
+        );
+        let mut conf = props(&[("acks", "-1"), ("enable.idempotence", "false")]);
+        producer_defaults(&mut conf, "c", 0);
+        assert_eq!(conf["enable.idempotence"], "false");
+        assert_eq!(conf["acks"], "-1");
+    }
 }

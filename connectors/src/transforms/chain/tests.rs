@@ -617,10 +617,12 @@ fn enrich_adds_each_alias_s_keys_in_its_group_as_connect_does() {
     }
     // Every registered predicate, the built-ins first.
     let predicates = &e.recommended["predicates.p.type"];
-    assert_eq!(predicates.last().map(String::as_str), Some("test.PartitionIs"));
-    assert!(predicates.contains(
-        &"org.apache.kafka.connect.transforms.predicates.TopicNameMatches".to_string()
-    ));
+    assert_eq!(
+        predicates.last().map(String::as_str),
+        Some("test.PartitionIs")
+    );
+    assert!(predicates
+        .contains(&"org.apache.kafka.connect.transforms.predicates.TopicNameMatches".to_string()));
 }
 
 #[test]
