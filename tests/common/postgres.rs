@@ -18,9 +18,7 @@ pub fn real_postgres() -> Option<String> {
                 "{POSTGRES_ENV} is not set but CI=true: the PostgreSQL tests must run in CI \
                  (scripts/test.sh starts the server and sets it)"
             );
-            loud(
-                "SKIPPED (no PostgreSQL): set KCONNECT_TEST_POSTGRES or run scripts/test.sh",
-            );
+            loud("SKIPPED (no PostgreSQL): set KCONNECT_TEST_POSTGRES or run scripts/test.sh");
             None
         }
     }
