@@ -12,6 +12,7 @@
 //! | `startup` | `kconnect standalone` from spawn to `GET /health` answering 200 |
 //! | `java` | kconnect next to Apache Kafka Connect on a real broker (`--kafka`, `--java-classpath`) |
 //! | `failover` | SIGKILL of a distributed worker until its tasks run elsewhere, kconnect and Java Connect (same flags) |
+//! | `rebalance` | a second worker joins one running 200 tasks: until 100 run on it, kconnect and Java Connect (same flags) |
 //!
 //! Each benchmark lives in a file of its own; this one chooses what runs, and formats the table
 //! (stdout) and the Markdown report (`BENCHMARKS.md`).
@@ -21,6 +22,7 @@ mod inproc;
 mod java;
 mod json;
 mod process;
+mod rebalance;
 mod restart;
 mod shutdown;
 mod sink;
@@ -34,13 +36,14 @@ use std::time::{Duration, Instant};
 /// The benchmarks, in the order they run.
 pub const BENCHMARKS: &[&str] = &[
     "source", "sink", "json", "restart", "shutdown", "rss", "startup", "java", "failover",
+    "rebalance",
 ];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, shutdown, rss,
-    /// startup, java, failover.
+    /// startup, java, failover, rebalance.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
     /// Lines (records of 100 bytes) for the source and sink benchmarks [default: 1000000, or
@@ -391,7 +394,7 @@ cargo run --release -- --log-level warn bench  # without the worker's INFO logs 
 ```
 
 Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `shutdown`, `rss`, `startup`,
-`java`, `failover`), `--kafka BOOTSTRAP --java-classpath CP` (for `java` and `failover`:
+`java`, `failover`, `rebalance`), `--kafka BOOTSTRAP --java-classpath CP` (for `java`, `failover` and `rebalance`:
 kconnect next to Apache Kafka Connect on a real broker; `scripts/bench-vs-java.sh` starts the
 broker and passes both; `failover` alone takes about six minutes, most of it Java Connect's
 default `scheduled.rebalance.max.delay.ms`),
@@ -547,16 +550,16 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             "shutdown" => shutdown::run(&plan).await,
             "rss" => process::run_rss(&plan).await,
             "startup" => process::run_startup(&plan).await,
-            "java" | "failover" => match (&args.kafka, &args.java_classpath) {
+            "java" | "failover" | "rebalance" => match (&args.kafka, &args.java_classpath) {
                 (Some(bootstrap), Some(classpath)) => {
                     let peer = java::JavaPeer {
                         bootstrap: bootstrap.clone(),
                         classpath: classpath.clone(),
                     };
-                    if *name == "java" {
-                        java::run(&plan, &peer).await
-                    } else {
-                        failover::run(&peer).await
+                    match *name {
+                        "java" => java::run(&plan, &peer).await,
+                        "failover" => failover::run(&peer).await,
+                        _ => rebalance::run(&peer).await,
                     }
                 }
                 _ if args.only.is_empty() => {
