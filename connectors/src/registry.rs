@@ -5,7 +5,7 @@
 //! Names match exactly (case-sensitive); an alias two plugins share finds neither.
 
 use crate::api::{Connector, ConnectorKind};
-use crate::builtin::{file, verifiable};
+use crate::builtin::{file, postgres, verifiable};
 use crate::transforms::{self, Predicate, Transformation};
 
 /// A connector class the worker can instantiate.
@@ -216,6 +216,12 @@ impl PluginRegistry {
             version,
             || Box::new(verifiable::VerifiableSinkConnector::new()),
         ));
+        // The PostgreSQL sink, also under Confluent's JDBC sink class name.
+        for class in [postgres::sink::SINK_CLASS, postgres::sink::CONFLUENT_SINK_CLASS] {
+            r.register(ConnectorPlugin::new(class, ConnectorKind::Sink, version, || {
+                Box::new(postgres::sink::PostgresSinkConnector::new())
+            }));
+        }
         transforms::register_builtins(&mut r, version);
         r
     }
