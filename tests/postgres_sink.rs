@@ -35,7 +35,9 @@ struct Db {
 }
 
 async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("PostgreSQL");
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("PostgreSQL");
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -87,7 +89,11 @@ impl Db {
     async fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         let rows = self.client.query(sql, &[]).await.unwrap();
         rows.iter()
-            .map(|r| (0..r.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect()
+            })
             .collect()
     }
 
@@ -104,7 +110,11 @@ impl Db {
                 Err(_) => Vec::new(),
                 Ok(rows) => rows
                     .iter()
-                    .map(|r| (0..r.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| r.get::<_, Option<String>>(i))
+                            .collect()
+                    })
                     .collect(),
             };
             if done(&got) {
@@ -134,8 +144,14 @@ fn sink(db: &Db, name: &str, topic: &str, extra: &[(&str, &str)]) -> Props {
         ("connector.class", "kconnect.postgres.PostgresSinkConnector"),
         ("tasks.max", "1"),
         ("topics", topic),
-        ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
-        ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
+        (
+            "key.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.json.JsonConverter",
+        ),
         ("task.restart.max.restarts", "0"),
     ]);
     p.insert(
@@ -351,7 +367,8 @@ async fn upsert_by_record_key_with_deletes_under_confluents_class_name() {
     let value_schema = json!({"type": "struct", "optional": false, "fields": [
         field("int64", "id"), field("string", "name")]});
     let key = |id: i64| Some(envelope(&key_schema, json!({ "id": id })));
-    let value = |id: i64, name: &str| Some(envelope(&value_schema, json!({"id": id, "name": name})));
+    let value =
+        |id: i64, name: &str| Some(envelope(&value_schema, json!({"id": id, "name": name})));
     // One batch: a key written twice, a tombstone after a write, a key after a delete.
     produce(
         &w.broker.bootstrap_servers(),
@@ -423,7 +440,10 @@ async fn update_mode_changes_existing_rows_only() {
     let v = |id: i64, name: &str, qty: i32| {
         (
             None,
-            Some(envelope(&schema, json!({"id": id, "name": name, "qty": qty}))),
+            Some(envelope(
+                &schema,
+                json!({"id": id, "name": name, "qty": qty}),
+            )),
         )
     };
     produce(
@@ -719,7 +739,10 @@ async fn a_wrong_password_or_an_unreachable_server_fails_the_task_with_its_cause
             &db,
             "bad-password",
             "t",
-            &[("connection.password", secret), ("connection.attempts", "1")],
+            &[
+                ("connection.password", secret),
+                ("connection.attempts", "1"),
+            ],
         ))
         .await
         .unwrap();
@@ -757,6 +780,111 @@ async fn a_wrong_password_or_an_unreachable_server_fails_the_task_with_its_cause
     w.worker.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn strings_reach_json_uuid_and_varchar_columns_and_timestamps_timestamptz_in_utc() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let db = db(&url, "sink_casts").await;
+    db.client
+        .batch_execute(
+            "CREATE TABLE sink_casts.docs (id INT PRIMARY KEY, doc JSONB, raw JSON, ref UUID, \
+             label VARCHAR(20), at TIMESTAMPTZ, day TIMESTAMP)",
+        )
+        .await
+        .unwrap();
+    let w = worker().await;
+    w.broker.create_topic("docs", 1).await;
+    let schema = json!({"type": "struct", "optional": false, "fields": [
+        field("int64", "id"), field("string", "doc"), field("string", "raw"),
+        field("string", "ref"), field("string", "label"),
+        logical("int64", "org.apache.kafka.connect.data.Timestamp", "at"),
+        logical("int32", "org.apache.kafka.connect.data.Date", "day")]});
+    produce(
+        &w.broker.bootstrap_servers(),
+        "docs",
+        &[(
+            None,
+            Some(envelope(
+                &schema,
+                json!({"id": 1, "doc": "{\"a\": [1, 2]}", "raw": "{\"b\":true}",
+                    "ref": "123e4567-e89b-12d3-a456-426614174000", "label": "short",
+                    "at": 1709164800123i64, "day": 19782}),
+            )),
+        )],
+    );
+    w.worker
+        .add_connector(sink(
+            &db,
+            "casts",
+            "docs",
+            &[
+                ("insert.mode", "upsert"),
+                ("pk.mode", "record_value"),
+                ("pk.fields", "id"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let rows = db
+        .wait_rows(
+            "SELECT id::text, doc::text, jsonb_typeof(doc->'a'), raw::text, ref::text, label, \
+             (at AT TIME ZONE 'UTC')::text, day::text FROM sink_casts.docs",
+            |r| r.len() == 1,
+        )
+        .await;
+    assert_eq!(
+        rows,
+        text(&[&[
+            Some("1"),
+            Some("{\"a\": [1, 2]}"),
+            Some("array"),
+            Some("{\"b\":true}"),
+            Some("123e4567-e89b-12d3-a456-426614174000"),
+            Some("short"),
+            Some("2024-02-29 00:00:00.123"),
+            Some("2024-02-29 00:00:00"),
+        ]])
+    );
+    w.worker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_array_field_is_refused_naming_the_field() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let db = db(&url, "sink_array").await;
+    let w = worker().await;
+    w.broker.create_topic("tagged", 1).await;
+    let schema = json!({"type": "struct", "optional": false, "fields": [
+        field("int64", "id"),
+        {"type": "array", "items": {"type": "string", "optional": false}, "optional": false,
+         "field": "tags"}]});
+    produce(
+        &w.broker.bootstrap_servers(),
+        "tagged",
+        &[(
+            None,
+            Some(envelope(&schema, json!({"id": 1, "tags": ["a"]}))),
+        )],
+    );
+    w.worker
+        .add_connector(sink(&db, "array", "tagged", &[("auto.create", "true")]))
+        .await
+        .unwrap();
+    let trace = failure(&w, "array").await;
+    assert!(
+        trace.contains("cannot write the record at (topic='tagged',partition=0,offset=0")
+            && trace.contains("to table \"sink_array\".\"tagged\"")
+            && trace.contains(
+                "field 'tags' has schema type ARRAY, which the PostgreSQL sink cannot store"
+            ),
+        "{trace}"
+    );
+    w.worker.shutdown().await;
+}
+
 /// A table whose `name` column takes 3 characters, and records 0..3 of which offset 1 has a
 /// longer name.
 async fn too_long_setup(db: &Db, w: &TestWorker, topic: &str) {
@@ -770,7 +898,12 @@ async fn too_long_setup(db: &Db, w: &TestWorker, topic: &str) {
     w.broker.create_topic(topic, 1).await;
     let schema = json!({"type": "struct", "optional": false, "fields": [
         field("int64", "id"), field("string", "name")]});
-    let r = |id: i64, name: &str| (None, Some(envelope(&schema, json!({"id": id, "name": name}))));
+    let r = |id: i64, name: &str| {
+        (
+            None,
+            Some(envelope(&schema, json!({"id": id, "name": name}))),
+        )
+    };
     produce(
         &w.broker.bootstrap_servers(),
         topic,
@@ -792,14 +925,16 @@ async fn a_value_the_column_cannot_hold_fails_naming_the_record_and_writes_nothi
         .unwrap();
     let trace = failure(&w, "too-long").await;
     assert!(
-        trace.contains(
-            "cannot write the record at (topic='names',partition=0,offset=1,timestamp="
-        ) && trace.contains("to table \"sink_too_long\".\"names\"")
+        trace.contains("cannot write the record at (topic='names',partition=0,offset=1,timestamp=")
+            && trace.contains("to table \"sink_too_long\".\"names\"")
             && trace.contains("value too long for type character varying(3)"),
         "{trace}"
     );
     // The batch is one transaction: none of it was written.
-    assert_eq!(db.count("SELECT count(*) FROM sink_too_long.names").await, 0);
+    assert_eq!(
+        db.count("SELECT count(*) FROM sink_too_long.names").await,
+        0
+    );
     w.worker.shutdown().await;
 }
 
@@ -880,4 +1015,241 @@ async fn exactly_once_resumes_from_the_offsets_table_not_the_consumer_group() {
         .await;
     assert_eq!(written, text(&[&[Some("60"), Some("99"), Some("40")]]));
     w.worker.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGKILL during a load: `kconnect standalone` child processes on a `kconnect broker` process
+// (the embedded broker would die with the worker).
+
+/// Records of the kill tests, their partitions, and how many times the worker is killed.
+const LOAD: usize = 500_000;
+const LOAD_PARTITIONS: i32 = 8;
+const KILLS: usize = 5;
+
+/// Starts `kconnect broker` with `topic` and returns it with the address it printed.
+fn start_broker(topic: &str, partitions: i32) -> (Proc, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args(["broker", "--topic", &format!("{topic}:{partitions}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "broker printed {addr:?}");
+    (Proc(child), addr)
+}
+
+/// Loads `n` records `{"id": i, "body": …}` round-robin over the partitions, compressed (the
+/// embedded broker keeps 5 MB per partition), and checks the broker kept every one.
+fn load(bootstrap: &str, topic: &str, n: usize) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let schema = json!({"type": "struct", "name": "load", "optional": false, "fields": [
+        field("int64", "id"), field("string", "body")]});
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("compression.type", "lz4")
+        .set("linger.ms", "20")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    for i in 0..n {
+        let v = envelope(
+            &schema,
+            json!({"id": i, "body": format!("record number {i}")}),
+        );
+        let mut r = BaseRecord::<(), str>::to(topic)
+            .payload(&v)
+            .partition(i as i32 % LOAD_PARTITIONS);
+        loop {
+            match p.send(r) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    // The local queue is full: let deliveries drain it.
+                    p.poll(Duration::from_millis(10));
+                    r = back;
+                }
+            }
+        }
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let mut total = 0;
+    for part in 0..LOAD_PARTITIONS {
+        let (low, high) = c
+            .fetch_watermarks(topic, part, Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(low, 0, "the broker dropped records of partition {part}");
+        total += high;
+    }
+    assert_eq!(total, n as i64);
+}
+
+fn write_file(path: &Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+}
+
+/// What a kill run left in the table.
+struct Tally {
+    rows: i64,
+    distinct: i64,
+    /// Rows in the table when each SIGKILL was sent.
+    killed_at: Vec<i64>,
+    elapsed: Duration,
+}
+
+/// Loads LOAD records, runs `kconnect standalone` with the sink and SIGKILLs it KILLS times at
+/// evenly spread points of the load (as the table grows), then lets a last run finish.
+async fn kill_run(url: &str, schema: &str, exactly_once: bool) -> Tally {
+    let db = db(url, schema).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topic = "load";
+    let (_broker, addr) = start_broker(topic, LOAD_PARTITIONS);
+    load(&addr, topic, LOAD);
+    let worker = dir.path().join("worker.properties");
+    write_file(
+        &worker,
+        &format!(
+            "bootstrap.servers={addr}\nlisteners=http://127.0.0.1:0\n\
+             offset.storage.file.filename={}\noffset.flush.interval.ms=1000\n",
+            dir.path().join("offsets").display()
+        ),
+    );
+    let connector = dir.path().join("sink.properties");
+    let mut p = sink(
+        &db,
+        "load-sink",
+        topic,
+        &[
+            ("auto.create", "true"),
+            ("exactly.once", if exactly_once { "true" } else { "false" }),
+        ],
+    );
+    p.insert(
+        "exactly.once.offsets.table".into(),
+        format!("{schema}.offsets"),
+    );
+    let body: String = p.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    write_file(&connector, &body);
+    let run = |i: usize| {
+        let log = std::fs::File::create(dir.path().join(format!("run{i}.log"))).unwrap();
+        Proc(
+            Command::new(BIN)
+                .args(["standalone"])
+                .arg(&worker)
+                .arg(&connector)
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let table = format!("{schema}.{topic}");
+    let count = format!("SELECT count(*) FROM {table}");
+    let started = Instant::now();
+    let mut killed_at = Vec::new();
+    for k in 1..=KILLS {
+        let mut worker = run(k);
+        let mark = (k * LOAD / (KILLS + 1)) as i64;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            // The table may not exist yet.
+            let n = match db.client.query_one(&count, &[]).await {
+                Ok(r) => r.get::<_, i64>(0),
+                Err(_) => 0,
+            };
+            if n >= mark {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "run {k}: {n} rows after 120 s; log:\n{}",
+                std::fs::read_to_string(dir.path().join(format!("run{k}.log"))).unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        worker.signal(Signal::SIGKILL);
+        worker.wait_exit(Duration::from_secs(10));
+        killed_at.push(db.count(&count).await);
+    }
+    let mut last = run(KILLS + 1);
+    let distinct = format!("SELECT count(DISTINCT id) FROM {table}");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while db.count(&distinct).await < LOAD as i64 {
+        assert!(
+            Instant::now() < deadline,
+            "not every record arrived; log:\n{}",
+            std::fs::read_to_string(dir.path().join(format!("run{}.log", KILLS + 1))).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if exactly_once {
+        // Every partition's stored offset at its end: nothing is left to write.
+        let stored = db
+            .count(&format!(
+                "SELECT coalesce(sum(next_offset), 0)::int8 FROM {schema}.offsets"
+            ))
+            .await;
+        assert_eq!(stored, LOAD as i64);
+    }
+    last.signal(Signal::SIGTERM);
+    last.wait_exit(Duration::from_secs(30));
+    Tally {
+        rows: db.count(&count).await,
+        distinct: db.count(&distinct).await,
+        killed_at,
+        elapsed: started.elapsed(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_survives_five_sigkills_with_every_record_written_once() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let t = kill_run(&url, "sink_eos_kill", true).await;
+    eprintln!(
+        "exactly.once=true: {} rows, {} distinct, killed at {:?}, {:.1} s",
+        t.rows,
+        t.distinct,
+        t.killed_at,
+        t.elapsed.as_secs_f64()
+    );
+    // Each kill came mid-load, after the one before.
+    assert!(
+        t.killed_at.windows(2).all(|w| w[0] < w[1]),
+        "{:?}",
+        t.killed_at
+    );
+    assert!(*t.killed_at.last().unwrap() < LOAD as i64);
+    assert_eq!(t.distinct, LOAD as i64);
+    assert_eq!(t.rows, LOAD as i64, "duplicates: {}", t.rows - LOAD as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_least_once_survives_five_sigkills_losing_nothing() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let t = kill_run(&url, "sink_alo_kill", false).await;
+    eprintln!(
+        "exactly.once=false: {} rows, {} distinct, {} duplicates, killed at {:?}, {:.1} s",
+        t.rows,
+        t.distinct,
+        t.rows - t.distinct,
+        t.killed_at,
+        t.elapsed.as_secs_f64()
+    );
+    assert!(*t.killed_at.last().unwrap() < LOAD as i64);
+    assert_eq!(t.distinct, LOAD as i64, "lost records");
+    assert!(t.rows >= t.distinct);
 }

@@ -3,7 +3,9 @@
 //! `exactly.once.offsets.table`.
 
 use crate::api::Props;
-use crate::config::{ConfigDef, ConfigType, ConfigValue, Importance, ParsedValue, Validator, Width};
+use crate::config::{
+    ConfigDef, ConfigType, ConfigValue, Importance, ParsedValue, Validator, Width,
+};
 use crate::error::{ConnectError, ConnectResult};
 
 use super::super::connection;
@@ -31,17 +33,21 @@ pub const DEFAULT_KAFKA_PK_NAMES: [&str; 3] =
     ["__connect_topic", "__connect_partition", "__connect_offset"];
 const DELETES_NEED_RECORD_KEY: &str = "Deletes are only supported for pk.mode record_key";
 
-/// Confluent keys this sink does not implement, with the value that means "as this sink does":
-/// any other value is warned about at start, as it would change what a JDBC sink writes.
+/// Confluent keys this sink does not implement, with Confluent's default, which is what this
+/// sink does. They are defined (so JDBC sink configs that set them raise no "unknown key"),
+/// and any other value is warned about at start, as it would change what a JDBC sink writes.
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("db.timezone", "UTC"),
     ("date.timezone", "DB_TIMEZONE"),
-    ("quote.sql.identifiers", "always"),
+    ("quote.sql.identifiers", "ALWAYS"),
     ("table.types", "TABLE"),
     ("timestamp.fields.list", ""),
     ("timestamp.precision.mode", "microseconds"),
     ("date.calendar.system", "LEGACY"),
+    ("string.output.value.column.name", "record_value"),
     ("credentials.provider.class", ""),
+    ("mssql.use.merge.holdlock", "true"),
+    ("trim.sensitive.log", "false"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +80,7 @@ impl PkMode {
 fn enum_validator(values: &'static [&'static str]) -> Validator {
     let shown = format!("[{}]", values.join(", "));
     Validator::custom(shown, move |v| match v {
-        ParsedValue::String(s)
-            if values
-                .iter()
-                .any(|e| *e == s || e.to_uppercase() == *s) =>
-        {
+        ParsedValue::String(s) if values.iter().any(|e| *e == s || e.to_uppercase() == *s) => {
             Ok(())
         }
         _ => Err("Invalid enumerator".into()),
@@ -92,7 +94,7 @@ pub fn config_def() -> ConfigDef {
     const DDL: &str = "DDL Support";
     const RETRIES: &str = "Retries";
     const EOS: &str = "Exactly Once";
-    connection::config_def()
+    let def = connection::config_def()
         .define(
             DIALECT_NAME,
             ConfigType::String,
@@ -150,7 +152,11 @@ pub fn config_def() -> ConfigDef {
             Importance::Low,
             "Whether a null field value is written as the field schema's default value.",
         )
-        .in_group(WRITES, Width::Medium, "Replace null value with default value")
+        .in_group(
+            WRITES,
+            Width::Medium,
+            "Replace null value with default value",
+        )
         .define(
             TABLE_NAME_FORMAT,
             ConfigType::String,
@@ -259,7 +265,21 @@ pub fn config_def() -> ConfigDef {
              partition; delete a connector's rows to make it start again from the consumer \
              group's offsets.",
         )
-        .in_group(EOS, Width::Long, "Exactly once offsets table")
+        .in_group(EOS, Width::Long, "Exactly once offsets table");
+    UNSUPPORTED.iter().fold(def, |def, (key, default)| {
+        def.define(
+            key,
+            ConfigType::String,
+            Some(default),
+            None,
+            Importance::Low,
+            &format!(
+                "Confluent's JDBC sink key, not implemented by kconnect's PostgreSQL sink: it \
+                 always behaves as {key}={default}."
+            ),
+        )
+        .in_group("Not implemented", Width::Medium, key)
+    })
 }
 
 /// The sink's config, parsed once per task.
@@ -459,8 +479,8 @@ mod tests {
 
     #[test]
     fn kafka_keys_are_three_or_none() {
-        let e = SinkConfig::parse(&props(&[URL, (PK_MODE, "kafka"), (PK_FIELDS, "a,b")]))
-            .unwrap_err();
+        let e =
+            SinkConfig::parse(&props(&[URL, (PK_MODE, "kafka"), (PK_FIELDS, "a,b")])).unwrap_err();
         assert!(e.to_string().contains("or exactly 3"), "{e}");
         SinkConfig::parse(&props(&[URL, (PK_MODE, "kafka"), (PK_FIELDS, "t,p,o")])).unwrap();
     }

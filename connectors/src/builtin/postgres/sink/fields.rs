@@ -114,7 +114,10 @@ impl Fields {
             PkMode::None => {}
             PkMode::Kafka => {
                 let names: Vec<String> = if pk.is_empty() {
-                    DEFAULT_KAFKA_PK_NAMES.iter().map(|s| s.to_string()).collect()
+                    DEFAULT_KAFKA_PK_NAMES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
                 } else {
                     pk.clone()
                 };
@@ -288,7 +291,10 @@ mod tests {
     #[test]
     fn none_writes_every_value_field_or_the_whitelisted_ones() {
         let f = Fields::extract("t", &config(&[]), None, Some(&value_schema())).unwrap();
-        assert_eq!(names(&f), (vec![], vec!["id", "name", "qty"], vec!["id", "name", "qty"]));
+        assert_eq!(
+            names(&f),
+            (vec![], vec!["id", "name", "qty"], vec!["id", "name", "qty"])
+        );
         let f = Fields::extract(
             "t",
             &config(&[("fields.whitelist", "qty,id")]),
@@ -301,8 +307,13 @@ mod tests {
 
     #[test]
     fn kafka_keys_come_first_with_their_types() {
-        let f = Fields::extract("t", &config(&[("pk.mode", "kafka")]), None, Some(&value_schema()))
-            .unwrap();
+        let f = Fields::extract(
+            "t",
+            &config(&[("pk.mode", "kafka")]),
+            None,
+            Some(&value_schema()),
+        )
+        .unwrap();
         let (k, v, create) = names(&f);
         assert_eq!(k, DEFAULT_KAFKA_PK_NAMES.to_vec());
         assert_eq!(v, vec!["id", "name", "qty"]);
@@ -337,15 +348,23 @@ mod tests {
         assert_eq!(names(&f).0, vec!["k"]);
 
         let c = config(&[("pk.mode", "record_key")]);
-        let e = Fields::extract("t", &c, Some(&Schema::int64()), Some(&value_schema()))
-            .unwrap_err();
-        assert!(e.to_string().starts_with("Need exactly one PK column"), "{e}");
+        let e =
+            Fields::extract("t", &c, Some(&Schema::int64()), Some(&value_schema())).unwrap_err();
+        assert!(
+            e.to_string().starts_with("Need exactly one PK column"),
+            "{e}"
+        );
         let e = Fields::extract("t", &c, None, Some(&value_schema())).unwrap_err();
-        assert!(e.to_string().contains("record key schema is missing"), "{e}");
+        assert!(
+            e.to_string().contains("record key schema is missing"),
+            "{e}"
+        );
         let c = config(&[("pk.mode", "record_key"), ("pk.fields", "nope")]);
-        let e = Fields::extract("t", &c, Some(&key_schema()), Some(&value_schema()))
-            .unwrap_err();
-        assert!(e.to_string().ends_with("does not contain field: nope"), "{e}");
+        let e = Fields::extract("t", &c, Some(&key_schema()), Some(&value_schema())).unwrap_err();
+        assert!(
+            e.to_string().ends_with("does not contain field: nope"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -365,9 +384,17 @@ mod tests {
             .field("address", SchemaBuilder::struct_().build())
             .build();
         let e = Fields::extract("t", &config(&[]), None, Some(&vs)).unwrap_err();
-        assert!(e.to_string().starts_with("field 'address' has schema type STRUCT"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("field 'address' has schema type STRUCT"),
+            "{e}"
+        );
         let e = Fields::extract("t", &config(&[]), None, Some(&Schema::string())).unwrap_err();
-        assert!(e.to_string().starts_with("Value schema must be of type Struct"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("Value schema must be of type Struct"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -111,7 +111,11 @@ pub fn sql(op: Op, table: &TableId, fields: &Fields, def: &TableDef) -> Result<S
                 key_match()
             )
         }
-        Op::Delete => format!("DELETE FROM {table} AS t USING {} WHERE {}", u.from, key_match()),
+        Op::Delete => format!(
+            "DELETE FROM {table} AS t USING {} WHERE {}",
+            u.from,
+            key_match()
+        ),
     })
 }
 

@@ -174,7 +174,11 @@ pub fn create_sql(id: &TableId, fields: &Fields) -> String {
         .map(|i| format!("\n{}", column_spec(&fields.columns[*i])))
         .collect();
     let mut sql = format!("CREATE TABLE {id} ({}", specs.join(","));
-    let keys: Vec<String> = fields.key_columns().iter().map(|c| ident(&c.name)).collect();
+    let keys: Vec<String> = fields
+        .key_columns()
+        .iter()
+        .map(|c| ident(&c.name))
+        .collect();
     if !keys.is_empty() {
         sql.push_str(&format!(",\nPRIMARY KEY({})", keys.join(",")));
     }
@@ -297,7 +301,10 @@ mod tests {
     fn evolve_adds_optional_or_defaulted_columns_only_when_allowed() {
         let id = TableId::parse("t", "public").unwrap();
         let f = fields(&[]);
-        assert_eq!(evolve_sql(&id, &def(&["id", "NAME", "qty"]), &f, false), Ok(None));
+        assert_eq!(
+            evolve_sql(&id, &def(&["id", "NAME", "qty"]), &f, false),
+            Ok(None)
+        );
         assert_eq!(
             evolve_sql(&id, &def(&["id"]), &f, true).unwrap().unwrap(),
             "ALTER TABLE \"public\".\"t\" \nADD \"name\" TEXT NULL,\nADD \"qty\" INT DEFAULT 1"
@@ -309,7 +316,10 @@ mod tests {
              is disabled"
         );
         let e = evolve_sql(&id, &def(&["name"]), &f, true).unwrap_err();
-        assert!(e.0.contains("add missing field 'id', as the field is not optional"), "{e}");
+        assert!(
+            e.0.contains("add missing field 'id', as the field is not optional"),
+            "{e}"
+        );
         let mut view = def(&["id"]);
         view.kind = TableKind::View;
         let e = evolve_sql(&id, &view, &f, true).unwrap_err();

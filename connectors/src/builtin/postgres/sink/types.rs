@@ -237,9 +237,7 @@ impl ColumnData {
                 days.checked_sub(PG_EPOCH_DAYS)
                     .ok_or_else(|| bad(format!("date {days} is out of range")))?,
             ),
-            (Wire::Time, Value::Time(ms) | Value::Int32(ms)) => {
-                out.put_i64(i64::from(*ms) * 1000)
-            }
+            (Wire::Time, Value::Time(ms) | Value::Int32(ms)) => out.put_i64(i64::from(*ms) * 1000),
             (Wire::Timestamp, Value::Timestamp(ms) | Value::Int64(ms)) => out.put_i64(
                 ms.checked_mul(1000)
                     .and_then(|us| us.checked_sub(PG_EPOCH_MICROS))
@@ -406,11 +404,19 @@ mod tests {
             (timestamp_schema(), "TIMESTAMP"),
         ];
         for (schema, want) in cases {
-            assert_eq!(Wire::of("f", &schema).unwrap().ddl_type(), want, "{schema:?}");
+            assert_eq!(
+                Wire::of("f", &schema).unwrap().ddl_type(),
+                want,
+                "{schema:?}"
+            );
         }
         let e = Wire::of("tags", &SchemaBuilder::array(Schema::string()).build()).unwrap_err();
         assert_eq!(e.field, "tags");
-        assert!(e.to_string().starts_with("field 'tags' has schema type ARRAY"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("field 'tags' has schema type ARRAY"),
+            "{e}"
+        );
     }
 
     fn encoded(wire: Wire, values: &[Value]) -> Vec<u8> {
@@ -453,7 +459,10 @@ mod tests {
     fn a_value_of_another_type_names_the_field() {
         let mut c = ColumnData::new(Wire::Int4, 1);
         let e = c.push("qty", &Value::String("x".into())).unwrap_err();
-        assert_eq!(e.to_string(), "field 'qty': a STRING value where the schema says INT");
+        assert_eq!(
+            e.to_string(),
+            "field 'qty': a STRING value where the schema says INT"
+        );
         assert_eq!(c.rows(), 0);
         c.push("qty", &Value::Int32(1)).unwrap();
         assert_eq!(c.rows(), 1);

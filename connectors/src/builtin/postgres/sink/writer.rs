@@ -54,7 +54,10 @@ pub struct Outcome {
 /// A failure inside a transaction.
 enum Failure {
     /// The records of the run are at fault (which one is not known in a multi-row statement).
-    Records { table: Option<String>, cause: String },
+    Records {
+        table: Option<String>,
+        cause: String,
+    },
     Db {
         table: Option<String>,
         error: tokio_postgres::Error,
@@ -173,8 +176,16 @@ struct Cache {
     tables: HashMap<TableId, TableDef>,
     statements: HashMap<String, Statement>,
     table_ids: HashMap<Arc<str>, Result<TableId, String>>,
-    fields: Vec<(TableId, Option<Schema>, Option<Schema>, Result<Arc<Fields>, FieldsError>)>,
+    fields: Vec<FieldsEntry>,
 }
+
+/// The columns of a table's records with a key schema and a value schema.
+type FieldsEntry = (
+    TableId,
+    Option<Schema>,
+    Option<Schema>,
+    Result<Arc<Fields>, FieldsError>,
+);
 
 /// Fields derived from this many schema pairs are remembered (schemas rarely change).
 const FIELDS_CACHE: usize = 64;
@@ -215,7 +226,10 @@ impl Writer {
         let client = self.connection.connect().await?;
         let setup = async {
             client.batch_execute("SET TIME ZONE 'UTC'").await?;
-            let schema: Option<String> = client.query_one("SELECT current_schema()", &[]).await?.get(0);
+            let schema: Option<String> = client
+                .query_one("SELECT current_schema()", &[])
+                .await?
+                .get(0);
             Ok::<_, tokio_postgres::Error>(schema.unwrap_or_else(|| "public".into()))
         };
         let failed = |e: tokio_postgres::Error| ConnectionError::Connect {
@@ -253,9 +267,10 @@ impl Writer {
         let (Some(client), Some(offsets)) = (&self.client, &self.offsets) else {
             return Ok(Stored::new());
         };
-        offsets.open(client, partitions).await.map_err(|e| {
-            WriteError::Transient(format!("reading {}: {}", offsets.id, describe(&e)))
-        })
+        offsets
+            .open(client, partitions)
+            .await
+            .map_err(|e| WriteError::Transient(format!("reading {}: {}", offsets.id, describe(&e))))
     }
 
     /// The offsets table, when `exactly.once` is on.
@@ -360,7 +375,10 @@ impl Writer {
             let run = &live[i..j];
             if one_by_one {
                 let r = run[0];
-                let sp = txn.savepoint("kconnect_record").await.map_err(Failure::db(None))?;
+                let sp = txn
+                    .savepoint("kconnect_record")
+                    .await
+                    .map_err(Failure::db(None))?;
                 match write_run(&config, &mut self.cache, &sp, run).await {
                     Ok(()) => sp.commit().await.map_err(Failure::db(None))?,
                     Err(f) if f.is_records() => {
@@ -403,8 +421,8 @@ impl Writer {
 /// struct value unless it is a tombstone to delete.
 fn validate(config: &SinkConfig, r: &SinkRecord) -> Result<(), String> {
     let needs_key = config.pk_mode == PkMode::RecordKey || config.delete_enabled;
-    let needs_value = !config.delete_enabled
-        || matches!(config.pk_mode, PkMode::RecordValue | PkMode::None);
+    let needs_value =
+        !config.delete_enabled || matches!(config.pk_mode, PkMode::RecordValue | PkMode::None);
     let kind = |v: &Value| if v.is_null() { "null" } else { v.kind() };
     let schema = |s: &Option<Schema>| s.as_ref().map_or("null", |s| s.ty().name());
     let configured = format!(
@@ -473,8 +491,13 @@ fn fields_for(
         return f.clone();
     }
     // A tombstone has no value schema: its run uses only the key columns.
-    let value_schema = if r.value.is_null() { None } else { r.value_schema.as_ref() };
-    let f = Fields::extract(&table.table, config, r.key_schema.as_ref(), value_schema).map(Arc::new);
+    let value_schema = if r.value.is_null() {
+        None
+    } else {
+        r.value_schema.as_ref()
+    };
+    let f =
+        Fields::extract(&table.table, config, r.key_schema.as_ref(), value_schema).map(Arc::new);
     if cache.fields.len() >= FIELDS_CACHE {
         cache.fields.clear();
     }
@@ -498,7 +521,10 @@ async fn ensure_table<'c>(
     op: Op,
 ) -> Result<Option<&'c TableDef>, Failure> {
     if !cache.tables.contains_key(id) {
-        if let Some(def) = table::load(client, id).await.map_err(Failure::db(Some(id)))? {
+        if let Some(def) = table::load(client, id)
+            .await
+            .map_err(Failure::db(Some(id)))?
+        {
             cache.tables.insert(id.clone(), def);
         }
     }
@@ -507,7 +533,9 @@ async fn ensure_table<'c>(
         None if !config.auto_create => {
             return Err(Failure::records(
                 Some(id),
-                TableError(format!("Table {id} is missing and auto-creation is disabled")),
+                TableError(format!(
+                    "Table {id} is missing and auto-creation is disabled"
+                )),
             ))
         }
         None => table::create_sql(id, fields),
@@ -519,7 +547,10 @@ async fn ensure_table<'c>(
         },
     };
     tracing::info!(table = %id, "{ddl}");
-    client.batch_execute(&ddl).await.map_err(Failure::db(Some(id)))?;
+    client
+        .batch_execute(&ddl)
+        .await
+        .map_err(Failure::db(Some(id)))?;
     let def = table::load(client, id)
         .await
         .map_err(Failure::db(Some(id)))?
@@ -578,7 +609,8 @@ async fn write_run(
         }
     };
     let id = table_id(config, cache, &first.topic).map_err(|e| Failure::records(None, e))?;
-    let fields = fields_for(config, cache, &id, first).map_err(|e| Failure::records(Some(&id), e))?;
+    let fields =
+        fields_for(config, cache, &id, first).map_err(|e| Failure::records(Some(&id), e))?;
     let Some(def) = ensure_table(config, cache, client, &id, &fields, op).await? else {
         return Ok(());
     };
@@ -594,7 +626,8 @@ async fn write_run(
     let columns = op.params(&fields);
     let replace = config.replace_null_with_default;
     let rows = if op.keyed() {
-        last_per_key(run, fields.key_columns(), replace).map_err(|e| Failure::records(Some(&id), e))?
+        last_per_key(run, fields.key_columns(), replace)
+            .map_err(|e| Failure::records(Some(&id), e))?
     } else {
         run.to_vec()
     };
