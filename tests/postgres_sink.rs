@@ -1217,13 +1217,14 @@ async fn exactly_once_survives_five_sigkills_with_every_record_written_once() {
         return;
     };
     let t = kill_run(&url, "sink_eos_kill", true).await;
-    eprintln!(
-        "exactly.once=true: {} rows, {} distinct, killed at {:?}, {:.1} s",
+    // Reported on the real stderr (libtest captures eprintln! of passing tests).
+    common::kafka::loud(&format!(
+        "exactly.once=true: {} rows, {} distinct, killed at {:?} rows, {:.1} s",
         t.rows,
         t.distinct,
         t.killed_at,
         t.elapsed.as_secs_f64()
-    );
+    ));
     // Each kill came mid-load, after the one before.
     assert!(
         t.killed_at.windows(2).all(|w| w[0] < w[1]),
@@ -1241,14 +1242,14 @@ async fn at_least_once_survives_five_sigkills_losing_nothing() {
         return;
     };
     let t = kill_run(&url, "sink_alo_kill", false).await;
-    eprintln!(
-        "exactly.once=false: {} rows, {} distinct, {} duplicates, killed at {:?}, {:.1} s",
+    common::kafka::loud(&format!(
+        "exactly.once=false: {} rows, {} distinct, {} duplicates, killed at {:?} rows, {:.1} s",
         t.rows,
         t.distinct,
         t.rows - t.distinct,
         t.killed_at,
         t.elapsed.as_secs_f64()
-    );
+    ));
     assert!(*t.killed_at.last().unwrap() < LOAD as i64);
     assert_eq!(t.distinct, LOAD as i64, "lost records");
     assert!(t.rows >= t.distinct);
