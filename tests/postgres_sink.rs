@@ -885,6 +885,101 @@ async fn an_array_field_is_refused_naming_the_field() {
     w.worker.shutdown().await;
 }
 
+/// Ends the server sessions of connections named `application` (the sink's, named through
+/// the JDBC URL's `ApplicationName`), as a server restart or a network cut would.
+async fn cut_sessions(db: &Db, application: &str) -> i64 {
+    db.count(&format!(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = '{application}'"
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connection_lost_mid_write_is_retried_and_fails_the_task_once_retries_are_spent() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let db = db(&url, "sink_retry").await;
+    let w = worker().await;
+    let schema = json!({"type": "struct", "optional": false, "fields": [field("int64", "n")]});
+    let batch = |from: i64| -> Vec<_> {
+        (from..from + 10)
+            .map(|n| (None, Some(envelope(&schema, json!({ "n": n })))))
+            .collect()
+    };
+    let bootstrap = w.broker.bootstrap_servers();
+    for (name, retries) in [("retrying", "5"), ("giving-up", "0")] {
+        w.broker.create_topic(name, 1).await;
+        let app = format!("kconnect-{name}");
+        let mut p = sink(
+            &db,
+            name,
+            name,
+            &[
+                ("auto.create", "true"),
+                ("max.retries", retries),
+                ("retry.backoff.ms", "10"),
+                ("exactly.once", "true"),
+                ("exactly.once.offsets.table", "sink_retry.offsets"),
+            ],
+        );
+        p.insert(
+            "connection.url".into(),
+            format!(
+                "jdbc:postgresql://{}:{}/{}?ApplicationName={app}",
+                db.host, db.port, db.dbname
+            ),
+        );
+        w.worker.add_connector(p).await.unwrap();
+        produce(&bootstrap, name, &batch(0));
+        let count =
+            format!("SELECT count(*)::text, count(DISTINCT n)::text FROM sink_retry.\"{name}\"");
+        db.wait_rows(&count, |r| {
+            r == text(&[&[Some("10"), Some("10")]]).as_slice()
+        })
+        .await;
+        // Hold the partition's offsets row: the sink's next write waits for it inside its
+        // transaction, and loses its connection there.
+        let mut holder = connect(&url).await;
+        let lock = holder.transaction().await.unwrap();
+        lock.execute(
+            "SELECT 1 FROM sink_retry.offsets WHERE connector = $1 FOR UPDATE",
+            &[&name],
+        )
+        .await
+        .unwrap();
+        produce(&bootstrap, name, &batch(10));
+        db.wait_rows(
+            &format!(
+                "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '{app}' \
+                 AND wait_event_type = 'Lock'"
+            ),
+            |r| r == text(&[&[Some("1")]]).as_slice(),
+        )
+        .await;
+        assert_eq!(cut_sessions(&db, &app).await, 1);
+        lock.rollback().await.unwrap();
+        if retries == "0" {
+            let trace = failure(&w, name).await;
+            assert!(
+                trace.contains("writing 10 records failed after 0 retries")
+                    && trace.contains("terminating connection due to administrator command"),
+                "{trace}"
+            );
+            assert_eq!(db.rows(&count).await, text(&[&[Some("10"), Some("10")]]));
+        } else {
+            // The retry connects again and writes the batch, once.
+            db.wait_rows(&count, |r| {
+                r == text(&[&[Some("20"), Some("20")]]).as_slice()
+            })
+            .await;
+            w.wait_running(name, 1).await;
+        }
+    }
+    w.worker.shutdown().await;
+}
+
 /// A table whose `name` column takes 3 characters, and records 0..3 of which offset 1 has a
 /// longer name.
 async fn too_long_setup(db: &Db, w: &TestWorker, topic: &str) {
