@@ -1063,6 +1063,52 @@ async fn under_errors_tolerance_all_the_record_that_cannot_be_stored_is_skipped(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_skipped_first_record_does_not_take_the_table_it_created_from_the_others() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let db = db(&url, "sink_tolerant_create").await;
+    let w = worker().await;
+    w.broker.create_topic("days", 1).await;
+    let schema = json!({"type": "struct", "optional": false, "fields": [
+        field("int64", "id"), logical("int32", "org.apache.kafka.connect.data.Date", "day")]});
+    // Day 2^31-1 is past PostgreSQL's last date: the first record cannot be stored, and its
+    // savepoint also held the CREATE TABLE it caused.
+    let r = |id: i64, day: i32| (None, Some(envelope(&schema, json!({"id": id, "day": day}))));
+    produce(
+        &w.broker.bootstrap_servers(),
+        "days",
+        &[r(0, i32::MAX), r(1, 0), r(2, 1)],
+    );
+    w.worker
+        .add_connector(sink(
+            &db,
+            "tolerant-create",
+            "days",
+            &[
+                ("auto.create", "true"),
+                ("errors.tolerance", "all"),
+                ("max.retries", "0"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let want = text(&[
+        &[Some("1"), Some("1970-01-01")],
+        &[Some("2"), Some("1970-01-02")],
+    ]);
+    let got = db
+        .wait_rows(
+            "SELECT id::text, day::text FROM sink_tolerant_create.days ORDER BY id",
+            |r| r == want.as_slice(),
+        )
+        .await;
+    assert_eq!(got, want);
+    w.wait_running("tolerant-create", 1).await;
+    w.worker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_once_resumes_from_the_offsets_table_not_the_consumer_group() {
     let Some(url) = common::postgres::real_postgres() else {
         return;

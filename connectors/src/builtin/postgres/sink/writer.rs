@@ -383,6 +383,9 @@ impl Writer {
                     Ok(()) => sp.commit().await.map_err(Failure::db(None))?,
                     Err(f) if f.is_records() => {
                         sp.rollback().await.map_err(Failure::db(None))?;
+                        // A table this record created or widened went with the savepoint.
+                        self.cache.tables.clear();
+                        self.cache.statements.clear();
                         let (table, cause) = f.into_parts();
                         let table = table.map(|t| format!(" to table {t}")).unwrap_or_default();
                         if !config.tolerate_errors {
