@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use tokio_postgres::GenericClient;
+use tokio_postgres::{GenericClient, Statement};
 
 use crate::record::TopicPartition;
 
@@ -81,52 +81,58 @@ impl OffsetsTable {
                 &[&self.connector, &topics, &parts],
             )
             .await?;
-        self.read(client, partitions, false).await
+        let rows = client
+            .query(&self.select_sql(false), &[&self.connector, &topics, &parts])
+            .await?;
+        Ok(stored(&rows))
+    }
+
+    /// The statement of [`OffsetsTable::lock`], for the writer to prepare once.
+    pub fn lock_sql(&self) -> String {
+        self.select_sql(true)
     }
 
     /// Inside the write's transaction: locks the partitions' rows and returns their offsets.
+    /// `statement` is [`OffsetsTable::lock_sql`], prepared.
     pub async fn lock(
         &self,
         client: &impl GenericClient,
+        statement: &Statement,
         partitions: &[TopicPartition],
-    ) -> Result<Stored, tokio_postgres::Error> {
-        self.read(client, partitions, true).await
-    }
-
-    async fn read(
-        &self,
-        client: &impl GenericClient,
-        partitions: &[TopicPartition],
-        lock: bool,
     ) -> Result<Stored, tokio_postgres::Error> {
         let (topics, parts) = columns(partitions);
         let rows = client
-            .query(
-                &format!(
-                    "SELECT topic, \"partition\", next_offset FROM {} WHERE connector = $1 \
-                     AND (topic, \"partition\") IN \
-                     (SELECT * FROM UNNEST($2::text[], $3::int4[])){}",
-                    self.id,
-                    if lock { " FOR UPDATE" } else { "" }
-                ),
-                &[&self.connector, &topics, &parts],
-            )
+            .query(statement, &[&self.connector, &topics, &parts])
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    TopicPartition::new(r.get::<_, String>(0), r.get::<_, i32>(1)),
-                    r.get::<_, Option<i64>>(2),
-                )
-            })
-            .collect())
+        Ok(stored(&rows))
     }
 
-    /// Inside the write's transaction: the partitions' next offsets.
+    fn select_sql(&self, lock: bool) -> String {
+        format!(
+            "SELECT topic, \"partition\", next_offset FROM {} WHERE connector = $1 \
+             AND (topic, \"partition\") IN (SELECT * FROM UNNEST($2::text[], $3::int4[])){}",
+            self.id,
+            if lock { " FOR UPDATE" } else { "" }
+        )
+    }
+
+    /// The statement of [`OffsetsTable::store`], for the writer to prepare once.
+    pub fn store_sql(&self) -> String {
+        format!(
+            "INSERT INTO {} (connector, topic, \"partition\", next_offset) \
+             SELECT $1, t, p, o FROM UNNEST($2::text[], $3::int4[], $4::int8[]) \
+             AS v(t, p, o) ON CONFLICT (connector, topic, \"partition\") \
+             DO UPDATE SET next_offset = EXCLUDED.next_offset",
+            self.id
+        )
+    }
+
+    /// Inside the write's transaction: the partitions' next offsets. `statement` is
+    /// [`OffsetsTable::store_sql`], prepared.
     pub async fn store(
         &self,
         client: &impl GenericClient,
+        statement: &Statement,
         next: &[(TopicPartition, i64)],
     ) -> Result<(), tokio_postgres::Error> {
         let (topics, parts): (Vec<&str>, Vec<i32>) = next
@@ -135,17 +141,19 @@ impl OffsetsTable {
             .unzip();
         let offsets: Vec<i64> = next.iter().map(|(_, o)| *o).collect();
         client
-            .execute(
-                &format!(
-                    "INSERT INTO {} (connector, topic, \"partition\", next_offset) \
-                     SELECT $1, t, p, o FROM UNNEST($2::text[], $3::int4[], $4::int8[]) \
-                     AS v(t, p, o) ON CONFLICT (connector, topic, \"partition\") \
-                     DO UPDATE SET next_offset = EXCLUDED.next_offset",
-                    self.id
-                ),
-                &[&self.connector, &topics, &parts, &offsets],
-            )
+            .execute(statement, &[&self.connector, &topics, &parts, &offsets])
             .await?;
         Ok(())
     }
+}
+
+fn stored(rows: &[tokio_postgres::Row]) -> Stored {
+    rows.iter()
+        .map(|r| {
+            (
+                TopicPartition::new(r.get::<_, String>(0), r.get::<_, i32>(1)),
+                r.get::<_, Option<i64>>(2),
+            )
+        })
+        .collect()
 }

@@ -341,8 +341,11 @@ impl Writer {
                 }
             }
             let partitions: Vec<TopicPartition> = next.iter().map(|(tp, _)| tp.clone()).collect();
+            let lock = prepared(&mut self.cache, &txn, offsets.lock_sql())
+                .await
+                .map_err(Failure::db(Some(&offsets.id)))?;
             let stored = offsets
-                .lock(&txn, &partitions)
+                .lock(&txn, &lock, &partitions)
                 .await
                 .map_err(Failure::db(Some(&offsets.id)))?;
             floor = stored
@@ -409,8 +412,11 @@ impl Writer {
             i = j;
         }
         if let Some(offsets) = &self.offsets {
+            let store = prepared(&mut self.cache, &txn, offsets.store_sql())
+                .await
+                .map_err(Failure::db(Some(&offsets.id)))?;
             offsets
-                .store(&txn, &next)
+                .store(&txn, &store, &next)
                 .await
                 .map_err(Failure::db(Some(&offsets.id)))?;
         }
@@ -562,6 +568,20 @@ async fn ensure_table<'c>(
     Ok(cache.tables.get(id))
 }
 
+/// `sql` prepared on this connection, once.
+async fn prepared(
+    cache: &mut Cache,
+    client: &impl GenericClient,
+    sql: String,
+) -> Result<Statement, tokio_postgres::Error> {
+    if let Some(s) = cache.statements.get(&sql) {
+        return Ok(s.clone());
+    }
+    let s = client.prepare(&sql).await?;
+    cache.statements.insert(sql, s.clone());
+    Ok(s)
+}
+
 /// Of records with the same key, the last (writing each in turn would leave it): a multi-row
 /// upsert must not touch a row twice.
 fn last_per_key<'r>(
@@ -618,14 +638,9 @@ async fn write_run(
         return Ok(());
     };
     let sql = statements::sql(op, &id, &fields, def).map_err(|e| Failure::records(Some(&id), e))?;
-    let statement = match cache.statements.get(&sql) {
-        Some(s) => s.clone(),
-        None => {
-            let s = client.prepare(&sql).await.map_err(Failure::db(Some(&id)))?;
-            cache.statements.insert(sql, s.clone());
-            s
-        }
-    };
+    let statement = prepared(cache, client, sql)
+        .await
+        .map_err(Failure::db(Some(&id)))?;
     let columns = op.params(&fields);
     let replace = config.replace_null_with_default;
     let rows = if op.keyed() {
