@@ -8,6 +8,11 @@
 //! a savepoint, to find the records at fault: the task fails naming the first one, or, under
 //! `errors.tolerance=all`, those records are skipped (and logged) and the rest is written.
 //! Any other failure (the connection, a lock, the server) is for the task to retry.
+//!
+//! Rows go in through `UNNEST` statements (see [`super::types`]) in every insert mode, plain
+//! inserts included: measured through the same client (200,000 rows of three columns, batches
+//! of 500 and 3,000), they were as fast as binary `COPY` or faster, and faster than multi-row
+//! `VALUES`, so COPY is not used.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
