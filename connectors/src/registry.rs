@@ -5,7 +5,7 @@
 //! Names match exactly (case-sensitive); an alias two plugins share finds neither.
 
 use crate::api::{Connector, ConnectorKind};
-use crate::builtin::{file, verifiable};
+use crate::builtin::{file, postgres, verifiable};
 use crate::transforms::{self, Predicate, Transformation};
 
 /// A connector class the worker can instantiate.
@@ -216,6 +216,18 @@ impl PluginRegistry {
             version,
             || Box::new(verifiable::VerifiableSinkConnector::new()),
         ));
+        // The PostgreSQL sink, also under Confluent's JDBC sink class name.
+        for class in [
+            postgres::sink::SINK_CLASS,
+            postgres::sink::CONFLUENT_SINK_CLASS,
+        ] {
+            r.register(ConnectorPlugin::new(
+                class,
+                ConnectorKind::Sink,
+                version,
+                || Box::new(postgres::sink::PostgresSinkConnector::new()),
+            ));
+        }
         transforms::register_builtins(&mut r, version);
         r
     }
@@ -282,11 +294,13 @@ mod tests {
     use super::*;
     use crate::api::Props;
 
-    const CLASSES: [&str; 4] = [
+    const CLASSES: [&str; 6] = [
         "org.apache.kafka.connect.file.FileStreamSourceConnector",
         "org.apache.kafka.connect.file.FileStreamSinkConnector",
         "org.apache.kafka.connect.tools.VerifiableSourceConnector",
         "org.apache.kafka.connect.tools.VerifiableSinkConnector",
+        "kconnect.postgres.PostgresSinkConnector",
+        "io.confluent.connect.jdbc.JdbcSinkConnector",
     ];
 
     #[test]
@@ -305,6 +319,11 @@ mod tests {
             task("VerifiableSource"),
             "org.apache.kafka.connect.tools.VerifiableSourceTask"
         );
+        assert_eq!(
+            task("JdbcSinkConnector"),
+            "io.confluent.connect.jdbc.JdbcSinkTask"
+        );
+        assert_eq!(task("PostgresSink"), "kconnect.postgres.PostgresSinkTask");
     }
 
     #[test]
@@ -355,7 +374,7 @@ mod tests {
         let mut want: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
         want.sort();
         assert_eq!(r.known_connector_names(), want);
-        assert_eq!(r.connectors().len(), 4);
+        assert_eq!(r.connectors().len(), CLASSES.len());
     }
 
     #[test]
@@ -385,7 +404,7 @@ mod tests {
             "10.0",
             || Box::new(crate::builtin::file::FileStreamSourceConnector::new()),
         ));
-        assert_eq!(r.connectors().len(), 5);
+        assert_eq!(r.connectors().len(), CLASSES.len() + 1);
     }
 
     #[test]
