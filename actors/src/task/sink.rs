@@ -637,8 +637,14 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
     if let Some(r) = &state.errant {
         let (origins, refused) = r.take_back();
         state.origins = origins;
-        // A report errors.tolerance refused fails the task, even if `put` swallowed it.
+        // A report errors.tolerance refused fails the task, even if `put` swallowed it; once
+        // the record is in the dead letter queue, if there is one.
         if let Some(refused) = refused {
+            if let Some(dlq) = state.errors.as_ref().and_then(|e| e.reporters().dlq()) {
+                let _ = dlq
+                    .wait_written(state.worker.config.offset_flush_timeout)
+                    .await;
+            }
             return Err(refused.into());
         }
     }
