@@ -21,10 +21,11 @@ use common::*;
 use kconnect_actors::status::State;
 use kconnect_connectors::api::{
     Connector, ConnectorContext, ConnectorKind, ErrantRecordReporter, Props, SinkTask,
-    SinkTaskContext, TaskInstance,
+    SinkTaskContext, SourceTask, SourceTaskContext, TaskInstance,
 };
+use kconnect_connectors::builtin::file::FileStreamSourceConnector;
 use kconnect_connectors::config::ConfigDef;
-use kconnect_connectors::record::SinkRecord;
+use kconnect_connectors::record::{Polled, SinkRecord, SourceRecord};
 use kconnect_connectors::registry::{ConnectorPlugin, PluginRegistry, TransformationPlugin};
 use kconnect_connectors::transforms::{ConnectRecord, Outcome, Transformation};
 use kconnect_connectors::{ConnectError, ConnectResult};
@@ -152,6 +153,12 @@ fn registry() -> PluginRegistry {
         ConnectorKind::Sink,
         "1",
         || Box::<KeepingSink>::default(),
+    ));
+    r.register(ConnectorPlugin::new(
+        "test.FlakyPollSource",
+        ConnectorKind::Source,
+        "1",
+        || Box::<FlakyPollSourceConnector>::default(),
     ));
     r.register_transformation(TransformationPlugin::new("test.Flaky", "1", || {
         Box::new(Flaky)
@@ -752,5 +759,127 @@ async fn a_dead_letter_queue_write_that_fails_fails_the_task_before_its_offset_c
         kafka::log_end_offsets(&w.bootstrap, "too-big-dlq", 1),
         vec![0]
     );
+    w.worker.stop().await;
+}
+
+// ---- The source side: a file source whose first poll fails retriably. ----
+
+struct FlakyPollSource {
+    inner: Box<dyn SourceTask>,
+    failed_once: bool,
+}
+
+#[async_trait]
+impl SourceTask for FlakyPollSource {
+    async fn start(&mut self, ctx: SourceTaskContext, props: &Props) -> ConnectResult<()> {
+        self.inner.start(ctx, props).await
+    }
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        self.inner.poll().await
+    }
+    async fn poll_batches(&mut self) -> ConnectResult<Polled> {
+        if !std::mem::replace(&mut self.failed_once, true) {
+            return Err(ConnectError::Retriable("the file is busy".into()));
+        }
+        self.inner.poll_batches().await
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.inner.stop().await
+    }
+}
+
+#[derive(Default)]
+struct FlakyPollSourceConnector(FileStreamSourceConnector);
+
+impl Connector for FlakyPollSourceConnector {
+    fn version(&self) -> String {
+        self.0.version()
+    }
+    fn kind(&self) -> ConnectorKind {
+        ConnectorKind::Source
+    }
+    fn config_def(&self) -> ConfigDef {
+        self.0.config_def()
+    }
+    fn start(&mut self, ctx: ConnectorContext, props: &Props) -> ConnectResult<()> {
+        self.0.start(ctx, props)
+    }
+    fn task_configs(&self, max: usize) -> ConnectResult<Vec<Props>> {
+        self.0.task_configs(max)
+    }
+    fn stop(&mut self) -> ConnectResult<()> {
+        self.0.stop()
+    }
+    fn new_task(&self) -> TaskInstance {
+        match self.0.new_task() {
+            TaskInstance::Source(inner) => TaskInstance::Source(Box::new(FlakyPollSource {
+                inner,
+                failed_once: false,
+            })),
+            TaskInstance::Sink(_) => unreachable!("a source connector"),
+        }
+    }
+}
+
+/// On the source side, a poll that fails retriably is polled again (Connect's TASK_POLL), and
+/// records whose conversion fails are skipped under errors.tolerance=all, logged and counted,
+/// their offsets committed with the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_skips_what_it_cannot_convert_and_polls_again_after_a_retriable_failure() {
+    let w = Running::start(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.txt");
+    std::fs::write(&file, "l0\nl1\nl2\nl3\nl4\n").unwrap();
+    let (name, topic) = ("flaky-source", "source-out");
+    let config = props(&[
+        ("name", name),
+        ("connector.class", "test.FlakyPollSource"),
+        ("file", file.to_str().unwrap()),
+        ("topic", topic),
+        (
+            "value.converter",
+            "org.apache.kafka.connect.storage.StringConverter",
+        ),
+        ("errors.tolerance", "all"),
+        ("errors.log.enable", "true"),
+        // The second and fourth records fail their (key) conversion.
+        ("faults.converter.fail.records", "1,3"),
+    ]);
+    w.worker.worker.add_connector(config).await.unwrap();
+    let offsets = w.worker.worker.context().offsets.clone();
+    let at_end = || {
+        offsets
+            .all(name)
+            .first()
+            .and_then(|(_, o)| o["position"].as_i64())
+            == Some(15)
+    };
+    assert!(
+        eventually(Duration::from_secs(30), at_end).await,
+        "{:?} {:?}",
+        offsets.all(name),
+        w.worker.worker.status(name)
+    );
+    let sent = kafka::read_partition(&w.bootstrap, topic, 3, Duration::from_secs(30));
+    let values: Vec<&[u8]> = sent.iter().map(|r| r.value.as_deref().unwrap()).collect();
+    assert_eq!(values, [&b"l0"[..], b"l2", b"l4"]);
+    assert_eq!(kafka::log_end_offsets(&w.bootstrap, topic, 1), vec![3]);
+    let status = w.worker.worker.status(name).unwrap();
+    assert_eq!(status.tasks[&0].state, State::Running, "{status:?}");
+    assert_eq!(
+        status.tasks[&0].restarts, 0,
+        "the retriable poll failed nothing"
+    );
+    let m = w.error_metrics(name).await;
+    for (metric, want) in [
+        ("total-record-failures", 2.0),
+        ("total-record-errors", 2.0),
+        ("total-records-skipped", 2.0),
+        ("total-retries", 0.0),
+        ("total-errors-logged", 2.0),
+        ("deadletterqueue-produce-requests", 0.0),
+    ] {
+        assert_eq!(m[metric], want, "{metric}: {m:?}");
+    }
     w.worker.stop().await;
 }
