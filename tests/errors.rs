@@ -559,8 +559,8 @@ async fn tolerated_errors_go_to_the_dead_letter_queue_on(real: Option<String>) {
 }
 
 /// Under errors.tolerance=none each kind of bad record fails its task, naming the stage and
-/// the record; the task never commits past it. The sink that rejects through its reporter has
-/// a dead letter queue too: the record is there when the task reports FAILED.
+/// the record; the task never commits past it. With a dead letter queue, the record is there
+/// when the task reports FAILED.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn untolerated_errors_fail_the_task_naming_the_stage_and_the_record() {
     let w = Running::start(None).await;
@@ -611,10 +611,8 @@ async fn untolerated_errors_fail_the_task_naming_the_stage_and_the_record() {
         let name = format!("{topic}-sink");
         let mut extra = vec![("task.restart.max.restarts", "0")];
         let dlq = format!("{topic}-dlq");
-        if *kind == Kind::Rejected {
-            extra.push(("errors.deadletterqueue.topic.name", &dlq));
-            extra.push(("errors.deadletterqueue.topic.replication.factor", "1"));
-        }
+        extra.push(("errors.deadletterqueue.topic.name", &dlq));
+        extra.push(("errors.deadletterqueue.topic.replication.factor", "1"));
         w.worker
             .worker
             .add_connector(sink_config(&name, topic, &extra))
@@ -656,14 +654,18 @@ async fn untolerated_errors_fail_the_task_naming_the_stage_and_the_record() {
             "{kind:?}: {m:?}"
         );
     }
-    // The rejected record reached the queue before the task failed: exactly once (no restart).
-    let queued = kafka::read_partition(&w.bootstrap, "none-reject-dlq", 1, Duration::from_secs(30));
-    assert_eq!(queued[0].key.as_deref(), Some(&b"reject-3"[..]));
-    assert_eq!(queued[0].value.as_deref(), Some(&input(3).value[..]));
-    assert_eq!(
-        kafka::log_end_offsets(&w.bootstrap, "none-reject-dlq", 1),
-        vec![1]
-    );
+    // Each bad record reached its queue before its task failed: exactly once (no restart).
+    for (topic, bad) in [("none-json", 1), ("none-cast", 2), ("none-reject", 3)] {
+        let dlq = format!("{topic}-dlq");
+        let queued = kafka::read_partition(&w.bootstrap, &dlq, 1, Duration::from_secs(30));
+        assert_eq!(queued[0].key.as_deref(), Some(input(bad).key.as_bytes()));
+        assert_eq!(queued[0].value.as_deref(), Some(&input(bad).value[..]));
+        assert_eq!(
+            kafka::log_end_offsets(&w.bootstrap, &dlq, 1),
+            vec![1],
+            "{dlq}"
+        );
+    }
     w.worker.stop().await;
 }
 
