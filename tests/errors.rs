@@ -885,3 +885,33 @@ async fn a_source_skips_what_it_cannot_convert_and_polls_again_after_a_retriable
     }
     w.worker.stop().await;
 }
+
+/// Without transforms too, a skipped record's offset commits, the last record of a partition
+/// included: it is not read (nor queued) again after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_skipped_last_record_commits_without_transforms() {
+    let w = Running::start(None).await;
+    let topic = "plain";
+    w.create_topic(topic).await;
+    w.produce(topic, &[input(0), input(1)]).await;
+    let name = "plain-sink";
+    let mut config = sink_config(name, topic, &[("errors.tolerance", "all")]);
+    config.retain(|k, _| !k.starts_with("transforms"));
+    w.worker.worker.add_connector(config).await.unwrap();
+    let group = format!("connect-{name}");
+    let done = eventually(Duration::from_secs(30), || {
+        committed_offset(&w.bootstrap, &group, topic) == Some(2)
+    })
+    .await;
+    assert!(
+        done,
+        "committed {:?}",
+        committed_offset(&w.bootstrap, &group, topic)
+    );
+    // Not cast: no transforms.
+    assert_eq!(
+        put_records(name),
+        [("good-0".to_string(), json!({"id": 0, "n": "0"}))]
+    );
+    w.worker.stop().await;
+}

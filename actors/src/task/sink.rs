@@ -480,10 +480,15 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
                         .any(|tp| tp.partition == r.partition && tp.topic == *r.topic)
                 })
                 .collect();
-            // The origins of the batch's records go with them.
+            // The origins of the batch's records go with them, as do skipped records.
             if !state.origins.is_empty() {
                 state.origins.retain(&keep);
             }
+            state.skipped.retain(|(t, p, _)| {
+                !removed
+                    .iter()
+                    .any(|tp| tp.partition == *p && tp.topic == **t)
+            });
             let mut i = 0;
             state.batch.retain(|_| {
                 i += 1;
@@ -1036,7 +1041,7 @@ async fn stop(state: &mut SinkTaskState) {
 
 #[cfg(test)]
 mod tests {
-    use super::{advance_offsets, partition_owner, TopicNames};
+    use super::{advance_offsets, advance_past_skipped, partition_owner, TopicNames};
     use kconnect_connectors::api::SinkOffsets;
     use kconnect_connectors::data::Value;
     use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
@@ -1077,6 +1082,24 @@ mod tests {
             (TopicPartition::new("a", 1), 1),
             (TopicPartition::new("b", 0), 12),
             (TopicPartition::new("c", 0), 3),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(current, expected);
+    }
+
+    #[test]
+    fn skipped_records_move_their_partitions_forward_never_back() {
+        let (a, b) = (Arc::<str>::from("a"), Arc::<str>::from("b"));
+        let mut current = SinkOffsets::new();
+        // The batch put went past the skipped record of a-0; b-1 had nothing else.
+        current.insert(TopicPartition::new("a", 0), 9);
+        let mut skipped = vec![(a.clone(), 0, 4), (b.clone(), 1, 6), (b, 1, 7)];
+        advance_past_skipped(&mut current, &mut skipped);
+        assert!(skipped.is_empty());
+        let expected: SinkOffsets = [
+            (TopicPartition::new("a", 0), 9),
+            (TopicPartition::new("b", 1), 8),
         ]
         .into_iter()
         .collect();
