@@ -565,8 +565,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some("0"),
             None,
             Importance::Medium,
-            "Connect: how long a failed operation is retried (-1: for ever). kconnect \
-             validates it; a failure is handled by errors.tolerance and the restart policy.",
+            "How long, in milliseconds, an operation on a record (conversion, transformation) \
+             that fails with a retriable error is tried again, with an exponential backoff. 0 \
+             (the default): never; -1: for ever.",
         )
         .in_group(ERROR_GROUP, Width::Medium, "Retry Timeout for Errors")
         .define(
@@ -575,7 +576,8 @@ pub fn connector_config_def() -> ConfigDef {
             Some("60000"),
             None,
             Importance::Medium,
-            "Connect: the longest delay between retries of a failed operation. Validated.",
+            "The longest wait, in milliseconds, between two retries of a failed operation; \
+             once the doubling backoff would pass it, a random wait below it.",
         )
         .in_group(
             ERROR_GROUP,
@@ -588,8 +590,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some("none"),
             Some(Validator::one_of(&["none", "all"])),
             Importance::Medium,
-            "`none`: a record that fails conversion fails the task. `all`: such records are \
-             skipped and logged.",
+            "`none` (the default): a record whose conversion or transformation fails (or that \
+             a sink task reports) fails the task. `all`: such records are skipped, counted, \
+             and reported to the error log and dead letter queue where configured.",
         )
         .in_group(ERROR_GROUP, Width::Short, "Error Tolerance")
         .define(
@@ -598,8 +601,8 @@ pub fn connector_config_def() -> ConfigDef {
             Some("false"),
             None,
             Importance::Medium,
-            "Connect: log each failed operation and problem record. kconnect logs every \
-             skipped record whatever its value.",
+            "Log each failed operation (stage, class, and with errors.log.include.messages the \
+             record) at ERROR. Without it a tolerated failure is logged at DEBUG only.",
         )
         .in_group(ERROR_GROUP, Width::Short, "Log Errors")
         .define(
@@ -608,7 +611,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some("false"),
             None,
             Importance::Medium,
-            "Connect: include the record itself in error log lines. Validated.",
+            "Include the failed record in error log lines: a sink record's topic, partition, \
+             offset and timestamp; a source record's fields. Off by default, so that no data \
+             reaches the log.",
         )
         .in_group(ERROR_GROUP, Width::Short, "Log Error Details")
         .define_optional(
@@ -662,8 +667,9 @@ pub fn sink_connector_config_def() -> ConfigDef {
             Some(""),
             None,
             Importance::Medium,
-            "Connect: the topic records skipped under errors.tolerance=all are written to. \
-             Validated as in Connect; kconnect has no dead letter queue and logs such records.",
+            "The topic a sink connector writes the records that fail (conversion, \
+             transformation, or reported by the task) to, as they were consumed. Blank (the \
+             default): no dead letter queue.",
         )
         .in_group(ERROR_GROUP, Width::Medium, "Dead Letter Queue Topic Name")
         .define(
@@ -672,7 +678,8 @@ pub fn sink_connector_config_def() -> ConfigDef {
             Some("3"),
             Some(Validator::between(-1.0, f64::from(i16::MAX))),
             Importance::Medium,
-            "Connect: the replication factor of the dead letter queue topic. Validated.",
+            "Replication factor of the dead letter queue topic when the task creates it (it \
+             does when the topic is missing, with one partition).",
         )
         .in_group(
             ERROR_GROUP,
@@ -685,8 +692,9 @@ pub fn sink_connector_config_def() -> ConfigDef {
             Some("false"),
             None,
             Importance::Medium,
-            "Connect: add headers with the error context to dead letter queue records. \
-             Validated.",
+            "Add headers with the error's context to dead letter queue records, all named \
+             `__connect.errors.*`: the record's topic, partition and offset, the connector, \
+             task, stage, class, and the exception's class, message and stack trace.",
         )
         .in_group(ERROR_GROUP, Width::Medium, "Enable Error Context Headers")
 }
@@ -761,6 +769,8 @@ pub struct ConnectorConfig {
     pub key_converter: Option<String>,
     pub value_converter: Option<String>,
     pub errors_tolerance_all: bool,
+    /// Every `errors.*` key (the tolerance again among them).
+    pub errors: crate::task::errors::ErrorSettings,
     pub restart: RestartPolicy,
     /// `faults.*` settings; `None` unless one is given.
     pub faults: Option<crate::task::faults::FaultConfig>,
@@ -779,6 +789,7 @@ impl ConnectorConfig {
             key_converter: p.opt_string(KEY_CONVERTER),
             value_converter: p.opt_string(VALUE_CONVERTER),
             errors_tolerance_all: p.string(ERRORS_TOLERANCE)? == "all",
+            errors: crate::task::errors::ErrorSettings::parse(&p, &props)?,
             restart: restart_policy(&p, worker_restart)?,
             faults: crate::task::faults::FaultConfig::parse(&props)?,
             props,

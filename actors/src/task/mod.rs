@@ -1,10 +1,12 @@
 //! One actor per task (the WorkerTask of Connect): [`source::SourceTaskActor`] and
 //! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task;
-//! [`transform`] applies the connector's transforms in both.
+//! [`transform`] applies the connector's transforms in both, and [`errors`] handles what fails
+//! on a record (retries, `errors.tolerance`, the error log, the dead letter queue).
 
 pub mod acks;
 pub mod committer;
 pub mod convert;
+pub mod errors;
 pub mod faults;
 pub mod missing_topics;
 pub mod sink;

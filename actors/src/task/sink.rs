@@ -27,6 +27,11 @@ use regex::Regex;
 use tracing::Instrument;
 
 use super::convert::{header_value, TaskConverters};
+use super::errors::dlq::{DeadLetterQueue, DlqError};
+use super::errors::errant::{BatchOrigins, TaskErrantReporter};
+use super::errors::metrics::ErrorMetrics;
+use super::errors::record::ConsumedMessage;
+use super::errors::{ErrorHandler, Executing, Reporters, Stage};
 use super::faults::FaultInjector;
 use super::missing_topics::{waiting_message, Change, MissingTopics};
 use super::transform::{self, SinkTransforms};
@@ -89,9 +94,18 @@ pub struct SinkTaskState {
     consumer: Option<Arc<StreamConsumer<KafkaClientContext>>>,
     /// Counts the consumer in the worker's live clients; declared after it, so dropped after it.
     live_consumer: Option<LiveClient>,
-    converters: Option<TaskConverters>,
+    converters: Option<Arc<TaskConverters>>,
     /// The connector's transforms; `None` when it has none (records then skip this step).
     transforms: Option<SinkTransforms>,
+    /// What becomes of a record an operation fails on (set at start).
+    errors: Option<ErrorHandler>,
+    /// The errant record reporter the task's context hands out, when the connector has one.
+    errant: Option<Arc<TaskErrantReporter>>,
+    /// Where each record of `batch` came from, index for index (kept only with `errant`).
+    origins: BatchOrigins,
+    /// Records fetched and skipped (failed, tolerated) without transforms: their partitions
+    /// move past them with the next batch (with transforms, [`SinkTransforms`] tracks them).
+    skipped: Vec<(Arc<str>, i32, i64)>,
     topics: TopicFilter,
     /// Listed topics the cluster did not have at the last metadata refresh.
     missing_topics: MissingTopics,
@@ -178,6 +192,10 @@ impl Actor for SinkTaskActor {
             live_consumer: None,
             converters: None,
             transforms: None,
+            errors: None,
+            errant: None,
+            origins: BatchOrigins::default(),
+            skipped: Vec::new(),
             topics,
             missing_topics: MissingTopics::default(),
             reset_allowed: false,
@@ -327,23 +345,64 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
         .map_err(|e| format!("cannot create the consumer (check the consumer.* keys): {e}"))?;
     state.consumer = Some(Arc::new(consumer));
     state.live_consumer = Some(state.worker.live_clients.register());
-    state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
+    let converters = Arc::new(TaskConverters::new(&worker.config, &state.connector)?);
+    state.converters = Some(converters.clone());
     state.transforms = transform::build(&worker.plugins, &state.connector)
         .map_err(task_error)?
         .map(SinkTransforms::new);
+    start_error_handling(state, converters).await?;
     state
         .task
         .start(state.ctx.clone(), &state.task_props)
         .await
         .map_err(task_error)?;
-    worker.status.set_task(
-        name,
+    state.worker.status.set_task(
+        &state.connector.name,
         state.task_id,
         State::running(state.paused),
         None,
         state.restarts,
     );
     tracing::info!("sink task started");
+    Ok(())
+}
+
+/// The task's error handling: its metrics, its dead letter queue (the topic created if
+/// missing), and the errant record reporter its context offers when the connector has a queue
+/// or the error log.
+async fn start_error_handling(
+    state: &mut SinkTaskState,
+    converters: Arc<TaskConverters>,
+) -> Result<(), ActorProcessingErr> {
+    let worker = &state.worker;
+    let settings = &state.connector.errors;
+    let metrics = ErrorMetrics::new(&state.connector.name, state.task_id);
+    let dlq = DeadLetterQueue::start(
+        worker,
+        &state.connector,
+        state.task_id,
+        &settings.dlq,
+        &metrics,
+    )
+    .await?;
+    let reporters = Arc::new(Reporters::new(
+        &state.connector.name,
+        state.task_id,
+        settings,
+        metrics,
+        dlq,
+        worker.config.offset_flush_timeout,
+    ));
+    if settings.errant_reporter_enabled() {
+        let reporter = Arc::new(TaskErrantReporter::new(reporters.clone(), converters));
+        state.ctx = state
+            .ctx
+            .clone()
+            .with_errant_record_reporter(reporter.clone());
+        state.origins = BatchOrigins::new(settings.dlq.topic.is_some());
+        state.errant = Some(reporter);
+    }
+    state.errors = Some(ErrorHandler::new(settings, reporters));
     Ok(())
 }
 
@@ -412,10 +471,28 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
         // A held batch (put refused it, retriable) keeps only what this task still owns: the
         // new owner reads the rest from the committed offsets, as Connect drops its batch.
         if !state.batch.is_empty() {
-            state.batch.retain(|r| {
+            let keep: Vec<bool> = state
+                .batch
+                .iter()
+                .map(|r| {
+                    !removed
+                        .iter()
+                        .any(|tp| tp.partition == r.partition && tp.topic == *r.topic)
+                })
+                .collect();
+            // The origins of the batch's records go with them, as do skipped records.
+            if !state.origins.is_empty() {
+                state.origins.retain(&keep);
+            }
+            state.skipped.retain(|(t, p, _)| {
                 !removed
                     .iter()
-                    .any(|tp| tp.partition == r.partition && tp.topic == *r.topic)
+                    .any(|tp| tp.partition == *p && tp.topic == **t)
+            });
+            let mut i = 0;
+            state.batch.retain(|_| {
+                i += 1;
+                keep[i - 1]
             });
         }
     }
@@ -495,7 +572,7 @@ fn report_missing_topics(state: &SinkTaskState, change: Change) {
 fn set_running_status(state: &SinkTaskState) {
     let name = &state.connector.name;
     state.worker.status.set_task(
-        name,
+        &state.connector.name,
         state.task_id,
         State::running(state.paused),
         state.missing_topics.trace(name),
@@ -537,10 +614,12 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
         fetch(state).await?;
     }
     if state.batch.is_empty() {
-        // The transforms may have dropped every record fetched: consumed all the same.
+        // The transforms may have dropped (or errors skipped) every record fetched: consumed
+        // all the same.
         if let Some(t) = state.transforms.as_mut() {
             t.advance(&mut state.current);
         }
+        advance_past_skipped(&mut state.current, &mut state.skipped);
         return Ok(());
     }
     let injected = match state.faults.as_mut() {
@@ -550,12 +629,30 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
     let n = state.batch.len();
     state.metrics.batch_size.record(n as f64);
     let started = std::time::Instant::now();
+    // Records `put` reports are found by their place in the batch lent to it (one lock).
+    if let Some(r) = &state.errant {
+        r.lend(&state.batch, std::mem::take(&mut state.origins));
+    }
     // An injected fault takes the place of the put's own result, retriable ones included.
     let result = match injected {
         Ok(()) => state.task.put(&state.batch).await,
         Err(e) => Err(e),
     };
     state.metrics.batch_time.record(started.elapsed());
+    if let Some(r) = &state.errant {
+        let (origins, refused) = r.take_back();
+        state.origins = origins;
+        // A report errors.tolerance refused fails the task, even if `put` swallowed it; once
+        // the record is in the dead letter queue, if there is one.
+        if let Some(refused) = refused {
+            if let Some(dlq) = state.errors.as_ref().and_then(|e| e.reporters().dlq()) {
+                let _ = dlq
+                    .wait_written(state.worker.config.offset_flush_timeout)
+                    .await;
+            }
+            return Err(refused.into());
+        }
+    }
     match result {
         Ok(()) => {
             state.metrics.records_out.increment(n as u64);
@@ -564,8 +661,10 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
                 // Past the records as consumed, those the transforms dropped or moved included.
                 Some(t) => t.advance(&mut state.current),
             }
+            advance_past_skipped(&mut state.current, &mut state.skipped);
             // Cleared, not dropped: the next batch reuses the allocation.
             state.batch.clear();
+            state.origins.clear();
             if let Some(f) = state.faults.as_mut() {
                 f.after_records(n).map_err(task_error)?;
             }
@@ -604,6 +703,17 @@ fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
     }
 }
 
+/// Moves each partition past the records fetched and skipped (failed under
+/// errors.tolerance=all) without transforms: never back, as the batch's records may lie beyond.
+fn advance_past_skipped(current: &mut SinkOffsets, skipped: &mut Vec<(Arc<str>, i32, i64)>) {
+    for (topic, partition, offset) in skipped.drain(..) {
+        let next = current
+            .entry(TopicPartition::new(&*topic, partition))
+            .or_insert(offset + 1);
+        *next = (*next).max(offset + 1);
+    }
+}
+
 /// Reads up to max.poll.records records into `state.batch`, waiting at most POLL_WAIT for the
 /// first; the rest are what librdkafka already fetched (it fetches ahead on its own threads
 /// while `put` runs), taken without waiting.
@@ -624,28 +734,38 @@ async fn fetch(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     let mut next = first;
     while let Some(r) = next.take() {
         match r {
-            Ok(m) => match convert(state, &m) {
+            Ok(m) => match convert(state, &m).await {
                 Ok(rec) => {
                     received += 1;
-                    match state.transforms.as_mut() {
-                        None => state.batch.extend(rec),
-                        Some(t) => {
-                            let kept = match rec {
-                                Some(rec) => t.apply(&state.connector, rec),
-                                None => {
-                                    let topic = state.topic_names.get(m.topic());
-                                    t.skipped(&topic, m.partition(), m.offset());
-                                    Ok(None)
-                                }
-                            };
-                            match kept {
-                                Ok(kept) => state.batch.extend(kept),
+                    let errors = state.errors.as_ref().expect("started");
+                    let kept = match (state.transforms.as_mut(), rec) {
+                        (None, Some(rec)) => Some(rec),
+                        (None, None) => {
+                            let topic = state.topic_names.get(m.topic());
+                            state.skipped.push((topic, m.partition(), m.offset()));
+                            None
+                        }
+                        (Some(t), Some(rec)) => {
+                            match t.apply(errors, &ConsumedMessage(&m), rec).await {
+                                Ok(kept) => kept,
                                 Err(e) => {
                                     state.metrics.records_in.increment(received);
-                                    return Err(e);
+                                    return Err(e.into());
                                 }
                             }
                         }
+                        (Some(t), None) => {
+                            let topic = state.topic_names.get(m.topic());
+                            t.skipped(&topic, m.partition(), m.offset());
+                            None
+                        }
+                    };
+                    if let Some(rec) = kept {
+                        if state.errant.is_some() {
+                            let topic = state.topic_names.get(m.topic());
+                            state.origins.push(&m, &topic);
+                        }
+                        state.batch.push(rec);
                     }
                 }
                 Err(e) => {
@@ -698,32 +818,32 @@ impl TopicNames {
     }
 }
 
-fn convert(
+/// Converts a fetched record; `None` when it failed and errors.tolerance skips it. Each
+/// converter is a stage of its own for error handling (KEY_CONVERTER, then VALUE_CONVERTER).
+async fn convert(
     state: &mut SinkTaskState,
     m: &BorrowedMessage<'_>,
 ) -> Result<Option<SinkRecord>, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
-    let conv = state.converters.as_ref().expect("started");
+    let conv = state.converters.as_deref().expect("started");
+    let errors = state.errors.as_ref().expect("started");
     let topic = m.topic();
-    let converted = if injected {
+    let mut record = ConsumedMessage(m);
+    let first = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
-        conv.key
-            .to_connect(topic, m.key())
-            .and_then(|k| conv.value.to_connect(topic, m.payload()).map(|v| (k, v)))
+        conv.key.to_connect(topic, m.key())
     };
-    let (key, value) = match converted {
-        Ok(kv) => kv,
-        Err(e) => {
-            let at = format!("{topic}-{} at offset {}", m.partition(), m.offset());
-            if state.connector.errors_tolerance_all {
-                tracing::warn!(
-                    "skipping the record in {at}: it failed conversion (errors.tolerance=all): {e}"
-                );
-                return Ok(None);
-            }
-            return Err(format!("cannot convert the record in {at}: {e}").into());
-        }
+    let exec = Executing::new(Stage::KeyConverter, conv.key_class);
+    let retry = |_: &mut ConsumedMessage| conv.key.to_connect(topic, m.key());
+    let Some(key) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(None);
+    };
+    let first = conv.value.to_connect(topic, m.payload());
+    let exec = Executing::new(Stage::ValueConverter, conv.value_class);
+    let retry = |_: &mut ConsumedMessage| conv.value.to_connect(topic, m.payload());
+    let Some(value) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(None);
     };
     let (timestamp, timestamp_type) = match m.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
@@ -854,6 +974,21 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     if state.current.is_empty() {
         return Ok(());
     }
+    // A record's offset commits only once its dead letter queue write was acknowledged; a
+    // write that failed fails the task rather than lose the record.
+    if let Some(dlq) = state.errors.as_ref().and_then(|e| e.reporters().dlq()) {
+        match dlq
+            .wait_written(state.worker.config.offset_flush_timeout)
+            .await
+        {
+            Ok(()) => {}
+            Err(e @ DlqError::Timeout { .. }) => {
+                tracing::warn!("offset commit skipped (the next one tries again): {e}");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let offered = state.current.clone();
     let safe = state.task.pre_commit(offered).await.map_err(task_error)?;
     let mut tpl = TopicPartitionList::new();
@@ -906,7 +1041,7 @@ async fn stop(state: &mut SinkTaskState) {
 
 #[cfg(test)]
 mod tests {
-    use super::{advance_offsets, partition_owner, TopicNames};
+    use super::{advance_offsets, advance_past_skipped, partition_owner, TopicNames};
     use kconnect_connectors::api::SinkOffsets;
     use kconnect_connectors::data::Value;
     use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
@@ -947,6 +1082,24 @@ mod tests {
             (TopicPartition::new("a", 1), 1),
             (TopicPartition::new("b", 0), 12),
             (TopicPartition::new("c", 0), 3),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(current, expected);
+    }
+
+    #[test]
+    fn skipped_records_move_their_partitions_forward_never_back() {
+        let (a, b) = (Arc::<str>::from("a"), Arc::<str>::from("b"));
+        let mut current = SinkOffsets::new();
+        // The batch put went past the skipped record of a-0; b-1 had nothing else.
+        current.insert(TopicPartition::new("a", 0), 9);
+        let mut skipped = vec![(a.clone(), 0, 4), (b.clone(), 1, 6), (b, 1, 7)];
+        advance_past_skipped(&mut current, &mut skipped);
+        assert!(skipped.is_empty());
+        let expected: SinkOffsets = [
+            (TopicPartition::new("a", 0), 9),
+            (TopicPartition::new("b", 1), 8),
         ]
         .into_iter()
         .collect();

@@ -29,8 +29,10 @@ use tracing::Instrument;
 
 use super::acks::{DeliveryState, RunAcks, SubmittedRun};
 use super::convert::{header_bytes, TaskConverters};
+use super::errors::metrics::ErrorMetrics;
+use super::errors::{ErrorHandler, Executing, ProcessingRecord, Reporters, Stage};
 use super::faults::FaultInjector;
-use super::transform::{self, BatchRecordView, Fate};
+use super::transform::{self, BatchItem, BatchRecordView, Fate, PolledRecord};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
 use crate::context::{LiveClient, WorkerContext};
@@ -93,6 +95,12 @@ impl ProducerContext for SourceProducerContext {
 /// The client stays counted in the worker's live clients until it is actually closed.
 pub struct OffThreadDrop<T: Send + 'static>(Option<(T, LiveClient)>);
 
+impl<T: Send + 'static> OffThreadDrop<T> {
+    pub fn new(value: T, live: LiveClient) -> Self {
+        OffThreadDrop(Some((value, live)))
+    }
+}
+
 impl<T: Send + 'static> std::ops::Deref for OffThreadDrop<T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -125,6 +133,8 @@ pub struct SourceTaskState {
     converters: Option<TaskConverters>,
     /// The connector's transforms; `None` when it has none (records then skip this step).
     chain: Option<TransformChain>,
+    /// What becomes of a record a transform or converter fails on (set at start).
+    errors: Option<ErrorHandler>,
     delivery: Arc<DeliveryState>,
     /// Each poll's runs go to the task's committer, which commits their offsets.
     runs: UnboundedSender<Vec<SubmittedRun>>,
@@ -216,6 +226,7 @@ impl Actor for SourceTaskActor {
             producer: None,
             converters: None,
             chain: None,
+            errors: None,
             delivery: links.delivery,
             runs: links.runs,
             wants_commit_record: false,
@@ -336,6 +347,18 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     };
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
     state.chain = transform::build(&worker.plugins, &state.connector).map_err(task_error)?;
+    // A source connector has no dead letter queue (as in Connect): the log and metrics only.
+    let (name, id) = (&state.connector.name, state.task_id);
+    let settings = &state.connector.errors;
+    let reporters = Reporters::new(
+        name,
+        id,
+        settings,
+        ErrorMetrics::new(name, id),
+        None,
+        worker.config.offset_flush_timeout,
+    );
+    state.errors = Some(ErrorHandler::new(settings, Arc::new(reporters)));
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
         task_id: state.task_id,
@@ -363,7 +386,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
 /// replica acknowledges; retries never reorder nor duplicate within a partition), and a client
 /// id naming the task. As with the Java producer, an `acks` other than `all` without an
 /// explicit `enable.idempotence` turns idempotence off rather than failing the producer.
-fn producer_defaults(conf: &mut Props, connector: &str, task: u32) {
+pub(crate) fn producer_defaults(conf: &mut Props, connector: &str, task: u32) {
     conf.entry("client.id".into())
         .or_insert_with(|| format!("connector-producer-{connector}-{task}"));
     let acks = conf.entry("acks".into()).or_insert_with(|| "all".into());
@@ -381,7 +404,15 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
         f.before_call(false).await.map_err(task_error)?;
     }
     let started = std::time::Instant::now();
-    let polled = state.task.poll_batches().await.map_err(task_error)?;
+    let polled = match state.task.poll_batches().await {
+        Ok(polled) => polled,
+        // As Connect's TASK_POLL: a retriable failure is logged and the task polled again.
+        Err(ConnectError::Retriable(why)) => {
+            tracing::warn!("poll failed, polling again: {why}");
+            return Ok(());
+        }
+        Err(e) => return Err(task_error(e)),
+    };
     let n = polled.len();
     state.metrics.records_in.increment(n as u64);
     // As Connect's poll-batch-time: only polls that returned records (an idle poll's wait
@@ -416,6 +447,7 @@ enum Outcome {
 }
 
 /// One record on its way to the producer, from either API.
+#[derive(Clone, Copy)]
 struct Outgoing<'a> {
     topic: &'a str,
     kafka_partition: Option<i32>,
@@ -454,6 +486,30 @@ impl Outgoing<'_> {
         } else {
             format!("at source offset {offset}")
         }
+    }
+}
+
+impl ProcessingRecord for Outgoing<'_> {
+    fn name(&self) -> String {
+        format!("the record for topic {} {}", self.topic, self.whence())
+    }
+
+    fn log_detail(&self) -> String {
+        let or_null = |v: Option<String>| v.unwrap_or_else(|| "null".into());
+        format!(
+            "source record is = SourceRecord{{sourceOffset={}}} ConnectRecord{{topic='{}', \
+             kafkaPartition={}, key={:?}, keySchema={:?}, value={:?}, valueSchema={:?}, \
+             timestamp={}, headers={:?}}}",
+            serde_json::Value::Object(self.offset.clone()),
+            self.topic,
+            or_null(self.kafka_partition.map(|p| p.to_string())),
+            self.key,
+            self.key_schema,
+            self.value,
+            self.value_schema,
+            or_null(self.timestamp.map(|t| t.to_string())),
+            self.headers,
+        )
     }
 }
 
@@ -526,14 +582,12 @@ async fn send_records(
         let mut polled = None;
         if let Some(chain) = state.chain.as_mut() {
             polled = keep.then(|| r.clone());
-            let result = chain.apply(&mut r);
-            let fate = transform::settle(result, &state.connector, || {
-                format!(
-                    "the record at source offset {} of source partition {}",
-                    serde_json::Value::Object(r.source_offset.clone()),
-                    serde_json::Value::Object(run.partition.map().clone()),
-                )
-            })?;
+            let errors = state.errors.as_ref().expect("started");
+            let mut item = PolledRecord {
+                record: &mut r,
+                partition: run.partition.map(),
+            };
+            let fate = transform::apply(chain, errors, &mut item).await?;
             if fate == Fate::Skip {
                 // Done without being sent: its offset commits with its run.
                 run.records += 1;
@@ -666,19 +720,17 @@ async fn send_transformed_batches(
         } = batch;
         let acks = RunAcks::new();
         for r in records.iter_mut() {
-            let mut view = BatchRecordView {
-                topic: topic.clone(),
-                record: r,
+            let mut item = BatchItem {
+                view: BatchRecordView {
+                    topic: topic.clone(),
+                    record: r,
+                },
+                offset: &offset,
+                partition: &partition,
             };
             let chain = state.chain.as_mut().expect("checked by the caller");
-            let fate = transform::apply(chain, &state.connector, &mut view, || {
-                format!(
-                    "a record of the batch for topic {topic} ending at source offset {} of \
-                     source partition {}",
-                    serde_json::Value::Object(offset.clone()),
-                    serde_json::Value::Object(partition.map().clone()),
-                )
-            })?;
+            let errors = state.errors.as_ref().expect("started");
+            let fate = transform::apply(chain, errors, &mut item).await?;
             if fate == Fate::Skip {
                 acks.skipped();
                 continue;
@@ -686,7 +738,7 @@ async fn send_transformed_batches(
             let BatchRecordView {
                 topic: to,
                 record: r,
-            } = view;
+            } = item.view;
             ensure_topic(state, &to).await?;
             let out = Outgoing {
                 topic: &to,
@@ -757,31 +809,35 @@ async fn send_one(
 ) -> Result<Outcome, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = state.converters.as_ref().expect("started");
-    let converted = if injected {
+    let errors = state.errors.as_ref().expect("started");
+    // Each converter is a stage of its own for error handling, as in Connect.
+    let mut record = *r;
+    let first = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
         conv.key
             .from_connect_into(r.topic, r.key_schema, r.key, &mut state.key_buf)
-            .and_then(|k| {
-                conv.value
-                    .from_connect_into(r.topic, r.value_schema, r.value, &mut state.value_buf)
-                    .map(|v| (k, v))
-            })
     };
-    let (has_key, has_value) = match converted {
-        Ok(kv) => kv,
-        Err(e) if state.connector.errors_tolerance_all => {
-            tracing::warn!(topic = %r.topic, offset = ?r.offset, in_batch = r.in_batch, "skipping a record that failed conversion (errors.tolerance=all): {e}");
-            return Ok(Outcome::Skipped);
-        }
-        Err(e) => {
-            return Err(format!(
-                "cannot convert the record for topic {} {}: {e}",
-                r.topic,
-                r.whence()
-            )
-            .into())
-        }
+    let key_buf = &mut state.key_buf;
+    let exec = Executing::new(Stage::KeyConverter, conv.key_class);
+    let retry = |o: &mut Outgoing| {
+        conv.key
+            .from_connect_into(o.topic, o.key_schema, o.key, key_buf)
+    };
+    let Some(has_key) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let value_buf = &mut state.value_buf;
+    let first = conv
+        .value
+        .from_connect_into(r.topic, r.value_schema, r.value, value_buf);
+    let exec = Executing::new(Stage::ValueConverter, conv.value_class);
+    let retry = |o: &mut Outgoing| {
+        conv.value
+            .from_connect_into(o.topic, o.value_schema, o.value, value_buf)
+    };
+    let Some(has_value) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(Outcome::Skipped);
     };
     let mut rec = BaseRecord::with_opaque_to(r.topic, acks.clone());
     if has_key {

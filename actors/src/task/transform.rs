@@ -3,9 +3,10 @@
 //! each record after conversion, before `put`.
 //!
 //! A record the chain drops is not sent (or put) but counts as done: a source record's offset
-//! still commits, a sink record's Kafka offset is still committed. A transform that fails is
-//! handled in one place, [`transform_failed`]: the record is skipped under
-//! `errors.tolerance=all`, as a conversion failure is, and fails the task otherwise.
+//! still commits, a sink record's Kafka offset is still committed. A transform that fails goes
+//! through the task's [`ErrorHandler`] as Connect's `TRANSFORMATION` stage: retried if it failed
+//! retriably, then reported, and skipped under `errors.tolerance=all` (done, as a dropped
+//! record) or the task's failure under `none`.
 //!
 //! Without transforms the task holds no chain, and its records take the paths they took before
 //! transforms existed.
@@ -13,13 +14,19 @@
 use std::sync::Arc;
 
 use kconnect_connectors::data::{Schema, Value};
-use kconnect_connectors::record::{BatchRecord, Header, SinkRecord, Topic, TopicPartition};
+use kconnect_connectors::record::{
+    BatchRecord, Header, OffsetMap, SinkRecord, SourcePartition, SourceRecord, Topic,
+    TopicPartition,
+};
 use kconnect_connectors::registry::PluginRegistry;
 use kconnect_connectors::transforms::chain::{TransformChain, TransformFailure};
 use kconnect_connectors::transforms::{ConnectRecord, Outcome};
 use kconnect_connectors::ConnectError;
-use ractor::ActorProcessingErr;
 
+use super::errors::record::source_record_detail;
+use super::errors::{
+    Consumed, ErrorHandler, Executing, ProcessingRecord, Recovered, ToleranceExceeded,
+};
 use crate::config::ConnectorConfig;
 
 /// The connector's chain, or `None` when it configures no transform.
@@ -40,52 +47,129 @@ pub enum Fate {
     Skip,
 }
 
-/// Applies `chain` to `record`; `describe` names the record should a transform fail on it.
-pub fn apply(
+/// A record on its way through the chain, with what error handling needs to know of it.
+pub trait ChainRecord: ProcessingRecord {
+    fn connect_record(&mut self) -> &mut dyn ConnectRecord;
+}
+
+/// Applies `chain` to `record`; a transform that fails goes through `errors`.
+pub async fn apply<R: ChainRecord + ?Sized>(
     chain: &mut TransformChain,
-    connector: &ConnectorConfig,
-    record: &mut dyn ConnectRecord,
-    describe: impl FnOnce() -> String,
-) -> Result<Fate, ActorProcessingErr> {
-    settle(chain.apply(record), connector, describe)
-}
-
-/// What the chain's result means for the record (where `describe` needs to look at the record
-/// after the chain is done with it).
-pub fn settle(
-    result: Result<Outcome, TransformFailure>,
-    connector: &ConnectorConfig,
-    describe: impl FnOnce() -> String,
-) -> Result<Fate, ActorProcessingErr> {
-    match result {
-        Ok(Outcome::Keep) => Ok(Fate::Keep),
-        Ok(Outcome::Drop) => Ok(Fate::Skip),
-        Err(failure) => transform_failed(connector, &failure, &describe()).map(|()| Fate::Skip),
+    errors: &ErrorHandler,
+    record: &mut R,
+) -> Result<Fate, ToleranceExceeded> {
+    let mut from = 0;
+    loop {
+        let TransformFailure {
+            alias,
+            class,
+            index,
+            error,
+        } = match chain.apply_from(record.connect_record(), from) {
+            Ok(Outcome::Keep) => return Ok(Fate::Keep),
+            Ok(Outcome::Drop) => return Ok(Fate::Skip),
+            Err(failure) => failure,
+        };
+        let exec = Executing::transformation(&alias, class);
+        // Boxed: the failure path's future stays out of the record path's.
+        let recovered = Box::pin(errors.recover(exec, record, error, |r| {
+            chain
+                .apply_stage(r.connect_record(), index)
+                .map_err(|f| f.error)
+        }))
+        .await?;
+        match recovered {
+            // The retry worked: the chain goes on after the transform that failed.
+            Recovered::Done(Outcome::Keep) => from = index + 1,
+            Recovered::Done(Outcome::Drop) | Recovered::Skip => return Ok(Fate::Skip),
+        }
     }
 }
 
-/// A transform failed on `record`: skipped and logged under errors.tolerance=all, else the
-/// task's failure naming the record and the transform. (The one place a later error reporter,
-/// such as a dead letter queue, hooks in.)
-pub fn transform_failed(
-    connector: &ConnectorConfig,
-    failure: &TransformFailure,
-    record: &str,
-) -> Result<(), ActorProcessingErr> {
-    let TransformFailure {
-        alias,
-        class,
-        error,
-    } = failure;
-    if connector.errors_tolerance_all {
-        tracing::warn!(
-            alias = %alias,
-            class = %class,
-            "skipping {record}: the transformation failed (errors.tolerance=all): {error}"
-        );
-        return Ok(());
+/// A record of `poll` (Connect's per-record API) in the chain; its source partition is kept
+/// apart from it (the task's run holds it).
+pub struct PolledRecord<'a> {
+    pub record: &'a mut SourceRecord,
+    pub partition: &'a OffsetMap,
+}
+
+impl ProcessingRecord for PolledRecord<'_> {
+    fn name(&self) -> String {
+        format!(
+            "the record at source offset {} of source partition {}",
+            serde_json::Value::Object(self.record.source_offset.clone()),
+            serde_json::Value::Object(self.partition.clone()),
+        )
     }
-    Err(format!("the transformation {alias} ({class}) failed on {record}: {error}").into())
+
+    fn log_detail(&self) -> String {
+        source_record_detail(
+            Some(self.partition),
+            &self.record.source_offset,
+            &*self.record,
+        )
+    }
+}
+
+impl ChainRecord for PolledRecord<'_> {
+    fn connect_record(&mut self) -> &mut dyn ConnectRecord {
+        self.record
+    }
+}
+
+/// A record of a source batch in the chain, with its batch's offset and partition.
+pub struct BatchItem<'a> {
+    pub view: BatchRecordView<'a>,
+    pub offset: &'a OffsetMap,
+    pub partition: &'a SourcePartition,
+}
+
+impl ProcessingRecord for BatchItem<'_> {
+    fn name(&self) -> String {
+        format!(
+            "a record of the batch for topic {} ending at source offset {} of source partition {}",
+            self.view.topic,
+            serde_json::Value::Object(self.offset.clone()),
+            serde_json::Value::Object(self.partition.map().clone()),
+        )
+    }
+
+    fn log_detail(&self) -> String {
+        source_record_detail(Some(self.partition.map()), self.offset, &self.view)
+    }
+}
+
+impl ChainRecord for BatchItem<'_> {
+    fn connect_record(&mut self) -> &mut dyn ConnectRecord {
+        &mut self.view
+    }
+}
+
+/// A sink record in the chain, with the record it was converted from (what a dead letter
+/// queue gets, whatever the transforms did).
+struct SinkInChain<'a, O: ?Sized> {
+    record: &'a mut SinkRecord,
+    original: &'a O,
+}
+
+impl<O: ProcessingRecord + ?Sized> ProcessingRecord for SinkInChain<'_, O> {
+    fn name(&self) -> String {
+        self.original.name()
+    }
+
+    fn log_detail(&self) -> String {
+        self.original.log_detail()
+    }
+
+    fn consumed(&self) -> Option<Consumed<'_>> {
+        self.original.consumed()
+    }
+}
+
+impl<O: ProcessingRecord + ?Sized> ChainRecord for SinkInChain<'_, O> {
+    fn connect_record(&mut self) -> &mut dyn ConnectRecord {
+        self.record
+    }
 }
 
 /// A record of a [`SourceBatch`](kconnect_connectors::record::SourceBatch) with the topic it
@@ -161,18 +245,21 @@ impl SinkTransforms {
         }
     }
 
-    /// Transforms a record fetched from Kafka; `None` when it is not to be put.
-    pub fn apply(
+    /// Transforms a record fetched from Kafka (converted from `original`); `None` when it is
+    /// not to be put.
+    pub async fn apply(
         &mut self,
-        connector: &ConnectorConfig,
+        errors: &ErrorHandler,
+        original: &(impl ProcessingRecord + ?Sized),
         mut record: SinkRecord,
-    ) -> Result<Option<SinkRecord>, ActorProcessingErr> {
+    ) -> Result<Option<SinkRecord>, ToleranceExceeded> {
         self.consumed
             .consumed(&record.topic, record.partition, record.offset);
-        let (topic, partition, offset) = (record.topic.clone(), record.partition, record.offset);
-        let fate = apply(&mut self.chain, connector, &mut record, || {
-            format!("the record in {topic}-{partition} at offset {offset}")
-        })?;
+        let mut item = SinkInChain {
+            record: &mut record,
+            original,
+        };
+        let fate = apply(&mut self.chain, errors, &mut item).await?;
         Ok((fate == Fate::Keep).then_some(record))
     }
 

@@ -63,12 +63,15 @@ impl ChainConfigError {
     }
 }
 
-/// A transform failed on a record: which one (for the task's error and, later, error reporting).
+/// A transform failed on a record: which one (for the task's error and error reporting).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("transformation {alias} ({class}) failed: {error}")]
 pub struct TransformFailure {
     pub alias: String,
     pub class: &'static str,
+    /// Its position in the chain: [`TransformChain::apply_stage`] tries it again, and
+    /// [`TransformChain::apply_from`] the position after it goes on with the rest.
+    pub index: usize,
     pub error: ConnectError,
 }
 
@@ -521,25 +524,44 @@ impl TransformChain {
     /// Applies each transform in order to `record`, those with a predicate only where it
     /// matches (or, negated, where it does not); stops at the first that drops it.
     pub fn apply(&mut self, record: &mut dyn ConnectRecord) -> Result<Outcome, TransformFailure> {
-        for s in &mut self.stages {
-            if let Some(c) = &s.condition {
-                if c.predicate.test(record) == c.negate {
-                    continue;
-                }
-            }
-            match s.transform.apply(record) {
-                Ok(Outcome::Keep) => {}
-                Ok(Outcome::Drop) => return Ok(Outcome::Drop),
-                Err(error) => {
-                    return Err(TransformFailure {
-                        alias: s.alias.clone(),
-                        class: s.class,
-                        error,
-                    })
-                }
+        self.apply_from(record, 0)
+    }
+
+    /// [`apply`](TransformChain::apply) from the transform at `start` on: what is left of the
+    /// chain once a failed transform was retried with success (Connect runs each transform as
+    /// a stage of its own, so a retry repeats only the one that failed).
+    pub fn apply_from(
+        &mut self,
+        record: &mut dyn ConnectRecord,
+        start: usize,
+    ) -> Result<Outcome, TransformFailure> {
+        for index in start..self.stages.len() {
+            match self.apply_stage(record, index)? {
+                Outcome::Keep => {}
+                Outcome::Drop => return Ok(Outcome::Drop),
             }
         }
         Ok(Outcome::Keep)
+    }
+
+    /// Applies the transform at `index` alone (where its predicate says so).
+    pub fn apply_stage(
+        &mut self,
+        record: &mut dyn ConnectRecord,
+        index: usize,
+    ) -> Result<Outcome, TransformFailure> {
+        let s = &mut self.stages[index];
+        if let Some(c) = &s.condition {
+            if c.predicate.test(record) == c.negate {
+                return Ok(Outcome::Keep);
+            }
+        }
+        s.transform.apply(record).map_err(|error| TransformFailure {
+            alias: s.alias.clone(),
+            class: s.class,
+            index,
+            error,
+        })
     }
 
     /// Closes every transform and predicate (once: a closed chain is empty).

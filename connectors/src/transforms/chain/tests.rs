@@ -348,6 +348,7 @@ fn a_failure_names_the_transform_and_stops_the_chain() {
         TransformFailure {
             alias: "picky".into(),
             class: "test.Suffix",
+            index: 1,
             error: ConnectError::data("refused bad+1"),
         }
     );
@@ -359,6 +360,13 @@ fn a_failure_names_the_transform_and_stops_the_chain() {
     let mut good = record(None, "good");
     assert_eq!(c.apply(&mut good), Ok(Outcome::Keep));
     assert_eq!(value(&good), "good+1+2+3");
+    // A retry repeats only the failed transform, then the rest of the chain goes on from it:
+    // the transforms before it are not applied twice.
+    assert_eq!(value(&r), "bad+1");
+    assert_eq!(c.apply_stage(&mut r, e.index), Err(e.clone()));
+    assert_eq!(value(&r), "bad+1");
+    assert_eq!(c.apply_from(&mut r, e.index + 1), Ok(Outcome::Keep));
+    assert_eq!(value(&r), "bad+1+3");
 }
 
 #[test]
