@@ -5,3 +5,4 @@
 //! [`connection`] is shared by both: the `connection.*` keys and how a client connects.
 
 pub mod connection;
+pub mod source;
