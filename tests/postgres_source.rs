@@ -1132,3 +1132,148 @@ async fn a_task_resumes_after_offsets_committed_under_every_partition_shape() {
         "{e}"
     );
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
+
+/// `kconnect broker` with `topics`, and the address it printed.
+fn start_broker(topics: &[&str]) -> (procs::Proc, String) {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.arg("broker");
+    for t in topics {
+        cmd.args(["--topic", t]);
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (procs::Proc(child), line.trim().to_string())
+}
+
+fn standalone(files: &[&std::path::Path], log: &std::path::Path) -> procs::Proc {
+    let child = std::process::Command::new(BIN)
+        .arg("standalone")
+        .args(files)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    procs::Proc(child)
+}
+
+/// Rows keep arriving while the worker (the `kconnect` binary, Confluent's class name in its
+/// connector file) is SIGKILLed mid-stream and started again: every row reaches the topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_worker_started_again_loses_no_row_in_incrementing_mode() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    const TOTAL: i64 = 10_000;
+    let db = Db::new(&url, "pgsrc_kill").await;
+    db.exec("CREATE TABLE pgsrc_kill.events (id bigserial PRIMARY KEY, payload text NOT NULL)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, addr) = start_broker(&["kill-events:1"]);
+    let worker = dir.path().join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={addr}\nlisteners=http://127.0.0.1:0\n\
+             offset.storage.file.filename={}\noffset.flush.interval.ms=200\n",
+            dir.path().join("offsets").display()
+        ),
+    )
+    .unwrap();
+    let (jdbc_url, user, password) = jdbc(&url);
+    let source = dir.path().join("source.properties");
+    std::fs::write(
+        &source,
+        format!(
+            "name=kill\nconnector.class=io.confluent.connect.jdbc.JdbcSourceConnector\n\
+             tasks.max=1\nconnection.url={jdbc_url}\nconnection.user={user}\n\
+             connection.password={password}\nmode=incrementing\nincrementing.column.name=id\n\
+             table.whitelist=pgsrc_kill.events\ntopic.prefix=kill-\npoll.interval.ms=50\n\
+             batch.max.rows=200\n"
+        ),
+    )
+    .unwrap();
+    // One writer, one transaction at a time: ids commit in order, as incrementing mode needs.
+    let writer = {
+        let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        tokio::spawn(async move {
+            for _ in 0..(TOTAL / 100) {
+                client
+                    .batch_execute(
+                        "INSERT INTO pgsrc_kill.events (payload)
+                         SELECT 'p' || g FROM generate_series(1, 100) g",
+                    )
+                    .await
+                    .unwrap();
+                // Load pacing, so that the kill falls mid-stream.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let count = |addr: String| async move {
+        tokio::task::spawn_blocking(move || kafka::record_count(&addr, "kill-events").unwrap_or(0))
+            .await
+            .unwrap()
+    };
+    let mut run1 = standalone(&[&worker, &source], &dir.path().join("run1.log"));
+    let deadline = Instant::now() + WAIT;
+    while count(addr.clone()).await < 1_500 {
+        assert!(
+            Instant::now() < deadline,
+            "no records; log:\n{}",
+            std::fs::read_to_string(dir.path().join("run1.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    run1.signal(nix::sys::signal::Signal::SIGKILL);
+    run1.wait_exit(Duration::from_secs(30));
+    let before = count(addr.clone()).await;
+    let _run2 = standalone(&[&worker, &source], &dir.path().join("run2.log"));
+    writer.await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    while count(addr.clone()).await < TOTAL {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {TOTAL} records; log:\n{}",
+            count(addr.clone()).await,
+            std::fs::read_to_string(dir.path().join("run2.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let n = count(addr.clone()).await as usize;
+    let (a, n2) = (addr.clone(), n);
+    let records =
+        tokio::task::spawn_blocking(move || kafka::read_partition(&a, "kill-events", n2, WAIT))
+            .await
+            .unwrap();
+    let mut seen: BTreeMap<i64, u32> = BTreeMap::new();
+    for r in &records {
+        let v: serde_json::Value = serde_json::from_slice(r.value.as_ref().unwrap()).unwrap();
+        *seen
+            .entry(v["payload"]["id"].as_i64().unwrap())
+            .or_default() += 1;
+    }
+    let missing: Vec<i64> = (1..=TOTAL)
+        .filter(|i| !seen.contains_key(i))
+        .take(10)
+        .collect();
+    let duplicates = n - seen.len();
+    eprintln!(
+        "SIGKILL after {before} of {TOTAL} records: {n} records, {} distinct rows, {duplicates} \
+         duplicates",
+        seen.len()
+    );
+    assert!(before < TOTAL, "killed too late to test a resume");
+    assert!(missing.is_empty(), "lost rows, first: {missing:?}");
+    assert_eq!(seen.len() as i64, TOTAL, "no row beyond the table's");
+}
