@@ -1276,3 +1276,30 @@ async fn a_sigkilled_worker_started_again_loses_no_row_in_incrementing_mode() {
     assert!(missing.is_empty(), "lost rows, first: {missing:?}");
     assert_eq!(seen.len() as i64, TOTAL, "no row beyond the table's");
 }
+
+/// The example connector file in config/ is a valid config of the source, under Confluent's
+/// class name.
+#[test]
+fn the_example_config_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config/connect-postgres-source.properties");
+    let file = std::fs::File::open(&path).unwrap();
+    let props: Props = java_properties::read(std::io::BufReader::new(file))
+        .unwrap()
+        .into_iter()
+        .collect();
+    let plugins = PluginRegistry::builtin();
+    let plugin = plugins.connector(&props["connector.class"]).unwrap();
+    assert_eq!(
+        plugin.class_name,
+        "io.confluent.connect.jdbc.JdbcSourceConnector"
+    );
+    let errors: Vec<_> = plugin
+        .create()
+        .validate(&props)
+        .into_iter()
+        .filter(|v| !v.errors.is_empty())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(props["table.include.list"], "public\\.orders.*");
+}
