@@ -440,7 +440,7 @@ impl Querier {
     /// Reads up to `max` rows, waiting for the next one no longer than until `deadline`.
     /// Records are in row order; `offset` stands after the last of them.
     pub async fn read(&mut self, max: usize, deadline: Clock) -> Result<Batch, ReadError> {
-        use futures::StreamExt;
+        use futures::{FutureExt, StreamExt};
         let timestamp_mode = matches!(self.criteria, Criteria::Timestamp { .. });
         let mut records = Vec::with_capacity(max.min(4096));
         let Some(reading) = self.reading.as_mut() else {
@@ -451,11 +451,17 @@ impl Querier {
         };
         let mut done = false;
         while records.len() < max {
-            let left = deadline.saturating_duration_since(Clock::now());
-            let next = match tokio::time::timeout(left, reading.stream.next()).await {
-                Ok(next) => next,
-                // Nothing more for now; the query goes on at the next read.
-                Err(_) => break,
+            // Rows already received are taken without arming a timer for each.
+            let next = match reading.stream.next().now_or_never() {
+                Some(next) => next,
+                None => {
+                    let left = deadline.saturating_duration_since(Clock::now());
+                    match tokio::time::timeout(left, reading.stream.next()).await {
+                        Ok(next) => next,
+                        // Nothing more for now; the query goes on at the next read.
+                        Err(_) => break,
+                    }
+                }
             };
             match next {
                 None => {
