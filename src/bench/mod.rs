@@ -456,11 +456,21 @@ fn markdown_report(
          serde_json in one process run and reports ratios. This file is written by it; see the \
          end for how to run it.\n\n## Last run\n\n",
     );
-    // The classpath runs to thousands of characters of one machine's Maven cache: name it instead.
+    // The classpath runs to thousands of characters of one machine's Maven cache, and the
+    // PostgreSQL URL holds a password: name them instead.
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     for i in 1..args.len() {
         if args[i - 1] == "--java-classpath" {
             args[i] = "<tests/kafka/pom.xml's classpath>".into();
+        }
+        // The server's URL holds its password.
+        if args[i - 1] == "--postgres" {
+            args[i] = "<PostgreSQL URL>".into();
+        }
+    }
+    for a in &mut args {
+        if a.starts_with("--postgres=") {
+            *a = "--postgres=<PostgreSQL URL>".into();
         }
     }
     // `cargo run` sets CARGO for the program it runs.
