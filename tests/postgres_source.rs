@@ -1303,3 +1303,150 @@ fn the_example_config_is_valid() {
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(props["table.include.list"], "public\\.orders.*");
 }
+
+/// `kconnect distributed` with `config`, and the REST URL it printed.
+fn distributed_worker(config: &std::path::Path, log: &std::path::Path) -> (procs::Proc, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(BIN)
+        .args(["--log-level", "info", "distributed"])
+        .arg(config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (procs::Proc(child), line.trim().to_string())
+}
+
+/// In distributed mode too, a table created while the source runs reaches the tasks (the
+/// connector's reconfiguration request goes through the group's leader), each table assigned
+/// once over the tasks of two workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_distributed_mode_a_new_table_reconfigures_the_tasks() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let db = Db::new(&url, "pgsrc_dist").await;
+    db.exec(
+        "CREATE TABLE pgsrc_dist.a (id serial PRIMARY KEY, v text);
+         INSERT INTO pgsrc_dist.a (v) VALUES ('a1');",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, addr) = start_broker(&[
+        "connect-configs:1",
+        "connect-offsets:5",
+        "connect-status:3",
+        "dist-a:1",
+        "dist-b:1",
+    ]);
+    let config = dir.path().join("worker.properties");
+    std::fs::write(
+        &config,
+        format!(
+            "bootstrap.servers={addr}\nlisteners=http://127.0.0.1:0\ngroup.id=pgsrc-dist\n\
+             config.storage.topic=connect-configs\noffset.storage.topic=connect-offsets\n\
+             offset.storage.partitions=5\nstatus.storage.topic=connect-status\n\
+             status.storage.partitions=3\nsession.timeout.ms=3000\nheartbeat.interval.ms=500\n\
+             offset.flush.interval.ms=300\n"
+        ),
+    )
+    .unwrap();
+    let workers: Vec<(procs::Proc, String)> = (0..2)
+        .map(|i| distributed_worker(&config, &dir.path().join(format!("worker-{i}.log"))))
+        .collect();
+    let logs = || {
+        (0..2)
+            .map(|i| {
+                std::fs::read_to_string(dir.path().join(format!("worker-{i}.log")))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+    let http = reqwest::Client::new();
+    let rest = &workers[0].1;
+    // Every worker knows the leader before the connector is created.
+    let deadline = Instant::now() + WAIT;
+    for (_, u) in &workers {
+        loop {
+            let v: serde_json::Value = match http.get(format!("{u}/admin/worker")).send().await {
+                Ok(r) => r.json().await.unwrap_or_default(),
+                Err(_) => serde_json::Value::Null,
+            };
+            if v["cluster"]["leader_url"].is_string() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never joined\n{}", logs());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut config: serde_json::Map<String, serde_json::Value> = db
+        .source(
+            "dist",
+            &[
+                ("tasks.max", "2"),
+                ("mode", "incrementing"),
+                ("table.include.list", "pgsrc_dist\\..*"),
+                ("topic.prefix", "dist-"),
+            ],
+        )
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    config.remove("name");
+    let r = http
+        .post(format!("{rest}/connectors"))
+        .json(&json!({"name": "dist", "config": config}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    let read_ids = |topic: &'static str, n: usize| {
+        let addr = addr.clone();
+        tokio::task::spawn_blocking(move || {
+            kafka::read_partition(&addr, topic, n, WAIT)
+                .iter()
+                .map(|r| {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(r.value.as_ref().unwrap()).unwrap();
+                    v["payload"]["id"].as_i64().unwrap()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(read_ids("dist-a", 1).await.unwrap(), vec![1], "{}", logs());
+    db.exec(
+        "CREATE TABLE pgsrc_dist.b (id serial PRIMARY KEY, v text);
+         INSERT INTO pgsrc_dist.b (v) VALUES ('b1'), ('b2');",
+    )
+    .await;
+    assert_eq!(
+        read_ids("dist-b", 2).await.unwrap(),
+        vec![1, 2],
+        "{}",
+        logs()
+    );
+    let tasks: serde_json::Value = http
+        .get(format!("{rest}/connectors/dist/tasks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tables: Vec<String> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["config"]["tables"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tables,
+        vec!["\"pgsrc_dist\".\"a\"", "\"pgsrc_dist\".\"b\""],
+        "one table per task"
+    );
+}
