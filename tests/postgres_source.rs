@@ -1450,3 +1450,47 @@ async fn in_distributed_mode_a_new_table_reconfigures_the_tasks() {
         "one table per task"
     );
 }
+
+/// A task whose table is dropped keeps running (its polls come back empty), and reads the
+/// table again once one of that name exists again, from the committed position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_table_is_skipped_and_read_again_once_recreated() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    use kconnect_connectors::api::SourceTask;
+    use kconnect_connectors::record::Polled;
+    let db = Db::new(&url, "pgsrc_recreate").await;
+    db.exec(
+        "CREATE TABLE pgsrc_recreate.t (id int PRIMARY KEY);
+         INSERT INTO pgsrc_recreate.t VALUES (1), (2);",
+    )
+    .await;
+    let props = db.source(
+        "recreate",
+        &[("mode", "incrementing"), ("incrementing.column.name", "id")],
+    );
+    let mut t = task(props, "\"pgsrc_recreate\".\"t\"", vec![]).await;
+    assert_eq!(
+        next_batch(&mut t).await,
+        (vec![1, 2], json!({"incrementing": 2}))
+    );
+    db.exec("DROP TABLE pgsrc_recreate.t").await;
+    // Several polls over the poll interval (100 ms): none fails, none returns records.
+    let until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < until {
+        match t.poll_batches().await.unwrap() {
+            Polled::Batches(b) => assert!(b.iter().all(|b| b.records.is_empty()), "{b:?}"),
+            Polled::Records(r) => assert!(r.is_empty()),
+        }
+    }
+    db.exec(
+        "CREATE TABLE pgsrc_recreate.t (id int PRIMARY KEY);
+         INSERT INTO pgsrc_recreate.t VALUES (2), (3);",
+    )
+    .await;
+    assert_eq!(
+        next_batch(&mut t).await,
+        (vec![3], json!({"incrementing": 3}))
+    );
+}

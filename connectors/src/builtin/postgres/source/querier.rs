@@ -188,8 +188,11 @@ pub struct Querier {
     pub offset: Offset,
     /// When the last complete read ended.
     pub last_run: Option<Clock>,
-    /// The table was dropped: it is skipped until the tasks are reconfigured.
-    pub dropped: bool,
+    /// The table did not exist at the last try (logged once); it is tried again every
+    /// `poll.interval.ms` until the tasks are reconfigured without it.
+    pub missing: bool,
+    /// Whether `criteria` names the table's real columns (checked once the table exists).
+    pub resolved: bool,
     reading: Option<Reading>,
     last_mapping: Option<Arc<RowMapping>>,
 }
@@ -225,7 +228,8 @@ impl Querier {
             schema_name,
             offset,
             last_run: None,
-            dropped: false,
+            missing: false,
+            resolved: true,
             reading: None,
             last_mapping: None,
         }

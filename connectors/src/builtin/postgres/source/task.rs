@@ -167,6 +167,43 @@ fn check_columns(
     })
 }
 
+/// Checks the columns of `q`'s table and names them as the table does; `false` when the
+/// table does not exist (now).
+async fn resolve_table(
+    config: &SourceConfig,
+    client: &Client,
+    q: &mut Querier,
+) -> ConnectResult<bool> {
+    let Source::Table(table) = &q.source else {
+        return Ok(true);
+    };
+    let columns = table_columns(client, table).await.map_err(|e| {
+        ConnectError::other(format!("cannot describe table {table}: {}", describe(&e)))
+    })?;
+    let Some(columns) = columns else {
+        if !q.missing {
+            tracing::warn!(
+                %table,
+                "the table does not exist; trying again every poll.interval.ms until the \
+                 connector's table monitor reconfigures the tasks"
+            );
+        }
+        q.missing = true;
+        q.reset();
+        return Ok(false);
+    };
+    q.criteria = check_columns(
+        table,
+        &columns,
+        q.criteria.clone(),
+        config.validate_non_null,
+    )
+    .map_err(ConnectError::config)?;
+    q.sql = build(&q.source, &q.criteria, config.quoting, &config.query_suffix);
+    q.resolved = true;
+    Ok(true)
+}
+
 /// What to do after a query failed.
 #[derive(Debug, PartialEq)]
 enum Failure {
@@ -259,24 +296,6 @@ impl PostgresSourceTask {
         let criteria = config
             .criteria_for(Some(&table))
             .map_err(ConnectError::config)?;
-        let columns = table_columns(client, &table).await.map_err(|e| {
-            ConnectError::other(format!("cannot describe table {table}: {}", describe(&e)))
-        })?;
-        let (criteria, dropped) = match columns {
-            Some(columns) => (
-                check_columns(&table, &columns, criteria, config.validate_non_null)
-                    .map_err(ConnectError::config)?,
-                false,
-            ),
-            None => {
-                tracing::warn!(
-                    %table,
-                    "the table no longer exists; skipping it until the connector's table monitor \
-                     reconfigures the tasks"
-                );
-                (criteria, true)
-            }
-        };
         let partition = if config.mode == Mode::Bulk {
             table.unqualified_partition()
         } else {
@@ -301,7 +320,9 @@ impl PostgresSourceTask {
             Some(table.name.clone()),
             offset,
         );
-        q.dropped = dropped;
+        q.resolved = false;
+        // Column problems fail the task at start, as in Confluent's connector.
+        resolve_table(config, client, &mut q).await?;
         Ok(q)
     }
 
@@ -358,13 +379,15 @@ impl PostgresSourceTask {
         let table = matches!(q.source, Source::Table(_));
         match classify(&e, table) {
             Failure::Dropped => {
-                tracing::warn!(
-                    "{} no longer exists ({}); skipping it until the connector's table monitor \
-                     reconfigures the tasks",
-                    q.what,
-                    describe(&e)
-                );
-                q.dropped = true;
+                if !q.missing {
+                    tracing::warn!(
+                        "{} no longer exists ({}); trying again every poll.interval.ms until the \
+                         connector's table monitor reconfigures the tasks",
+                        q.what,
+                        describe(&e)
+                    );
+                }
+                q.missing = true;
                 Ok(())
             }
             Failure::Transient => {
@@ -392,7 +415,6 @@ impl PostgresSourceTask {
         self.queriers
             .iter()
             .enumerate()
-            .filter(|(_, q)| !q.dropped)
             .map(|(i, q)| (i, q.last_run.map_or_else(Clock::now, |t| t + every)))
             .min_by_key(|(_, due)| *due)
     }
@@ -492,7 +514,7 @@ impl SourceTask for PostgresSourceTask {
     async fn poll_batches(&mut self) -> ConnectResult<Polled> {
         let started = Clock::now();
         let deadline = started + MAX_POLL_WAIT;
-        if self.queriers.is_empty() || self.queriers.iter().all(|q| q.dropped) {
+        if self.queriers.is_empty() {
             tokio::time::sleep(MAX_POLL_WAIT).await;
             return Ok(Polled::Batches(Vec::new()));
         }
@@ -536,8 +558,21 @@ impl SourceTask for PostgresSourceTask {
                 self.config().timestamp_delay_ms,
             );
             self.ensure_client().await?;
+            if !self.queriers[i].resolved {
+                let (config, client) = (
+                    self.config.as_ref().expect("started"),
+                    self.client.as_ref().expect("connected above"),
+                );
+                if !resolve_table(config, client, &mut self.queriers[i]).await? {
+                    continue;
+                }
+            }
             let client = self.client.as_ref().expect("connected above");
             let started = self.queriers[i].start(client, numeric, delay).await;
+            if started.is_ok() && self.queriers[i].missing {
+                tracing::info!("{} exists again", self.queriers[i].what);
+                self.queriers[i].missing = false;
+            }
             match started {
                 Ok(()) => self.current = Some(i),
                 Err(e) => self.on_error(i, e)?,
