@@ -18,9 +18,10 @@
 //!   the monitor reconfigures the tasks, where Confluent's fails; it still fails, naming them,
 //!   when none of the tables `table.whitelist` names exists.
 //! - Errors reading a table are sorted by SQLSTATE: transient ones (connection, resources,
-//!   serialization, lock timeouts) are retried at the next poll, a dropped table is skipped
-//!   until the reconfiguration, and any other fails the task naming the table (Confluent's
-//!   `query.retry.attempts=-1` retries every error forever).
+//!   serialization, lock timeouts) are retried at the next poll, a table that no longer exists
+//!   is tried again every `poll.interval.ms` (quietly) until the reconfiguration, and any other
+//!   fails the task naming the table (Confluent's `query.retry.attempts=-1` retries every error
+//!   forever).
 
 mod config;
 mod connector;

@@ -4,7 +4,8 @@
 //!
 //! A failed query is retried at the table's next poll when the failure is transient (a lost
 //! connection, SQLSTATE classes 08, 40, 53, 57, 58, lock timeouts); a table that no longer
-//! exists is skipped until the table monitor reconfigures the tasks; any other error fails the
+//! exists is tried again every `poll.interval.ms` until the table monitor reconfigures the
+//! tasks without it (it may be re-created under its name first); any other error fails the
 //! task with the server's message, naming the table.
 
 use std::time::{Duration, Instant as Clock};
