@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `source` | FileStreamSource → embedded broker vs a raw rdkafka producer sending the same lines |
 //! | `sink` | embedded broker → FileStreamSink vs a raw rdkafka consumer writing the same file |
+//! | `postgres` | PostgresSource → embedded broker vs `COPY … TO STDOUT` of the same table (`--postgres`) |
 //! | `json` | JsonConverter (`schemas.enable=true`) vs serde_json on an equivalent struct |
 //! | `restart` | a panicking task's restart latency, panic → RUNNING |
 //! | `shutdown` | a worker's shutdown with 200 running source tasks |
@@ -21,6 +22,7 @@ mod failover;
 mod inproc;
 mod java;
 mod json;
+mod postgres;
 mod process;
 mod rebalance;
 mod restart;
@@ -35,15 +37,15 @@ use std::time::{Duration, Instant};
 
 /// The benchmarks, in the order they run.
 pub const BENCHMARKS: &[&str] = &[
-    "source", "sink", "json", "restart", "shutdown", "rss", "startup", "java", "failover",
-    "rebalance",
+    "source", "sink", "postgres", "json", "restart", "shutdown", "rss", "startup", "java",
+    "failover", "rebalance",
 ];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, shutdown, rss,
-    /// startup, java, failover, rebalance.
+    /// Run only this benchmark; repeat for several. One of: source, sink, postgres, json,
+    /// restart, shutdown, rss, startup, java, failover, rebalance.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
     /// Lines (records of 100 bytes) for the source and sink benchmarks [default: 1000000, or
@@ -70,6 +72,11 @@ pub struct BenchArgs {
     /// `scripts/bench-vs-java.sh` starts one and passes it.
     #[arg(long, value_name = "BOOTSTRAP", requires = "java_classpath")]
     pub kafka: Option<String>,
+    /// A PostgreSQL server for the `postgres` benchmark
+    /// (`postgres://user:password@host:port/db`; tests/postgres/start-postgres.sh prints one).
+    /// The benchmark creates and drops a schema `kconnect_bench` there.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// The classpath of Apache Kafka Connect for the `java` benchmark (from
     /// `tests/kafka/pom.xml`; `scripts/bench-vs-java.sh` passes it).
     #[arg(long, value_name = "CLASSPATH", requires = "kafka")]
@@ -393,8 +400,10 @@ cargo run --release -- bench --lines 200000    # fewer records for source and si
 cargo run --release -- --log-level warn bench  # without the worker's INFO logs on stderr
 ```
 
-Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `shutdown`, `rss`, `startup`,
-`java`, `failover`, `rebalance`), `--kafka BOOTSTRAP --java-classpath CP` (for `java`, `failover` and `rebalance`:
+Options: `--only NAME` (repeatable: `source`, `sink`, `postgres`, `json`, `restart`, `shutdown`,
+`rss`, `startup`, `java`, `failover`, `rebalance`), `--postgres URL` (for `postgres`: the PostgreSQL source
+against `COPY … TO STDOUT` of the same table; tests/postgres/start-postgres.sh starts a
+throwaway server and prints its URL), `--kafka BOOTSTRAP --java-classpath CP` (for `java`, `failover` and `rebalance`:
 kconnect next to Apache Kafka Connect on a real broker; `scripts/bench-vs-java.sh` starts the
 broker and passes both; `failover` alone takes about six minutes, most of it Java Connect's
 default `scheduled.rebalance.max.delay.ms`),
@@ -449,11 +458,21 @@ fn markdown_report(
          serde_json in one process run and reports ratios. This file is written by it; see the \
          end for how to run it.\n\n## Last run\n\n",
     );
-    // The classpath runs to thousands of characters of one machine's Maven cache: name it instead.
+    // The classpath runs to thousands of characters of one machine's Maven cache, and the
+    // PostgreSQL URL holds a password: name them instead.
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     for i in 1..args.len() {
         if args[i - 1] == "--java-classpath" {
             args[i] = "<tests/kafka/pom.xml's classpath>".into();
+        }
+        // The server's URL holds its password.
+        if args[i - 1] == "--postgres" {
+            args[i] = "<PostgreSQL URL>".into();
+        }
+    }
+    for a in &mut args {
+        if a.starts_with("--postgres=") {
+            *a = "--postgres=<PostgreSQL URL>".into();
         }
     }
     // `cargo run` sets CARGO for the program it runs.
@@ -546,6 +565,20 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             "source" => source::run(&plan).await,
             "sink" => sink::run(&plan).await,
             "json" => json::run(&plan).await,
+            "postgres" => match &args.postgres {
+                Some(url) => postgres::run(&plan, url).await,
+                None if args.only.is_empty() => {
+                    eprintln!(
+                        "kconnect bench: skipping postgres: it needs --postgres URL \
+                         (tests/postgres/start-postgres.sh starts a server and prints one)"
+                    );
+                    continue;
+                }
+                None => Err(anyhow::anyhow!(
+                    "the postgres benchmark needs --postgres URL \
+                     (tests/postgres/start-postgres.sh starts a server and prints one)"
+                )),
+            },
             "restart" => restart::run(&plan).await,
             "shutdown" => shutdown::run(&plan).await,
             "rss" => process::run_rss(&plan).await,

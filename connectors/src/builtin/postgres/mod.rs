@@ -6,3 +6,4 @@
 
 pub mod connection;
 pub mod sink;
+pub mod source;
