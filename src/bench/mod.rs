@@ -37,8 +37,17 @@ use std::time::{Duration, Instant};
 
 /// The benchmarks, in the order they run.
 pub const BENCHMARKS: &[&str] = &[
-    "source", "sink", "postgres", "json", "restart", "shutdown", "rss", "startup", "java",
-    "failover", "rebalance",
+    "source",
+    "sink",
+    "postgres",
+    "json",
+    "restart",
+    "shutdown",
+    "rss",
+    "startup",
+    "java",
+    "failover",
+    "rebalance",
 ];
 
 /// `kconnect bench`.
