@@ -67,8 +67,10 @@ impl DistributedWorkerConfig {
             file: file.to_path_buf(),
             message,
         };
-        let cluster = DistributedConfig::parse(&props).map_err(|e| error(e.to_string()))?;
+        // The worker config first: it resolves the file's `${provider:…}` variables, which
+        // the distributed keys may use too.
         let worker = WorkerConfig::parse(props).map_err(|e| error(e.to_string()))?;
+        let cluster = DistributedConfig::parse(&worker.props).map_err(|e| error(e.to_string()))?;
         Ok(DistributedWorkerConfig {
             file: file.to_path_buf(),
             worker,

@@ -11,6 +11,8 @@
 //!   lines began `Actor{id="0.0"}:Actor{id="0.1"}:…`. Those spans are left out of the output;
 //!   kconnect's own `connector{connector=…}` and `task{connector=… task=…}` spans remain.
 //! - **Panics are log events**: the default hook writes several raw lines to stderr.
+//! - **No resolved secrets**: a value a config provider resolved (`${file:…}`, `${env:…}`)
+//!   is written as `[hidden]`, whoever logs it (a plugin naming its settings, a client error).
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
@@ -136,10 +138,16 @@ impl<W: Write> Write for OneLineWriter<W> {
     /// The fmt layer hands over each formatted event, trailing newline included, in one
     /// `write_all`; taking all of `buf` at once keeps it in one piece.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let shown: std::borrow::Cow<'_, [u8]> =
+            match kconnect_actors::config_providers::hide_secrets(&text) {
+                std::borrow::Cow::Owned(hidden) => hidden.into_bytes().into(),
+                std::borrow::Cow::Borrowed(_) => buf.into(),
+            };
         if self.enabled {
-            self.inner.write_all(&one_line(buf))?;
+            self.inner.write_all(&one_line(&shown))?;
         } else {
-            self.inner.write_all(buf)?;
+            self.inner.write_all(&shown)?;
         }
         Ok(buf.len())
     }

@@ -1703,3 +1703,86 @@ async fn a_paused_broker_freezes_neither_rest_nor_the_group_membership() {
     c.wait_status(0, "busy", "RUNNING", running_with(tasks))
         .await;
 }
+
+/// Every value of `topic` from its start, read by a client of the test's own.
+fn topic_values(bootstrap: &str, topic: &str) -> Vec<String> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let c: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "test-reader")
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    c.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    loop {
+        match c.poll(Duration::from_secs(10)) {
+            Some(Ok(m)) => out.extend(m.payload().map(|p| String::from_utf8_lossy(p).into_owned())),
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return out,
+            other => panic!("reading {topic}: {other:?}"),
+        }
+    }
+}
+
+/// Config providers in a cluster: the config topic keeps the `${…}` text of connector and task
+/// configs (the resolved secret is nowhere in it), every worker shows it as written, and each
+/// worker resolves the variables when it starts its share (the records go to the resolved
+/// topic).
+#[tokio::test(flavor = "multi_thread")]
+async fn config_provider_variables_are_stored_as_written_and_resolved_where_tasks_run() {
+    let _serial = SERIAL.lock().await;
+    let secrets = tempfile::tempdir().unwrap();
+    let file = secrets.path().join("s.properties");
+    std::fs::write(&file, "topic=seq\npassword=pw-8c1f-canary\n").unwrap();
+    let extra = "listeners=http://127.0.0.1:0\nconfig.providers=file\n\
+                 config.providers.file.class=FileConfigProvider\n";
+    let c = Cluster::start_with(2, &["seq:2"], extra, reqwest::Client::new()).await;
+    let var = |key: &str| format!("${{file:{}:{key}}}", file.display());
+    let mut config = source(&c.seq, 2, 1_000_000, 10);
+    config["topic"] = json!(var("topic"));
+    config["producer.override.ssl.key.password"] = json!(var("password"));
+    c.create(1, "src", config.clone()).await;
+    c.wait_status(0, "src", "RUNNING", running_with(2)).await;
+    // Both tasks produce to the resolved topic, wherever they run.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = c.get(0, "/connectors/src/topics").await;
+        if v["src"]["topics"] == json!(["seq"]) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no active topic: {v}\n{}",
+            c.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut expected = config.clone();
+    expected["name"] = json!("src");
+    for w in 0..2 {
+        let (_, v) = c.get(w, "/connectors/src/config").await;
+        assert_eq!(v, expected, "worker {w}");
+        let (_, tasks) = c.get(w, "/connectors/src/tasks").await;
+        for t in tasks.as_array().unwrap() {
+            assert_eq!(t["config"]["topic"], json!(var("topic")), "{t}");
+            assert_eq!(
+                t["config"]["producer.override.ssl.key.password"],
+                json!(var("password")),
+                "{t}"
+            );
+        }
+    }
+    let config_text = std::fs::read_to_string(&c.config).unwrap();
+    let bootstrap = config_text
+        .lines()
+        .find_map(|l| l.strip_prefix("bootstrap.servers="))
+        .unwrap();
+    let stored = topic_values(bootstrap, "connect-configs").join("\n");
+    assert!(stored.contains(&var("password")), "{stored}");
+    assert!(!stored.contains("canary"), "{stored}");
+    assert!(!c.logs().contains("canary"), "{}", c.logs());
+}

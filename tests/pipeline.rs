@@ -253,9 +253,9 @@ async fn a_sink_reading_ahead_honours_a_rewind_and_a_pause_at_the_next_put() {
     let last = |puts: &[SeenPut], p: i32| {
         puts.iter()
             .flat_map(|s| s.records.iter())
-            .filter(|(q, _)| *q == p)
+            .rev()
+            .find(|(q, _)| *q == p)
             .map(|(_, o)| *o)
-            .last()
     };
     let done = eventually(Duration::from_secs(60), || {
         let puts = SEEN_PUTS.lock().unwrap();

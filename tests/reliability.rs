@@ -257,10 +257,9 @@ async fn sink_put_errors_are_retried_and_lose_nothing_on(broker: TestBroker) {
 /// never a RUNNING connector with PAUSED tasks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_pause_or_resume_during_the_connector_start_is_honoured() {
-    use common::plugins::{set_start_gate, START_WAITING};
+    use common::plugins::START_GATE;
     use kconnect_actors::status::State;
     use kconnect_actors::TargetState;
-    use std::sync::atomic::Ordering;
 
     let w = TestWorker::start(&[], registry()).await;
     w.broker.create_topic("gated", 1).await;
@@ -291,19 +290,81 @@ async fn a_pause_or_resume_during_the_connector_start_is_honoured() {
         (TargetState::Started, TargetState::Paused, State::Paused),
         (TargetState::Paused, TargetState::Started, State::Running),
     ] {
-        set_start_gate(false);
+        START_GATE.set(false);
         w.worker
             .create_connector(config.clone(), initial)
             .await
             .unwrap();
-        assert!(
-            eventually(Duration::from_secs(10), || START_WAITING
-                .load(Ordering::SeqCst))
-            .await
-        );
+        assert!(eventually(Duration::from_secs(10), || START_GATE.waiting()).await);
         w.worker.set_target("gated", then).await.unwrap();
-        set_start_gate(true);
+        START_GATE.set(true);
         settles_in(want).await;
         w.worker.delete_connector("gated").await.unwrap();
     }
+}
+
+/// A connector whose stop hangs holds up neither reads nor other connectors: the worker
+/// stops it off its mailbox. Writes for that connector wait their turn and then apply in
+/// order (a create of the same name after its delete finds the name free).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hanging_connector_stop_blocks_neither_reads_nor_other_connectors() {
+    use common::plugins::STOP_GATE;
+    use std::time::Instant;
+
+    let w = TestWorker::start(&[], registry()).await;
+    w.broker.create_topic("slow-stop", 1).await;
+    let config = |name: &str, class: &str| {
+        props(&[
+            ("name", name),
+            ("connector.class", class),
+            ("tasks.max", "1"),
+            ("topic", "slow-stop"),
+            ("throughput", "10"),
+        ])
+    };
+    w.worker
+        .add_connector(config("slow", "test.GatedStopSource"))
+        .await
+        .unwrap();
+    w.wait_running("slow", 1).await;
+
+    STOP_GATE.set(false);
+    let deleting = {
+        let worker = w.worker.clone();
+        tokio::spawn(async move { worker.delete_connector("slow").await })
+    };
+    assert!(eventually(Duration::from_secs(10), || STOP_GATE.waiting()).await);
+
+    // The stop hangs; the worker still answers at once and runs other connectors.
+    let t = Instant::now();
+    assert_eq!(w.worker.connectors().await, Vec::<String>::new());
+    assert!(
+        t.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
+    w.worker
+        .add_connector(config("other", "VerifiableSource"))
+        .await
+        .unwrap();
+    w.wait_running("other", 1).await;
+    // A create of the deleted name waits until its delete finished, then succeeds.
+    let recreating = {
+        let worker = w.worker.clone();
+        tokio::spawn(async move {
+            worker
+                .add_connector(config("slow", "test.GatedStopSource"))
+                .await
+        })
+    };
+    assert!(!deleting.is_finished() && !recreating.is_finished());
+    assert_eq!(w.worker.connectors().await, vec!["other".to_string()]);
+
+    STOP_GATE.set(true);
+    deleting.await.unwrap().unwrap();
+    assert_eq!(recreating.await.unwrap().unwrap(), "slow");
+    w.wait_running("slow", 1).await;
+    let mut names = w.worker.connectors().await;
+    names.sort();
+    assert_eq!(names, vec!["other".to_string(), "slow".to_string()]);
 }

@@ -8,6 +8,7 @@ use kconnect_connectors::api::Props;
 use kconnect_connectors::config::{
     ConfigDef, ConfigType, Importance, ParsedConfig, ParsedValue, Validator, Width,
 };
+use kconnect_connectors::transforms::chain;
 use kconnect_connectors::ConnectError;
 
 use crate::restart::RestartPolicy;
@@ -206,6 +207,17 @@ pub fn worker_config_def() -> ConfigDef {
             "Whether source connectors that configure topic.creation.* may create the topics \
              they write to (KIP-158).",
         )
+        .define(
+            crate::config_providers::CONFIG_PROVIDERS,
+            ConfigType::List,
+            Some(""),
+            None,
+            Importance::Low,
+            "Names of config providers, each configured with config.providers.<name>.class \
+             (FileConfigProvider, DirectoryConfigProvider, EnvVarConfigProvider) and \
+             config.providers.<name>.param.*; `${<name>:<path>:<key>}` in worker and connector \
+             configs refers to their data.",
+        )
         .define_optional(
             PLUGIN_PATH,
             ConfigType::List,
@@ -249,10 +261,21 @@ pub struct WorkerConfig {
     pub listeners: Vec<String>,
     /// `topic.creation.enable`: source connectors may create their topics.
     pub topic_creation_enable: bool,
+    /// `config.providers`: what resolves `${provider:path:key}` in connector configs.
+    pub providers: crate::config_providers::ConfigProviders,
 }
 
 impl WorkerConfig {
-    pub fn parse(props: Props) -> Result<Self, ConnectError> {
+    /// Parses a worker config as written: its `${provider:…}` variables are resolved first,
+    /// with the providers it configures itself (see [`crate::config_providers`]), and `props`
+    /// holds the resolved values.
+    pub fn parse(raw: Props) -> Result<Self, ConnectError> {
+        let providers = crate::config_providers::ConfigProviders::from_worker_config(&raw)
+            .map_err(|e| ConnectError::config(e.to_string()))?;
+        let props = providers
+            .resolve(&raw)
+            .strict()
+            .map_err(|e| ConnectError::config(e.to_string()))?;
         let p = worker_config_def().parse(&props)?;
         let bootstrap = p.list(BOOTSTRAP_SERVERS)?.join(",");
         Ok(WorkerConfig {
@@ -270,6 +293,7 @@ impl WorkerConfig {
             restart: restart_policy(&p, &RestartPolicy::default())?,
             listeners: p.list(LISTENERS)?,
             topic_creation_enable: p.boolean(crate::topic_creation::TOPIC_CREATION_ENABLE)?,
+            providers,
             props,
         })
     }
@@ -326,12 +350,12 @@ pub const NAME: &str = "name";
 pub const MAX_NAME_BYTES: usize = 2000;
 pub const CONNECTOR_CLASS: &str = "connector.class";
 pub const TASKS_MAX: &str = "tasks.max";
-pub const TRANSFORMS: &str = "transforms";
+pub const TRANSFORMS: &str = chain::TRANSFORMS;
 pub const ERRORS_TOLERANCE: &str = "errors.tolerance";
 pub const TOPICS: &str = "topics";
 pub const TOPICS_REGEX: &str = "topics.regex";
 pub const TOPIC_CREATION_PARTITIONS: &str = "topic.creation.default.partitions";
-pub const PREDICATES: &str = "predicates";
+pub const PREDICATES: &str = chain::PREDICATES;
 pub const CONFIG_ACTION_RELOAD: &str = "config.action.reload";
 pub const ERRORS_RETRY_TIMEOUT: &str = "errors.retry.timeout";
 pub const ERRORS_RETRY_DELAY_MAX_MS: &str = "errors.retry.delay.max.ms";
@@ -510,18 +534,20 @@ pub fn connector_config_def() -> ConfigDef {
             TRANSFORMS,
             ConfigType::List,
             Some(""),
-            None,
+            Some(chain::unique_aliases("transformation")),
             Importance::Low,
-            "Aliases for the transformations to apply to records.",
+            "Aliases for the transformations to be applied to records.",
         )
+        .in_group(chain::TRANSFORMS_GROUP, Width::Long, "Transforms")
         .define(
             PREDICATES,
             ConfigType::List,
             Some(""),
-            None,
+            Some(chain::unique_aliases("predicate")),
             Importance::Low,
             "Aliases for the predicates used by transformations.",
         )
+        .in_group(chain::PREDICATES_GROUP, Width::Long, "Predicates")
         .define(
             CONFIG_ACTION_RELOAD,
             ConfigType::String,
@@ -529,7 +555,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some(Validator::one_of(&["none", "restart"])),
             Importance::Low,
             "What to do when a config provider's data changes: `restart` or `none`. Validated \
-             as in Connect; kconnect resolves no config providers, so nothing ever reloads.",
+             as in Connect. The built-in providers report no TTL, so, as in Connect, nothing \
+             reloads by itself; variables are resolved again whenever the connector or a task \
+             (re)starts.",
         )
         .define(
             ERRORS_RETRY_TIMEOUT,
@@ -537,8 +565,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some("0"),
             None,
             Importance::Medium,
-            "Connect: how long a failed operation is retried (-1: for ever). kconnect \
-             validates it; a failure is handled by errors.tolerance and the restart policy.",
+            "How long, in milliseconds, an operation on a record (conversion, transformation) \
+             that fails with a retriable error is tried again, with an exponential backoff. 0 \
+             (the default): never; -1: for ever.",
         )
         .in_group(ERROR_GROUP, Width::Medium, "Retry Timeout for Errors")
         .define(
@@ -547,7 +576,8 @@ pub fn connector_config_def() -> ConfigDef {
             Some("60000"),
             None,
             Importance::Medium,
-            "Connect: the longest delay between retries of a failed operation. Validated.",
+            "The longest wait, in milliseconds, between two retries of a failed operation; \
+             once the doubling backoff would pass it, a random wait below it.",
         )
         .in_group(
             ERROR_GROUP,
@@ -560,8 +590,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some("none"),
             Some(Validator::one_of(&["none", "all"])),
             Importance::Medium,
-            "`none`: a record that fails conversion fails the task. `all`: such records are \
-             skipped and logged.",
+            "`none` (the default): a record whose conversion or transformation fails (or that \
+             a sink task reports) fails the task. `all`: such records are skipped, counted, \
+             and reported to the error log and dead letter queue where configured.",
         )
         .in_group(ERROR_GROUP, Width::Short, "Error Tolerance")
         .define(
@@ -570,8 +601,8 @@ pub fn connector_config_def() -> ConfigDef {
             Some("false"),
             None,
             Importance::Medium,
-            "Connect: log each failed operation and problem record. kconnect logs every \
-             skipped record whatever its value.",
+            "Log each failed operation (stage, class, and with errors.log.include.messages the \
+             record) at ERROR. Without it a tolerated failure is logged at DEBUG only.",
         )
         .in_group(ERROR_GROUP, Width::Short, "Log Errors")
         .define(
@@ -580,7 +611,9 @@ pub fn connector_config_def() -> ConfigDef {
             Some("false"),
             None,
             Importance::Medium,
-            "Connect: include the record itself in error log lines. Validated.",
+            "Include the failed record in error log lines: a sink record's topic, partition, \
+             offset and timestamp; a source record's fields. Off by default, so that no data \
+             reaches the log.",
         )
         .in_group(ERROR_GROUP, Width::Short, "Log Error Details")
         .define_optional(
@@ -634,8 +667,9 @@ pub fn sink_connector_config_def() -> ConfigDef {
             Some(""),
             None,
             Importance::Medium,
-            "Connect: the topic records skipped under errors.tolerance=all are written to. \
-             Validated as in Connect; kconnect has no dead letter queue and logs such records.",
+            "The topic a sink connector writes the records that fail (conversion, \
+             transformation, or reported by the task) to, as they were consumed. Blank (the \
+             default): no dead letter queue.",
         )
         .in_group(ERROR_GROUP, Width::Medium, "Dead Letter Queue Topic Name")
         .define(
@@ -644,7 +678,8 @@ pub fn sink_connector_config_def() -> ConfigDef {
             Some("3"),
             Some(Validator::between(-1.0, f64::from(i16::MAX))),
             Importance::Medium,
-            "Connect: the replication factor of the dead letter queue topic. Validated.",
+            "Replication factor of the dead letter queue topic when the task creates it (it \
+             does when the topic is missing, with one partition).",
         )
         .in_group(
             ERROR_GROUP,
@@ -657,8 +692,9 @@ pub fn sink_connector_config_def() -> ConfigDef {
             Some("false"),
             None,
             Importance::Medium,
-            "Connect: add headers with the error context to dead letter queue records. \
-             Validated.",
+            "Add headers with the error's context to dead letter queue records, all named \
+             `__connect.errors.*`: the record's topic, partition and offset, the connector, \
+             task, stage, class, and the exception's class, message and stack trace.",
         )
         .in_group(ERROR_GROUP, Width::Medium, "Enable Error Context Headers")
 }
@@ -733,6 +769,8 @@ pub struct ConnectorConfig {
     pub key_converter: Option<String>,
     pub value_converter: Option<String>,
     pub errors_tolerance_all: bool,
+    /// Every `errors.*` key (the tolerance again among them).
+    pub errors: crate::task::errors::ErrorSettings,
     pub restart: RestartPolicy,
     /// `faults.*` settings; `None` unless one is given.
     pub faults: Option<crate::task::faults::FaultConfig>,
@@ -741,15 +779,9 @@ pub struct ConnectorConfig {
 impl ConnectorConfig {
     /// Parses the common keys; `worker_restart` supplies the restart policy's defaults.
     pub fn parse(props: Props, worker_restart: &RestartPolicy) -> Result<Self, ConnectError> {
+        // The transforms' own keys are checked where the registry is at hand: by validation,
+        // and by each task when it builds its chain.
         let p = connector_config_def().parse(&props)?;
-        let transforms = p.list(TRANSFORMS)?;
-        if !transforms.is_empty() {
-            return Err(ConnectError::config(format!(
-                "Invalid value {} for configuration {TRANSFORMS}: single message transforms are \
-                 not supported by this kconnect version",
-                transforms.join(",")
-            )));
-        }
         Ok(ConnectorConfig {
             name: p.string(NAME)?,
             class: p.string(CONNECTOR_CLASS)?,
@@ -757,6 +789,7 @@ impl ConnectorConfig {
             key_converter: p.opt_string(KEY_CONVERTER),
             value_converter: p.opt_string(VALUE_CONVERTER),
             errors_tolerance_all: p.string(ERRORS_TOLERANCE)? == "all",
+            errors: crate::task::errors::ErrorSettings::parse(&p, &props)?,
             restart: restart_policy(&p, worker_restart)?,
             faults: crate::task::faults::FaultConfig::parse(&props)?,
             props,

@@ -17,6 +17,7 @@
 pub mod broker_health;
 pub mod cluster;
 pub mod config;
+pub mod config_providers;
 pub mod connector;
 pub mod context;
 pub mod distributed;

@@ -27,6 +27,25 @@ pub const TASK_COUNT: &str = "kafka_connect_connect_worker_metrics_task_count";
 pub const REBALANCES: &str =
     "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total";
 pub const RESTARTS: &str = "kconnect_task_restarts_total";
+
+// Connect's `task-error-metrics` group (`ErrorHandlingMetrics`), per connector and task. Its
+// counters are named `total-…` or `deadletterqueue-…` in Connect; here each keeps its whole
+// Connect name and gets the `_total` every Prometheus counter ends with.
+pub const ERROR_RECORD_FAILURES: &str =
+    "kafka_connect_task_error_metrics_total_record_failures_total";
+pub const ERROR_RECORD_ERRORS: &str = "kafka_connect_task_error_metrics_total_record_errors_total";
+pub const ERROR_RECORDS_SKIPPED: &str =
+    "kafka_connect_task_error_metrics_total_records_skipped_total";
+pub const ERROR_RETRIES: &str = "kafka_connect_task_error_metrics_total_retries_total";
+pub const ERROR_ERRORS_LOGGED: &str = "kafka_connect_task_error_metrics_total_errors_logged_total";
+pub const ERROR_DLQ_PRODUCE_REQUESTS: &str =
+    "kafka_connect_task_error_metrics_deadletterqueue_produce_requests_total";
+pub const ERROR_DLQ_PRODUCE_FAILURES: &str =
+    "kafka_connect_task_error_metrics_deadletterqueue_produce_failures_total";
+/// Connect's `last-error-timestamp` (milliseconds there), in seconds since the epoch as
+/// Prometheus has timestamps; 0 until the task's first error.
+pub const ERROR_LAST_TIMESTAMP: &str =
+    "kafka_connect_task_error_metrics_last_error_timestamp_seconds";
 pub const FAULTS: &str = "kconnect_faults_injected_total";
 
 /// Bucket bounds (seconds) of the `_seconds` histograms: a put, a poll or an offset commit
@@ -110,6 +129,50 @@ pub fn describe() {
         RESTARTS,
         Unit::Count,
         "Times the supervisor restarted a failed task."
+    );
+    describe_counter!(
+        ERROR_RECORD_FAILURES,
+        Unit::Count,
+        "Failed attempts of a record operation (conversion, transformation, a record put \
+         reported), retriable ones included (Connect's total-record-failures)."
+    );
+    describe_counter!(
+        ERROR_RECORD_ERRORS,
+        Unit::Count,
+        "Record operations that failed for good, after any retries (Connect's \
+         total-record-errors)."
+    );
+    describe_counter!(
+        ERROR_RECORDS_SKIPPED,
+        Unit::Count,
+        "Records skipped under errors.tolerance=all (Connect's total-records-skipped)."
+    );
+    describe_counter!(
+        ERROR_RETRIES,
+        Unit::Count,
+        "Retries of operations that failed retriably (Connect's total-retries)."
+    );
+    describe_counter!(
+        ERROR_ERRORS_LOGGED,
+        Unit::Count,
+        "Errors written to the log with errors.log.enable (Connect's total-errors-logged)."
+    );
+    describe_counter!(
+        ERROR_DLQ_PRODUCE_REQUESTS,
+        Unit::Count,
+        "Records a sink task sent to its dead letter queue (Connect's \
+         deadletterqueue-produce-requests)."
+    );
+    describe_counter!(
+        ERROR_DLQ_PRODUCE_FAILURES,
+        Unit::Count,
+        "Dead letter queue writes that failed (Connect's deadletterqueue-produce-failures)."
+    );
+    describe_gauge!(
+        ERROR_LAST_TIMESTAMP,
+        Unit::Seconds,
+        "When the task's last record error happened, in seconds since the epoch; 0: never \
+         (Connect's last-error-timestamp)."
     );
     describe_counter!(
         FAULTS,

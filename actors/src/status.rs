@@ -176,6 +176,9 @@ impl StatusStore {
     }
 
     fn status(&self, state: State, trace: Option<String>, restarts: u32) -> Status {
+        // Every status goes through here: REST, the status topic and the log never see a value
+        // a config provider resolved.
+        let trace = trace.map(|t| crate::config_providers::hide_secrets(&t).into_owned());
         Status {
             state,
             worker_id: self.worker_id.clone(),

@@ -1,8 +1,11 @@
 //! Connector config validation as Connect's `AbstractHerder.validateConnectorConfig` does it:
 //! one report, per key, of everything that would make the connector fail later — the common
-//! keys (`errors.*`, converters, topics, topic creation), the connector's own keys, the
-//! converters' own keys (`key.converter.*`, `value.converter.*`) and the client overrides the
-//! worker's `connector.client.config.override.policy` refuses.
+//! keys (`errors.*`, converters, topics, topic creation), the keys of the connector's transforms
+//! and predicates (`transforms.<alias>.*`, `predicates.<alias>.*`, as Connect's
+//! `ConnectorConfig.enrich` adds them), the connector's own keys, the converters' own keys
+//! (`key.converter.*`, `value.converter.*`), the client overrides the worker's
+//! `connector.client.config.override.policy` refuses, and `${provider:…}` variables that cannot
+//! be resolved (the config is checked resolved and shown as written).
 //!
 //! `PUT /connector-plugins/{p}/config/validate` shows the report; create and update refuse a
 //! config whose report has errors, with Connect's message ([`ConfigReport::invalid_message`]).
@@ -11,7 +14,8 @@ use kconnect_connectors::api::{ConnectorKind, Props};
 use kconnect_connectors::config::{ConfigDef, ConfigKey, ConfigValue, Password};
 use kconnect_connectors::converters::config::CONVERTER_TYPE_CONFIG;
 use kconnect_connectors::converters::converter_config_def;
-use kconnect_connectors::registry::ConnectorPlugin;
+use kconnect_connectors::registry::{ConnectorPlugin, PluginRegistry};
+use kconnect_connectors::transforms::chain::{self, TransformChain};
 
 use crate::config::{
     connector_config_def, dlq_topic_error, prefixed, sink_connector_config_def, sink_topics,
@@ -112,8 +116,57 @@ pub fn framework_config_def(kind: ConnectorKind) -> ConfigDef {
     .with_default_group(COMMON_GROUP)
 }
 
-/// Validates a connector config of `plugin` the way create will use it.
+/// Validates a connector config of `plugin` as written (with its `${provider:…}` variables)
+/// the way create will use it.
 pub fn validate(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Props) -> ConfigReport {
+    validate_with(ctx, plugin, props, Unresolvable::Report)
+}
+
+/// What [`validate_with`] makes of a variable that cannot be resolved now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolvable {
+    /// An error on the key that holds it (a create, an update, the validate endpoint).
+    Report,
+    /// Not this check's business: a stored config about to start, whose connector or task
+    /// fails its start with that error (and resolves again when it restarts).
+    LeaveToStart,
+}
+
+/// Validates `raw` with its variables resolved (Connect validates the transformed config), and
+/// shows it as written: a key holding a variable shows its `${…}` text rather than the
+/// resolved value, and error messages hide resolved values
+/// ([`crate::config_providers::hide_secrets`]).
+pub fn validate_with(
+    ctx: &WorkerContext,
+    plugin: &ConnectorPlugin,
+    raw: &Props,
+    unresolvable: Unresolvable,
+) -> ConfigReport {
+    let resolved = ctx.config.providers.resolve(raw);
+    let mut report = validate_resolved(ctx, plugin, &resolved.props);
+    for entry in &mut report.entries {
+        let v = &mut entry.value;
+        if let Some(text) = raw
+            .get(&v.name)
+            .filter(|t| crate::config_providers::has_variables(t))
+        {
+            if v.value.as_deref() != Some(Password::HIDDEN) {
+                v.value = Some(text.clone());
+            }
+        }
+        for e in &mut v.errors {
+            *e = crate::config_providers::hide_secrets(e).into_owned();
+        }
+    }
+    if unresolvable == Unresolvable::Report {
+        for e in resolved.errors {
+            report.add_error(&e.key, e.to_string());
+        }
+    }
+    report
+}
+
+fn validate_resolved(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Props) -> ConfigReport {
     let sink = plugin.kind == ConnectorKind::Sink;
     let common = framework_config_def(plugin.kind);
     let mut report = ConfigReport {
@@ -147,20 +200,7 @@ pub fn validate(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Props) ->
             report.add_error(&shown_on, e.to_string());
         }
     }
-    // kconnect has no transformations (nor predicates, which only transformations use):
-    // refused here rather than ignored, since records would reach Kafka untransformed.
-    for key in [TRANSFORMS, PREDICATES] {
-        let given = props.get(key).map(|v| v.trim()).unwrap_or_default();
-        if !given.is_empty() {
-            report.add_error(
-                key,
-                format!(
-                    "Invalid value {given} for configuration {key}: single message transforms \
-                     are not supported by this kconnect version"
-                ),
-            );
-        }
-    }
+    transform_entries(&mut report, &ctx.plugins, props);
     let connector = plugin.create();
     let own = connector.config_def();
     for v in connector.validate(props) {
@@ -183,6 +223,40 @@ pub fn validate(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Props) ->
         }
     }
     report
+}
+
+/// The keys the connector's transforms and predicates add, as Connect's `ConnectorConfig.enrich`
+/// does: per alias a group (`Transforms: <alias>`, `Predicates: <alias>`) with its `.type` (the
+/// registry's classes of its kind recommended), and once the class is known its own keys under
+/// the alias's prefix (and a transform's `.predicate` and `.negate`). An unknown class or a bad
+/// key is an error on that key. When every one of those keys is valid the chain is built, so
+/// that what only a transform's `configure` finds refuses the config too, instead of failing
+/// every task at start (see `chain`'s module doc).
+fn transform_entries(report: &mut ConfigReport, registry: &PluginRegistry, props: &Props) {
+    let enriched = chain::enrich(props, registry);
+    let mut valid = enriched.errors.is_empty();
+    for mut v in enriched.def.validate(props) {
+        if let Some(classes) = enriched.recommended.get(&v.name) {
+            v.recommended_values.clone_from(classes);
+        }
+        valid &= v.errors.is_empty();
+        report.push(enriched.def.key(&v.name).cloned(), v);
+    }
+    for e in enriched.errors {
+        report.add_error(&e.key, e.message);
+    }
+    // Duplicate aliases are the `transforms` / `predicates` keys' own errors.
+    valid &= report
+        .entries
+        .iter()
+        .filter(|e| e.value.name == TRANSFORMS || e.value.name == PREDICATES)
+        .all(|e| e.value.errors.is_empty());
+    if valid {
+        // Dropped at once: closes what it configured.
+        if let Err(e) = TransformChain::new(props, registry) {
+            report.add_error(&e.key, e.message);
+        }
+    }
 }
 
 /// The key a ConfigDef message names ("Invalid value x for configuration KEY: …").
@@ -275,7 +349,14 @@ fn client_override_entries(
     }
 }
 
-/// Client keys whose values are secrets (PASSWORD in Kafka's client ConfigDefs).
+/// Client keys whose values are secrets (PASSWORD in Kafka's client ConfigDefs, and any
+/// `*password*` key librdkafka has, such as `sasl.password`).
 fn secret(key: &str) -> bool {
-    key.contains("password") || key == "sasl.jaas.config"
+    const PASSWORDS: &[&str] = &[
+        "sasl.jaas.config",
+        "ssl.keystore.key",
+        "ssl.keystore.certificate.chain",
+        "ssl.truststore.certificates",
+    ];
+    key.contains("password") || PASSWORDS.contains(&key)
 }

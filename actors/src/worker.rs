@@ -3,7 +3,7 @@
 //! [`ConnectorSupervisor`](crate::connector::supervisor::ConnectorSupervisor) per connector and
 //! stops them all on shutdown. [`Worker`] is the handle the binary and tests use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,11 +14,13 @@ use thiserror::Error;
 
 use crate::broker_health::BrokerWatch;
 use crate::config::{connector_config_def, ConnectorConfig, CONNECTOR_CLASS, NAME};
+use crate::config_providers::hide_secrets;
 use crate::connector::supervisor::{
     ConnectorSupervisor, Share, SupervisorArgs, SupervisorMsg, TargetState,
 };
 use crate::context::WorkerContext;
 use crate::status::{ConnectorStatus, RestartRequest, State};
+use crate::validation::Unresolvable;
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum WorkerError {
@@ -94,9 +96,37 @@ pub enum WorkerMsg {
     },
     List(RpcReplyPort<Vec<String>>),
     Shutdown(RpcReplyPort<()>),
+    /// A long operation on a connector (stopping its supervisor, changing its target) ended
+    /// off the mailbox: finish it, then handle what was held for that connector meanwhile.
+    Done {
+        connector: String,
+        then: AfterOp,
+    },
     /// Distributed mode: run `share` of the connector configured by `props` here (an empty
     /// share stops and forgets it). A changed config restarts the local share.
     Assign {
+        props: Props,
+        target: TargetState,
+        share: Share,
+        reply: RpcReplyPort<Result<(), WorkerError>>,
+    },
+}
+
+/// What the worker does once a connector's long operation ended (see [`WorkerMsg::Done`]).
+pub enum AfterOp {
+    /// The operation answered its caller itself.
+    Answered,
+    /// The connector was stopped for good: forget it, then answer.
+    Deleted(RpcReplyPort<Result<(), WorkerError>>),
+    /// The old supervisor stopped: start the connector with its new config.
+    Restart {
+        props: Props,
+        target: TargetState,
+        task_configs: Vec<Props>,
+        reply: Reply,
+    },
+    /// Distributed: the old share stopped; start the new one unless it is empty.
+    Reassign {
         props: Props,
         target: TargetState,
         share: Share,
@@ -137,15 +167,34 @@ pub struct WorkerActor;
 pub struct WorkerState {
     ctx: Arc<WorkerContext>,
     connectors: BTreeMap<String, ConnectorEntry>,
+    /// Connectors with a long operation under way off the mailbox, and the messages for each
+    /// that arrived meanwhile, to handle in order once it ended. Reads (`Lookup`, `List`) and
+    /// other connectors' messages never wait for it.
+    busy: BTreeMap<String, VecDeque<WorkerMsg>>,
     /// Tells `ctx.broker_health` whether the brokers answer; stopped at shutdown.
     broker_watch: Option<BrokerWatch>,
 }
 
 /// Validates `props` as [`crate::validation::validate`] does (every error create would meet
-/// later: common keys, the connector's own, converters, client overrides) and parses it.
+/// later: common keys, the connector's own, converters, client overrides, variables that
+/// cannot be resolved) and parses it, its variables resolved.
 pub fn validate(
     ctx: &WorkerContext,
     props: &Props,
+) -> Result<
+    (
+        ConnectorConfig,
+        kconnect_connectors::registry::ConnectorPlugin,
+    ),
+    WorkerError,
+> {
+    validate_with(ctx, props, Unresolvable::Report)
+}
+
+fn validate_with(
+    ctx: &WorkerContext,
+    props: &Props,
+    unresolvable: Unresolvable,
 ) -> Result<
     (
         ConnectorConfig,
@@ -178,17 +227,18 @@ pub fn validate(
             })
         }
     };
-    let report = crate::validation::validate(ctx, &plugin, props);
+    let report = crate::validation::validate_with(ctx, &plugin, props, unresolvable);
     if report.error_count() > 0 {
         return Err(WorkerError::InvalidConfig {
             connector: name,
             errors: report.errors(),
         });
     }
-    let config = ConnectorConfig::parse(props.clone(), &ctx.config.restart).map_err(|e| {
+    let resolved = ctx.config.providers.resolve(props).props;
+    let config = ConnectorConfig::parse(resolved, &ctx.config.restart).map_err(|e| {
         WorkerError::InvalidConfig {
             connector: name.clone(),
-            errors: vec![e.to_string()],
+            errors: vec![hide_secrets(&e.to_string()).into_owned()],
         }
     })?;
     Ok((config, plugin))
@@ -214,6 +264,7 @@ impl Actor for WorkerActor {
         Ok(WorkerState {
             ctx,
             connectors: BTreeMap::new(),
+            busy: BTreeMap::new(),
             broker_watch: Some(broker_watch),
         })
     }
@@ -224,120 +275,24 @@ impl Actor for WorkerActor {
         msg: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        match msg {
-            WorkerMsg::AddConnector(props, target, reply) => {
-                let r = add_connector(&myself, state, props, target).await;
-                let _ = reply.send(r);
-            }
-            WorkerMsg::PutConfig(name, props, reply) => {
-                let r = put_config(&myself, state, name, props).await;
-                let _ = reply.send(r);
-            }
-            WorkerMsg::PatchConfig(name, patch, reply) => {
-                let r = match state.connectors.get(&name) {
-                    None => Err(WorkerError::NotFound(name)),
-                    Some(e) => {
-                        let props = patch.apply(e.props.clone());
-                        put_config(&myself, state, name, props).await.map(|_| ())
-                    }
-                };
-                let _ = reply.send(r);
-            }
-            WorkerMsg::DeleteConnector(name, reply) => {
-                let r = match state.connectors.remove(&name) {
-                    None => Err(WorkerError::NotFound(name)),
-                    Some(e) => {
-                        stop_supervisor(&state.ctx, &name, e.supervisor).await;
-                        state.ctx.status.connector_removed(&name);
-                        Ok(())
-                    }
-                };
-                let _ = reply.send(r);
-            }
-            WorkerMsg::ToSupervisor {
-                connector,
-                send,
-                found,
-            } => {
-                let sup = state.connectors.get(&connector).map(|e| &e.supervisor);
-                if let Some(sup) = sup {
-                    send(sup);
+        if let WorkerMsg::Done { connector, then } = msg {
+            finish(&myself, state, &connector, then).await;
+            let mut held = state.busy.remove(&connector).unwrap_or_default();
+            while let Some(m) = held.pop_front() {
+                // One of them may have started another long operation: the rest wait for it.
+                if let Some(q) = state.busy.get_mut(&connector) {
+                    q.push_back(m);
+                    continue;
                 }
-                let _ = found.send(sup.is_some());
+                dispatch(&myself, state, m).await;
             }
-            WorkerMsg::TaskConfigs {
-                connector,
-                supervisor,
-                configs,
-            } => {
-                if let Some(e) = state.connectors.get_mut(&connector) {
-                    if e.supervisor.get_id() == supervisor {
-                        e.task_configs = configs;
-                    }
-                }
-            }
-            WorkerMsg::SetTarget(name, target, reply) => {
-                let r = match state.connectors.get_mut(&name) {
-                    None => Err(WorkerError::NotFound(name)),
-                    Some(e) => {
-                        e.target = target;
-                        let sup = e.supervisor.clone();
-                        match sup
-                            .call(|r| SupervisorMsg::SetTarget(target, r), None)
-                            .await
-                        {
-                            Ok(_) => Ok(()),
-                            Err(err) => Err(WorkerError::Internal(err.to_string())),
-                        }
-                    }
-                };
-                let _ = reply.send(r);
-            }
-            WorkerMsg::Assign {
-                props,
-                target,
-                share,
-                reply,
-            } => {
-                let r = assign(&myself, state, props, target, share).await;
-                let _ = reply.send(r);
-            }
-            WorkerMsg::Lookup(name, reply) => {
-                let _ = reply.send(state.connectors.get(&name).cloned());
-            }
-            WorkerMsg::List(reply) => {
-                let _ = reply.send(state.connectors.keys().cloned().collect());
-            }
-            WorkerMsg::Shutdown(reply) => {
-                let all = std::mem::take(&mut state.connectors);
-                // Connectors stop side by side: shutdown takes one graceful timeout, not N.
-                let ctx = state.ctx.clone();
-                futures::future::join_all(
-                    all.iter()
-                        .map(|(name, e)| stop_supervisor(&ctx, name, e.supervisor.clone())),
-                )
-                .await;
-                // A stopped or failed task's Kafka clients close when its state is dropped,
-                // after its supervisor heard of it. Whoever shut the worker down may stop the
-                // embedded broker next, and a client still connected then reports every
-                // broker down: answer once they are closed.
-                if let Err(open) = ctx
-                    .live_clients
-                    .wait_closed(ctx.config.shutdown_timeout)
-                    .await
-                {
-                    tracing::warn!(
-                        open,
-                        "Kafka clients of abandoned tasks are still open after the shutdown"
-                    );
-                }
-                if let Some(w) = state.broker_watch.take() {
-                    w.stop().await;
-                }
-                let _ = reply.send(());
-                myself.stop(None);
-            }
+            return Ok(());
         }
+        if let Some(q) = held_for(&msg).and_then(|c| state.busy.get_mut(c)) {
+            q.push_back(msg);
+            return Ok(());
+        }
+        dispatch(&myself, state, msg).await;
         Ok(())
     }
 
@@ -375,47 +330,270 @@ impl Actor for WorkerActor {
     }
 }
 
-/// Distributed mode: brings this worker's share of one connector to `share`.
+/// The connector a message is about, if it must wait for that connector's long operation:
+/// every write and every message for its supervisor. Reads and reports never wait.
+fn held_for(msg: &WorkerMsg) -> Option<&str> {
+    match msg {
+        WorkerMsg::AddConnector(props, ..) | WorkerMsg::Assign { props, .. } => {
+            props.get(NAME).map(String::as_str)
+        }
+        WorkerMsg::PutConfig(name, ..)
+        | WorkerMsg::PatchConfig(name, ..)
+        | WorkerMsg::DeleteConnector(name, ..)
+        | WorkerMsg::SetTarget(name, ..) => Some(name),
+        WorkerMsg::ToSupervisor { connector, .. } => Some(connector),
+        WorkerMsg::Lookup(..)
+        | WorkerMsg::List(..)
+        | WorkerMsg::TaskConfigs { .. }
+        | WorkerMsg::Shutdown(..)
+        | WorkerMsg::Done { .. } => None,
+    }
+}
+
+/// Runs `op` (a supervisor stop, a call that may stop tasks) off the mailbox: `connector` is
+/// busy until it ends, and its result comes back as [`WorkerMsg::Done`]. Meanwhile the worker
+/// answers reads and handles other connectors, so N connectors stop side by side and a slow
+/// stop never blocks `GET /connectors`.
+fn begin(
+    myself: &ActorRef<WorkerMsg>,
+    state: &mut WorkerState,
+    connector: String,
+    op: impl std::future::Future<Output = AfterOp> + Send + 'static,
+) {
+    state.busy.entry(connector.clone()).or_default();
+    let me = myself.clone();
+    tokio::spawn(async move {
+        let then = op.await;
+        // A worker that shut down meanwhile drops `then`, and with it any reply port.
+        let _ = me.send_message(WorkerMsg::Done { connector, then });
+    });
+}
+
+/// The end of a long operation, back on the mailbox.
+async fn finish(myself: &ActorRef<WorkerMsg>, state: &mut WorkerState, name: &str, then: AfterOp) {
+    match then {
+        AfterOp::Answered => {}
+        AfterOp::Deleted(reply) => {
+            state.ctx.status.connector_removed(name);
+            let _ = reply.send(Ok(()));
+        }
+        AfterOp::Restart {
+            props,
+            target,
+            task_configs,
+            reply,
+        } => {
+            state.connectors.remove(name);
+            let unresolvable = Unresolvable::Report;
+            let r = start_connector(
+                myself,
+                state,
+                props,
+                target,
+                None,
+                task_configs,
+                unresolvable,
+            )
+            .await;
+            reply.send(r.map(|_| false));
+        }
+        AfterOp::Reassign {
+            props,
+            target,
+            share,
+            reply,
+        } => {
+            state.ctx.status.connector_removed(name);
+            let _ = reply.send(start_share(myself, state, props, target, share).await);
+        }
+    }
+}
+
+async fn dispatch(myself: &ActorRef<WorkerMsg>, state: &mut WorkerState, msg: WorkerMsg) {
+    match msg {
+        WorkerMsg::AddConnector(props, target, reply) => {
+            let unresolvable = Unresolvable::Report;
+            let r =
+                start_connector(myself, state, props, target, None, Vec::new(), unresolvable).await;
+            let _ = reply.send(r);
+        }
+        WorkerMsg::PutConfig(name, props, reply) => {
+            put_config(myself, state, name, props, Reply::Put(reply)).await;
+        }
+        WorkerMsg::PatchConfig(name, patch, reply) => match state.connectors.get(&name) {
+            None => {
+                let _ = reply.send(Err(WorkerError::NotFound(name)));
+            }
+            Some(e) => {
+                let props = patch.apply(e.props.clone());
+                put_config(myself, state, name, props, Reply::Patch(reply)).await;
+            }
+        },
+        WorkerMsg::DeleteConnector(name, reply) => match state.connectors.remove(&name) {
+            None => {
+                let _ = reply.send(Err(WorkerError::NotFound(name)));
+            }
+            Some(e) => {
+                let ctx = state.ctx.clone();
+                begin(myself, state, name, async move {
+                    stop_supervisor(&ctx, e.supervisor).await;
+                    AfterOp::Deleted(reply)
+                });
+            }
+        },
+        WorkerMsg::ToSupervisor {
+            connector,
+            send,
+            found,
+        } => {
+            let sup = state.connectors.get(&connector).map(|e| &e.supervisor);
+            if let Some(sup) = sup {
+                send(sup);
+            }
+            let _ = found.send(sup.is_some());
+        }
+        WorkerMsg::TaskConfigs {
+            connector,
+            supervisor,
+            configs,
+        } => {
+            if let Some(e) = state.connectors.get_mut(&connector) {
+                if e.supervisor.get_id() == supervisor {
+                    e.task_configs = configs;
+                }
+            }
+        }
+        WorkerMsg::SetTarget(name, target, reply) => match state.connectors.get_mut(&name) {
+            None => {
+                let _ = reply.send(Err(WorkerError::NotFound(name)));
+            }
+            Some(e) => {
+                e.target = target;
+                let sup = e.supervisor.clone();
+                // Pausing or stopping a connector stops its tasks: off the mailbox.
+                begin(myself, state, name, async move {
+                    let _ = reply.send(call(&sup, |r| SupervisorMsg::SetTarget(target, r)).await);
+                    AfterOp::Answered
+                });
+            }
+        },
+        WorkerMsg::Assign {
+            props,
+            target,
+            share,
+            reply,
+        } => assign(myself, state, props, target, share, reply).await,
+        WorkerMsg::Lookup(name, reply) => {
+            let _ = reply.send(state.connectors.get(&name).cloned());
+        }
+        WorkerMsg::List(reply) => {
+            let _ = reply.send(state.connectors.keys().cloned().collect());
+        }
+        WorkerMsg::Shutdown(reply) => {
+            let all = std::mem::take(&mut state.connectors);
+            // Connectors stop side by side: shutdown takes one graceful timeout, not N.
+            let ctx = state.ctx.clone();
+            futures::future::join_all(
+                all.into_values()
+                    .map(|e| stop_supervisor(&ctx, e.supervisor)),
+            )
+            .await;
+            // A stopped or failed task's Kafka clients close when its state is dropped,
+            // after its supervisor heard of it. Whoever shut the worker down may stop the
+            // embedded broker next, and a client still connected then reports every
+            // broker down: answer once they are closed. (This also covers supervisors a
+            // long operation was still stopping.)
+            if let Err(open) = ctx
+                .live_clients
+                .wait_closed(ctx.config.shutdown_timeout)
+                .await
+            {
+                tracing::warn!(
+                    open,
+                    "Kafka clients of abandoned tasks are still open after the shutdown"
+                );
+            }
+            if let Some(w) = state.broker_watch.take() {
+                w.stop().await;
+            }
+            let _ = reply.send(());
+            myself.stop(None);
+        }
+        WorkerMsg::Done { .. } => unreachable!("handled before dispatch"),
+    }
+}
+
+/// Distributed mode: brings this worker's share of one connector to `share`. A changed
+/// config or an empty share stops the local supervisor off the mailbox first.
 async fn assign(
     myself: &ActorRef<WorkerMsg>,
     state: &mut WorkerState,
     props: Props,
     target: TargetState,
     share: Share,
-) -> Result<(), WorkerError> {
+    reply: RpcReplyPort<Result<(), WorkerError>>,
+) {
     let name = props.get(NAME).cloned().unwrap_or_default();
     let idle = !share.connector && share.tasks.is_empty();
-    if let Some(e) = state.connectors.get(&name) {
+    if let Some(e) = state.connectors.get_mut(&name) {
         if idle || e.props != props {
             let e = state.connectors.remove(&name).expect("present");
-            stop_supervisor(&state.ctx, &name, e.supervisor).await;
-            state.ctx.status.connector_removed(&name);
+            let ctx = state.ctx.clone();
+            begin(myself, state, name, async move {
+                stop_supervisor(&ctx, e.supervisor).await;
+                AfterOp::Reassign {
+                    props,
+                    target,
+                    share,
+                    reply,
+                }
+            });
         } else {
             let sup = e.supervisor.clone();
-            if e.target != target {
-                call(&sup, |r| SupervisorMsg::SetTarget(target, r)).await?;
-                if let Some(e) = state.connectors.get_mut(&name) {
-                    e.target = target;
+            let retarget = e.target != target;
+            e.target = target;
+            begin(myself, state, name, async move {
+                let mut r = Ok(());
+                if retarget {
+                    r = call(&sup, |r| SupervisorMsg::SetTarget(target, r)).await;
                 }
-            }
-            return call(&sup, |r| SupervisorMsg::Assign(share, r)).await;
+                if r.is_ok() {
+                    r = call(&sup, |r| SupervisorMsg::Assign(share, r)).await;
+                }
+                let _ = reply.send(r);
+                AfterOp::Answered
+            });
         }
+        return;
     }
-    if idle {
-        return Ok(());
-    }
-    start_connector(myself, state, props, target, Some(share), Vec::new())
-        .await
-        .map(|_| ())
+    let _ = reply.send(start_share(myself, state, props, target, share).await);
 }
 
-async fn add_connector(
+/// Distributed: starts this worker's share of a stored config, unless it is empty. A variable
+/// that cannot be resolved now fails the connector's or the task's start (restartable), rather
+/// than keeping the connector from this worker.
+async fn start_share(
     myself: &ActorRef<WorkerMsg>,
     state: &mut WorkerState,
     props: Props,
     target: TargetState,
-) -> Result<String, WorkerError> {
-    start_connector(myself, state, props, target, None, Vec::new()).await
+    share: Share,
+) -> Result<(), WorkerError> {
+    if !share.connector && share.tasks.is_empty() {
+        return Ok(());
+    }
+    let unresolvable = Unresolvable::LeaveToStart;
+    start_connector(
+        myself,
+        state,
+        props,
+        target,
+        Some(share),
+        Vec::new(),
+        unresolvable,
+    )
+    .await
+    .map(|_| ())
 }
 
 async fn start_connector(
@@ -425,8 +603,9 @@ async fn start_connector(
     target: TargetState,
     share: Option<Share>,
     task_configs: Vec<Props>,
+    unresolvable: Unresolvable,
 ) -> Result<String, WorkerError> {
-    let (config, plugin) = validate(&state.ctx, &props)?;
+    let (config, plugin) = validate_with(&state.ctx, &props, unresolvable)?;
     if state.connectors.contains_key(&config.name) {
         return Err(WorkerError::Duplicate(config.name));
     }
@@ -436,6 +615,7 @@ async fn start_connector(
     let args = SupervisorArgs {
         worker: state.ctx.clone(),
         config: Arc::new(config),
+        raw: props.clone(),
         plugin,
         target,
         owner: myself.clone(),
@@ -456,43 +636,75 @@ async fn start_connector(
     Ok(name)
 }
 
-/// A new config for `name`: validated first, then the connector restarts with it, keeping its
-/// target state, its task configs until it generates new ones, and its active topics (until
-/// `PUT /connectors/{c}/topics/reset`, as in Connect). The name in the body, if any, must
-/// match.
+/// Who asked for a config change: a PUT answers whether it created the connector, a PATCH
+/// only whether it worked.
+pub enum Reply {
+    Put(RpcReplyPort<Result<bool, WorkerError>>),
+    Patch(RpcReplyPort<Result<(), WorkerError>>),
+}
+
+impl Reply {
+    fn send(self, r: Result<bool, WorkerError>) {
+        // A caller that gave up dropped its port: nobody to answer.
+        match self {
+            Reply::Put(p) => drop(p.send(r)),
+            Reply::Patch(p) => drop(p.send(r.map(|_| ()))),
+        }
+    }
+}
+
+/// A new config for `name`: validated first, then the connector restarts with it (its old
+/// supervisor stopped off the mailbox), keeping its target state, its task configs until it
+/// generates new ones, and its active topics (until `PUT /connectors/{c}/topics/reset`, as in
+/// Connect). The name in the body, if any, must match.
 async fn put_config(
     myself: &ActorRef<WorkerMsg>,
     state: &mut WorkerState,
     name: String,
     mut props: Props,
-) -> Result<bool, WorkerError> {
+    reply: Reply,
+) {
     match props.get(crate::config::NAME) {
         Some(n) if *n != name => {
-            return Err(WorkerError::InvalidConfig {
+            return reply.send(Err(WorkerError::InvalidConfig {
                 connector: name,
                 errors: vec![format!(
                     "Connector name configuration ({n}) doesn't match connector name in the URL"
                 )],
-            })
+            }))
         }
         _ => {
             props.insert(crate::config::NAME.into(), name.clone());
         }
     }
-    validate(&state.ctx, &props)?;
-    let Some(old) = state.connectors.remove(&name) else {
-        add_connector(myself, state, props, TargetState::Started).await?;
-        return Ok(true);
+    if let Err(e) = validate(&state.ctx, &props) {
+        return reply.send(Err(e));
+    }
+    let Some(old) = state.connectors.get_mut(&name) else {
+        let (target, unresolvable) = (TargetState::Started, Unresolvable::Report);
+        let r = start_connector(myself, state, props, target, None, Vec::new(), unresolvable).await;
+        return reply.send(r.map(|_| true));
     };
-    stop_supervisor(&state.ctx, &name, old.supervisor).await;
-    start_connector(myself, state, props, old.target, None, old.task_configs).await?;
-    Ok(false)
+    // Reads show the accepted config while the old supervisor stops; messages for its
+    // supervisor wait (busy) and reach the new one.
+    old.props = props.clone();
+    let (sup, target, task_configs) =
+        (old.supervisor.clone(), old.target, old.task_configs.clone());
+    let ctx = state.ctx.clone();
+    begin(myself, state, name, async move {
+        stop_supervisor(&ctx, sup).await;
+        AfterOp::Restart {
+            props,
+            target,
+            task_configs,
+            reply,
+        }
+    });
 }
 
-async fn stop_supervisor(ctx: &WorkerContext, name: &str, sup: ActorRef<SupervisorMsg>) {
+async fn stop_supervisor(ctx: &WorkerContext, sup: ActorRef<SupervisorMsg>) {
     // The supervisor stops its tasks side by side, all within one graceful timeout plus two
     // offset flushes (in-flight records, then the committer), then the connector.
-    let _ = name;
     let tasks = ctx.config.shutdown_timeout + ctx.config.offset_flush_timeout * 2;
     let budget = tasks + ctx.config.shutdown_timeout + Duration::from_secs(1);
     if sup.call(SupervisorMsg::Stop, Some(budget)).await.is_err() {
@@ -667,8 +879,14 @@ impl Worker {
 
     async fn parsed(&self, name: &str) -> Result<(ConnectorConfig, ConnectorKind), WorkerError> {
         let e = self.connector(name).await?;
-        let config = ConnectorConfig::parse(e.props, &self.ctx.config.restart)
-            .map_err(|err| WorkerError::Internal(err.to_string()))?;
+        let props = self.ctx.config.providers.resolve(&e.props).strict();
+        let config = props
+            .map_err(|err| WorkerError::BadRequest(err.to_string()))
+            .and_then(|props| {
+                ConnectorConfig::parse(props, &self.ctx.config.restart).map_err(|err| {
+                    WorkerError::Internal(hide_secrets(&err.to_string()).into_owned())
+                })
+            })?;
         Ok((config, e.kind))
     }
 

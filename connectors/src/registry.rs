@@ -5,7 +5,7 @@
 //! Names match exactly (case-sensitive); an alias two plugins share finds neither.
 
 use crate::api::{Connector, ConnectorKind};
-use crate::builtin::{file, verifiable};
+use crate::builtin::{file, postgres, verifiable};
 use crate::transforms::{self, Predicate, Transformation};
 
 /// A connector class the worker can instantiate.
@@ -16,6 +16,9 @@ pub struct ConnectorPlugin {
     pub kind: ConnectorKind,
     pub version: String,
     factory: fn() -> Box<dyn Connector>,
+    /// The task class when it is not the connector's `…Connector` → `…Task` (Confluent's
+    /// connectors keep their tasks in other packages).
+    task_class: Option<&'static str>,
 }
 
 impl ConnectorPlugin {
@@ -32,7 +35,15 @@ impl ConnectorPlugin {
             kind,
             version: version.into(),
             factory,
+            task_class: None,
         }
+    }
+
+    /// This plugin with the task class its task configs name, where that does not follow from
+    /// the connector's class name.
+    pub fn with_task_class(mut self, task_class: &'static str) -> Self {
+        self.task_class = Some(task_class);
+        self
     }
 
     /// A new, unstarted connector of this class.
@@ -49,6 +60,9 @@ impl ConnectorPlugin {
     /// config as `task.class` and refuse to start a task without: `…Connector` → `…Task`, the
     /// naming every built-in connector (and Connect's own) follows.
     pub fn task_class(&self) -> String {
+        if let Some(c) = self.task_class {
+            return c.to_string();
+        }
         let base = self
             .class_name
             .strip_suffix("Connector")
@@ -187,8 +201,9 @@ impl PluginRegistry {
         Self::default()
     }
 
-    /// The built-in plugins: FileStream source and sink, Verifiable source and sink, and
-    /// Connect's transforms and predicates.
+    /// The built-in plugins: FileStream source and sink, Verifiable source and sink, the
+    /// PostgreSQL source (also under Confluent's JDBC source class name), and Connect's
+    /// transforms and predicates.
     pub fn builtin() -> Self {
         let version = env!("CARGO_PKG_VERSION");
         let mut r = Self::empty();
@@ -216,6 +231,33 @@ impl PluginRegistry {
             version,
             || Box::new(verifiable::VerifiableSinkConnector::new()),
         ));
+        // The PostgreSQL sink, also under Confluent's JDBC sink class name.
+        for class in [
+            postgres::sink::SINK_CLASS,
+            postgres::sink::CONFLUENT_SINK_CLASS,
+        ] {
+            r.register(ConnectorPlugin::new(
+                class,
+                ConnectorKind::Sink,
+                version,
+                || Box::new(postgres::sink::PostgresSinkConnector::new()),
+            ));
+        }
+        r.register(ConnectorPlugin::new(
+            postgres::source::SOURCE_CLASS,
+            ConnectorKind::Source,
+            version,
+            || Box::new(postgres::source::PostgresSourceConnector::new()),
+        ));
+        r.register(
+            ConnectorPlugin::new(
+                postgres::source::CONFLUENT_SOURCE_CLASS,
+                ConnectorKind::Source,
+                version,
+                || Box::new(postgres::source::PostgresSourceConnector::new()),
+            )
+            .with_task_class(postgres::source::CONFLUENT_SOURCE_TASK_CLASS),
+        );
         transforms::register_builtins(&mut r, version);
         r
     }
@@ -282,11 +324,15 @@ mod tests {
     use super::*;
     use crate::api::Props;
 
-    const CLASSES: [&str; 4] = [
+    const CLASSES: [&str; 8] = [
         "org.apache.kafka.connect.file.FileStreamSourceConnector",
         "org.apache.kafka.connect.file.FileStreamSinkConnector",
         "org.apache.kafka.connect.tools.VerifiableSourceConnector",
         "org.apache.kafka.connect.tools.VerifiableSinkConnector",
+        "kconnect.postgres.PostgresSinkConnector",
+        "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "kconnect.postgres.PostgresSourceConnector",
+        "io.confluent.connect.jdbc.JdbcSourceConnector",
     ];
 
     #[test]
@@ -304,6 +350,20 @@ mod tests {
         assert_eq!(
             task("VerifiableSource"),
             "org.apache.kafka.connect.tools.VerifiableSourceTask"
+        );
+        assert_eq!(
+            task("JdbcSinkConnector"),
+            "io.confluent.connect.jdbc.JdbcSinkTask"
+        );
+        assert_eq!(task("PostgresSink"), "kconnect.postgres.PostgresSinkTask");
+        assert_eq!(
+            task("PostgresSource"),
+            "kconnect.postgres.PostgresSourceTask"
+        );
+        // Confluent's task lives in its `source` package.
+        assert_eq!(
+            task("JdbcSource"),
+            "io.confluent.connect.jdbc.source.JdbcSourceTask"
         );
     }
 
@@ -355,7 +415,7 @@ mod tests {
         let mut want: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
         want.sort();
         assert_eq!(r.known_connector_names(), want);
-        assert_eq!(r.connectors().len(), 4);
+        assert_eq!(r.connectors().len(), CLASSES.len());
     }
 
     #[test]
@@ -385,7 +445,7 @@ mod tests {
             "10.0",
             || Box::new(crate::builtin::file::FileStreamSourceConnector::new()),
         ));
-        assert_eq!(r.connectors().len(), 5);
+        assert_eq!(r.connectors().len(), CLASSES.len() + 1);
     }
 
     #[test]

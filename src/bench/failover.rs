@@ -65,7 +65,7 @@ const CASES: &[Case] = &[
 ];
 
 /// Spawns a distributed worker of `side` in `group`; its worker id is `127.0.0.1:PORT`.
-fn spawn(
+pub(super) fn spawn(
     side: Side,
     peer: &JavaPeer,
     dir: &ScratchDir,
@@ -107,9 +107,9 @@ fn spawn(
 
 /// Where the connector and its tasks run, by worker id, once all are RUNNING.
 #[derive(Debug, PartialEq)]
-struct Placement {
-    connector: String,
-    tasks: Vec<String>,
+pub(super) struct Placement {
+    pub connector: String,
+    pub tasks: Vec<String>,
 }
 
 /// `Some` when the status shows the connector and `tasks` tasks, all RUNNING.
@@ -126,11 +126,13 @@ fn placement(status: &serde_json::Value, tasks: usize) -> Option<Placement> {
     Some(Placement { connector, tasks })
 }
 
-/// Polls `base`'s status of `connector` every 20 ms until `done` holds, or `timeout`.
-async fn poll_status(
+/// Polls `base`'s status of `connector` (of `tasks` tasks) every 20 ms until `done` holds, or
+/// `timeout`.
+pub(super) async fn poll_status(
     http: &reqwest::Client,
     base: &str,
     connector: &str,
+    tasks: usize,
     timeout: Duration,
     done: impl Fn(&Placement) -> bool,
 ) -> anyhow::Result<Placement> {
@@ -140,7 +142,7 @@ async fn poll_status(
     loop {
         if let Ok(r) = http.get(&url).send().await {
             if let Ok(v) = r.json::<serde_json::Value>().await {
-                if let Some(p) = placement(&v, TASKS) {
+                if let Some(p) = placement(&v, tasks) {
                     if done(&p) {
                         return Ok(p);
                     }
@@ -152,6 +154,31 @@ async fn poll_status(
             bail!("{connector} never reached the wanted placement; last status: {last}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Creates the connector `body` describes through `worker`. Creation can meet a rebalance in
+/// progress (409 on both kinds): retried until accepted.
+pub(super) async fn create_connector(
+    http: &reqwest::Client,
+    worker: &Peer,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = http
+            .post(format!("{}/connectors", worker.rest))
+            .json(body)
+            .send()
+            .await;
+        match r {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            _ if Instant::now() > deadline => bail!(
+                "the connector was not created: {r:?}\n{}",
+                worker.log_tail()
+            ),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
     }
 }
 
@@ -178,26 +205,12 @@ async fn time_failover(
             "file": dir.path(&format!("{group}.txt")).display().to_string(),
         }
     });
-    // Creation can meet a rebalance in progress (409 on both kinds); retry until accepted.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let r = http
-            .post(format!("{}/connectors", a.rest))
-            .json(&body)
-            .send()
-            .await;
-        match r {
-            Ok(r) if r.status().is_success() => break,
-            _ if Instant::now() > deadline => bail!(
-                "{}: the connector was not created: {r:?}\n{}",
-                case.label,
-                a.log_tail()
-            ),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
+    create_connector(http, &a, &body)
+        .await
+        .with_context(|| case.label)?;
     let spread = |p: &Placement| p.tasks.contains(&a_id) && p.tasks.contains(&b_id);
-    let before = poll_status(http, &a.rest, "failover", Duration::from_secs(180), spread)
+    let wait = Duration::from_secs(180);
+    let before = poll_status(http, &a.rest, "failover", TASKS, wait, spread)
         .await
         .with_context(|| format!("{}: tasks never spread over both workers", case.label))?;
     let lost = before.tasks.iter().filter(|t| **t == b_id).count();
@@ -212,6 +225,7 @@ async fn time_failover(
         http,
         &survivor.rest,
         "failover",
+        TASKS,
         FAILOVER_TIMEOUT,
         all_on_survivor,
     )

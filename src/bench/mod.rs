@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `source` | FileStreamSource → embedded broker vs a raw rdkafka producer sending the same lines |
 //! | `sink` | embedded broker → FileStreamSink vs a raw rdkafka consumer writing the same file |
+//! | `postgres` | PostgresSource → embedded broker vs `COPY … TO STDOUT` of the same table (`--postgres`) |
 //! | `json` | JsonConverter (`schemas.enable=true`) vs serde_json on an equivalent struct |
 //! | `restart` | a panicking task's restart latency, panic → RUNNING |
 //! | `shutdown` | a worker's shutdown with 200 running source tasks |
@@ -12,6 +13,7 @@
 //! | `startup` | `kconnect standalone` from spawn to `GET /health` answering 200 |
 //! | `java` | kconnect next to Apache Kafka Connect on a real broker (`--kafka`, `--java-classpath`) |
 //! | `failover` | SIGKILL of a distributed worker until its tasks run elsewhere, kconnect and Java Connect (same flags) |
+//! | `rebalance` | a second worker joins one running 200 tasks: until 100 run on it, kconnect and Java Connect (same flags) |
 //!
 //! Each benchmark lives in a file of its own; this one chooses what runs, and formats the table
 //! (stdout) and the Markdown report (`BENCHMARKS.md`).
@@ -20,7 +22,9 @@ mod failover;
 mod inproc;
 mod java;
 mod json;
+mod postgres;
 mod process;
+mod rebalance;
 mod restart;
 mod shutdown;
 mod sink;
@@ -33,14 +37,24 @@ use std::time::{Duration, Instant};
 
 /// The benchmarks, in the order they run.
 pub const BENCHMARKS: &[&str] = &[
-    "source", "sink", "json", "restart", "shutdown", "rss", "startup", "java", "failover",
+    "source",
+    "sink",
+    "postgres",
+    "json",
+    "restart",
+    "shutdown",
+    "rss",
+    "startup",
+    "java",
+    "failover",
+    "rebalance",
 ];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, shutdown, rss,
-    /// startup, java, failover.
+    /// Run only this benchmark; repeat for several. One of: source, sink, postgres, json,
+    /// restart, shutdown, rss, startup, java, failover, rebalance.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
     /// Lines (records of 100 bytes) for the source and sink benchmarks [default: 1000000, or
@@ -73,6 +87,11 @@ pub struct BenchArgs {
     /// `scripts/bench-vs-java.sh` starts one and passes it.
     #[arg(long, value_name = "BOOTSTRAP", requires = "java_classpath")]
     pub kafka: Option<String>,
+    /// A PostgreSQL server for the `postgres` benchmark
+    /// (`postgres://user:password@host:port/db`; tests/postgres/start-postgres.sh prints one).
+    /// The benchmark creates and drops a schema `kconnect_bench` there.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
     /// The classpath of Apache Kafka Connect for the `java` benchmark (from
     /// `tests/kafka/pom.xml`; `scripts/bench-vs-java.sh` passes it).
     #[arg(long, value_name = "CLASSPATH", requires = "kafka")]
@@ -400,8 +419,10 @@ cargo run --release -- bench --lines 200000    # fewer records for source and si
 cargo run --release -- --log-level warn bench  # without the worker's INFO logs on stderr
 ```
 
-Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `shutdown`, `rss`, `startup`,
-`java`, `failover`), `--kafka BOOTSTRAP --java-classpath CP` (for `java` and `failover`:
+Options: `--only NAME` (repeatable: `source`, `sink`, `postgres`, `json`, `restart`, `shutdown`,
+`rss`, `startup`, `java`, `failover`, `rebalance`), `--postgres URL` (for `postgres`: the PostgreSQL source
+against `COPY … TO STDOUT` of the same table; tests/postgres/start-postgres.sh starts a
+throwaway server and prints its URL), `--kafka BOOTSTRAP --java-classpath CP` (for `java`, `failover` and `rebalance`:
 kconnect next to Apache Kafka Connect on a real broker; `scripts/bench-vs-java.sh` starts the
 broker and passes both; `failover` alone takes about six minutes, most of it Java Connect's
 default `scheduled.rebalance.max.delay.ms`),
@@ -492,11 +513,21 @@ fn markdown_report(
          keeps the sections it does not write, such as the instruction counts); see the end for \
          how to run it.\n\n## Last run\n\n",
     );
-    // The classpath runs to thousands of characters of one machine's Maven cache: name it instead.
+    // The classpath runs to thousands of characters of one machine's Maven cache, and the
+    // PostgreSQL URL holds a password: name them instead.
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     for i in 1..args.len() {
         if args[i - 1] == "--java-classpath" {
             args[i] = "<tests/kafka/pom.xml's classpath>".into();
+        }
+        // The server's URL holds its password.
+        if args[i - 1] == "--postgres" {
+            args[i] = "<PostgreSQL URL>".into();
+        }
+    }
+    for a in &mut args {
+        if a.starts_with("--postgres=") {
+            *a = "--postgres=<PostgreSQL URL>".into();
         }
     }
     // `cargo run` sets CARGO for the program it runs.
@@ -590,20 +621,34 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             "source" => source::run(&plan).await,
             "sink" => sink::run(&plan).await,
             "json" => json::run(&plan).await,
+            "postgres" => match &args.postgres {
+                Some(url) => postgres::run(&plan, url).await,
+                None if args.only.is_empty() => {
+                    eprintln!(
+                        "kconnect bench: skipping postgres: it needs --postgres URL \
+                         (tests/postgres/start-postgres.sh starts a server and prints one)"
+                    );
+                    continue;
+                }
+                None => Err(anyhow::anyhow!(
+                    "the postgres benchmark needs --postgres URL \
+                     (tests/postgres/start-postgres.sh starts a server and prints one)"
+                )),
+            },
             "restart" => restart::run(&plan).await,
             "shutdown" => shutdown::run(&plan).await,
             "rss" => process::run_rss(&plan).await,
             "startup" => process::run_startup(&plan).await,
-            "java" | "failover" => match (&args.kafka, &args.java_classpath) {
+            "java" | "failover" | "rebalance" => match (&args.kafka, &args.java_classpath) {
                 (Some(bootstrap), Some(classpath)) => {
                     let peer = java::JavaPeer {
                         bootstrap: bootstrap.clone(),
                         classpath: classpath.clone(),
                     };
-                    if *name == "java" {
-                        java::run(&plan, &peer).await
-                    } else {
-                        failover::run(&peer).await
+                    match *name {
+                        "java" => java::run(&plan, &peer).await,
+                        "failover" => failover::run(&peer).await,
+                        _ => rebalance::run(&peer).await,
                     }
                 }
                 _ if args.only.is_empty() => {
@@ -704,17 +749,12 @@ mod tests {
              ## Notes\n\nkept\n\n"
         );
         assert_eq!(kept_sections(""), "");
-        let plan = Plan::new(&BenchArgs {
-            only: vec![],
-            lines: None,
-            quick: true,
-            markdown: None,
-            no_markdown: false,
-            source_side: None,
-            sink_side: None,
-            kafka: None,
-            java_classpath: None,
-        });
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let plan = Plan::new(&<Cli as clap::Parser>::parse_from(["bench", "--quick"]).bench);
         let report = markdown_report(&[], &["a note".into()], &plan, 0, "0.00", previous);
         // Generated sections are replaced, kept ones come before how to run it.
         assert!(!report.contains("| old | row |") && !report.contains("old note"));

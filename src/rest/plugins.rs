@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use kconnect_actors::validation::{self, framework_config_def};
-use kconnect_connectors::config::{ConfigKey, ConfigValue};
+use kconnect_connectors::config::{ConfigDef, ConfigKey, ConfigValue};
 use kconnect_connectors::converters::{converter_config_def, CONVERTER_CLASSES};
 use kconnect_connectors::registry::ConnectorPlugin;
 use serde_json::{json, Map, Value};
@@ -32,6 +32,20 @@ async fn list(State(s): State<RestState>, RawQuery(raw): RawQuery) -> Json<Value
         .map(|p| json!({"class": p.class_name, "type": p.kind.as_str(), "version": p.version}))
         .collect();
     if !connectors_only {
+        // In Connect's order: connectors, transformations, predicates, converters.
+        let info = |class: &str, kind: &str, version: &str| json!({"class": class, "type": kind, "version": version});
+        out.extend(
+            s.plugins
+                .transformations()
+                .iter()
+                .map(|p| info(p.class_name, "transformation", &p.version)),
+        );
+        out.extend(
+            s.plugins
+                .predicates()
+                .iter()
+                .map(|p| info(p.class_name, "predicate", &p.version)),
+        );
         out.extend(CONVERTER_CLASSES.iter().map(
             |c| json!({"class": c, "type": "converter", "version": env!("CARGO_PKG_VERSION")}),
         ));
@@ -76,29 +90,28 @@ fn value_info(v: &ConfigValue) -> Value {
 
 /// The config keys of a plugin: for a connector, the framework's keys (Connect's
 /// `SourceConnectorConfig` / `SinkConnectorConfig`) followed by the connector's own; for a
-/// converter, its own.
+/// transformation, a predicate or a converter, its own (KIP-769), without prefix.
 async fn config(State(s): State<RestState>, Path(p): Path<String>) -> ApiResult<Json<Value>> {
-    let keys: Vec<Value> = match s.plugins.connector(&p) {
-        Some(plugin) => {
-            let own = plugin.create().config_def();
-            framework_config_def(plugin.kind)
-                .keys()
-                .iter()
-                .chain(own.keys())
-                .map(key_info)
-                .collect()
-        }
-        None => converter_config_def(&p)
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "Failed to find any class that implements Connector, Converter or \
-                     HeaderConverter and which name matches {p}"
-                ))
-            })?
+    let own = |def: ConfigDef| def.keys().iter().map(key_info).collect::<Vec<Value>>();
+    let keys: Vec<Value> = if let Some(plugin) = s.plugins.connector(&p) {
+        let own = plugin.create().config_def();
+        framework_config_def(plugin.kind)
             .keys()
             .iter()
+            .chain(own.keys())
             .map(key_info)
-            .collect(),
+            .collect()
+    } else if let Some(t) = s.plugins.transformation(&p) {
+        own(t.create().config_def())
+    } else if let Some(pr) = s.plugins.predicate(&p) {
+        own(pr.create().config_def())
+    } else {
+        own(converter_config_def(&p).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Failed to find any class that implements Connector, Converter, \
+                 HeaderConverter, Transformation or Predicate and which name matches {p}"
+            ))
+        })?)
     };
     Ok(Json(json!(keys)))
 }

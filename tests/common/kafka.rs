@@ -19,13 +19,13 @@ pub const KAFKA_ENV: &str = "KCONNECT_TEST_KAFKA";
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 /// One line on the test process's real stderr: libtest captures `eprintln!` of passing tests,
 /// and a skip must be seen.
-fn loud(line: &str) {
+pub fn loud(line: &str) {
     let test = std::thread::current().name().unwrap_or("?").to_string();
     let _ = writeln!(std::io::stderr(), "{line} [{test}]");
 }

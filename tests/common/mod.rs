@@ -7,6 +7,7 @@ pub mod java_connect;
 pub mod kafka;
 pub mod pipeline_cases;
 pub mod plugins;
+pub mod postgres;
 pub mod procs;
 
 use std::path::{Path, PathBuf};

@@ -280,24 +280,61 @@ pub fn recording_verifiable_sink() -> ConnectorPlugin {
     )
 }
 
-// ---- A verifiable source whose connector start waits for the test to open a gate. ----
+// ---- Verifiable sources whose connector start or stop waits for the test to open a gate. ----
 
-/// Whether a connector start may finish; the test opens and closes it.
-pub static START_GATE: (Mutex<bool>, std::sync::Condvar) =
-    (Mutex::new(true), std::sync::Condvar::new());
-/// Set when a connector start is waiting at the closed gate.
-pub static START_WAITING: AtomicBool = AtomicBool::new(false);
-
-pub fn set_start_gate(open: bool) {
-    *START_GATE.0.lock().unwrap() = open;
-    START_GATE.1.notify_all();
+/// A gate a connector's start or stop waits at until the test opens it.
+pub struct Gate {
+    open: Mutex<bool>,
+    changed: std::sync::Condvar,
+    waiting: AtomicBool,
 }
 
-pub struct GatedStart {
+impl Gate {
+    const fn new() -> Gate {
+        Gate {
+            open: Mutex::new(true),
+            changed: std::sync::Condvar::new(),
+            waiting: AtomicBool::new(false),
+        }
+    }
+
+    pub fn set(&self, open: bool) {
+        *self.open.lock().unwrap() = open;
+        self.changed.notify_all();
+    }
+
+    /// Whether a connector is waiting at the closed gate.
+    pub fn waiting(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    fn pass(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            self.waiting.store(true, Ordering::SeqCst);
+            // Bounded, so a test that fails before opening the gate cannot hang the worker.
+            open = self
+                .changed
+                .wait_timeout(open, std::time::Duration::from_secs(30))
+                .unwrap()
+                .0;
+        }
+        self.waiting.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Where `test.GatedStartSource` waits in `start`.
+pub static START_GATE: Gate = Gate::new();
+/// Where `test.GatedStopSource` waits in `stop`.
+pub static STOP_GATE: Gate = Gate::new();
+
+pub struct Gated {
     inner: Box<dyn Connector>,
+    start: Option<&'static Gate>,
+    stop: Option<&'static Gate>,
 }
 
-impl Connector for GatedStart {
+impl Connector for Gated {
     fn version(&self) -> String {
         self.inner.version()
     }
@@ -311,24 +348,18 @@ impl Connector for GatedStart {
         self.inner.validate(props)
     }
     fn start(&mut self, ctx: ConnectorContext, props: &Props) -> ConnectResult<()> {
-        let mut open = START_GATE.0.lock().unwrap();
-        while !*open {
-            START_WAITING.store(true, Ordering::SeqCst);
-            // Bounded, so a test that fails before opening the gate cannot hang the worker.
-            open = START_GATE
-                .1
-                .wait_timeout(open, std::time::Duration::from_secs(30))
-                .unwrap()
-                .0;
+        if let Some(g) = self.start {
+            g.pass();
         }
-        START_WAITING.store(false, Ordering::SeqCst);
-        drop(open);
         self.inner.start(ctx, props)
     }
     fn task_configs(&self, max: usize) -> ConnectResult<Vec<Props>> {
         self.inner.task_configs(max)
     }
     fn stop(&mut self) -> ConnectResult<()> {
+        if let Some(g) = self.stop {
+            g.pass();
+        }
         self.inner.stop()
     }
     fn new_task(&self) -> TaskInstance {
@@ -336,13 +367,25 @@ impl Connector for GatedStart {
     }
 }
 
+fn gated_verifiable_source(start: Option<&'static Gate>, stop: Option<&'static Gate>) -> Gated {
+    Gated {
+        inner: Box::new(
+            kconnect_connectors::builtin::verifiable::VerifiableSourceConnector::default(),
+        ),
+        start,
+        stop,
+    }
+}
+
 pub fn gated_start_source() -> ConnectorPlugin {
     ConnectorPlugin::new("test.GatedStartSource", ConnectorKind::Source, "1", || {
-        Box::new(GatedStart {
-            inner: Box::new(
-                kconnect_connectors::builtin::verifiable::VerifiableSourceConnector::default(),
-            ),
-        })
+        Box::new(gated_verifiable_source(Some(&START_GATE), None))
+    })
+}
+
+pub fn gated_stop_source() -> ConnectorPlugin {
+    ConnectorPlugin::new("test.GatedStopSource", ConnectorKind::Source, "1", || {
+        Box::new(gated_verifiable_source(None, Some(&STOP_GATE)))
     })
 }
 
@@ -536,6 +579,7 @@ pub fn registry() -> PluginRegistry {
     r.register(always_failing_source());
     r.register(recording_verifiable_sink());
     r.register(gated_start_source());
+    r.register(gated_stop_source());
     r.register(commit_recording_file_source());
     r.register(rewinding_pausing_sink());
     r.register(topic_recording_sink());

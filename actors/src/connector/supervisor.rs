@@ -90,7 +90,11 @@ pub struct ConnectorSupervisor;
 
 pub struct SupervisorArgs {
     pub worker: Arc<WorkerContext>,
+    /// The config as validated, its variables resolved then.
     pub config: Arc<ConnectorConfig>,
+    /// The config as written, with its `${provider:…}` variables: resolved again whenever
+    /// the connector or a task starts (see [`crate::config_providers`]).
+    pub raw: Props,
     pub plugin: ConnectorPlugin,
     pub target: TargetState,
     /// The worker actor, told of every change of the task configs in force so that it answers
@@ -334,6 +338,8 @@ impl Actor for ConnectorSupervisor {
                 if state.stopping || state.target == TargetState::Stopped {
                     return Ok(());
                 }
+                // Stored and compared as written: no resolved value leaves the connector.
+                let configs = crate::config_providers::reverse_transform(&state.args.raw, configs);
                 if state.args.share.is_some() {
                     // Distributed: the leader stores them; they come back as an assignment.
                     if let Some(sink) = &state.args.worker.task_configs_sink {
@@ -600,10 +606,36 @@ async fn restart_task_now(myself: &ActorRef<SupervisorMsg>, state: &mut Supervis
     start_task(myself, state, id).await;
 }
 
+/// The connector's config for a start of it or of a task: the written config with its
+/// variables resolved now, so that a changed secret takes effect on a restart.
+fn config_for_start(state: &SupervisorState) -> Result<Arc<ConnectorConfig>, String> {
+    let args = &state.args;
+    if !args
+        .raw
+        .values()
+        .any(|v| crate::config_providers::has_variables(v))
+    {
+        return Ok(args.config.clone());
+    }
+    let worker = &args.worker.config;
+    let props = worker
+        .providers
+        .resolve(&args.raw)
+        .strict()
+        .map_err(|e| e.to_string())?;
+    ConnectorConfig::parse(props, &worker.restart)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
 async fn start_connector(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState) {
+    let config = match config_for_start(state) {
+        Ok(c) => c,
+        Err(e) => return on_connector_failure(myself, state, e),
+    };
     let args = ConnectorArgs {
         worker: state.args.worker.clone(),
-        config: state.args.config.clone(),
+        config,
         plugin: state.args.plugin.clone(),
         supervisor: myself.clone(),
         restarts: state.connector_tracker.total_restarts,
@@ -666,14 +698,25 @@ fn give_up_trace(policy: &crate::restart::RestartPolicy, error: &str) -> String 
 }
 
 async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState, id: u32) {
-    let Some(props) = state.task_configs.get(id as usize).cloned() else {
+    let Some(raw) = state.task_configs.get(id as usize) else {
         return;
     };
     let worker = state.args.worker.clone();
+    let resolved = worker.config.providers.resolve(raw).strict();
+    let (connector, props) = match config_for_start(state)
+        .and_then(|c| resolved.map(|props| (c, props)).map_err(|e| e.to_string()))
+    {
+        Ok(ready) => ready,
+        Err(e) => {
+            // As a failed start: the restart policy tries again (resolving again).
+            state.tasks.entry(id).or_default();
+            return on_task_failure(myself, state, id, e, FailureCause::Passing).await;
+        }
+    };
     let slot = state.tasks.entry(id).or_default();
     let args = TaskArgs {
         worker: worker.clone(),
-        connector: state.args.config.clone(),
+        connector,
         task_id: id,
         task_props: props,
         instance: state.args.plugin.create().new_task(),

@@ -1,7 +1,7 @@
 //! The converters of one task: the connector's override, else the worker's, each configured
 //! with its `key.converter.` / `value.converter.` keys (worker's first, connector's over them).
 
-use kconnect_connectors::converters::{converter_by_name, Converter};
+use kconnect_connectors::converters::{converter_by_name, converter_class_name, Converter};
 use kconnect_connectors::data::Value;
 use kconnect_connectors::ConnectError;
 
@@ -10,35 +10,44 @@ use crate::config::{prefixed, ConnectorConfig, WorkerConfig, KEY_CONVERTER, VALU
 pub struct TaskConverters {
     pub key: Box<dyn Converter>,
     pub value: Box<dyn Converter>,
+    /// Their Java class names, for error reporting (Connect's executing class).
+    pub key_class: &'static str,
+    pub value_class: &'static str,
 }
 
 impl TaskConverters {
     pub fn new(worker: &WorkerConfig, connector: &ConnectorConfig) -> Result<Self, ConnectError> {
         let make = |key: &str, chosen: Option<&String>, default: &str, is_key: bool| {
             let class = chosen.map(String::as_str).unwrap_or(default);
-            let mut c = converter_by_name(class).ok_or_else(|| {
+            let unknown = || {
                 ConnectError::config(format!(
                     "Invalid value {class} for configuration {key}: unknown converter class"
                 ))
-            })?;
+            };
+            let mut c = converter_by_name(class).ok_or_else(unknown)?;
+            let full = converter_class_name(class).ok_or_else(unknown)?;
             let mut props = prefixed(&worker.props, &format!("{key}."));
             props.extend(connector.prefixed(&format!("{key}.")));
             c.configure(&props, is_key)?;
-            Ok::<_, ConnectError>(c)
+            Ok::<_, ConnectError>((c, full))
         };
+        let (key, key_class) = make(
+            KEY_CONVERTER,
+            connector.key_converter.as_ref(),
+            &worker.key_converter,
+            true,
+        )?;
+        let (value, value_class) = make(
+            VALUE_CONVERTER,
+            connector.value_converter.as_ref(),
+            &worker.value_converter,
+            false,
+        )?;
         Ok(TaskConverters {
-            key: make(
-                KEY_CONVERTER,
-                connector.key_converter.as_ref(),
-                &worker.key_converter,
-                true,
-            )?,
-            value: make(
-                VALUE_CONVERTER,
-                connector.value_converter.as_ref(),
-                &worker.value_converter,
-                false,
-            )?,
+            key,
+            value,
+            key_class,
+            value_class,
         })
     }
 }

@@ -1,10 +1,12 @@
-//! `SinkTaskActor`: consume → convert → `put` → `pre_commit` → commit what the task flushed.
+//! `SinkTaskActor`: consume → convert → transform → `put` → `pre_commit` → commit what the task
+//! flushed.
 //!
-//! Consuming and converting run ahead in the task's fetch stage ([`super::sink_fetch`]), which
-//! hands ready batches to the actor as messages; the actor owns the plugin, the partitions and
-//! the offsets, and advances a partition's offset only for what `put` accepted. The actor never
-//! waits on the broker for records, so commits, stops and assignment refreshes are handled
-//! between two `put`s.
+//! Consuming, converting and transforming run ahead in the task's fetch stage
+//! ([`super::sink_fetch`]), which hands ready batches to the actor as messages; the actor owns
+//! the plugin, the partitions and the offsets, and advances a partition's offset only for what
+//! `put` accepted (or what the transforms and errors dropped before it). The actor never waits
+//! on the broker for records, so commits, stops and assignment refreshes are handled between
+//! two `put`s.
 //!
 //! Partitions are not handed out by a consumer group rebalance. Each task computes the
 //! partitions it owns from the topic metadata with [`partition_owner`], a pure function of
@@ -32,10 +34,16 @@ use regex::Regex;
 use tracing::Instrument;
 
 use super::convert::{header_value, TaskConverters};
+use super::errors::dlq::{DeadLetterQueue, DlqError};
+use super::errors::errant::{BatchOrigins, TaskErrantReporter};
+use super::errors::metrics::ErrorMetrics;
+use super::errors::record::ConsumedMessage;
+use super::errors::{ErrorHandler, Executing, Reporters, Stage};
 use super::faults::FaultInjector;
 use super::missing_topics::{waiting_message, Change, MissingTopics};
 use super::sink_ahead::{Ahead, Next, Ready};
 use super::sink_fetch::{FetchError, FetchStage, FetchState};
+use super::transform::{self, SinkTransforms};
 use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
 use crate::broker_health::KafkaClientContext;
@@ -96,12 +104,20 @@ pub struct SinkTaskState {
     task: Box<dyn SinkTask>,
     ctx: SinkTaskContext,
     consumer: Option<Arc<SinkConsumer>>,
-    /// Made at start, then owned by the fetch stage.
-    converters: Option<TaskConverters>,
-    /// Reads and converts ahead of `put`, once started.
+    converters: Option<Arc<TaskConverters>>,
+    /// The connector's transforms; `None` when it has none (records then skip this step). Made
+    /// at start, then owned by the fetch stage.
+    transforms: Option<SinkTransforms>,
+    /// Reads, converts and transforms ahead of `put`, once started.
     fetch: Option<FetchStage>,
     /// What the fetch stage handed over and `put` did not get yet.
     ahead: Ahead<FetchError>,
+    /// What becomes of a record an operation fails on (set at start).
+    errors: Option<ErrorHandler>,
+    /// The errant record reporter the task's context hands out, when the connector has one.
+    errant: Option<Arc<TaskErrantReporter>>,
+    /// Where each record of `batch` came from, index for index (kept only with `errant`).
+    origins: BatchOrigins,
     topics: TopicFilter,
     /// Listed topics the cluster did not have at the last metadata refresh.
     missing_topics: MissingTopics,
@@ -118,6 +134,9 @@ pub struct SinkTaskState {
     /// stage for reuse once `put` accepted it, kept as it is when `put` refused it with a
     /// retriable error, to hand it again.
     batch: Vec<SinkRecord>,
+    /// Each partition's next offset once `batch` is put: past every record it consumed, those
+    /// the transforms dropped or errors skipped included.
+    batch_consumed: SinkOffsets,
     /// The fetch stage's credit for `batch`, returned with it.
     batch_credit: Option<tokio::sync::OwnedSemaphorePermit>,
     /// `put` refused `batch` with a retriable error; it is handed again at `Retry`.
@@ -189,8 +208,12 @@ impl Actor for SinkTaskActor {
             task,
             consumer: None,
             converters: None,
+            transforms: None,
             fetch: None,
             ahead: Ahead::default(),
+            errors: None,
+            errant: None,
+            origins: BatchOrigins::default(),
             topics,
             missing_topics: MissingTopics::default(),
             reset_allowed: false,
@@ -200,6 +223,7 @@ impl Actor for SinkTaskActor {
             current: SinkOffsets::new(),
             committed: SinkOffsets::new(),
             batch: Vec::new(),
+            batch_consumed: SinkOffsets::new(),
             batch_credit: None,
             retry_pending: false,
             faults,
@@ -350,20 +374,64 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
         consumer,
         _live: state.worker.live_clients.register(),
     }));
-    state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
+    let converters = Arc::new(TaskConverters::new(&worker.config, &state.connector)?);
+    state.converters = Some(converters.clone());
+    state.transforms = transform::build(&worker.plugins, &state.connector)
+        .map_err(task_error)?
+        .map(SinkTransforms::new);
+    start_error_handling(state, converters).await?;
     state
         .task
         .start(state.ctx.clone(), &state.task_props)
         .await
         .map_err(task_error)?;
-    worker.status.set_task(
-        name,
+    state.worker.status.set_task(
+        &state.connector.name,
         state.task_id,
         State::running(state.paused),
         None,
         state.restarts,
     );
     tracing::info!("sink task started");
+    Ok(())
+}
+
+/// The task's error handling: its metrics, its dead letter queue (the topic created if
+/// missing), and the errant record reporter its context offers when the connector has a queue
+/// or the error log.
+async fn start_error_handling(
+    state: &mut SinkTaskState,
+    converters: Arc<TaskConverters>,
+) -> Result<(), ActorProcessingErr> {
+    let worker = &state.worker;
+    let settings = &state.connector.errors;
+    let metrics = ErrorMetrics::new(&state.connector.name, state.task_id);
+    let dlq = DeadLetterQueue::start(
+        worker,
+        &state.connector,
+        state.task_id,
+        &settings.dlq,
+        &metrics,
+    )
+    .await?;
+    let reporters = Arc::new(Reporters::new(
+        &state.connector.name,
+        state.task_id,
+        settings,
+        metrics,
+        dlq,
+        worker.config.offset_flush_timeout,
+    ));
+    if settings.errant_reporter_enabled() {
+        let reporter = Arc::new(TaskErrantReporter::new(reporters.clone(), converters));
+        state.ctx = state
+            .ctx
+            .clone()
+            .with_errant_record_reporter(reporter.clone());
+        state.origins = BatchOrigins::new(settings.dlq.topic.is_some());
+        state.errant = Some(reporter);
+    }
+    state.errors = Some(ErrorHandler::new(settings, reporters));
     Ok(())
 }
 
@@ -386,11 +454,18 @@ fn consumer(state: &SinkTaskState) -> Arc<SinkConsumer> {
     state.consumer.clone().expect("consumer created at start")
 }
 
-/// Starts the fetch stage, which owns the converters from now on.
+/// Starts the fetch stage, which owns the transforms from now on.
 fn start_fetching(state: &mut SinkTaskState, myself: &ActorRef<SinkTaskMsg>, span: tracing::Span) {
+    let errors = state.errors.as_ref().expect("made at start");
     let fetch = FetchState {
-        connector: state.connector.clone(),
-        converters: state.converters.take().expect("made at start"),
+        converters: state.converters.clone().expect("made at start"),
+        transforms: state.transforms.take(),
+        // Its own operator over the task's reporters (metrics, log, dead letter queue).
+        errors: ErrorHandler::new(&state.connector.errors, errors.reporters().clone()),
+        origins: state
+            .errant
+            .as_ref()
+            .map(|_| state.connector.errors.dlq.topic.is_some()),
         // Its own injector: it counts the records it converts, the actor's counts the rest.
         faults: FaultInjector::for_task(
             state.connector.faults.as_ref(),
@@ -486,12 +561,26 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
         // A held batch (put refused it, retriable) keeps only what this task still owns: the
         // new owner reads the rest from the committed offsets, as Connect drops its batch.
         if !state.batch.is_empty() {
-            state.batch.retain(|r| {
-                !removed
-                    .iter()
-                    .any(|tp| tp.partition == r.partition && tp.topic == *r.topic)
+            let keep: Vec<bool> = state
+                .batch
+                .iter()
+                .map(|r| {
+                    !removed
+                        .iter()
+                        .any(|tp| tp.partition == r.partition && tp.topic == *r.topic)
+                })
+                .collect();
+            // The origins of the batch's records go with them, as do its consumed offsets.
+            if !state.origins.is_empty() {
+                state.origins.retain(&keep);
+            }
+            let mut i = 0;
+            state.batch.retain(|_| {
+                i += 1;
+                keep[i - 1]
             });
         }
+        state.batch_consumed.retain(|tp, _| !removed.contains(tp));
     }
     if !added.is_empty() {
         let c = consumer(state);
@@ -568,7 +657,7 @@ fn report_missing_topics(state: &SinkTaskState, change: Change) {
 fn set_running_status(state: &SinkTaskState) {
     let name = &state.connector.name;
     state.worker.status.set_task(
-        name,
+        &state.connector.name,
         state.task_id,
         State::running(state.paused),
         state.missing_topics.trace(name),
@@ -613,11 +702,12 @@ async fn deliver(
     }
     // Requests made in the last put (a rewind, say) apply before the next.
     apply_requests(state).await?;
+    // A batch still held was refused with a retriable error: it is handed again as it was.
     if state.batch.is_empty() {
         let fetch = state.fetch.as_ref();
         let next = state.ahead.next(|spare| {
             if let Some(f) = fetch {
-                f.give_back(spare);
+                f.give_back(spare.records, spare.origins);
             }
         });
         match next {
@@ -625,9 +715,17 @@ async fn deliver(
             Some(Next::Failed(e)) => return Err(fetch_error(state, e).await),
             Some(Next::Records(b)) => {
                 state.batch = b.records;
+                state.origins = b.origins;
+                state.batch_consumed = b.consumed;
                 state.batch_credit = b.credit;
             }
         }
+    }
+    if state.batch.is_empty() {
+        // The transforms dropped (or errors skipped) every record of the batch: consumed all
+        // the same, in its turn.
+        put_done(state, myself, 0)?;
+        return Ok(());
     }
     let injected = match state.faults.as_mut() {
         Some(f) => f.before_call(true).await,
@@ -636,28 +734,34 @@ async fn deliver(
     let n = state.batch.len();
     state.metrics.batch_size.record(n as f64);
     let started = std::time::Instant::now();
+    // Records `put` reports are found by their place in the batch lent to it (one lock).
+    if let Some(r) = &state.errant {
+        r.lend(&state.batch, std::mem::take(&mut state.origins));
+    }
     // An injected fault takes the place of the put's own result, retriable ones included.
     let result = match injected {
         Ok(()) => state.task.put(&state.batch).await,
         Err(e) => Err(e),
     };
     state.metrics.batch_time.record(started.elapsed());
+    if let Some(r) = &state.errant {
+        let (origins, refused) = r.take_back();
+        state.origins = origins;
+        // A report errors.tolerance refused fails the task, even if `put` swallowed it; once
+        // the record is in the dead letter queue, if there is one.
+        if let Some(refused) = refused {
+            if let Some(dlq) = state.errors.as_ref().and_then(|e| e.reporters().dlq()) {
+                let _ = dlq
+                    .wait_written(state.worker.config.offset_flush_timeout)
+                    .await;
+            }
+            return Err(refused.into());
+        }
+    }
     match result {
         Ok(()) => {
             state.metrics.records_out.increment(n as u64);
-            advance_offsets(&mut state.current, &state.batch);
-            // Back to the stage with its credit: the allocation is reused for a later batch.
-            let done = std::mem::take(&mut state.batch);
-            if let Some(f) = &state.fetch {
-                f.give_back(done);
-            }
-            state.batch_credit = None;
-            if let Some(f) = state.faults.as_mut() {
-                f.after_records(n).map_err(task_error)?;
-            }
-            if state.ahead.has_ready() {
-                myself.send_message(SinkTaskMsg::Deliver)?;
-            }
+            put_done(state, myself, n)?;
         }
         Err(ConnectError::Retriable(why)) => {
             let wait = state.ctx.take_timeout().unwrap_or(100);
@@ -667,6 +771,30 @@ async fn deliver(
             myself.send_after(Duration::from_millis(wait), || SinkTaskMsg::Retry);
         }
         Err(e) => return Err(task_error(e)),
+    }
+    Ok(())
+}
+
+/// `put` accepted the batch (of `n` records): each partition moves past what the batch
+/// consumed (once per partition per batch), and the batch goes back to the fetch stage.
+fn put_done(
+    state: &mut SinkTaskState,
+    myself: &ActorRef<SinkTaskMsg>,
+    n: usize,
+) -> Result<(), ActorProcessingErr> {
+    state.current.append(&mut state.batch_consumed);
+    // Back to the stage with its credit: the allocations are reused for a later batch.
+    let done = std::mem::take(&mut state.batch);
+    let origins = std::mem::take(&mut state.origins);
+    if let Some(f) = &state.fetch {
+        f.give_back(done, origins);
+    }
+    state.batch_credit = None;
+    if let Some(f) = state.faults.as_mut() {
+        f.after_records(n).map_err(task_error)?;
+    }
+    if state.ahead.has_ready() {
+        myself.send_message(SinkTaskMsg::Deliver)?;
     }
     Ok(())
 }
@@ -688,7 +816,7 @@ async fn fetch_error(state: &mut SinkTaskState, e: FetchError) -> ActorProcessin
 
 /// Records that `put` accepted `batch`: each partition's next offset is written once per batch,
 /// not once per record (a partition's records arrive in offset order, usually one run each).
-fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
+pub(super) fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
     let mut next: Vec<(&Arc<str>, i32, i64)> = Vec::new();
     let mut last = 0;
     for r in batch {
@@ -710,6 +838,20 @@ fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
     }
 }
 
+/// Moves each partition past the records fetched and skipped (failed under
+/// errors.tolerance=all) without transforms: never back, as the batch's records may lie beyond.
+pub(super) fn advance_past_skipped(
+    current: &mut SinkOffsets,
+    skipped: &mut Vec<(Arc<str>, i32, i64)>,
+) {
+    for (topic, partition, offset) in skipped.drain(..) {
+        let next = current
+            .entry(TopicPartition::new(&*topic, partition))
+            .or_insert(offset + 1);
+        *next = (*next).max(offset + 1);
+    }
+}
+
 /// Topic names shared by the records of a topic: one allocation per topic, not per record.
 #[derive(Default)]
 pub(super) struct TopicNames {
@@ -721,7 +863,7 @@ pub(super) struct TopicNames {
 impl TopicNames {
     /// The name of `m`'s topic. The last one handed out is checked against librdkafka's name
     /// byte by byte, which costs less than `Message::topic` (a `strlen` and a UTF-8 check).
-    fn of(&mut self, m: &BorrowedMessage<'_>) -> Arc<str> {
+    pub(super) fn of(&mut self, m: &BorrowedMessage<'_>) -> Arc<str> {
         if let Some(last) = self.names.get(self.last) {
             // SAFETY: `m` is alive, so is its topic handle, whose name is a NUL-terminated
             // string; the comparison stops at the first byte that differs, at the latest at
@@ -754,38 +896,43 @@ impl TopicNames {
     }
 }
 
+/// Converts a fetched record; `None` when it failed and errors.tolerance skips it. Each
+/// converter is a stage of its own for error handling (KEY_CONVERTER, then VALUE_CONVERTER).
 /// Runs in the fetch stage (`state` is the stage's). `reuse` is a record `put` is done with:
 /// the converters write into its key's and value's buffers.
-pub(super) fn convert(
+pub(super) async fn convert(
     state: &mut FetchState,
     m: &BorrowedMessage<'_>,
     reuse: Option<&mut SinkRecord>,
 ) -> Result<Option<SinkRecord>, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
-    let conv = &state.converters;
+    let conv = &*state.converters;
+    let errors = &state.errors;
     let topic_name = state.topic_names.of(m);
     let topic: &str = &topic_name;
-    let (mut key, mut value) = reused_key_and_value(reuse);
-    let converted = if injected {
+    let (mut key_out, mut value_out) = reused_key_and_value(reuse);
+    let mut record = ConsumedMessage(m);
+    let first = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
         conv.key
-            .to_connect_into(topic, m.key(), &mut key)
-            .and_then(|()| conv.value.to_connect_into(topic, m.payload(), &mut value))
+            .to_connect_into(topic, m.key(), &mut key_out)
+            .map(|()| key_out)
     };
-    match converted {
-        Ok(()) => {}
-        Err(e) => {
-            let at = format!("{topic}-{} at offset {}", m.partition(), m.offset());
-            if state.connector.errors_tolerance_all {
-                tracing::warn!(
-                    "skipping the record in {at}: it failed conversion (errors.tolerance=all): {e}"
-                );
-                return Ok(None);
-            }
-            return Err(format!("cannot convert the record in {at}: {e}").into());
-        }
-    }
+    let exec = Executing::new(Stage::KeyConverter, conv.key_class);
+    let retry = |_: &mut ConsumedMessage| conv.key.to_connect(topic, m.key());
+    let Some(key) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(None);
+    };
+    let first = conv
+        .value
+        .to_connect_into(topic, m.payload(), &mut value_out)
+        .map(|()| value_out);
+    let exec = Executing::new(Stage::ValueConverter, conv.value_class);
+    let retry = |_: &mut ConsumedMessage| conv.value.to_connect(topic, m.payload());
+    let Some(value) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(None);
+    };
     let (timestamp, timestamp_type) = match m.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
@@ -951,6 +1098,21 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     if state.current.is_empty() {
         return Ok(());
     }
+    // A record's offset commits only once its dead letter queue write was acknowledged; a
+    // write that failed fails the task rather than lose the record.
+    if let Some(dlq) = state.errors.as_ref().and_then(|e| e.reporters().dlq()) {
+        match dlq
+            .wait_written(state.worker.config.offset_flush_timeout)
+            .await
+        {
+            Ok(()) => {}
+            Err(e @ DlqError::Timeout { .. }) => {
+                tracing::warn!("offset commit skipped (the next one tries again): {e}");
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let offered = state.current.clone();
     let safe = state.task.pre_commit(offered).await.map_err(task_error)?;
     let mut tpl = TopicPartitionList::new();
@@ -983,8 +1145,8 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
 }
 
 async fn stop(state: &mut SinkTaskState) {
-    // Nothing more is read; what was read ahead and not put is read again by the next owner,
-    // from the committed offsets.
+    // Nothing more is read (the stage closes the transforms); what was read ahead and not put
+    // is read again by the next owner, from the committed offsets.
     if let Some(f) = state.fetch.as_mut() {
         f.stop().await;
     }
@@ -1000,12 +1162,16 @@ async fn stop(state: &mut SinkTaskState) {
     if let Err(e) = state.task.stop().await {
         tracing::warn!("sink task stop failed: {e}");
     }
+    // The stage never started (its transforms are closed with it otherwise).
+    if let Some(t) = state.transforms.as_mut() {
+        t.chain.close();
+    }
     tracing::info!("sink task stopped");
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{advance_offsets, partition_owner, TopicNames};
+    use super::{advance_offsets, advance_past_skipped, partition_owner, TopicNames};
     use kconnect_connectors::api::SinkOffsets;
     use kconnect_connectors::data::Value;
     use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
@@ -1046,6 +1212,24 @@ mod tests {
             (TopicPartition::new("a", 1), 1),
             (TopicPartition::new("b", 0), 12),
             (TopicPartition::new("c", 0), 3),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(current, expected);
+    }
+
+    #[test]
+    fn skipped_records_move_their_partitions_forward_never_back() {
+        let (a, b) = (Arc::<str>::from("a"), Arc::<str>::from("b"));
+        let mut current = SinkOffsets::new();
+        // The batch put went past the skipped record of a-0; b-1 had nothing else.
+        current.insert(TopicPartition::new("a", 0), 9);
+        let mut skipped = vec![(a.clone(), 0, 4), (b.clone(), 1, 6), (b, 1, 7)];
+        advance_past_skipped(&mut current, &mut skipped);
+        assert!(skipped.is_empty());
+        let expected: SinkOffsets = [
+            (TopicPartition::new("a", 0), 9),
+            (TopicPartition::new("b", 1), 8),
         ]
         .into_iter()
         .collect();

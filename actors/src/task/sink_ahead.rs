@@ -17,20 +17,33 @@
 //!   delivered while the partition is paused, each partition still in offset order.
 //! - A failure of the stage (a conversion or consumer error) waits behind the batches read
 //!   before it, so the records before the failing one are still delivered, as without the stage.
+//! - A batch carries, beside its records, where they came from (for the errant record reporter,
+//!   index for index) and each partition's next offset past everything it consumed, the records
+//!   the transforms dropped or errors skipped included. Both follow its records: dropped when
+//!   stale, parked with them. A batch left without records still counts for those offsets: it is
+//!   delivered in its turn, so that no offset moves past records not put yet.
 //!
 //! Nothing here costs anything per record unless a partition changed: a batch read after the
 //! last change, with no partition paused, is delivered as it came.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use kconnect_connectors::api::SinkOffsets;
 use kconnect_connectors::record::{SinkRecord, TopicPartition};
 use tokio::sync::OwnedSemaphorePermit;
 
-/// A batch the fetch stage read and converted, in the generation it was read in.
+use super::errors::errant::BatchOrigins;
+
+/// A batch the fetch stage read, converted and transformed, in the generation it was read in.
 #[derive(Debug)]
 pub struct Fetched {
     pub generation: u64,
     pub records: Vec<SinkRecord>,
+    /// Where `records` came from, index for index (empty without an errant record reporter).
+    pub origins: BatchOrigins,
+    /// Each partition's next offset past the records the batch consumed: where it stands once
+    /// the batch is put.
+    pub consumed: SinkOffsets,
     /// The stage's credit for this batch: it reads ahead only while it holds one, and gets it
     /// back when the batch is dropped, however that happens (`put` accepted it, its records were
     /// all stale, the task stopped).
@@ -63,8 +76,11 @@ pub struct Ahead<E> {
     /// The largest generation seen, of a batch or a change.
     generation: u64,
     paused: BTreeSet<TopicPartition>,
-    /// Records of paused partitions, in the order they were read.
+    /// Records of paused partitions, in the order they were read, with their origins and
+    /// consumed offsets.
     parked: Vec<SinkRecord>,
+    parked_origins: BatchOrigins,
+    parked_consumed: SinkOffsets,
 }
 
 impl<E> Default for Ahead<E> {
@@ -76,6 +92,8 @@ impl<E> Default for Ahead<E> {
             generation: 0,
             paused: BTreeSet::new(),
             parked: Vec::new(),
+            parked_origins: BatchOrigins::default(),
+            parked_consumed: SinkOffsets::new(),
         }
     }
 }
@@ -110,9 +128,15 @@ impl<E> Ahead<E> {
         self.fresh_all = self.fresh_all.max(fresh);
         self.generation = self.generation.max(fresh);
         if !self.parked.is_empty() {
-            self.parked
-                .retain(|r| !partitions.contains(&partition_of(r)));
+            let keep: Vec<bool> = self
+                .parked
+                .iter()
+                .map(|r| !partitions.contains(&partition_of(r)))
+                .collect();
+            retain_with(&mut self.parked, &mut self.parked_origins, &keep);
         }
+        self.parked_consumed
+            .retain(|tp, _| !partitions.contains(tp));
     }
 
     /// Records of `partitions` are parked from now on, until resumed.
@@ -125,62 +149,124 @@ impl<E> Ahead<E> {
         for tp in partitions {
             self.paused.remove(tp);
         }
-        if self.parked.is_empty() {
-            return;
-        }
-        let (resumed, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
-            .into_iter()
-            .partition(|r| partitions.contains(&partition_of(r)));
-        self.parked = still;
-        if !resumed.is_empty() {
+        let take: Vec<bool> = self
+            .parked
+            .iter()
+            .map(|r| partitions.contains(&partition_of(r)))
+            .collect();
+        let (records, origins) = split_off_with(&mut self.parked, &mut self.parked_origins, &take);
+        let mut consumed = SinkOffsets::new();
+        self.parked_consumed.retain(|tp, next| {
+            let resumed = partitions.contains(tp);
+            if resumed {
+                consumed.insert(tp.clone(), *next);
+            }
+            !resumed
+        });
+        if !records.is_empty() || !consumed.is_empty() {
             // Read before anything of theirs still queued. Any later change of their position
             // comes with a newer generation, which makes them stale as it should.
             self.ready.push_front(Ready::Batch(Fetched {
                 generation: self.generation,
-                records: resumed,
+                records,
+                origins,
+                consumed,
                 credit: None,
             }));
         }
     }
 
     /// The next batch to hand to `put` (stale records dropped, those of paused partitions
-    /// parked), or the stage's failure; `None` when nothing is ready. A batch left empty goes
-    /// to `spare`, so the stage can reuse its allocation.
-    pub fn next(&mut self, mut spare: impl FnMut(Vec<SinkRecord>)) -> Option<Next<E>> {
+    /// parked), or the stage's failure; `None` when nothing is ready. A batch left with neither
+    /// records nor offsets goes to `spare`, so the stage can reuse its allocations.
+    pub fn next(&mut self, mut spare: impl FnMut(Fetched)) -> Option<Next<E>> {
         while let Some(ready) = self.ready.pop_front() {
             let mut batch = match ready {
                 Ready::Failed(e) => return Some(Next::Failed(e)),
                 Ready::Batch(b) => b,
             };
             if batch.generation < self.fresh_all {
+                let generation = batch.generation;
                 let fresh_from = &self.fresh_from;
-                batch.records.retain(|r| {
-                    fresh_from
-                        .get(&partition_of(r))
-                        .is_none_or(|f| batch.generation >= *f)
-                });
+                let fresh =
+                    |tp: &TopicPartition| fresh_from.get(tp).is_none_or(|f| generation >= *f);
+                let keep: Vec<bool> = batch
+                    .records
+                    .iter()
+                    .map(|r| fresh(&partition_of(r)))
+                    .collect();
+                if keep.contains(&false) {
+                    retain_with(&mut batch.records, &mut batch.origins, &keep);
+                }
+                batch.consumed.retain(|tp, _| fresh(tp));
             }
             if !self.paused.is_empty() {
-                let mut all = std::mem::take(&mut batch.records);
-                let mut kept = Vec::with_capacity(all.len());
-                for r in all.drain(..) {
-                    if self.paused.contains(&partition_of(&r)) {
-                        self.parked.push(r);
-                    } else {
-                        kept.push(r);
-                    }
+                let take: Vec<bool> = batch
+                    .records
+                    .iter()
+                    .map(|r| self.paused.contains(&partition_of(r)))
+                    .collect();
+                if take.contains(&true) {
+                    let (records, origins) =
+                        split_off_with(&mut batch.records, &mut batch.origins, &take);
+                    self.parked.extend(records);
+                    self.parked_origins.append(&origins);
                 }
-                spare(all);
-                batch.records = kept;
+                let paused = &self.paused;
+                let parked = &mut self.parked_consumed;
+                batch.consumed.retain(|tp, next| {
+                    if !paused.contains(tp) {
+                        return true;
+                    }
+                    let at = parked.entry(tp.clone()).or_insert(*next);
+                    *at = (*at).max(*next);
+                    false
+                });
             }
-            if batch.records.is_empty() {
-                spare(batch.records);
+            if batch.records.is_empty() && batch.consumed.is_empty() {
+                spare(batch);
                 continue;
             }
             return Some(Next::Records(batch));
         }
         None
     }
+}
+
+/// Keeps the records whose `keep` is true, and their origins when there are any.
+fn retain_with(records: &mut Vec<SinkRecord>, origins: &mut BatchOrigins, keep: &[bool]) {
+    if !origins.is_empty() && origins.len() == records.len() {
+        origins.retain(keep);
+    }
+    let mut i = 0;
+    records.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+/// Moves the records whose `take` is true out, in order, with their origins when there are any.
+fn split_off_with(
+    records: &mut Vec<SinkRecord>,
+    origins: &mut BatchOrigins,
+    take: &[bool],
+) -> (Vec<SinkRecord>, BatchOrigins) {
+    let taken_origins = if !origins.is_empty() && origins.len() == records.len() {
+        origins.split_off_where(take)
+    } else {
+        BatchOrigins::default()
+    };
+    let mut taken = Vec::new();
+    let mut kept = Vec::with_capacity(records.len());
+    for (r, t) in std::mem::take(records).into_iter().zip(take) {
+        if *t {
+            taken.push(r);
+        } else {
+            kept.push(r);
+        }
+    }
+    *records = kept;
+    (taken, taken_origins)
 }
 
 #[cfg(test)]
@@ -205,25 +291,67 @@ mod tests {
         }
     }
 
-    fn batch(generation: u64, records: &[(i32, i64)]) -> Ready<&'static str> {
+    /// A batch as the stage makes it: each record's origin (its value bytes `p:o`) and each
+    /// partition's next offset past its last record.
+    fn fetched(generation: u64, records: &[(i32, i64)]) -> Fetched {
         let t: Arc<str> = Arc::from("t");
-        Ready::Batch(Fetched {
+        let mut origins = BatchOrigins::new(true);
+        let mut consumed = SinkOffsets::new();
+        for (p, o) in records {
+            let value = format!("{p}:{o}");
+            origins.push_parts(
+                (&t, *p, *o),
+                None,
+                None,
+                Some(value.as_bytes()),
+                [].into_iter(),
+            );
+            consumed.insert(tp(*p), o + 1);
+        }
+        Fetched {
             generation,
             records: records.iter().map(|(p, o)| record(&t, *p, *o)).collect(),
+            origins,
+            consumed,
             credit: None,
-        })
+        }
+    }
+
+    fn batch(generation: u64, records: &[(i32, i64)]) -> Ready<&'static str> {
+        Ready::Batch(fetched(generation, records))
+    }
+
+    /// The next batch whole; panics on a failure.
+    fn next_batch(a: &mut Ahead<&'static str>) -> Option<Fetched> {
+        match a.next(|_| {})? {
+            Next::Records(b) => Some(b),
+            Next::Failed(e) => panic!("unexpected failure {e}"),
+        }
+    }
+
+    /// Each origin's value, index for index: `p:o` when it follows its record.
+    fn origins(b: &Fetched) -> Vec<String> {
+        (0..b.origins.len())
+            .map(|i| String::from_utf8(b.origins.consumed(i).value.unwrap().to_vec()).unwrap())
+            .collect()
+    }
+
+    fn offsets(pairs: &[(i32, i64)]) -> SinkOffsets {
+        pairs.iter().map(|(p, o)| (tp(*p), *o)).collect()
     }
 
     fn tp(p: i32) -> TopicPartition {
         TopicPartition::new("t", p)
     }
 
-    /// (partition, offset) of the next batch; panics on a failure.
+    /// (partition, offset) of the next batch's records; panics on a failure, and when the
+    /// origins do not follow the records.
     fn next(a: &mut Ahead<&'static str>) -> Option<Vec<(i32, i64)>> {
-        match a.next(|_| {})? {
-            Next::Records(b) => Some(b.records.iter().map(|r| (r.partition, r.offset)).collect()),
-            Next::Failed(e) => panic!("unexpected failure {e}"),
-        }
+        let b = next_batch(a)?;
+        let got: Vec<(i32, i64)> = b.records.iter().map(|r| (r.partition, r.offset)).collect();
+        let expected: Vec<String> = got.iter().map(|(p, o)| format!("{p}:{o}")).collect();
+        assert_eq!(origins(&b), expected, "origins follow their records");
+        Some(got)
     }
 
     #[test]
@@ -257,8 +385,8 @@ mod tests {
         a.push(batch(0, &[(1, 1)]));
         a.reposition(&[tp(0)], 1);
         let mut spared = 0;
-        let got = match a.next(|v| {
-            assert!(v.is_empty());
+        let got = match a.next(|b| {
+            assert!(b.records.is_empty() && b.consumed.is_empty());
             spared += 1;
         }) {
             Some(Next::Records(b)) => b.records.iter().map(|r| (r.partition, r.offset)).collect(),
@@ -322,5 +450,45 @@ mod tests {
         a.resume(&[tp(0)]);
         a.reposition(&[tp(0)], 2);
         assert_eq!(next(&mut a), None);
+    }
+
+    #[test]
+    fn offsets_follow_their_records_dropped_when_stale_and_kept_for_dropped_records() {
+        let mut a = Ahead::default();
+        a.push(batch(0, &[(0, 5), (1, 7)]));
+        // Everything of this batch was dropped by the transforms: its offsets count in turn.
+        let mut dropped = fetched(0, &[]);
+        dropped.consumed = offsets(&[(1, 9)]);
+        a.push(Ready::Batch(dropped));
+        a.reposition(&[tp(0)], 1);
+        let first = next_batch(&mut a).unwrap();
+        assert_eq!(
+            first.consumed,
+            offsets(&[(1, 8)]),
+            "partition 0's offset is stale"
+        );
+        let second = next_batch(&mut a).unwrap();
+        assert!(second.records.is_empty());
+        assert_eq!(second.consumed, offsets(&[(1, 9)]));
+        assert!(next_batch(&mut a).is_none());
+    }
+
+    #[test]
+    fn a_paused_partitions_offsets_wait_with_its_records_and_origins() {
+        let mut a = Ahead::default();
+        a.pause(&[tp(0)]);
+        a.push(batch(0, &[(0, 10), (1, 20), (0, 11)]));
+        let mut dropped = fetched(0, &[]);
+        dropped.consumed = offsets(&[(0, 15)]);
+        a.push(Ready::Batch(dropped));
+        let first = next_batch(&mut a).unwrap();
+        assert_eq!(origins(&first), vec!["1:20"]);
+        assert_eq!(first.consumed, offsets(&[(1, 21)]));
+        // The batch of partition 0's dropped records waits too: nothing is delivered for it.
+        assert!(next_batch(&mut a).is_none());
+        a.resume(&[tp(0)]);
+        let resumed = next_batch(&mut a).unwrap();
+        assert_eq!(origins(&resumed), vec!["0:10", "0:11"]);
+        assert_eq!(resumed.consumed, offsets(&[(0, 15)]));
     }
 }

@@ -3,7 +3,9 @@
 //! while the plugin works, and the actor's mailbox never waits on the broker.
 //!
 //! The stage is a tokio task beside the actor, owning the consumer's message stream, the
-//! task's converters and everything else conversion needs ([`FetchState`]). It hands each
+//! task's converters, its transforms and everything else they need ([`FetchState`]): errors
+//! met converting or transforming a record (their retries, `errors.tolerance`, the dead letter
+//! queue) are handled here too, off the actor's mailbox. It hands each
 //! batch (up to `max.poll.records` records: the first awaited, the rest whatever librdkafka
 //! already queued) to the actor as a message, and reads ahead only while it holds a credit:
 //! [`BATCHES_AHEAD`] batches beyond the one being `put`, so a slow plugin holds back the stage
@@ -18,19 +20,26 @@
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
+use kconnect_connectors::api::SinkOffsets;
 use kconnect_connectors::record::SinkRecord;
 use metrics::Counter;
 use ractor::{ActorProcessingErr, ActorRef};
 use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::convert::TaskConverters;
+use super::errors::errant::BatchOrigins;
+use super::errors::record::ConsumedMessage;
+use super::errors::ErrorHandler;
 use super::faults::FaultInjector;
-use super::sink::{convert, SinkConsumer, SinkTaskMsg, TopicNames};
+use super::sink::{
+    advance_offsets, advance_past_skipped, convert, SinkConsumer, SinkTaskMsg, TopicNames,
+};
 use super::sink_ahead::{Fetched, Ready};
-use crate::config::ConnectorConfig;
+use super::transform::SinkTransforms;
 
 /// Batches read ahead of the one `put` is working on.
 pub const BATCHES_AHEAD: usize = 1;
@@ -38,16 +47,22 @@ pub const BATCHES_AHEAD: usize = 1;
 /// Why the stage stopped reading.
 #[derive(Debug)]
 pub enum FetchError {
-    /// A record failed conversion (and `errors.tolerance` is not `all`).
+    /// A record failed conversion or a transform, beyond what `errors.tolerance` allows.
     Convert(ActorProcessingErr),
     /// The consumer reported an error.
     Consumer(KafkaError),
 }
 
-/// What the stage converts with; `convert` reads these fields.
+/// What the stage converts and transforms with; `convert` reads these fields.
 pub struct FetchState {
-    pub connector: Arc<ConnectorConfig>,
-    pub converters: TaskConverters,
+    pub converters: Arc<TaskConverters>,
+    /// The connector's transforms; `None` when it has none. Closed when the stage ends.
+    pub transforms: Option<SinkTransforms>,
+    /// What becomes of a record an operation fails on.
+    pub errors: ErrorHandler,
+    /// With an errant record reporter: a batch's origins are kept, bytes and all when `true`
+    /// (a dead letter queue needs them).
+    pub origins: Option<bool>,
     /// Only its converter faults are consulted here (the actor has its own injector for the
     /// rest), counted per record converted, as before the stage.
     pub faults: Option<FaultInjector>,
@@ -55,6 +70,14 @@ pub struct FetchState {
     pub consumer: Arc<SinkConsumer>,
     pub max_poll_records: usize,
     pub records_in: Counter,
+}
+
+impl Drop for FetchState {
+    fn drop(&mut self) {
+        if let Some(t) = self.transforms.as_mut() {
+            t.chain.close();
+        }
+    }
 }
 
 /// A request to stop between batches until released.
@@ -75,7 +98,7 @@ pub struct Held {
 /// The actor's handle on its fetch stage. Dropping it ends the stage.
 pub struct FetchStage {
     holds: mpsc::UnboundedSender<Hold>,
-    spare: mpsc::Sender<Vec<SinkRecord>>,
+    spare: mpsc::Sender<(Vec<SinkRecord>, BatchOrigins)>,
     task: Option<JoinHandle<()>>,
     /// The generation the stage reads after the last hold.
     generation: u64,
@@ -117,9 +140,9 @@ impl FetchStage {
     }
 
     /// Hands back a batch `put` is done with: the stage converts the next records into its
-    /// records' buffers (and its allocation).
-    pub fn give_back(&self, records: Vec<SinkRecord>) {
-        let _ = self.spare.try_send(records);
+    /// records' buffers (and reuses its allocations and its origins' buffers).
+    pub fn give_back(&self, records: Vec<SinkRecord>, origins: BatchOrigins) {
+        let _ = self.spare.try_send((records, origins));
     }
 
     /// Ends the stage and waits until it has dropped its clients' handles.
@@ -143,7 +166,7 @@ async fn run(
     mut state: FetchState,
     to: ActorRef<SinkTaskMsg>,
     mut holds: mpsc::UnboundedReceiver<Hold>,
-    mut spare: mpsc::Receiver<Vec<SinkRecord>>,
+    mut spare: mpsc::Receiver<(Vec<SinkRecord>, BatchOrigins)>,
 ) {
     let credits = Arc::new(Semaphore::new(BATCHES_AHEAD + 1));
     let consumer = state.consumer.clone();
@@ -180,26 +203,57 @@ async fn run(
         };
         // A batch `put` is done with: each record is converted into the buffers of the one at
         // its place, then replaces it.
-        let mut records = spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(state.max_poll_records));
+        let (mut records, mut origins) = spare.try_recv().unwrap_or_else(|_| {
+            let records = Vec::with_capacity(state.max_poll_records);
+            (records, BatchOrigins::new(state.origins == Some(true)))
+        });
+        origins.clear();
+        // Records fetched and skipped (failed, tolerated) without transforms; with transforms,
+        // `SinkTransforms` keeps what was consumed.
+        let mut skipped = Vec::new();
         let mut filled = 0;
         let mut received = 0u64;
         let mut next = Some(first);
         let mut failed = None;
         while let Some(r) = next.take() {
             match r {
-                Ok(m) => match convert(&mut state, &m, records.get_mut(filled)) {
-                    Ok(Some(rec)) => {
+                Ok(m) => match convert(&mut state, &m, records.get_mut(filled)).await {
+                    Ok(rec) => {
                         received += 1;
-                        match records.get_mut(filled) {
-                            Some(slot) => *slot = rec,
-                            None => records.push(rec),
+                        let kept = match (state.transforms.as_mut(), rec) {
+                            (None, Some(rec)) => Some(rec),
+                            (None, None) => {
+                                let topic = state.topic_names.of(&m);
+                                skipped.push((topic, m.partition(), m.offset()));
+                                None
+                            }
+                            (Some(t), Some(rec)) => {
+                                match t.apply(&state.errors, &ConsumedMessage(&m), rec).await {
+                                    Ok(kept) => kept,
+                                    Err(e) => {
+                                        failed = Some(FetchError::Convert(e.into()));
+                                        break;
+                                    }
+                                }
+                            }
+                            (Some(t), None) => {
+                                let topic = state.topic_names.of(&m);
+                                t.skipped(&topic, m.partition(), m.offset());
+                                None
+                            }
+                        };
+                        if let Some(rec) = kept {
+                            if state.origins.is_some() {
+                                let topic = state.topic_names.of(&m);
+                                origins.push(&m, &topic);
+                            }
+                            match records.get_mut(filled) {
+                                Some(slot) => *slot = rec,
+                                None => records.push(rec),
+                            }
+                            filled += 1;
                         }
-                        filled += 1;
                     }
-                    // Skipped (errors.tolerance=all).
-                    Ok(None) => received += 1,
                     Err(e) => {
                         failed = Some(FetchError::Convert(e));
                         break;
@@ -222,11 +276,24 @@ async fn run(
         // reads them again from the committed offsets), as before the stage.
         let ready = match failed {
             Some(e) => Ready::Failed(e),
-            None => Ready::Batch(Fetched {
-                generation,
-                records,
-                credit: Some(credit),
-            }),
+            None => {
+                // Past everything consumed, the records dropped or skipped included.
+                let mut consumed = SinkOffsets::new();
+                match state.transforms.as_mut() {
+                    Some(t) => t.advance(&mut consumed),
+                    None => {
+                        advance_offsets(&mut consumed, &records);
+                        advance_past_skipped(&mut consumed, &mut skipped);
+                    }
+                }
+                Ready::Batch(Fetched {
+                    generation,
+                    records,
+                    origins,
+                    consumed,
+                    credit: Some(credit),
+                })
+            }
         };
         let stop = matches!(ready, Ready::Failed(_));
         if to.send_message(SinkTaskMsg::Fetched(ready)).is_err() || stop {

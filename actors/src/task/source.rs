@@ -1,5 +1,5 @@
-//! `SourceTaskActor`: poll → convert → produce, one poll per message so that stop and commit
-//! requests interleave with the data flow. Offsets are committed by the task's
+//! `SourceTaskActor`: poll → transform → convert → produce, one poll per message so that stop
+//! and commit requests interleave with the data flow. Offsets are committed by the task's
 //! [`OffsetCommitter`](super::committer::OffsetCommitter) once the broker acknowledged them;
 //! acknowledgements are counted per run of records (see [`super::acks`]), so nothing is locked
 //! or allocated per record to track them.
@@ -14,6 +14,7 @@ use kconnect_connectors::record::{
     Header as RecordHeader, OffsetMap, Polled, RecordMetadata, SourceBatch, SourcePartition,
     SourceRecord,
 };
+use kconnect_connectors::transforms::chain::TransformChain;
 use kconnect_connectors::ConnectError;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
@@ -28,7 +29,10 @@ use tracing::Instrument;
 
 use super::acks::{DeliveryState, RunAcks, SubmittedRun};
 use super::convert::{header_bytes, TaskConverters};
+use super::errors::metrics::ErrorMetrics;
+use super::errors::{ErrorHandler, Executing, ProcessingRecord, Reporters, Stage};
 use super::faults::FaultInjector;
+use super::transform::{self, BatchItem, BatchRecordView, Fate, PolledRecord};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
 use crate::context::{LiveClient, WorkerContext};
@@ -91,6 +95,12 @@ impl ProducerContext for SourceProducerContext {
 /// The client stays counted in the worker's live clients until it is actually closed.
 pub struct OffThreadDrop<T: Send + 'static>(Option<(T, LiveClient)>);
 
+impl<T: Send + 'static> OffThreadDrop<T> {
+    pub fn new(value: T, live: LiveClient) -> Self {
+        OffThreadDrop(Some((value, live)))
+    }
+}
+
 impl<T: Send + 'static> std::ops::Deref for OffThreadDrop<T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -121,14 +131,18 @@ pub struct SourceTaskState {
     task: Box<dyn SourceTask>,
     producer: Option<OffThreadDrop<ThreadedProducer<SourceProducerContext>>>,
     converters: Option<TaskConverters>,
+    /// The connector's transforms; `None` when it has none (records then skip this step).
+    chain: Option<TransformChain>,
+    /// What becomes of a record a transform or converter fails on (set at start).
+    errors: Option<ErrorHandler>,
     delivery: Arc<DeliveryState>,
     /// Each poll's runs go to the task's committer, which commits their offsets.
     runs: UnboundedSender<Vec<SubmittedRun>>,
     /// The plugin's `wants_commit_record`, asked once at start.
     wants_commit_record: bool,
-    /// Records of `poll` sent and kept for `commit_record` (only when the plugin wants it),
-    /// each with its own run to learn where it landed.
-    awaiting_commit: VecDeque<(SourceRecord, Arc<RunAcks>)>,
+    /// Records of `poll` kept for `commit_record` (only when the plugin wants it), in poll
+    /// order; those sent each with its own run to learn where it landed.
+    awaiting_commit: VecDeque<AwaitingCommit>,
     /// Conversion buffers, reused from record to record (the producer copies the bytes).
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
@@ -144,6 +158,22 @@ pub struct SourceTaskState {
     paused: bool,
     started: bool,
     stopping: bool,
+}
+
+/// A record of `poll` kept for its `commit_record` call.
+struct AwaitingCommit {
+    /// As `poll` returned it (before any transform, as Connect passes it).
+    record: SourceRecord,
+    /// `None`: it never reached the producer (dropped by a transform, or skipped under
+    /// errors.tolerance=all), and is committed without metadata.
+    sent: Option<SentTo>,
+}
+
+struct SentTo {
+    /// Its own run, to learn where it landed.
+    acks: Arc<RunAcks>,
+    /// The topic it was sent to, where a transform changed the record's.
+    topic: Option<String>,
 }
 
 impl SourceTaskState {
@@ -195,6 +225,8 @@ impl Actor for SourceTaskActor {
             task,
             producer: None,
             converters: None,
+            chain: None,
+            errors: None,
             delivery: links.delivery,
             runs: links.runs,
             wants_commit_record: false,
@@ -275,25 +307,14 @@ fn task_error(e: ConnectError) -> ActorProcessingErr {
 
 async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     let worker = &state.worker;
-    let conf = client_props(
+    let mut conf = client_props(
         &worker.config,
         &state.connector,
         "producer",
         &worker.bootstrap_servers,
-        &[
-            // At-least-once in order: the broker acknowledges every replica, and retries never
-            // reorder or duplicate within a partition.
-            ("enable.idempotence", "true".into()),
-            ("acks", "all".into()),
-            (
-                "client.id",
-                format!(
-                    "connector-producer-{}-{}",
-                    state.connector.name, state.task_id
-                ),
-            ),
-        ],
+        &[],
     );
+    producer_defaults(&mut conf, &state.connector.name, state.task_id);
     let mut cc = ClientConfig::new();
     for (k, v) in &conf {
         cc.set(k, v);
@@ -325,6 +346,19 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         (None, None) => None,
     };
     state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
+    state.chain = transform::build(&worker.plugins, &state.connector).map_err(task_error)?;
+    // A source connector has no dead letter queue (as in Connect): the log and metrics only.
+    let (name, id) = (&state.connector.name, state.task_id);
+    let settings = &state.connector.errors;
+    let reporters = Reporters::new(
+        name,
+        id,
+        settings,
+        ErrorMetrics::new(name, id),
+        None,
+        worker.config.offset_flush_timeout,
+    );
+    state.errors = Some(ErrorHandler::new(settings, Arc::new(reporters)));
     let ctx = SourceTaskContext {
         offset_reader: worker.offsets.reader(&state.connector.name),
         task_id: state.task_id,
@@ -347,6 +381,20 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     Ok(())
 }
 
+/// Connect's producer defaults (`Worker.baseProducerConfigs`), under the worker's `producer.*`
+/// and the connector's `producer.override.*` keys as in Connect: at-least-once in order (every
+/// replica acknowledges; retries never reorder nor duplicate within a partition), and a client
+/// id naming the task. As with the Java producer, an `acks` other than `all` without an
+/// explicit `enable.idempotence` turns idempotence off rather than failing the producer.
+pub(crate) fn producer_defaults(conf: &mut Props, connector: &str, task: u32) {
+    conf.entry("client.id".into())
+        .or_insert_with(|| format!("connector-producer-{connector}-{task}"));
+    let acks = conf.entry("acks".into()).or_insert_with(|| "all".into());
+    let all = matches!(acks.trim(), "all" | "-1");
+    conf.entry("enable.idempotence".into())
+        .or_insert_with(|| all.to_string());
+}
+
 async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     state.check_delivery()?;
     commit_acknowledged_records(state)
@@ -356,7 +404,15 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
         f.before_call(false).await.map_err(task_error)?;
     }
     let started = std::time::Instant::now();
-    let polled = state.task.poll_batches().await.map_err(task_error)?;
+    let polled = match state.task.poll_batches().await {
+        Ok(polled) => polled,
+        // As Connect's TASK_POLL: a retriable failure is logged and the task polled again.
+        Err(ConnectError::Retriable(why)) => {
+            tracing::warn!("poll failed, polling again: {why}");
+            return Ok(());
+        }
+        Err(e) => return Err(task_error(e)),
+    };
     let n = polled.len();
     state.metrics.records_in.increment(n as u64);
     // As Connect's poll-batch-time: only polls that returned records (an idle poll's wait
@@ -391,6 +447,7 @@ enum Outcome {
 }
 
 /// One record on its way to the producer, from either API.
+#[derive(Clone, Copy)]
 struct Outgoing<'a> {
     topic: &'a str,
     kafka_partition: Option<i32>,
@@ -432,6 +489,30 @@ impl Outgoing<'_> {
     }
 }
 
+impl ProcessingRecord for Outgoing<'_> {
+    fn name(&self) -> String {
+        format!("the record for topic {} {}", self.topic, self.whence())
+    }
+
+    fn log_detail(&self) -> String {
+        let or_null = |v: Option<String>| v.unwrap_or_else(|| "null".into());
+        format!(
+            "source record is = SourceRecord{{sourceOffset={}}} ConnectRecord{{topic='{}', \
+             kafkaPartition={}, key={:?}, keySchema={:?}, value={:?}, valueSchema={:?}, \
+             timestamp={}, headers={:?}}}",
+            serde_json::Value::Object(self.offset.clone()),
+            self.topic,
+            or_null(self.kafka_partition.map(|p| p.to_string())),
+            self.key,
+            self.key_schema,
+            self.value,
+            self.value_schema,
+            or_null(self.timestamp.map(|t| t.to_string())),
+            self.headers,
+        )
+    }
+}
+
 /// A run of `poll`'s records being sent: consecutive records of one source partition.
 struct OpenRun {
     partition: SourcePartition,
@@ -464,7 +545,6 @@ async fn send_records(
     let mut sent = 0;
     let mut open: Option<OpenRun> = None;
     for mut r in records {
-        ensure_topic(state, &r.topic).await?;
         let continues = !keep
             && open
                 .as_ref()
@@ -498,6 +578,33 @@ async fn send_records(
             });
         }
         let run = open.as_mut().expect("opened above");
+        // The record as `poll` returned it, for `commit_record` (as Connect passes it).
+        let mut polled = None;
+        if let Some(chain) = state.chain.as_mut() {
+            polled = keep.then(|| r.clone());
+            let errors = state.errors.as_ref().expect("started");
+            let mut item = PolledRecord {
+                record: &mut r,
+                partition: run.partition.map(),
+            };
+            let fate = transform::apply(chain, errors, &mut item).await?;
+            if fate == Fate::Skip {
+                // Done without being sent: its offset commits with its run.
+                run.records += 1;
+                run.acks.skipped();
+                if keep {
+                    run.offset = r.source_offset.clone();
+                    state.awaiting_commit.push_back(AwaitingCommit {
+                        record: polled.expect("kept for commit_record"),
+                        sent: None,
+                    });
+                } else {
+                    run.offset = std::mem::take(&mut r.source_offset);
+                }
+                continue;
+            }
+        }
+        ensure_topic(state, &r.topic).await?;
         state.delivery.sending(1);
         let outcome = match send_one(state, &Outgoing::of(&r), &run.acks).await {
             Ok(o) => o,
@@ -516,14 +623,17 @@ async fn send_records(
         }
         if keep {
             run.offset = r.source_offset.clone();
-            match outcome {
-                Outcome::Sent => state.awaiting_commit.push_back((r, run.acks.clone())),
-                Outcome::Skipped => state
-                    .task
-                    .commit_record(&r, None)
-                    .await
-                    .map_err(task_error)?,
-            }
+            let sent = (outcome == Outcome::Sent).then(|| SentTo {
+                acks: run.acks.clone(),
+                topic: polled
+                    .as_ref()
+                    .filter(|p| p.topic != r.topic)
+                    .map(|_| r.topic.clone()),
+            });
+            state.awaiting_commit.push_back(AwaitingCommit {
+                record: polled.unwrap_or(r),
+                sent,
+            });
         } else {
             run.offset = std::mem::take(&mut r.source_offset);
         }
@@ -540,6 +650,9 @@ async fn send_batches(
     batches: Vec<SourceBatch>,
     runs: &mut Vec<SubmittedRun>,
 ) -> Result<u64, ActorProcessingErr> {
+    if state.chain.is_some() {
+        return send_transformed_batches(state, batches, runs).await;
+    }
     let mut sent = 0;
     for batch in batches {
         let SourceBatch {
@@ -588,6 +701,80 @@ async fn send_batches(
     Ok(sent)
 }
 
+/// Sends batches through the connector's transforms. A batch stays one run with its one
+/// offset, whatever the transforms do to its records: a record may go to another topic or
+/// partition, and one dropped (or failed, tolerated) counts as done, so the batch's offset
+/// commits once every record kept was acknowledged.
+async fn send_transformed_batches(
+    state: &mut SourceTaskState,
+    batches: Vec<SourceBatch>,
+    runs: &mut Vec<SubmittedRun>,
+) -> Result<u64, ActorProcessingErr> {
+    let mut sent = 0;
+    for batch in batches {
+        let SourceBatch {
+            topic,
+            partition,
+            mut records,
+            offset,
+        } = batch;
+        let acks = RunAcks::new();
+        for r in records.iter_mut() {
+            let mut item = BatchItem {
+                view: BatchRecordView {
+                    topic: topic.clone(),
+                    record: r,
+                },
+                offset: &offset,
+                partition: &partition,
+            };
+            let chain = state.chain.as_mut().expect("checked by the caller");
+            let errors = state.errors.as_ref().expect("started");
+            let fate = transform::apply(chain, errors, &mut item).await?;
+            if fate == Fate::Skip {
+                acks.skipped();
+                continue;
+            }
+            let BatchRecordView {
+                topic: to,
+                record: r,
+            } = item.view;
+            ensure_topic(state, &to).await?;
+            let out = Outgoing {
+                topic: &to,
+                kafka_partition: r.kafka_partition,
+                key_schema: r.key_schema.as_ref(),
+                key: &r.key,
+                value_schema: r.value_schema.as_ref(),
+                value: &r.value,
+                timestamp: r.timestamp,
+                headers: &r.headers,
+                offset: &offset,
+                in_batch: true,
+            };
+            state.delivery.sending(1);
+            match send_one(state, &out, &acks).await {
+                Ok(Outcome::Sent) => sent += 1,
+                Ok(Outcome::Skipped) => {
+                    state.delivery.not_sent(1);
+                    acks.skipped();
+                }
+                Err(e) => {
+                    state.delivery.not_sent(1);
+                    return Err(e);
+                }
+            }
+        }
+        runs.push(SubmittedRun {
+            partition,
+            offset,
+            records: records.len(),
+            acks,
+        });
+    }
+    Ok(sent)
+}
+
 /// The first time the task sees a topic: has it created (as the topic creation groups say)
 /// and reports its use.
 async fn ensure_topic(state: &mut SourceTaskState, topic: &str) -> Result<(), ActorProcessingErr> {
@@ -622,31 +809,35 @@ async fn send_one(
 ) -> Result<Outcome, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = state.converters.as_ref().expect("started");
-    let converted = if injected {
+    let errors = state.errors.as_ref().expect("started");
+    // Each converter is a stage of its own for error handling, as in Connect.
+    let mut record = *r;
+    let first = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
         conv.key
             .from_connect_into(r.topic, r.key_schema, r.key, &mut state.key_buf)
-            .and_then(|k| {
-                conv.value
-                    .from_connect_into(r.topic, r.value_schema, r.value, &mut state.value_buf)
-                    .map(|v| (k, v))
-            })
     };
-    let (has_key, has_value) = match converted {
-        Ok(kv) => kv,
-        Err(e) if state.connector.errors_tolerance_all => {
-            tracing::warn!(topic = %r.topic, offset = ?r.offset, in_batch = r.in_batch, "skipping a record that failed conversion (errors.tolerance=all): {e}");
-            return Ok(Outcome::Skipped);
-        }
-        Err(e) => {
-            return Err(format!(
-                "cannot convert the record for topic {} {}: {e}",
-                r.topic,
-                r.whence()
-            )
-            .into())
-        }
+    let key_buf = &mut state.key_buf;
+    let exec = Executing::new(Stage::KeyConverter, conv.key_class);
+    let retry = |o: &mut Outgoing| {
+        conv.key
+            .from_connect_into(o.topic, o.key_schema, o.key, key_buf)
+    };
+    let Some(has_key) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let value_buf = &mut state.value_buf;
+    let first = conv
+        .value
+        .from_connect_into(r.topic, r.value_schema, r.value, value_buf);
+    let exec = Executing::new(Stage::ValueConverter, conv.value_class);
+    let retry = |o: &mut Outgoing| {
+        conv.value
+            .from_connect_into(o.topic, o.value_schema, o.value, value_buf)
+    };
+    let Some(has_value) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(Outcome::Skipped);
     };
     let mut rec = BaseRecord::with_opaque_to(r.topic, acks.clone());
     if has_key {
@@ -694,20 +885,28 @@ async fn send_one(
     }
 }
 
-/// Calls `commit_record` for the kept records the broker acknowledged, in the order `poll`
-/// returned them.
+/// Calls `commit_record` for the kept records the broker acknowledged (and those that never
+/// reached the producer), in the order `poll` returned them.
 async fn commit_acknowledged_records(state: &mut SourceTaskState) -> Result<(), ConnectError> {
-    while let Some((_, acks)) = state.awaiting_commit.front() {
-        let Some((partition, offset)) = acks.landed() else {
-            break;
+    while let Some(front) = state.awaiting_commit.front() {
+        let metadata = match &front.sent {
+            None => None,
+            Some(sent) => {
+                let Some((partition, offset)) = sent.acks.landed() else {
+                    break;
+                };
+                Some(RecordMetadata {
+                    topic: sent.topic.as_ref().unwrap_or(&front.record.topic).clone(),
+                    partition,
+                    offset,
+                })
+            }
         };
-        let (record, _) = state.awaiting_commit.pop_front().expect("front exists");
-        let metadata = RecordMetadata {
-            topic: record.topic.clone(),
-            partition,
-            offset,
-        };
-        state.task.commit_record(&record, Some(&metadata)).await?;
+        let entry = state.awaiting_commit.pop_front().expect("front exists");
+        state
+            .task
+            .commit_record(&entry.record, metadata.as_ref())
+            .await?;
     }
     Ok(())
 }
@@ -745,5 +944,48 @@ async fn stop(state: &mut SourceTaskState) {
     if let Err(e) = state.task.stop().await {
         tracing::warn!("source task stop failed: {e}");
     }
+    if let Some(chain) = state.chain.as_mut() {
+        chain.close();
+    }
     tracing::info!("source task stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn producer_overrides_win_over_connects_defaults() {
+        let mut conf = props(&[]);
+        producer_defaults(&mut conf, "c", 3);
+        assert_eq!(
+            conf,
+            props(&[
+                ("acks", "all"),
+                ("client.id", "connector-producer-c-3"),
+                ("enable.idempotence", "true")
+            ])
+        );
+        let mut conf = props(&[("client.id", "mine"), ("acks", "1")]);
+        producer_defaults(&mut conf, "c", 3);
+        assert_eq!(
+            conf,
+            props(&[
+                ("acks", "1"),
+                ("client.id", "mine"),
+                ("enable.idempotence", "false")
+            ])
+        );
+        let mut conf = props(&[("acks", "-1"), ("enable.idempotence", "false")]);
+        producer_defaults(&mut conf, "c", 0);
+        assert_eq!(conf["enable.idempotence"], "false");
+        assert_eq!(conf["acks"], "-1");
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::ErrantRecordReporter;
 use crate::error::ConnectError;
 use crate::record::{OffsetMap, TopicPartition};
 
@@ -81,6 +82,7 @@ pub struct SinkTaskContext {
     pub task_id: u32,
     requests: Arc<Mutex<SinkTaskRequests>>,
     assignment: Arc<Mutex<BTreeSet<TopicPartition>>>,
+    errant: Option<Arc<dyn ErrantRecordReporter>>,
 }
 
 impl SinkTaskContext {
@@ -89,6 +91,20 @@ impl SinkTaskContext {
             task_id,
             ..Default::default()
         }
+    }
+
+    /// Runtime side: the context with the reporter [`errant_record_reporter`] hands out.
+    ///
+    /// [`errant_record_reporter`]: SinkTaskContext::errant_record_reporter
+    pub fn with_errant_record_reporter(mut self, reporter: Arc<dyn ErrantRecordReporter>) -> Self {
+        self.errant = Some(reporter);
+        self
+    }
+
+    /// KIP-610: where to report records `put` could not write, or `None` when the connector
+    /// configures neither a dead letter queue nor `errors.log.enable` (Connect's condition).
+    pub fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        self.errant.clone()
     }
 
     /// Asks the runtime to read `partition` from `offset` next.

@@ -11,6 +11,7 @@
 
 mod connector;
 mod context;
+mod errant;
 mod sink;
 mod source;
 
@@ -19,6 +20,7 @@ pub use context::{
     ConnectorContext, ConnectorEvent, OffsetStorageReader, SinkTaskContext, SinkTaskRequests,
     SourceTaskContext,
 };
+pub use errant::{ErrantRecordFuture, ErrantRecordReporter};
 pub use sink::{SinkOffsets, SinkTask};
 pub use source::SourceTask;
 

@@ -270,6 +270,14 @@ impl ConfigDef {
         self
     }
 
+    /// Defines a key made elsewhere, as it is (Connect's `define(ConfigKey)`): how keys of a
+    /// plugin are embedded under a prefix (`transforms.<alias>.`), order and group included.
+    pub fn define_key(mut self, key: ConfigKey) -> Self {
+        self.keys.retain(|k| k.name != key.name);
+        self.keys.push(key);
+        self
+    }
+
     /// Sets the validator of the last defined key.
     pub fn with_validator(mut self, validator: Validator) -> Self {
         if let Some(k) = self.keys.last_mut() {

@@ -14,7 +14,40 @@
 //! - Each transform is configured with its alias-stripped keys, as Connect does
 //!   (`transforms.route.regex` → `regex`), and is owned by one task: no `Sync` needed.
 
+pub mod chain;
 pub mod util;
+
+// group A
+pub mod cast;
+pub mod extract_field;
+pub mod field_path;
+pub mod header_from;
+pub mod mask_field;
+pub mod replace_field;
+pub mod schema_update_cache;
+pub mod simple_date_format;
+pub mod smt_config;
+pub mod timestamp_converter;
+pub mod value_to_key;
+// group B
+pub mod drop_headers;
+pub mod filter;
+pub mod flatten;
+pub mod hoist_field;
+pub mod insert_field;
+pub mod insert_header;
+pub mod java_date_format;
+pub mod java_regex;
+pub mod predicates;
+pub mod regex_router;
+pub mod schema_basics;
+pub mod schema_cache;
+pub mod set_schema_metadata;
+#[cfg(test)]
+pub(crate) mod test_records;
+pub mod timestamp_router;
+pub mod value_literal;
+// end group B
 
 use crate::api::Props;
 use crate::config::ConfigDef;
@@ -221,5 +254,77 @@ pub trait Predicate: Send + 'static {
 /// Registers Connect's built-in transforms and predicates, under Connect's class names
 /// (`org.apache.kafka.connect.transforms.Cast$Value`, aliases `Cast$Value`).
 pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version: &str) {
-    let _ = (registry, version);
+    // group A
+    cast::register(registry, version);
+    extract_field::register(registry, version);
+    value_to_key::register(registry, version);
+    replace_field::register(registry, version);
+    mask_field::register(registry, version);
+    header_from::register(registry, version);
+    timestamp_converter::register(registry, version);
+    // group B
+    {
+        use crate::registry::{PredicatePlugin, TransformationPlugin};
+        let t = |class: &'static str, factory: fn() -> Box<dyn Transformation>| {
+            TransformationPlugin::new(class, version, factory)
+        };
+        for plugin in [
+            t(drop_headers::CLASS, || {
+                Box::new(drop_headers::DropHeaders::new())
+            }),
+            t(filter::CLASS, || Box::new(filter::Filter)),
+            t(flatten::KEY_CLASS, || {
+                Box::new(flatten::Flatten::new(Side::Key))
+            }),
+            t(flatten::VALUE_CLASS, || {
+                Box::new(flatten::Flatten::new(Side::Value))
+            }),
+            t(hoist_field::KEY_CLASS, || {
+                Box::new(hoist_field::HoistField::new(Side::Key))
+            }),
+            t(hoist_field::VALUE_CLASS, || {
+                Box::new(hoist_field::HoistField::new(Side::Value))
+            }),
+            t(insert_field::KEY_CLASS, || {
+                Box::new(insert_field::InsertField::new(Side::Key))
+            }),
+            t(insert_field::VALUE_CLASS, || {
+                Box::new(insert_field::InsertField::new(Side::Value))
+            }),
+            t(insert_header::CLASS, || {
+                Box::new(insert_header::InsertHeader::new())
+            }),
+            t(regex_router::CLASS, || {
+                Box::new(regex_router::RegexRouter::new())
+            }),
+            t(set_schema_metadata::KEY_CLASS, || {
+                Box::new(set_schema_metadata::SetSchemaMetadata::new(Side::Key))
+            }),
+            t(set_schema_metadata::VALUE_CLASS, || {
+                Box::new(set_schema_metadata::SetSchemaMetadata::new(Side::Value))
+            }),
+            t(timestamp_router::CLASS, || {
+                Box::new(timestamp_router::TimestampRouter::new())
+            }),
+        ] {
+            registry.register_transformation(plugin);
+        }
+        let p = |class: &'static str, factory: fn() -> Box<dyn Predicate>| {
+            PredicatePlugin::new(class, version, factory)
+        };
+        for plugin in [
+            p(predicates::TOPIC_NAME_MATCHES_CLASS, || {
+                Box::new(predicates::TopicNameMatches::new())
+            }),
+            p(predicates::HAS_HEADER_KEY_CLASS, || {
+                Box::new(predicates::HasHeaderKey::new())
+            }),
+            p(predicates::RECORD_IS_TOMBSTONE_CLASS, || {
+                Box::new(predicates::RecordIsTombstone)
+            }),
+        ] {
+            registry.register_predicate(plugin);
+        }
+    }
+    // end group B
 }

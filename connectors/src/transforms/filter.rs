@@ -1,0 +1,43 @@
+//! `org.apache.kafka.connect.transforms.Filter`: drops every record. Useful only with a
+//! predicate (`transforms.x.predicate`), to drop the records that match (or, negated, do not).
+
+use crate::api::Props;
+use crate::config::ConfigDef;
+use crate::error::ConnectResult;
+use crate::transforms::{ConnectRecord, Outcome, Transformation};
+
+pub const CLASS: &str = "org.apache.kafka.connect.transforms.Filter";
+
+#[derive(Debug, Default)]
+pub struct Filter;
+
+impl Transformation for Filter {
+    fn config_def(&self) -> ConfigDef {
+        ConfigDef::new()
+    }
+
+    fn configure(&mut self, _props: &Props) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    fn apply(&mut self, _record: &mut dyn ConnectRecord) -> ConnectResult<Outcome> {
+        Ok(Outcome::Drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Value;
+    use crate::transforms::test_records::{sink, source, transformation};
+
+    #[test]
+    fn drops_source_and_sink_records_alike() {
+        let mut t = transformation("Filter", &[]);
+        assert!(t.config_def().keys().is_empty());
+        let mut s = source("t", None, Value::Null, None, Value::Int32(1));
+        assert_eq!(t.apply(&mut s).unwrap(), Outcome::Drop);
+        let mut k = sink("t", None, Value::Null, None, Value::Null);
+        assert_eq!(t.apply(&mut k).unwrap(), Outcome::Drop);
+    }
+}

@@ -1,0 +1,700 @@
+//! `org.apache.kafka.connect.transforms.InsertField$Key` / `$Value`: adds fields holding the
+//! record's topic, partition, offset (sink records only), timestamp, or a static string to a
+//! struct (schema present) or map (schemaless) key or value.
+//!
+//! A field name ending in `!` gives a required field, one ending in `?` (or neither) an
+//! optional one; the suffix only matters with a schema. A null key or value is left alone.
+//! Absent partition or timestamp: the field is left out of a map, null in a struct.
+//!
+//! Deviations from Connect: the "No value specified for static field" error names the field
+//! (Connect prints an object identity), and the offset field's sink-record check happens
+//! before anything is inserted.
+
+use crate::api::Props;
+use crate::config::{ConfigDef, ConfigType, Importance};
+use crate::data::logical::timestamp_builder;
+use crate::data::{validate_value_at, Schema, SchemaBuilder, Struct, Value};
+use crate::error::{ConnectError, ConnectResult};
+use crate::transforms::schema_basics::copy_schema_basics;
+use crate::transforms::schema_cache::SchemaCache;
+use crate::transforms::util::{require_map, require_struct};
+use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
+
+pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.InsertField$Key";
+pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
+
+const TOPIC_FIELD: &str = "topic.field";
+const PARTITION_FIELD: &str = "partition.field";
+const OFFSET_FIELD: &str = "offset.field";
+const TIMESTAMP_FIELD: &str = "timestamp.field";
+const STATIC_FIELD: &str = "static.field";
+const STATIC_VALUE: &str = "static.value";
+const REPLACE_NULL_WITH_DEFAULT: &str = "replace.null.with.default";
+
+const PURPOSE: &str = "field insertion";
+
+pub fn config_def() -> ConfigDef {
+    const SUFFIX: &str =
+        " End the name with `!` for a required field, or `?` for an optional one (the default).";
+    ConfigDef::new()
+        .define_optional(
+            TOPIC_FIELD,
+            ConfigType::String,
+            Importance::Medium,
+            &format!("Name of the field that receives the record's topic.{SUFFIX}"),
+        )
+        .define_optional(
+            PARTITION_FIELD,
+            ConfigType::String,
+            Importance::Medium,
+            &format!("Name of the field that receives the record's Kafka partition.{SUFFIX}"),
+        )
+        .define_optional(
+            OFFSET_FIELD,
+            ConfigType::String,
+            Importance::Medium,
+            &format!(
+                "Name of the field that receives the record's Kafka offset; sink connectors \
+                 only.{SUFFIX}"
+            ),
+        )
+        .define_optional(
+            TIMESTAMP_FIELD,
+            ConfigType::String,
+            Importance::Medium,
+            &format!("Name of the field that receives the record's timestamp.{SUFFIX}"),
+        )
+        .define_optional(
+            STATIC_FIELD,
+            ConfigType::String,
+            Importance::Medium,
+            &format!("Name of the field that receives `static.value`.{SUFFIX}"),
+        )
+        .define_optional(
+            STATIC_VALUE,
+            ConfigType::String,
+            Importance::Medium,
+            "The string put in `static.field`.",
+        )
+        .define(
+            REPLACE_NULL_WITH_DEFAULT,
+            ConfigType::Boolean,
+            Some("true"),
+            None,
+            Importance::Medium,
+            "When copying the existing fields of a struct, whether a null field that has a \
+             default value gets that default (true) or stays null (false).",
+        )
+}
+
+/// A field to insert: its name and whether it is optional.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Spec {
+    name: String,
+    optional: bool,
+}
+
+impl Spec {
+    fn parse(spec: Option<String>) -> Option<Spec> {
+        let spec = spec?;
+        Some(if let Some(name) = spec.strip_suffix('?') {
+            Spec {
+                name: name.to_string(),
+                optional: true,
+            }
+        } else if let Some(name) = spec.strip_suffix('!') {
+            Spec {
+                name: name.to_string(),
+                optional: false,
+            }
+        } else {
+            Spec {
+                name: spec,
+                optional: true,
+            }
+        })
+    }
+
+    fn schema(&self, required: Schema, optional: Schema) -> Schema {
+        if self.optional {
+            optional
+        } else {
+            required
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Insertions {
+    topic: Option<Spec>,
+    partition: Option<Spec>,
+    offset: Option<Spec>,
+    timestamp: Option<Spec>,
+    static_field: Option<Spec>,
+    static_value: Option<String>,
+    replace_null_with_default: bool,
+}
+
+impl Insertions {
+    /// The struct schema with the configured fields after the existing ones.
+    fn updated_schema(&self, schema: &Schema) -> ConnectResult<Schema> {
+        if schema.ty() != crate::data::Type::Struct {
+            return Err(ConnectError::data("Cannot list fields on non-struct type"));
+        }
+        let mut b = copy_schema_basics(schema, SchemaBuilder::struct_());
+        for f in schema.fields() {
+            b = b.field(&f.name, f.schema.clone());
+        }
+        if let Some(s) = &self.topic {
+            b = b.field(
+                &s.name,
+                s.schema(Schema::string(), Schema::optional_string()),
+            );
+        }
+        if let Some(s) = &self.partition {
+            b = b.field(&s.name, s.schema(Schema::int32(), Schema::optional_int32()));
+        }
+        if let Some(s) = &self.offset {
+            b = b.field(&s.name, s.schema(Schema::int64(), Schema::optional_int64()));
+        }
+        if let Some(s) = &self.timestamp {
+            let required = timestamp_builder().build();
+            let optional = timestamp_builder().optional().build();
+            b = b.field(&s.name, s.schema(required, optional));
+        }
+        if let Some(s) = &self.static_field {
+            b = b.field(
+                &s.name,
+                s.schema(Schema::string(), Schema::optional_string()),
+            );
+        }
+        b.try_build()
+    }
+}
+
+/// The record metadata the inserted fields take their values from.
+struct Metadata {
+    topic: String,
+    partition: Option<i32>,
+    offset: Option<i64>,
+    timestamp: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct InsertField {
+    side: Side,
+    insert: Insertions,
+    schemas: SchemaCache,
+}
+
+impl InsertField {
+    pub fn new(side: Side) -> Self {
+        InsertField {
+            side,
+            insert: Insertions::default(),
+            schemas: SchemaCache::new(),
+        }
+    }
+
+    fn apply_schemaless(&self, value: &mut Value, meta: Metadata) -> ConnectResult<()> {
+        require_map(value, PURPOSE)?;
+        let Value::Map(entries) = value else {
+            return Ok(());
+        };
+        let ins = &self.insert;
+        let mut put = |name: &str, v: Value| {
+            match entries.iter_mut().find(|(k, _)| k.as_str() == Some(name)) {
+                Some((_, old)) => *old = v,
+                None => entries.push((Value::String(name.to_string()), v)),
+            };
+        };
+        if let Some(s) = &ins.topic {
+            put(&s.name, Value::String(meta.topic));
+        }
+        if let (Some(s), Some(p)) = (&ins.partition, meta.partition) {
+            put(&s.name, Value::Int32(p));
+        }
+        if let (Some(s), Some(o)) = (&ins.offset, meta.offset) {
+            put(&s.name, Value::Int64(o));
+        }
+        if let (Some(s), Some(t)) = (&ins.timestamp, meta.timestamp) {
+            put(&s.name, Value::Int64(t));
+        }
+        if let (Some(s), Some(v)) = (&ins.static_field, &ins.static_value) {
+            put(&s.name, Value::String(v.clone()));
+        }
+        Ok(())
+    }
+
+    fn updated_struct(&mut self, value: &Value, meta: Metadata) -> ConnectResult<(Schema, Struct)> {
+        let original = require_struct(value, PURPOSE)?;
+        let ins = &self.insert;
+        let schema = self
+            .schemas
+            .get_or_try_insert(&original.schema, |s| ins.updated_schema(s))?;
+        let mut values = Vec::with_capacity(schema.fields().len());
+        for (i, f) in original.schema.fields().iter().enumerate() {
+            let v = if ins.replace_null_with_default {
+                original.get_at(i)
+            } else {
+                original.values.get(i).unwrap_or(&Value::Null)
+            };
+            // `Struct.put` checks each value against its field's schema.
+            validate_value_at(&f.name, &f.schema, v)?;
+            values.push(v.clone());
+        }
+        if ins.topic.is_some() {
+            values.push(Value::String(meta.topic));
+        }
+        if ins.partition.is_some() {
+            values.push(meta.partition.map_or(Value::Null, Value::Int32));
+        }
+        if ins.offset.is_some() {
+            values.push(meta.offset.map_or(Value::Null, Value::Int64));
+        }
+        if ins.timestamp.is_some() {
+            values.push(meta.timestamp.map_or(Value::Null, Value::Timestamp));
+        }
+        if ins.static_field.is_some() {
+            values.push(ins.static_value.clone().map_or(Value::Null, Value::String));
+        }
+        Ok((schema.clone(), Struct { schema, values }))
+    }
+}
+
+impl Transformation for InsertField {
+    fn config_def(&self) -> ConfigDef {
+        config_def()
+    }
+
+    fn configure(&mut self, props: &Props) -> ConnectResult<()> {
+        let c = config_def().parse(props)?;
+        let insert = Insertions {
+            topic: Spec::parse(c.opt_string(TOPIC_FIELD)),
+            partition: Spec::parse(c.opt_string(PARTITION_FIELD)),
+            offset: Spec::parse(c.opt_string(OFFSET_FIELD)),
+            timestamp: Spec::parse(c.opt_string(TIMESTAMP_FIELD)),
+            static_field: Spec::parse(c.opt_string(STATIC_FIELD)),
+            static_value: c.opt_string(STATIC_VALUE),
+            replace_null_with_default: c.boolean(REPLACE_NULL_WITH_DEFAULT)?,
+        };
+        if insert.topic.is_none()
+            && insert.partition.is_none()
+            && insert.offset.is_none()
+            && insert.timestamp.is_none()
+            && insert.static_field.is_none()
+        {
+            return Err(ConnectError::config("No field insertion configured"));
+        }
+        if let (Some(field), None) = (&insert.static_field, &insert.static_value) {
+            return Err(ConnectError::config(format!(
+                "Invalid value null for configuration {STATIC_VALUE}: No value specified for \
+                 static field: {}",
+                field.name
+            )));
+        }
+        self.insert = insert;
+        self.schemas.clear();
+        Ok(())
+    }
+
+    fn apply(&mut self, record: &mut dyn ConnectRecord) -> ConnectResult<Outcome> {
+        if self.side.value(record).is_null() {
+            return Ok(Outcome::Keep);
+        }
+        let meta = Metadata {
+            topic: if self.insert.topic.is_some() {
+                record.topic().to_string()
+            } else {
+                String::new()
+            },
+            partition: record.kafka_partition(),
+            offset: record.kafka_offset(),
+            timestamp: record.timestamp(),
+        };
+        let schemaless = self.side.schema(record).is_none();
+        // Checked before anything changes, so a failing record is left as it was.
+        if schemaless {
+            require_map(self.side.value(record), PURPOSE)?;
+        } else {
+            require_struct(self.side.value(record), PURPOSE)?;
+        }
+        if self.insert.offset.is_some() && meta.offset.is_none() {
+            return Err(ConnectError::data(format!(
+                "Only SinkRecord supported for [{PURPOSE}], found: \
+                 org.apache.kafka.connect.source.SourceRecord"
+            )));
+        }
+        if schemaless {
+            let (_, value) = self.side.get_mut(record);
+            self.apply_schemaless(value, meta)?;
+        } else {
+            let (schema, value) = self.updated_struct(self.side.value(record), meta)?;
+            let (s, v) = self.side.get_mut(record);
+            *s = Some(schema);
+            *v = Value::Struct(value);
+        }
+        Ok(Outcome::Keep)
+    }
+
+    fn close(&mut self) {
+        self.schemas.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{LogicalType, Type};
+    use crate::transforms::test_records::{map, props, sink, source, transformation};
+    use std::sync::Arc;
+
+    const ALL: [(&str, &str); 5] = [
+        ("topic.field", "topic_field!"),
+        ("partition.field", "partition_field"),
+        ("timestamp.field", "timestamp_field?"),
+        ("static.field", "instance_id"),
+        ("static.value", "my-instance-id"),
+    ];
+
+    fn simple_schema() -> Schema {
+        SchemaBuilder::struct_()
+            .name("name")
+            .version(1)
+            .doc("doc")
+            .field("magic", Schema::optional_int64())
+            .build()
+    }
+
+    #[test]
+    fn copies_the_schema_and_inserts_every_configured_field() {
+        let mut t = transformation("InsertField$Value", &ALL);
+        let schema = simple_schema();
+        let value = Struct::new(schema.clone())
+            .unwrap()
+            .with("magic", 42i64)
+            .unwrap();
+        let mut r = source(
+            "test",
+            None,
+            Value::Null,
+            Some(schema.clone()),
+            value.into(),
+        );
+        r.timestamp = Some(789);
+        t.apply(&mut r).unwrap();
+
+        let out = r.value_schema.clone().unwrap();
+        assert_eq!(out.name(), Some("name"));
+        assert_eq!(out.version(), Some(1));
+        assert_eq!(out.doc(), Some("doc"));
+        let field = |n: &str| out.field(n).unwrap().schema.clone();
+        assert_eq!(field("magic"), Schema::optional_int64());
+        assert_eq!(field("topic_field"), Schema::string());
+        assert_eq!(field("partition_field"), Schema::optional_int32());
+        assert_eq!(
+            field("timestamp_field"),
+            timestamp_builder().optional().build()
+        );
+        assert_eq!(
+            field("timestamp_field").logical_type(),
+            Some(LogicalType::Timestamp)
+        );
+        assert_eq!(field("instance_id"), Schema::optional_string());
+
+        let s = r.value.as_struct().unwrap();
+        assert!(Arc::ptr_eq(&s.schema.0, &out.0));
+        assert_eq!(s.get("magic").unwrap(), &Value::Int64(42));
+        assert_eq!(s.get("topic_field").unwrap(), &Value::from("test"));
+        assert_eq!(s.get("partition_field").unwrap(), &Value::Int32(0));
+        assert_eq!(s.get("timestamp_field").unwrap(), &Value::Timestamp(789));
+        assert_eq!(
+            s.get("instance_id").unwrap(),
+            &Value::from("my-instance-id")
+        );
+        s.validate().unwrap();
+
+        // The same input schema gives the same output schema object.
+        let mut again = source(
+            "test",
+            None,
+            Value::Null,
+            Some(schema.clone()),
+            Struct::new(schema).unwrap().into(),
+        );
+        again.partition = Some(1);
+        t.apply(&mut again).unwrap();
+        assert!(Arc::ptr_eq(&again.value_schema.unwrap().0, &out.0));
+    }
+
+    #[test]
+    fn schemaless_map_gets_the_fields_as_plain_values() {
+        let mut t = transformation("InsertField$Value", &ALL);
+        let mut r = source(
+            "test",
+            None,
+            Value::Null,
+            None,
+            map(vec![("magic", Value::Int64(42))]),
+        );
+        r.timestamp = Some(123);
+        t.apply(&mut r).unwrap();
+        assert_eq!(r.value_schema, None);
+        assert_eq!(
+            r.value,
+            map(vec![
+                ("magic", Value::Int64(42)),
+                ("topic_field", "test".into()),
+                ("partition_field", Value::Int32(0)),
+                ("timestamp_field", Value::Int64(123)),
+                ("instance_id", "my-instance-id".into()),
+            ])
+        );
+    }
+
+    #[test]
+    fn schemaless_fields_overwrite_existing_keys_and_skip_absent_metadata() {
+        let mut t = transformation("InsertField$Value", &ALL);
+        let mut r = source(
+            "test",
+            None,
+            Value::Null,
+            None,
+            map(vec![("topic_field", "old".into()), ("a", Value::Int8(1))]),
+        );
+        r.partition = None;
+        t.apply(&mut r).unwrap();
+        assert_eq!(
+            r.value,
+            map(vec![
+                ("topic_field", "test".into()),
+                ("a", Value::Int8(1)),
+                ("instance_id", "my-instance-id".into()),
+            ])
+        );
+    }
+
+    #[test]
+    fn tombstones_and_null_keys_are_left_alone() {
+        let mut t = transformation("InsertField$Value", &ALL);
+        let mut r = source("test", None, Value::Null, None, Value::Null);
+        let before = r.clone();
+        t.apply(&mut r).unwrap();
+        assert_eq!(r, before);
+
+        let mut r = source(
+            "test",
+            None,
+            Value::Null,
+            Some(simple_schema()),
+            Value::Null,
+        );
+        let before = r.clone();
+        t.apply(&mut r).unwrap();
+        assert_eq!(r, before);
+
+        let mut k = transformation("InsertField$Key", &ALL);
+        let mut r = source(
+            "test",
+            None,
+            Value::Null,
+            None,
+            map(vec![("magic", Value::Int64(42))]),
+        );
+        let before = r.clone();
+        k.apply(&mut r).unwrap();
+        assert_eq!(r, before);
+    }
+
+    #[test]
+    fn key_side_of_a_tombstone() {
+        let mut k = transformation("InsertField$Key", &ALL);
+        let mut r = source(
+            "test",
+            None,
+            map(vec![("magic", Value::Int64(42))]),
+            None,
+            Value::Null,
+        );
+        k.apply(&mut r).unwrap();
+        assert_eq!(
+            r.key,
+            map(vec![
+                ("magic", Value::Int64(42)),
+                ("topic_field", "test".into()),
+                ("partition_field", Value::Int32(0)),
+                ("instance_id", "my-instance-id".into()),
+            ])
+        );
+        assert_eq!(r.value, Value::Null);
+    }
+
+    #[test]
+    fn null_fields_with_defaults_follow_replace_null_with_default() {
+        for (replace, expected) in [("false", Value::Null), ("true", Value::Int64(42))] {
+            let mut cfg = ALL.to_vec();
+            cfg.push(("replace.null.with.default", replace));
+            let mut t = transformation("InsertField$Value", &cfg);
+            let magic = SchemaBuilder::new(Type::Int64)
+                .optional()
+                .default_value(Value::Int64(42))
+                .build();
+            let schema = SchemaBuilder::struct_()
+                .name("name")
+                .field("magic_with_default", magic.clone())
+                .build();
+            let value = Struct::new(schema.clone()).unwrap();
+            let mut r = source("test", None, Value::Null, Some(schema), value.into());
+            t.apply(&mut r).unwrap();
+            let out = r.value_schema.unwrap();
+            assert_eq!(out.field("magic_with_default").unwrap().schema, magic);
+            let s = r.value.as_struct().unwrap();
+            assert_eq!(
+                s.get_without_default("magic_with_default").unwrap(),
+                &expected
+            );
+        }
+    }
+
+    #[test]
+    fn offset_needs_a_sink_record() {
+        let mut t = transformation("InsertField$Value", &[("offset.field", "off!")]);
+        let mut r = sink("t", None, Value::Null, None, map(vec![]));
+        r.offset = 77;
+        t.apply(&mut r).unwrap();
+        assert_eq!(r.value, map(vec![("off", Value::Int64(77))]));
+
+        let schema = SchemaBuilder::struct_().build();
+        let mut r = sink(
+            "t",
+            None,
+            Value::Null,
+            Some(schema.clone()),
+            Struct::new(schema.clone()).unwrap().into(),
+        );
+        r.offset = 78;
+        t.apply(&mut r).unwrap();
+        let out = r.value_schema.clone().unwrap();
+        assert_eq!(out.field("off").unwrap().schema, Schema::int64());
+        assert_eq!(
+            r.value.as_struct().unwrap().get("off").unwrap(),
+            &Value::Int64(78)
+        );
+
+        let mut s = source("t", None, Value::Null, None, map(vec![]));
+        let before = s.clone();
+        assert_eq!(
+            t.apply(&mut s).unwrap_err(),
+            ConnectError::data(
+                "Only SinkRecord supported for [field insertion], found: \
+                 org.apache.kafka.connect.source.SourceRecord"
+            )
+        );
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn wrong_operands_are_refused_with_connect_s_messages() {
+        let mut t = transformation("InsertField$Value", &[("topic.field", "topic_field")]);
+        let mut r = source(
+            "",
+            None,
+            Value::Null,
+            Some(Schema::int32()),
+            Value::Int32(42),
+        );
+        assert_eq!(
+            t.apply(&mut r).unwrap_err(),
+            ConnectError::data(
+                "Only Struct objects supported for [field insertion], found: java.lang.Integer"
+            )
+        );
+        let mut r = source("", None, Value::Null, None, Value::Int32(42));
+        assert_eq!(
+            t.apply(&mut r).unwrap_err(),
+            ConnectError::data(
+                "Only Map objects supported in absence of schema for [field insertion], found: \
+                 java.lang.Integer"
+            )
+        );
+        // A field that already exists cannot be added again.
+        let schema = SchemaBuilder::struct_()
+            .field("topic_field", Schema::string())
+            .build();
+        let value = Struct::new(schema.clone())
+            .unwrap()
+            .with("topic_field", "x")
+            .unwrap();
+        let mut r = source("t", None, Value::Null, Some(schema), value.into());
+        assert_eq!(
+            t.apply(&mut r).unwrap_err(),
+            ConnectError::data("Cannot create field because of field name duplication topic_field")
+        );
+    }
+
+    #[test]
+    fn configuration_errors() {
+        let mut t = InsertField::new(Side::Value);
+        assert_eq!(
+            t.configure(&props(&[])).unwrap_err(),
+            ConnectError::config("No field insertion configured")
+        );
+        assert_eq!(
+            t.configure(&props(&[("static.value", "v")])).unwrap_err(),
+            ConnectError::config("No field insertion configured")
+        );
+        assert_eq!(
+            t.configure(&props(&[("static.field", "s!")])).unwrap_err(),
+            ConnectError::config(
+                "Invalid value null for configuration static.value: No value specified for \
+                 static field: s"
+            )
+        );
+        assert_eq!(
+            t.configure(&props(&[
+                ("topic.field", "t"),
+                ("replace.null.with.default", "maybe")
+            ]))
+            .unwrap_err(),
+            ConnectError::config(
+                "Invalid value maybe for configuration replace.null.with.default: Expected value \
+                 to be either true or false"
+            )
+        );
+        let def = config_def();
+        assert_eq!(def.keys().len(), 7);
+        assert_eq!(
+            def.key("replace.null.with.default")
+                .unwrap()
+                .default_string()
+                .as_deref(),
+            Some("true")
+        );
+    }
+
+    #[test]
+    fn suffixes_choose_optionality() {
+        assert_eq!(
+            Spec::parse(Some("a!".into())),
+            Some(Spec {
+                name: "a".into(),
+                optional: false
+            })
+        );
+        assert_eq!(
+            Spec::parse(Some("a?".into())),
+            Some(Spec {
+                name: "a".into(),
+                optional: true
+            })
+        );
+        assert_eq!(
+            Spec::parse(Some("a".into())),
+            Some(Spec {
+                name: "a".into(),
+                optional: true
+            })
+        );
+        assert_eq!(Spec::parse(None), None);
+    }
+}
