@@ -863,6 +863,7 @@ pub(super) struct TopicNames {
 impl TopicNames {
     /// The name of `m`'s topic. The last one handed out is checked against librdkafka's name
     /// byte by byte, which costs less than `Message::topic` (a `strlen` and a UTF-8 check).
+    #[inline]
     pub(super) fn of(&mut self, m: &BorrowedMessage<'_>) -> Arc<str> {
         if let Some(last) = self.names.get(self.last) {
             // SAFETY: `m` is alive, so is its topic handle, whose name is a NUL-terminated
@@ -919,19 +920,31 @@ pub(super) async fn convert(
             .to_connect_into(topic, m.key(), &mut key_out)
             .map(|()| key_out)
     };
-    let exec = Executing::new(Stage::KeyConverter, conv.key_class);
-    let retry = |_: &mut ConsumedMessage| conv.key.to_connect(topic, m.key());
-    let Some(key) = errors.settle(exec, &mut record, first, retry).await? else {
-        return Ok(None);
+    // Only a failure goes to the error handler: a record that converts awaits no future.
+    let key = match first {
+        Ok(key) => key,
+        Err(e) => {
+            let exec = Executing::new(Stage::KeyConverter, conv.key_class);
+            let retry = |_: &mut ConsumedMessage| conv.key.to_connect(topic, m.key());
+            let Some(key) = errors.settle(exec, &mut record, Err(e), retry).await? else {
+                return Ok(None);
+            };
+            key
+        }
     };
-    let first = conv
+    let value = match conv
         .value
         .to_connect_into(topic, m.payload(), &mut value_out)
-        .map(|()| value_out);
-    let exec = Executing::new(Stage::ValueConverter, conv.value_class);
-    let retry = |_: &mut ConsumedMessage| conv.value.to_connect(topic, m.payload());
-    let Some(value) = errors.settle(exec, &mut record, first, retry).await? else {
-        return Ok(None);
+    {
+        Ok(()) => value_out,
+        Err(e) => {
+            let exec = Executing::new(Stage::ValueConverter, conv.value_class);
+            let retry = |_: &mut ConsumedMessage| conv.value.to_connect(topic, m.payload());
+            let Some(value) = errors.settle(exec, &mut record, Err(e), retry).await? else {
+                return Ok(None);
+            };
+            value
+        }
     };
     let (timestamp, timestamp_type) = match m.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
