@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `source` | FileStreamSource → embedded broker vs a raw rdkafka producer sending the same lines |
 //! | `sink` | embedded broker → FileStreamSink vs a raw rdkafka consumer writing the same file |
-//! | `postgres` | PostgresSource → embedded broker vs `COPY … TO STDOUT` of the same table (`--postgres`) |
+//! | `postgres` | PostgresSource → embedded broker vs `COPY … TO STDOUT` of the same table, and a pre-filled topic → PostgresSink vs a batched `INSERT … UNNEST` of the same rows (`--postgres`) |
 //! | `json` | JsonConverter (`schemas.enable=true`) vs serde_json on an equivalent struct |
 //! | `restart` | a panicking task's restart latency, panic → RUNNING |
 //! | `shutdown` | a worker's shutdown with 200 running source tasks |
@@ -23,6 +23,7 @@ mod inproc;
 mod java;
 mod json;
 mod postgres;
+mod postgres_sink;
 mod process;
 mod rebalance;
 mod restart;
