@@ -47,6 +47,7 @@ pub fn init(level: Option<&str>) -> Arc<LogControl> {
         ansi: terminal && !no_color,
         one_line: !terminal,
     };
+    let max = filter.max_level_hint();
     let (filter, handle) = reload::Layer::new(filter);
     let seen = Arc::default();
     tracing_subscriber::registry()
@@ -55,8 +56,29 @@ pub fn init(level: Option<&str>) -> Arc<LogControl> {
         // Outermost, so that it hears of every callsite, whatever the filter decides.
         .with(crate::rest::loggers::KnownTargets(Arc::clone(&seen)))
         .init();
+    // After `init`, which sets it from the whole subscriber's hint: `KnownTargets` wants every
+    // callsite, so that hint is TRACE.
+    set_log_max_level(max);
     log_panics();
     Arc::new(LogControl::new(handle, &wanted, seen))
+}
+
+/// Sets the `log` crate's max level to what the tracing filter lets through (`None`: it may let
+/// anything through). librdkafka's Rust wrapper logs through `log`, at TRACE for every message it
+/// frees; `log`'s macros test this level before anything else, so with it at the filter's level a
+/// disabled line costs a comparison instead of a trip through the tracing subscriber. Called
+/// at start and whenever `/admin/loggers` changes the filter.
+pub fn set_log_max_level(max: Option<tracing::level_filters::LevelFilter>) {
+    use tracing::level_filters::LevelFilter;
+    let level = match max.unwrap_or(LevelFilter::TRACE) {
+        LevelFilter::OFF => log::LevelFilter::Off,
+        LevelFilter::ERROR => log::LevelFilter::Error,
+        LevelFilter::WARN => log::LevelFilter::Warn,
+        LevelFilter::INFO => log::LevelFilter::Info,
+        LevelFilter::DEBUG => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    };
+    log::set_max_level(level);
 }
 
 /// How events are written.

@@ -202,3 +202,198 @@ async fn a_sink_with_four_tasks_owns_each_of_four_partitions_once_and_gets_every
         assert_eq!(tasks.len(), 1, "{tp} was consumed by tasks {tasks:?}");
     }
 }
+
+/// The sink reads and converts the next batches while `put` runs. A rewind the task asks for
+/// (`SinkTaskContext::offset`) and a pause of a partition must still act at the next `put`: after
+/// the rewind the partition goes on exactly from the offset asked for (none of the records read
+/// ahead before it), and a paused partition gets no record until resumed, then every one it
+/// missed, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sink_reading_ahead_honours_a_rewind_and_a_pause_at_the_next_put() {
+    use plugins::{SeenPut, PAUSED_PUTS, PAUSE_AT, REWIND_AT, REWIND_TO, SEEN_PUTS};
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    const PER_PARTITION: i64 = 20_000;
+    let w = TestWorker::start(&[], registry()).await;
+    w.broker.create_topic("ahead", 2).await;
+    // The whole topic is there before the sink starts, so it always has batches read ahead.
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", w.broker.bootstrap_servers())
+        .create()
+        .unwrap();
+    for i in 0..PER_PARTITION {
+        for p in 0..2 {
+            let value = format!("record {i} of {p}");
+            let mut record = BaseRecord::<(), str>::to("ahead")
+                .payload(&value)
+                .partition(p);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, r)) => {
+                        record = r;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let string = "org.apache.kafka.connect.storage.StringConverter";
+    w.worker
+        .add_connector(props(&[
+            ("name", "ahead"),
+            ("connector.class", "test.RewindingPausingSinkConnector"),
+            ("topics", "ahead"),
+            ("file", w.path("unused").to_str().unwrap()),
+            ("key.converter", string),
+            ("value.converter", string),
+        ]))
+        .await
+        .unwrap();
+    let last = |puts: &[SeenPut], p: i32| {
+        puts.iter()
+            .flat_map(|s| s.records.iter())
+            .rev()
+            .find(|(q, _)| *q == p)
+            .map(|(_, o)| *o)
+    };
+    let done = eventually(Duration::from_secs(60), || {
+        let puts = SEEN_PUTS.lock().unwrap();
+        puts.iter().any(|s| s.rewound)
+            && last(&puts, 0) == Some(PER_PARTITION - 1)
+            && last(&puts, 1) == Some(PER_PARTITION - 1)
+    })
+    .await;
+    w.worker.shutdown().await;
+    let puts = SEEN_PUTS.lock().unwrap().clone();
+    assert!(
+        done,
+        "{} puts, last offsets {:?} and {:?}",
+        puts.len(),
+        last(&puts, 0),
+        last(&puts, 1)
+    );
+
+    // Partition 0: consecutive up to the rewind's put, then consecutive again from REWIND_TO.
+    let rewind = puts.iter().position(|s| s.rewound).unwrap();
+    let offsets = |range: &[SeenPut], p: i32| -> Vec<i64> {
+        range
+            .iter()
+            .flat_map(|s| s.records.iter())
+            .filter(|(q, _)| *q == p)
+            .map(|(_, o)| *o)
+            .collect()
+    };
+    let before = offsets(&puts[..=rewind], 0);
+    let rewound_at = *before.last().unwrap();
+    assert!(rewound_at >= REWIND_AT);
+    assert_consecutive(&before, 0..rewound_at + 1, "partition 0 up to the rewind");
+    // After the rewind, partition 0 goes on from REWIND_TO, none of what was read ahead.
+    assert_consecutive(
+        &offsets(&puts[rewind + 1..], 0),
+        REWIND_TO..PER_PARTITION,
+        "partition 0 after the rewind",
+    );
+
+    // Partition 1: nothing while paused, and every record once, in order.
+    let paused: Vec<&SeenPut> = puts.iter().filter(|s| s.partition_1_paused).collect();
+    assert_eq!(
+        paused.len(),
+        PAUSED_PUTS,
+        "puts while partition 1 was paused"
+    );
+    for s in &paused {
+        assert!(
+            s.records.iter().all(|(p, _)| *p == 0),
+            "a record of paused partition 1 was put: {:?}",
+            s.records.iter().find(|(p, _)| *p == 1)
+        );
+    }
+    let first_paused = puts.iter().position(|s| s.partition_1_paused).unwrap();
+    assert!(offsets(&puts[..first_paused], 1).last().unwrap() >= &PAUSE_AT);
+    assert_consecutive(&offsets(&puts, 1), 0..PER_PARTITION, "partition 1");
+}
+
+/// A sink reading two topics whose records interleave: each record carries its own topic's
+/// name (the runtime shares one name per topic and checks each message against the last), and
+/// its value as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sink_of_two_topics_names_each_records_topic() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    const PER_TOPIC: usize = 3_000;
+    let w = TestWorker::start(&[], registry()).await;
+    // Names of one length differing in their last byte, and a longer one sharing a prefix.
+    let topics = ["orders-a", "orders-b", "orders-b2"];
+    for t in topics {
+        w.broker.create_topic(t, 1).await;
+    }
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", w.broker.bootstrap_servers())
+        .set("linger.ms", "0")
+        .create()
+        .unwrap();
+    for i in 0..PER_TOPIC {
+        for t in topics {
+            let value = format!("{t}:{i}");
+            let mut record = BaseRecord::<(), str>::to(t).payload(&value);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, r)) => {
+                        record = r;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    let string = "org.apache.kafka.connect.storage.StringConverter";
+    w.worker
+        .add_connector(props(&[
+            ("name", "two-topics"),
+            ("connector.class", "test.TopicRecordingSinkConnector"),
+            ("topics", &topics.join(",")),
+            ("file", w.path("unused").to_str().unwrap()),
+            ("value.converter", string),
+        ]))
+        .await
+        .unwrap();
+    let all = topics.len() * PER_TOPIC;
+    let done = eventually(Duration::from_secs(60), || {
+        plugins::TOPICS_SEEN.lock().unwrap().len() >= all
+    })
+    .await;
+    w.worker.shutdown().await;
+    let seen = plugins::TOPICS_SEEN.lock().unwrap().clone();
+    assert!(done, "{} of {all} records", seen.len());
+    assert_eq!(seen.len(), all);
+    for (topic, value) in &seen {
+        assert_eq!(Some(topic.as_str()), value.split(':').next(), "{value}");
+    }
+    for t in topics {
+        let values: Vec<&str> = seen
+            .iter()
+            .filter(|(topic, _)| topic == t)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let expected: Vec<String> = (0..PER_TOPIC).map(|i| format!("{t}:{i}")).collect();
+        let first_difference = values.iter().zip(&expected).position(|(v, e)| v != e);
+        assert_eq!(first_difference, None, "{t}: records out of order");
+        assert_eq!(values.len(), PER_TOPIC, "{t}");
+    }
+}
+
+/// Fails at the first offset that is not the next of `expected`, without printing thousands.
+fn assert_consecutive(offsets: &[i64], expected: std::ops::Range<i64>, what: &str) {
+    let want: Vec<i64> = expected.collect();
+    if let Some(i) = (0..offsets.len().min(want.len())).find(|i| offsets[*i] != want[*i]) {
+        panic!(
+            "{what}: offset {} where {} was due (after {:?})",
+            offsets[i],
+            want[i],
+            &offsets[i.saturating_sub(3)..i]
+        );
+    }
+    assert_eq!(offsets.len(), want.len(), "{what}: how many records");
+}

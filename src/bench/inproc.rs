@@ -263,15 +263,25 @@ pub struct Watermarks {
     pub records: i64,
 }
 
+/// How often the watchers look at progress when a ratio is timed: the high watermark
+/// ([`wait_high_watermark`]) and a file's length ([`wait_file_len`]).
+pub const WATERMARK_POLL: Duration = Duration::from_millis(2);
+pub const FILE_POLL: Duration = Duration::from_millis(1);
+/// How often they look when one side runs alone (`--source-side`, `--sink-side`), e.g. under
+/// callgrind: a watcher works by the clock, so under valgrind its instructions per record
+/// grow with the machine's load; looking rarely keeps that noise out of the counts.
+pub const ONE_SIDE_POLL: Duration = Duration::from_millis(50);
+
 /// Waits (blocking) until the high watermarks of `partitions` partitions of `topic` add up to
-/// `target`, checking every 2 ms. A topic that does not exist yet counts as 0. Gives up when
-/// `stop` is set.
+/// `target`, checking `every` so often. A topic that does not exist yet counts as 0. Gives up
+/// when `stop` is set.
 pub fn wait_high_watermark(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
     target: i64,
     timeout: Duration,
+    every: Duration,
     stop: &AtomicBool,
 ) -> anyhow::Result<Watermarks> {
     let c: BaseConsumer = ClientConfig::new()
@@ -313,17 +323,18 @@ pub fn wait_high_watermark(
         if Instant::now() > deadline {
             bail!("{topic} reached only {sum} of {target} records in {timeout:?}");
         }
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(every);
     }
 }
 
 /// Waits (blocking) until `path` holds at least each of `marks` bytes (ascending), checking
-/// every millisecond; returns when each was reached, or `None` if `timeout` passed or `stop`
+/// `every` so often; returns when each was reached, or `None` if `timeout` passed or `stop`
 /// was set first.
 pub fn wait_file_len(
     path: &Path,
     marks: &[u64],
     timeout: Duration,
+    every: Duration,
     stop: &AtomicBool,
 ) -> Option<Vec<Instant>> {
     let deadline = Instant::now() + timeout;
@@ -340,7 +351,7 @@ pub fn wait_file_len(
         if stop.load(Ordering::Relaxed) || now > deadline {
             return None;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        std::thread::sleep(every);
     }
 }
 

@@ -365,7 +365,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
         let (b, t) = (peer.bootstrap.clone(), topic.clone());
         let (_stop, flag) = StopOnDrop::new();
         let watch = tokio::task::spawn_blocking(move || {
-            inproc::wait_high_watermark(&b, &t, 1, n as i64, TIMEOUT, &flag)
+            inproc::wait_high_watermark(&b, &t, 1, n as i64, TIMEOUT, inproc::WATERMARK_POLL, &flag)
         });
         let (_p, _) = spawn(side, peer, &dir, &conn)?;
         let w = watch.await??;
@@ -460,7 +460,7 @@ async fn raw_source(bootstrap: &str, input: &Path, n: usize) -> anyhow::Result<f
     let (b, t) = (bootstrap.to_string(), topic.clone());
     let (_stop, flag) = StopOnDrop::new();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_high_watermark(&b, &t, 1, n as i64, TIMEOUT, &flag)
+        inproc::wait_high_watermark(&b, &t, 1, n as i64, TIMEOUT, inproc::WATERMARK_POLL, &flag)
     });
     let (b, i) = (bootstrap.to_string(), input.to_path_buf());
     tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
@@ -502,7 +502,9 @@ async fn raw_sink(
 async fn wait_marks(path: &Path, marks: [u64; 2]) -> anyhow::Result<Vec<Instant>> {
     let (_stop, flag) = StopOnDrop::new();
     let p = path.to_path_buf();
-    tokio::task::spawn_blocking(move || inproc::wait_file_len(&p, &marks, TIMEOUT, &flag))
-        .await?
-        .with_context(|| format!("{} did not reach {} bytes", path.display(), marks[1]))
+    tokio::task::spawn_blocking(move || {
+        inproc::wait_file_len(&p, &marks, TIMEOUT, inproc::FILE_POLL, &flag)
+    })
+    .await?
+    .with_context(|| format!("{} did not reach {} bytes", path.display(), marks[1]))
 }

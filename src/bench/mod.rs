@@ -78,6 +78,12 @@ pub struct BenchArgs {
     /// with callgrind (`scripts/callgrind-source.sh`).
     #[arg(long, value_name = "SIDE", value_parser = ["raw", "kconnect"])]
     pub source_side: Option<String>,
+    /// Run only this side of the `sink` benchmark (`raw` or `kconnect`), with
+    /// `fetch.queue.backoff.ms=10` (the like-for-like settings): no ratio, but a process that
+    /// does one side's work alone, e.g. to count its instructions per consumed record with
+    /// callgrind (`scripts/callgrind-sink.sh`).
+    #[arg(long, value_name = "SIDE", value_parser = ["raw", "kconnect"])]
+    pub sink_side: Option<String>,
     /// A real Kafka broker for the `java` benchmark (kconnect next to Apache Kafka Connect).
     /// `scripts/bench-vs-java.sh` starts one and passes it.
     #[arg(long, value_name = "BOOTSTRAP", requires = "java_classpath")]
@@ -110,6 +116,8 @@ pub(crate) struct Plan {
     pub startups: usize,
     /// `--source-side`: the one side of the source benchmark to run (`None`: both).
     pub source_side: Option<String>,
+    /// `--sink-side`: the one side of the sink benchmark to run (`None`: both).
+    pub sink_side: Option<String>,
 }
 
 impl Plan {
@@ -123,6 +131,7 @@ impl Plan {
                 load_tasks: 10,
                 startups: 2,
                 source_side: args.source_side.clone(),
+                sink_side: args.sink_side.clone(),
             }
         } else {
             Plan {
@@ -133,6 +142,7 @@ impl Plan {
                 load_tasks: 50,
                 startups: 5,
                 source_side: args.source_side.clone(),
+                sink_side: args.sink_side.clone(),
             }
         }
     }
@@ -419,9 +429,10 @@ broker and passes both; `failover` alone takes about six minutes, most of it Jav
 default `scheduled.rebalance.max.delay.ms`),
 `--lines N` (records of the source and sink benchmarks, default 1,000,000), `--quick`,
 `--markdown PATH` (write the report there; a full run writes `BENCHMARKS.md` in the current
-directory), `--no-markdown`, `--source-side raw|kconnect` (one side of `source` alone, no
-ratio). The table goes to stdout; logs go to stderr. The exit code is 1 only
-if a benchmark could not run; a missed target is reported, not an error.
+directory), `--no-markdown`, `--source-side raw|kconnect` and `--sink-side raw|kconnect` (one
+side of `source` or `sink` alone, no ratio; the sink side with `fetch.queue.backoff.ms=10`).
+The table goes to stdout; logs go to stderr. The exit code is 1 only if a benchmark could not
+run; a missed target is reported, not an error.
 
 Every kconnect number is compared with a baseline measured in the same run on the same machine
 (ratios), so the numbers say how much the runtime costs over the clients it is built on, not how
@@ -434,12 +445,13 @@ between rounds on a small machine: compare ratios across runs, not single rounds
 ### Instructions per record (callgrind)
 
 Records/s on a shared machine swing by tens of percent; instruction counts do not. To see
-what one source record costs, and what a change saved:
+what one source or sink record costs, and what a change saved:
 
 ```sh
 apt-get install -y valgrind                  # if missing
 cargo build --release
 scripts/callgrind-source.sh 20000            # raw: … instructions per record; kconnect: …
+scripts/callgrind-sink.sh 20000              # the same per consumed record
 SIDES=both scripts/callgrind-source.sh 20000 /path/to/an/older/kconnect
 ```
 
@@ -447,26 +459,60 @@ The script runs `kconnect bench --quick --only source --source-side SIDE --lines
 `valgrind --tool=callgrind`, once with N and once with 2N lines, and prints (Ir(2N) - Ir(N)) / N:
 what one more record costs the whole process (every thread: the task or the raw loop, the
 producer, librdkafka's threads, the embedded broker), with start-up and the input file
-cancelling out. The threads that work by the clock (the watermark poller, idle timers) add a
-few percent of noise. A binary older than `--source-side` runs both sides (`SIDES=both`);
-subtract the raw side's count. For where the instructions go, keep one run's output
+cancelling out. The threads that work by the clock add noise, which grows with the machine's
+load under valgrind: with one side alone the watchers look at progress every 50 ms (not every
+1-2 ms), which leaves idle timers, a few percent. A binary older than `--source-side` runs both sides (`SIDES=both`);
+subtract the raw side's count. `scripts/callgrind-sink.sh` does the same with `--only sink
+--sink-side SIDE`: every thread of the process again, so the feeding producer and the embedded
+broker too, which both sides share; kconnect minus raw is what the sink path adds. For where the instructions go, keep one run's output
 (`valgrind --tool=callgrind --callgrind-out-file=k.out target/release/kconnect bench --quick
 --only source --no-markdown --source-side kconnect --lines 40000`) and read it with
 `callgrind_annotate --inclusive=yes k.out`.
 ";
 
-/// BENCHMARKS.md: machine, date, command, build, results and how they were measured.
+/// The `## ` sections the report is made of; any other one found in the report being replaced
+/// is kept (see [`kept_sections`]).
+const GENERATED_SECTIONS: &[&str] = &[
+    "## Last run",
+    "## How each number is measured",
+    "## Running it",
+];
+
+/// The `## ` sections of `previous` (the report being replaced) that the bench does not write,
+/// as they were and in their order: numbers that come from elsewhere than a bench run, such as
+/// instruction counts before and after a change, measured with the callgrind scripts.
+fn kept_sections(previous: &str) -> String {
+    let mut out = String::new();
+    let mut keep = false;
+    for line in previous.split_inclusive('\n') {
+        if line.starts_with("## ") {
+            keep = !GENERATED_SECTIONS.contains(&line.trim_end());
+        }
+        if keep {
+            out.push_str(line);
+        }
+    }
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    out
+}
+
+/// BENCHMARKS.md: machine, date, command, build, results and how they were measured, with the
+/// sections of `previous` (the file being replaced) that a run does not write.
 fn markdown_report(
     rows: &[Row],
     notes: &[String],
     plan: &Plan,
     started: u64,
     load_before: &str,
+    previous: &str,
 ) -> String {
     let mut out = String::from(
         "# Benchmarks\n\n`kconnect bench` measures kconnect against raw rdkafka clients and \
-         serde_json in one process run and reports ratios. This file is written by it; see the \
-         end for how to run it.\n\n## Last run\n\n",
+         serde_json in one process run and reports ratios. This file is written by it (a run \
+         keeps the sections it does not write, such as the instruction counts); see the end for \
+         how to run it.\n\n## Last run\n\n",
     );
     // The classpath runs to thousands of characters of one machine's Maven cache, and the
     // PostgreSQL URL holds a password: name them instead.
@@ -531,6 +577,7 @@ fn markdown_report(
         let _ = writeln!(out, "- {n}");
     }
     out.push('\n');
+    out.push_str(&kept_sections(previous));
     out.push_str(HOW_TO_RUN);
     out
 }
@@ -668,9 +715,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         None
     };
     if let Some(path) = markdown {
+        let previous = std::fs::read_to_string(&path).unwrap_or_default();
         match std::fs::write(
             &path,
-            markdown_report(&rows, &notes, &plan, started, &load_before),
+            markdown_report(&rows, &notes, &plan, started, &load_before, &previous),
         ) {
             Ok(()) => println!("wrote {}", path.display()),
             Err(e) => {
@@ -689,6 +737,36 @@ pub async fn run(args: BenchArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_report_keeps_the_sections_a_run_does_not_write() {
+        let previous = "# Benchmarks\n\nintro\n\n## Last run\n\n| old | row |\n\n\
+                        ## Instructions per record, before and after\n\n| sink | 1 |\n\n\
+                        ## How each number is measured\n\n- old note\n\n## Notes\n\nkept\n\
+                        ## Running it\n\n```sh\ncargo run\n```\n";
+        assert_eq!(
+            kept_sections(previous),
+            "## Instructions per record, before and after\n\n| sink | 1 |\n\n\
+             ## Notes\n\nkept\n\n"
+        );
+        assert_eq!(kept_sections(""), "");
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let plan = Plan::new(&<Cli as clap::Parser>::parse_from(["bench", "--quick"]).bench);
+        let report = markdown_report(&[], &["a note".into()], &plan, 0, "0.00", previous);
+        // Generated sections are replaced, kept ones come before how to run it.
+        assert!(!report.contains("| old | row |") && !report.contains("old note"));
+        let kept = report
+            .find("## Instructions per record, before and after")
+            .unwrap();
+        assert!(report.find("- a note").unwrap() < kept);
+        assert!(kept < report.find("## Running it").unwrap());
+        // A report carried over twice stays the same.
+        assert_eq!(kept_sections(&report), kept_sections(previous));
+    }
 
     #[test]
     fn median_and_nearest_rank_percentiles() {

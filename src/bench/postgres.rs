@@ -146,7 +146,15 @@ async fn kconnect_round(
     let (b2, t2) = (broker.bootstrap_servers().to_string(), topic.clone());
     let (stop, flag) = StopOnDrop::new();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_high_watermark(&b2, &t2, 1, n as i64, TIMEOUT, &flag)
+        inproc::wait_high_watermark(
+            &b2,
+            &t2,
+            1,
+            n as i64,
+            TIMEOUT,
+            inproc::WATERMARK_POLL,
+            &flag,
+        )
     });
     let t0 = Instant::now();
     w.worker

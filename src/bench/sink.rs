@@ -89,16 +89,24 @@ const VARIANTS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The like-for-like consumer settings (the last variant): what the target is judged on.
+fn like_for_like() -> &'static [(&'static str, &'static str)] {
+    VARIANTS[VARIANTS.len() - 1].1
+}
+
 pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     let n = plan.lines;
     let partitions = partitions_for(n);
+    if let Some(side) = &plan.sink_side {
+        return one_side(plan, partitions, side).await;
+    }
     let mut rows = Vec::new();
     let mut feeders = Vec::new();
     for (label, consumer) in VARIANTS {
         let (mut raw, mut kc) = (Timing::default(), Timing::default());
         for round in 0..plan.rounds {
-            let r = raw_round(n, partitions, consumer).await?;
-            let k = kconnect_round(n, partitions, consumer).await?;
+            let r = raw_round(n, partitions, consumer, inproc::FILE_POLL).await?;
+            let k = kconnect_round(n, partitions, consumer, inproc::FILE_POLL).await?;
             eprintln!(
                 "  sink{label} round {}: raw {} steady, {} end to end (feeder {}); \
                  kconnect {} steady, {} end to end (feeder {})",
@@ -202,6 +210,29 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     })
 }
 
+/// `--sink-side`: one side's rounds alone, like for like, reported without a ratio.
+async fn one_side(plan: &Plan, partitions: i32, side: &str) -> anyhow::Result<Report> {
+    let n = plan.lines;
+    let mut best = Timing::default();
+    for _ in 0..plan.rounds {
+        let t = match side {
+            "raw" => raw_round(n, partitions, like_for_like(), inproc::ONE_SIDE_POLL).await?,
+            _ => kconnect_round(n, partitions, like_for_like(), inproc::ONE_SIDE_POLL).await?,
+        };
+        if t.steady > best.steady {
+            best = t;
+        }
+    }
+    Ok(Report {
+        rows: vec![Row::info(
+            format!("sink ({side} side only, fetch.queue.backoff.ms=10)"),
+            best.steady,
+            Unit::PerSec,
+        )],
+        notes: vec![],
+    })
+}
+
 /// The feeder's producer, connected and holding its idempotent producer id, so that its
 /// start-up (a 500 ms retry timer in librdkafka) is not timed.
 struct Feeder {
@@ -250,7 +281,12 @@ async fn join_feeder(
         .map_err(|_| anyhow!("the feeder panicked"))?
 }
 
-async fn raw_round(n: usize, partitions: i32, settings: &[(&str, &str)]) -> anyhow::Result<Timing> {
+async fn raw_round(
+    n: usize,
+    partitions: i32,
+    settings: &[(&str, &str)],
+    poll: Duration,
+) -> anyhow::Result<Timing> {
     let broker = EmbeddedBroker::start()?;
     broker.create_topic(TOPIC, partitions)?;
     let feeder = ready_feeder(&broker).await?;
@@ -280,7 +316,7 @@ async fn raw_round(n: usize, partitions: i32, settings: &[(&str, &str)]) -> anyh
     let (stop_watch, flag2) = StopOnDrop::new();
     let out3 = output.clone();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_file_len(&out3, &marks(n).0, TIMEOUT, &flag2)
+        inproc::wait_file_len(&out3, &marks(n).0, TIMEOUT, poll, &flag2)
     });
     let t0 = Instant::now();
     let fed = feed(feeder, n, partitions);
@@ -343,6 +379,7 @@ async fn kconnect_round(
     n: usize,
     partitions: i32,
     settings: &[(&str, &str)],
+    poll: Duration,
 ) -> anyhow::Result<Timing> {
     let broker = Arc::new(EmbeddedBroker::start()?);
     broker.create_topic(TOPIC, partitions)?;
@@ -354,7 +391,7 @@ async fn kconnect_round(
     worker_props.extend(keys.iter().map(|(k, v)| (k.as_str(), *v)));
     let w = InProcWorker::start(&broker, &worker_props, PluginRegistry::builtin()).await?;
     let output = w.dir.path("output.txt");
-    let result = kconnect_measure(&w, &broker, &output, n, partitions).await;
+    let result = kconnect_measure(&w, &broker, &output, n, partitions, poll).await;
     w.stop().await;
     drop(broker);
     result
@@ -366,6 +403,7 @@ async fn kconnect_measure(
     output: &Path,
     n: usize,
     partitions: i32,
+    poll: Duration,
 ) -> anyhow::Result<Timing> {
     w.worker
         .add_connector(props(&[
@@ -381,7 +419,7 @@ async fn kconnect_measure(
     let (stop, flag) = StopOnDrop::new();
     let out2 = output.to_path_buf();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_file_len(&out2, &marks(n).0, TIMEOUT, &flag)
+        inproc::wait_file_len(&out2, &marks(n).0, TIMEOUT, poll, &flag)
     });
     let t0 = Instant::now();
     let fed = feed(feeder, n, partitions);
@@ -401,7 +439,7 @@ async fn kconnect_measure(
     let (_s, never) = StopOnDrop::new();
     let out3 = output.to_path_buf();
     let complete = tokio::task::spawn_blocking(move || {
-        inproc::wait_file_len(&out3, &[full], Duration::from_secs(15), &never)
+        inproc::wait_file_len(&out3, &[full], Duration::from_secs(15), poll, &never)
     })
     .await?;
     let len = std::fs::metadata(output)?.len();

@@ -44,8 +44,8 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
     }
     let (mut raw, mut kc) = (Timing::default(), Timing::default());
     for round in 0..plan.rounds {
-        let r = raw_round(&broker, &input, n, round).await?;
-        let k = kconnect_round(&broker, &input, n, round).await?;
+        let r = raw_round(&broker, &input, n, round, inproc::WATERMARK_POLL).await?;
+        let k = kconnect_round(&broker, &input, n, round, inproc::WATERMARK_POLL).await?;
         eprintln!(
             "  source round {}: raw {} steady, {} overall, first record after {:.0} ms; \
              kconnect {} steady, {} overall, first record after {:.0} ms",
@@ -110,8 +110,8 @@ async fn one_side(
     let mut best = Timing::default();
     for round in 0..plan.rounds {
         let t = match side {
-            "raw" => raw_round(broker, input, plan.lines, round).await?,
-            _ => kconnect_round(broker, input, plan.lines, round).await?,
+            "raw" => raw_round(broker, input, plan.lines, round, inproc::ONE_SIDE_POLL).await?,
+            _ => kconnect_round(broker, input, plan.lines, round, inproc::ONE_SIDE_POLL).await?,
         };
         if t.steady > best.steady {
             best = t;
@@ -132,6 +132,7 @@ async fn raw_round(
     input: &std::path::Path,
     n: usize,
     round: usize,
+    poll: Duration,
 ) -> anyhow::Result<Timing> {
     let topic = format!("raw-source-{round}");
     broker.ensure_topic(&topic, 1)?;
@@ -140,7 +141,7 @@ async fn raw_round(
     let (b2, t2) = (bootstrap.clone(), topic.clone());
     let (_stop, flag) = StopOnDrop::new();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_high_watermark(&b2, &t2, 1, n as i64, TIMEOUT, &flag)
+        inproc::wait_high_watermark(&b2, &t2, 1, n as i64, TIMEOUT, poll, &flag)
     });
     let t0 = Instant::now();
     let sent = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
@@ -166,13 +167,14 @@ async fn kconnect_round(
     input: &std::path::Path,
     n: usize,
     round: usize,
+    poll: Duration,
 ) -> anyhow::Result<Timing> {
     let w = InProcWorker::start(broker, &[], PluginRegistry::builtin()).await?;
     let topic = format!("kconnect-source-{round}");
     let (b2, t2) = (broker.bootstrap_servers().to_string(), topic.clone());
     let (stop, flag) = StopOnDrop::new();
     let watch = tokio::task::spawn_blocking(move || {
-        inproc::wait_high_watermark(&b2, &t2, 1, n as i64, TIMEOUT, &flag)
+        inproc::wait_high_watermark(&b2, &t2, 1, n as i64, TIMEOUT, poll, &flag)
     });
     let t0 = Instant::now();
     w.worker

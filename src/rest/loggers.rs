@@ -91,7 +91,13 @@ impl LogControl {
         initial: &str,
         seen: Arc<Mutex<BTreeSet<String>>>,
     ) -> Self {
-        let reload: Reload = Box::new(move |f| handle.reload(f).map_err(|e| e.to_string()));
+        // The process's own filter: `log`'s max level follows it (see `set_log_max_level`).
+        let reload: Reload = Box::new(move |f| {
+            let max = f.max_level_hint();
+            handle.reload(f).map_err(|e| e.to_string())?;
+            crate::logging::set_log_max_level(max);
+            Ok(())
+        });
         Self::with(reload, initial, seen, None)
     }
 
@@ -396,6 +402,27 @@ mod tests {
         c.set_level("kconnect_actors", "DEBUG").unwrap();
         assert_eq!(c.level("kconnect_actors::task").unwrap().level, "DEBUG");
         assert!(c.level("kconnect_actors::nothing").is_none());
+    }
+
+    /// librdkafka's wrapper logs through `log`: its lines must show once a level lets them
+    /// through, and cost nothing while none does. The only test of this binary that touches
+    /// `log`'s global max level.
+    #[test]
+    fn the_log_crates_max_level_follows_the_process_filter() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let (layer, handle) = reload::Layer::new(EnvFilter::new("warn"));
+        let _subscriber = tracing_subscriber::registry().with(layer);
+        let c = LogControl::new(handle, "warn", Default::default());
+        c.set_level("root", "WARN").unwrap();
+        assert_eq!(log::max_level(), log::LevelFilter::Warn);
+        // One namespace at TRACE (rdkafka's trace lines included) raises the whole bar.
+        c.set_level("rdkafka", "TRACE").unwrap();
+        assert_eq!(log::max_level(), log::LevelFilter::Trace);
+        c.set_level("rdkafka", "ERROR").unwrap();
+        assert_eq!(log::max_level(), log::LevelFilter::Warn);
+        // root takes rdkafka with it.
+        c.set_level("root", "OFF").unwrap();
+        assert_eq!(log::max_level(), log::LevelFilter::Off);
     }
 
     #[test]

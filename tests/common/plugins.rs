@@ -441,6 +441,136 @@ pub fn commit_recording_file_source() -> ConnectorPlugin {
     )
 }
 
+// ---- A sink that rewinds one partition and pauses another while the runtime reads ahead. ----
+
+/// Partition 0 is rewound to REWIND_TO once a put holds an offset of it at or past REWIND_AT.
+pub const REWIND_AT: i64 = 5_000;
+pub const REWIND_TO: i64 = 1_000;
+/// Partition 1 is paused once a put holds an offset of it at or past PAUSE_AT, and resumed in
+/// the PAUSED_PUTS-th put after that.
+pub const PAUSE_AT: i64 = 3_000;
+pub const PAUSED_PUTS: usize = 4;
+
+/// One `put` as the rewinding sink saw it.
+#[derive(Debug, Clone)]
+pub struct SeenPut {
+    /// (partition, offset) of each record, in order.
+    pub records: Vec<(i32, i64)>,
+    /// Partition 1 was paused (asked before this put, not resumed yet) when it came.
+    pub partition_1_paused: bool,
+    /// This put asked for the rewind of partition 0.
+    pub rewound: bool,
+}
+
+pub static SEEN_PUTS: Mutex<Vec<SeenPut>> = Mutex::new(Vec::new());
+
+#[derive(Default)]
+pub struct RewindingPausingSink {
+    ctx: Option<SinkTaskContext>,
+    rewound: bool,
+    /// Puts since partition 1 was paused (`None`: not paused).
+    paused_for: Option<usize>,
+    pause_done: bool,
+}
+
+#[async_trait]
+impl SinkTask for RewindingPausingSink {
+    async fn start(&mut self, ctx: SinkTaskContext, _props: &Props) -> ConnectResult<()> {
+        self.ctx = Some(ctx);
+        Ok(())
+    }
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
+        let ctx = self.ctx.as_ref().expect("started");
+        let seen: Vec<(i32, i64)> = records.iter().map(|r| (r.partition, r.offset)).collect();
+        let rewind = !self.rewound && seen.iter().any(|(p, o)| *p == 0 && *o >= REWIND_AT);
+        if rewind {
+            ctx.offset(TopicPartition::new(&*records[0].topic, 0), REWIND_TO);
+            self.rewound = true;
+        }
+        let paused = self.paused_for.is_some();
+        let topic = records
+            .first()
+            .map(|r| r.topic.to_string())
+            .unwrap_or_default();
+        if let Some(n) = self.paused_for.as_mut() {
+            *n += 1;
+            if *n == PAUSED_PUTS {
+                ctx.resume(&[TopicPartition::new(&*topic, 1)]);
+                self.paused_for = None;
+                self.pause_done = true;
+            }
+        } else if !self.pause_done && seen.iter().any(|(p, o)| *p == 1 && *o >= PAUSE_AT) {
+            ctx.pause(&[TopicPartition::new(&*topic, 1)]);
+            self.paused_for = Some(0);
+        }
+        SEEN_PUTS.lock().unwrap().push(SeenPut {
+            records: seen,
+            partition_1_paused: paused,
+            rewound: rewind,
+        });
+        Ok(())
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+pub fn rewinding_pausing_sink() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.RewindingPausingSinkConnector",
+        ConnectorKind::Sink,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(FileStreamSinkConnector::default()),
+                wrap: |_| TaskInstance::Sink(Box::<RewindingPausingSink>::default()),
+            })
+        },
+    )
+}
+
+// ---- A sink that records each record's topic and value. ----
+
+/// (topic, value) of every record put, in order.
+pub static TOPICS_SEEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+pub struct TopicRecordingSink;
+
+#[async_trait]
+impl SinkTask for TopicRecordingSink {
+    async fn start(&mut self, _ctx: SinkTaskContext, _props: &Props) -> ConnectResult<()> {
+        Ok(())
+    }
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
+        let mut seen = TOPICS_SEEN.lock().unwrap();
+        for r in records {
+            let value = match &r.value {
+                kconnect_connectors::data::Value::String(s) => s.clone(),
+                v => format!("{v:?}"),
+            };
+            seen.push((r.topic.to_string(), value));
+        }
+        Ok(())
+    }
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+pub fn topic_recording_sink() -> ConnectorPlugin {
+    ConnectorPlugin::new(
+        "test.TopicRecordingSinkConnector",
+        ConnectorKind::Sink,
+        "1",
+        || {
+            Box::new(Wrapped {
+                inner: Box::new(FileStreamSinkConnector::default()),
+                wrap: |_| TaskInstance::Sink(Box::new(TopicRecordingSink)),
+            })
+        },
+    )
+}
+
 /// The built-in plugins plus every test plugin.
 pub fn registry() -> PluginRegistry {
     let mut r = PluginRegistry::builtin();
@@ -451,5 +581,7 @@ pub fn registry() -> PluginRegistry {
     r.register(gated_start_source());
     r.register(gated_stop_source());
     r.register(commit_recording_file_source());
+    r.register(rewinding_pausing_sink());
+    r.register(topic_recording_sink());
     r
 }

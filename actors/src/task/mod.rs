@@ -1,7 +1,8 @@
 //! One actor per task (the WorkerTask of Connect): [`source::SourceTaskActor`] and
-//! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task;
-//! [`transform`] applies the connector's transforms in both, and [`errors`] handles what fails
-//! on a record (retries, `errors.tolerance`, the error log, the dead letter queue).
+//! [`sink::SinkTaskActor`], with the [`committer::OffsetCommitter`] beside each source task and
+//! a fetch stage (`sink_fetch`) beside each sink task; [`transform`] applies the connector's
+//! transforms in both, and [`errors`] handles what fails on a record (retries,
+//! `errors.tolerance`, the error log, the dead letter queue).
 
 pub mod acks;
 pub mod committer;
@@ -10,6 +11,8 @@ pub mod errors;
 pub mod faults;
 pub mod missing_topics;
 pub mod sink;
+mod sink_ahead;
+mod sink_fetch;
 pub mod source;
 pub mod transform;
 pub mod unrecoverable;

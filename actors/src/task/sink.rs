@@ -1,6 +1,13 @@
 //! `SinkTaskActor`: consume → convert → transform → `put` → `pre_commit` → commit what the task
 //! flushed.
 //!
+//! Consuming, converting and transforming run ahead in the task's fetch stage
+//! ([`super::sink_fetch`]), which hands ready batches to the actor as messages; the actor owns
+//! the plugin, the partitions and the offsets, and advances a partition's offset only for what
+//! `put` accepted (or what the transforms and errors dropped before it). The actor never waits
+//! on the broker for records, so commits, stops and assignment refreshes are handled between
+//! two `put`s.
+//!
 //! Partitions are not handed out by a consumer group rebalance. Each task computes the
 //! partitions it owns from the topic metadata with [`partition_owner`], a pure function of
 //! (topic, partition, tasks.max): every partition has exactly one owner at all times, whatever
@@ -12,8 +19,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use kconnect_connectors::api::{Props, SinkOffsets, SinkTask, SinkTaskContext, TaskInstance};
+use kconnect_connectors::data::{SchemaAndValue, Value};
 use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
 use kconnect_connectors::ConnectError;
 use ractor::concurrency::JoinHandle;
@@ -34,6 +41,8 @@ use super::errors::record::ConsumedMessage;
 use super::errors::{ErrorHandler, Executing, Reporters, Stage};
 use super::faults::FaultInjector;
 use super::missing_topics::{waiting_message, Change, MissingTopics};
+use super::sink_ahead::{Ahead, Next, Ready};
+use super::sink_fetch::{FetchError, FetchStage, FetchState};
 use super::transform::{self, SinkTransforms};
 use super::unrecoverable::Unrecoverable;
 use super::{task_span, TaskArgs};
@@ -46,8 +55,6 @@ use crate::status::State;
 /// Records handed to one `put` at most, unless `consumer.max.poll.records` says otherwise
 /// (Connect's consumer default).
 const DEFAULT_MAX_POLL_RECORDS: usize = 500;
-/// How long one poll waits for the first record before handling other messages.
-const POLL_WAIT: Duration = Duration::from_millis(200);
 /// How often the task looks for new partitions (and for its topics, until they exist).
 const METADATA_REFRESH: Duration = Duration::from_secs(5);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,7 +77,12 @@ pub enum SinkTaskMsg {
     /// Fail now, as a fault injected from outside (REST `POST /admin/faults`).
     Inject(super::faults::FaultKind),
     Start,
-    Poll,
+    /// A batch the fetch stage read and converted (or the error it stopped on).
+    Fetched(Ready<FetchError>),
+    /// Hand the next ready batch to `put`.
+    Deliver,
+    /// A retriable error's back-off elapsed: hand the refused batch to `put` again.
+    Retry,
     /// offset.flush.interval.ms elapsed: pre_commit and commit.
     Commit,
     RefreshAssignment,
@@ -91,21 +103,21 @@ pub struct SinkTaskState {
     span: tracing::Span,
     task: Box<dyn SinkTask>,
     ctx: SinkTaskContext,
-    consumer: Option<Arc<StreamConsumer<KafkaClientContext>>>,
-    /// Counts the consumer in the worker's live clients; declared after it, so dropped after it.
-    live_consumer: Option<LiveClient>,
+    consumer: Option<Arc<SinkConsumer>>,
     converters: Option<Arc<TaskConverters>>,
-    /// The connector's transforms; `None` when it has none (records then skip this step).
+    /// The connector's transforms; `None` when it has none (records then skip this step). Made
+    /// at start, then owned by the fetch stage.
     transforms: Option<SinkTransforms>,
+    /// Reads, converts and transforms ahead of `put`, once started.
+    fetch: Option<FetchStage>,
+    /// What the fetch stage handed over and `put` did not get yet.
+    ahead: Ahead<FetchError>,
     /// What becomes of a record an operation fails on (set at start).
     errors: Option<ErrorHandler>,
     /// The errant record reporter the task's context hands out, when the connector has one.
     errant: Option<Arc<TaskErrantReporter>>,
     /// Where each record of `batch` came from, index for index (kept only with `errant`).
     origins: BatchOrigins,
-    /// Records fetched and skipped (failed, tolerated) without transforms: their partitions
-    /// move past them with the next batch (with transforms, [`SinkTransforms`] tracks them).
-    skipped: Vec<(Arc<str>, i32, i64)>,
     topics: TopicFilter,
     /// Listed topics the cluster did not have at the last metadata refresh.
     missing_topics: MissingTopics,
@@ -118,11 +130,17 @@ pub struct SinkTaskState {
     /// Next offset to read for each assigned partition, after the records `put` accepted.
     current: SinkOffsets,
     committed: SinkOffsets,
-    /// The batch being delivered: filled by `fetch`, lent to `put`, cleared once `put`
-    /// accepted it (kept, capacity and all, for the next), kept as it is when `put` refused it
-    /// with a retriable error, to hand it again.
+    /// The batch being delivered: taken from `ahead`, lent to `put`, handed back to the fetch
+    /// stage for reuse once `put` accepted it, kept as it is when `put` refused it with a
+    /// retriable error, to hand it again.
     batch: Vec<SinkRecord>,
-    topic_names: TopicNames,
+    /// Each partition's next offset once `batch` is put: past every record it consumed, those
+    /// the transforms dropped or errors skipped included.
+    batch_consumed: SinkOffsets,
+    /// The fetch stage's credit for `batch`, returned with it.
+    batch_credit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// `put` refused `batch` with a retriable error; it is handed again at `Retry`.
+    retry_pending: bool,
     faults: Option<FaultInjector>,
     metrics: TaskMetrics,
     paused: bool,
@@ -189,13 +207,13 @@ impl Actor for SinkTaskActor {
             task_count: args.task_count,
             task,
             consumer: None,
-            live_consumer: None,
             converters: None,
             transforms: None,
+            fetch: None,
+            ahead: Ahead::default(),
             errors: None,
             errant: None,
             origins: BatchOrigins::default(),
-            skipped: Vec::new(),
             topics,
             missing_topics: MissingTopics::default(),
             reset_allowed: false,
@@ -205,7 +223,9 @@ impl Actor for SinkTaskActor {
             current: SinkOffsets::new(),
             committed: SinkOffsets::new(),
             batch: Vec::new(),
-            topic_names: TopicNames::default(),
+            batch_consumed: SinkOffsets::new(),
+            batch_credit: None,
+            retry_pending: false,
             faults,
             metrics,
             paused: args.paused,
@@ -231,7 +251,10 @@ impl Actor for SinkTaskActor {
         match msg {
             SinkTaskMsg::Start => {
                 start(state).instrument(span.clone()).await?;
-                refresh_assignment(state).instrument(span).await?;
+                refresh_assignment(state).instrument(span.clone()).await?;
+                // Requests of start and open (a rewind, say) apply before the first read.
+                apply_requests(state).instrument(span.clone()).await?;
+                start_fetching(state, &myself, span);
                 let every = state.worker.config.offset_flush_interval;
                 state
                     .timers
@@ -240,9 +263,6 @@ impl Actor for SinkTaskActor {
                     myself.send_interval(METADATA_REFRESH, || SinkTaskMsg::RefreshAssignment),
                 );
                 state.started = true;
-                if !state.paused {
-                    myself.send_message(SinkTaskMsg::Poll)?;
-                }
             }
             SinkTaskMsg::Inject(kind) => {
                 super::faults::inject(&state.connector.name, state.task_id, kind)
@@ -262,13 +282,17 @@ impl Actor for SinkTaskActor {
                     set_running_status(state);
                 }
                 if resume {
-                    myself.send_message(SinkTaskMsg::Poll)?;
+                    myself.send_message(SinkTaskMsg::Deliver)?;
                 }
             }
-            SinkTaskMsg::Poll if state.paused => {}
-            SinkTaskMsg::Poll => {
-                poll_once(state).instrument(span).await?;
-                myself.send_message(SinkTaskMsg::Poll)?;
+            SinkTaskMsg::Fetched(ready) => {
+                state.ahead.push(ready);
+                deliver(state, &myself).instrument(span).await?;
+            }
+            SinkTaskMsg::Deliver => deliver(state, &myself).instrument(span).await?,
+            SinkTaskMsg::Retry => {
+                state.retry_pending = false;
+                deliver(state, &myself).instrument(span).await?;
             }
             SinkTaskMsg::Commit => commit(state).instrument(span).await?,
             SinkTaskMsg::RefreshAssignment => refresh_assignment(state).instrument(span).await?,
@@ -289,6 +313,9 @@ impl Actor for SinkTaskActor {
     ) -> Result<(), ActorProcessingErr> {
         for t in state.timers.drain(..) {
             t.abort();
+        }
+        if let Some(f) = state.fetch.as_mut() {
+            f.stop().await;
         }
         Ok(())
     }
@@ -343,8 +370,10 @@ async fn start(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     let consumer: StreamConsumer<KafkaClientContext> = cc
         .create_with_context(KafkaClientContext::new(worker.broker_health.clone()))
         .map_err(|e| format!("cannot create the consumer (check the consumer.* keys): {e}"))?;
-    state.consumer = Some(Arc::new(consumer));
-    state.live_consumer = Some(state.worker.live_clients.register());
+    state.consumer = Some(Arc::new(SinkConsumer {
+        consumer,
+        _live: state.worker.live_clients.register(),
+    }));
     let converters = Arc::new(TaskConverters::new(&worker.config, &state.connector)?);
     state.converters = Some(converters.clone());
     state.transforms = transform::build(&worker.plugins, &state.connector)
@@ -406,8 +435,59 @@ async fn start_error_handling(
     Ok(())
 }
 
-fn consumer(state: &SinkTaskState) -> Arc<StreamConsumer<KafkaClientContext>> {
+/// The task's consumer, counted in the worker's live clients for as long as it exists: the
+/// actor and its fetch stage share it, and whichever lets go of it last closes it.
+pub(super) struct SinkConsumer {
+    consumer: StreamConsumer<KafkaClientContext>,
+    /// Dropped after the consumer (a later field).
+    _live: LiveClient,
+}
+
+impl std::ops::Deref for SinkConsumer {
+    type Target = StreamConsumer<KafkaClientContext>;
+    fn deref(&self) -> &Self::Target {
+        &self.consumer
+    }
+}
+
+fn consumer(state: &SinkTaskState) -> Arc<SinkConsumer> {
     state.consumer.clone().expect("consumer created at start")
+}
+
+/// Starts the fetch stage, which owns the transforms from now on.
+fn start_fetching(state: &mut SinkTaskState, myself: &ActorRef<SinkTaskMsg>, span: tracing::Span) {
+    let errors = state.errors.as_ref().expect("made at start");
+    let fetch = FetchState {
+        converters: state.converters.clone().expect("made at start"),
+        transforms: state.transforms.take(),
+        // Its own operator over the task's reporters (metrics, log, dead letter queue).
+        errors: ErrorHandler::new(&state.connector.errors, errors.reporters().clone()),
+        origins: state
+            .errant
+            .as_ref()
+            .map(|_| state.connector.errors.dlq.topic.is_some()),
+        // Its own injector: it counts the records it converts, the actor's counts the rest.
+        faults: FaultInjector::for_task(
+            state.connector.faults.as_ref(),
+            &state.connector.name,
+            state.task_id,
+            state.restarts,
+        ),
+        topic_names: TopicNames::default(),
+        consumer: consumer(state),
+        max_poll_records: state.max_poll_records,
+        records_in: state.metrics.records_in.clone(),
+    };
+    state.fetch = Some(FetchStage::spawn(fetch, myself.clone(), span));
+}
+
+/// Holds the fetch stage between two batches while partitions change position; the answer
+/// (to drop once they changed) says from which generation on its batches are fresh.
+async fn hold_fetching(state: &mut SinkTaskState) -> Option<super::sink_fetch::Held> {
+    match state.fetch.as_mut() {
+        Some(f) => Some(f.hold().await),
+        None => None,
+    }
 }
 
 /// Runs a blocking librdkafka call off the async threads.
@@ -458,6 +538,16 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
     }
     let removed: Vec<_> = state.assigned.difference(&wanted).cloned().collect();
     let added: Vec<_> = wanted.difference(&state.assigned).cloned().collect();
+    if removed.is_empty() && added.is_empty() {
+        return check_positions(state).await;
+    }
+    // Records the stage read ahead for these partitions are stale once they change (see
+    // `sink_ahead`): a revoked one's new owner, and a re-added one, read from the committed offset.
+    let held = hold_fetching(state).await;
+    if let Some(h) = &held {
+        state.ahead.reposition(&removed, h.fresh);
+        state.ahead.reposition(&added, h.fresh);
+    }
     if !removed.is_empty() {
         commit(state).await?;
         state.task.close(&removed).await.map_err(task_error)?;
@@ -480,21 +570,17 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
                         .any(|tp| tp.partition == r.partition && tp.topic == *r.topic)
                 })
                 .collect();
-            // The origins of the batch's records go with them, as do skipped records.
+            // The origins of the batch's records go with them, as do its consumed offsets.
             if !state.origins.is_empty() {
                 state.origins.retain(&keep);
             }
-            state.skipped.retain(|(t, p, _)| {
-                !removed
-                    .iter()
-                    .any(|tp| tp.partition == *p && tp.topic == **t)
-            });
             let mut i = 0;
             state.batch.retain(|_| {
                 i += 1;
                 keep[i - 1]
             });
         }
+        state.batch_consumed.retain(|tp, _| !removed.contains(tp));
     }
     if !added.is_empty() {
         let c = consumer(state);
@@ -537,9 +623,8 @@ async fn refresh_assignment(state: &mut SinkTaskState) -> Result<(), ActorProces
         state.assigned.extend(added.iter().cloned());
         state.task.open(&added).await.map_err(task_error)?;
     }
-    if !removed.is_empty() || !added.is_empty() {
-        state.ctx.set_assignment(state.assigned.clone());
-    }
+    drop(held);
+    state.ctx.set_assignment(state.assigned.clone());
     check_positions(state).await
 }
 
@@ -606,20 +691,40 @@ fn tpl_of(tps: &[TopicPartition]) -> TopicPartitionList {
     tpl
 }
 
-async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
-    // Requests made in start, open or the last put (a rewind, say) apply before the next fetch.
+/// Hands the next batch to `put`: the one `put` refused with a retriable error, else the next
+/// the fetch stage read ahead. One `put` per message, so other messages come in between.
+async fn deliver(
+    state: &mut SinkTaskState,
+    myself: &ActorRef<SinkTaskMsg>,
+) -> Result<(), ActorProcessingErr> {
+    if state.paused || state.retry_pending || !state.started {
+        return Ok(());
+    }
+    // Requests made in the last put (a rewind, say) apply before the next.
     apply_requests(state).await?;
     // A batch still held was refused with a retriable error: it is handed again as it was.
     if state.batch.is_empty() {
-        fetch(state).await?;
+        let fetch = state.fetch.as_ref();
+        let next = state.ahead.next(|spare| {
+            if let Some(f) = fetch {
+                f.give_back(spare.records, spare.origins);
+            }
+        });
+        match next {
+            None => return Ok(()),
+            Some(Next::Failed(e)) => return Err(fetch_error(state, e).await),
+            Some(Next::Records(b)) => {
+                state.batch = b.records;
+                state.origins = b.origins;
+                state.batch_consumed = b.consumed;
+                state.batch_credit = b.credit;
+            }
+        }
     }
     if state.batch.is_empty() {
-        // The transforms may have dropped (or errors skipped) every record fetched: consumed
-        // all the same.
-        if let Some(t) = state.transforms.as_mut() {
-            t.advance(&mut state.current);
-        }
-        advance_past_skipped(&mut state.current, &mut state.skipped);
+        // The transforms dropped (or errors skipped) every record of the batch: consumed all
+        // the same, in its turn.
+        put_done(state, myself, 0)?;
         return Ok(());
     }
     let injected = match state.faults.as_mut() {
@@ -656,32 +761,62 @@ async fn poll_once(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> 
     match result {
         Ok(()) => {
             state.metrics.records_out.increment(n as u64);
-            match state.transforms.as_mut() {
-                None => advance_offsets(&mut state.current, &state.batch),
-                // Past the records as consumed, those the transforms dropped or moved included.
-                Some(t) => t.advance(&mut state.current),
-            }
-            advance_past_skipped(&mut state.current, &mut state.skipped);
-            // Cleared, not dropped: the next batch reuses the allocation.
-            state.batch.clear();
-            state.origins.clear();
-            if let Some(f) = state.faults.as_mut() {
-                f.after_records(n).map_err(task_error)?;
-            }
+            put_done(state, myself, n)?;
         }
         Err(ConnectError::Retriable(why)) => {
             let wait = state.ctx.take_timeout().unwrap_or(100);
             tracing::warn!("put failed, retrying in {wait} ms: {why}");
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+            // Waited for off the mailbox: commits and a stop are handled meanwhile.
+            state.retry_pending = true;
+            myself.send_after(Duration::from_millis(wait), || SinkTaskMsg::Retry);
         }
         Err(e) => return Err(task_error(e)),
     }
     Ok(())
 }
 
+/// `put` accepted the batch (of `n` records): each partition moves past what the batch
+/// consumed (once per partition per batch), and the batch goes back to the fetch stage.
+fn put_done(
+    state: &mut SinkTaskState,
+    myself: &ActorRef<SinkTaskMsg>,
+    n: usize,
+) -> Result<(), ActorProcessingErr> {
+    state.current.append(&mut state.batch_consumed);
+    // Back to the stage with its credit: the allocations are reused for a later batch.
+    let done = std::mem::take(&mut state.batch);
+    let origins = std::mem::take(&mut state.origins);
+    if let Some(f) = &state.fetch {
+        f.give_back(done, origins);
+    }
+    state.batch_credit = None;
+    if let Some(f) = state.faults.as_mut() {
+        f.after_records(n).map_err(task_error)?;
+    }
+    if state.ahead.has_ready() {
+        myself.send_message(SinkTaskMsg::Deliver)?;
+    }
+    Ok(())
+}
+
+/// The task's failure for the error the fetch stage stopped on.
+async fn fetch_error(state: &mut SinkTaskState, e: FetchError) -> ActorProcessingErr {
+    match e {
+        FetchError::Convert(e) => e,
+        FetchError::Consumer(e) => {
+            let wanted = state
+                .assigned
+                .iter()
+                .map(|tp| (tp.clone(), state.current.get(tp).copied().unwrap_or(0)))
+                .collect();
+            consumer_error(consumer(state), wanted, e).await
+        }
+    }
+}
+
 /// Records that `put` accepted `batch`: each partition's next offset is written once per batch,
 /// not once per record (a partition's records arrive in offset order, usually one run each).
-fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
+pub(super) fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
     let mut next: Vec<(&Arc<str>, i32, i64)> = Vec::new();
     let mut last = 0;
     for r in batch {
@@ -705,7 +840,10 @@ fn advance_offsets(current: &mut SinkOffsets, batch: &[SinkRecord]) {
 
 /// Moves each partition past the records fetched and skipped (failed under
 /// errors.tolerance=all) without transforms: never back, as the batch's records may lie beyond.
-fn advance_past_skipped(current: &mut SinkOffsets, skipped: &mut Vec<(Arc<str>, i32, i64)>) {
+pub(super) fn advance_past_skipped(
+    current: &mut SinkOffsets,
+    skipped: &mut Vec<(Arc<str>, i32, i64)>,
+) {
     for (topic, partition, offset) in skipped.drain(..) {
         let next = current
             .entry(TopicPartition::new(&*topic, partition))
@@ -714,94 +852,34 @@ fn advance_past_skipped(current: &mut SinkOffsets, skipped: &mut Vec<(Arc<str>, 
     }
 }
 
-/// Reads up to max.poll.records records into `state.batch`, waiting at most POLL_WAIT for the
-/// first; the rest are what librdkafka already fetched (it fetches ahead on its own threads
-/// while `put` runs), taken without waiting.
-async fn fetch(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
-    if state.assigned.is_empty() {
-        tokio::time::sleep(POLL_WAIT).await;
-        return Ok(());
-    }
-    let c = consumer(state);
-    // One stream for the whole batch: each `recv()` would register (and drop) a waker slot
-    // under the consumer's lock for every record.
-    let mut stream = c.stream();
-    let first = match tokio::time::timeout(POLL_WAIT, stream.next()).await {
-        Err(_) => return Ok(()),
-        Ok(r) => r,
-    };
-    let mut received = 0u64;
-    let mut next = first;
-    while let Some(r) = next.take() {
-        match r {
-            Ok(m) => match convert(state, &m).await {
-                Ok(rec) => {
-                    received += 1;
-                    let errors = state.errors.as_ref().expect("started");
-                    let kept = match (state.transforms.as_mut(), rec) {
-                        (None, Some(rec)) => Some(rec),
-                        (None, None) => {
-                            let topic = state.topic_names.get(m.topic());
-                            state.skipped.push((topic, m.partition(), m.offset()));
-                            None
-                        }
-                        (Some(t), Some(rec)) => {
-                            match t.apply(errors, &ConsumedMessage(&m), rec).await {
-                                Ok(kept) => kept,
-                                Err(e) => {
-                                    state.metrics.records_in.increment(received);
-                                    return Err(e.into());
-                                }
-                            }
-                        }
-                        (Some(t), None) => {
-                            let topic = state.topic_names.get(m.topic());
-                            t.skipped(&topic, m.partition(), m.offset());
-                            None
-                        }
-                    };
-                    if let Some(rec) = kept {
-                        if state.errant.is_some() {
-                            let topic = state.topic_names.get(m.topic());
-                            state.origins.push(&m, &topic);
-                        }
-                        state.batch.push(rec);
-                    }
-                }
-                Err(e) => {
-                    state.metrics.records_in.increment(received);
-                    return Err(e);
-                }
-            },
-            Err(e) => {
-                state.metrics.records_in.increment(received);
-                let wanted = state
-                    .assigned
-                    .iter()
-                    .map(|tp| (tp.clone(), state.current.get(tp).copied().unwrap_or(0)))
-                    .collect();
-                return Err(consumer_error(c.clone(), wanted, e).await);
-            }
-        }
-        if state.batch.len() >= state.max_poll_records {
-            break;
-        }
-        // Whatever is queued already; never waits (the stream never ends).
-        next = stream.next().now_or_never().flatten();
-    }
-    state.metrics.records_in.increment(received);
-    Ok(())
-}
-
 /// Topic names shared by the records of a topic: one allocation per topic, not per record.
 #[derive(Default)]
-struct TopicNames {
+pub(super) struct TopicNames {
     names: Vec<Arc<str>>,
     /// The last name handed out: records come in runs of one partition.
     last: usize,
 }
 
 impl TopicNames {
+    /// The name of `m`'s topic. The last one handed out is checked against librdkafka's name
+    /// byte by byte, which costs less than `Message::topic` (a `strlen` and a UTF-8 check).
+    pub(super) fn of(&mut self, m: &BorrowedMessage<'_>) -> Arc<str> {
+        if let Some(last) = self.names.get(self.last) {
+            // SAFETY: `m` is alive, so is its topic handle, whose name is a NUL-terminated
+            // string; the comparison stops at the first byte that differs, at the latest at
+            // that NUL (a topic name holds none).
+            let same = unsafe {
+                let name = rdkafka::bindings::rd_kafka_topic_name(m.topic_ptr()).cast::<u8>();
+                last.bytes().enumerate().all(|(i, b)| *name.add(i) == b)
+                    && *name.add(last.len()) == 0
+            };
+            if same {
+                return last.clone();
+            }
+        }
+        self.get(m.topic())
+    }
+
     fn get(&mut self, topic: &str) -> Arc<str> {
         if let Some(n) = self.names.get(self.last).filter(|n| ***n == *topic) {
             return n.clone();
@@ -820,26 +898,36 @@ impl TopicNames {
 
 /// Converts a fetched record; `None` when it failed and errors.tolerance skips it. Each
 /// converter is a stage of its own for error handling (KEY_CONVERTER, then VALUE_CONVERTER).
-async fn convert(
-    state: &mut SinkTaskState,
+/// Runs in the fetch stage (`state` is the stage's). `reuse` is a record `put` is done with:
+/// the converters write into its key's and value's buffers.
+pub(super) async fn convert(
+    state: &mut FetchState,
     m: &BorrowedMessage<'_>,
+    reuse: Option<&mut SinkRecord>,
 ) -> Result<Option<SinkRecord>, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
-    let conv = state.converters.as_deref().expect("started");
-    let errors = state.errors.as_ref().expect("started");
-    let topic = m.topic();
+    let conv = &*state.converters;
+    let errors = &state.errors;
+    let topic_name = state.topic_names.of(m);
+    let topic: &str = &topic_name;
+    let (mut key_out, mut value_out) = reused_key_and_value(reuse);
     let mut record = ConsumedMessage(m);
     let first = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
-        conv.key.to_connect(topic, m.key())
+        conv.key
+            .to_connect_into(topic, m.key(), &mut key_out)
+            .map(|()| key_out)
     };
     let exec = Executing::new(Stage::KeyConverter, conv.key_class);
     let retry = |_: &mut ConsumedMessage| conv.key.to_connect(topic, m.key());
     let Some(key) = errors.settle(exec, &mut record, first, retry).await? else {
         return Ok(None);
     };
-    let first = conv.value.to_connect(topic, m.payload());
+    let first = conv
+        .value
+        .to_connect_into(topic, m.payload(), &mut value_out)
+        .map(|()| value_out);
     let exec = Executing::new(Stage::ValueConverter, conv.value_class);
     let retry = |_: &mut ConsumedMessage| conv.value.to_connect(topic, m.payload());
     let Some(value) = errors.settle(exec, &mut record, first, retry).await? else {
@@ -863,7 +951,7 @@ async fn convert(
         })
         .unwrap_or_default();
     Ok(Some(SinkRecord {
-        topic: state.topic_names.get(topic),
+        topic: topic_name,
         partition: m.partition(),
         offset: m.offset(),
         timestamp,
@@ -876,10 +964,31 @@ async fn convert(
     }))
 }
 
+/// The key and value of a record `put` is done with, for the converters to write into (a null
+/// key and value without one).
+fn reused_key_and_value(reuse: Option<&mut SinkRecord>) -> (SchemaAndValue, SchemaAndValue) {
+    match reuse {
+        Some(r) => (
+            SchemaAndValue::new(
+                r.key_schema.take(),
+                std::mem::replace(&mut r.key, Value::Null),
+            ),
+            SchemaAndValue::new(
+                r.value_schema.take(),
+                std::mem::replace(&mut r.value, Value::Null),
+            ),
+        ),
+        None => (
+            SchemaAndValue::new(None, Value::Null),
+            SchemaAndValue::new(None, Value::Null),
+        ),
+    }
+}
+
 /// For each partition, the next offset this task needs: those below the broker's earliest
 /// offset were dropped before the task read them.
 async fn find_dropped(
-    consumer: Arc<StreamConsumer<KafkaClientContext>>,
+    consumer: Arc<SinkConsumer>,
     wanted: Vec<(TopicPartition, i64)>,
 ) -> Result<Vec<String>, ActorProcessingErr> {
     let mut lost = Vec::new();
@@ -923,7 +1032,7 @@ async fn check_positions(state: &mut SinkTaskState) -> Result<(), ActorProcessin
 
 /// Turns a consumer error into the task's failure, naming the cause where it is known.
 async fn consumer_error(
-    consumer: Arc<StreamConsumer<KafkaClientContext>>,
+    consumer: Arc<SinkConsumer>,
     wanted: Vec<(TopicPartition, i64)>,
     e: KafkaError,
 ) -> ActorProcessingErr {
@@ -941,12 +1050,23 @@ async fn consumer_error(
 async fn apply_requests(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
     let req = state.ctx.take_requests();
     let c = consumer(state);
-    for (tp, offset) in &req.offset_resets {
-        if state.assigned.contains(tp) {
+    let resets: Vec<(TopicPartition, i64)> = req
+        .offset_resets
+        .into_iter()
+        .filter(|(tp, _)| state.assigned.contains(tp))
+        .collect();
+    if !resets.is_empty() {
+        // What the stage read ahead for these partitions is stale once they are sought.
+        let held = hold_fetching(state).await;
+        for (tp, offset) in &resets {
             let (t, p, o) = (tp.topic.clone(), tp.partition, *offset);
             let c2 = c.clone();
             blocking(move || c2.seek(&t, p, Offset::Offset(o), CLIENT_TIMEOUT)).await??;
             state.current.insert(tp.clone(), *offset);
+        }
+        if let Some(h) = held {
+            let sought: Vec<TopicPartition> = resets.into_iter().map(|(tp, _)| tp).collect();
+            state.ahead.reposition(&sought, h.fresh);
         }
     }
     let owned = |s: &BTreeSet<TopicPartition>| -> Vec<TopicPartition> {
@@ -955,13 +1075,17 @@ async fn apply_requests(state: &mut SinkTaskState) -> Result<(), ActorProcessing
             .cloned()
             .collect()
     };
+    // Records already read ahead for a paused partition wait, parked, until it is resumed:
+    // librdkafka goes on after them (see `sink_ahead`).
     let pause = owned(&req.pause);
     if !pause.is_empty() {
         c.pause(&tpl_of(&pause))?;
+        state.ahead.pause(&pause);
     }
     let resume = owned(&req.resume);
     if !resume.is_empty() {
         c.resume(&tpl_of(&resume))?;
+        state.ahead.resume(&resume);
     }
     if req.commit_requested {
         commit(state).await?;
@@ -1021,6 +1145,11 @@ async fn commit(state: &mut SinkTaskState) -> Result<(), ActorProcessingErr> {
 }
 
 async fn stop(state: &mut SinkTaskState) {
+    // Nothing more is read (the stage closes the transforms); what was read ahead and not put
+    // is read again by the next owner, from the committed offsets.
+    if let Some(f) = state.fetch.as_mut() {
+        f.stop().await;
+    }
     if state.consumer.is_some() {
         if let Err(e) = commit(state).await {
             tracing::warn!("final offset commit failed: {e}");
@@ -1033,6 +1162,7 @@ async fn stop(state: &mut SinkTaskState) {
     if let Err(e) = state.task.stop().await {
         tracing::warn!("sink task stop failed: {e}");
     }
+    // The stage never started (its transforms are closed with it otherwise).
     if let Some(t) = state.transforms.as_mut() {
         t.chain.close();
     }

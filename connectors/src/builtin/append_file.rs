@@ -275,11 +275,23 @@ impl AppendFile {
 
     /// Ends the current line, writing the gathered lines out once there are enough of them.
     pub(crate) async fn end_line(&mut self) -> Result<(), AppendError> {
-        self.pending.push(b'\n');
-        if self.pending.len() >= WRITE_THRESHOLD {
-            self.write_pending().await?;
+        if self.finish_line() {
+            self.write_gathered().await?;
         }
         Ok(())
+    }
+
+    /// Ends the current line and answers whether enough lines are gathered to write them out
+    /// ([`AppendFile::write_gathered`]): a caller ending many lines in a row awaits only then,
+    /// not once per line.
+    pub(crate) fn finish_line(&mut self) -> bool {
+        self.pending.push(b'\n');
+        self.pending.len() >= WRITE_THRESHOLD
+    }
+
+    /// Writes the gathered lines out (no fsync).
+    pub(crate) async fn write_gathered(&mut self) -> Result<(), AppendError> {
+        self.write_pending().await
     }
 
     /// Hands every complete line to the OS (no fsync). Once it returns, those lines stay in the

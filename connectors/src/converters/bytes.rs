@@ -70,8 +70,51 @@ impl Converter for ByteArrayConverter {
 
     fn to_connect(&self, _topic: &str, bytes: Option<&[u8]>) -> ConnectResult<SchemaAndValue> {
         Ok(SchemaAndValue::new(
-            Some(Schema::optional_bytes()),
+            Some(optional_bytes().clone()),
             bytes.map_or(Value::Null, |b| Value::Bytes(b.to_vec())),
         ))
+    }
+
+    fn to_connect_into(
+        &self,
+        _topic: &str,
+        bytes: Option<&[u8]>,
+        out: &mut SchemaAndValue,
+    ) -> ConnectResult<()> {
+        match bytes {
+            None => out.value = Value::Null,
+            Some(b) => super::bytes_into(&mut out.value, b),
+        }
+        super::set_schema(&mut out.schema, optional_bytes());
+        Ok(())
+    }
+}
+
+/// The schema of every value read, shared.
+fn optional_bytes() -> &'static Schema {
+    static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(Schema::optional_bytes);
+    &SCHEMA
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::*;
+
+    #[test]
+    fn converting_into_a_used_record_gives_what_to_connect_gives_in_its_buffer() {
+        let c = ByteArrayConverter;
+        let mut out = c.to_connect("t", Some(b"\x00\x01 first")).unwrap();
+        let buffer = match &out.value {
+            Value::Bytes(b) => b.as_ptr(),
+            v => panic!("{v:?}"),
+        };
+        c.to_connect_into("t", Some(b"\xff\xfe"), &mut out).unwrap();
+        assert_eq!(out, c.to_connect("t", Some(b"\xff\xfe")).unwrap());
+        assert!(matches!(&out.value, Value::Bytes(b) if b.as_ptr() == buffer));
+        c.to_connect_into("t", None, &mut out).unwrap();
+        assert_eq!(out, c.to_connect("t", None).unwrap());
+        let mut other = SchemaAndValue::new(None, Value::String("s".into()));
+        c.to_connect_into("t", Some(b"b"), &mut other).unwrap();
+        assert_eq!(other, c.to_connect("t", Some(b"b")).unwrap());
     }
 }

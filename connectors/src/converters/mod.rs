@@ -67,6 +67,66 @@ pub trait Converter: Send + Sync {
 
     /// Bytes → Connect data. A Kafka null becomes `Value::Null`.
     fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> ConnectResult<SchemaAndValue>;
+
+    /// Bytes → Connect data written over `out`, whose allocations the converter may reuse: a
+    /// sink task hands in the key or value of a record `put` is done with, so that it converts
+    /// without an allocation per record. The result is what
+    /// [`to_connect`](Converter::to_connect) returns, which the default moves into `out`; the
+    /// String and ByteArray converters write into the string's or bytes' buffer `out` holds.
+    /// On an error `out` holds some value of no meaning.
+    #[allow(clippy::wrong_self_convention)]
+    fn to_connect_into(
+        &self,
+        topic: &str,
+        bytes: Option<&[u8]>,
+        out: &mut SchemaAndValue,
+    ) -> ConnectResult<()> {
+        *out = self.to_connect(topic, bytes)?;
+        Ok(())
+    }
+}
+
+/// A buffer larger than this many times what it is reused for (and than [`KEEP_BYTES`]) is
+/// dropped rather than kept: one huge record must not pin its memory in every later batch.
+const KEEP_RATIO: usize = 4;
+const KEEP_BYTES: usize = 4096;
+
+/// Whether a buffer of `capacity` bytes is worth reusing for `len` bytes.
+fn worth_reusing(capacity: usize, len: usize) -> bool {
+    capacity <= KEEP_BYTES.max(len.saturating_mul(KEEP_RATIO))
+}
+
+/// Sets `out` to `schema`, left as it is when it is that very schema already (no reference
+/// counted per record).
+pub(crate) fn set_schema(out: &mut Option<Schema>, schema: &Schema) {
+    if !out
+        .as_ref()
+        .is_some_and(|s| std::sync::Arc::ptr_eq(&s.0, &schema.0))
+    {
+        *out = Some(schema.clone());
+    }
+}
+
+/// `Value::String(text)`, written into the string `out` holds when there is one worth reusing.
+pub(crate) fn string_into(out: &mut Value, text: &str) {
+    match out {
+        Value::String(s) if worth_reusing(s.capacity(), text.len()) => {
+            s.clear();
+            s.push_str(text);
+        }
+        _ => *out = Value::String(text.to_owned()),
+    }
+}
+
+/// `Value::Bytes(bytes)`, written into the bytes `out` holds when there are some worth reusing.
+pub(crate) fn bytes_into(out: &mut Value, bytes: &[u8]) {
+    match out {
+        Value::Bytes(b) if worth_reusing(b.capacity(), bytes.len()) => {
+            b.clear();
+            b.extend_from_slice(bytes);
+        }
+        _ => *out = Value::Bytes(bytes.to_vec()),
+    }
 }
 
 /// Kafka's class names of the converters this crate provides.

@@ -20,11 +20,11 @@ impl StringConverter {
     }
 }
 
-/// The schema of every value read, built once: a clone is a reference count, where
-/// `Schema::optional_string()` would allocate for each key and value of each record.
-fn optional_string() -> Schema {
+/// The schema of every value read, built once: a clone is a reference count, and
+/// `to_connect_into` does not even take that when the record it reuses has it already.
+fn optional_string() -> &'static Schema {
     static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(Schema::optional_string);
-    SCHEMA.clone()
+    &SCHEMA
 }
 
 /// Kafka's encoding keys for `StringConverter`.
@@ -90,7 +90,24 @@ impl Converter for StringConverter {
                 Err(_) => String::from_utf8_lossy(b).into_owned(),
             }),
         };
-        Ok(SchemaAndValue::new(Some(optional_string()), value))
+        Ok(SchemaAndValue::new(Some(optional_string().clone()), value))
+    }
+
+    fn to_connect_into(
+        &self,
+        _topic: &str,
+        bytes: Option<&[u8]>,
+        out: &mut SchemaAndValue,
+    ) -> ConnectResult<()> {
+        match bytes {
+            None => out.value = Value::Null,
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) => super::string_into(&mut out.value, s),
+                Err(_) => out.value = Value::String(String::from_utf8_lossy(b).into_owned()),
+            },
+        }
+        super::set_schema(&mut out.schema, optional_string());
+        Ok(())
     }
 }
 
@@ -117,5 +134,38 @@ mod tests {
         let a = c.to_connect("t", Some(b"a")).unwrap().schema.unwrap();
         let b = c.to_connect("t", Some(b"b")).unwrap().schema.unwrap();
         assert!(std::sync::Arc::ptr_eq(&a.0, &b.0));
+    }
+
+    #[test]
+    fn converting_into_a_used_record_gives_what_to_connect_gives_in_its_buffer() {
+        let c = StringConverter::new();
+        let ptr = |v: &SchemaAndValue| match &v.value {
+            Value::String(s) => s.as_ptr(),
+            v => panic!("{v:?}"),
+        };
+        // Valid text goes into the string's own buffer: no allocation per record.
+        let mut out = c.to_connect("t", Some(b"a first, longer value")).unwrap();
+        let buffer = ptr(&out);
+        c.to_connect_into("t", Some("héllo".as_bytes()), &mut out)
+            .unwrap();
+        assert_eq!(out, c.to_connect("t", Some("héllo".as_bytes())).unwrap());
+        assert_eq!(ptr(&out), buffer);
+        // Invalid UTF-8, a null and a value of another kind come out as from `to_connect`.
+        for bytes in [Some(&b"a\xffb"[..]), None, Some(b"again")] {
+            c.to_connect_into("t", bytes, &mut out).unwrap();
+            assert_eq!(out, c.to_connect("t", bytes).unwrap(), "{bytes:?}");
+        }
+        let mut other = SchemaAndValue::new(None, Value::Int32(1));
+        c.to_connect_into("t", Some(b"x"), &mut other).unwrap();
+        assert_eq!(other, c.to_connect("t", Some(b"x")).unwrap());
+    }
+
+    #[test]
+    fn a_huge_buffer_is_not_kept_for_small_values() {
+        let c = StringConverter::new();
+        let huge = "x".repeat(1 << 20);
+        let mut out = c.to_connect("t", Some(huge.as_bytes())).unwrap();
+        c.to_connect_into("t", Some(b"small"), &mut out).unwrap();
+        assert!(matches!(&out.value, Value::String(s) if s == "small" && s.capacity() < 4096));
     }
 }

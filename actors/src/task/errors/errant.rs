@@ -133,6 +133,43 @@ impl BatchOrigins {
         });
     }
 
+    /// Moves the records whose `take` is true (one entry per record) to a new `BatchOrigins`,
+    /// in order, keeping the others: a sink task parks the records of a partition it paused
+    /// with their origins.
+    pub fn split_off_where(&mut self, take: &[bool]) -> BatchOrigins {
+        let mut out = BatchOrigins::new(self.keep_bytes);
+        for i in (0..self.records.len()).filter(|i| take[*i]) {
+            out.push_origin(self, i);
+        }
+        let keep: Vec<bool> = take.iter().map(|t| !t).collect();
+        self.retain(&keep);
+        out
+    }
+
+    /// Appends the records of `other` after this one's (an empty one takes `other`'s choice
+    /// of keeping bytes).
+    pub fn append(&mut self, other: &BatchOrigins) {
+        if self.records.is_empty() {
+            self.keep_bytes = other.keep_bytes;
+        }
+        for i in 0..other.records.len() {
+            self.push_origin(other, i);
+        }
+    }
+
+    /// Copies record `i` of `from`.
+    fn push_origin(&mut self, from: &BatchOrigins, i: usize) {
+        let c = from.consumed(i);
+        let topic = &from.records[i].topic;
+        self.push_parts(
+            (topic, c.partition, c.offset),
+            c.timestamp,
+            c.key,
+            c.value,
+            c.headers.into_iter(),
+        );
+    }
+
     /// Record `i` as it was consumed.
     pub fn consumed(&self, i: usize) -> Consumed<'_> {
         let o = &self.records[i];

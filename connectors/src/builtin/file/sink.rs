@@ -121,13 +121,15 @@ impl SinkTask for FileStreamSinkTask {
     async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
         let out = self.out()?;
         for record in records {
+            let line = out.line_buffer();
             match &record.value {
-                Value::String(s) => out.line_buffer().extend_from_slice(s.as_bytes()),
-                other => out
-                    .line_buffer()
-                    .extend_from_slice(other.to_java_string().as_bytes()),
+                Value::String(s) => line.extend_from_slice(s.as_bytes()),
+                other => line.extend_from_slice(other.to_java_string().as_bytes()),
             }
-            out.end_line().await?;
+            // Awaited only when a write is due (every 64 KiB), not once per line.
+            if out.finish_line() {
+                out.write_gathered().await?;
+            }
         }
         Ok(())
     }
