@@ -620,14 +620,14 @@ mod tests {
     use super::*;
     use crate::data::logical::{date_schema, decimal_schema, time_schema, timestamp_schema};
     use crate::record::SourceRecord;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, source};
+    use crate::transforms::test_records::{configured, created, map, props, value_source};
 
     fn value_cast(spec: &str) -> Box<dyn Transformation> {
         configured("Cast$Value", &[("spec", spec)])
     }
 
     fn cast_whole(spec: &str, schema: Option<Schema>, value: Value) -> SourceRecord {
-        let mut r = source(schema, value);
+        let mut r = value_source(schema, value);
         value_cast(spec).apply(&mut r).unwrap();
         r
     }
@@ -707,16 +707,16 @@ mod tests {
 
     #[test]
     fn null_operands_pass_through() {
-        let mut r = source(Some(Schema::string()), Value::Null);
+        let mut r = value_source(Some(Schema::string()), Value::Null);
         r.key_schema = Some(Schema::string());
         r.key = Value::String("key".into());
         let before = r.clone();
         value_cast("foo:int64").apply(&mut r).unwrap();
         assert_eq!(r, before);
-        let mut r = source(None, Value::Null);
+        let mut r = value_source(None, Value::Null);
         value_cast("foo:int64").apply(&mut r).unwrap();
-        assert_eq!(r, source(None, Value::Null));
-        let mut r = source(Some(Schema::string()), Value::String("value".into()));
+        assert_eq!(r, value_source(None, Value::Null));
+        let mut r = value_source(Some(Schema::string()), Value::String("value".into()));
         configured("Cast$Key", &[("spec", "foo:int64")])
             .apply(&mut r)
             .unwrap();
@@ -726,7 +726,7 @@ mod tests {
 
     #[test]
     fn whole_key_with_schema() {
-        let mut r = source(Some(Schema::string()), Value::String("bogus".into()));
+        let mut r = value_source(Some(Schema::string()), Value::String("bogus".into()));
         r.key_schema = Some(Schema::int32());
         r.key = Value::Int32(42);
         configured("Cast$Key", &[("spec", "int8")])
@@ -799,7 +799,7 @@ mod tests {
 
     #[test]
     fn schemaless_values_outside_connect_s_types_fail() {
-        let mut r = source(None, Value::Array(vec![Value::String("foo".into())]));
+        let mut r = value_source(None, Value::Array(vec![Value::String("foo".into())]));
         assert_eq!(
             value_cast("int8").apply(&mut r).unwrap_err(),
             ConnectError::data(
@@ -807,7 +807,7 @@ mod tests {
                  [INT8, INT16, INT32, INT64, FLOAT32, FLOAT64, BOOLEAN, STRING, BYTES]"
             )
         );
-        let mut r = source(None, Value::Timestamp(0));
+        let mut r = value_source(None, Value::Timestamp(0));
         assert_eq!(
             value_cast("int64").apply(&mut r).unwrap_err(),
             ConnectError::data(
@@ -815,7 +815,7 @@ mod tests {
                  not supported by Connect's data API"
             )
         );
-        let mut r = source(None, Value::Int32(1));
+        let mut r = value_source(None, Value::Int32(1));
         assert_eq!(
             value_cast("a:int8").apply(&mut r).unwrap_err(),
             ConnectError::data(
@@ -1079,7 +1079,7 @@ mod tests {
                     ("replace.null.with.default", replace),
                 ],
             );
-            let mut r = source(
+            let mut r = value_source(
                 Some(schema.clone()),
                 Value::Struct(Struct::new(schema.clone()).unwrap()),
             );
@@ -1211,7 +1211,7 @@ mod tests {
         for i in 0..3 {
             // A new but equal schema each time, as a converter without a cache would give.
             let s = SchemaBuilder::struct_().field("a", Schema::int32()).build();
-            let mut r = source(
+            let mut r = value_source(
                 Some(s.clone()),
                 Value::Struct(Struct::new(s).unwrap().with("a", i).unwrap()),
             );

@@ -639,7 +639,7 @@ impl FieldPaths {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transforms::smt_config::test_support::map;
+    use crate::transforms::test_records::map;
 
     fn v2(path: &str) -> SingleFieldPath {
         SingleFieldPath::new(path, FieldSyntaxVersion::V2).unwrap()

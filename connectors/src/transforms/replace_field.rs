@@ -247,7 +247,7 @@ impl Transformation for ReplaceField {
 mod tests {
     use super::*;
     use crate::data::Type;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, sink};
+    use crate::transforms::test_records::{configured, created, keyed_sink, map, props};
 
     fn schema() -> Schema {
         SchemaBuilder::struct_()
@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn tombstones_pass_through() {
         for schema in [None, Some(schema())] {
-            let mut r = sink(None, Value::Null, schema.clone(), Value::Null);
+            let mut r = keyed_sink(None, Value::Null, schema.clone(), Value::Null);
             configured(
                 "ReplaceField$Value",
                 &[("include", "abc,foo"), ("renames", "abc:xyz,foo:bar")],
@@ -348,7 +348,7 @@ mod tests {
 
     #[test]
     fn schemaless() {
-        let mut r = sink(
+        let mut r = keyed_sink(
             None,
             Value::Null,
             None,
@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn with_schema() {
-        let mut r = sink(None, Value::Null, Some(schema()), row());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), row());
         configured(
             "ReplaceField$Value",
             &[
@@ -432,9 +432,9 @@ mod tests {
                 );
                 let s = Value::Struct(Struct::new(schema.clone()).unwrap());
                 let mut r = if alias.ends_with("Key") {
-                    sink(Some(schema.clone()), s, None, Value::Null)
+                    keyed_sink(Some(schema.clone()), s, None, Value::Null)
                 } else {
-                    sink(None, Value::Null, Some(schema.clone()), s)
+                    keyed_sink(None, Value::Null, Some(schema.clone()), s)
                 };
                 t.apply(&mut r).unwrap();
                 let out = if alias.ends_with("Key") {
@@ -455,7 +455,7 @@ mod tests {
 
     #[test]
     fn renaming_onto_an_existing_field_fails() {
-        let mut r = sink(None, Value::Null, Some(schema()), row());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), row());
         assert_eq!(
             configured("ReplaceField$Value", &[("renames", "abc:etc")])
                 .apply(&mut r)
@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn wrong_operands_fail_with_connect_s_messages() {
-        let mut r = sink(None, Value::Null, None, Value::String("x".into()));
+        let mut r = keyed_sink(None, Value::Null, None, Value::String("x".into()));
         assert_eq!(
             configured("ReplaceField$Value", &[("exclude", "a")])
                 .apply(&mut r)
@@ -476,7 +476,7 @@ mod tests {
                  java.lang.String"
             )
         );
-        let mut r = sink(
+        let mut r = keyed_sink(
             None,
             Value::Null,
             Some(Schema::string()),
@@ -497,7 +497,7 @@ mod tests {
         let mut t = configured("ReplaceField$Value", &[("exclude", "dont")]);
         let mut out = Vec::new();
         for _ in 0..2 {
-            let mut r = sink(None, Value::Null, Some(schema()), row());
+            let mut r = keyed_sink(None, Value::Null, Some(schema()), row());
             t.apply(&mut r).unwrap();
             out.push(r.value_schema.unwrap());
         }

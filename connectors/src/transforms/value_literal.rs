@@ -21,9 +21,9 @@ use std::str::FromStr;
 
 use bigdecimal::{BigDecimal, ToPrimitive};
 
+use crate::data::logical::days_from_civil;
 use crate::data::logical::{date_schema, decimal_schema, time_schema, timestamp_schema};
 use crate::data::{Schema, SchemaAndValue, Value};
-use crate::transforms::java_date_format::days_from_civil;
 
 /// The characters that end a token, as in Connect's `Values.Parser`.
 const DELIMITERS: &[u8] = b":,{}[]\"";
