@@ -34,13 +34,13 @@ use crate::registry::PluginRegistry;
 
 use super::field_path::copy_schema_basics;
 use super::schema_update_cache::SchemaUpdateCache;
-use super::simple_date_format::SimpleDateFormat;
 use super::smt_config::{
     define_replace_null_with_default, java_list, java_split_colon, list, map_get_mut, map_mut,
     register_pair, struct_mut, take, with_default, REPLACE_NULL_WITH_DEFAULT_CONFIG,
 };
 use super::util::java_class_name;
 use super::{ConnectRecord, Outcome, Side, Transformation};
+use crate::data::simple_date_format::SimpleDateFormat;
 
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.Cast$Key";
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.Cast$Value";
@@ -551,20 +551,9 @@ pub fn java_parse_f64(s: &str, for_float: bool) -> Option<f64> {
         "Infinity" => format!("{sign}inf"),
         _ => {
             let body = body.strip_suffix(['f', 'F', 'd', 'D']).unwrap_or(body);
-            let (mantissa, exponent) = match body.find(['e', 'E']) {
-                Some(at) => (&body[..at], Some(&body[at + 1..])),
-                None => (body, None),
-            };
-            let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-            if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
+            // The sign was taken off above: another one is not a number.
+            if body.starts_with(['+', '-']) || !crate::data::values::is_java_decimal(body) {
                 return None;
-            }
-            if let Some(e) = exponent {
-                let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-                if e.is_empty() || !digits(e) {
-                    return None;
-                }
             }
             format!("{sign}{body}")
         }

@@ -1,14 +1,14 @@
 //! `org.apache.kafka.connect.transforms.InsertHeader`: adds a header `header` to every record,
 //! its value `value.literal` read as Connect's `Values.parseString` reads it (`1` is an INT8,
-//! `true` a BOOLEAN, text a STRING; see [`super::value_literal`] for the cases covered).
+//! `true` a BOOLEAN, text a STRING; see [`crate::data::values`] for the forms it reads).
 //! Headers already there, even of the same key, are kept.
 
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance};
+use crate::data::values::parse_string;
 use crate::data::SchemaAndValue;
 use crate::error::ConnectResult;
 use crate::record::Header;
-use crate::transforms::value_literal::parse_string;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.InsertHeader";

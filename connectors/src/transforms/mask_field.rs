@@ -17,6 +17,7 @@ use bigdecimal::BigDecimal;
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
 use crate::data::logical::decimal_scale;
+use crate::data::values::java_big_decimal;
 use crate::data::{Schema, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::registry::PluginRegistry;
@@ -130,28 +131,6 @@ fn empty_value(value: &Value, schema: Option<&Schema>) -> ConnectResult<Value> {
             )))
         }
     })
-}
-
-/// Java's `new BigDecimal(text)`: an optional sign, digits with an optional point, an
-/// optional exponent; nothing else (no blanks, no `NaN`).
-fn java_big_decimal(text: &str) -> Option<BigDecimal> {
-    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(at) => (&body[..at], Some(&body[at + 1..])),
-        None => (body, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
-        return None;
-    }
-    if let Some(e) = exponent {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        if e.is_empty() || !digits(e) {
-            return None;
-        }
-    }
-    BigDecimal::from_str(text).ok()
 }
 
 /// Connect's `maskWithCustomReplacement`.

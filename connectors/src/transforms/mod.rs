@@ -25,7 +25,6 @@ pub mod header_from;
 pub mod mask_field;
 pub mod replace_field;
 pub mod schema_update_cache;
-pub mod simple_date_format;
 pub mod smt_config;
 pub mod timestamp_converter;
 pub mod value_to_key;
@@ -44,7 +43,6 @@ pub mod set_schema_metadata;
 #[cfg(test)]
 pub(crate) mod test_records;
 pub mod timestamp_router;
-pub mod value_literal;
 // end group B
 
 use crate::api::Props;

@@ -13,7 +13,7 @@
 //! Beyond Connect 4.x: `field.syntax.version` (default `V1`, Connect's behaviour); with `V2`
 //! `field` is a nested path (KIP-821).
 //!
-//! Deviations from Connect: see [`super::simple_date_format`] for the pattern letters and
+//! Deviations from Connect: see [`crate::data::simple_date_format`] for the pattern letters and
 //! zones understood. A string input without a `format` fails with a data error naming the
 //! missing option, where Connect fails with a `NullPointerException`.
 
@@ -28,13 +28,13 @@ use crate::registry::PluginRegistry;
 
 use super::field_path::{FieldPaths, FieldSyntaxVersion, FieldUpdate, SingleFieldPath};
 use super::schema_update_cache::SchemaUpdateCache;
-use super::simple_date_format::SimpleDateFormat;
 use super::smt_config::{
     define_replace_null_with_default, map_get_mut, map_mut, register_pair, struct_mut, take,
     REPLACE_NULL_WITH_DEFAULT_CONFIG,
 };
 use super::util::java_class_name;
 use super::{ConnectRecord, Outcome, Side, Transformation};
+use crate::data::simple_date_format::SimpleDateFormat;
 
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Key";
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Value";

@@ -1,7 +1,7 @@
 //! `org.apache.kafka.connect.transforms.TimestampRouter`: sets the topic to `topic.format`
 //! with `${topic}` replaced by the topic and `${timestamp}` by the record's timestamp written
 //! with `timestamp.format` (a `SimpleDateFormat` pattern, in UTC; see
-//! [`super::simple_date_format`]). A record without a timestamp is an error.
+//! [`crate::data::simple_date_format`]). A record without a timestamp is an error.
 //!
 //! Deviations from Connect:
 //! - A bad `timestamp.format` is refused when configured (and by config validation); Connect
@@ -11,9 +11,9 @@
 
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
+use crate::data::simple_date_format::SimpleDateFormat;
 use crate::data::Schema;
 use crate::error::{ConnectError, ConnectResult};
-use crate::transforms::simple_date_format::SimpleDateFormat;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.TimestampRouter";
