@@ -21,12 +21,12 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::message::{BorrowedMessage, Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 use regex::Regex;
 use tracing::Instrument;
 
-use super::convert::{header_value, TaskConverters};
+use super::convert::TaskConverters;
 use super::faults::FaultInjector;
 use super::missing_topics::{waiting_message, Change, MissingTopics};
 use super::transform::{self, SinkTransforms};
@@ -708,11 +708,14 @@ fn convert(
     let converted = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
-        conv.key
-            .to_connect(topic, m.key())
-            .and_then(|k| conv.value.to_connect(topic, m.payload()).map(|v| (k, v)))
+        conv.key.to_connect(topic, m.key()).and_then(|k| {
+            conv.value.to_connect(topic, m.payload()).and_then(|v| {
+                conv.headers_from_kafka(topic, m.headers())
+                    .map(|h| (k, v, h))
+            })
+        })
     };
-    let (key, value) = match converted {
+    let (key, value, headers) = match converted {
         Ok(kv) => kv,
         Err(e) => {
             let at = format!("{topic}-{} at offset {}", m.partition(), m.offset());
@@ -730,18 +733,6 @@ fn convert(
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
         Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
     };
-    let headers = m
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| kconnect_connectors::record::Header {
-                    key: h.key.to_string(),
-                    schema: None,
-                    value: header_value(h.value),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     Ok(Some(SinkRecord {
         topic: state.topic_names.get(topic),
         partition: m.partition(),

@@ -19,7 +19,7 @@ use kconnect_connectors::ConnectError;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
@@ -28,7 +28,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::Instrument;
 
 use super::acks::{DeliveryState, RunAcks, SubmittedRun};
-use super::convert::{header_bytes, TaskConverters};
+use super::convert::TaskConverters;
 use super::faults::FaultInjector;
 use super::transform::{self, BatchRecordView, Fate};
 use super::{task_span, TaskArgs};
@@ -757,18 +757,21 @@ async fn send_one(
 ) -> Result<Outcome, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = state.converters.as_ref().expect("started");
+    // Headers first, then key and value, as Connect converts them.
     let converted = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
-        conv.key
-            .from_connect_into(r.topic, r.key_schema, r.key, &mut state.key_buf)
-            .and_then(|k| {
-                conv.value
-                    .from_connect_into(r.topic, r.value_schema, r.value, &mut state.value_buf)
-                    .map(|v| (k, v))
-            })
+        conv.headers_to_kafka(r.topic, r.headers).and_then(|h| {
+            conv.key
+                .from_connect_into(r.topic, r.key_schema, r.key, &mut state.key_buf)
+                .and_then(|k| {
+                    conv.value
+                        .from_connect_into(r.topic, r.value_schema, r.value, &mut state.value_buf)
+                        .map(|v| (h, k, v))
+                })
+        })
     };
-    let (has_key, has_value) = match converted {
+    let (headers, has_key, has_value) = match converted {
         Ok(kv) => kv,
         Err(e) if state.connector.errors_tolerance_all => {
             tracing::warn!(topic = %r.topic, offset = ?r.offset, in_batch = r.in_batch, "skipping a record that failed conversion (errors.tolerance=all): {e}");
@@ -796,15 +799,7 @@ async fn send_one(
     if let Some(t) = r.timestamp {
         rec = rec.timestamp(t);
     }
-    if !r.headers.is_empty() {
-        let mut h = OwnedHeaders::new_with_capacity(r.headers.len());
-        for hd in r.headers {
-            let bytes = header_bytes(&hd.value);
-            h = h.insert(Header {
-                key: &hd.key,
-                value: bytes.as_deref(),
-            });
-        }
+    if let Some(h) = headers {
         rec = rec.headers(h);
     }
     let producer = state.producer.as_ref().expect("started");

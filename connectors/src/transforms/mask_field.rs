@@ -10,8 +10,6 @@
 //! scale `s`, and a replacement is rescaled to `s` (failing if that loses digits); Connect
 //! writes `BigDecimal.ZERO` or the replacement's own scale, which the converter then refuses.
 
-use std::str::FromStr;
-
 use bigdecimal::BigDecimal;
 
 use crate::api::Props;
@@ -237,6 +235,8 @@ impl Transformation for MaskField {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
     use crate::data::logical::{date_schema, decimal_schema, time_schema, timestamp_schema};
     use crate::data::{SchemaBuilder, Struct, Type};
