@@ -6,6 +6,7 @@
 //! | `source` | FileStreamSource → embedded broker vs a raw rdkafka producer sending the same lines |
 //! | `sink` | embedded broker → FileStreamSink vs a raw rdkafka consumer writing the same file |
 //! | `json` | JsonConverter (`schemas.enable=true`) vs serde_json on an equivalent struct |
+//! | `smt` | JsonConverter plus InsertField$Value and ReplaceField$Value vs the converter alone |
 //! | `restart` | a panicking task's restart latency, panic → RUNNING |
 //! | `shutdown` | a worker's shutdown with 200 running source tasks |
 //! | `rss` | the worker process's resident memory, idle and with 50 tasks |
@@ -24,6 +25,7 @@ mod process;
 mod restart;
 mod shutdown;
 mod sink;
+mod smt;
 mod source;
 
 use std::fmt::Write as _;
@@ -33,14 +35,14 @@ use std::time::{Duration, Instant};
 
 /// The benchmarks, in the order they run.
 pub const BENCHMARKS: &[&str] = &[
-    "source", "sink", "json", "restart", "shutdown", "rss", "startup", "java", "failover",
+    "source", "sink", "json", "smt", "restart", "shutdown", "rss", "startup", "java", "failover",
 ];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Run only this benchmark; repeat for several. One of: source, sink, json, restart, shutdown, rss,
-    /// startup, java, failover.
+    /// Run only this benchmark; repeat for several. One of: source, sink, json, smt, restart,
+    /// shutdown, rss, startup, java, failover.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
     /// Lines (records of 100 bytes) for the source and sink benchmarks [default: 1000000, or
@@ -81,7 +83,7 @@ pub(crate) struct Plan {
     /// Alternating rounds (raw, kconnect, raw, kconnect…) of the source and sink benchmarks;
     /// the best round of each side counts.
     pub rounds: usize,
-    /// Records each way through the converters.
+    /// Records each way through the converters (and, in `smt`, per round of each loop).
     pub json_records: usize,
     pub restarts: usize,
     /// Tasks of the loaded RSS measurement.
@@ -390,8 +392,8 @@ cargo run --release -- bench --lines 200000    # fewer records for source and si
 cargo run --release -- --log-level warn bench  # without the worker's INFO logs on stderr
 ```
 
-Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `restart`, `shutdown`, `rss`, `startup`,
-`java`, `failover`), `--kafka BOOTSTRAP --java-classpath CP` (for `java` and `failover`:
+Options: `--only NAME` (repeatable: `source`, `sink`, `json`, `smt`, `restart`, `shutdown`, `rss`,
+`startup`, `java`, `failover`), `--kafka BOOTSTRAP --java-classpath CP` (for `java` and `failover`:
 kconnect next to Apache Kafka Connect on a real broker; `scripts/bench-vs-java.sh` starts the
 broker and passes both; `failover` alone takes about six minutes, most of it Java Connect's
 default `scheduled.rebalance.max.delay.ms`),
@@ -543,6 +545,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             "source" => source::run(&plan).await,
             "sink" => sink::run(&plan).await,
             "json" => json::run(&plan).await,
+            "smt" => smt::run(&plan).await,
             "restart" => restart::run(&plan).await,
             "shutdown" => shutdown::run(&plan).await,
             "rss" => process::run_rss(&plan).await,
