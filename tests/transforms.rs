@@ -316,36 +316,50 @@ fn typed_headers() -> Vec<Header> {
     ]
 }
 
-/// Emits `count` records once: orders (`mode=orders`) or values carrying [`typed_headers`]
-/// (`mode=headers`, on `topic`).
-#[derive(Default)]
-struct TypedSourceConnector(Props);
+/// A connector that hands its own config to its one task, which `task` makes.
+struct OneTaskConnector {
+    kind: ConnectorKind,
+    props: Props,
+    task: fn() -> TaskInstance,
+}
 
-impl Connector for TypedSourceConnector {
+impl OneTaskConnector {
+    fn new(kind: ConnectorKind, task: fn() -> TaskInstance) -> Self {
+        OneTaskConnector {
+            kind,
+            props: Props::new(),
+            task,
+        }
+    }
+}
+
+impl Connector for OneTaskConnector {
     fn version(&self) -> String {
         "1".into()
     }
     fn kind(&self) -> ConnectorKind {
-        ConnectorKind::Source
+        self.kind
     }
     fn config_def(&self) -> ConfigDef {
         ConfigDef::new()
     }
     fn start(&mut self, _: ConnectorContext, props: &Props) -> ConnectResult<()> {
-        self.0 = props.clone();
+        self.props = props.clone();
         Ok(())
     }
     fn task_configs(&self, _: usize) -> ConnectResult<Vec<Props>> {
-        Ok(vec![self.0.clone()])
+        Ok(vec![self.props.clone()])
     }
     fn stop(&mut self) -> ConnectResult<()> {
         Ok(())
     }
     fn new_task(&self) -> TaskInstance {
-        TaskInstance::Source(Box::new(TypedSource::default()))
+        (self.task)()
     }
 }
 
+/// Emits `count` records once: orders (`mode=orders`) or values carrying [`typed_headers`]
+/// (`mode=headers`, on `topic`).
 #[derive(Default)]
 struct TypedSource {
     pending: Vec<SourceRecord>,
@@ -403,34 +417,6 @@ fn captured(connector: &str) -> Vec<SinkRecord> {
 }
 
 #[derive(Default)]
-struct CapturingSinkConnector(Props);
-
-impl Connector for CapturingSinkConnector {
-    fn version(&self) -> String {
-        "1".into()
-    }
-    fn kind(&self) -> ConnectorKind {
-        ConnectorKind::Sink
-    }
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-    }
-    fn start(&mut self, _: ConnectorContext, props: &Props) -> ConnectResult<()> {
-        self.0 = props.clone();
-        Ok(())
-    }
-    fn task_configs(&self, _: usize) -> ConnectResult<Vec<Props>> {
-        Ok(vec![self.0.clone()])
-    }
-    fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-    fn new_task(&self) -> TaskInstance {
-        TaskInstance::Sink(Box::new(CapturingSink::default()))
-    }
-}
-
-#[derive(Default)]
 struct CapturingSink(String);
 
 #[async_trait]
@@ -473,13 +459,21 @@ fn registry() -> PluginRegistry {
         "test.TypedSourceConnector",
         ConnectorKind::Source,
         "1",
-        || Box::new(TypedSourceConnector::default()),
+        || {
+            Box::new(OneTaskConnector::new(ConnectorKind::Source, || {
+                TaskInstance::Source(Box::new(TypedSource::default()))
+            }))
+        },
     ));
     r.register(ConnectorPlugin::new(
         "test.CapturingSinkConnector",
         ConnectorKind::Sink,
         "1",
-        || Box::new(CapturingSinkConnector::default()),
+        || {
+            Box::new(OneTaskConnector::new(ConnectorKind::Sink, || {
+                TaskInstance::Sink(Box::new(CapturingSink::default()))
+            }))
+        },
     ));
     r.register(ConnectorPlugin::new(
         "test.PerRecordFileSourceConnector",

@@ -32,7 +32,7 @@ use crate::data::{Schema, SchemaBuilder, Struct, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::registry::PluginRegistry;
 
-use super::field_path::copy_schema_basics;
+use super::schema_basics::copy_schema_basics;
 use super::schema_update_cache::SchemaUpdateCache;
 use super::smt_config::{
     define_replace_null_with_default, java_list, java_split_colon, list, map_get_mut, map_mut,

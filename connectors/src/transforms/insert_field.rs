@@ -226,13 +226,20 @@ impl InsertField {
         Ok(())
     }
 
-    fn updated_struct(&mut self, value: &Value, meta: Metadata) -> ConnectResult<(Schema, Struct)> {
+    /// Turns the struct in `value` (checked to be one) into the updated struct, in place: the
+    /// fields' values move over, so nothing is copied but what is inserted. Every value is
+    /// checked first, so a record that fails is left as it was.
+    fn update_struct(
+        &mut self,
+        schema_slot: &mut Option<Schema>,
+        value: &mut Value,
+        meta: Metadata,
+    ) -> ConnectResult<()> {
         let original = require_struct(value, PURPOSE)?;
         let ins = &self.insert;
         let schema = self
             .schemas
             .get_or_build(&original.schema, || ins.updated_schema(&original.schema))?;
-        let mut values = Vec::with_capacity(schema.fields().len());
         for (i, f) in original.schema.fields().iter().enumerate() {
             let v = if ins.replace_null_with_default {
                 original.get_at(i)
@@ -241,8 +248,24 @@ impl InsertField {
             };
             // `Struct.put` checks each value against its field's schema.
             validate_value_at(&f.name, &f.schema, v)?;
-            values.push(v.clone());
         }
+        let Value::Struct(Struct {
+            schema: old_schema,
+            values,
+        }) = value
+        else {
+            return Ok(());
+        };
+        let fields = old_schema.fields();
+        values.resize(fields.len(), Value::Null);
+        if ins.replace_null_with_default {
+            for (v, f) in values.iter_mut().zip(fields) {
+                if let (Value::Null, Some(d)) = (&*v, f.schema.default_value()) {
+                    *v = d.clone();
+                }
+            }
+        }
+        values.reserve_exact(schema.fields().len() - fields.len());
         if ins.topic.is_some() {
             values.push(Value::String(meta.topic));
         }
@@ -258,7 +281,9 @@ impl InsertField {
         if ins.static_field.is_some() {
             values.push(ins.static_value.clone().map_or(Value::Null, Value::String));
         }
-        Ok((schema.clone(), Struct { schema, values }))
+        *old_schema = schema.clone();
+        *schema_slot = Some(schema);
+        Ok(())
     }
 }
 
@@ -329,10 +354,8 @@ impl Transformation for InsertField {
             let (_, value) = self.side.get_mut(record);
             self.apply_schemaless(value, meta)?;
         } else {
-            let (schema, value) = self.updated_struct(self.side.value(record), meta)?;
-            let (s, v) = self.side.get_mut(record);
-            *s = Some(schema);
-            *v = Value::Struct(value);
+            let (schema, value) = self.side.get_mut(record);
+            self.update_struct(schema, value, meta)?;
         }
         Ok(Outcome::Keep)
     }
@@ -554,6 +577,32 @@ mod tests {
                 &expected
             );
         }
+    }
+
+    #[test]
+    fn a_struct_with_a_bad_field_fails_and_is_left_as_it_was() {
+        let mut t = configured(
+            "InsertField$Value",
+            &[("static.field", "origin"), ("static.value", "x")],
+        );
+        let schema = SchemaBuilder::struct_()
+            .field("a", Schema::int32())
+            .field("b", Schema::string())
+            .build();
+        // `b` is required and unset: Connect's `Struct.put` refuses it.
+        let value = Value::Struct(Struct {
+            schema: schema.clone(),
+            values: vec![Value::Int32(1), Value::Null],
+        });
+        let mut r = source("test", None, Value::Null, Some(schema), value);
+        let before = r.clone();
+        assert_eq!(
+            t.apply(&mut r).unwrap_err(),
+            ConnectError::data(
+                "Invalid value: null used for required field: \"b\", schema type: STRING"
+            )
+        );
+        assert_eq!(r, before);
     }
 
     #[test]

@@ -15,11 +15,11 @@ use crate::data::{Schema, SchemaBuilder, Struct, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::registry::PluginRegistry;
 
-use super::field_path::copy_schema_basics;
+use super::schema_basics::copy_schema_basics;
 use super::schema_update_cache::SchemaUpdateCache;
 use super::smt_config::{
     define_replace_null_with_default, java_list, java_split_colon, list, map_mut, map_put,
-    register_pair, struct_mut, take, with_default, REPLACE_NULL_WITH_DEFAULT_CONFIG,
+    register_pair, struct_mut, REPLACE_NULL_WITH_DEFAULT_CONFIG,
 };
 use super::{ConnectRecord, Outcome, Side, Transformation};
 
@@ -177,29 +177,27 @@ impl ReplaceField {
         schema_slot: &mut Option<Schema>,
         value: &mut Value,
     ) -> ConnectResult<()> {
-        let s = struct_mut(value, PURPOSE)?;
-        let old_schema = s.schema.clone();
+        let Struct { schema, values } = struct_mut(value, PURPOSE)?;
         let sel = &self.selection;
-        let (schema, sources) = self
+        let (updated, sources) = self
             .cache
-            .get_or_build(&old_schema, || sel.updated_schema(&old_schema))?;
-        let mut old_values = std::mem::take(&mut s.values);
-        old_values.resize(old_schema.fields().len(), Value::Null);
-        let values = sources
-            .iter()
-            .map(|&i| {
-                with_default(
-                    take(&mut old_values[i]),
-                    &old_schema.fields()[i].schema,
-                    self.replace_null_with_default,
-                )
-            })
-            .collect();
-        *s = Struct {
-            schema: schema.clone(),
-            values,
-        };
-        *schema_slot = Some(schema);
+            .get_or_build_ref(schema, || sel.updated_schema(schema))?;
+        // The kept values move down into place, in order (each source index is at least its
+        // output index, and they increase), and the rest are dropped: no new vector.
+        let fields = schema.fields();
+        values.resize(fields.len(), Value::Null);
+        for (out, &i) in sources.iter().enumerate() {
+            values.swap(out, i);
+            let v = &mut values[out];
+            if v.is_null() && self.replace_null_with_default {
+                if let Some(d) = fields[i].schema.default_value() {
+                    *v = d.clone();
+                }
+            }
+        }
+        values.truncate(sources.len());
+        *schema = updated.clone();
+        *schema_slot = Some(updated.clone());
         Ok(())
     }
 }

@@ -34,8 +34,8 @@ impl<V: Clone> SchemaUpdateCache<V> {
         }
     }
 
-    /// What was stored for `key`, marking it most recently used.
-    pub fn get(&mut self, key: &Schema) -> Option<V> {
+    /// Where `key` is, moved to the front (most recently used): `0`, or `None`.
+    fn find(&mut self, key: &Schema) -> Option<usize> {
         let at = match self
             .entries
             .iter()
@@ -53,7 +53,12 @@ impl<V: Clone> SchemaUpdateCache<V> {
             let entry = self.entries.remove(at);
             self.entries.insert(0, entry);
         }
-        Some(self.entries[0].1.clone())
+        Some(0)
+    }
+
+    /// What was stored for `key`, marking it most recently used.
+    pub fn get(&mut self, key: &Schema) -> Option<V> {
+        self.find(key).map(|at| self.entries[at].1.clone())
     }
 
     /// Stores `value` for `key`, evicting the least recently used entry when full.
@@ -73,12 +78,21 @@ impl<V: Clone> SchemaUpdateCache<V> {
         key: &Schema,
         build: impl FnOnce() -> ConnectResult<V>,
     ) -> ConnectResult<V> {
-        if let Some(v) = self.get(key) {
-            return Ok(v);
+        self.get_or_build_ref(key, build).cloned()
+    }
+
+    /// [`SchemaUpdateCache::get_or_build`] lent rather than cloned, for a caller that needs
+    /// only part of it: a hit per record then costs no reference count.
+    pub fn get_or_build_ref(
+        &mut self,
+        key: &Schema,
+        build: impl FnOnce() -> ConnectResult<V>,
+    ) -> ConnectResult<&V> {
+        if self.find(key).is_none() {
+            let v = build()?;
+            self.put(key.clone(), v);
         }
-        let v = build()?;
-        self.put(key.clone(), v.clone());
-        Ok(v)
+        Ok(&self.entries[0].1)
     }
 
     pub fn len(&self) -> usize {
