@@ -1231,3 +1231,123 @@ async fn typed_headers_reach_the_sink_through_the_header_converter() {
         assert_eq!(r.headers, typed_headers(), "record {i}");
     }
 }
+
+/// Header converters are listed as Connect lists them, and a connector's `header.converter.*`
+/// keys are validated against its header converter's own keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rest_lists_header_converters_and_validates_their_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = rest_worker(dir.path()).await;
+    let base = format!("http://{}", running.rest_addr);
+
+    let (s, v) = call(
+        &base,
+        "GET",
+        "/connector-plugins?connectorsOnly=false",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let listed = v.as_array().unwrap();
+    let kinds = |class: &str| -> Vec<String> {
+        listed
+            .iter()
+            .filter(|p| p["class"] == class)
+            .map(|p| p["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        kinds("org.apache.kafka.connect.storage.SimpleHeaderConverter"),
+        ["header_converter"]
+    );
+    assert_eq!(kinds(JSON_CONVERTER), ["converter", "header_converter"]);
+    // Header converters come last, after the converters.
+    let last_converter = listed
+        .iter()
+        .rposition(|p| p["type"] == "converter")
+        .unwrap();
+    let first_header = listed
+        .iter()
+        .position(|p| p["type"] == "header_converter")
+        .unwrap();
+    assert!(last_converter < first_header, "{v}");
+    let (s, v) = call(
+        &base,
+        "GET",
+        "/connector-plugins/SimpleHeaderConverter/config",
+        None,
+    )
+    .await;
+    assert_eq!((s, v), (StatusCode::OK, json!([])));
+
+    let file = dir.path().join("in.txt");
+    let config = |extra: &[(&str, &str)]| {
+        let c: serde_json::Map<String, Json> = [
+            ("name", "h"),
+            ("connector.class", "FileStreamSource"),
+            ("file", file.to_str().unwrap()),
+            ("topic", "t"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+        Json::Object(c)
+    };
+    let validate = |body: Json| {
+        let base = base.clone();
+        async move {
+            let (s, v) = call(
+                &base,
+                "PUT",
+                "/connector-plugins/FileStreamSource/config/validate",
+                Some(body),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let errors: Vec<(String, Json)> = v["configs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| !c["value"]["errors"].as_array().unwrap().is_empty())
+                .map(|c| {
+                    (
+                        c["value"]["name"].as_str().unwrap().to_string(),
+                        c["value"]["errors"].clone(),
+                    )
+                })
+                .collect();
+            errors
+        }
+    };
+    assert_eq!(
+        validate(config(&[
+            ("header.converter", JSON_CONVERTER),
+            ("header.converter.schemas.enable", "maybe"),
+        ]))
+        .await,
+        [(
+            "header.converter.schemas.enable".to_string(),
+            json!([
+                "Invalid value maybe for configuration schemas.enable: Expected value to be \
+                 either true or false"
+            ])
+        )]
+    );
+    assert_eq!(
+        validate(config(&[("header.converter", "Avro")])).await,
+        [(
+            "header.converter".to_string(),
+            json!([
+                "Invalid value Avro for configuration header.converter: Class Avro could not \
+                    be found."
+            ])
+        )]
+    );
+    assert!(
+        validate(config(&[("header.converter", "SimpleHeaderConverter")]))
+            .await
+            .is_empty()
+    );
+    running.stop().await;
+}

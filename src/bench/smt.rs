@@ -116,11 +116,11 @@ fn measure(m: usize) -> anyhow::Result<(Times, usize, usize)> {
         .map_err(|e| anyhow!("from_connect after the transforms: {e}"))?
         .ok_or_else(|| anyhow!("from_connect returned null"))?;
     let text = String::from_utf8(out.clone())?;
-    if !(text.contains(r#""client":"ACME Corporation, Building 7""#)
+    let reshaped = text.contains(r#""client":"ACME Corporation, Building 7""#)
         && text.contains(r#""origin":"bench""#)
         && !text.contains("note")
-        && !text.contains("customer"))
-    {
+        && !text.contains("customer");
+    if !reshaped {
         bail!("the transforms did not do what they were configured to: {text}");
     }
 
