@@ -155,10 +155,11 @@ pub fn worker_config_def() -> ConfigDef {
         .define(
             HEADER_CONVERTER,
             ConfigType::Class,
-            Some("org.apache.kafka.connect.storage.SimpleHeaderConverter"),
+            Some(SIMPLE_HEADER_CONVERTER),
             None,
             Importance::Low,
-            "Converter class for header values.",
+            "Converter class for header values: SimpleHeaderConverter (values as text, schemas \
+             inferred when read) or any record converter.",
         )
         .define_optional(
             OFFSET_FILE,
@@ -253,6 +254,7 @@ pub struct WorkerConfig {
     pub bootstrap_servers: String,
     pub key_converter: String,
     pub value_converter: String,
+    pub header_converter: String,
     pub offset_file: Option<String>,
     pub offset_flush_interval: Duration,
     pub offset_flush_timeout: Duration,
@@ -286,6 +288,7 @@ impl WorkerConfig {
             },
             key_converter: p.string(KEY_CONVERTER)?,
             value_converter: p.string(VALUE_CONVERTER)?,
+            header_converter: p.string(HEADER_CONVERTER)?,
             offset_file: p.opt_string(OFFSET_FILE),
             offset_flush_interval: ms(p.long(OFFSET_FLUSH_INTERVAL_MS)?),
             offset_flush_timeout: ms(p.long(OFFSET_FLUSH_TIMEOUT_MS)?),
@@ -370,21 +373,22 @@ pub const ERROR_GROUP: &str = "Error Handling";
 /// `admin.override.*` keys (see [`OverridePolicy`]).
 pub const CLIENT_OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
 
-/// Connect's `SimpleHeaderConverter`, the default header converter; kconnect writes and reads
-/// header values as text whatever the header converter (see `task::convert`).
-pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+/// Connect's `SimpleHeaderConverter`, the default header converter.
+pub use kconnect_connectors::converters::SIMPLE_HEADER_CONVERTER;
 
 /// A converter class must be one kconnect has, as Connect's CLASS keys must name a class on
 /// the plugin path ("Class … could not be found."). Header converters may also be the
 /// `SimpleHeaderConverter`.
 fn converter_class_validator(header: bool) -> Validator {
+    use kconnect_connectors::converters::{converter_class_name, header_converter_class_name};
     Validator::custom("a converter class", move |v| match v {
         kconnect_connectors::config::ParsedValue::Class(class)
         | kconnect_connectors::config::ParsedValue::String(class) => {
-            let known = kconnect_connectors::converters::converter_class_name(class).is_some()
-                || (header
-                    && (class.trim() == SIMPLE_HEADER_CONVERTER
-                        || class.trim() == "SimpleHeaderConverter"));
+            let known = if header {
+                header_converter_class_name(class).is_some()
+            } else {
+                converter_class_name(class).is_some()
+            };
             if known {
                 Ok(())
             } else {
@@ -768,6 +772,7 @@ pub struct ConnectorConfig {
     pub props: Props,
     pub key_converter: Option<String>,
     pub value_converter: Option<String>,
+    pub header_converter: Option<String>,
     pub errors_tolerance_all: bool,
     /// Every `errors.*` key (the tolerance again among them).
     pub errors: crate::task::errors::ErrorSettings,
@@ -788,6 +793,7 @@ impl ConnectorConfig {
             tasks_max: p.int(TASKS_MAX)? as usize,
             key_converter: p.opt_string(KEY_CONVERTER),
             value_converter: p.opt_string(VALUE_CONVERTER),
+            header_converter: p.opt_string(HEADER_CONVERTER),
             errors_tolerance_all: p.string(ERRORS_TOLERANCE)? == "all",
             errors: crate::task::errors::ErrorSettings::parse(&p, &props)?,
             restart: restart_policy(&p, worker_restart)?,

@@ -3,7 +3,7 @@
 //! keys (`errors.*`, converters, topics, topic creation), the keys of the connector's transforms
 //! and predicates (`transforms.<alias>.*`, `predicates.<alias>.*`, as Connect's
 //! `ConnectorConfig.enrich` adds them), the connector's own keys, the converters' own keys
-//! (`key.converter.*`, `value.converter.*`), the client overrides the worker's
+//! (`key.converter.*`, `value.converter.*`, `header.converter.*`), the client overrides the worker's
 //! `connector.client.config.override.policy` refuses, and `${provider:…}` variables that cannot
 //! be resolved (the config is checked resolved and shown as written).
 //!
@@ -19,8 +19,8 @@ use kconnect_connectors::transforms::chain::{self, TransformChain};
 
 use crate::config::{
     connector_config_def, dlq_topic_error, prefixed, sink_connector_config_def, sink_topics,
-    ConnectorConfig, OverridePolicy, DLQ_TOPIC_NAME, KEY_CONVERTER, PREDICATES, TRANSFORMS,
-    VALUE_CONVERTER,
+    ConnectorConfig, OverridePolicy, DLQ_TOPIC_NAME, HEADER_CONVERTER, KEY_CONVERTER, PREDICATES,
+    TRANSFORMS, VALUE_CONVERTER,
 };
 use crate::context::WorkerContext;
 
@@ -207,7 +207,11 @@ fn validate_resolved(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Prop
         let key = own.key(&v.name).cloned();
         report.push(key, v);
     }
-    for (key, converter_type) in [(KEY_CONVERTER, "key"), (VALUE_CONVERTER, "value")] {
+    for (key, converter_type) in [
+        (KEY_CONVERTER, "key"),
+        (VALUE_CONVERTER, "value"),
+        (HEADER_CONVERTER, "header"),
+    ] {
         converter_entries(&mut report, props, key, converter_type);
     }
     client_override_entries(&mut report, ctx, plugin.kind, props);

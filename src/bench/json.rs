@@ -50,7 +50,7 @@ struct Order {
 
 const SCHEMA_NAME: &str = "kconnect.bench.Order";
 
-fn connect_schema() -> Schema {
+pub(super) fn connect_schema() -> Schema {
     SchemaBuilder::struct_()
         .name(SCHEMA_NAME)
         .version(1)
@@ -63,7 +63,7 @@ fn connect_schema() -> Schema {
         .build()
 }
 
-fn connect_value(schema: &Schema) -> anyhow::Result<Value> {
+pub(super) fn connect_value(schema: &Schema) -> anyhow::Result<Value> {
     let s = Struct::new(schema.clone())
         .and_then(|s| s.with("id", 1_234_567_890_123i64))
         .and_then(|s| s.with("customer", "ACME Corporation, Building 7"))
@@ -107,7 +107,7 @@ fn serde_value() -> Envelope {
     }
 }
 
-fn converter() -> anyhow::Result<JsonConverter> {
+pub(super) fn converter() -> anyhow::Result<JsonConverter> {
     let mut c = JsonConverter::new();
     let props: Props = [("schemas.enable".to_string(), "true".to_string())].into();
     c.configure(&props, false)

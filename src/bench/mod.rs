@@ -5,8 +5,9 @@
 //! |---|---|
 //! | `source` | FileStreamSource → embedded broker vs a raw rdkafka producer sending the same lines |
 //! | `sink` | embedded broker → FileStreamSink vs a raw rdkafka consumer writing the same file |
-//! | `postgres` | PostgresSource → embedded broker vs `COPY … TO STDOUT` of the same table (`--postgres`) |
+//! | `postgres` | PostgresSource → embedded broker vs `COPY … TO STDOUT` of the same table, and a pre-filled topic → PostgresSink vs a batched `INSERT … UNNEST` of the same rows (`--postgres`) |
 //! | `json` | JsonConverter (`schemas.enable=true`) vs serde_json on an equivalent struct |
+//! | `smt` | JsonConverter plus InsertField$Value and ReplaceField$Value vs the converter alone |
 //! | `restart` | a panicking task's restart latency, panic → RUNNING |
 //! | `shutdown` | a worker's shutdown with 200 running source tasks |
 //! | `rss` | the worker process's resident memory, idle and with 50 tasks |
@@ -23,11 +24,13 @@ mod inproc;
 mod java;
 mod json;
 mod postgres;
+mod postgres_sink;
 mod process;
 mod rebalance;
 mod restart;
 mod shutdown;
 mod sink;
+mod smt;
 mod source;
 
 use std::fmt::Write as _;
@@ -41,6 +44,7 @@ pub const BENCHMARKS: &[&str] = &[
     "sink",
     "postgres",
     "json",
+    "smt",
     "restart",
     "shutdown",
     "rss",
@@ -53,7 +57,7 @@ pub const BENCHMARKS: &[&str] = &[
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Run only this benchmark; repeat for several. One of: source, sink, postgres, json,
+    /// Run only this benchmark; repeat for several. One of: source, sink, postgres, json, smt,
     /// restart, shutdown, rss, startup, java, failover, rebalance.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
@@ -106,7 +110,7 @@ pub(crate) struct Plan {
     /// Alternating rounds (raw, kconnect, raw, kconnect…) of the source and sink benchmarks;
     /// the best round of each side counts.
     pub rounds: usize,
-    /// Records each way through the converters.
+    /// Records each way through the converters (and, in `smt`, per round of each loop).
     pub json_records: usize,
     pub restarts: usize,
     /// Tasks of the loaded RSS measurement.
@@ -419,10 +423,11 @@ cargo run --release -- bench --lines 200000    # fewer records for source and si
 cargo run --release -- --log-level warn bench  # without the worker's INFO logs on stderr
 ```
 
-Options: `--only NAME` (repeatable: `source`, `sink`, `postgres`, `json`, `restart`, `shutdown`,
-`rss`, `startup`, `java`, `failover`, `rebalance`), `--postgres URL` (for `postgres`: the PostgreSQL source
-against `COPY … TO STDOUT` of the same table; tests/postgres/start-postgres.sh starts a
-throwaway server and prints its URL), `--kafka BOOTSTRAP --java-classpath CP` (for `java`, `failover` and `rebalance`:
+Options: `--only NAME` (repeatable: `source`, `sink`, `postgres`, `json`, `smt`, `restart`,
+`shutdown`, `rss`, `startup`, `java`, `failover`, `rebalance`), `--postgres URL` (for `postgres`:
+the PostgreSQL source against `COPY … TO STDOUT` of the same table, and the PostgreSQL sink
+against a batched insert; tests/postgres/start-postgres.sh starts a throwaway server and prints
+its URL), `--kafka BOOTSTRAP --java-classpath CP` (for `java`, `failover` and `rebalance`:
 kconnect next to Apache Kafka Connect on a real broker; `scripts/bench-vs-java.sh` starts the
 broker and passes both; `failover` alone takes about six minutes, most of it Java Connect's
 default `scheduled.rebalance.max.delay.ms`),
@@ -635,6 +640,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
                      (tests/postgres/start-postgres.sh starts a server and prints one)"
                 )),
             },
+            "smt" => smt::run(&plan).await,
             "restart" => restart::run(&plan).await,
             "shutdown" => shutdown::run(&plan).await,
             "rss" => process::run_rss(&plan).await,

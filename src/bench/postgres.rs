@@ -69,18 +69,23 @@ pub async fn run(plan: &Plan, url: &str) -> anyhow::Result<Report> {
             kc_overall = overall;
         }
     }
+    let (sink_rows, sink_note) =
+        super::postgres_sink::run(&client, &broker, url, n, plan.rounds).await?;
     client
         .batch_execute(&format!("DROP SCHEMA {SCHEMA} CASCADE"))
         .await
         .context("dropping the benchmark schema")?;
+    let mut rows = vec![
+        Row::info("postgres source: COPY … TO STDOUT", copy, Unit::PerSec),
+        Row::info("postgres source: kconnect PostgresSource", kc, Unit::PerSec),
+        Row::info("postgres source: kconnect / COPY", kc / copy, Unit::Ratio),
+    ];
+    rows.extend(sink_rows);
     Ok(Report {
-        rows: vec![
-            Row::info("postgres source: COPY … TO STDOUT", copy, Unit::PerSec),
-            Row::info("postgres source: kconnect PostgresSource", kc, Unit::PerSec),
-            Row::info("postgres source: kconnect / COPY", kc / copy, Unit::Ratio),
-        ],
-        notes: vec![format!(
-            "**postgres source**: a table of {} rows (bigserial id, text, numeric(12,2), \
+        rows,
+        notes: vec![
+            format!(
+                "**postgres source**: a table of {} rows (bigserial id, text, numeric(12,2), \
              boolean, timestamptz, a nullable text) on the server of `--postgres`. COPY: \
              `COPY {SCHEMA}.{TABLE} TO STDOUT` (text format) through tokio-postgres, rows \
              counted as newlines. kconnect: PostgresSource in incrementing mode (one task, \
@@ -90,10 +95,12 @@ pub async fn run(plan: &Plan, url: &str) -> anyhow::Result<Report> {
              number includes what COPY's does not: decoding each value into Connect's data \
              model, JSON conversion and producing to the broker. Best of {} alternating \
              round(s).",
-            thousands(n as u64),
-            format_value(kc_overall, Unit::PerSec),
-            plan.rounds
-        )],
+                thousands(n as u64),
+                format_value(kc_overall, Unit::PerSec),
+                plan.rounds
+            ),
+            sink_note,
+        ],
     })
 }
 

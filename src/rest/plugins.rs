@@ -6,7 +6,9 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use kconnect_actors::validation::{self, framework_config_def};
 use kconnect_connectors::config::{ConfigDef, ConfigKey, ConfigValue};
-use kconnect_connectors::converters::{converter_config_def, CONVERTER_CLASSES};
+use kconnect_connectors::converters::{
+    converter_config_def, CONVERTER_CLASSES, SIMPLE_HEADER_CONVERTER,
+};
 use kconnect_connectors::registry::ConnectorPlugin;
 use serde_json::{json, Map, Value};
 
@@ -32,7 +34,8 @@ async fn list(State(s): State<RestState>, RawQuery(raw): RawQuery) -> Json<Value
         .map(|p| json!({"class": p.class_name, "type": p.kind.as_str(), "version": p.version}))
         .collect();
     if !connectors_only {
-        // In Connect's order: connectors, transformations, predicates, converters.
+        // In Connect's order: connectors, transformations, predicates, converters, header
+        // converters.
         let info = |class: &str, kind: &str, version: &str| json!({"class": class, "type": kind, "version": version});
         out.extend(
             s.plugins
@@ -49,6 +52,13 @@ async fn list(State(s): State<RestState>, RawQuery(raw): RawQuery) -> Json<Value
         out.extend(CONVERTER_CLASSES.iter().map(
             |c| json!({"class": c, "type": "converter", "version": env!("CARGO_PKG_VERSION")}),
         ));
+        // Then the header converters: SimpleHeaderConverter and every converter again, as
+        // they all implement HeaderConverter in Connect.
+        out.extend(
+            std::iter::once(&SIMPLE_HEADER_CONVERTER)
+                .chain(CONVERTER_CLASSES)
+                .map(|c| info(c, "header_converter", env!("CARGO_PKG_VERSION"))),
+        );
     }
     Json(json!(out))
 }

@@ -28,12 +28,12 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::message::{BorrowedMessage, Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 use regex::Regex;
 use tracing::Instrument;
 
-use super::convert::{header_value, TaskConverters};
+use super::convert::TaskConverters;
 use super::errors::dlq::{DeadLetterQueue, DlqError};
 use super::errors::errant::{BatchOrigins, TaskErrantReporter};
 use super::errors::metrics::ErrorMetrics;
@@ -898,7 +898,8 @@ impl TopicNames {
 }
 
 /// Converts a fetched record; `None` when it failed and errors.tolerance skips it. Each
-/// converter is a stage of its own for error handling (KEY_CONVERTER, then VALUE_CONVERTER).
+/// converter is a stage of its own for error handling (KEY_CONVERTER, VALUE_CONVERTER, then
+/// HEADER_CONVERTER).
 /// Runs in the fetch stage (`state` is the stage's). `reuse` is a record `put` is done with:
 /// the converters write into its key's and value's buffers.
 pub(super) async fn convert(
@@ -946,23 +947,17 @@ pub(super) async fn convert(
             value
         }
     };
+    let first = conv.headers_from_kafka(topic, m.headers());
+    let exec = Executing::new(Stage::HeaderConverter, &conv.header_class);
+    let retry = |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, m.headers());
+    let Some(headers) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(None);
+    };
     let (timestamp, timestamp_type) = match m.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
         Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
     };
-    let headers = m
-        .headers()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| kconnect_connectors::record::Header {
-                    key: h.key.to_string(),
-                    schema: None,
-                    value: header_value(h.value),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     Ok(Some(SinkRecord {
         topic: topic_name,
         partition: m.partition(),

@@ -19,7 +19,7 @@ use kconnect_connectors::ConnectError;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 
@@ -28,7 +28,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::Instrument;
 
 use super::acks::{DeliveryState, RunAcks, SubmittedRun};
-use super::convert::{header_bytes, TaskConverters};
+use super::convert::TaskConverters;
 use super::errors::metrics::ErrorMetrics;
 use super::errors::{ErrorHandler, Executing, ProcessingRecord, Reporters, Stage};
 use super::faults::FaultInjector;
@@ -810,14 +810,22 @@ async fn send_one(
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = state.converters.as_ref().expect("started");
     let errors = state.errors.as_ref().expect("started");
-    // Each converter is a stage of its own for error handling, as in Connect.
+    // Each converter is a stage of its own for error handling, as in Connect: headers first,
+    // then key and value.
     let mut record = *r;
     let first = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
     } else {
-        conv.key
-            .from_connect_into(r.topic, r.key_schema, r.key, &mut state.key_buf)
+        conv.headers_to_kafka(r.topic, r.headers)
     };
+    let exec = Executing::new(Stage::HeaderConverter, &conv.header_class);
+    let retry = |o: &mut Outgoing| conv.headers_to_kafka(o.topic, o.headers);
+    let Some(headers) = errors.settle(exec, &mut record, first, retry).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let first = conv
+        .key
+        .from_connect_into(r.topic, r.key_schema, r.key, &mut state.key_buf);
     let key_buf = &mut state.key_buf;
     let exec = Executing::new(Stage::KeyConverter, conv.key_class);
     let retry = |o: &mut Outgoing| {
@@ -852,15 +860,7 @@ async fn send_one(
     if let Some(t) = r.timestamp {
         rec = rec.timestamp(t);
     }
-    if !r.headers.is_empty() {
-        let mut h = OwnedHeaders::new_with_capacity(r.headers.len());
-        for hd in r.headers {
-            let bytes = header_bytes(&hd.value);
-            h = h.insert(Header {
-                key: &hd.key,
-                value: bytes.as_deref(),
-            });
-        }
+    if let Some(h) = headers {
         rec = rec.headers(h);
     }
     let producer = state.producer.as_ref().expect("started");

@@ -1,6 +1,6 @@
 //! The config keys of each converter, as Connect's `Converter::config()` defines them: what
 //! `GET /connector-plugins/{converter}/config` lists and what a connector's
-//! `key.converter.*` / `value.converter.*` keys are validated against.
+//! `key.converter.*` / `value.converter.*` / `header.converter.*` keys are validated against.
 
 use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator, Width};
 
@@ -39,8 +39,12 @@ fn decimal_format_validator() -> Validator {
 }
 
 /// The keys of the converter `class` (a class name or alias [`converter_class_name`]
-/// accepts); `None` for an unknown class.
+/// accepts, or the SimpleHeaderConverter); `None` for an unknown class.
 pub fn converter_config_def(class: &str) -> Option<ConfigDef> {
+    // SimpleHeaderConverter has no keys at all, not even `converter.type`.
+    if super::header_converter_class_name(class) == Some(super::SIMPLE_HEADER_CONVERTER) {
+        return Some(ConfigDef::new());
+    }
     let full = converter_class_name(class)?;
     let simple = full.rsplit('.').next()?;
     let def = converter_def();

@@ -1,4 +1,5 @@
-//! Converters turn Connect data into the bytes of a Kafka key, value or header and back.
+//! Converters turn Connect data into the bytes of a Kafka key, value or header and back
+//! ([`HeaderConverter`]s for headers, see [`header`]).
 //!
 //! [`converter_by_name`] makes a converter from Kafka's class name (or a short alias);
 //! converters work with Kafka's defaults until [`Converter::configure`] is called.
@@ -9,6 +10,7 @@ use crate::error::{ConnectError, ConnectResult};
 
 pub mod bytes;
 pub mod config;
+pub mod header;
 pub mod json;
 pub mod json_node;
 mod json_read;
@@ -19,6 +21,10 @@ pub mod string;
 
 pub use bytes::ByteArrayConverter;
 pub use config::converter_config_def;
+pub use header::{
+    header_converter_by_name, header_converter_class_name, HeaderConverter, SimpleHeaderConverter,
+    SIMPLE_HEADER_CONVERTER,
+};
 pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
 pub use number::{
     BooleanConverter, DoubleConverter, FloatConverter, IntegerConverter, LongConverter,

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use bigdecimal::num_bigint::Sign;
 use bigdecimal::BigDecimal;
 
-use super::logical::{date_to_epoch_millis, MILLIS_PER_DAY};
+use super::logical::{civil_from_days, date_to_epoch_millis, MILLIS_PER_DAY};
 use super::value::Value;
 
 /// `Double.toString(v)`: `12.34`, `1.0`, `1.0E10`, `1.0E-4`, `NaN`, `-Infinity`.
@@ -269,20 +269,6 @@ pub fn epoch_millis_to_java_date_string(millis: i64) -> String {
         secs % 60,
         y
     )
-}
-
-/// Days since 1970-01-01 → (year, month 1-12, day 1-31), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 pub(crate) fn value_to_java_string(v: &Value) -> String {

@@ -203,6 +203,32 @@ pub fn date_from_epoch_millis(millis: i64) -> ConnectResult<i32> {
         .map_err(|_| ConnectError::data("Date out of the range of an INT32 day count"))
 }
 
+/// (year, month 1-12, day 1-31) → days since 1970-01-01, in the proleptic Gregorian
+/// calendar (`java.time`'s; Java's `GregorianCalendar` is Julian before 1582-10-15).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Days since 1970-01-01 → (year, month 1-12, day 1-31), proleptic Gregorian.
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Carrier conversions
 
@@ -393,6 +419,17 @@ mod tests {
             to_carrier(&Schema::int32(), &Value::Int32(7)).unwrap(),
             Value::Int32(7)
         );
+    }
+
+    #[test]
+    fn civil_conversions_round_trip() {
+        for days in [-719_468, -1, 0, 1, 59, 11_016, 17_169, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(17_169), (2017, 1, 3));
     }
 
     #[test]

@@ -32,15 +32,15 @@ use crate::data::{Schema, SchemaBuilder, Struct, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::registry::PluginRegistry;
 
-use super::field_path::copy_schema_basics;
+use super::schema_basics::copy_schema_basics;
 use super::schema_update_cache::SchemaUpdateCache;
-use super::simple_date_format::SimpleDateFormat;
 use super::smt_config::{
     define_replace_null_with_default, java_list, java_split_colon, list, map_get_mut, map_mut,
     register_pair, struct_mut, take, with_default, REPLACE_NULL_WITH_DEFAULT_CONFIG,
 };
 use super::util::java_class_name;
 use super::{ConnectRecord, Outcome, Side, Transformation};
+use crate::data::simple_date_format::SimpleDateFormat;
 
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.Cast$Key";
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.Cast$Value";
@@ -551,20 +551,9 @@ pub fn java_parse_f64(s: &str, for_float: bool) -> Option<f64> {
         "Infinity" => format!("{sign}inf"),
         _ => {
             let body = body.strip_suffix(['f', 'F', 'd', 'D']).unwrap_or(body);
-            let (mantissa, exponent) = match body.find(['e', 'E']) {
-                Some(at) => (&body[..at], Some(&body[at + 1..])),
-                None => (body, None),
-            };
-            let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-            if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
+            // The sign was taken off above: another one is not a number.
+            if body.starts_with(['+', '-']) || !crate::data::values::is_java_decimal(body) {
                 return None;
-            }
-            if let Some(e) = exponent {
-                let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-                if e.is_empty() || !digits(e) {
-                    return None;
-                }
             }
             format!("{sign}{body}")
         }
@@ -620,14 +609,14 @@ mod tests {
     use super::*;
     use crate::data::logical::{date_schema, decimal_schema, time_schema, timestamp_schema};
     use crate::record::SourceRecord;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, source};
+    use crate::transforms::test_records::{configured, created, map, props, value_source};
 
     fn value_cast(spec: &str) -> Box<dyn Transformation> {
         configured("Cast$Value", &[("spec", spec)])
     }
 
     fn cast_whole(spec: &str, schema: Option<Schema>, value: Value) -> SourceRecord {
-        let mut r = source(schema, value);
+        let mut r = value_source(schema, value);
         value_cast(spec).apply(&mut r).unwrap();
         r
     }
@@ -707,16 +696,16 @@ mod tests {
 
     #[test]
     fn null_operands_pass_through() {
-        let mut r = source(Some(Schema::string()), Value::Null);
+        let mut r = value_source(Some(Schema::string()), Value::Null);
         r.key_schema = Some(Schema::string());
         r.key = Value::String("key".into());
         let before = r.clone();
         value_cast("foo:int64").apply(&mut r).unwrap();
         assert_eq!(r, before);
-        let mut r = source(None, Value::Null);
+        let mut r = value_source(None, Value::Null);
         value_cast("foo:int64").apply(&mut r).unwrap();
-        assert_eq!(r, source(None, Value::Null));
-        let mut r = source(Some(Schema::string()), Value::String("value".into()));
+        assert_eq!(r, value_source(None, Value::Null));
+        let mut r = value_source(Some(Schema::string()), Value::String("value".into()));
         configured("Cast$Key", &[("spec", "foo:int64")])
             .apply(&mut r)
             .unwrap();
@@ -726,7 +715,7 @@ mod tests {
 
     #[test]
     fn whole_key_with_schema() {
-        let mut r = source(Some(Schema::string()), Value::String("bogus".into()));
+        let mut r = value_source(Some(Schema::string()), Value::String("bogus".into()));
         r.key_schema = Some(Schema::int32());
         r.key = Value::Int32(42);
         configured("Cast$Key", &[("spec", "int8")])
@@ -799,7 +788,7 @@ mod tests {
 
     #[test]
     fn schemaless_values_outside_connect_s_types_fail() {
-        let mut r = source(None, Value::Array(vec![Value::String("foo".into())]));
+        let mut r = value_source(None, Value::Array(vec![Value::String("foo".into())]));
         assert_eq!(
             value_cast("int8").apply(&mut r).unwrap_err(),
             ConnectError::data(
@@ -807,7 +796,7 @@ mod tests {
                  [INT8, INT16, INT32, INT64, FLOAT32, FLOAT64, BOOLEAN, STRING, BYTES]"
             )
         );
-        let mut r = source(None, Value::Timestamp(0));
+        let mut r = value_source(None, Value::Timestamp(0));
         assert_eq!(
             value_cast("int64").apply(&mut r).unwrap_err(),
             ConnectError::data(
@@ -815,7 +804,7 @@ mod tests {
                  not supported by Connect's data API"
             )
         );
-        let mut r = source(None, Value::Int32(1));
+        let mut r = value_source(None, Value::Int32(1));
         assert_eq!(
             value_cast("a:int8").apply(&mut r).unwrap_err(),
             ConnectError::data(
@@ -1079,7 +1068,7 @@ mod tests {
                     ("replace.null.with.default", replace),
                 ],
             );
-            let mut r = source(
+            let mut r = value_source(
                 Some(schema.clone()),
                 Value::Struct(Struct::new(schema.clone()).unwrap()),
             );
@@ -1211,7 +1200,7 @@ mod tests {
         for i in 0..3 {
             // A new but equal schema each time, as a converter without a cache would give.
             let s = SchemaBuilder::struct_().field("a", Schema::int32()).build();
-            let mut r = source(
+            let mut r = value_source(
                 Some(s.clone()),
                 Value::Struct(Struct::new(s).unwrap().with("a", i).unwrap()),
             );

@@ -72,7 +72,7 @@ mod tests {
     use super::*;
     use crate::data::{Schema, Value};
     use crate::error::ConnectError;
-    use crate::transforms::test_records::{props, source, string_header, transformation};
+    use crate::transforms::test_records::{configured, props, source, string_header};
 
     fn record_with(headers: Vec<crate::record::Header>) -> crate::record::SourceRecord {
         let mut r = source(
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn drops_a_header_and_all_its_values_leaving_the_rest() {
-        let mut t = transformation("DropHeaders", &[("headers", "to-drop")]);
+        let mut t = configured("DropHeaders", &[("headers", "to-drop")]);
         let mut r = record_with(vec![
             string_header("existing", "existing-value"),
             string_header("to-drop", "existing-value"),
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn drops_several_keys_and_ignores_absent_ones() {
-        let mut t = transformation("DropHeaders", &[("headers", "a, c,absent")]);
+        let mut t = configured("DropHeaders", &[("headers", "a, c,absent")]);
         let mut r = record_with(vec![
             string_header("a", "1"),
             string_header("b", "2"),

@@ -121,10 +121,10 @@ mod tests {
     use super::*;
     use crate::data::{Schema, SchemaBuilder, Struct, Type};
     use crate::record::SinkRecord;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, sink};
+    use crate::transforms::test_records::{configured, created, keyed_sink, map, props};
 
     fn key_record(schema: Option<Schema>, key: Value) -> SinkRecord {
-        sink(schema, key, None, Value::Null)
+        keyed_sink(schema, key, None, Value::Null)
     }
 
     #[test]
@@ -319,9 +319,9 @@ mod tests {
                 );
                 let s = Value::Struct(Struct::new(schema.clone()).unwrap());
                 let mut r = if alias.ends_with("Key") {
-                    sink(Some(schema.clone()), s, None, Value::Null)
+                    keyed_sink(Some(schema.clone()), s, None, Value::Null)
                 } else {
-                    sink(None, Value::Null, Some(schema.clone()), s)
+                    keyed_sink(None, Value::Null, Some(schema.clone()), s)
                 };
                 t.apply(&mut r).unwrap();
                 let got = if alias.ends_with("Key") {

@@ -20,6 +20,7 @@ use crate::config::{ConfigDef, ConfigType, Importance, ParsedConfig, ParsedValue
 use crate::data::{Field, Schema, SchemaBuilder, Struct, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
 
+use super::schema_basics::copy_schema_basics;
 use super::smt_config::{field_value, map_get_mut, with_default};
 use super::util::{map_get, require_map, require_struct};
 
@@ -213,24 +214,6 @@ pub fn struct_field<'a>(schema: &'a Schema, name: &str) -> ConnectResult<Option<
         ));
     }
     Ok(schema.field(name))
-}
-
-/// Connect's `SchemaUtil.copySchemaBasics`: the name, version, doc and parameters of `source`
-/// on `builder` (not its optionality or default).
-pub fn copy_schema_basics(source: &Schema, mut builder: SchemaBuilder) -> SchemaBuilder {
-    if let Some(n) = source.name() {
-        builder = builder.name(n);
-    }
-    if let Some(v) = source.version() {
-        builder = builder.version(v);
-    }
-    if let Some(d) = source.doc() {
-        builder = builder.doc(d);
-    }
-    for (k, v) in source.parameters() {
-        builder = builder.parameter(k.clone(), v.clone());
-    }
-    builder
 }
 
 fn require_map_err(v: &Value) -> Option<ConnectError> {
@@ -639,7 +622,7 @@ impl FieldPaths {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transforms::smt_config::test_support::map;
+    use crate::transforms::test_records::map;
 
     fn v2(path: &str) -> SingleFieldPath {
         SingleFieldPath::new(path, FieldSyntaxVersion::V2).unwrap()

@@ -29,11 +29,11 @@ impl Transformation for Filter {
 mod tests {
     use super::*;
     use crate::data::Value;
-    use crate::transforms::test_records::{sink, source, transformation};
+    use crate::transforms::test_records::{configured, sink, source};
 
     #[test]
     fn drops_source_and_sink_records_alike() {
-        let mut t = transformation("Filter", &[]);
+        let mut t = configured("Filter", &[]);
         assert!(t.config_def().keys().is_empty());
         let mut s = source("t", None, Value::Null, None, Value::Int32(1));
         assert_eq!(t.apply(&mut s).unwrap(), Outcome::Drop);

@@ -18,7 +18,7 @@ use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::data::{validate_value_at, Schema, SchemaBuilder, Struct, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::schema_basics::{copy_schema, copy_schema_basics};
-use crate::transforms::schema_cache::SchemaCache;
+use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::util::{java_class_name, require_map, require_struct};
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
@@ -43,7 +43,7 @@ pub fn config_def() -> ConfigDef {
 pub struct Flatten {
     side: Side,
     delimiter: String,
-    schemas: SchemaCache,
+    schemas: SchemaUpdateCache,
 }
 
 impl Flatten {
@@ -51,7 +51,7 @@ impl Flatten {
         Flatten {
             side,
             delimiter: ".".to_string(),
-            schemas: SchemaCache::new(),
+            schemas: SchemaUpdateCache::new(),
         }
     }
 }
@@ -245,7 +245,7 @@ impl Transformation for Flatten {
                 let delimiter = &self.delimiter;
                 let flat = self
                     .schemas
-                    .get_or_try_insert(&input, |s| flattened_schema(s, delimiter))?;
+                    .get_or_build(&input, || flattened_schema(&input, delimiter))?;
                 // Flattened by position: the struct must carry the record's schema.
                 if !original.schema.same_struct_schema(&input) {
                     return Err(ConnectError::data(format!(
@@ -272,7 +272,7 @@ impl Transformation for Flatten {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transforms::test_records::{map, props, source, transformation};
+    use crate::transforms::test_records::{configured, map, props, source};
     use std::sync::Arc;
 
     fn supported_types_schema() -> Schema {
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn nested_structs_flatten_to_dotted_names() {
-        let mut t = transformation("Flatten$Value", &[]);
+        let mut t = configured("Flatten$Value", &[]);
         let inner = supported_types_schema();
         let one = SchemaBuilder::struct_().field("B", inner.clone()).build();
         let two = SchemaBuilder::struct_().field("A", one.clone()).build();
@@ -333,9 +333,9 @@ mod tests {
 
     #[test]
     fn nested_maps_flatten_with_the_delimiter() {
-        let mut t = transformation("Flatten$Value", &[("delimiter", "#")]);
-        let inner = map(supported_values());
-        let value = map(vec![("A", map(vec![("B", inner)]))]);
+        let mut t = configured("Flatten$Value", &[("delimiter", "#")]);
+        let inner = map(&supported_values());
+        let value = map(&[("A", map(&[("B", inner)]))]);
         let mut r = source("topic", None, Value::Null, None, value);
         t.apply(&mut r).unwrap();
         assert_eq!(r.value_schema, None);
@@ -354,17 +354,17 @@ mod tests {
 
     #[test]
     fn key_side() {
-        let mut t = transformation("Flatten$Key", &[]);
-        let key = map(vec![("A", map(vec![("B", Value::Int32(12))]))]);
+        let mut t = configured("Flatten$Key", &[]);
+        let key = map(&[("A", map(&[("B", Value::Int32(12))]))]);
         let mut r = source("topic", None, key, None, Value::Null);
         t.apply(&mut r).unwrap();
-        assert_eq!(r.key, map(vec![("A.B", Value::Int32(12))]));
+        assert_eq!(r.key, map(&[("A.B", Value::Int32(12))]));
         assert_eq!(r.value, Value::Null);
     }
 
     #[test]
     fn optional_fields_and_structs() {
-        let mut t = transformation("Flatten$Value", &[]);
+        let mut t = configured("Flatten$Value", &[]);
         // A null optional field inside a struct.
         let inner = SchemaBuilder::struct_()
             .field("opt_int32", Schema::optional_int32())
@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn optionality_and_defaults_come_down_from_parents() {
-        let mut t = transformation("Flatten$Value", &[]);
+        let mut t = configured("Flatten$Value", &[]);
         let child = SchemaBuilder::struct_()
             .optional()
             .field("req_field", Schema::string())
@@ -459,12 +459,12 @@ mod tests {
 
     #[test]
     fn arrays_are_left_as_they_are() {
-        let mut t = transformation("Flatten$Value", &[]);
-        let value = map(vec![(
+        let mut t = configured("Flatten$Value", &[]);
+        let value = map(&[(
             "foo",
             Value::Array(vec![
                 "bar".into(),
-                map(vec![("baz", map(vec![("lfg", "lfg".into())]))]),
+                map(&[("baz", map(&[("lfg", "lfg".into())]))]),
             ]),
         )]);
         let mut r = source("topic", None, Value::Null, None, value.clone());
@@ -503,8 +503,8 @@ mod tests {
 
     #[test]
     fn nulls_keep_their_place() {
-        let mut t = transformation("Flatten$Value", &[]);
-        let value = map(vec![
+        let mut t = configured("Flatten$Value", &[]);
+        let value = map(&[
             ("firstNull", Value::Null),
             ("firstNonNull", "nonNull".into()),
             ("secondNull", Value::Null),
@@ -546,7 +546,7 @@ mod tests {
 
     #[test]
     fn tombstones_pass_through() {
-        let mut t = transformation("Flatten$Value", &[]);
+        let mut t = configured("Flatten$Value", &[]);
         let mut r = source("test", None, Value::Null, None, Value::Null);
         t.apply(&mut r).unwrap();
         assert_eq!((r.value_schema, r.value), (None, Value::Null));
@@ -565,7 +565,7 @@ mod tests {
 
     #[test]
     fn one_output_schema_object_per_input_schema() {
-        let mut t = transformation("Flatten$Value", &[]);
+        let mut t = configured("Flatten$Value", &[]);
         let inner = SchemaBuilder::struct_().field("x", Schema::int32()).build();
         let outer = SchemaBuilder::struct_().field("a", inner.clone()).build();
         let make = |n: i32| {
@@ -586,23 +586,23 @@ mod tests {
 
     #[test]
     fn later_keys_replace_equal_flattened_names() {
-        let mut t = transformation("Flatten$Value", &[]);
-        let value = map(vec![
+        let mut t = configured("Flatten$Value", &[]);
+        let value = map(&[
             ("a.b", Value::Int8(1)),
             ("c", Value::Int8(2)),
-            ("a", map(vec![("b", Value::Int8(3))])),
+            ("a", map(&[("b", Value::Int8(3))])),
         ]);
         let mut r = source("t", None, Value::Null, None, value);
         t.apply(&mut r).unwrap();
         assert_eq!(
             r.value,
-            map(vec![("a.b", Value::Int8(3)), ("c", Value::Int8(2))])
+            map(&[("a.b", Value::Int8(3)), ("c", Value::Int8(2))])
         );
     }
 
     #[test]
     fn errors_carry_connect_s_messages() {
-        let mut t = transformation("Flatten$Value", &[]);
+        let mut t = configured("Flatten$Value", &[]);
         let mut r = source(
             "topic",
             None,
@@ -648,7 +648,7 @@ mod tests {
             None,
             Value::Null,
             None,
-            map(vec![("a", map(vec![("s", s.into())]))]),
+            map(&[("a", map(&[("s", s.into())]))]),
         );
         assert_eq!(
             t.apply(&mut r).unwrap_err(),
@@ -658,13 +658,7 @@ mod tests {
                  a.s)."
             )
         );
-        let mut r = source(
-            "t",
-            None,
-            Value::Null,
-            None,
-            map(vec![("d", Value::Date(1))]),
-        );
+        let mut r = source("t", None, Value::Null, None, map(&[("d", Value::Date(1))]));
         assert_eq!(
             t.apply(&mut r).unwrap_err(),
             ConnectError::data(

@@ -230,7 +230,7 @@ mod tests {
     use super::*;
     use crate::data::{SchemaBuilder, Struct, Type};
     use crate::record::SourceRecord;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, source};
+    use crate::transforms::test_records::{configured, created, map, props, value_source};
 
     /// A record whose key or value has some fields, and some headers.
     #[derive(Clone, Default)]
@@ -269,7 +269,7 @@ mod tests {
                     .collect();
                 (None, map(&entries))
             };
-            let mut r = source(None, Value::String("value".into()));
+            let mut r = value_source(None, Value::String("value".into()));
             r.key = Value::String("key".into());
             if key {
                 r.key_schema = schema;
@@ -578,7 +578,7 @@ mod tests {
             "HeaderFrom$Value",
             &[("fields", "a"), ("headers", "a"), ("operation", "move")],
         );
-        let mut r = source(
+        let mut r = value_source(
             Some(SchemaBuilder::struct_().optional().build()),
             Value::Null,
         );
@@ -590,7 +590,7 @@ mod tests {
             "HeaderFrom$Value",
             &[("fields", "a"), ("headers", "a"), ("operation", "copy")],
         );
-        let mut r = source(None, Value::Int64(1));
+        let mut r = value_source(None, Value::Int64(1));
         assert_eq!(
             t.apply(&mut r).unwrap_err(),
             ConnectError::data(
@@ -599,7 +599,7 @@ mod tests {
             )
         );
         let schema = SchemaBuilder::struct_().field("b", Schema::int32()).build();
-        let mut r = source(
+        let mut r = value_source(
             Some(schema.clone()),
             Value::Struct(Struct::new(schema).unwrap().with("b", 1).unwrap()),
         );
@@ -644,7 +644,7 @@ mod tests {
                 ("field.syntax.version", "V2"),
             ],
         );
-        let mut r = source(Some(schema), Value::Struct(value));
+        let mut r = value_source(Some(schema), Value::Struct(value));
         t.apply(&mut r).unwrap();
         let moved_inner = SchemaBuilder::struct_()
             .field("c", Schema::int32())
@@ -681,7 +681,7 @@ mod tests {
         );
 
         // Schemaless.
-        let mut r = source(
+        let mut r = value_source(
             None,
             map(&[
                 ("a", map(&[("b", Value::Int32(1)), ("c", Value::Int32(2))])),

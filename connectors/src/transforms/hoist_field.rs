@@ -6,7 +6,7 @@ use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::data::{validate_value_at, SchemaBuilder, Struct, Value};
 use crate::error::ConnectResult;
-use crate::transforms::schema_cache::SchemaCache;
+use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
@@ -29,7 +29,7 @@ pub fn config_def() -> ConfigDef {
 pub struct HoistField {
     side: Side,
     field: String,
-    schemas: SchemaCache,
+    schemas: SchemaUpdateCache,
 }
 
 impl HoistField {
@@ -37,7 +37,7 @@ impl HoistField {
         HoistField {
             side,
             field: String::new(),
-            schemas: SchemaCache::new(),
+            schemas: SchemaUpdateCache::new(),
         }
     }
 }
@@ -62,8 +62,10 @@ impl Transformation for HoistField {
             }
             Some(inner_schema) => {
                 let field = &self.field;
-                let wrapped = self.schemas.get_or_try_insert(&inner_schema, |s| {
-                    Ok(SchemaBuilder::struct_().field(field, s.clone()).build())
+                let wrapped = self.schemas.get_or_build(&inner_schema, || {
+                    Ok(SchemaBuilder::struct_()
+                        .field(field, inner_schema.clone())
+                        .build())
                 })?;
                 // `Struct.put` checks the value against the field's schema.
                 validate_value_at(field, &inner_schema, value)?;
@@ -88,22 +90,22 @@ mod tests {
     use super::*;
     use crate::data::{Schema, Type};
     use crate::error::ConnectError;
-    use crate::transforms::test_records::{map, props, sink, source, transformation};
+    use crate::transforms::test_records::{configured, map, props, sink, source};
     use std::sync::Arc;
 
     #[test]
     fn schemaless_key_becomes_a_one_entry_map() {
-        let mut t = transformation("HoistField$Key", &[("field", "magic")]);
+        let mut t = configured("HoistField$Key", &[("field", "magic")]);
         let mut r = sink("test", None, Value::Int32(42), None, Value::Null);
         t.apply(&mut r).unwrap();
         assert_eq!(r.key_schema, None);
-        assert_eq!(r.key, map(vec![("magic", Value::Int32(42))]));
+        assert_eq!(r.key, map(&[("magic", Value::Int32(42))]));
         assert_eq!(r.value, Value::Null);
     }
 
     #[test]
     fn key_with_schema_becomes_a_struct_with_that_schema_as_its_field() {
-        let mut t = transformation("HoistField$Key", &[("field", "magic")]);
+        let mut t = configured("HoistField$Key", &[("field", "magic")]);
         let mut r = sink(
             "test",
             Some(Schema::int32()),
@@ -123,7 +125,7 @@ mod tests {
 
     #[test]
     fn value_side_and_one_schema_object_per_input_schema() {
-        let mut t = transformation("HoistField$Value", &[("field", "v")]);
+        let mut t = configured("HoistField$Value", &[("field", "v")]);
         let inner = SchemaBuilder::new(Type::String).optional().build();
         let mut a = source("t", None, Value::Int8(1), Some(inner.clone()), "x".into());
         let mut b = source("t", None, Value::Int8(2), Some(inner.clone()), Value::Null);
@@ -139,15 +141,15 @@ mod tests {
 
     #[test]
     fn schemaless_null_is_wrapped_too() {
-        let mut t = transformation("HoistField$Value", &[("field", "v")]);
+        let mut t = configured("HoistField$Value", &[("field", "v")]);
         let mut r = source("t", None, Value::Null, None, Value::Null);
         t.apply(&mut r).unwrap();
-        assert_eq!(r.value, map(vec![("v", Value::Null)]));
+        assert_eq!(r.value, map(&[("v", Value::Null)]));
     }
 
     #[test]
     fn a_value_its_schema_refuses_is_an_error() {
-        let mut t = transformation("HoistField$Value", &[("field", "v")]);
+        let mut t = configured("HoistField$Value", &[("field", "v")]);
         let mut r = source("t", None, Value::Null, Some(Schema::int32()), Value::Null);
         assert_eq!(
             t.apply(&mut r).unwrap_err(),

@@ -16,7 +16,7 @@ use crate::data::logical::timestamp_builder;
 use crate::data::{validate_value_at, Schema, SchemaBuilder, Struct, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::schema_basics::copy_schema_basics;
-use crate::transforms::schema_cache::SchemaCache;
+use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::util::{require_map, require_struct};
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
@@ -184,7 +184,7 @@ struct Metadata {
 pub struct InsertField {
     side: Side,
     insert: Insertions,
-    schemas: SchemaCache,
+    schemas: SchemaUpdateCache,
 }
 
 impl InsertField {
@@ -192,7 +192,7 @@ impl InsertField {
         InsertField {
             side,
             insert: Insertions::default(),
-            schemas: SchemaCache::new(),
+            schemas: SchemaUpdateCache::new(),
         }
     }
 
@@ -226,13 +226,20 @@ impl InsertField {
         Ok(())
     }
 
-    fn updated_struct(&mut self, value: &Value, meta: Metadata) -> ConnectResult<(Schema, Struct)> {
+    /// Turns the struct in `value` (checked to be one) into the updated struct, in place: the
+    /// fields' values move over, so nothing is copied but what is inserted. Every value is
+    /// checked first, so a record that fails is left as it was.
+    fn update_struct(
+        &mut self,
+        schema_slot: &mut Option<Schema>,
+        value: &mut Value,
+        meta: Metadata,
+    ) -> ConnectResult<()> {
         let original = require_struct(value, PURPOSE)?;
         let ins = &self.insert;
         let schema = self
             .schemas
-            .get_or_try_insert(&original.schema, |s| ins.updated_schema(s))?;
-        let mut values = Vec::with_capacity(schema.fields().len());
+            .get_or_build(&original.schema, || ins.updated_schema(&original.schema))?;
         for (i, f) in original.schema.fields().iter().enumerate() {
             let v = if ins.replace_null_with_default {
                 original.get_at(i)
@@ -241,8 +248,24 @@ impl InsertField {
             };
             // `Struct.put` checks each value against its field's schema.
             validate_value_at(&f.name, &f.schema, v)?;
-            values.push(v.clone());
         }
+        let Value::Struct(Struct {
+            schema: old_schema,
+            values,
+        }) = value
+        else {
+            return Ok(());
+        };
+        let fields = old_schema.fields();
+        values.resize(fields.len(), Value::Null);
+        if ins.replace_null_with_default {
+            for (v, f) in values.iter_mut().zip(fields) {
+                if let (Value::Null, Some(d)) = (&*v, f.schema.default_value()) {
+                    *v = d.clone();
+                }
+            }
+        }
+        values.reserve_exact(schema.fields().len() - fields.len());
         if ins.topic.is_some() {
             values.push(Value::String(meta.topic));
         }
@@ -258,7 +281,9 @@ impl InsertField {
         if ins.static_field.is_some() {
             values.push(ins.static_value.clone().map_or(Value::Null, Value::String));
         }
-        Ok((schema.clone(), Struct { schema, values }))
+        *old_schema = schema.clone();
+        *schema_slot = Some(schema);
+        Ok(())
     }
 }
 
@@ -329,10 +354,8 @@ impl Transformation for InsertField {
             let (_, value) = self.side.get_mut(record);
             self.apply_schemaless(value, meta)?;
         } else {
-            let (schema, value) = self.updated_struct(self.side.value(record), meta)?;
-            let (s, v) = self.side.get_mut(record);
-            *s = Some(schema);
-            *v = Value::Struct(value);
+            let (schema, value) = self.side.get_mut(record);
+            self.update_struct(schema, value, meta)?;
         }
         Ok(Outcome::Keep)
     }
@@ -346,7 +369,7 @@ impl Transformation for InsertField {
 mod tests {
     use super::*;
     use crate::data::{LogicalType, Type};
-    use crate::transforms::test_records::{map, props, sink, source, transformation};
+    use crate::transforms::test_records::{configured, map, props, sink, source};
     use std::sync::Arc;
 
     const ALL: [(&str, &str); 5] = [
@@ -368,7 +391,7 @@ mod tests {
 
     #[test]
     fn copies_the_schema_and_inserts_every_configured_field() {
-        let mut t = transformation("InsertField$Value", &ALL);
+        let mut t = configured("InsertField$Value", &ALL);
         let schema = simple_schema();
         let value = Struct::new(schema.clone())
             .unwrap()
@@ -429,20 +452,20 @@ mod tests {
 
     #[test]
     fn schemaless_map_gets_the_fields_as_plain_values() {
-        let mut t = transformation("InsertField$Value", &ALL);
+        let mut t = configured("InsertField$Value", &ALL);
         let mut r = source(
             "test",
             None,
             Value::Null,
             None,
-            map(vec![("magic", Value::Int64(42))]),
+            map(&[("magic", Value::Int64(42))]),
         );
         r.timestamp = Some(123);
         t.apply(&mut r).unwrap();
         assert_eq!(r.value_schema, None);
         assert_eq!(
             r.value,
-            map(vec![
+            map(&[
                 ("magic", Value::Int64(42)),
                 ("topic_field", "test".into()),
                 ("partition_field", Value::Int32(0)),
@@ -454,19 +477,19 @@ mod tests {
 
     #[test]
     fn schemaless_fields_overwrite_existing_keys_and_skip_absent_metadata() {
-        let mut t = transformation("InsertField$Value", &ALL);
+        let mut t = configured("InsertField$Value", &ALL);
         let mut r = source(
             "test",
             None,
             Value::Null,
             None,
-            map(vec![("topic_field", "old".into()), ("a", Value::Int8(1))]),
+            map(&[("topic_field", "old".into()), ("a", Value::Int8(1))]),
         );
         r.partition = None;
         t.apply(&mut r).unwrap();
         assert_eq!(
             r.value,
-            map(vec![
+            map(&[
                 ("topic_field", "test".into()),
                 ("a", Value::Int8(1)),
                 ("instance_id", "my-instance-id".into()),
@@ -476,7 +499,7 @@ mod tests {
 
     #[test]
     fn tombstones_and_null_keys_are_left_alone() {
-        let mut t = transformation("InsertField$Value", &ALL);
+        let mut t = configured("InsertField$Value", &ALL);
         let mut r = source("test", None, Value::Null, None, Value::Null);
         let before = r.clone();
         t.apply(&mut r).unwrap();
@@ -493,13 +516,13 @@ mod tests {
         t.apply(&mut r).unwrap();
         assert_eq!(r, before);
 
-        let mut k = transformation("InsertField$Key", &ALL);
+        let mut k = configured("InsertField$Key", &ALL);
         let mut r = source(
             "test",
             None,
             Value::Null,
             None,
-            map(vec![("magic", Value::Int64(42))]),
+            map(&[("magic", Value::Int64(42))]),
         );
         let before = r.clone();
         k.apply(&mut r).unwrap();
@@ -508,18 +531,18 @@ mod tests {
 
     #[test]
     fn key_side_of_a_tombstone() {
-        let mut k = transformation("InsertField$Key", &ALL);
+        let mut k = configured("InsertField$Key", &ALL);
         let mut r = source(
             "test",
             None,
-            map(vec![("magic", Value::Int64(42))]),
+            map(&[("magic", Value::Int64(42))]),
             None,
             Value::Null,
         );
         k.apply(&mut r).unwrap();
         assert_eq!(
             r.key,
-            map(vec![
+            map(&[
                 ("magic", Value::Int64(42)),
                 ("topic_field", "test".into()),
                 ("partition_field", Value::Int32(0)),
@@ -534,7 +557,7 @@ mod tests {
         for (replace, expected) in [("false", Value::Null), ("true", Value::Int64(42))] {
             let mut cfg = ALL.to_vec();
             cfg.push(("replace.null.with.default", replace));
-            let mut t = transformation("InsertField$Value", &cfg);
+            let mut t = configured("InsertField$Value", &cfg);
             let magic = SchemaBuilder::new(Type::Int64)
                 .optional()
                 .default_value(Value::Int64(42))
@@ -557,12 +580,38 @@ mod tests {
     }
 
     #[test]
+    fn a_struct_with_a_bad_field_fails_and_is_left_as_it_was() {
+        let mut t = configured(
+            "InsertField$Value",
+            &[("static.field", "origin"), ("static.value", "x")],
+        );
+        let schema = SchemaBuilder::struct_()
+            .field("a", Schema::int32())
+            .field("b", Schema::string())
+            .build();
+        // `b` is required and unset: Connect's `Struct.put` refuses it.
+        let value = Value::Struct(Struct {
+            schema: schema.clone(),
+            values: vec![Value::Int32(1), Value::Null],
+        });
+        let mut r = source("test", None, Value::Null, Some(schema), value);
+        let before = r.clone();
+        assert_eq!(
+            t.apply(&mut r).unwrap_err(),
+            ConnectError::data(
+                "Invalid value: null used for required field: \"b\", schema type: STRING"
+            )
+        );
+        assert_eq!(r, before);
+    }
+
+    #[test]
     fn offset_needs_a_sink_record() {
-        let mut t = transformation("InsertField$Value", &[("offset.field", "off!")]);
-        let mut r = sink("t", None, Value::Null, None, map(vec![]));
+        let mut t = configured("InsertField$Value", &[("offset.field", "off!")]);
+        let mut r = sink("t", None, Value::Null, None, map(&[]));
         r.offset = 77;
         t.apply(&mut r).unwrap();
-        assert_eq!(r.value, map(vec![("off", Value::Int64(77))]));
+        assert_eq!(r.value, map(&[("off", Value::Int64(77))]));
 
         let schema = SchemaBuilder::struct_().build();
         let mut r = sink(
@@ -581,7 +630,7 @@ mod tests {
             &Value::Int64(78)
         );
 
-        let mut s = source("t", None, Value::Null, None, map(vec![]));
+        let mut s = source("t", None, Value::Null, None, map(&[]));
         let before = s.clone();
         assert_eq!(
             t.apply(&mut s).unwrap_err(),
@@ -595,7 +644,7 @@ mod tests {
 
     #[test]
     fn wrong_operands_are_refused_with_connect_s_messages() {
-        let mut t = transformation("InsertField$Value", &[("topic.field", "topic_field")]);
+        let mut t = configured("InsertField$Value", &[("topic.field", "topic_field")]);
         let mut r = source(
             "",
             None,

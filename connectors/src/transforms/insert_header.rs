@@ -1,14 +1,14 @@
 //! `org.apache.kafka.connect.transforms.InsertHeader`: adds a header `header` to every record,
 //! its value `value.literal` read as Connect's `Values.parseString` reads it (`1` is an INT8,
-//! `true` a BOOLEAN, text a STRING; see [`super::value_literal`] for the cases covered).
+//! `true` a BOOLEAN, text a STRING; see [`crate::data::values`] for the forms it reads).
 //! Headers already there, even of the same key, are kept.
 
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance};
+use crate::data::values::parse_string;
 use crate::data::SchemaAndValue;
 use crate::error::ConnectResult;
 use crate::record::Header;
-use crate::transforms::value_literal::parse_string;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.InsertHeader";
@@ -85,7 +85,7 @@ mod tests {
     use super::*;
     use crate::data::{Schema, Value};
     use crate::error::ConnectError;
-    use crate::transforms::test_records::{props, sink, source, string_header, transformation};
+    use crate::transforms::test_records::{configured, props, sink, source, string_header};
 
     fn record() -> crate::record::SourceRecord {
         let mut r = source(
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn adds_after_other_headers_and_changes_nothing_else() {
-        let mut t = transformation(
+        let mut t = configured(
             "InsertHeader",
             &[("header", "inserted"), ("value.literal", "inserted-value")],
         );
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn keeps_a_header_of_the_same_key() {
-        let mut t = transformation(
+        let mut t = configured(
             "InsertHeader",
             &[("header", "existing"), ("value.literal", "inserted-value")],
         );
@@ -142,7 +142,7 @@ mod tests {
             ("null", None, Value::Null),
         ];
         for (literal, schema, value) in cases {
-            let mut t = transformation(
+            let mut t = configured(
                 "InsertHeader",
                 &[("header", "h"), ("value.literal", literal)],
             );

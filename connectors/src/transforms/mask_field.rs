@@ -10,13 +10,12 @@
 //! scale `s`, and a replacement is rescaled to `s` (failing if that loses digits); Connect
 //! writes `BigDecimal.ZERO` or the replacement's own scale, which the converter then refuses.
 
-use std::str::FromStr;
-
 use bigdecimal::BigDecimal;
 
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
 use crate::data::logical::decimal_scale;
+use crate::data::values::java_big_decimal;
 use crate::data::{Schema, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::registry::PluginRegistry;
@@ -132,28 +131,6 @@ fn empty_value(value: &Value, schema: Option<&Schema>) -> ConnectResult<Value> {
     })
 }
 
-/// Java's `new BigDecimal(text)`: an optional sign, digits with an optional point, an
-/// optional exponent; nothing else (no blanks, no `NaN`).
-fn java_big_decimal(text: &str) -> Option<BigDecimal> {
-    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(at) => (&body[..at], Some(&body[at + 1..])),
-        None => (body, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
-        return None;
-    }
-    if let Some(e) = exponent {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        if e.is_empty() || !digits(e) {
-            return None;
-        }
-    }
-    BigDecimal::from_str(text).ok()
-}
-
 /// Connect's `maskWithCustomReplacement`.
 fn replacement_value(value: &Value, r: &str, schema: Option<&Schema>) -> ConnectResult<Value> {
     let not_a_number = || {
@@ -258,11 +235,13 @@ impl Transformation for MaskField {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
     use crate::data::logical::{date_schema, decimal_schema, time_schema, timestamp_schema};
     use crate::data::{SchemaBuilder, Struct, Type};
     use crate::record::SinkRecord;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, sink};
+    use crate::transforms::test_records::{configured, created, keyed_sink, map, props};
 
     fn schema() -> Schema {
         SchemaBuilder::struct_()
@@ -415,7 +394,7 @@ mod tests {
 
     #[test]
     fn schemaless_fields_become_empty_values() {
-        let mut r = sink(None, Value::Null, None, schemaless_values());
+        let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
         masked(
             "bool,byte,short,int,long,float,double,string,date,bigdec,list,map,absent",
             None,
@@ -444,7 +423,7 @@ mod tests {
 
     #[test]
     fn struct_fields_become_empty_values() {
-        let mut r = sink(None, Value::Null, Some(schema()), values_with_schema());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), values_with_schema());
         let fields: Vec<String> = schema()
             .fields()
             .iter()
@@ -493,28 +472,28 @@ mod tests {
             ("long", "1e3", Value::Int64(1000)),
         ];
         for (field, replacement, want) in cases {
-            let mut r = sink(None, Value::Null, None, schemaless_values());
+            let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
             masked(field, Some(replacement), &mut r).unwrap();
             assert_eq!(get(&r.value, field), want, "schemaless {field}");
-            let mut r = sink(None, Value::Null, Some(schema()), values_with_schema());
+            let mut r = keyed_sink(None, Value::Null, Some(schema()), values_with_schema());
             masked(field, Some(replacement), &mut r).unwrap();
             assert_eq!(get(&r.value, field), want, "struct {field}");
         }
-        let mut r = sink(None, Value::Null, None, schemaless_values());
+        let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
         masked("bigdec", Some("123.0"), &mut r).unwrap();
         assert_eq!(
             get(&r.value, "bigdec"),
             Value::Decimal(BigDecimal::from_str("123.0").unwrap())
         );
         // With a schema, the replacement takes the schema's scale (0 here).
-        let mut r = sink(None, Value::Null, Some(schema()), values_with_schema());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), values_with_schema());
         masked("decimal", Some("123.0"), &mut r).unwrap();
         assert_eq!(
             get(&r.value, "decimal"),
             Value::Decimal(BigDecimal::from(123))
         );
         r.value.as_struct().unwrap().validate().unwrap();
-        let mut r = sink(None, Value::Null, Some(schema()), values_with_schema());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), values_with_schema());
         assert_eq!(
             masked("decimal", Some("1.5"), &mut r).unwrap_err(),
             ConnectError::data("Replacement 1.5 does not fit the scale 0 of the Decimal field")
@@ -530,7 +509,7 @@ mod tests {
             ("map", "class java.util.HashMap"),
         ];
         for (field, class) in cases {
-            let mut r = sink(None, Value::Null, None, schemaless_values());
+            let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
             assert_eq!(
                 masked(field, Some("x"), &mut r).unwrap_err(),
                 ConnectError::data(format!(
@@ -540,10 +519,10 @@ mod tests {
             );
         }
         for field in ["time", "timestamp", "array"] {
-            let mut r = sink(None, Value::Null, Some(schema()), values_with_schema());
+            let mut r = keyed_sink(None, Value::Null, Some(schema()), values_with_schema());
             assert!(masked(field, Some("123"), &mut r).is_err(), "{field}");
         }
-        let mut r = sink(
+        let mut r = keyed_sink(
             None,
             Value::Null,
             None,
@@ -566,14 +545,14 @@ mod tests {
     #[test]
     fn replacements_that_are_not_numbers_fail() {
         for field in ["byte", "short", "int", "long", "float", "double"] {
-            let mut r = sink(None, Value::Null, None, schemaless_values());
+            let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
             assert_eq!(
                 masked(field, Some("foo"), &mut r).unwrap_err(),
                 ConnectError::data("Unable to convert foo (class java.lang.String) to a number"),
                 "{field}"
             );
         }
-        let mut r = sink(None, Value::Null, None, schemaless_values());
+        let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
         assert_eq!(
             masked("bigdec", Some("foo"), &mut r).unwrap_err(),
             ConnectError::data("Unable to convert foo (class java.lang.String) to number")
@@ -581,11 +560,11 @@ mod tests {
         // Java's BigDecimal grammar: no inner blanks, no NaN, no underscores (the config
         // trims blanks around the replacement, as Connect's does).
         for bad in ["1 2", "NaN", "1_000", "1.5f"] {
-            let mut r = sink(None, Value::Null, None, schemaless_values());
+            let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
             assert!(masked("int", Some(bad), &mut r).is_err(), "{bad}");
         }
         // One bad field fails the record, whatever the other fields.
-        let mut r = sink(None, Value::Null, None, schemaless_values());
+        let mut r = keyed_sink(None, Value::Null, None, schemaless_values());
         assert!(masked("string,int", Some("foo"), &mut r).is_err());
     }
 
@@ -598,7 +577,7 @@ mod tests {
                 ("replace.null.with.default", "true"),
             ],
         );
-        let mut r = sink(None, Value::Null, Some(schema()), values_with_schema());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), values_with_schema());
         t.apply(&mut r).unwrap();
         // The default is the value masked: an empty string.
         assert_eq!(get(&r.value, "withDefault"), Value::String(String::new()));
@@ -606,7 +585,7 @@ mod tests {
 
     #[test]
     fn keys_are_masked_too() {
-        let mut r = sink(None, map(&[("id", Value::Int64(7))]), None, Value::Null);
+        let mut r = keyed_sink(None, map(&[("id", Value::Int64(7))]), None, Value::Null);
         configured("MaskField$Key", &[("fields", "id")])
             .apply(&mut r)
             .unwrap();

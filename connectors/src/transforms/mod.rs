@@ -25,7 +25,6 @@ pub mod header_from;
 pub mod mask_field;
 pub mod replace_field;
 pub mod schema_update_cache;
-pub mod simple_date_format;
 pub mod smt_config;
 pub mod timestamp_converter;
 pub mod value_to_key;
@@ -36,17 +35,14 @@ pub mod flatten;
 pub mod hoist_field;
 pub mod insert_field;
 pub mod insert_header;
-pub mod java_date_format;
 pub mod java_regex;
 pub mod predicates;
 pub mod regex_router;
 pub mod schema_basics;
-pub mod schema_cache;
 pub mod set_schema_metadata;
 #[cfg(test)]
 pub(crate) mod test_records;
 pub mod timestamp_router;
-pub mod value_literal;
 // end group B
 
 use crate::api::Props;
@@ -327,4 +323,82 @@ pub fn register_builtins(registry: &mut crate::registry::PluginRegistry, version
         }
     }
     // end group B
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::Props;
+    use crate::config::ConfigDef;
+    use crate::registry::PluginRegistry;
+
+    /// Every built-in transform of Connect 4.x, by its simple name.
+    const TRANSFORMS: [&str; 26] = [
+        "Cast$Key",
+        "Cast$Value",
+        "DropHeaders",
+        "ExtractField$Key",
+        "ExtractField$Value",
+        "Filter",
+        "Flatten$Key",
+        "Flatten$Value",
+        "HeaderFrom$Key",
+        "HeaderFrom$Value",
+        "HoistField$Key",
+        "HoistField$Value",
+        "InsertField$Key",
+        "InsertField$Value",
+        "InsertHeader",
+        "MaskField$Key",
+        "MaskField$Value",
+        "RegexRouter",
+        "ReplaceField$Key",
+        "ReplaceField$Value",
+        "SetSchemaMetadata$Key",
+        "SetSchemaMetadata$Value",
+        "TimestampConverter$Key",
+        "TimestampConverter$Value",
+        "TimestampRouter",
+        "ValueToKey",
+    ];
+    const PREDICATES: [&str; 3] = ["HasHeaderKey", "RecordIsTombstone", "TopicNameMatches"];
+
+    /// Every key documented; with nothing set, exactly the required keys in error.
+    fn check_keys(class: &str, def: &ConfigDef) {
+        for key in def.keys() {
+            assert!(
+                !key.documentation.trim().is_empty(),
+                "{class}: {}",
+                key.name
+            );
+        }
+        for v in def.validate(&Props::new()) {
+            let required = def.key(&v.name).unwrap().required();
+            assert_eq!(v.errors.len(), usize::from(required), "{class}: {}", v.name);
+        }
+    }
+
+    #[test]
+    fn every_built_in_is_registered_under_connect_s_class_name() {
+        let registry = PluginRegistry::builtin();
+        for simple in TRANSFORMS {
+            let class = format!("org.apache.kafka.connect.transforms.{simple}");
+            let p = registry
+                .transformation(&class)
+                .unwrap_or_else(|| panic!("{class} missing"));
+            assert_eq!(p.class_name, class);
+            assert_eq!(registry.transformation(simple).unwrap().class_name, class);
+            assert_eq!(p.version, env!("CARGO_PKG_VERSION"));
+            check_keys(&class, &p.create().config_def());
+        }
+        for simple in PREDICATES {
+            let class = format!("org.apache.kafka.connect.transforms.predicates.{simple}");
+            let p = registry
+                .predicate(&class)
+                .unwrap_or_else(|| panic!("{class} missing"));
+            assert_eq!(p.class_name, class);
+            assert_eq!(registry.predicate(simple).unwrap().class_name, class);
+            assert_eq!(p.version, env!("CARGO_PKG_VERSION"));
+            check_keys(&class, &p.create().config_def());
+        }
+    }
 }

@@ -82,10 +82,10 @@ impl Transformation for RegexRouter {
 mod tests {
     use super::*;
     use crate::data::Value;
-    use crate::transforms::test_records::{props, sink, source, transformation};
+    use crate::transforms::test_records::{configured, props, sink, source};
 
     fn route(regex: &str, replacement: &str, topic: &str) -> String {
-        let mut t = transformation(
+        let mut t = configured(
             "org.apache.kafka.connect.transforms.RegexRouter",
             &[("regex", regex), ("replacement", replacement)],
         );
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn reroutes_source_records_and_keeps_everything_else() {
-        let mut t = transformation(
+        let mut t = configured(
             "RegexRouter",
             &[("regex", "db\\.(\\w+)\\.(\\w+)"), ("replacement", "$2")],
         );

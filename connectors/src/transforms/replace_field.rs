@@ -15,11 +15,11 @@ use crate::data::{Schema, SchemaBuilder, Struct, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::registry::PluginRegistry;
 
-use super::field_path::copy_schema_basics;
+use super::schema_basics::copy_schema_basics;
 use super::schema_update_cache::SchemaUpdateCache;
 use super::smt_config::{
     define_replace_null_with_default, java_list, java_split_colon, list, map_mut, map_put,
-    register_pair, struct_mut, take, with_default, REPLACE_NULL_WITH_DEFAULT_CONFIG,
+    register_pair, struct_mut, REPLACE_NULL_WITH_DEFAULT_CONFIG,
 };
 use super::{ConnectRecord, Outcome, Side, Transformation};
 
@@ -177,29 +177,27 @@ impl ReplaceField {
         schema_slot: &mut Option<Schema>,
         value: &mut Value,
     ) -> ConnectResult<()> {
-        let s = struct_mut(value, PURPOSE)?;
-        let old_schema = s.schema.clone();
+        let Struct { schema, values } = struct_mut(value, PURPOSE)?;
         let sel = &self.selection;
-        let (schema, sources) = self
+        let (updated, sources) = self
             .cache
-            .get_or_build(&old_schema, || sel.updated_schema(&old_schema))?;
-        let mut old_values = std::mem::take(&mut s.values);
-        old_values.resize(old_schema.fields().len(), Value::Null);
-        let values = sources
-            .iter()
-            .map(|&i| {
-                with_default(
-                    take(&mut old_values[i]),
-                    &old_schema.fields()[i].schema,
-                    self.replace_null_with_default,
-                )
-            })
-            .collect();
-        *s = Struct {
-            schema: schema.clone(),
-            values,
-        };
-        *schema_slot = Some(schema);
+            .get_or_build_ref(schema, || sel.updated_schema(schema))?;
+        // The kept values move down into place, in order (each source index is at least its
+        // output index, and they increase), and the rest are dropped: no new vector.
+        let fields = schema.fields();
+        values.resize(fields.len(), Value::Null);
+        for (out, &i) in sources.iter().enumerate() {
+            values.swap(out, i);
+            let v = &mut values[out];
+            if v.is_null() && self.replace_null_with_default {
+                if let Some(d) = fields[i].schema.default_value() {
+                    *v = d.clone();
+                }
+            }
+        }
+        values.truncate(sources.len());
+        *schema = updated.clone();
+        *schema_slot = Some(updated.clone());
         Ok(())
     }
 }
@@ -247,7 +245,7 @@ impl Transformation for ReplaceField {
 mod tests {
     use super::*;
     use crate::data::Type;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, sink};
+    use crate::transforms::test_records::{configured, created, keyed_sink, map, props};
 
     fn schema() -> Schema {
         SchemaBuilder::struct_()
@@ -334,7 +332,7 @@ mod tests {
     #[test]
     fn tombstones_pass_through() {
         for schema in [None, Some(schema())] {
-            let mut r = sink(None, Value::Null, schema.clone(), Value::Null);
+            let mut r = keyed_sink(None, Value::Null, schema.clone(), Value::Null);
             configured(
                 "ReplaceField$Value",
                 &[("include", "abc,foo"), ("renames", "abc:xyz,foo:bar")],
@@ -348,7 +346,7 @@ mod tests {
 
     #[test]
     fn schemaless() {
-        let mut r = sink(
+        let mut r = keyed_sink(
             None,
             Value::Null,
             None,
@@ -377,7 +375,7 @@ mod tests {
 
     #[test]
     fn with_schema() {
-        let mut r = sink(None, Value::Null, Some(schema()), row());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), row());
         configured(
             "ReplaceField$Value",
             &[
@@ -432,9 +430,9 @@ mod tests {
                 );
                 let s = Value::Struct(Struct::new(schema.clone()).unwrap());
                 let mut r = if alias.ends_with("Key") {
-                    sink(Some(schema.clone()), s, None, Value::Null)
+                    keyed_sink(Some(schema.clone()), s, None, Value::Null)
                 } else {
-                    sink(None, Value::Null, Some(schema.clone()), s)
+                    keyed_sink(None, Value::Null, Some(schema.clone()), s)
                 };
                 t.apply(&mut r).unwrap();
                 let out = if alias.ends_with("Key") {
@@ -455,7 +453,7 @@ mod tests {
 
     #[test]
     fn renaming_onto_an_existing_field_fails() {
-        let mut r = sink(None, Value::Null, Some(schema()), row());
+        let mut r = keyed_sink(None, Value::Null, Some(schema()), row());
         assert_eq!(
             configured("ReplaceField$Value", &[("renames", "abc:etc")])
                 .apply(&mut r)
@@ -466,7 +464,7 @@ mod tests {
 
     #[test]
     fn wrong_operands_fail_with_connect_s_messages() {
-        let mut r = sink(None, Value::Null, None, Value::String("x".into()));
+        let mut r = keyed_sink(None, Value::Null, None, Value::String("x".into()));
         assert_eq!(
             configured("ReplaceField$Value", &[("exclude", "a")])
                 .apply(&mut r)
@@ -476,7 +474,7 @@ mod tests {
                  java.lang.String"
             )
         );
-        let mut r = sink(
+        let mut r = keyed_sink(
             None,
             Value::Null,
             Some(Schema::string()),
@@ -497,7 +495,7 @@ mod tests {
         let mut t = configured("ReplaceField$Value", &[("exclude", "dont")]);
         let mut out = Vec::new();
         for _ in 0..2 {
-            let mut r = sink(None, Value::Null, Some(schema()), row());
+            let mut r = keyed_sink(None, Value::Null, Some(schema()), row());
             t.apply(&mut r).unwrap();
             out.push(r.value_schema.unwrap());
         }

@@ -34,18 +34,31 @@ impl<V: Clone> SchemaUpdateCache<V> {
         }
     }
 
-    /// What was stored for `key`, marking it most recently used.
-    pub fn get(&mut self, key: &Schema) -> Option<V> {
-        let at = self
+    /// Where `key` is, moved to the front (most recently used): `0`, or `None`.
+    fn find(&mut self, key: &Schema) -> Option<usize> {
+        let at = match self
             .entries
             .iter()
             .position(|(k, _)| Arc::ptr_eq(&k.0, &key.0))
-            .or_else(|| self.entries.iter().position(|(k, _)| k == key))?;
+        {
+            Some(at) => at,
+            None => {
+                let at = self.entries.iter().position(|(k, _)| k == key)?;
+                // Keep the newest handle, so the records after this one hit by pointer.
+                self.entries[at].0 = key.clone();
+                at
+            }
+        };
         if at != 0 {
             let entry = self.entries.remove(at);
             self.entries.insert(0, entry);
         }
-        Some(self.entries[0].1.clone())
+        Some(0)
+    }
+
+    /// What was stored for `key`, marking it most recently used.
+    pub fn get(&mut self, key: &Schema) -> Option<V> {
+        self.find(key).map(|at| self.entries[at].1.clone())
     }
 
     /// Stores `value` for `key`, evicting the least recently used entry when full.
@@ -65,12 +78,21 @@ impl<V: Clone> SchemaUpdateCache<V> {
         key: &Schema,
         build: impl FnOnce() -> ConnectResult<V>,
     ) -> ConnectResult<V> {
-        if let Some(v) = self.get(key) {
-            return Ok(v);
+        self.get_or_build_ref(key, build).cloned()
+    }
+
+    /// [`SchemaUpdateCache::get_or_build`] lent rather than cloned, for a caller that needs
+    /// only part of it: a hit per record then costs no reference count.
+    pub fn get_or_build_ref(
+        &mut self,
+        key: &Schema,
+        build: impl FnOnce() -> ConnectResult<V>,
+    ) -> ConnectResult<&V> {
+        if self.find(key).is_none() {
+            let v = build()?;
+            self.put(key.clone(), v);
         }
-        let v = build()?;
-        self.put(key.clone(), v.clone());
-        Ok(v)
+        Ok(&self.entries[0].1)
     }
 
     pub fn len(&self) -> usize {
@@ -89,7 +111,8 @@ impl<V: Clone> SchemaUpdateCache<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::SchemaBuilder;
+    use crate::data::{SchemaBuilder, Type};
+    use crate::error::ConnectError;
 
     fn named(n: usize) -> Schema {
         SchemaBuilder::struct_().name(format!("s{n}")).build()
@@ -115,6 +138,28 @@ mod tests {
         assert_eq!(builds, 1);
         assert!(Arc::ptr_eq(&a.0, &b.0));
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn an_equal_schema_leaves_its_handle_for_pointer_hits() {
+        let mut c: SchemaUpdateCache = SchemaUpdateCache::new();
+        let first = named(1);
+        c.put(first.clone(), Schema::string());
+        let equal = named(1);
+        assert!(!Arc::ptr_eq(&equal.0, &first.0));
+        assert_eq!(c.get(&equal), Some(Schema::string()));
+        assert!(Arc::ptr_eq(&c.entries[0].0 .0, &equal.0));
+    }
+
+    #[test]
+    fn a_failed_build_caches_nothing() {
+        let mut c: SchemaUpdateCache = SchemaUpdateCache::new();
+        let input = SchemaBuilder::new(Type::Int32).build();
+        let err = c
+            .get_or_build(&input, || Err(ConnectError::data("no")))
+            .unwrap_err();
+        assert_eq!(err, ConnectError::data("no"));
+        assert!(c.is_empty());
     }
 
     #[test]

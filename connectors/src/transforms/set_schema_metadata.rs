@@ -9,7 +9,7 @@ use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::data::{validate_value_at, Schema, Struct, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
-use crate::transforms::schema_cache::SchemaCache;
+use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::util::require_schema;
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
@@ -51,7 +51,7 @@ pub struct SetSchemaMetadata {
     name: Option<String>,
     version: Option<i32>,
     replace_null_with_default: bool,
-    schemas: SchemaCache,
+    schemas: SchemaUpdateCache,
 }
 
 impl SetSchemaMetadata {
@@ -61,7 +61,7 @@ impl SetSchemaMetadata {
             name: None,
             version: None,
             replace_null_with_default: true,
-            schemas: SchemaCache::new(),
+            schemas: SchemaUpdateCache::new(),
         }
     }
 
@@ -149,7 +149,7 @@ impl Transformation for SetSchemaMetadata {
         let (name, version) = (&self.name, self.version);
         let updated = self
             .schemas
-            .get_or_try_insert(&input, |s| Ok(renamed(s, name, version)))?;
+            .get_or_build(&input, || Ok(renamed(&input, name, version)))?;
         tracing::trace!(original = ?input.name(), updated = ?updated.name(), "set schema metadata");
         let (schema, value) = self.side.get_mut(record);
         if let Value::Struct(s) = value {
@@ -168,7 +168,7 @@ impl Transformation for SetSchemaMetadata {
 mod tests {
     use super::*;
     use crate::data::SchemaBuilder;
-    use crate::transforms::test_records::{props, sink, source, transformation};
+    use crate::transforms::test_records::{configured, props, sink, source};
 
     fn empty_struct_record() -> crate::record::SinkRecord {
         sink(
@@ -193,19 +193,19 @@ mod tests {
 
     #[test]
     fn sets_the_name_the_version_or_both() {
-        let mut t = transformation("SetSchemaMetadata$Value", &[("schema.name", "foo")]);
+        let mut t = configured("SetSchemaMetadata$Value", &[("schema.name", "foo")]);
         let mut r = empty_struct_record();
         t.apply(&mut r).unwrap();
         assert_eq!(r.value_schema.as_ref().unwrap().name(), Some("foo"));
         assert_eq!(r.value_schema.as_ref().unwrap().version(), None);
 
-        let mut t = transformation("SetSchemaMetadata$Value", &[("schema.version", "42")]);
+        let mut t = configured("SetSchemaMetadata$Value", &[("schema.version", "42")]);
         let mut r = empty_struct_record();
         t.apply(&mut r).unwrap();
         assert_eq!(r.value_schema.as_ref().unwrap().version(), Some(42));
         assert_eq!(r.value_schema.as_ref().unwrap().name(), None);
 
-        let mut t = transformation(
+        let mut t = configured(
             "SetSchemaMetadata$Value",
             &[("schema.name", "foo"), ("schema.version", "42")],
         );
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn keeps_everything_else_of_the_schema() {
-        let mut t = transformation("SetSchemaMetadata$Key", &[("schema.name", "renamed")]);
+        let mut t = configured("SetSchemaMetadata$Key", &[("schema.name", "renamed")]);
         let schema = SchemaBuilder::map(Schema::string(), Schema::int32())
             .name("orig")
             .version(3)
@@ -248,7 +248,7 @@ mod tests {
             .unwrap()
             .with("f2", 1)
             .unwrap();
-        let mut t = transformation(
+        let mut t = configured(
             "SetSchemaMetadata$Value",
             &[("schema.name", "foo"), ("schema.version", "42")],
         );
@@ -276,7 +276,7 @@ mod tests {
                 .field("f2", Schema::int32())
                 .build();
             let value = Struct::new(schema.clone()).unwrap().with("f2", 1).unwrap();
-            let mut t = transformation(
+            let mut t = configured(
                 "SetSchemaMetadata$Value",
                 &[
                     ("schema.name", "foo"),
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn one_output_schema_object_per_input_schema() {
-        let mut t = transformation("SetSchemaMetadata$Value", &[("schema.name", "foo")]);
+        let mut t = configured("SetSchemaMetadata$Value", &[("schema.name", "foo")]);
         let schema = SchemaBuilder::new(Type::Int32).build();
         let mut a = sink("", None, Value::Null, Some(schema.clone()), Value::Int32(1));
         let mut b = sink("", None, Value::Null, Some(schema), Value::Int32(2));
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn schema_required_and_null_without_schema_ignored() {
-        let mut t = transformation("SetSchemaMetadata$Value", &[("schema.name", "foo")]);
+        let mut t = configured("SetSchemaMetadata$Value", &[("schema.name", "foo")]);
         let mut r = sink("", None, Value::Null, None, Value::Int32(42));
         assert_eq!(
             t.apply(&mut r).unwrap_err(),
@@ -332,7 +332,7 @@ mod tests {
             .build();
         let value = Struct::new(schema.clone()).unwrap();
         let cfg = [("schema.name", "n"), ("replace.null.with.default", "false")];
-        let mut t = transformation("SetSchemaMetadata$Value", &cfg);
+        let mut t = configured("SetSchemaMetadata$Value", &cfg);
         let mut r = sink(
             "",
             None,
@@ -349,7 +349,7 @@ mod tests {
         );
         assert_eq!(r, before);
         // With replacement the default fills it.
-        let mut t = transformation("SetSchemaMetadata$Value", &[("schema.name", "n")]);
+        let mut t = configured("SetSchemaMetadata$Value", &[("schema.name", "n")]);
         let mut r = sink("", None, Value::Null, Some(schema), value.into());
         t.apply(&mut r).unwrap();
         assert_eq!(r.value.as_struct().unwrap().values, vec![Value::Int32(5)]);

@@ -160,126 +160,34 @@ pub fn register_pair(
     registry.register_transformation(TransformationPlugin::new(value.0, version, value.1));
 }
 
-/// Record builders and the registry lookup every group-A test uses.
-#[cfg(test)]
-pub(crate) mod test_support {
-    use crate::api::Props;
-    use crate::data::{Schema, Value};
-    use crate::record::{SinkRecord, SourceRecord, TimestampType};
-    use crate::registry::PluginRegistry;
-    use crate::transforms::Transformation;
-
-    pub fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    /// A transform found by its alias in the built-in registry, configured with `pairs`.
-    pub fn configured(alias: &str, pairs: &[(&str, &str)]) -> Box<dyn Transformation> {
-        let mut t = created(alias);
-        t.configure(&props(pairs)).expect("configure");
-        t
-    }
-
-    /// A transform found by its alias in the built-in registry, not configured.
-    pub fn created(alias: &str) -> Box<dyn Transformation> {
-        PluginRegistry::builtin()
-            .transformation(alias)
-            .unwrap_or_else(|| panic!("{alias} is not registered"))
-            .create()
-    }
-
-    pub fn sink(
-        key_schema: Option<Schema>,
-        key: Value,
-        value_schema: Option<Schema>,
-        value: Value,
-    ) -> SinkRecord {
-        SinkRecord {
-            topic: "test".into(),
-            partition: 0,
-            offset: 0,
-            timestamp: Some(0),
-            timestamp_type: TimestampType::CreateTime,
-            key_schema,
-            key,
-            value_schema,
-            value,
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn source(value_schema: Option<Schema>, value: Value) -> SourceRecord {
-        SourceRecord::new(
-            Default::default(),
-            Default::default(),
-            "topic",
-            value_schema,
-            value,
-        )
-    }
-
-    /// A schemaless map with string keys.
-    pub fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (Value::String(k.to_string()), v.clone()))
-                .collect(),
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every group-A class Connect 4.x ships, by its full name.
-    const GROUP_A: [&str; 13] = [
-        "org.apache.kafka.connect.transforms.Cast$Key",
-        "org.apache.kafka.connect.transforms.Cast$Value",
-        "org.apache.kafka.connect.transforms.ExtractField$Key",
-        "org.apache.kafka.connect.transforms.ExtractField$Value",
-        "org.apache.kafka.connect.transforms.HeaderFrom$Key",
-        "org.apache.kafka.connect.transforms.HeaderFrom$Value",
-        "org.apache.kafka.connect.transforms.MaskField$Key",
-        "org.apache.kafka.connect.transforms.MaskField$Value",
-        "org.apache.kafka.connect.transforms.ReplaceField$Key",
-        "org.apache.kafka.connect.transforms.ReplaceField$Value",
-        "org.apache.kafka.connect.transforms.TimestampConverter$Key",
-        "org.apache.kafka.connect.transforms.TimestampConverter$Value",
-        "org.apache.kafka.connect.transforms.ValueToKey",
-    ];
-
+    /// The transforms that have Connect's `replace.null.with.default` key.
     #[test]
-    fn every_group_a_transform_is_registered_and_documents_its_keys() {
+    fn the_transforms_of_kip_1040_have_replace_null_with_default() {
         let r = PluginRegistry::builtin();
-        for class in GROUP_A {
-            let p = r
-                .transformation(class)
-                .unwrap_or_else(|| panic!("{class} not registered"));
-            let simple = class.rsplit('.').next().unwrap();
-            assert_eq!(r.transformation(simple).unwrap().class_name, class);
-            assert_eq!(p.version, env!("CARGO_PKG_VERSION"));
-            let def = p.create().config_def();
+        for simple in [
+            "Cast$Key",
+            "Cast$Value",
+            "ExtractField$Key",
+            "ExtractField$Value",
+            "HeaderFrom$Key",
+            "HeaderFrom$Value",
+            "MaskField$Key",
+            "MaskField$Value",
+            "ReplaceField$Key",
+            "ReplaceField$Value",
+            "TimestampConverter$Key",
+            "TimestampConverter$Value",
+            "ValueToKey",
+        ] {
+            let def = r.transformation(simple).unwrap().create().config_def();
             assert!(
                 def.key(REPLACE_NULL_WITH_DEFAULT_CONFIG).is_some(),
-                "{class}"
+                "{simple}"
             );
-            for key in def.keys() {
-                assert!(
-                    !key.documentation.trim().is_empty(),
-                    "{class}: {}",
-                    key.name
-                );
-            }
-            // With nothing set, exactly the required keys are in error.
-            for v in def.validate(&Props::new()) {
-                let required = def.key(&v.name).unwrap().required();
-                assert_eq!(v.errors.len(), usize::from(required), "{class}: {}", v.name);
-            }
         }
     }
 
@@ -295,7 +203,7 @@ mod tests {
 
     #[test]
     fn empty_lists_fail_with_connect_s_message() {
-        let p = test_support::props(&[("fields", " "), ("headers", "a")]);
+        let p = crate::transforms::test_records::props(&[("fields", " "), ("headers", "a")]);
         assert_eq!(
             check_non_empty_lists(&p, &["headers", "fields"]).unwrap_err(),
             ConnectError::config("Invalid value [] for configuration fields: Empty list")

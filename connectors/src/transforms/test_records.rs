@@ -1,4 +1,4 @@
-//! Records, configs and registry look-ups for the tests of the group B transforms.
+//! Records, configs and registry look-ups the tests of the built-in transforms share.
 
 use crate::api::Props;
 use crate::data::{Schema, Value};
@@ -13,12 +13,17 @@ pub(crate) fn props(pairs: &[(&str, &str)]) -> Props {
         .collect()
 }
 
-/// A built-in transform found by alias (`InsertField$Value`) and configured with `pairs`.
-pub(crate) fn transformation(alias: &str, pairs: &[(&str, &str)]) -> Box<dyn Transformation> {
-    let mut t = PluginRegistry::builtin()
+/// A built-in transform found by alias (`InsertField$Value`), not configured.
+pub(crate) fn created(alias: &str) -> Box<dyn Transformation> {
+    PluginRegistry::builtin()
         .transformation(alias)
         .unwrap_or_else(|| panic!("{alias} is not registered"))
-        .create();
+        .create()
+}
+
+/// A built-in transform found by alias (`InsertField$Value`) and configured with `pairs`.
+pub(crate) fn configured(alias: &str, pairs: &[(&str, &str)]) -> Box<dyn Transformation> {
+    let mut t = created(alias);
     t.configure(&props(pairs))
         .unwrap_or_else(|e| panic!("{alias}: {e}"));
     t
@@ -78,6 +83,32 @@ pub(crate) fn sink(
     }
 }
 
+/// A source record on topic `topic` with only a value: no key, partition, timestamp or
+/// headers.
+pub(crate) fn value_source(value_schema: Option<Schema>, value: Value) -> SourceRecord {
+    SourceRecord::new(
+        serde_json::Map::new(),
+        serde_json::Map::new(),
+        "topic",
+        value_schema,
+        value,
+    )
+}
+
+/// A sink record on topic `test`, partition 0, offset 0, created at time 0.
+pub(crate) fn keyed_sink(
+    key_schema: Option<Schema>,
+    key: Value,
+    value_schema: Option<Schema>,
+    value: Value,
+) -> SinkRecord {
+    SinkRecord {
+        timestamp: Some(0),
+        timestamp_type: TimestampType::CreateTime,
+        ..sink("test", key_schema, key, value_schema, value)
+    }
+}
+
 /// A header with a string value, as `Headers.addString` adds it.
 pub(crate) fn string_header(key: &str, value: &str) -> Header {
     Header {
@@ -88,62 +119,11 @@ pub(crate) fn string_header(key: &str, value: &str) -> Header {
 }
 
 /// A schemaless map with string keys.
-pub(crate) fn map(entries: Vec<(&str, Value)>) -> Value {
+pub(crate) fn map(entries: &[(&str, Value)]) -> Value {
     Value::Map(
         entries
-            .into_iter()
-            .map(|(k, v)| (Value::String(k.to_string()), v))
+            .iter()
+            .map(|(k, v)| (Value::String(k.to_string()), v.clone()))
             .collect(),
     )
-}
-
-#[test]
-fn group_b_is_registered_under_connect_s_class_names_with_documented_keys() {
-    let registry = PluginRegistry::builtin();
-    let transforms = [
-        "DropHeaders",
-        "Filter",
-        "Flatten$Key",
-        "Flatten$Value",
-        "HoistField$Key",
-        "HoistField$Value",
-        "InsertField$Key",
-        "InsertField$Value",
-        "InsertHeader",
-        "RegexRouter",
-        "SetSchemaMetadata$Key",
-        "SetSchemaMetadata$Value",
-        "TimestampRouter",
-    ];
-    for simple in transforms {
-        let class = format!("org.apache.kafka.connect.transforms.{simple}");
-        let p = registry
-            .transformation(&class)
-            .unwrap_or_else(|| panic!("{class} missing"));
-        assert_eq!(p.class_name, class);
-        assert_eq!(p.version, env!("CARGO_PKG_VERSION"));
-        assert_eq!(registry.transformation(simple).unwrap().class_name, class);
-        for key in p.create().config_def().keys() {
-            assert!(
-                !key.documentation.trim().is_empty(),
-                "{class}: {}",
-                key.name
-            );
-        }
-    }
-    for simple in ["TopicNameMatches", "HasHeaderKey", "RecordIsTombstone"] {
-        let class = format!("org.apache.kafka.connect.transforms.predicates.{simple}");
-        let p = registry
-            .predicate(&class)
-            .unwrap_or_else(|| panic!("{class} missing"));
-        assert_eq!(p.class_name, class);
-        assert_eq!(registry.predicate(simple).unwrap().class_name, class);
-        for key in p.create().config_def().keys() {
-            assert!(
-                !key.documentation.trim().is_empty(),
-                "{class}: {}",
-                key.name
-            );
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! `org.apache.kafka.connect.transforms.TimestampRouter`: sets the topic to `topic.format`
 //! with `${topic}` replaced by the topic and `${timestamp}` by the record's timestamp written
 //! with `timestamp.format` (a `SimpleDateFormat` pattern, in UTC; see
-//! [`super::java_date_format`]). A record without a timestamp is an error.
+//! [`crate::data::simple_date_format`]). A record without a timestamp is an error.
 //!
 //! Deviations from Connect:
 //! - A bad `timestamp.format` is refused when configured (and by config validation); Connect
@@ -11,9 +11,9 @@
 
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
+use crate::data::simple_date_format::SimpleDateFormat;
 use crate::data::Schema;
 use crate::error::{ConnectError, ConnectResult};
-use crate::transforms::java_date_format::JavaDateFormat;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.TimestampRouter";
@@ -23,7 +23,7 @@ const TIMESTAMP_FORMAT: &str = "timestamp.format";
 
 fn date_format_validator() -> Validator {
     Validator::custom("SimpleDateFormat pattern", |v| match v {
-        ParsedValue::String(s) => JavaDateFormat::new(s)
+        ParsedValue::String(s) => SimpleDateFormat::new(s)
             .map(|_| ())
             .map_err(|e| e.to_string()),
         _ => Ok(()),
@@ -54,7 +54,7 @@ pub fn config_def() -> ConfigDef {
 #[derive(Debug)]
 pub struct TimestampRouter {
     topic_format: String,
-    timestamp_format: JavaDateFormat,
+    timestamp_format: SimpleDateFormat,
 }
 
 impl Default for TimestampRouter {
@@ -67,7 +67,7 @@ impl TimestampRouter {
     pub fn new() -> Self {
         TimestampRouter {
             topic_format: "${topic}-${timestamp}".into(),
-            timestamp_format: JavaDateFormat::new("yyyyMMdd").expect("a valid pattern"),
+            timestamp_format: SimpleDateFormat::new("yyyyMMdd").expect("a valid pattern"),
         }
     }
 }
@@ -83,7 +83,7 @@ impl Transformation for TimestampRouter {
         let pattern = c.string(TIMESTAMP_FORMAT)?;
         // The validator already refused a bad pattern; this cannot fail.
         self.timestamp_format =
-            JavaDateFormat::new(&pattern).map_err(|e| ConnectError::config(e.to_string()))?;
+            SimpleDateFormat::new(&pattern).map_err(|e| ConnectError::config(e.to_string()))?;
         Ok(())
     }
 
@@ -152,11 +152,11 @@ fn record_to_java_string(r: &dyn ConnectRecord) -> String {
 mod tests {
     use super::*;
     use crate::data::{SchemaBuilder, Value};
-    use crate::transforms::test_records::{props, sink, source, string_header, transformation};
+    use crate::transforms::test_records::{configured, props, sink, source, string_header};
 
     #[test]
     fn default_configuration_appends_the_day() {
-        let mut t = transformation("TimestampRouter", &[]);
+        let mut t = configured("TimestampRouter", &[]);
         let mut r = source("test", None, Value::Null, None, Value::Null);
         r.timestamp = Some(1_483_425_001_864);
         t.apply(&mut r).unwrap();
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn custom_formats() {
-        let mut t = transformation(
+        let mut t = configured(
             "org.apache.kafka.connect.transforms.TimestampRouter",
             &[
                 ("topic.format", "${timestamp}/${topic}/${timestamp}"),
@@ -179,7 +179,7 @@ mod tests {
         t.apply(&mut r).unwrap();
         assert_eq!(r, expected);
 
-        let mut fixed = transformation("TimestampRouter", &[("topic.format", "all")]);
+        let mut fixed = configured("TimestampRouter", &[("topic.format", "all")]);
         let mut r = sink("orders", None, Value::Null, None, Value::Null);
         r.timestamp = Some(0);
         fixed.apply(&mut r).unwrap();
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_record_without_timestamp_is_an_error() {
-        let mut t = transformation("TimestampRouter", &[]);
+        let mut t = configured("TimestampRouter", &[]);
         let mut r = source(
             "test",
             None,

@@ -118,7 +118,7 @@ mod tests {
     use super::*;
     use crate::data::{SchemaBuilder, Struct, Type, Value};
     use crate::error::ConnectError;
-    use crate::transforms::smt_config::test_support::{configured, created, map, props, sink};
+    use crate::transforms::test_records::{configured, created, keyed_sink, map, props};
 
     fn abc_schema() -> Schema {
         SchemaBuilder::struct_()
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn schemaless() {
-        let mut r = sink(
+        let mut r = keyed_sink(
             None,
             Value::Null,
             None,
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn with_schema() {
         let schema = abc_schema();
-        let mut r = sink(None, Value::Null, Some(schema.clone()), abc(&schema));
+        let mut r = keyed_sink(None, Value::Null, Some(schema.clone()), abc(&schema));
         configured("ValueToKey", &[("fields", "a,b")])
             .apply(&mut r)
             .unwrap();
@@ -206,7 +206,7 @@ mod tests {
     fn a_missing_field_fails() {
         let schema = SchemaBuilder::struct_().field("a", Schema::int32()).build();
         let value = Value::Struct(Struct::new(schema.clone()).unwrap().with("a", 1).unwrap());
-        let mut r = sink(None, Value::Null, Some(schema), value);
+        let mut r = keyed_sink(None, Value::Null, Some(schema), value);
         assert_eq!(
             configured("ValueToKey", &[("fields", "not_exist")])
                 .apply(&mut r)
@@ -234,7 +234,7 @@ mod tests {
                     ("replace.null.with.default", replace),
                 ],
             );
-            let mut r = sink(
+            let mut r = keyed_sink(
                 None,
                 Value::Null,
                 Some(schema.clone()),
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn tombstones_fail_as_in_connect() {
-        let mut r = sink(None, Value::Null, Some(abc_schema()), Value::Null);
+        let mut r = keyed_sink(None, Value::Null, Some(abc_schema()), Value::Null);
         assert_eq!(
             configured("ValueToKey", &[("fields", "a")])
                 .apply(&mut r)
@@ -267,7 +267,7 @@ mod tests {
                 "Only Struct objects supported for [copying fields from value to key], found: null"
             )
         );
-        let mut r = sink(None, Value::Null, None, Value::Null);
+        let mut r = keyed_sink(None, Value::Null, None, Value::Null);
         assert_eq!(
             configured("ValueToKey", &[("fields", "a")])
                 .apply(&mut r)
@@ -315,7 +315,7 @@ mod tests {
                 ("field.syntax.version", "V2"),
             ],
         );
-        let mut r = sink(None, Value::Null, Some(schema), Value::Struct(value));
+        let mut r = keyed_sink(None, Value::Null, Some(schema), Value::Struct(value));
         t.apply(&mut r).unwrap();
         let city = SchemaBuilder::struct_()
             .field("city", Schema::string())
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(key.get("a.b").unwrap(), &Value::Int32(5));
 
         // Schemaless: nested maps, null where the value has nothing.
-        let mut r = sink(
+        let mut r = keyed_sink(
             None,
             Value::Null,
             None,
@@ -370,7 +370,7 @@ mod tests {
         let mut keys = Vec::new();
         for _ in 0..2 {
             let schema = abc_schema();
-            let mut r = sink(None, Value::Null, Some(schema.clone()), abc(&schema));
+            let mut r = keyed_sink(None, Value::Null, Some(schema.clone()), abc(&schema));
             t.apply(&mut r).unwrap();
             keys.push(r.key_schema.unwrap());
         }

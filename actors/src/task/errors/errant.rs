@@ -25,7 +25,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use super::{
     Consumed, Executing, ProcessingRecord, Reporters, Stage, ToleranceExceeded, SINK_TASK_CLASS,
 };
-use crate::task::convert::{header_bytes, TaskConverters};
+use crate::task::convert::TaskConverters;
 
 /// Where the records of a batch came from, index for index.
 #[derive(Debug, Default)]
@@ -317,8 +317,13 @@ impl TaskErrantReporter {
             headers: record
                 .headers
                 .iter()
-                .map(|h| (h.key.clone(), header_bytes(&h.value)))
-                .collect(),
+                .map(|h| {
+                    let bytes =
+                        c.header
+                            .from_connect_header(topic, &h.key, h.schema.as_ref(), &h.value)?;
+                    Ok((h.key.clone(), bytes))
+                })
+                .collect::<ConnectResult<_>>()?,
         })
     }
 }

@@ -1,29 +1,39 @@
-//! Java's `SimpleDateFormat` patterns (`yyyy-MM-dd'T'HH:mm:ss.SSSZ`), formatting and parsing
-//! points in time in UTC with English names, as Connect's TimestampConverter and Cast use them
-//! (Connect pins TimestampConverter's format to UTC; Cast's date strings follow the JVM's zone,
-//! which kconnect takes to be UTC).
+//! Java's `SimpleDateFormat` patterns (`yyyyMMdd`, `yyyy-MM-dd'T'HH:mm:ss.SSSZ`): formatting
+//! and parsing points in time in UTC with `en_US` names and week rules, as Connect's
+//! TimestampConverter, TimestampRouter and Cast use them (Connect pins TimestampConverter's
+//! and TimestampRouter's format to UTC; Cast's date strings follow the JVM's zone, which
+//! kconnect takes to be UTC).
 //!
-//! Supported letters: `G` (AD/BC), `y` (year; `yy` is two digits), `M`/`L` (month: number,
-//! `MMM` short name, `MMMM` full name), `d`, `D` (day of year), `E` (day name), `u` (day
-//! number, Monday 1), `a` (AM/PM), `H` `k` `K` `h` (hours), `m`, `s`, `S` (milliseconds),
-//! `z` (`UTC`), `Z` (`+0000`), `X` (`Z`); text in single quotes, `''` for a quote.
+//! Every pattern letter `SimpleDateFormat` knows is supported (`G y Y M L w W D d F E u a H k
+//! K h m s S z Z X`) with its count rules: numbers are zero-padded to the letter count, `yy`
+//! keeps the last two digits of the year, `MMM`/`MMMM` and `E`/`EEEE` give short and long
+//! English names, `S` is milliseconds (so `SSS` → `007`). Quoted text (`'T'`, `''`) and
+//! non-letters are copied. A letter Java rejects is rejected with Java's message
+//! (`Illegal pattern character 'q'`), when the pattern is compiled rather than at first use.
 //!
 //! Deviations from Java:
-//! - The week-based letters `Y`, `w`, `W` and `F` are valid in Java but refused here, with an
-//!   error naming the letter, rather than formatted by some locale's week rules.
-//! - Parsing understands the zones `UTC`, `GMT`, `UT`, `Z` and numeric offsets (`+01:00`,
-//!   `+0100`, `GMT+1`), not other zone names (`PST`, `Europe/Paris`).
+//! - The zone is always UTC, so `z` is `UTC`, `Z` `+0000` and `X` `Z`. Parsing understands
+//!   the zones `UTC`, `GMT`, `UT`, `Z` and numeric offsets (`+01:00`, `+0100`, `GMT+1`), not
+//!   other zone names (`PST`, `Europe/Paris`).
+//! - Names and week rules are those of `en_US` whatever the machine's locale: weeks start on
+//!   Sunday and week 1 is the one holding January 1st (`w`, `W`, `Y`).
 //! - Dates are proleptic Gregorian (as `java.time`); Java's `GregorianCalendar` switches to
 //!   the Julian calendar before 15 October 1582.
 //! - Parsing is lenient like Java's default (out-of-range fields roll over, text after the
-//!   pattern is ignored), but a day name or day number is read and then ignored rather than
-//!   used to resolve the date.
+//!   pattern is ignored). When a pattern names the day more than one way, a fixed order
+//!   decides (a week year `Y` without `y`, then day of month, day of year, week of month,
+//!   day-of-week-in-month, week of year), where Java takes the fields parsed last; a day name
+//!   (`E`, `u`) is used only with a week.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use thiserror::Error;
 
-const MILLIS_PER_DAY: i64 = 86_400_000;
+use crate::data::logical::MILLIS_PER_DAY;
+pub use crate::data::logical::{civil_from_days, days_from_civil};
+
+/// The pattern letters of `SimpleDateFormat` (`DateFormatSymbols.patternChars`).
+const PATTERN_LETTERS: &str = "GyMdkHmsSEDFwWahKzZYuXL";
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -39,6 +49,7 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
+/// Sunday first, as `Calendar.DAY_OF_WEEK` counts.
 const DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
@@ -49,7 +60,7 @@ const DAYS: [&str; 7] = [
     "Saturday",
 ];
 
-/// Why a pattern cannot be used. The first three are Java's own `IllegalArgumentException`s.
+/// Why a pattern cannot be used: Java's own `IllegalArgumentException` messages.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PatternError {
     #[error("Illegal pattern character '{0}'")]
@@ -58,8 +69,6 @@ pub enum PatternError {
     UnterminatedQuote,
     #[error("invalid ISO 8601 format: length={0}")]
     IsoLength(usize),
-    #[error("pattern letter '{0}' (week-based) is not supported by kconnect")]
-    Unsupported(char),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +83,7 @@ impl Token {
     fn is_numeric(&self) -> bool {
         match self {
             Token::Field('M' | 'L', n) => *n <= 2,
-            Token::Field(c, _) => "ydDHkKhmsSu".contains(*c),
+            Token::Field(c, _) => "yYdDFwWHkKhmsSu".contains(*c),
             Token::Literal(_) => false,
         }
     }
@@ -188,13 +197,11 @@ fn compile(pattern: &str) -> Result<Vec<Token>, PatternError> {
             push_literal(&mut tokens, &text);
         } else if c.is_ascii_alphabetic() {
             let n = chars[i..].iter().take_while(|&&x| x == c).count();
-            match c {
-                'G' | 'y' | 'M' | 'L' | 'd' | 'D' | 'E' | 'u' | 'a' | 'H' | 'k' | 'K' | 'h'
-                | 'm' | 's' | 'S' | 'z' | 'Z' => {}
-                'X' if n <= 3 => {}
-                'X' => return Err(PatternError::IsoLength(n)),
-                'Y' | 'w' | 'W' | 'F' => return Err(PatternError::Unsupported(c)),
-                _ => return Err(PatternError::Illegal(c)),
+            if !PATTERN_LETTERS.contains(c) {
+                return Err(PatternError::Illegal(c));
+            }
+            if c == 'X' && n > 3 {
+                return Err(PatternError::IsoLength(n));
             }
             tokens.push(Token::Field(c, n));
             i += n;
@@ -204,31 +211,6 @@ fn compile(pattern: &str) -> Result<Vec<Token>, PatternError> {
         }
     }
     Ok(tokens)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The proleptic Gregorian date (year, month 1-12, day 1-31) of a day since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 fn current_year() -> i64 {
@@ -251,6 +233,21 @@ struct Civil {
     minute: i64,
     second: i64,
     millis: i64,
+    week_of_year: i64,
+    /// The year the week of `week_of_year` belongs to.
+    week_year: i64,
+    week_of_month: i64,
+}
+
+/// 0 = Sunday … 6 = Saturday; 1970-01-01 was a Thursday.
+fn weekday_of(days: i64) -> i64 {
+    (days + 4).rem_euclid(7)
+}
+
+/// The Sunday starting week 1 of `year`: the week holding January 1st.
+fn week_one_start(year: i64) -> i64 {
+    let jan1 = days_from_civil(year, 1, 1);
+    jan1 - weekday_of(jan1)
 }
 
 impl Civil {
@@ -258,31 +255,43 @@ impl Civil {
         let days = millis.div_euclid(MILLIS_PER_DAY);
         let ms = millis.rem_euclid(MILLIS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
+        // The last days of December belong to week 1 of the next year when that week starts
+        // before January 1st.
+        let (week_of_year, week_year) = if days >= week_one_start(year + 1) {
+            (1, year + 1)
+        } else {
+            ((days - week_one_start(year)) / 7 + 1, year)
+        };
+        let first_of_month = days - (day - 1);
         Civil {
             year,
             month,
             day,
             day_of_year: days - days_from_civil(year, 1, 1) + 1,
-            weekday: (days + 4).rem_euclid(7),
+            weekday: weekday_of(days),
             hour: ms / 3_600_000,
             minute: ms / 60_000 % 60,
             second: ms / 1000 % 60,
             millis: ms % 1000,
+            week_of_year,
+            week_year,
+            week_of_month: (day - 1 + weekday_of(first_of_month)) / 7 + 1,
         }
     }
 
     fn write_field(&self, c: char, n: usize, out: &mut String) {
         let num = |out: &mut String, v: i64| out.push_str(&format!("{v:0n$}"));
         // Years before 1 AD count back from 1 BC, as Java's era years do.
-        let era_year = if self.year > 0 {
-            self.year
-        } else {
-            1 - self.year
-        };
+        let era_year = |y: i64| if y > 0 { y } else { 1 - y };
         match c {
             'G' => out.push_str(if self.year > 0 { "AD" } else { "BC" }),
-            'y' if n == 2 => out.push_str(&format!("{:02}", era_year % 100)),
-            'y' => num(out, era_year),
+            'y' if n == 2 => out.push_str(&format!("{:02}", era_year(self.year) % 100)),
+            'y' => num(out, era_year(self.year)),
+            'Y' if n == 2 => out.push_str(&format!("{:02}", era_year(self.week_year) % 100)),
+            'Y' => num(out, era_year(self.week_year)),
+            'w' => num(out, self.week_of_year),
+            'W' => num(out, self.week_of_month),
+            'F' => num(out, (self.day - 1) / 7 + 1),
             'M' | 'L' if n >= 4 => out.push_str(MONTHS[(self.month - 1) as usize]),
             'M' | 'L' if n == 3 => out.push_str(&MONTHS[(self.month - 1) as usize][..3]),
             'M' | 'L' => num(out, self.month),
@@ -319,10 +328,17 @@ impl Civil {
 #[derive(Default)]
 struct Fields {
     year: Option<i64>,
+    /// `Y`: read as the year when no `y` is given.
+    week_year: Option<i64>,
     bc: bool,
     month: Option<i64>,
     day: Option<i64>,
     day_of_year: Option<i64>,
+    week_of_year: Option<i64>,
+    week_of_month: Option<i64>,
+    day_of_week_in_month: Option<i64>,
+    /// 0 = Sunday.
+    day_of_week: Option<i64>,
     hour_of_day: Option<i64>,
     hour: Option<i64>,
     pm: bool,
@@ -334,22 +350,50 @@ struct Fields {
 
 impl Fields {
     fn to_millis(&self) -> Option<i64> {
-        let mut year = self.year.unwrap_or(1970);
+        let mut year = self.year.or(self.week_year).unwrap_or(1970);
         if self.bc {
             year = 1 - year;
         }
-        let days = match (self.day_of_year, self.month, self.day) {
-            (Some(doy), None, None) => days_from_civil(year, 1, 1).checked_add(doy - 1)?,
-            _ => {
-                // Out-of-range months and days roll over, as Java's lenient calendar does.
-                let m0 = self.month.unwrap_or(1).checked_sub(1)?;
-                let y = year.checked_add(m0.div_euclid(12))?;
-                if y.abs() > 300_000_000 {
-                    return None;
-                }
-                days_from_civil(y, m0.rem_euclid(12) + 1, 1)
-                    .checked_add(self.day.unwrap_or(1).checked_sub(1)?)?
+        if year.abs() > 300_000_000 {
+            return None;
+        }
+        // Days from the first day of the week (Sunday) to the day named, Sunday by default.
+        let dow = self.day_of_week.unwrap_or(0);
+        // Out-of-range months roll over into the years around, as Java's lenient calendar does.
+        let first_of_month = || {
+            let m0 = self.month.unwrap_or(1).checked_sub(1)?;
+            let y = year.checked_add(m0.div_euclid(12))?;
+            (y.abs() <= 300_000_000).then(|| days_from_civil(y, m0.rem_euclid(12) + 1, 1))
+        };
+        let week_date = || {
+            let week = self
+                .week_of_year
+                .unwrap_or(1)
+                .checked_sub(1)?
+                .checked_mul(7)?;
+            week_one_start(year).checked_add(week)?.checked_add(dow)
+        };
+        let days = match (self.day, self.day_of_year) {
+            // A week year (`Y`) without a calendar year makes Java resolve a week date, even
+            // when the pattern has a month and day (`YYYY-MM-dd`).
+            _ if self.year.is_none() && self.week_year.is_some() => week_date()?,
+            (None, Some(doy)) if self.month.is_none() => {
+                days_from_civil(year, 1, 1).checked_add(doy - 1)?
             }
+            (None, _) if self.week_of_month.is_some() => {
+                let first = first_of_month()?;
+                let week = self.week_of_month?.checked_sub(1)?.checked_mul(7)?;
+                (first - weekday_of(first))
+                    .checked_add(week)?
+                    .checked_add(dow)?
+            }
+            (None, _) if self.day_of_week_in_month.is_some() => {
+                let first = first_of_month()?;
+                let week = self.day_of_week_in_month?.checked_sub(1)?.checked_mul(7)?;
+                (first + (dow - weekday_of(first)).rem_euclid(7)).checked_add(week)?
+            }
+            (None, _) if self.week_of_year.is_some() => week_date()?,
+            _ => first_of_month()?.checked_add(self.day.unwrap_or(1).checked_sub(1)?)?,
         };
         let hour = match self.hour_of_day {
             Some(h) => h,
@@ -425,9 +469,9 @@ impl Parser<'_> {
         let max = obey_count.then_some(n);
         match c {
             'G' => f.bc = self.name(&["AD", "BC"])? == 1,
-            'y' => {
+            'y' | 'Y' => {
                 let (v, digits) = self.number(max)?;
-                f.year = Some(if n <= 2 && digits == 2 {
+                let year = Some(if n <= 2 && digits == 2 {
                     // Two digits: the year in the hundred years from `century_start`.
                     let base = century_start.div_euclid(100) * 100 + v;
                     if v < century_start.rem_euclid(100) {
@@ -438,6 +482,11 @@ impl Parser<'_> {
                 } else {
                     v
                 });
+                if c == 'y' {
+                    f.year = year;
+                } else {
+                    f.week_year = year;
+                }
             }
             'M' | 'L' if n >= 3 => {
                 let short: Vec<&str> = MONTHS.iter().map(|m| &m[..3]).collect();
@@ -448,14 +497,15 @@ impl Parser<'_> {
             'M' | 'L' => f.month = Some(self.number(max)?.0),
             'd' => f.day = Some(self.number(max)?.0),
             'D' => f.day_of_year = Some(self.number(max)?.0),
+            'w' => f.week_of_year = Some(self.number(max)?.0),
+            'W' => f.week_of_month = Some(self.number(max)?.0),
+            'F' => f.day_of_week_in_month = Some(self.number(max)?.0),
             'E' => {
                 let mut names: Vec<&str> = DAYS.to_vec();
                 names.extend(DAYS.iter().map(|d| &d[..3]));
-                self.name(&names)?;
+                f.day_of_week = Some(self.name(&names)? as i64 % 7);
             }
-            'u' => {
-                self.number(max)?;
-            }
+            'u' => f.day_of_week = Some(self.number(max)?.0.rem_euclid(7)),
             'a' => f.pm = self.name(&["AM", "PM"])? == 1,
             'H' => f.hour_of_day = Some(self.number(max)?.0),
             'k' => f.hour_of_day = Some(self.number(max)?.0).map(|h| if h == 24 { 0 } else { h }),
@@ -570,7 +620,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_patterns_java_refuses_and_week_letters() {
+    fn refuses_patterns_java_refuses() {
         assert_eq!(
             SimpleDateFormat::new("bad-format").unwrap_err(),
             PatternError::Illegal('b')
@@ -583,11 +633,9 @@ mod tests {
             SimpleDateFormat::new("XXXX").unwrap_err(),
             PatternError::IsoLength(4)
         );
-        let e = SimpleDateFormat::new("YYYY-ww").unwrap_err();
-        assert_eq!(e, PatternError::Unsupported('Y'));
         assert_eq!(
-            e.to_string(),
-            "pattern letter 'Y' (week-based) is not supported by kconnect"
+            SimpleDateFormat::new("yyyy-qq").unwrap_err().to_string(),
+            "Illegal pattern character 'q'"
         );
     }
 
@@ -664,13 +712,63 @@ mod tests {
         );
     }
 
+    /// 2017-01-03T06:30:01.864Z, a Tuesday (TimestampRouter's test instant).
+    const T: i64 = 1_483_425_001_864;
+
     #[test]
-    fn civil_conversions_round_trip() {
-        for days in [-719_468, -1, 0, 1, 59, 11_016, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    fn common_patterns_print_as_java_does() {
+        let f = |p: &str, t: i64| fmt(p).format(t);
+        assert_eq!(f("yyyyMMdd", T), "20170103");
+        assert_eq!(
+            f("yyyy-MM-dd'T'HH:mm:ss.SSSZ", T),
+            "2017-01-03T06:30:01.864+0000"
+        );
+        assert_eq!(
+            f("yyyy-MM-dd HH:mm:ss.SSSXXX", T),
+            "2017-01-03 06:30:01.864Z"
+        );
+        assert_eq!(f("yy/M/d H:m:s.S", T), "17/1/3 6:30:1.864");
+        assert_eq!(f("yyyy_MM_dd_HH", 0), "1970_01_01_00");
+        assert_eq!(f("yyyyyy", T), "002017");
+        assert_eq!(f("SSSS", 7), "0007");
+        assert_eq!(f("[dd]-# é", T), "[03]-# é");
+        // 18:05 is 6 PM.
+        let evening = T + 11 * 3_600_000 + 35 * 60_000;
+        assert_eq!(f("h:mm a K k", evening), "6:05 PM 6 18");
+        assert_eq!(f("EEE", -MILLIS_PER_DAY), "Wed");
+    }
+
+    #[test]
+    fn week_fields_follow_en_us_rules() {
+        let f = |p: &str, t: i64| fmt(p).format(t);
+        assert_eq!(f("D DDD u F", T), "3 003 2 1");
+        // 2017-01-01 was a Sunday: the 3rd is in week 1, 2017-01-08 in week 2.
+        assert_eq!(f("w W", T), "1 1");
+        assert_eq!(f("w W", T + 5 * MILLIS_PER_DAY), "2 2");
+        // Saturday 2016-12-31 is not in the week of 2017-01-01, which starts on that Sunday.
+        assert_eq!(f("YYYY-ww", T - 3 * MILLIS_PER_DAY), "2016-53");
+        // 2019-12-30 (Monday) is in the week of Wednesday 2020-01-01: week 1 of 2020.
+        let dec30_2019 = days_from_civil(2019, 12, 30) * MILLIS_PER_DAY;
+        assert_eq!(f("YYYY-ww yyyy YY", dec30_2019), "2020-01 2019 20");
+        // The third Friday of January 2017 is the 20th.
+        assert_eq!(
+            f("F E", days_from_civil(2017, 1, 20) * MILLIS_PER_DAY),
+            "3 Fri"
+        );
+    }
+
+    #[test]
+    fn parses_week_dates_like_java() {
+        let day = |y, m, d| Some(days_from_civil(y, m, d) * MILLIS_PER_DAY);
+        // Week 10 of 2021 starts on Sunday 2021-02-28; `u` 3 is its Wednesday.
+        assert_eq!(fmt("yyyy-ww").parse("2021-10"), day(2021, 2, 28));
+        assert_eq!(fmt("YYYY-ww-u").parse("2021-10-3"), day(2021, 3, 3));
+        assert_eq!(fmt("YYYY-ww EEE").parse("2020-01 Mon"), day(2019, 12, 30));
+        // `YYYY` without a week: the first day of week 1, the well-known surprise.
+        assert_eq!(fmt("YYYY-MM-dd").parse("2021-03-07"), day(2020, 12, 27));
+        assert_eq!(fmt("YYYY").parse("2021"), day(2020, 12, 27));
+        // Week of month and day of week in month.
+        assert_eq!(fmt("yyyy-MM W E").parse("2017-01 2 Tue"), day(2017, 1, 10));
+        assert_eq!(fmt("yyyy-MM F E").parse("2017-01 3 Fri"), day(2017, 1, 20));
     }
 }

@@ -1,0 +1,269 @@
+//! Single message transforms on top of the JsonConverter (`schemas.enable=true`): the `json`
+//! benchmark's struct through `InsertField$Value` (a static field) and `ReplaceField$Value` (a
+//! rename and an exclude), against the converter alone on the same records, on one thread, in
+//! both directions of a pipeline:
+//!
+//! - sink: bytes → `to_connect` → a `SinkRecord` → the transforms;
+//! - source: a `SourceRecord` as `poll` hands it over → the transforms → `from_connect_into`.
+//!
+//! The transforms change a record in place, so the source side needs a fresh record for each
+//! one: the bench clones a template, times the clone alone too and takes it out of both sides
+//! (in a pipeline the task's `poll` makes the record, neither the converter nor a transform).
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+use kconnect_connectors::api::Props;
+use kconnect_connectors::converters::Converter;
+use kconnect_connectors::record::{SinkRecord, SourceRecord, TimestampType};
+use kconnect_connectors::registry::PluginRegistry;
+use kconnect_connectors::transforms::{ConnectRecord, Transformation};
+
+use super::json::{connect_schema, connect_value, converter};
+use super::{format_value, thousands, Plan, Report, Row, Target, Unit};
+
+/// Rounds of each measurement, alternating; the fastest round of each counts.
+const ROUNDS: usize = 3;
+
+/// The two transforms, as a connector config would set them.
+fn transforms() -> anyhow::Result<Vec<Box<dyn Transformation>>> {
+    let registry = PluginRegistry::builtin();
+    let make = |alias: &str, pairs: &[(&str, &str)]| {
+        let mut t = registry
+            .transformation(alias)
+            .ok_or_else(|| anyhow!("{alias} is not registered"))?
+            .create();
+        let props: Props = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        t.configure(&props)
+            .map_err(|e| anyhow!("configuring {alias}: {e}"))?;
+        Ok::<_, anyhow::Error>(t)
+    };
+    Ok(vec![
+        make(
+            "InsertField$Value",
+            &[("static.field", "origin"), ("static.value", "bench")],
+        )?,
+        make(
+            "ReplaceField$Value",
+            &[("renames", "customer:client"), ("exclude", "note")],
+        )?,
+    ])
+}
+
+fn apply(chain: &mut [Box<dyn Transformation>], r: &mut dyn ConnectRecord) {
+    for t in chain.iter_mut() {
+        black_box(t.apply(r).ok());
+    }
+}
+
+fn sink_record(topic: &Arc<str>, sv: kconnect_connectors::data::SchemaAndValue) -> SinkRecord {
+    SinkRecord {
+        topic: topic.clone(),
+        partition: 0,
+        offset: 0,
+        timestamp: Some(0),
+        timestamp_type: TimestampType::CreateTime,
+        key_schema: None,
+        key: kconnect_connectors::data::Value::Null,
+        value_schema: sv.schema,
+        value: sv.value,
+        headers: Vec::new(),
+    }
+}
+
+/// Per-record times of one round, in seconds.
+fn per_record(m: usize, elapsed: Duration) -> f64 {
+    elapsed.as_secs_f64() / m as f64
+}
+
+/// What was measured: per-record seconds of each step, the best round of each.
+struct Times {
+    sink_convert: f64,
+    sink_both: f64,
+    source_clone: f64,
+    source_convert: f64,
+    source_both: f64,
+}
+
+fn measure(m: usize) -> anyhow::Result<(Times, usize, usize)> {
+    let conv = converter()?;
+    let schema = connect_schema();
+    let value = connect_value(&schema)?;
+    let mut chain = transforms()?;
+    let topic: Arc<str> = "t".into();
+    let bytes = conv
+        .from_connect("t", Some(&schema), &value)
+        .map_err(|e| anyhow!("from_connect: {e}"))?
+        .ok_or_else(|| anyhow!("from_connect returned null"))?;
+    let template = SourceRecord::new(
+        Default::default(),
+        Default::default(),
+        "t",
+        Some(schema.clone()),
+        value,
+    );
+
+    // What the transforms make of the record, checked once before timing anything.
+    let mut r = template.clone();
+    apply(&mut chain, &mut r);
+    let out = conv
+        .from_connect("t", r.value_schema.as_ref(), &r.value)
+        .map_err(|e| anyhow!("from_connect after the transforms: {e}"))?
+        .ok_or_else(|| anyhow!("from_connect returned null"))?;
+    let text = String::from_utf8(out.clone())?;
+    let reshaped = text.contains(r#""client":"ACME Corporation, Building 7""#)
+        && text.contains(r#""origin":"bench""#)
+        && !text.contains("note")
+        && !text.contains("customer");
+    if !reshaped {
+        bail!("the transforms did not do what they were configured to: {text}");
+    }
+
+    let mut buf = Vec::new();
+    let mut best = Times {
+        sink_convert: f64::MAX,
+        sink_both: f64::MAX,
+        source_clone: f64::MAX,
+        source_convert: f64::MAX,
+        source_both: f64::MAX,
+    };
+    // A warm-up round of a tenth as many records, then the measured rounds.
+    for round in 0..=ROUNDS {
+        let n = if round == 0 { (m / 10).max(1) } else { m };
+        let keep = |best: &mut f64, t: Instant| {
+            if round > 0 {
+                *best = best.min(per_record(n, t.elapsed()));
+            }
+        };
+
+        let t = Instant::now();
+        for _ in 0..n {
+            let sv = conv.to_connect("t", Some(black_box(&bytes[..]))).ok();
+            if let Some(sv) = sv {
+                black_box(sink_record(&topic, sv));
+            }
+        }
+        keep(&mut best.sink_convert, t);
+
+        let t = Instant::now();
+        for _ in 0..n {
+            let sv = conv.to_connect("t", Some(black_box(&bytes[..]))).ok();
+            if let Some(sv) = sv {
+                let mut r = sink_record(&topic, sv);
+                apply(&mut chain, &mut r);
+                black_box(r);
+            }
+        }
+        keep(&mut best.sink_both, t);
+
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(black_box(&template).clone());
+        }
+        keep(&mut best.source_clone, t);
+
+        let t = Instant::now();
+        for _ in 0..n {
+            let r = black_box(&template).clone();
+            black_box(
+                conv.from_connect_into("t", r.value_schema.as_ref(), &r.value, &mut buf)
+                    .ok(),
+            );
+            black_box(r);
+        }
+        keep(&mut best.source_convert, t);
+
+        let t = Instant::now();
+        for _ in 0..n {
+            let mut r = black_box(&template).clone();
+            apply(&mut chain, &mut r);
+            black_box(
+                conv.from_connect_into("t", r.value_schema.as_ref(), &r.value, &mut buf)
+                    .ok(),
+            );
+            black_box(r);
+        }
+        keep(&mut best.source_both, t);
+    }
+    Ok((best, bytes.len(), out.len()))
+}
+
+/// The rows of one direction: converter alone, converter and transforms, what the transforms
+/// cost relative to the conversion.
+fn rows(side: &str, convert: f64, both: f64) -> Vec<Row> {
+    vec![
+        Row::info(
+            format!("smt {side}: JsonConverter alone"),
+            1.0 / convert,
+            Unit::PerSec,
+        ),
+        Row::with_target(
+            format!("smt {side}: JsonConverter + InsertField + ReplaceField"),
+            1.0 / both,
+            Unit::PerSec,
+            Target::AtLeast(1_000_000.0),
+        ),
+        Row::with_target(
+            format!("smt {side}: transforms' time / conversion's"),
+            (both - convert) / convert,
+            Unit::Ratio,
+            Target::Below(0.2),
+        ),
+    ]
+}
+
+pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
+    let m = plan.json_records;
+    let (t, len_in, len_out) = tokio::task::spawn_blocking(move || measure(m)).await??;
+    let source_convert = t.source_convert - t.source_clone;
+    let source_both = t.source_both - t.source_clone;
+    eprintln!(
+        "  smt: sink {} alone, {} with the transforms; source {} alone, {} with the \
+         transforms (a clone of the record: {:.0} ns)",
+        format_value(1.0 / t.sink_convert, Unit::PerSec),
+        format_value(1.0 / t.sink_both, Unit::PerSec),
+        format_value(1.0 / source_convert, Unit::PerSec),
+        format_value(1.0 / source_both, Unit::PerSec),
+        t.source_clone * 1e9
+    );
+    let mut all = rows("sink", t.sink_convert, t.sink_both);
+    all.extend(rows("source", source_convert, source_both));
+    let note = format!(
+        "**smt**: the `json` benchmark's struct ({len_in} bytes with its schema envelope) \
+         through one `JsonConverter` with `schemas.enable=true` and two of Connect's built-in \
+         transforms, configured as a connector would: `InsertField$Value` with \
+         `static.field=origin`, `static.value=bench`, then `ReplaceField$Value` with \
+         `renames=customer:client`, `exclude=note` ({len_out} bytes once transformed). *sink*: \
+         `to_connect` of the bytes into a `SinkRecord`, then the transforms; *source*: a \
+         `SourceRecord` through the transforms, then `from_connect_into` a reused buffer, as a \
+         source task converts. The source side clones a template record for each record (the \
+         transforms change it in place); the clone alone ({:.0} ns a record) is timed too and \
+         taken out of both source rows, as in a pipeline `poll` makes the record. *JsonConverter \
+         alone* is the same loop without the transforms; *transforms' time / conversion's* is \
+         (with − alone) / alone per record. {} records per round, one thread, a warm-up round \
+         of a tenth as many, then the fastest of {ROUNDS} alternating rounds of each loop.",
+        t.source_clone * 1e9,
+        thousands(m as u64),
+    );
+    Ok(Report {
+        rows: all,
+        notes: vec![note],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_transforms_reshape_the_bench_struct_as_configured() {
+        let (_, len_in, len_out) = measure(10).unwrap();
+        // `note` and its text go, `origin` comes in: the envelope is shorter.
+        assert!(len_out < len_in, "{len_out} vs {len_in}");
+    }
+}
