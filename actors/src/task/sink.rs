@@ -947,11 +947,16 @@ pub(super) async fn convert(
             value
         }
     };
-    let first = conv.headers_from_kafka(topic, m.headers());
-    let exec = Executing::new(Stage::HeaderConverter, &conv.header_class);
-    let retry = |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, m.headers());
-    let Some(headers) = errors.settle(exec, &mut record, first, retry).await? else {
-        return Ok(None);
+    let headers = match conv.headers_from_kafka(topic, m.headers()) {
+        Ok(headers) => headers,
+        Err(e) => {
+            let exec = Executing::new(Stage::HeaderConverter, &conv.header_class);
+            let retry = |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, m.headers());
+            let Some(headers) = errors.settle(exec, &mut record, Err(e), retry).await? else {
+                return Ok(None);
+            };
+            headers
+        }
     };
     let (timestamp, timestamp_type) = match m.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
