@@ -14,6 +14,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 /// Writes `n` records of about `size` bytes to partition 0 of `topic` with a plain producer.
 fn produce(bootstrap: &str, topic: &str, from: usize, n: usize, size: usize) {
+    produce_to(bootstrap, topic, 0, from, n, size)
+}
+
+/// Writes `n` records of about `size` bytes to `partition` of `topic`.
+fn produce_to(bootstrap: &str, topic: &str, partition: i32, from: usize, n: usize, size: usize) {
     let p: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("queue.buffering.max.messages", "1000000")
@@ -24,8 +29,12 @@ fn produce(bootstrap: &str, topic: &str, from: usize, n: usize, size: usize) {
         while v.len() < size {
             v.push('.');
         }
-        p.send(BaseRecord::<(), _>::to(topic).payload(&v).partition(0))
-            .unwrap();
+        p.send(
+            BaseRecord::<(), _>::to(topic)
+                .payload(&v)
+                .partition(partition),
+        )
+        .unwrap();
         p.poll(Duration::ZERO);
     }
     p.flush(Duration::from_secs(30)).unwrap();
@@ -139,6 +148,61 @@ async fn a_sink_fails_loudly_when_the_broker_dropped_records_it_had_not_read() {
         count_lines(&accepted) < MORE,
         "the mock kept everything: nothing was tested"
     );
+    w.worker.shutdown().await;
+}
+
+/// The check for dropped records runs at every assignment refresh (every 5 s) on every
+/// partition, and must not hold the sink up: a broker answers a connection's requests in
+/// order, so a caught-up consumer's queries wait behind its fetch's long poll (500 ms). Asked
+/// one partition at a time, 100 partitions kept the task away from its records ~50 s of every
+/// refresh (the 200,000-row PostgreSQL round trip stalled on it). Records written while the
+/// sink is caught up, spread over more than one refresh, each reach the file within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_caught_up_sink_on_a_hundred_partitions_delivers_new_records_within_seconds() {
+    const PARTITIONS: i32 = 100;
+    /// Far above a refresh's cost with one query (one long poll, ~0.5 s), far below 100 of them.
+    const WITHIN: Duration = Duration::from_secs(10);
+    let w = TestWorker::start(&[], registry()).await;
+    w.broker.create_topic("wide", PARTITIONS).await;
+    let out = w.path("wide.txt");
+    let bootstrap = w.broker.bootstrap_servers();
+    w.worker
+        .add_connector(sink("wide-reader", &out, &[("topics", "wide")]))
+        .await
+        .unwrap();
+    w.wait_running("wide-reader", 1).await;
+    // One record on every partition, while the sink waits on an empty topic.
+    for p in 0..PARTITIONS {
+        produce_to(&bootstrap, "wide", p, p as usize, 1, 1);
+    }
+    let all = eventually(WITHIN, || count_lines(&out) == PARTITIONS as usize).await;
+    assert!(
+        all,
+        "{} of {PARTITIONS} records after {WITHIN:?}",
+        count_lines(&out)
+    );
+    // Then one record a second for 8 s: at least one assignment refresh runs in between.
+    for round in 0..8usize {
+        let n = PARTITIONS as usize + round + 1;
+        let partition = (round as i32 * 37) % PARTITIONS;
+        let started = std::time::Instant::now();
+        produce_to(&bootstrap, "wide", partition, n - 1, 1, 1);
+        let arrived = eventually(WITHIN, || count_lines(&out) == n).await;
+        assert!(
+            arrived,
+            "round {round}: the record on wide-{partition} not written after {WITHIN:?}"
+        );
+        eprintln!("round {round}: written in {:?}", started.elapsed());
+        // The input's schedule (a record a second), not a wait for an event.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut lines = read_lines(&out);
+    lines.sort();
+    let mut want: Vec<String> = (0..PARTITIONS as usize + 8)
+        .map(|i| format!("r{i}"))
+        .collect();
+    want.sort();
+    assert_eq!(lines, want);
     w.worker.shutdown().await;
 }
 
