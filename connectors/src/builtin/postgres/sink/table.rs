@@ -23,11 +23,17 @@ pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A table name that `table.name.format` (or `exactly.once.offsets.table`) made and that does
+/// not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("'{0}' is not a valid table name")]
+pub struct InvalidTableName(pub String);
+
 impl TableId {
     /// Parses `table`, `schema.table` or `database.schema.table` (the database, which a
     /// PostgreSQL connection cannot change, is dropped); parts may be quoted (`"a.b"`). A name
     /// without a schema is in `default_schema` (the connection's `current_schema()`).
-    pub fn parse(name: &str, default_schema: &str) -> Result<TableId, String> {
+    pub fn parse(name: &str, default_schema: &str) -> Result<TableId, InvalidTableName> {
         let mut parts: Vec<String> = Vec::new();
         let mut cur = String::new();
         let mut quoted = false;
@@ -45,7 +51,7 @@ impl TableId {
         }
         parts.push(cur);
         if quoted || parts.iter().any(String::is_empty) || parts.len() > 3 {
-            return Err(format!("'{name}' is not a valid table name"));
+            return Err(InvalidTableName(name.to_string()));
         }
         let table = parts.pop().expect("one part at least");
         let schema = parts.pop().unwrap_or_else(|| default_schema.to_string());

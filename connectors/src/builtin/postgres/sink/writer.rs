@@ -27,8 +27,8 @@ use super::config::{InsertMode, PkMode, SinkConfig};
 use super::fields::{Column, Fields, FieldsError};
 use super::offsets::{OffsetsTable, Stored};
 use super::statements::{self, Op};
-use super::table::{self, TableDef, TableError, TableId};
-use super::types::ColumnData;
+use super::table::{self, InvalidTableName, TableDef, TableError, TableId};
+use super::types::{BadValue, ColumnData};
 
 /// Why a write failed, as the task acts on it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -42,6 +42,49 @@ pub enum WriteError {
         at: String,
         table: String,
         cause: String,
+    },
+}
+
+/// Why a topic has no destination table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum DestinationError {
+    /// `table.name.format` cannot be applied to the topic (the config's message).
+    #[error("{0}")]
+    Format(String),
+    #[error(transparent)]
+    Name(#[from] InvalidTableName),
+}
+
+/// A record the key and value modes cannot use (Confluent's `RecordValidator` messages).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum InvalidRecord {
+    #[error(
+        "Sink connector '{connector}' is configured with 'delete.enabled={delete_enabled}' and \
+         'pk.mode={pk_mode}' and therefore requires records with a non-null key and non-null \
+         Struct or primitive key schema, but found record at {at} with a {found} key and \
+         {schema} key schema."
+    )]
+    Key {
+        connector: String,
+        delete_enabled: bool,
+        pk_mode: &'static str,
+        at: String,
+        found: &'static str,
+        schema: &'static str,
+    },
+    #[error(
+        "Sink connector '{connector}' is configured with 'delete.enabled={delete_enabled}' and \
+         'pk.mode={pk_mode}' and therefore requires records with a non-null Struct value and \
+         non-null Struct schema, but found record at {at} with a {found} value and {schema} \
+         value schema."
+    )]
+    Value {
+        connector: String,
+        delete_enabled: bool,
+        pk_mode: &'static str,
+        at: String,
+        found: &'static str,
+        schema: &'static str,
     },
 }
 
@@ -180,7 +223,7 @@ struct Cache {
     default_schema: String,
     tables: HashMap<TableId, TableDef>,
     statements: HashMap<String, Statement>,
-    table_ids: HashMap<Arc<str>, Result<TableId, String>>,
+    table_ids: HashMap<Arc<str>, Result<TableId, DestinationError>>,
     fields: Vec<FieldsEntry>,
 }
 
@@ -248,7 +291,7 @@ impl Writer {
             let id = TableId::parse(&self.config.offsets_table, &self.cache.default_schema)
                 .map_err(|why| ConnectionError::BadUrl {
                     url: self.config.offsets_table.clone(),
-                    why,
+                    why: why.to_string(),
                 })?;
             let offsets = OffsetsTable::new(id, &self.config.connector);
             offsets.ensure(&client).await.map_err(failed)?;
@@ -433,32 +476,26 @@ impl Writer {
 
 /// Checks a record as Confluent's `RecordValidator` does: a key where the key is used, a
 /// struct value unless it is a tombstone to delete.
-fn validate(config: &SinkConfig, r: &SinkRecord) -> Result<(), String> {
+fn validate(config: &SinkConfig, r: &SinkRecord) -> Result<(), InvalidRecord> {
     let needs_key = config.pk_mode == PkMode::RecordKey || config.delete_enabled;
     let needs_value =
         !config.delete_enabled || matches!(config.pk_mode, PkMode::RecordValue | PkMode::None);
     let kind = |v: &Value| if v.is_null() { "null" } else { v.kind() };
     let schema = |s: &Option<Schema>| s.as_ref().map_or("null", |s| s.ty().name());
-    let configured = format!(
-        "Sink connector '{}' is configured with 'delete.enabled={}' and 'pk.mode={}' and \
-         therefore requires records with",
-        config.connector,
-        config.delete_enabled,
-        config.pk_mode.name()
-    );
     if needs_key {
         let ok = !r.key.is_null()
             && r.key_schema
                 .as_ref()
                 .is_some_and(|s| s.ty().is_primitive() || s.ty() == Type::Struct);
         if !ok {
-            return Err(format!(
-                "{configured} a non-null key and non-null Struct or primitive key schema, but \
-                 found record at {} with a {} key and {} key schema.",
-                at(r),
-                kind(&r.key),
-                schema(&r.key_schema)
-            ));
+            return Err(InvalidRecord::Key {
+                connector: config.connector.clone(),
+                delete_enabled: config.delete_enabled,
+                pk_mode: config.pk_mode.name(),
+                at: at(r),
+                found: kind(&r.key),
+                schema: schema(&r.key_schema),
+            });
         }
     }
     let tombstone = r.value.is_null() && config.delete_enabled;
@@ -468,27 +505,32 @@ fn validate(config: &SinkConfig, r: &SinkRecord) -> Result<(), String> {
                 .as_ref()
                 .is_some_and(|s| s.ty() == Type::Struct);
         if !ok {
-            return Err(format!(
-                "{configured} a non-null Struct value and non-null Struct schema, but found \
-                 record at {} with a {} value and {} value schema.",
-                at(r),
-                kind(&r.value),
-                schema(&r.value_schema)
-            ));
+            return Err(InvalidRecord::Value {
+                connector: config.connector.clone(),
+                delete_enabled: config.delete_enabled,
+                pk_mode: config.pk_mode.name(),
+                at: at(r),
+                found: kind(&r.value),
+                schema: schema(&r.value_schema),
+            });
         }
     }
     Ok(())
 }
 
 /// The destination table of `topic`.
-fn table_id(config: &SinkConfig, cache: &mut Cache, topic: &Arc<str>) -> Result<TableId, String> {
+fn table_id(
+    config: &SinkConfig,
+    cache: &mut Cache,
+    topic: &Arc<str>,
+) -> Result<TableId, DestinationError> {
     if let Some(id) = cache.table_ids.get(topic) {
         return id.clone();
     }
     let id = config
         .table_name(topic)
-        .map_err(|e| e.to_string())
-        .and_then(|name| TableId::parse(&name, &cache.default_schema));
+        .map_err(|e| DestinationError::Format(e.to_string()))
+        .and_then(|name| Ok(TableId::parse(&name, &cache.default_schema)?));
     cache.table_ids.insert(topic.clone(), id.clone());
     id
 }
@@ -593,7 +635,7 @@ fn last_per_key<'r>(
     records: &[&'r SinkRecord],
     keys: &[Column],
     replace_null: bool,
-) -> Result<Vec<&'r SinkRecord>, String> {
+) -> Result<Vec<&'r SinkRecord>, BadValue> {
     if records.len() < 2 {
         return Ok(records.to_vec());
     }
@@ -604,8 +646,7 @@ fn last_per_key<'r>(
         let mut signature = Vec::new();
         for (c, d) in keys.iter().zip(&mut scratch) {
             d.clear();
-            d.push(&c.name, &c.value(r, replace_null))
-                .map_err(|e| e.to_string())?;
+            d.push(&c.name, &c.value(r, replace_null))?;
             signature.extend_from_slice(d.elements());
         }
         if seen.insert(signature) {

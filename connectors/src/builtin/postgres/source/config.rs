@@ -25,6 +25,7 @@ use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator, Width};
 use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::java_regex::JavaRegex;
+use thiserror::Error;
 
 pub const TABLE_WHITELIST: &str = "table.whitelist";
 pub const TABLE_BLACKLIST: &str = "table.blacklist";
@@ -114,42 +115,67 @@ fn regex_list_validator() -> Validator {
     })
 }
 
+/// Why an item of `incrementing.column.mapping` or `timestamp.columns.mapping` is invalid
+/// (Confluent's messages).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum MappingError {
+    #[error("Invalid format. Expected '{0}'")]
+    Format(&'static str),
+    #[error("Invalid regular expression: {0}")]
+    Regex(String),
+    #[error("Column name cannot be empty")]
+    EmptyColumn,
+    #[error("Columns list must be enclosed in square brackets")]
+    NotBracketed,
+    #[error("Columns list cannot be empty")]
+    EmptyList,
+    #[error("Every column name should be non-empty string")]
+    EmptyColumnInList,
+}
+
+/// Why a table's columns cannot be told from the `*.mapping` keys.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum MappingMatchError {
+    #[error("Included table '{table}' does not match any of the regexes of {key}")]
+    NoMatch { table: String, key: &'static str },
+    #[error("Included table '{table}' matches more than one of the regexes of {key}")]
+    ManyMatches { table: String, key: &'static str },
+}
+
 /// `regex:column` items of `incrementing.column.mapping`.
-fn parse_single_mapping(item: &str) -> Result<(JavaRegex, String), String> {
+fn parse_single_mapping(item: &str) -> Result<(JavaRegex, String), MappingError> {
     let (regex, column) = item
         .trim()
         .split_once(':')
         .filter(|(_, c)| !c.contains(':'))
-        .ok_or("Invalid format. Expected 'regex:columnName'")?;
-    let regex =
-        JavaRegex::new(regex.trim()).map_err(|e| format!("Invalid regular expression: {e}"))?;
+        .ok_or(MappingError::Format("regex:columnName"))?;
+    let regex = JavaRegex::new(regex.trim()).map_err(|e| MappingError::Regex(e.to_string()))?;
     let column = column.trim();
     if column.is_empty() {
-        return Err("Column name cannot be empty".into());
+        return Err(MappingError::EmptyColumn);
     }
     Ok((regex, column.to_string()))
 }
 
 /// `regex:[col1|col2]` items of `timestamp.columns.mapping`.
-fn parse_multi_mapping(item: &str) -> Result<(JavaRegex, Vec<String>), String> {
+fn parse_multi_mapping(item: &str) -> Result<(JavaRegex, Vec<String>), MappingError> {
     let (regex, columns) = item
         .trim()
         .split_once(':')
         .filter(|(_, c)| !c.contains(':'))
-        .ok_or("Invalid format. Expected 'regex:[col1|col2|...]'")?;
-    let regex =
-        JavaRegex::new(regex.trim()).map_err(|e| format!("Invalid regular expression: {e}"))?;
+        .ok_or(MappingError::Format("regex:[col1|col2|...]"))?;
+    let regex = JavaRegex::new(regex.trim()).map_err(|e| MappingError::Regex(e.to_string()))?;
     let inner = columns
         .trim()
         .strip_prefix('[')
         .and_then(|c| c.strip_suffix(']'))
-        .ok_or("Columns list must be enclosed in square brackets")?;
+        .ok_or(MappingError::NotBracketed)?;
     if inner.trim().is_empty() {
-        return Err("Columns list cannot be empty".into());
+        return Err(MappingError::EmptyList);
     }
     let columns: Vec<String> = inner.split('|').map(|c| c.trim().to_string()).collect();
     if columns.iter().any(String::is_empty) {
-        return Err("Every column name should be non-empty string".into());
+        return Err(MappingError::EmptyColumnInList);
     }
     Ok((regex, columns))
 }
@@ -158,10 +184,11 @@ fn mapping_validator(multi: bool) -> Validator {
     Validator::custom("a list of table regex to column mappings", move |v| {
         if let ParsedValue::List(items) = v {
             for item in items {
+                // The config API's checks report their messages as text.
                 if multi {
-                    parse_multi_mapping(item)?;
+                    parse_multi_mapping(item).map_err(|e| e.to_string())?;
                 } else {
-                    parse_single_mapping(item)?;
+                    parse_single_mapping(item).map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -622,11 +649,11 @@ impl SourceConfig {
             timestamp_columns: non_empty(p.list(TIMESTAMP_COLUMN_NAME)?),
             incrementing_mapping: non_empty(p.list(INCREMENTING_COLUMN_MAPPING)?)
                 .iter()
-                .map(|m| parse_single_mapping(m).map_err(ConnectError::config))
+                .map(|m| parse_single_mapping(m).map_err(|e| ConnectError::config(e.to_string())))
                 .collect::<ConnectResult<_>>()?,
             timestamp_mapping: non_empty(p.list(TIMESTAMP_COLUMNS_MAPPING)?)
                 .iter()
-                .map(|m| parse_multi_mapping(m).map_err(ConnectError::config))
+                .map(|m| parse_multi_mapping(m).map_err(|e| ConnectError::config(e.to_string())))
                 .collect::<ConnectResult<_>>()?,
             timestamp_initial: if p.has(TIMESTAMP_INITIAL) {
                 Some(p.long(TIMESTAMP_INITIAL)?)
@@ -650,7 +677,7 @@ impl SourceConfig {
     /// The columns that track progress in `table` (`None`: query mode), from the `*.mapping`
     /// keys when set, else from the column name keys. An empty incrementing column is found
     /// later (the table's auto-incrementing column).
-    pub fn criteria_for(&self, table: Option<&TableId>) -> Result<Criteria, String> {
+    pub fn criteria_for(&self, table: Option<&TableId>) -> Result<Criteria, MappingMatchError> {
         let name = table.map(TableId::unquoted);
         let incrementing = match (&name, self.incrementing_mapping.is_empty()) {
             (Some(n), false) => {
@@ -678,16 +705,22 @@ impl SourceConfig {
     }
 }
 
-fn one_match<T: Clone>(mapping: &[(JavaRegex, T)], table: &str, key: &str) -> Result<T, String> {
+fn one_match<T: Clone>(
+    mapping: &[(JavaRegex, T)],
+    table: &str,
+    key: &'static str,
+) -> Result<T, MappingMatchError> {
     let mut matching = mapping.iter().filter(|(r, _)| r.matches(table));
     match (matching.next(), matching.next()) {
         (Some((_, v)), None) => Ok(v.clone()),
-        (None, _) => Err(format!(
-            "Included table '{table}' does not match any of the regexes of {key}"
-        )),
-        (Some(_), Some(_)) => Err(format!(
-            "Included table '{table}' matches more than one of the regexes of {key}"
-        )),
+        (None, _) => Err(MappingMatchError::NoMatch {
+            table: table.to_string(),
+            key,
+        }),
+        (Some(_), Some(_)) => Err(MappingMatchError::ManyMatches {
+            table: table.to_string(),
+            key,
+        }),
     }
 }
 
@@ -985,7 +1018,10 @@ mod tests {
         let e = c
             .criteria_for(Some(&TableId::new("public", "zz")))
             .unwrap_err();
-        assert!(e.contains("'public.zz' does not match any"), "{e}");
+        assert!(
+            e.to_string().contains("'public.zz' does not match any"),
+            "{e}"
+        );
         let e = SourceConfig::parse(&props(&[("timestamp.columns.mapping", "a:ts")])).unwrap_err();
         assert!(e.to_string().contains("square brackets"), "{e}");
     }

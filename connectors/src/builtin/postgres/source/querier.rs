@@ -16,13 +16,14 @@ use std::sync::Arc;
 use std::time::Instant as Clock;
 
 use bytes::{BufMut, BytesMut};
+use thiserror::Error;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, Row, RowStream, Statement};
 
 use super::offset::{Instant, Offset};
 use super::query::{Criteria, Params, Source};
 use super::types::{
-    decode_numeric, map_column, ColumnInfo, ColumnMapping, Numeric, NumericMapping,
+    decode_numeric, map_column, ColumnInfo, ColumnMapping, Numeric, NumericError, NumericMapping,
 };
 use crate::data::{Schema, SchemaBuilder, Struct, Value};
 use crate::record::{BatchRecord, SourcePartition, Topic};
@@ -144,9 +145,45 @@ fn base_type(ty: &Type) -> Type {
     ty
 }
 
+/// Why an offset column is not among the result's columns.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ColumnLookupError {
+    #[error("{what} {name} not found in {columns}")]
+    Missing {
+        what: &'static str,
+        name: String,
+        columns: String,
+    },
+    #[error(
+        "{what} {name} not found in {columns}, and more than one column matches it ignoring case"
+    )]
+    Ambiguous {
+        what: &'static str,
+        name: String,
+        columns: String,
+    },
+}
+
+/// Why an incrementing column's value cannot be an offset.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum IncrementingValueError {
+    #[error("expected {0} bytes")]
+    Length(usize),
+    #[error(transparent)]
+    Numeric(#[from] NumericError),
+    #[error("Scale of Decimal value for incrementing column must be 0")]
+    Fraction,
+    #[error("Decimal value for incrementing column exceeded Long.MAX_VALUE")]
+    TooLarge,
+    #[error("NaN or infinity")]
+    NotFinite,
+    #[error("not an integer")]
+    NotAnInteger,
+}
+
 /// The result column named `name`: exactly, else the one whose name matches ignoring case
 /// (Confluent's fallback for timestamp columns).
-fn find_column(names: &[&str], name: &str, what: &str) -> Result<usize, String> {
+fn find_column(names: &[&str], name: &str, what: &'static str) -> Result<usize, ColumnLookupError> {
     if let Some(i) = names.iter().position(|n| *n == name) {
         return Ok(i);
     }
@@ -156,11 +193,16 @@ fn find_column(names: &[&str], name: &str, what: &str) -> Result<usize, String> 
         .collect();
     match matches.as_slice() {
         [i] => Ok(*i),
-        [] => Err(format!("{what} {name} not found in {}", names.join(","))),
-        _ => Err(format!(
-            "{what} {name} not found in {}, and more than one column matches it ignoring case",
-            names.join(",")
-        )),
+        [] => Err(ColumnLookupError::Missing {
+            what,
+            name: name.to_string(),
+            columns: names.join(","),
+        }),
+        _ => Err(ColumnLookupError::Ambiguous {
+            what,
+            name: name.to_string(),
+            columns: names.join(","),
+        }),
     }
 }
 
@@ -381,7 +423,8 @@ impl Querier {
             } else {
                 "Timestamp column"
             };
-            let index = find_column(&names, name, what).map_err(ReadError::Data)?;
+            let index =
+                find_column(&names, name, what).map_err(|e| ReadError::Data(e.to_string()))?;
             let kind = match (incrementing, base_type(cols[index].type_())) {
                 (true, Type::INT2) => OffsetKind::Int2,
                 (true, Type::INT4) => OffsetKind::Int4,
@@ -581,11 +624,11 @@ fn make_record(
     ))
 }
 
-fn incrementing_value(kind: OffsetKind, raw: &[u8]) -> Result<i64, String> {
-    let bytes = |n: usize| -> Result<&[u8], String> {
+fn incrementing_value(kind: OffsetKind, raw: &[u8]) -> Result<i64, IncrementingValueError> {
+    let bytes = |n: usize| -> Result<&[u8], IncrementingValueError> {
         (raw.len() == n)
             .then_some(raw)
-            .ok_or_else(|| format!("expected {n} bytes"))
+            .ok_or(IncrementingValueError::Length(n))
     };
     Ok(match kind {
         OffsetKind::Int2 => i64::from(i16::from_be_bytes(bytes(2)?.try_into().expect("2"))),
@@ -595,14 +638,15 @@ fn incrementing_value(kind: OffsetKind, raw: &[u8]) -> Result<i64, String> {
             Numeric::Finite(d) => {
                 use bigdecimal::ToPrimitive;
                 if !d.is_integer() {
-                    return Err("Scale of Decimal value for incrementing column must be 0".into());
+                    return Err(IncrementingValueError::Fraction);
                 }
-                d.to_i64()
-                    .ok_or("Decimal value for incrementing column exceeded Long.MAX_VALUE")?
+                d.to_i64().ok_or(IncrementingValueError::TooLarge)?
             }
-            _ => return Err("NaN or infinity".into()),
+            _ => return Err(IncrementingValueError::NotFinite),
         },
-        OffsetKind::Timestamp | OffsetKind::Date => return Err("not an integer".into()),
+        OffsetKind::Timestamp | OffsetKind::Date => {
+            return Err(IncrementingValueError::NotAnInteger)
+        }
     })
 }
 
@@ -618,10 +662,12 @@ mod tests {
         assert_eq!(find_column(&names, "x", "Timestamp column"), Ok(4));
         assert!(find_column(&names, "X2", "Timestamp column")
             .unwrap_err()
+            .to_string()
             .starts_with("Timestamp column X2 not found in id,Updated,updated_at,X,x"));
         assert!(find_column(&["A", "a"], "A_", "Incrementing column").is_err());
         assert!(find_column(&["aB", "Ab"], "ab", "Incrementing column")
             .unwrap_err()
+            .to_string()
             .contains("more than one"));
     }
 

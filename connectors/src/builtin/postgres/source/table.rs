@@ -11,6 +11,7 @@
 use std::fmt;
 
 use serde_json::json;
+use thiserror::Error;
 
 use crate::record::OffsetMap;
 
@@ -100,7 +101,7 @@ impl TableId {
 
     /// Parses one table as the connector writes it into a task's `tables`: `"schema"."name"`,
     /// `schema.name` or `name`; a leading database (`db.schema.name`) is dropped.
-    pub fn parse(text: &str) -> Result<TableId, String> {
+    pub fn parse(text: &str) -> Result<TableId, TableNameError> {
         let parts = split_outside_quotes(text.trim(), '.')
             .into_iter()
             .map(|p| unquote(p.trim()))
@@ -113,7 +114,7 @@ impl TableId {
             [schema, name] | [_, schema, name] if !name.is_empty() => {
                 Ok(TableId::new(schema.clone(), name.clone()))
             }
-            _ => Err(format!("'{text}' is not a table name")),
+            _ => Err(TableNameError::NotATable(text.to_string())),
         }
     }
 }
@@ -122,6 +123,15 @@ impl fmt::Display for TableId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.unquoted())
     }
+}
+
+/// Why a task's `tables` value does not name tables.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum TableNameError {
+    #[error("'{0}' is not a table name")]
+    NotATable(String),
+    #[error("unbalanced quotes in '{0}'")]
+    UnbalancedQuotes(String),
 }
 
 fn v1(table: &str) -> OffsetMap {
@@ -141,7 +151,7 @@ fn as_map(v: serde_json::Value) -> OffsetMap {
 }
 
 /// The tables of a task's `tables` key, comma-separated (commas inside quotes kept).
-pub fn parse_table_list(text: &str) -> Result<Vec<TableId>, String> {
+pub fn parse_table_list(text: &str) -> Result<Vec<TableId>, TableNameError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -177,12 +187,12 @@ fn split_outside_quotes(text: &str, sep: char) -> Vec<&str> {
     out
 }
 
-fn unquote(part: &str) -> Result<String, String> {
+fn unquote(part: &str) -> Result<String, TableNameError> {
     match part.strip_prefix('"') {
         Some(rest) => rest
             .strip_suffix('"')
             .map(|inner| inner.replace("\"\"", "\""))
-            .ok_or_else(|| format!("unbalanced quotes in '{part}'")),
+            .ok_or_else(|| TableNameError::UnbalancedQuotes(part.to_string())),
         None => Ok(part.to_string()),
     }
 }

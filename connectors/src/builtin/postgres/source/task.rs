@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant as Clock};
 
 use async_trait::async_trait;
+use thiserror::Error;
 use tokio_postgres::Client;
 
 use super::config::{
@@ -100,6 +101,30 @@ fn resolve<'a>(columns: &'a [TableColumn], name: &str) -> Option<&'a TableColumn
     })
 }
 
+/// Why a table's columns cannot track its progress (Confluent's messages).
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ColumnCheckError {
+    #[error(
+        "table {table} has no auto-incrementing column (serial or identity): set \
+         {INCREMENTING_COLUMN_NAME}"
+    )]
+    NoAutoIncrement { table: String },
+    #[error("Incrementing column: {column} does not exist in table '{table}'")]
+    NoIncrementing { column: String, table: String },
+    #[error(
+        "Cannot make incremental queries using incrementing column {column} on {table} because \
+         this column is nullable."
+    )]
+    NullableIncrementing { column: String, table: String },
+    #[error("Timestamp columns: {columns} do not exist in table '{table}'")]
+    NoTimestamps { columns: String, table: String },
+    #[error(
+        "Cannot make incremental queries using timestamp columns {columns} on {table} because \
+         all of these columns are nullable."
+    )]
+    NullableTimestamps { columns: String, table: String },
+}
+
 /// `criteria` with the table's real column names (an empty incrementing column becomes the
 /// table's auto-incrementing one), after Confluent's checks that they exist and, with
 /// `validate.non.null`, are NOT NULL.
@@ -108,48 +133,46 @@ fn check_columns(
     columns: &[TableColumn],
     criteria: Criteria,
     validate_non_null: bool,
-) -> Result<Criteria, String> {
-    let incrementing = |name: &str| -> Result<String, String> {
+) -> Result<Criteria, ColumnCheckError> {
+    let incrementing = |name: &str| -> Result<String, ColumnCheckError> {
         let col = if name.is_empty() {
             columns.iter().find(|c| c.auto_increment).ok_or_else(|| {
-                format!(
-                    "table {table} has no auto-incrementing column (serial or identity): set \
-                     {INCREMENTING_COLUMN_NAME}"
-                )
+                ColumnCheckError::NoAutoIncrement {
+                    table: table.to_string(),
+                }
             })?
         } else {
-            resolve(columns, name).ok_or_else(|| {
-                format!("Incrementing column: {name} does not exist in table '{table}'")
+            resolve(columns, name).ok_or_else(|| ColumnCheckError::NoIncrementing {
+                column: name.to_string(),
+                table: table.to_string(),
             })?
         };
         if validate_non_null && !col.not_null {
-            return Err(format!(
-                "Cannot make incremental queries using incrementing column {} on {table} because \
-                 this column is nullable.",
-                col.name
-            ));
+            return Err(ColumnCheckError::NullableIncrementing {
+                column: col.name.clone(),
+                table: table.to_string(),
+            });
         }
         Ok(col.name.clone())
     };
-    let timestamps = |names: &[String]| -> Result<Vec<String>, String> {
+    let timestamps = |names: &[String]| -> Result<Vec<String>, ColumnCheckError> {
         let missing: Vec<&str> = names
             .iter()
             .filter(|n| resolve(columns, n).is_none())
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            return Err(format!(
-                "Timestamp columns: {} do not exist in table '{table}'",
-                missing.join(", ")
-            ));
+            return Err(ColumnCheckError::NoTimestamps {
+                columns: missing.join(", "),
+                table: table.to_string(),
+            });
         }
         let cols: Vec<&TableColumn> = names.iter().filter_map(|n| resolve(columns, n)).collect();
         if validate_non_null && !cols.iter().any(|c| c.not_null) {
-            return Err(format!(
-                "Cannot make incremental queries using timestamp columns {} on {table} because \
-                 all of these columns are nullable.",
-                names.join(",")
-            ));
+            return Err(ColumnCheckError::NullableTimestamps {
+                columns: names.join(","),
+                table: table.to_string(),
+            });
         }
         Ok(cols.iter().map(|c| c.name.clone()).collect())
     };
@@ -199,7 +222,7 @@ async fn resolve_table(
         q.criteria.clone(),
         config.validate_non_null,
     )
-    .map_err(ConnectError::config)?;
+    .map_err(|e| ConnectError::config(e.to_string()))?;
     q.sql = build(&q.source, &q.criteria, config.quoting, &config.query_suffix);
     q.resolved = true;
     Ok(true)
@@ -296,7 +319,7 @@ impl PostgresSourceTask {
         let config = self.config();
         let criteria = config
             .criteria_for(Some(&table))
-            .map_err(ConnectError::config)?;
+            .map_err(|e| ConnectError::config(e.to_string()))?;
         let partition = if config.mode == Mode::Bulk {
             table.unqualified_partition()
         } else {
@@ -334,7 +357,9 @@ impl PostgresSourceTask {
         query: &str,
     ) -> ConnectResult<Querier> {
         let config = self.config();
-        let criteria = config.criteria_for(None).map_err(ConnectError::config)?;
+        let criteria = config
+            .criteria_for(None)
+            .map_err(|e| ConnectError::config(e.to_string()))?;
         let partition = query_partition();
         let offset = if config.mode == Mode::Bulk {
             Offset::default()
@@ -626,11 +651,15 @@ mod tests {
             inc("id")
         );
         assert_eq!(
-            check_columns(&t, &columns, inc("nope"), true).unwrap_err(),
+            check_columns(&t, &columns, inc("nope"), true)
+                .unwrap_err()
+                .to_string(),
             "Incrementing column: nope does not exist in table 'public.orders'"
         );
         assert_eq!(
-            check_columns(&t, &columns, inc("Updated"), true).unwrap_err(),
+            check_columns(&t, &columns, inc("Updated"), true)
+                .unwrap_err()
+                .to_string(),
             "Cannot make incremental queries using incrementing column Updated on public.orders \
              because this column is nullable."
         );
@@ -643,15 +672,21 @@ mod tests {
             ts(&["Updated", "created"])
         );
         assert_eq!(
-            check_columns(&t, &columns, ts(&["updated"]), true).unwrap_err(),
+            check_columns(&t, &columns, ts(&["updated"]), true)
+                .unwrap_err()
+                .to_string(),
             "Cannot make incremental queries using timestamp columns updated on public.orders \
              because all of these columns are nullable."
         );
         assert_eq!(
-            check_columns(&t, &columns, ts(&["a", "created", "b"]), true).unwrap_err(),
+            check_columns(&t, &columns, ts(&["a", "created", "b"]), true)
+                .unwrap_err()
+                .to_string(),
             "Timestamp columns: a, b do not exist in table 'public.orders'"
         );
-        let e = check_columns(&t, &cols(&[("x", true, false)]), inc(""), true).unwrap_err();
+        let e = check_columns(&t, &cols(&[("x", true, false)]), inc(""), true)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("has no auto-incrementing column"), "{e}");
     }
 }

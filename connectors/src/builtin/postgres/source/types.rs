@@ -491,11 +491,24 @@ pub enum Numeric {
     NegativeInfinity,
 }
 
+/// Why a `numeric` value's binary form cannot be read.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum NumericError {
+    #[error("numeric value shorter than its header")]
+    ShorterThanHeader,
+    #[error("unknown numeric sign {0:#x}")]
+    UnknownSign(u16),
+    #[error("numeric value length does not match its digit count")]
+    LengthMismatch,
+    #[error("numeric digit {0} out of range")]
+    DigitOutOfRange(u16),
+}
+
 /// Decodes `numeric`'s binary form: digit count, weight, sign, display scale, then base-10000
 /// digits, most significant first; the value is Σ digitᵢ·10000^(weight−i).
-pub fn decode_numeric(raw: &[u8]) -> Result<Numeric, String> {
+pub fn decode_numeric(raw: &[u8]) -> Result<Numeric, NumericError> {
     if raw.len() < 8 {
-        return Err("numeric value shorter than its header".into());
+        return Err(NumericError::ShorterThanHeader);
     }
     let word = |i: usize| u16::from_be_bytes([raw[2 * i], raw[2 * i + 1]]);
     let ndigits = word(0) as usize;
@@ -507,16 +520,16 @@ pub fn decode_numeric(raw: &[u8]) -> Result<Numeric, String> {
         0xC000 => return Ok(Numeric::NaN),
         0xD000 => return Ok(Numeric::PositiveInfinity),
         0xF000 => return Ok(Numeric::NegativeInfinity),
-        other => return Err(format!("unknown numeric sign {other:#x}")),
+        other => return Err(NumericError::UnknownSign(other)),
     }
     if raw.len() != 8 + 2 * ndigits {
-        return Err("numeric value length does not match its digit count".into());
+        return Err(NumericError::LengthMismatch);
     }
     let mut unscaled = BigInt::from(0u32);
     for i in 0..ndigits {
         let d = word(4 + i);
         if d >= 10_000 {
-            return Err(format!("numeric digit {d} out of range"));
+            return Err(NumericError::DigitOutOfRange(d));
         }
         unscaled = unscaled * 10_000u32 + u32::from(d);
     }
