@@ -1033,6 +1033,59 @@ async fn a_value_the_column_cannot_hold_fails_naming_the_record_and_writes_nothi
     w.worker.shutdown().await;
 }
 
+/// Issue 15, "a column type the sink cannot store": the user's table has a column whose type
+/// the field's values cannot go into (a STRING field, a `boolean` column). PostgreSQL refuses
+/// the statement (SQLSTATE 42804); retrying cannot change that, so the task fails at once,
+/// naming the record, the table and the column, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_column_of_a_type_the_field_cannot_go_into_fails_naming_it_and_writes_nothing() {
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let db = db(&url, "sink_wrong_type").await;
+    let w = worker().await;
+    db.client
+        .batch_execute("CREATE TABLE sink_wrong_type.flags (id BIGINT, flag BOOLEAN)")
+        .await
+        .unwrap();
+    w.broker.create_topic("flags", 1).await;
+    let schema = json!({"type": "struct", "optional": false, "fields": [
+        field("int64", "id"), field("string", "flag")]});
+    let r = |id: i64, flag: &str| {
+        (
+            None,
+            Some(envelope(&schema, json!({"id": id, "flag": flag}))),
+        )
+    };
+    produce(
+        &w.broker.bootstrap_servers(),
+        "flags",
+        &[r(0, "yes"), r(1, "no")],
+    );
+    // A retry would wait a minute, past `failure`'s wait: FAILED within it means not retried.
+    w.worker
+        .add_connector(sink(
+            &db,
+            "wrong-type",
+            "flags",
+            &[("max.retries", "10"), ("retry.backoff.ms", "60000")],
+        ))
+        .await
+        .unwrap();
+    let trace = failure(&w, "wrong-type").await;
+    assert!(
+        trace.contains("cannot write the record at (topic='flags',partition=0,offset=0,timestamp=")
+            && trace.contains("to table \"sink_wrong_type\".\"flags\"")
+            && trace.contains("column \"flag\" is of type boolean"),
+        "{trace}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM sink_wrong_type.flags").await,
+        0
+    );
+    w.worker.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn under_errors_tolerance_all_the_record_that_cannot_be_stored_is_skipped() {
     let Some(url) = common::postgres::real_postgres() else {
@@ -1155,6 +1208,85 @@ async fn exactly_once_resumes_from_the_offsets_table_not_the_consumer_group() {
         .rows("SELECT min(n)::text, max(n)::text, count(*)::text FROM sink_eos_seek.seq")
         .await;
     assert_eq!(written, text(&[&[Some("60"), Some("99"), Some("40")]]));
+    w.worker.shutdown().await;
+}
+
+/// "A sink never skips data the broker dropped", on the exactly-once path: the offsets table
+/// says the sink's next record is offset 10, but the embedded broker (which keeps only the last
+/// 5 MB of a partition) has dropped it since. The consumer group's offset is past the gap, so
+/// only the sink's own seek lands in it: the task fails naming the partition and the offsets,
+/// and writes nothing, instead of resuming at whatever the broker still has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_once_fails_loudly_when_its_next_record_was_dropped_by_the_broker() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let Some(url) = common::postgres::real_postgres() else {
+        return;
+    };
+    let db = db(&url, "sink_eos_gone").await;
+    let w = worker().await;
+    let bootstrap = w.broker.bootstrap_servers();
+    w.broker.create_topic("gone", 1).await;
+    // 3,000 records of ~4 kB: 12 MB, of which the broker keeps the last 5 MB.
+    const N: i64 = 3_000;
+    let schema = json!({"type": "struct", "optional": false, "fields": [
+        field("int64", "n"), field("string", "pad")]});
+    let pad = "x".repeat(4_000);
+    let records: Vec<_> = (0..N)
+        .map(|n| (None, Some(envelope(&schema, json!({ "n": n, "pad": pad })))))
+        .collect();
+    produce(&bootstrap, "gone", &records);
+    let probe: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "connect-eos-gone")
+        .create()
+        .unwrap();
+    let (low, high) = probe
+        .fetch_watermarks("gone", 0, Duration::from_secs(10))
+        .unwrap();
+    assert!(low > 10 && high == N, "the broker kept [{low}, {high})");
+    // The consumer group is past the gap; the offsets table is not.
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("gone", 0, Offset::Offset(N))
+        .unwrap();
+    probe.commit(&tpl, CommitMode::Sync).unwrap();
+    db.client
+        .batch_execute(
+            "CREATE TABLE sink_eos_gone.offsets (connector TEXT NOT NULL, topic TEXT NOT NULL, \
+             \"partition\" INT NOT NULL, next_offset BIGINT, \
+             PRIMARY KEY (connector, topic, \"partition\")); \
+             INSERT INTO sink_eos_gone.offsets VALUES ('eos-gone', 'gone', 0, 10); \
+             CREATE TABLE sink_eos_gone.gone (n BIGINT, pad TEXT)",
+        )
+        .await
+        .unwrap();
+    w.worker
+        .add_connector(sink(
+            &db,
+            "eos-gone",
+            "gone",
+            &[
+                ("exactly.once", "true"),
+                ("exactly.once.offsets.table", "sink_eos_gone.offsets"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let trace = failure(&w, "eos-gone").await;
+    assert!(
+        trace.contains(&format!(
+            "gone-0: next offset 10, but the earliest offset on the broker is {low} ({} records \
+             dropped)",
+            low - 10
+        )),
+        "{trace}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM sink_eos_gone.gone").await, 0);
+    let stored = db
+        .rows("SELECT next_offset::text FROM sink_eos_gone.offsets")
+        .await;
+    assert_eq!(stored, text(&[&[Some("10")]]));
     w.worker.shutdown().await;
 }
 
