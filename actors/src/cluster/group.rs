@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use crate::backoff::{Backoff, ExponentialBackoff};
 use bytes::Bytes;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
@@ -23,7 +24,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
 
 use super::conn::{ConnError, KafkaConnection, DEFAULT_REQUEST_TIMEOUT};
@@ -112,37 +112,20 @@ pub async fn run_member(
         holds_assignment: false,
         last_contact: Instant::now(),
         pending_rejoin: false,
-        backoff: Backoff::new(),
+        backoff: Backoff::new(RETRY_BACKOFF),
         next_bootstrap: 0,
     };
     member.run().await
 }
 
-/// Retry pacing for coordinator lookups and failed requests (the Java client's
-/// retry.backoff.ms / retry.backoff.max.ms defaults), with jitter so members that failed
-/// together do not retry in lockstep.
-struct Backoff {
-    next: Duration,
-}
-
-const BACKOFF_MIN: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
-
-impl Backoff {
-    fn new() -> Self {
-        Self { next: BACKOFF_MIN }
-    }
-
-    fn reset(&mut self) {
-        self.next = BACKOFF_MIN;
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(BACKOFF_MAX);
-        delay.mul_f64(rand::rng().random_range(0.8..1.2))
-    }
-}
+/// Retry pacing for coordinator lookups and failed requests: the Java client's
+/// retry.backoff.ms / retry.backoff.max.ms defaults, with its jitter (0.2) so members that
+/// failed together do not retry in lockstep.
+const RETRY_BACKOFF: ExponentialBackoff = ExponentialBackoff {
+    initial: Duration::from_millis(100),
+    max: Duration::from_secs(1),
+    jitter: 0.2,
+};
 
 struct Timeouts {
     session_ms: i32,
@@ -291,7 +274,7 @@ impl<H: GroupHandler> Member<H> {
 
     /// Sleeps for the next backoff delay, still serving commands.
     async fn back_off(&mut self, rejoin_interrupts: bool) -> Waited<()> {
-        let delay = self.backoff.next_delay();
+        let delay = self.backoff.next_delay(&mut rand::rng());
         watch_commands(
             &mut self.commands,
             &mut self.pending_rejoin,
