@@ -13,9 +13,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest,
     FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
-    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
-    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
-    SyncGroupRequest, SyncGroupResponse,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, MetadataRequest, MetadataResponse,
+    RequestHeader, ResponseHeader, SaslAuthenticateRequest, SaslAuthenticateResponse,
+    SaslHandshakeRequest, SaslHandshakeResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
 use kafka_protocol::ResponseError;
@@ -81,6 +81,7 @@ api_request!(JoinGroupRequest, JoinGroupResponse, JoinGroup, 6);
 api_request!(SyncGroupRequest, SyncGroupResponse, SyncGroup, 4);
 api_request!(HeartbeatRequest, HeartbeatResponse, Heartbeat, 4);
 api_request!(LeaveGroupRequest, LeaveGroupResponse, LeaveGroup, 4);
+api_request!(MetadataRequest, MetadataResponse, Metadata, 12);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
@@ -276,6 +277,19 @@ impl KafkaConnection {
     /// True after an interrupted or failed exchange: the connection must be replaced.
     pub fn is_broken(&self) -> bool {
         self.broken
+    }
+
+    /// The id of the broker's cluster (Metadata v2+, asked for no topics); `None` from a
+    /// broker too old to report one.
+    pub async fn cluster_id(&mut self) -> Result<Option<String>, ConnError> {
+        let version = self.version_of::<MetadataRequest>()?;
+        if version < 2 {
+            return Ok(None);
+        }
+        // An empty topic list (v1+) asks for no topics, where null would ask for all of them.
+        let request = MetadataRequest::default().with_topics(Some(Vec::new()));
+        let response = self.send(request).await?;
+        Ok(response.cluster_id.map(|id| id.to_string()))
     }
 
     /// The default timeout for [`KafkaConnection::send`].

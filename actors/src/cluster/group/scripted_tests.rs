@@ -430,3 +430,34 @@ async fn not_coordinator_on_heartbeat_moves_to_the_new_coordinator() {
 async fn a_closed_coordinator_connection_moves_to_the_new_coordinator() {
     coordinator_moves_after(Reply::Close).await;
 }
+
+/// How long after its JoinGroup a leader of two members sends its SyncGroup.
+async fn leader_sync_gap(mut coordinator: FakeCoordinator) -> Duration {
+    coordinator.script(
+        ApiKey::JoinGroup,
+        [Reply::Joined {
+            generation: 1,
+            member_id: "m-1",
+            leader: "m-1",
+            members: vec![("m-1", METADATA), ("m-2", METADATA)],
+        }],
+    );
+    coordinator.script(ApiKey::SyncGroup, [Reply::Assignment("a-1")]);
+    let mut member = Member::start(&coordinator.addr);
+    let join = coordinator.expect(ApiKey::JoinGroup).await;
+    let sync = coordinator.expect(ApiKey::SyncGroup).await;
+    assert_eq!(sync.entries.len(), 2, "the leader assigns both members");
+    assert!(matches!(member.next_call().await, Call::Assign { .. }));
+    assert_eq!(member.next_call().await, assigned(1, "m-1", "m-1", "a-1"));
+    assert_eq!(member.leave().await, vec![]);
+    sync.at - join.at
+}
+
+#[tokio::test]
+async fn the_leader_pauses_before_sync_group_on_the_embedded_broker_only() {
+    let embedded = leader_sync_gap(FakeCoordinator::embedded().await).await;
+    assert!(embedded >= EMBEDDED_LEADER_SYNC_PAUSE, "{embedded:?}");
+    // On a real broker the SyncGroup follows the JoinGroup answer at once (a few ms here).
+    let real = leader_sync_gap(FakeCoordinator::start().await).await;
+    assert!(real < EMBEDDED_LEADER_SYNC_PAUSE, "{real:?}");
+}

@@ -5,8 +5,9 @@
 //! - it parses JoinGroup v6, SyncGroup v4 and LeaveGroup v3+ with the older layouts, so
 //!   the tests lower its advertised maxima to the versions it really speaks;
 //! - a follower's SyncGroup that arrives after the leader's is refused (INVALID_REQUEST)
-//!   instead of being answered from the stored assignment, so the test leader takes a
-//!   moment to assign, as a real Connect leader (which first reads the config topic) does.
+//!   instead of being answered from the stored assignment: the member recognises the mock
+//!   and its leader pauses before SyncGroup (`leader_sync_pause`), which these tests rely on
+//!   (their handler assigns at once).
 
 use super::*;
 use crate::cluster::testing::mock_cluster::MockBroker;
@@ -60,8 +61,6 @@ impl GroupHandler for TestHandler {
             generation,
             members: members.clone(),
         });
-        // See the module comment: let the followers' SyncGroups reach the mock first.
-        tokio::time::sleep(Duration::from_millis(300)).await;
         Ok(members
             .into_iter()
             .map(|(id, metadata)| {
@@ -330,6 +329,55 @@ async fn heartbeat_errors_reconnect_rejoin_or_lose_membership() {
     let third = recorder.generation_of(&["a"], second).await;
     recorder.check_generation(&["a"], third);
     assert_eq!(recorder.lost, vec!["a"]);
+}
+
+#[test]
+fn only_a_leader_with_followers_on_the_embedded_broker_pauses() {
+    assert_eq!(leader_sync_pause(true, 2), Duration::from_millis(300));
+    assert_eq!(leader_sync_pause(true, 5), EMBEDDED_LEADER_SYNC_PAUSE);
+    // Alone in the group there is no follower to wait for.
+    assert_eq!(leader_sync_pause(true, 1), Duration::ZERO);
+    assert_eq!(leader_sync_pause(false, 2), Duration::ZERO);
+    assert_eq!(leader_sync_pause(false, 1), Duration::ZERO);
+}
+
+#[tokio::test]
+async fn the_embedded_broker_is_recognised_by_its_cluster_id() {
+    let mock = MockBroker::start();
+    let mut conn = KafkaConnection::connect(&mock.bootstrap, &SecurityConfig::default(), "test")
+        .await
+        .unwrap();
+    let id = conn
+        .cluster_id()
+        .await
+        .unwrap()
+        .expect("the mock names its cluster");
+    assert!(id.starts_with("mockCluster"), "{id}");
+    assert!(is_embedded_broker(&mut conn).await);
+}
+
+/// Against the real broker the test command starts (`KCONNECT_TEST_KAFKA`); skipped without
+/// one unless `CI=true`.
+#[tokio::test]
+async fn a_real_broker_is_not_taken_for_the_embedded_one() {
+    let Ok(bootstrap) = std::env::var("KCONNECT_TEST_KAFKA") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "KCONNECT_TEST_KAFKA is not set but CI=true: this test must run"
+        );
+        eprintln!("SKIPPED: KCONNECT_TEST_KAFKA is not set");
+        return;
+    };
+    let mut conn = KafkaConnection::connect(&bootstrap, &SecurityConfig::default(), "test")
+        .await
+        .unwrap();
+    let id = conn
+        .cluster_id()
+        .await
+        .unwrap()
+        .expect("Kafka names its cluster");
+    assert!(!id.is_empty() && !id.starts_with("mockCluster"), "{id}");
+    assert!(!is_embedded_broker(&mut conn).await);
 }
 
 #[test]

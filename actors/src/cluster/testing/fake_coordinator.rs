@@ -3,21 +3,22 @@
 //! a coordinator that moves).
 //!
 //! It offers the versions the embedded broker (librdkafka's mock) is limited to: JoinGroup v5,
-//! SyncGroup v3, Heartbeat v3, LeaveGroup v2, FindCoordinator v2. Each API answers from a
+//! SyncGroup v3, Heartbeat v3, LeaveGroup v2, FindCoordinator v2; Metadata (v8) only tells
+//! its cluster id, a real broker's unless started [`FakeCoordinator::embedded`]. Each API answers from a
 //! queue of scripted [`Reply`]s; with its queue empty, FindCoordinator names this broker,
 //! Heartbeat and LeaveGroup succeed, and JoinGroup and SyncGroup are never answered. Every
 //! group request is recorded as a [`Seen`] for the test to check.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsResponse, BrokerId, FindCoordinatorResponse, HeartbeatResponse,
-    JoinGroupResponse, LeaveGroupResponse, RequestKind, SyncGroupResponse,
+    JoinGroupResponse, LeaveGroupResponse, MetadataResponse, RequestKind, SyncGroupResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -33,7 +34,11 @@ const VERSIONS: &[(ApiKey, i16)] = &[
     (ApiKey::SyncGroup, 3),
     (ApiKey::Heartbeat, 3),
     (ApiKey::LeaveGroup, 2),
+    (ApiKey::Metadata, 8),
 ];
+/// The cluster id of a real broker (Kafka's are base64 UUIDs) and one of librdkafka's mock.
+const REAL_CLUSTER_ID: &str = "5L6g3nShT-eMCtK--X86sw";
+const EMBEDDED_CLUSTER_ID: &str = "mockCluster1a2b3c";
 /// How long a test waits for a request it expects.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -69,6 +74,8 @@ pub struct Seen {
     /// JoinGroup: the offered (protocol, metadata); SyncGroup: the leader's (member,
     /// assignment).
     pub entries: Vec<(String, Bytes)>,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 type Script = Arc<Mutex<HashMap<ApiKey, VecDeque<Reply>>>>;
@@ -80,8 +87,17 @@ pub struct FakeCoordinator {
 }
 
 impl FakeCoordinator {
-    /// Listens on 127.0.0.1, serving any number of connections.
+    /// Listens on 127.0.0.1, serving any number of connections, as a real broker.
     pub async fn start() -> Self {
+        Self::start_with_cluster_id(REAL_CLUSTER_ID).await
+    }
+
+    /// As [`FakeCoordinator::start`], reporting the embedded broker's cluster id.
+    pub async fn embedded() -> Self {
+        Self::start_with_cluster_id(EMBEDDED_CLUSTER_ID).await
+    }
+
+    async fn start_with_cluster_id(cluster_id: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let script = Script::default();
@@ -92,6 +108,7 @@ impl FakeCoordinator {
                 tokio::spawn(serve(
                     stream,
                     self_addr.clone(),
+                    cluster_id,
                     for_task.clone(),
                     seen_tx.clone(),
                 ));
@@ -153,6 +170,7 @@ fn is_routine(api: ApiKey) -> bool {
 async fn serve(
     mut stream: TcpStream,
     self_addr: String,
+    cluster_id: &'static str,
     script: Script,
     seen: mpsc::UnboundedSender<Seen>,
 ) {
@@ -160,6 +178,13 @@ async fn serve(
         let api = request.api;
         if api == ApiKey::ApiVersions {
             answer_api_versions(&mut stream, &request).await;
+            continue;
+        }
+        if api == ApiKey::Metadata {
+            let response = MetadataResponse::default()
+                .with_cluster_id(Some(StrBytes::from_static_str(cluster_id)))
+                .with_controller_id(BrokerId(1));
+            write_response(&mut stream, &request, response).await;
             continue;
         }
         let max = VERSIONS.iter().find(|(key, _)| *key == api).map(|v| v.1);
@@ -325,5 +350,6 @@ fn parse(request: &Request) -> Seen {
         member_id,
         generation,
         entries,
+        at: Instant::now(),
     }
 }
