@@ -299,14 +299,13 @@ impl Distributed {
             let client = client.clone();
             let worker_id = worker_id.clone();
             tokio::task::spawn_blocking(move || {
-                let embedded = coordinator_is_embedded(broker.as_deref(), &client);
-                open_stores(&cc, broker.as_deref(), &client, &worker_id).map(|s| (s, embedded))
+                open_stores(&cc, broker.as_deref(), &client, &worker_id)
             })
             .await
             .map_err(|e| error(e.to_string()))?
             .map_err(error)?
         };
-        let ((configs, offsets, statuses, updates), embedded_coordinator) = stores;
+        let (configs, offsets, statuses, updates) = stores;
 
         let herder_ref: Arc<OnceLock<ActorRef<HerderMsg>>> = Arc::new(OnceLock::new());
         let sink_ref = herder_ref.clone();
@@ -403,7 +402,6 @@ impl Distributed {
             actor.clone(),
             command_rx,
             commands,
-            member::leader_sync_delay(embedded_coordinator),
         );
         let herder = DistributedHerder {
             actor,
@@ -458,30 +456,6 @@ impl Distributed {
         let _ = tokio::task::spawn_blocking(move || offsets.stop()).await;
         drop(self.broker);
     }
-}
-
-/// Whether the group coordinator is the embedded broker (librdkafka's mock), which needs the
-/// leader's pause before SyncGroup (`member::leader_sync_delay`): known for an in-process
-/// broker, else told by the cluster id (`mockCluster…`), which also recognises a
-/// `kconnect broker` in another process. `None` when the cluster id cannot be read.
-fn coordinator_is_embedded(
-    broker: Option<&EmbeddedBroker>,
-    client: &[(String, String)],
-) -> Option<bool> {
-    if broker.is_some() {
-        return Some(true);
-    }
-    let mut cc = rdkafka::ClientConfig::new();
-    for (k, v) in client {
-        cc.set(k, v);
-    }
-    let probe: rdkafka::consumer::BaseConsumer = cc.create().ok()?;
-    let id = rdkafka::consumer::Consumer::client(&probe).fetch_cluster_id(Duration::from_secs(10));
-    let embedded = id
-        .as_deref()
-        .map(kconnect_actors::context::is_embedded_cluster);
-    tracing::info!(cluster_id = ?id, ?embedded, "cluster identified");
-    embedded
 }
 
 type Stores = (

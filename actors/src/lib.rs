@@ -14,6 +14,7 @@
 //! the `WorkerActor` which share of each connector to run. `herder.rs` is what REST asks of a
 //! worker in either mode.
 
+pub mod backoff;
 pub mod broker_health;
 pub mod cluster;
 pub mod config;
@@ -27,6 +28,9 @@ pub mod offsets;
 pub mod restart;
 pub mod status;
 pub mod storage;
+// The data path: a panic here stops a task mid-batch, so failures must be typed and handled.
+// Tests may unwrap (clippy.toml).
+#[deny(clippy::unwrap_used)]
 pub mod task;
 pub mod topic_creation;
 pub mod validation;

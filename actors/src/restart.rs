@@ -1,10 +1,13 @@
 //! The restart policy of supervisors: exponential backoff with jitter, and an intensity limit
 //! (at most `max_restarts` restarts within `window`) after which the child is marked FAILED.
+//! The delays are `backoff.rs`'s, shared with the group member's retries.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
+
+use crate::backoff::ExponentialBackoff;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestartPolicy {
@@ -24,6 +27,17 @@ impl Default for RestartPolicy {
             jitter: 0.2,
             max_restarts: 10,
             window: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RestartPolicy {
+    /// The delays between restarts.
+    pub fn backoff(&self) -> ExponentialBackoff {
+        ExponentialBackoff {
+            initial: self.initial_backoff,
+            max: self.max_backoff,
+            jitter: self.jitter,
         }
     }
 }
@@ -65,16 +79,7 @@ impl RestartTracker {
 
 /// The delay before restart number `n` (1-based) within the window.
 pub fn backoff(policy: &RestartPolicy, n: u32, rng: &mut impl Rng) -> Duration {
-    let exp = n.saturating_sub(1).min(30);
-    let base = policy
-        .initial_backoff
-        .saturating_mul(1u32 << exp)
-        .min(policy.max_backoff);
-    if policy.jitter <= 0.0 || base.is_zero() {
-        return base;
-    }
-    let factor = 1.0 + rng.random_range(-policy.jitter..=policy.jitter);
-    base.mul_f64(factor.max(0.0)).min(policy.max_backoff)
+    policy.backoff().delay(n, rng)
 }
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 
 pub mod api;
 pub mod config;
+// The data path: a panic here fails a task on one record, so failures must be typed and
+// handled. Tests may unwrap (clippy.toml).
+#[deny(clippy::unwrap_used)]
 pub mod converters;
 pub mod data;
 pub mod error;

@@ -13,9 +13,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest,
     FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
-    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
-    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
-    SyncGroupRequest, SyncGroupResponse,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, MetadataRequest, MetadataResponse,
+    RequestHeader, ResponseHeader, SaslAuthenticateRequest, SaslAuthenticateResponse,
+    SaslHandshakeRequest, SaslHandshakeResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
 use kafka_protocol::ResponseError;
@@ -81,6 +81,7 @@ api_request!(JoinGroupRequest, JoinGroupResponse, JoinGroup, 6);
 api_request!(SyncGroupRequest, SyncGroupResponse, SyncGroup, 4);
 api_request!(HeartbeatRequest, HeartbeatResponse, Heartbeat, 4);
 api_request!(LeaveGroupRequest, LeaveGroupResponse, LeaveGroup, 4);
+api_request!(MetadataRequest, MetadataResponse, Metadata, 12);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
@@ -276,6 +277,19 @@ impl KafkaConnection {
     /// True after an interrupted or failed exchange: the connection must be replaced.
     pub fn is_broken(&self) -> bool {
         self.broken
+    }
+
+    /// The id of the broker's cluster (Metadata v2+, asked for no topics); `None` from a
+    /// broker too old to report one.
+    pub async fn cluster_id(&mut self) -> Result<Option<String>, ConnError> {
+        let version = self.version_of::<MetadataRequest>()?;
+        if version < 2 {
+            return Ok(None);
+        }
+        // An empty topic list (v1+) asks for no topics, where null would ask for all of them.
+        let request = MetadataRequest::default().with_topics(Some(Vec::new()));
+        let response = self.send(request).await?;
+        Ok(response.cluster_id.map(|id| id.to_string()))
     }
 
     /// The default timeout for [`KafkaConnection::send`].
@@ -603,258 +617,12 @@ impl KafkaConnection {
     }
 }
 
-/// Reads one `[size][body]` frame; for the test brokers.
-#[cfg(test)]
-pub(crate) async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Bytes> {
-    let size = stream.read_i32().await?;
-    let mut body = vec![0u8; usize::try_from(size).unwrap_or(0)];
-    stream.read_exact(&mut body).await?;
-    Ok(Bytes::from(body))
-}
-
-#[cfg(test)]
-pub(crate) mod fake_broker {
-    //! Just enough of a broker to test connection setup: ApiVersions, SASL and one
-    //! FindCoordinator, encoded by hand (the crate only encodes requests in client mode).
-
-    use super::*;
-    use crate::cluster::scram::test_server::ScramServer;
-    use bytes::Buf;
-
-    pub struct Request {
-        pub api_key: i16,
-        pub version: i16,
-        pub correlation_id: i32,
-        pub body: Bytes,
-    }
-
-    pub fn put_uvarint(buf: &mut BytesMut, mut v: u32) {
-        while v >= 0x80 {
-            buf.put_u8((v as u8 & 0x7f) | 0x80);
-            v >>= 7;
-        }
-        buf.put_u8(v as u8);
-    }
-
-    pub fn get_uvarint(buf: &mut Bytes) -> u32 {
-        let mut v = 0u32;
-        let mut shift = 0;
-        loop {
-            let b = buf.get_u8();
-            v |= u32::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return v;
-            }
-            shift += 7;
-        }
-    }
-
-    pub async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Request> {
-        let mut frame = read_frame(stream).await.ok()?;
-        let api_key = frame.get_i16();
-        let version = frame.get_i16();
-        let correlation_id = frame.get_i32();
-        let client_id_len = frame.get_i16();
-        if client_id_len > 0 {
-            frame.advance(client_id_len as usize);
-        }
-        let key = ApiKey::try_from(api_key).ok()?;
-        if key.request_header_version(version) >= 2 {
-            assert_eq!(get_uvarint(&mut frame), 0, "no header tags expected");
-        }
-        Some(Request {
-            api_key,
-            version,
-            correlation_id,
-            body: frame,
-        })
-    }
-
-    pub async fn write_response<S: AsyncWrite + Unpin>(
-        stream: &mut S,
-        request: &Request,
-        body: &[u8],
-    ) {
-        let key = ApiKey::try_from(request.api_key).expect("known key");
-        let mut frame = BytesMut::new();
-        frame.put_i32(request.correlation_id);
-        if key.response_header_version(request.version) >= 1 {
-            put_uvarint(&mut frame, 0);
-        }
-        frame.put_slice(body);
-        let mut out = BytesMut::new();
-        out.put_i32(frame.len() as i32);
-        out.put_slice(&frame);
-        stream.write_all(&out).await.expect("write response");
-    }
-
-    /// What the fake broker supports, as (key, min, max).
-    const VERSIONS: &[(ApiKey, i16, i16)] = &[
-        (ApiKey::ApiVersions, 0, 3),
-        (ApiKey::SaslHandshake, 0, 1),
-        (ApiKey::SaslAuthenticate, 0, 2),
-        (ApiKey::FindCoordinator, 0, 3),
-    ];
-
-    fn api_versions_body(version: i16) -> BytesMut {
-        let mut body = BytesMut::new();
-        body.put_i16(0);
-        if version >= 3 {
-            put_uvarint(&mut body, VERSIONS.len() as u32 + 1);
-        } else {
-            body.put_i32(VERSIONS.len() as i32);
-        }
-        for (key, min, max) in VERSIONS {
-            body.put_i16(*key as i16);
-            body.put_i16(*min);
-            body.put_i16(*max);
-            if version >= 3 {
-                put_uvarint(&mut body, 0);
-            }
-        }
-        if version >= 1 {
-            body.put_i32(0); // throttle
-        }
-        if version >= 3 {
-            put_uvarint(&mut body, 0);
-        }
-        body
-    }
-
-    fn find_coordinator_body(version: i16) -> BytesMut {
-        assert_eq!(
-            version, 3,
-            "the client should pick the highest common version"
-        );
-        let mut body = BytesMut::new();
-        body.put_i32(0); // throttle
-        body.put_i16(0); // error
-        put_uvarint(&mut body, 0); // null error message
-        body.put_i32(7); // node id
-        put_uvarint(&mut body, "broker7".len() as u32 + 1);
-        body.put_slice(b"broker7");
-        body.put_i32(9092);
-        put_uvarint(&mut body, 0);
-        body
-    }
-
-    pub enum Credentials {
-        None,
-        Plain { username: String, password: String },
-        Scram(ScramServer),
-    }
-
-    /// Serves one client connection until it closes; asserts SASL happens when configured.
-    pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-        mut stream: S,
-        mut credentials: Credentials,
-    ) {
-        let mut authenticated = matches!(credentials, Credentials::None);
-        let mut scram_step = 0;
-        while let Some(request) = read_request(&mut stream).await {
-            let key = ApiKey::try_from(request.api_key).expect("known key");
-            let mut body = request.body.clone();
-            let response = match key {
-                ApiKey::ApiVersions => api_versions_body(request.version),
-                ApiKey::SaslHandshake => {
-                    let len = body.get_i16() as usize;
-                    let mechanism = String::from_utf8(body.split_to(len).to_vec()).unwrap();
-                    let expected = match &credentials {
-                        Credentials::Plain { .. } => "PLAIN",
-                        Credentials::Scram(_) => "SCRAM-SHA-256",
-                        Credentials::None => "",
-                    };
-                    let mut out = BytesMut::new();
-                    out.put_i16(if mechanism == expected { 0 } else { 33 });
-                    out.put_i32(1);
-                    out.put_i16(expected.len() as i16);
-                    out.put_slice(expected.as_bytes());
-                    out
-                }
-                ApiKey::SaslAuthenticate => {
-                    let token = if request.version >= 2 {
-                        let len = get_uvarint(&mut body) as usize - 1;
-                        body.split_to(len)
-                    } else {
-                        let len = body.get_i32() as usize;
-                        body.split_to(len)
-                    };
-                    let (ok, reply) = match &mut credentials {
-                        Credentials::Plain { username, password } => {
-                            let expected = format!("\0{username}\0{password}");
-                            (token == expected.as_bytes(), Vec::new())
-                        }
-                        Credentials::Scram(server) => {
-                            let text = std::str::from_utf8(&token).unwrap();
-                            scram_step += 1;
-                            if scram_step == 1 {
-                                match server.first(text) {
-                                    Ok(first) => (true, first.into_bytes()),
-                                    Err(_) => (false, Vec::new()),
-                                }
-                            } else {
-                                let last = server.finish(text);
-                                (last.starts_with("v="), last.into_bytes())
-                            }
-                        }
-                        Credentials::None => (false, Vec::new()),
-                    };
-                    if ok && !matches!(credentials, Credentials::Scram(_) if scram_step == 1) {
-                        authenticated = true;
-                    }
-                    let mut out = BytesMut::new();
-                    out.put_i16(if ok { 0 } else { 58 });
-                    let message = if ok {
-                        None
-                    } else {
-                        Some("Authentication failed: Invalid credentials")
-                    };
-                    if request.version >= 2 {
-                        match message {
-                            None => put_uvarint(&mut out, 0),
-                            Some(m) => {
-                                put_uvarint(&mut out, m.len() as u32 + 1);
-                                out.put_slice(m.as_bytes());
-                            }
-                        }
-                        put_uvarint(&mut out, reply.len() as u32 + 1);
-                        out.put_slice(&reply);
-                    } else {
-                        match message {
-                            None => out.put_i16(-1),
-                            Some(m) => {
-                                out.put_i16(m.len() as i16);
-                                out.put_slice(m.as_bytes());
-                            }
-                        }
-                        out.put_i32(reply.len() as i32);
-                        out.put_slice(&reply);
-                    }
-                    if request.version >= 1 {
-                        out.put_i64(0); // session lifetime
-                    }
-                    if request.version >= 2 {
-                        put_uvarint(&mut out, 0);
-                    }
-                    out
-                }
-                ApiKey::FindCoordinator => {
-                    assert!(authenticated, "request before authentication");
-                    find_coordinator_body(request.version)
-                }
-                other => panic!("fake broker got unexpected {other:?}"),
-            };
-            write_response(&mut stream, &request, &response).await;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fake_broker::{serve, Credentials};
     use super::*;
     use crate::cluster::scram::test_server::ScramServer;
     use crate::cluster::security::{Password, PemFile, SaslConfig, SecurityProtocol, TlsConfig};
+    use crate::cluster::testing::fake_broker::{serve, Credentials};
     use std::sync::Arc;
     use tokio::net::TcpListener;
     use tokio_rustls::rustls;

@@ -9,14 +9,15 @@
 //! group.rs     the member loop: find coordinator, join, sync, heartbeat, leave
 //! protocol.rs  Connect member metadata and assignments (v0/v1/v2), byte-exact
 //! assignor.rs  the leader's incremental cooperative assignor (KIP-415)
+//! testing/     test brokers: fake broker, scripted coordinator, mock cluster (tests only)
 //! ```
 
 pub mod assignor;
 pub mod conn;
-#[cfg(test)]
-mod fake_coordinator;
 pub mod group;
 pub mod probe;
 pub mod protocol;
 pub mod scram;
 pub mod security;
+#[cfg(test)]
+mod testing;

@@ -251,7 +251,7 @@ impl ClientFinalSent {
     }
 }
 
-/// A minimal SCRAM server for tests (this module's and the fake brokers in conn.rs).
+/// A minimal SCRAM server for tests (this module's and the fake broker in `testing/`).
 #[cfg(test)]
 pub(crate) mod test_server {
     use super::*;

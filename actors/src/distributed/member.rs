@@ -26,23 +26,6 @@ use crate::cluster::protocol::{
 use crate::cluster::security::SecurityConfig;
 use crate::storage::kafka::ConfigRecord;
 
-/// How long the leader waits before its SyncGroup when there are followers, on the embedded
-/// broker only (see `assign`).
-const LEADER_SYNC_DELAY: Duration = Duration::from_millis(300);
-
-/// What the leader waits before its SyncGroup: [`LEADER_SYNC_DELAY`] when the group coordinator
-/// is the embedded broker (librdkafka's mock), nothing on a real broker. Measured on Apache
-/// Kafka 4.3 (README, "Distributed mode"), the pause only made each rebalance longer there: a
-/// real coordinator holds a follower's SyncGroup until the leader's arrives, in any order.
-/// `None` (the cluster id could not be read) keeps the pause: it is harmless on a real broker
-/// and required on the mock.
-pub fn leader_sync_delay(embedded_coordinator: Option<bool>) -> Duration {
-    match embedded_coordinator {
-        Some(false) => Duration::ZERO,
-        Some(true) | None => LEADER_SYNC_DELAY,
-    }
-}
-
 /// The herder's way to ask for a rebalance.
 pub struct Commands(pub UnboundedSender<GroupCommand>);
 
@@ -105,7 +88,6 @@ pub fn start(
     herder: ActorRef<HerderMsg>,
     commands_rx: UnboundedReceiver<GroupCommand>,
     commands: UnboundedSender<GroupCommand>,
-    leader_sync_delay: Duration,
 ) -> MemberHandle {
     let protocol =
         ConnectProtocol::from_config(&cc.protocol).unwrap_or(ConnectProtocol::Compatible);
@@ -121,7 +103,6 @@ pub fn start(
         last_completed_generation: -1,
         commands: commands.clone(),
         started: Instant::now(),
-        leader_sync_delay,
     };
     let group = config.group_id.clone();
     let keys = KeyRotation {
@@ -158,8 +139,6 @@ struct ConnectMember {
     last_completed_generation: i32,
     commands: UnboundedSender<GroupCommand>,
     started: Instant,
-    /// See [`leader_sync_delay`].
-    leader_sync_delay: Duration,
     /// `inter.worker.key.ttl.ms` and `inter.worker.key.size` (bytes).
     key_ttl: Duration,
     key_bytes: usize,
@@ -376,13 +355,6 @@ impl GroupHandler for ConnectMember {
             members = decoded.len(),
             "assigning work as the group leader"
         );
-        if decoded.len() > 1 && !self.leader_sync_delay.is_zero() {
-            // librdkafka's mock broker (the embedded broker) refuses a follower's SyncGroup
-            // that arrives after the leader's; followers send theirs as soon as JoinGroup
-            // answers, so a moment's wait here avoids a failed round. Real brokers accept
-            // either order, so there the delay is zero (see `leader_sync_delay`).
-            tokio::time::sleep(self.leader_sync_delay).await;
-        }
         let mut out = HashMap::new();
         for (member, a) in assignments {
             tracing::debug!(%member, ?a, "assignment");
@@ -471,19 +443,5 @@ impl GroupHandler for ConnectMember {
             ..Default::default()
         };
         self.tell_herder(membership, -1, false);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_leader_pauses_before_sync_group_only_when_the_broker_may_be_the_embedded_one() {
-        assert_eq!(leader_sync_delay(Some(true)), LEADER_SYNC_DELAY);
-        // An unknown cluster may be the mock, which needs the pause; a real broker only loses
-        // time with it.
-        assert_eq!(leader_sync_delay(None), LEADER_SYNC_DELAY);
-        assert_eq!(leader_sync_delay(Some(false)), Duration::ZERO);
     }
 }

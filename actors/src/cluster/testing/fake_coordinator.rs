@@ -2,24 +2,30 @@
 //! librdkafka's mock cluster cannot produce (MEMBER_ID_REQUIRED, JoinGroup/SyncGroup errors,
 //! a coordinator that moves).
 //!
-//! It speaks only non-flexible versions (JoinGroup v5, SyncGroup v3, Heartbeat v3,
-//! LeaveGroup v2, FindCoordinator v2), encoded by hand: the kafka-protocol crate is built
-//! for clients, which encode requests and decode responses only. Each API answers from a
+//! It offers the versions the embedded broker (librdkafka's mock) is limited to: JoinGroup v5,
+//! SyncGroup v3, Heartbeat v3, LeaveGroup v2, FindCoordinator v2; Metadata (v8) only tells
+//! its cluster id, a real broker's unless started [`FakeCoordinator::embedded`]. Each API answers from a
 //! queue of scripted [`Reply`]s; with its queue empty, FindCoordinator names this broker,
 //! Heartbeat and LeaveGroup succeed, and JoinGroup and SyncGroup are never answered. Every
 //! group request is recorded as a [`Seen`] for the test to check.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::ApiKey;
+use bytes::Bytes;
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, BrokerId, FindCoordinatorResponse, HeartbeatResponse,
+    JoinGroupResponse, LeaveGroupResponse, MetadataResponse, RequestKind, SyncGroupResponse,
+};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::conn::fake_broker::{read_request, write_response};
+use super::wire::{read_request, write_response, write_response_as, Request};
 
 const VERSIONS: &[(ApiKey, i16)] = &[
     (ApiKey::ApiVersions, 2),
@@ -28,7 +34,11 @@ const VERSIONS: &[(ApiKey, i16)] = &[
     (ApiKey::SyncGroup, 3),
     (ApiKey::Heartbeat, 3),
     (ApiKey::LeaveGroup, 2),
+    (ApiKey::Metadata, 8),
 ];
+/// The cluster id of a real broker (Kafka's are base64 UUIDs) and one of librdkafka's mock.
+const REAL_CLUSTER_ID: &str = "5L6g3nShT-eMCtK--X86sw";
+const EMBEDDED_CLUSTER_ID: &str = "mockCluster1a2b3c";
 /// How long a test waits for a request it expects.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -64,6 +74,8 @@ pub struct Seen {
     /// JoinGroup: the offered (protocol, metadata); SyncGroup: the leader's (member,
     /// assignment).
     pub entries: Vec<(String, Bytes)>,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 type Script = Arc<Mutex<HashMap<ApiKey, VecDeque<Reply>>>>;
@@ -75,8 +87,17 @@ pub struct FakeCoordinator {
 }
 
 impl FakeCoordinator {
-    /// Listens on 127.0.0.1, serving any number of connections.
+    /// Listens on 127.0.0.1, serving any number of connections, as a real broker.
     pub async fn start() -> Self {
+        Self::start_with_cluster_id(REAL_CLUSTER_ID).await
+    }
+
+    /// As [`FakeCoordinator::start`], reporting the embedded broker's cluster id.
+    pub async fn embedded() -> Self {
+        Self::start_with_cluster_id(EMBEDDED_CLUSTER_ID).await
+    }
+
+    async fn start_with_cluster_id(cluster_id: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let script = Script::default();
@@ -87,6 +108,7 @@ impl FakeCoordinator {
                 tokio::spawn(serve(
                     stream,
                     self_addr.clone(),
+                    cluster_id,
                     for_task.clone(),
                     seen_tx.clone(),
                 ));
@@ -148,14 +170,21 @@ fn is_routine(api: ApiKey) -> bool {
 async fn serve(
     mut stream: TcpStream,
     self_addr: String,
+    cluster_id: &'static str,
     script: Script,
     seen: mpsc::UnboundedSender<Seen>,
 ) {
     while let Some(request) = read_request(&mut stream).await {
-        let api = ApiKey::try_from(request.api_key).expect("known key");
+        let api = request.api;
         if api == ApiKey::ApiVersions {
-            let body = api_versions_body(request.version);
-            write_response(&mut stream, &request, &body).await;
+            answer_api_versions(&mut stream, &request).await;
+            continue;
+        }
+        if api == ApiKey::Metadata {
+            let response = MetadataResponse::default()
+                .with_cluster_id(Some(StrBytes::from_static_str(cluster_id)))
+                .with_controller_id(BrokerId(1));
+            write_response(&mut stream, &request, response).await;
             continue;
         }
         let max = VERSIONS.iter().find(|(key, _)| *key == api).map(|v| v.1);
@@ -164,7 +193,7 @@ async fn serve(
             "{api:?} v{} was never offered",
             request.version
         );
-        let request_seen = parse(api, request.body.clone());
+        let request_seen = parse(&request);
         let protocol = request_seen.entries.first().map(|(name, _)| name.clone());
         let reply = script
             .lock()
@@ -172,8 +201,6 @@ async fn serve(
             .get_mut(&api)
             .and_then(|queue| queue.pop_front());
         let _ = seen.send(request_seen);
-        let mut body = BytesMut::new();
-        body.put_i32(0); // throttle time, in every version served here
         match (api, reply) {
             (_, Some(Reply::Close)) => return,
             (ApiKey::FindCoordinator, reply) => {
@@ -184,11 +211,12 @@ async fn serve(
                     Some(_) => panic!("not a FindCoordinator reply"),
                 };
                 let (host, port) = addr.rsplit_once(':').unwrap();
-                body.put_i16(error);
-                body.put_i16(-1); // no error message
-                body.put_i32(1); // node id
-                put_str(&mut body, host);
-                body.put_i32(port.parse().unwrap());
+                let response = FindCoordinatorResponse::default()
+                    .with_error_code(error)
+                    .with_node_id(BrokerId(1))
+                    .with_host(StrBytes::from_string(host.to_string()))
+                    .with_port(port.parse().unwrap());
+                write_response(&mut stream, &request, response).await;
             }
             (ApiKey::JoinGroup, None) | (ApiKey::SyncGroup, None) => {
                 // Held, like a JoinGroup waiting for the rest of the group.
@@ -209,20 +237,24 @@ async fn serve(
                     Reply::Error(e) => (e.code(), -1, "", "", vec![]),
                     _ => panic!("not a JoinGroup reply"),
                 };
-                body.put_i16(error);
-                body.put_i32(generation);
-                put_str(
-                    &mut body,
-                    protocol.as_deref().filter(|_| error == 0).unwrap_or(""),
-                );
-                put_str(&mut body, leader);
-                put_str(&mut body, member_id);
-                body.put_i32(members.len() as i32);
-                for (id, metadata) in members {
-                    put_str(&mut body, id);
-                    body.put_i16(-1); // no group instance id
-                    put_bytes(&mut body, metadata.as_bytes());
-                }
+                // A failed join names no protocol.
+                let protocol = protocol.filter(|_| error == 0).unwrap_or_default();
+                let members = members
+                    .into_iter()
+                    .map(|(id, metadata)| {
+                        JoinGroupResponseMember::default()
+                            .with_member_id(StrBytes::from_static_str(id))
+                            .with_metadata(Bytes::from_static(metadata.as_bytes()))
+                    })
+                    .collect();
+                let response = JoinGroupResponse::default()
+                    .with_error_code(error)
+                    .with_generation_id(generation)
+                    .with_protocol_name(Some(StrBytes::from_string(protocol)))
+                    .with_leader(StrBytes::from_static_str(leader))
+                    .with_member_id(StrBytes::from_static_str(member_id))
+                    .with_members(members);
+                write_response(&mut stream, &request, response).await;
             }
             (ApiKey::SyncGroup, Some(reply)) => {
                 let (error, assignment) = match reply {
@@ -230,103 +262,94 @@ async fn serve(
                     Reply::Error(e) => (e.code(), ""),
                     _ => panic!("not a SyncGroup reply"),
                 };
-                body.put_i16(error);
-                put_bytes(&mut body, assignment.as_bytes());
+                let response = SyncGroupResponse::default()
+                    .with_error_code(error)
+                    .with_assignment(Bytes::from_static(assignment.as_bytes()));
+                write_response(&mut stream, &request, response).await;
             }
-            (ApiKey::Heartbeat | ApiKey::LeaveGroup, reply) => body.put_i16(match reply {
-                None => 0,
-                Some(Reply::Error(e)) => e.code(),
-                Some(_) => panic!("not a {api:?} reply"),
-            }),
+            (ApiKey::Heartbeat | ApiKey::LeaveGroup, reply) => {
+                let error = match reply {
+                    None => 0,
+                    Some(Reply::Error(e)) => e.code(),
+                    Some(_) => panic!("not a {api:?} reply"),
+                };
+                if api == ApiKey::Heartbeat {
+                    let response = HeartbeatResponse::default().with_error_code(error);
+                    write_response(&mut stream, &request, response).await;
+                } else {
+                    let response = LeaveGroupResponse::default().with_error_code(error);
+                    write_response(&mut stream, &request, response).await;
+                }
+            }
             (api, _) => panic!("fake coordinator got unexpected {api:?}"),
         }
-        write_response(&mut stream, &request, &body).await;
     }
 }
 
-/// Versions 0 to 2 share one layout; newer ones are refused in it (the client then retries
-/// with the version named for ApiVersions).
-fn api_versions_body(version: i16) -> BytesMut {
-    let mut body = BytesMut::new();
-    body.put_i16(if version > 2 {
-        ResponseError::UnsupportedVersion.code()
+/// Versions 0 to 2 are answered in their own layout; newer ones are refused in v0 (the
+/// client then retries with the version named for ApiVersions), as a broker does.
+async fn answer_api_versions(stream: &mut TcpStream, request: &Request) {
+    let api_keys = VERSIONS
+        .iter()
+        .map(|(key, max)| {
+            ApiVersion::default()
+                .with_api_key(*key as i16)
+                .with_min_version(0)
+                .with_max_version(*max)
+        })
+        .collect();
+    let response = ApiVersionsResponse::default().with_api_keys(api_keys);
+    if request.version > 2 {
+        let refused = response.with_error_code(ResponseError::UnsupportedVersion.code());
+        write_response_as(stream, request, 0, refused).await;
     } else {
-        0
-    });
-    body.put_i32(VERSIONS.len() as i32);
-    for (key, max) in VERSIONS {
-        body.put_i16(*key as i16);
-        body.put_i16(0);
-        body.put_i16(*max);
+        write_response(stream, request, response).await;
     }
-    if (1..=2).contains(&version) {
-        body.put_i32(0); // throttle time
-    }
-    body
 }
 
-/// Reads what the tests check from a request body (versions as served above).
-fn parse(api: ApiKey, mut body: Bytes) -> Seen {
-    let mut seen = Seen {
-        api,
-        member_id: String::new(),
-        generation: -1,
-        entries: Vec::new(),
+/// What the tests check of a group request.
+fn parse(request: &Request) -> Seen {
+    let entries = |pairs: Vec<(&StrBytes, &Bytes)>| {
+        pairs
+            .into_iter()
+            .map(|(name, bytes)| (name.to_string(), bytes.clone()))
+            .collect()
     };
-    if api == ApiKey::FindCoordinator {
-        return seen;
+    let (member_id, generation, entries) = match &request.body {
+        RequestKind::FindCoordinator(_) => (String::new(), -1, Vec::new()),
+        RequestKind::JoinGroup(join) => (
+            join.member_id.to_string(),
+            -1,
+            entries(
+                join.protocols
+                    .iter()
+                    .map(|p| (&p.name, &p.metadata))
+                    .collect(),
+            ),
+        ),
+        RequestKind::SyncGroup(sync) => (
+            sync.member_id.to_string(),
+            sync.generation_id,
+            entries(
+                sync.assignments
+                    .iter()
+                    .map(|a| (&a.member_id, &a.assignment))
+                    .collect(),
+            ),
+        ),
+        RequestKind::Heartbeat(heartbeat) => (
+            heartbeat.member_id.to_string(),
+            heartbeat.generation_id,
+            Vec::new(),
+        ),
+        RequestKind::LeaveGroup(leave) => (leave.member_id.to_string(), -1, Vec::new()),
+        _ => panic!("fake coordinator got unexpected {:?}", request.api),
+    };
+    Seen {
+        api: request.api,
+        member_id,
+        generation,
+        entries,
+        at: Instant::now(),
     }
-    get_str(&mut body); // group id
-    match api {
-        ApiKey::JoinGroup => {
-            body.advance(8); // session and rebalance timeouts
-            seen.member_id = get_str(&mut body);
-            get_str(&mut body); // group instance id
-            get_str(&mut body); // protocol type
-            for _ in 0..body.get_i32() {
-                seen.entries
-                    .push((get_str(&mut body), get_bytes(&mut body)));
-            }
-        }
-        ApiKey::SyncGroup => {
-            seen.generation = body.get_i32();
-            seen.member_id = get_str(&mut body);
-            get_str(&mut body); // group instance id
-            for _ in 0..body.get_i32() {
-                seen.entries
-                    .push((get_str(&mut body), get_bytes(&mut body)));
-            }
-        }
-        ApiKey::Heartbeat => {
-            seen.generation = body.get_i32();
-            seen.member_id = get_str(&mut body);
-        }
-        ApiKey::LeaveGroup => seen.member_id = get_str(&mut body),
-        _ => {}
-    }
-    seen
-}
-
-fn put_str(buf: &mut BytesMut, s: &str) {
-    buf.put_i16(s.len() as i16);
-    buf.put_slice(s.as_bytes());
-}
-
-fn put_bytes(buf: &mut BytesMut, b: &[u8]) {
-    buf.put_i32(b.len() as i32);
-    buf.put_slice(b);
-}
-
-/// A (nullable) string; null reads as empty.
-fn get_str(buf: &mut Bytes) -> String {
-    let len = buf.get_i16();
-    if len < 0 {
-        return String::new();
-    }
-    String::from_utf8(buf.split_to(len as usize).to_vec()).unwrap()
-}
-
-fn get_bytes(buf: &mut Bytes) -> Bytes {
-    let len = buf.get_i32();
-    buf.split_to(len.max(0) as usize)
 }
