@@ -469,4 +469,70 @@ mod tests {
             assert!(ConfigRecord::decode(key, value).is_err(), "{key} {value:?}");
         }
     }
+
+    /// Task count record, derived from `KafkaConfigBackingStore.TASK_COUNT_RECORD_V0` (one
+    /// `task-count` INT32 field) and the key `TASK_COUNT_RECORD_PREFIX + connector`, as the
+    /// JsonConverter with schemas off writes it: the exact key and value bytes.
+    #[test]
+    fn golden_task_count_record() {
+        for (connector, count, key, value) in [
+            ("c", 0u32, "tasks-fencing-c", &br#"{"task-count":0}"#[..]),
+            (
+                "my-eos-source",
+                4,
+                "tasks-fencing-my-eos-source",
+                br#"{"task-count":4}"#,
+            ),
+            // Names are written as given: dashes, dots and non-ASCII need no escaping in a key.
+            (
+                "a.b-\u{e9}",
+                2147483647,
+                "tasks-fencing-a.b-\u{e9}",
+                br#"{"task-count":2147483647}"#,
+            ),
+        ] {
+            let record = ConfigRecord::TaskCount {
+                connector: connector.into(),
+                task_count: count,
+            };
+            let (k, v) = record.encode();
+            assert_eq!(k, key);
+            assert_eq!(v.as_deref(), Some(value), "{key}");
+            assert_eq!(ConfigRecord::decode(key, Some(value)).unwrap(), record);
+        }
+    }
+
+    /// What a Java worker may put there, read as Connect's `processTaskCountRecord` reads it;
+    /// what it would log and skip is an error. One difference: a negative count, which no
+    /// worker writes, is refused here (Java would take it and fence nothing).
+    #[test]
+    fn task_count_records_decode_as_connect_reads_them() {
+        let decoded = |value: &[u8]| ConfigRecord::decode("tasks-fencing-c", Some(value));
+        assert_eq!(
+            decoded(br#"{"task-count":3,"other":"ignored"}"#).unwrap(),
+            ConfigRecord::TaskCount {
+                connector: "c".into(),
+                task_count: 3
+            }
+        );
+        for bad in [
+            &br#"{"task-count":-1}"#[..],
+            br#"{"task-count":"3"}"#,
+            br#"{"task-count":1.5}"#,
+            br#"{"tasks":3}"#,
+            br#"[3]"#,
+        ] {
+            let e = decoded(bad).unwrap_err();
+            assert_eq!(e.key, "tasks-fencing-c", "{}", String::from_utf8_lossy(bad));
+        }
+        // A tombstone is no task count record.
+        let e = ConfigRecord::decode("tasks-fencing-c", None).unwrap_err();
+        assert_eq!(e.reason, "a task count record cannot be null");
+        // The prefix is tried after `task-`'s: a task config key never reads as a record, nor
+        // the reverse (`tasks-fencing-c` has no task number).
+        assert!(matches!(
+            ConfigRecord::decode("task-fencing-c-0", Some(br#"{"properties":{}}"#)).unwrap(),
+            ConfigRecord::TaskConfig { .. }
+        ));
+    }
 }

@@ -1,4 +1,14 @@
 //! The state the config topic's records build up (Connect's `ClusterConfigState`).
+//!
+//! Exactly-once source support (KIP-618) adds two things per connector, kept as
+//! `KafkaConfigBackingStore` keeps them: the task count of the last task count record
+//! (`tasks-fencing-<c>`, written by the leader once it fenced the previous generation of tasks)
+//! and whether task configs were committed after that record (*pending fencing*: no task of
+//! that connector may start until the next record). A commit always makes a connector pending;
+//! a task count record always clears it; deleting a connector keeps both, as in Connect, so a
+//! re-created connector's first fencing still fences the tasks of its previous life. The task
+//! config *generation* counts the commits that applied configs, so the leader can tell whether
+//! new configs were committed while it fenced.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +35,10 @@ pub enum ConfigUpdate {
         namespace: String,
         level: String,
     },
+    /// A task count record (`tasks-fencing-<c>`): the connector's tasks were fenced for its
+    /// last task configs. Connect's listener hears nothing of it; kconnect's herder holds an
+    /// exactly-once source's tasks back until it arrives, so it must hear it.
+    TaskCountRecorded(String),
 }
 
 /// The connectors, task configs and target states of the cluster, as read from the config
@@ -40,6 +54,7 @@ pub struct ConfigSnapshot {
     inconsistent: BTreeSet<String>,
     task_count_records: BTreeMap<String, u32>,
     pending_fencing: BTreeSet<String>,
+    task_config_generations: BTreeMap<String, u64>,
     session_key: Option<SessionKey>,
 }
 
@@ -55,6 +70,7 @@ impl Default for ConfigSnapshot {
             inconsistent: BTreeSet::new(),
             task_count_records: BTreeMap::new(),
             pending_fencing: BTreeSet::new(),
+            task_config_generations: BTreeMap::new(),
             session_key: None,
         }
     }
@@ -125,12 +141,22 @@ impl ConfigSnapshot {
                 None
             }
             ConfigRecord::Commit { connector, tasks } => {
-                let deferred = self.deferred.remove(&connector).unwrap_or_default();
+                // Connect keeps the (emptied) map of deferred configs between commits, and counts
+                // a generation for every complete commit that finds one, even an empty one.
+                let seen = self.deferred.get_mut(&connector).map(std::mem::take);
+                let had_deferred = seen.is_some();
+                let deferred = seen.unwrap_or_default();
                 // Only the tasks 0..N must be there: compaction may leave configs of tasks a
                 // later commit dropped.
                 let complete = (0..tasks).all(|t| deferred.contains_key(&t));
                 let mut updated = Vec::new();
                 if complete {
+                    if had_deferred {
+                        self.task_config_generations
+                            .entry(connector.clone())
+                            .and_modify(|g| *g += 1)
+                            .or_insert(0);
+                    }
                     if !deferred.is_empty() {
                         updated = deferred.keys().copied().collect();
                         self.task_configs
@@ -163,7 +189,7 @@ impl ConfigSnapshot {
                 self.task_count_records
                     .insert(connector.clone(), task_count);
                 self.pending_fencing.remove(&connector);
-                None
+                Some(ConfigUpdate::TaskCountRecorded(connector))
             }
             ConfigRecord::SessionKey(key) => {
                 self.session_key = Some(key);
@@ -233,6 +259,8 @@ impl ConfigSnapshot {
         self.deferred.get(connector).map_or(0, BTreeMap::len)
     }
 
+    /// The task count of the connector's last task count record (`tasks-fencing-<c>`): how many
+    /// tasks the last fenced generation had.
     pub fn task_count_record(&self, connector: &str) -> Option<u32> {
         self.task_count_records.get(connector).copied()
     }
@@ -240,6 +268,12 @@ impl ConfigSnapshot {
     /// Connectors with task configs newer than their last task count record.
     pub fn pending_fencing(&self) -> &BTreeSet<String> {
         &self.pending_fencing
+    }
+
+    /// How many complete commits applied task configs, minus one (Connect's
+    /// `taskConfigGeneration`); `None` before the first.
+    pub fn task_config_generation(&self, connector: &str) -> Option<u64> {
+        self.task_config_generations.get(connector).copied()
     }
 
     pub fn session_key(&self) -> Option<&SessionKey> {
@@ -357,5 +391,64 @@ mod tests {
         );
         assert!(s.pending_fencing().is_empty());
         assert_eq!(s.task_count_record("c"), Some(0));
+    }
+
+    #[test]
+    fn pending_fencing_follows_commits_and_task_count_records() {
+        let mut s = ConfigSnapshot::new();
+        let mut offset = 0;
+        let mut apply = |s: &mut ConfigSnapshot, r| {
+            let u = s.apply(offset, r);
+            offset += 1;
+            u
+        };
+        let count = |n| ConfigRecord::TaskCount {
+            connector: "c".into(),
+            task_count: n,
+        };
+        apply(&mut s, connector("c", Some(Props::new())));
+        assert!(s.pending_fencing().is_empty());
+        assert_eq!(s.task_config_generation("c"), None);
+
+        apply(&mut s, task("c", 0, Props::new()));
+        apply(&mut s, task("c", 1, Props::new()));
+        apply(&mut s, commit("c", 2));
+        assert!(s.pending_fencing().contains("c"));
+        assert_eq!(s.task_config_generation("c"), Some(0));
+        assert_eq!(s.task_count_record("c"), None);
+        // The herder hears of the record (Connect's listener does not).
+        assert_eq!(
+            apply(&mut s, count(2)),
+            Some(ConfigUpdate::TaskCountRecorded("c".into()))
+        );
+        assert!(s.pending_fencing().is_empty());
+        assert_eq!(s.task_count_record("c"), Some(2));
+
+        // New configs: pending again, a new generation; the old record stays until the next.
+        apply(&mut s, task("c", 0, Props::new()));
+        apply(&mut s, commit("c", 1));
+        assert!(s.pending_fencing().contains("c"));
+        assert_eq!(s.task_config_generation("c"), Some(1));
+        assert_eq!(s.task_count_record("c"), Some(2));
+        // An empty commit after earlier ones is a generation too (Connect's kept deferred map).
+        apply(&mut s, commit("c", 0));
+        assert_eq!(s.task_config_generation("c"), Some(2));
+        // An incomplete commit is no generation, but still pending.
+        apply(&mut s, count(0));
+        apply(&mut s, commit("c", 3));
+        assert!(s.inconsistent().contains("c"));
+        assert_eq!(s.task_config_generation("c"), Some(2));
+        assert!(s.pending_fencing().contains("c"));
+
+        // Deleting the connector keeps the record and the pending mark, as Connect does.
+        apply(&mut s, connector("c", None));
+        assert_eq!(s.task_count_record("c"), Some(0));
+        assert!(s.pending_fencing().contains("c"));
+        // A first commit of zero tasks finds no deferred configs: no generation in Connect.
+        let mut fresh = ConfigSnapshot::new();
+        fresh.apply(0, connector("d", Some(Props::new())));
+        fresh.apply(1, commit("d", 0));
+        assert_eq!(fresh.task_config_generation("d"), None);
+        assert!(fresh.pending_fencing().contains("d"));
     }
 }

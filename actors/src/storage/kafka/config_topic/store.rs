@@ -141,6 +141,19 @@ impl KafkaConfigStore {
         }])
     }
 
+    /// Records that the connector's previous tasks were fenced and `task_count` tasks may start
+    /// (the leader's write after a round of zombie fencing).
+    pub fn put_task_count_record(
+        &self,
+        connector: &str,
+        task_count: u32,
+    ) -> Result<(), KafkaLogError> {
+        self.write(&[ConfigRecord::TaskCount {
+            connector: connector.to_string(),
+            task_count,
+        }])
+    }
+
     pub fn put_restart_request(&self, request: &RestartRequest) -> Result<(), KafkaLogError> {
         self.write(&[ConfigRecord::Restart(request.clone())])
     }
