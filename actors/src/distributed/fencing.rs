@@ -57,13 +57,16 @@
 //!   `admin.override.*` keys on top, as Connect's fencing admin client does.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kconnect_connectors::api::Props;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
 
-use crate::storage::kafka::ConfigSnapshot;
+use crate::context::WorkerContext;
+use crate::storage::kafka::{ConfigSnapshot, KafkaConfigStore};
+use crate::worker::WorkerError;
 
 /// The worker key that turns exactly-once source support on.
 pub const EXACTLY_ONCE_SOURCE_SUPPORT: &str = "exactly.once.source.support";
@@ -191,6 +194,111 @@ pub fn plan(snapshot: &ConfigSnapshot, connector: &str) -> FencingPlan {
         },
         _ => FencingPlan::RecordOnly { task_count },
     }
+}
+
+/// The librdkafka settings of the producers that fence a connector's tasks: the worker's
+/// client settings, its `admin.*` keys and the connector's `admin.override.*` keys (Connect
+/// fences through the connector's admin client).
+pub fn fencing_client(ctx: &WorkerContext, connector: &Props) -> BTreeMap<String, String> {
+    match crate::config::ConnectorConfig::parse(connector.clone(), &ctx.config.restart) {
+        Ok(c) => crate::config::admin_client_props(&ctx.config, &c, &ctx.bootstrap_servers),
+        // A config that no longer parses still has tasks to fence: the worker's settings.
+        Err(_) => crate::config::worker_client_props(&ctx.config, &ctx.bootstrap_servers)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// What the fencing part of a leader's round leaves for the herder to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fenced {
+    pub task_count: u32,
+    /// The task config generation the round was planned for: the record is written only if no
+    /// other configs were committed meanwhile (Connect plans and writes a round without fencing
+    /// in one step of its herder thread, so it needs no such check there).
+    pub generation: Option<u64>,
+}
+
+/// The leader's round, off the herder's mailbox: reads the config topic to its end, then fences
+/// what [`plan`] says. `None`: nothing to do, the last record is current.
+pub async fn fence_round(
+    configs: Arc<KafkaConfigStore>,
+    client: BTreeMap<String, String>,
+    group_id: String,
+    connector: String,
+) -> Result<Option<Fenced>, WorkerError> {
+    let store = configs.clone();
+    tokio::task::spawn_blocking(move || store.refresh())
+        .await
+        .map_err(internal)?
+        .map_err(|e| {
+            WorkerError::Internal(format!(
+                "Failed to read to end of config topic before performing zombie fencing: {e}"
+            ))
+        })?;
+    let snapshot = configs.snapshot();
+    let planned_for = snapshot.task_config_generation(&connector);
+    match plan(&snapshot, &connector) {
+        FencingPlan::Done => {
+            tracing::debug!(%connector, "no zombie fencing: the old generations are fenced already");
+            Ok(None)
+        }
+        FencingPlan::RecordOnly { task_count } => Ok(Some(Fenced {
+            task_count,
+            generation: planned_for,
+        })),
+        FencingPlan::Fence {
+            previous,
+            task_count,
+            generation: _,
+        } => {
+            let ids: Vec<String> = (0..previous)
+                .map(|t| transactional_id(&group_id, &connector, t))
+                .collect();
+            tracing::info!(%connector, tasks = previous, "fencing the producers of the previous task generation");
+            fence_producers(&client, ids, FENCING_TIMEOUT)
+                .await
+                .map_err(|e| {
+                    WorkerError::Internal(format!("Failed to perform zombie fencing: {e}"))
+                })?;
+            Ok(Some(Fenced {
+                task_count,
+                generation: planned_for,
+            }))
+        }
+    }
+}
+
+/// The end of a round, in the herder actor (so it is ordered with the leader's task config
+/// writes): the task count record, unless task configs were committed while the producers
+/// were fenced (409, as Connect answers; the new configs need a round of their own).
+pub async fn record_round(
+    configs: Arc<KafkaConfigStore>,
+    connector: String,
+    fenced: Fenced,
+) -> Result<(), WorkerError> {
+    tokio::task::spawn_blocking(move || {
+        configs.refresh().map_err(internal)?;
+        let snapshot = configs.snapshot();
+        if snapshot.task_config_generation(&connector) != fenced.generation {
+            return Err(WorkerError::Conflict(
+                "Fencing failed because new task configurations were generated for the connector"
+                    .into(),
+            ));
+        }
+        if !snapshot.pending_fencing().contains(&connector) {
+            return Ok(());
+        }
+        configs
+            .put_task_count_record(&connector, fenced.task_count)
+            .map_err(internal)
+    })
+    .await
+    .map_err(internal)?
+}
+
+fn internal(e: impl std::fmt::Display) -> WorkerError {
+    WorkerError::Internal(e.to_string())
 }
 
 /// Whether a worker in `support` mode must hold back tasks of this connector: exactly-once is
