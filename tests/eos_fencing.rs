@@ -84,13 +84,12 @@ fn assert_commit_fenced(producer: &BaseProducer) {
     );
 }
 
+/// A record as read: (offset, key, value, timestamp ms).
+type Read = (i64, Option<String>, Option<Vec<u8>>, i64);
+
 /// Every record of partition 0 of `topic` as a reader with `isolation` sees it, read to the
-/// end: (offset, key, value, timestamp ms).
-fn read_all(
-    kafka: &str,
-    topic: &str,
-    isolation: &str,
-) -> Vec<(i64, Option<String>, Option<Vec<u8>>, i64)> {
+/// end.
+fn read_all(kafka: &str, topic: &str, isolation: &str) -> Vec<Read> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", kafka)
         .set("group.id", unique_name("eos-fencing-reader"))
@@ -507,11 +506,11 @@ async fn the_fence_endpoint_is_signed_and_forwarded_to_the_leader() {
     let key = c
         .config_records(&kafka)
         .into_iter()
-        .filter_map(|(_, r, _)| match r {
+        .rev()
+        .find_map(|(_, r, _)| match r {
             ConfigRecord::SessionKey(k) => Some(k),
             _ => None,
         })
-        .last()
         .expect("the leader wrote a session key");
     let follower = c.follower().await;
 

@@ -163,7 +163,7 @@ pub enum HerderMsg {
     /// or this worker's own tasks waiting: no reply then). See [`super::fencing`].
     FenceZombies {
         connector: String,
-        reply: Option<RpcReplyPort<Result<(), WorkerError>>>,
+        reply: Option<FencingReply>,
     },
     /// The fencing part of a round finished off the mailbox; the task count record is next.
     ZombiesFenced {
@@ -203,6 +203,9 @@ pub struct HerderArgs {
 
 pub struct HerderActor;
 
+/// Where a fencing round's outcome goes (`PUT /connectors/{c}/fence` waiting for it).
+type FencingReply = RpcReplyPort<Result<(), WorkerError>>;
+
 pub struct HerderState {
     args: HerderArgs,
     /// What each connector's local share was last set to.
@@ -210,7 +213,7 @@ pub struct HerderState {
     http: reqwest::Client,
     /// Leader: fencing rounds under way, with whoever waits for each; a second request for a
     /// connector joins the round instead of fencing again (which could fence the new tasks).
-    fencings: BTreeMap<String, Vec<Option<RpcReplyPort<Result<(), WorkerError>>>>>,
+    fencings: BTreeMap<String, Vec<Option<FencingReply>>>,
     /// Connectors whose tasks wait here for a fencing this worker asked the leader for.
     fencing_asked: BTreeSet<String>,
 }
@@ -333,20 +336,20 @@ impl Actor for HerderActor {
                 if let Err(e) = &result {
                     tracing::warn!(%connector, "zombie fencing failed: {e}");
                 }
+                let mut own = false;
                 for reply in waiting {
                     match reply {
                         Some(reply) => {
                             let _ = reply.send(result.clone());
                         }
-                        // The leader's own tasks wait: a failed round is asked for again.
-                        None if result.is_err() => {
-                            myself.send_after(Duration::from_secs(1), move || {
-                                HerderMsg::FencingRequestFailed(connector.clone())
-                            });
-                            break;
-                        }
-                        None => {}
+                        None => own = true,
                     }
+                }
+                // The leader's own tasks wait: a failed round is asked for again.
+                if own && result.is_err() {
+                    myself.send_after(Duration::from_secs(1), move || {
+                        HerderMsg::FencingRequestFailed(connector)
+                    });
                 }
             }
             HerderMsg::FencingRequestFailed(connector) => {
@@ -512,7 +515,7 @@ fn start_fencing(
     state: &mut HerderState,
     myself: &ActorRef<HerderMsg>,
     connector: String,
-    reply: Option<RpcReplyPort<Result<(), WorkerError>>>,
+    reply: Option<FencingReply>,
 ) {
     if let Some(waiting) = state.fencings.get_mut(&connector) {
         waiting.push(reply);
@@ -534,9 +537,11 @@ fn start_fencing(
             Some(reply) => {
                 let _ = reply.send(Err(e));
             }
-            // This worker's own request: leadership moved, the next reconcile asks the leader.
+            // This worker's own request: leadership moved; asked again (of the new leader).
             None => {
-                let _ = myself.cast(HerderMsg::FencingRequestFailed(connector));
+                myself.send_after(Duration::from_secs(1), move || {
+                    HerderMsg::FencingRequestFailed(connector)
+                });
             }
         }
         return;
