@@ -139,9 +139,14 @@ async fn a_transaction_begun_before_the_fence_never_commits_nor_shows() {
     let client = [("bootstrap.servers".to_string(), kafka.clone())]
         .into_iter()
         .collect();
+    let started = Instant::now();
     fence_producers(&client, ids.clone(), TIMEOUT)
         .await
         .expect("fencing");
+    eprintln!(
+        "fencing 3 transactional ids (2 with open transactions) took {:?}",
+        started.elapsed()
+    );
 
     for z in &zombies {
         assert_commit_fenced(z);
@@ -462,7 +467,12 @@ async fn the_leader_fences_the_previous_generation_before_new_tasks_start() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let changed = Instant::now();
     c.wait_task_count_record(&kafka, "src", 3).await;
+    eprintln!(
+        "config change to the task count record after fencing 2 tasks: {:?}",
+        changed.elapsed()
+    );
     c.wait_running("src", 3).await;
     assert_commit_fenced(&zombie);
     assert_eq!(
