@@ -98,6 +98,22 @@ pub trait Herder: Send + Sync + 'static {
             "connector {name}: task configs can only be written in distributed mode"
         )))
     }
+    /// Connect's internal `PUT /connectors/{c}/fence` (KIP-618): the leader fences the
+    /// previous generation of a source connector's tasks and writes its task count record.
+    /// `body` and `signature` are the request as received, checked when the group runs
+    /// `sessioned`. Standalone mode has no exactly-once source support (Connect throws there).
+    async fn fence_zombies(
+        &self,
+        name: &str,
+        body: &[u8],
+        signature: crate::distributed::signature::RequestSignature<'_>,
+    ) -> Result<(), WorkerError> {
+        let _ = (name, body, signature);
+        Err(WorkerError::BadRequest(
+            "Kafka Connect in standalone mode does not support exactly-once source connectors."
+                .into(),
+        ))
+    }
     /// Connect's `setClusterLoggerLevel`: `Ok(true)` when the level was written for every
     /// worker to apply (distributed: a `logger-cluster-<namespace>` record on the config topic,
     /// which each worker, this one included, applies as it reads it); `Ok(false)` when this

@@ -48,6 +48,7 @@ pub fn routes() -> Router<RestState> {
             get(offsets).patch(alter_offsets).delete(reset_offsets),
         )
         .route("/connectors/{c}/topics", get(topics))
+        .route("/connectors/{c}/fence", put(fence))
 }
 
 /// Parses a JSON body, answering 400 with the parser's message when it is not valid.
@@ -319,6 +320,23 @@ async fn put_tasks(
     s.herder
         .put_task_configs(&c, configs, &body, signature)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Connect's internal endpoint (KIP-618): fence the previous generation of a source
+/// connector's tasks. Any body is accepted (Connect sends none) and signed as received.
+async fn fence(
+    State(s): State<RestState>,
+    Path(c): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> ApiResult<StatusCode> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signature = RequestSignature {
+        signature: header(SIGNATURE_HEADER),
+        algorithm: header(ALGORITHM_HEADER),
+    };
+    s.herder.fence_zombies(&c, &body, signature).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

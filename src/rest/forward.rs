@@ -10,6 +10,8 @@ use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use kconnect_actors::distributed::signature::{ALGORITHM_HEADER, SIGNATURE_HEADER};
+
 use super::{ApiError, RestState, MAX_BODY};
 
 /// Marks a response that must be replaced by the answer of the worker at this URL.
@@ -103,6 +105,13 @@ async fn replay(
     for name in [header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT] {
         if let Some(v) = headers.get(&name).and_then(|v| v.to_str().ok()) {
             request = request.header(name.as_str(), v);
+        }
+    }
+    // A signed internal request (a fencing request sent to a follower) reaches the leader with
+    // its signature: the body is replayed byte for byte, so it still matches.
+    for name in [SIGNATURE_HEADER, ALGORITHM_HEADER] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            request = request.header(name, v);
         }
     }
     let answer = request.send().await.map_err(|e| format!("{url}: {e}"))?;

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use kconnect_connectors::api::{ConnectorKind, Props};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::signature;
+use super::{fencing, signature};
 use crate::config::ConnectorConfig;
 use crate::connector::supervisor::{Share, TargetState};
 use crate::context::WorkerContext;
@@ -159,6 +159,19 @@ pub enum HerderMsg {
         name: String,
         reply: RpcReplyPort<Result<(), WorkerError>>,
     },
+    /// Leader: a round of zombie fencing for a source connector (`PUT /connectors/{c}/fence`,
+    /// or this worker's own tasks waiting: no reply then). See [`super::fencing`].
+    FenceZombies {
+        connector: String,
+        reply: Option<FencingReply>,
+    },
+    /// The fencing part of a round finished off the mailbox; the task count record is next.
+    ZombiesFenced {
+        connector: String,
+        fenced: Result<Option<fencing::Fenced>, WorkerError>,
+    },
+    /// This worker's request to the leader to fence a connector failed: ask again later.
+    FencingRequestFailed(String),
     Shutdown(RpcReplyPort<()>),
 }
 
@@ -190,11 +203,19 @@ pub struct HerderArgs {
 
 pub struct HerderActor;
 
+/// Where a fencing round's outcome goes (`PUT /connectors/{c}/fence` waiting for it).
+type FencingReply = RpcReplyPort<Result<(), WorkerError>>;
+
 pub struct HerderState {
     args: HerderArgs,
     /// What each connector's local share was last set to.
     applied: BTreeMap<String, (Props, TargetState, Share)>,
     http: reqwest::Client,
+    /// Leader: fencing rounds under way, with whoever waits for each; a second request for a
+    /// connector joins the round instead of fencing again (which could fence the new tasks).
+    fencings: BTreeMap<String, Vec<Option<FencingReply>>>,
+    /// Connectors whose tasks wait here for a fencing this worker asked the leader for.
+    fencing_asked: BTreeSet<String>,
 }
 
 impl Actor for HerderActor {
@@ -213,6 +234,8 @@ impl Actor for HerderActor {
             args,
             applied: BTreeMap::new(),
             http,
+            fencings: BTreeMap::new(),
+            fencing_asked: BTreeSet::new(),
         })
     }
 
@@ -293,6 +316,46 @@ impl Actor for HerderActor {
             HerderMsg::RemoveConnectorConfig { name, reply } => {
                 let _ = reply.send(remove_connector_config(&state.args.view, name).await);
             }
+            HerderMsg::FenceZombies { connector, reply } => {
+                start_fencing(state, &myself, connector, reply)
+            }
+            HerderMsg::ZombiesFenced { connector, fenced } => {
+                let waiting = state.fencings.remove(&connector).unwrap_or_default();
+                let view = &state.args.view;
+                let result = match fenced {
+                    Ok(Some(fenced)) => match view.leader_now() {
+                        Ok(()) => {
+                            fencing::record_round(view.configs.clone(), connector.clone(), fenced)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = &result {
+                    tracing::warn!(%connector, "zombie fencing failed: {e}");
+                }
+                let mut own = false;
+                for reply in waiting {
+                    match reply {
+                        Some(reply) => {
+                            let _ = reply.send(result.clone());
+                        }
+                        None => own = true,
+                    }
+                }
+                // The leader's own tasks wait: a failed round is asked for again.
+                if own && result.is_err() {
+                    myself.send_after(Duration::from_secs(1), move || {
+                        HerderMsg::FencingRequestFailed(connector)
+                    });
+                }
+            }
+            HerderMsg::FencingRequestFailed(connector) => {
+                state.fencing_asked.remove(&connector);
+                reconcile(state, &myself).await;
+            }
             HerderMsg::Reconcile => reconcile(state, &myself).await,
             HerderMsg::Shutdown(reply) => {
                 state.args.worker.shutdown().await;
@@ -351,6 +414,12 @@ async fn reconcile(state: &mut HerderState, myself: &ActorRef<HerderMsg>) {
     let mut retry = false;
     let snapshot = state.args.view.configs.snapshot();
     let m = state.args.view.membership();
+    let support = fencing::source_support(&state.args.worker.context().config.props);
+    // Fencings asked for that happened (or whose connector is gone) are asked no more.
+    state
+        .fencing_asked
+        .retain(|c| snapshot.pending_fencing().contains(c) && snapshot.contains(c));
+    let mut to_fence = Vec::new();
     let mut names: BTreeSet<String> = m.connectors.clone();
     names.extend(m.tasks.iter().map(|(c, _)| c.clone()));
     names.extend(state.applied.keys().cloned());
@@ -384,6 +453,20 @@ async fn reconcile(state: &mut HerderState, myself: &ActorRef<HerderMsg>) {
         let Some(props) = config.or_else(|| state.applied.get(&name).map(|a| a.0.clone())) else {
             continue;
         };
+        let mut share = share;
+        // Exactly-once sources start no task until the previous generation is fenced.
+        if !share.tasks.is_empty()
+            && fencing::must_wait(
+                support,
+                is_source(state.args.worker.context(), &props),
+                &snapshot,
+                &name,
+            )
+        {
+            tracing::debug!(connector = %name, "tasks wait for the zombie fencing of their connector");
+            share.tasks.clear();
+            to_fence.push(name.clone());
+        }
         let target = snapshot.target_state(&name).unwrap_or(TargetState::Started);
         let wanted = (props.clone(), target, share.clone());
         if state.applied.get(&name) == Some(&wanted) {
@@ -417,9 +500,145 @@ async fn reconcile(state: &mut HerderState, myself: &ActorRef<HerderMsg>) {
             }
         }
     }
+    for name in to_fence {
+        ask_for_fencing(state, myself, &name);
+    }
     if retry {
         myself.send_after(Duration::from_secs(1), || HerderMsg::Reconcile);
     }
+}
+
+/// The leader starts a round of zombie fencing for `connector`, or adds `reply` to the one under
+/// way. The fencing itself runs off the mailbox and reports back as
+/// [`HerderMsg::ZombiesFenced`].
+fn start_fencing(
+    state: &mut HerderState,
+    myself: &ActorRef<HerderMsg>,
+    connector: String,
+    reply: Option<FencingReply>,
+) {
+    if let Some(waiting) = state.fencings.get_mut(&connector) {
+        waiting.push(reply);
+        return;
+    }
+    let view = &state.args.view;
+    let ctx = state.args.worker.context();
+    let snapshot = view.configs.snapshot();
+    let refused = match (view.leader_now(), snapshot.connector_config(&connector)) {
+        (Err(e), _) => Some(e),
+        (Ok(()), None) => Some(WorkerError::NotFound(connector.clone())),
+        (Ok(()), Some(props)) if !is_source(ctx, props) => Some(WorkerError::BadRequest(format!(
+            "Connector {connector} is not a source connector"
+        ))),
+        (Ok(()), Some(_)) => None,
+    };
+    if let Some(e) = refused {
+        match reply {
+            Some(reply) => {
+                let _ = reply.send(Err(e));
+            }
+            // This worker's own request: leadership moved; asked again (of the new leader).
+            None => {
+                myself.send_after(Duration::from_secs(1), move || {
+                    HerderMsg::FencingRequestFailed(connector)
+                });
+            }
+        }
+        return;
+    }
+    let props = snapshot
+        .connector_config(&connector)
+        .cloned()
+        .unwrap_or_default();
+    let client = fencing::fencing_client(ctx, &props);
+    let group_id = ctx
+        .config
+        .props
+        .get("group.id")
+        .cloned()
+        .unwrap_or_default();
+    state.fencings.insert(connector.clone(), vec![reply]);
+    let configs = view.configs.clone();
+    let myself = myself.clone();
+    tokio::spawn(async move {
+        let fenced = fencing::fence_round(configs, client, group_id, connector.clone()).await;
+        let _ = myself.cast(HerderMsg::ZombiesFenced { connector, fenced });
+    });
+}
+
+fn is_source(ctx: &WorkerContext, props: &Props) -> bool {
+    props
+        .get(crate::config::CONNECTOR_CLASS)
+        .and_then(|c| ctx.plugins.connector(c.trim()))
+        .is_some_and(|p| p.kind == ConnectorKind::Source)
+}
+
+/// Asks for the fencing this worker's tasks of `connector` wait for, once: the leader asks
+/// itself; others send Connect's `PUT /connectors/{c}/fence` to the leader, signed in a
+/// sessioned group. A failure is asked again a second later.
+fn ask_for_fencing(state: &mut HerderState, myself: &ActorRef<HerderMsg>, connector: &str) {
+    if !state.fencing_asked.insert(connector.to_string()) {
+        return;
+    }
+    tracing::info!(
+        %connector,
+        "the connector's tasks wait for its previous task generation to be fenced"
+    );
+    let failed = {
+        let myself = myself.clone();
+        let connector = connector.to_string();
+        move |error: String| {
+            tracing::warn!(%connector, "cannot have the connector's zombies fenced, retrying in 1 s: {error}");
+            myself.send_after(Duration::from_secs(1), move || {
+                HerderMsg::FencingRequestFailed(connector)
+            });
+        }
+    };
+    let view = &state.args.view;
+    let m = view.membership();
+    if m.is_leader() {
+        let _ = myself.cast(HerderMsg::FenceZombies {
+            connector: connector.to_string(),
+            reply: None,
+        });
+        return;
+    }
+    let Some(leader) = m.leader_url else {
+        return failed("no leader yet".into());
+    };
+    // Connect sends no body; the signature signs the empty one.
+    let body: Vec<u8> = Vec::new();
+    let mut signed = None;
+    if m.sessioned {
+        let Some(key) = view.configs.snapshot().session_key().cloned() else {
+            return failed("no session key on the config topic yet".into());
+        };
+        match signature::sign(&key, &body) {
+            Ok(headers) => signed = Some(headers),
+            Err(e) => return failed(e.to_string()),
+        }
+    }
+    let http = state.http.clone();
+    let url = format!("{leader}/connectors/{}/fence", url_escape(connector));
+    tokio::spawn(async move {
+        let mut request = http.put(&url).body(body);
+        if let Some((sig, alg)) = signed {
+            request = request
+                .header(signature::SIGNATURE_HEADER, sig)
+                .header(signature::ALGORITHM_HEADER, alg);
+        }
+        match request.send().await {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => {
+                let status = r.status();
+                failed(format!(
+                    "PUT {url}: {status} {}",
+                    r.text().await.unwrap_or_default()
+                ));
+            }
+            Err(e) => failed(format!("PUT {url}: {e}")),
+        }
+    });
 }
 
 /// A STARTED connector whose instance runs here but has no task configs (it was stopped and
@@ -727,6 +946,33 @@ impl DistributedHerder {
         }
     }
 
+    /// An internal request's signature, checked when the group runs `sessioned`. As Connect's
+    /// workers: no key yet or an unusable one is this worker's problem (500); a missing
+    /// signature is the caller's (400), a wrong one forbidden (403).
+    fn verify_signed(
+        &self,
+        request: signature::RequestSignature<'_>,
+        body: &[u8],
+    ) -> Result<(), WorkerError> {
+        if !self.view.membership().sessioned {
+            return Ok(());
+        }
+        let key = self
+            .view
+            .configs
+            .snapshot()
+            .session_key()
+            .cloned()
+            .ok_or_else(|| {
+                WorkerError::Conflict("no session key on the config topic yet".into())
+            })?;
+        signature::verify(&key, request, body).map_err(|e| match e {
+            signature::SignatureError::Invalid => WorkerError::Forbidden(e.to_string()),
+            signature::SignatureError::BadKey(_) => WorkerError::Internal(e.to_string()),
+            _ => WorkerError::BadRequest(e.to_string()),
+        })
+    }
+
     /// Runs a write to the config topic off the async threads (it waits until the write was
     /// read back).
     async fn write_configs(
@@ -1005,24 +1251,7 @@ impl Herder for DistributedHerder {
         request: signature::RequestSignature<'_>,
     ) -> Result<(), WorkerError> {
         self.view.leader_or_err().await?;
-        if self.view.membership().sessioned {
-            // As Connect's leader: no key yet or an unusable one is the leader's problem (500);
-            // a missing signature is the caller's (400), a wrong one forbidden (403).
-            let key = self
-                .view
-                .configs
-                .snapshot()
-                .session_key()
-                .cloned()
-                .ok_or_else(|| {
-                    WorkerError::Conflict("no session key on the config topic yet".into())
-                })?;
-            signature::verify(&key, request, body).map_err(|e| match e {
-                signature::SignatureError::Invalid => WorkerError::Forbidden(e.to_string()),
-                signature::SignatureError::BadKey(_) => WorkerError::Internal(e.to_string()),
-                _ => WorkerError::BadRequest(e.to_string()),
-            })?;
-        }
+        self.verify_signed(request, body)?;
         self.existing(name)?;
         let name = name.to_string();
         let store = self.view.configs.clone();
@@ -1030,6 +1259,25 @@ impl Herder for DistributedHerder {
             .await
             .map_err(|e| WorkerError::Internal(e.to_string()))?
             .map_err(WorkerError::Internal)
+    }
+
+    /// Connect's `fenceZombieSourceTasks`: the signature is checked by whichever worker
+    /// receives the request (as Connect does), then the leader runs the round; elsewhere the
+    /// REST layer forwards it there, signature headers included.
+    async fn fence_zombies(
+        &self,
+        name: &str,
+        body: &[u8],
+        request: signature::RequestSignature<'_>,
+    ) -> Result<(), WorkerError> {
+        self.verify_signed(request, body)?;
+        self.view.leader_or_err().await?;
+        let connector = name.to_string();
+        self.ask(|reply| HerderMsg::FenceZombies {
+            connector,
+            reply: Some(reply),
+        })
+        .await
     }
 
     async fn set_cluster_logger_level(

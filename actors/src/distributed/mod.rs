@@ -10,6 +10,7 @@
 //!   threads.
 
 pub mod config;
+pub mod fencing;
 pub mod herder;
 pub mod member;
 pub mod signature;
