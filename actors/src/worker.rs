@@ -899,7 +899,7 @@ impl Worker {
     ) -> Result<(), WorkerError> {
         self.on_supervisor(name, move |r| SupervisorMsg::InjectFault(task, kind, r))
             .await?
-            .map_err(WorkerError::BadRequest)
+            .map_err(|e| WorkerError::BadRequest(e.to_string()))
     }
 
     pub async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {
