@@ -12,6 +12,23 @@ use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, RestState, MAX_BODY};
 
+/// Why a request could not be replayed at the other worker.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("{base}: {source}")]
+    BadUrl {
+        base: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{url}: {source}")]
+    Send {
+        url: reqwest::Url,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
 /// Marks a response that must be replaced by the answer of the worker at this URL.
 #[derive(Debug, Clone)]
 pub struct ForwardTo(pub String);
@@ -83,6 +100,20 @@ fn already_forwarded(uri: &Uri) -> bool {
         .any(|kv| kv.eq_ignore_ascii_case("forward=false"))
 }
 
+/// The request's path (as received, so still percent-encoded) under `base`, which may carry a
+/// path prefix of its own, with the request's query and `forward=false`.
+fn forward_url(base: &str, uri: &Uri) -> Result<reqwest::Url, url::ParseError> {
+    let mut url = reqwest::Url::parse(base)?;
+    let path = format!("{}{}", url.path().trim_end_matches('/'), uri.path());
+    url.set_path(&path);
+    let query = match uri.query() {
+        Some(q) if !q.is_empty() => format!("{q}&forward=false"),
+        _ => "forward=false".to_string(),
+    };
+    url.set_query(Some(&query));
+    Ok(url)
+}
+
 async fn replay(
     client: &reqwest::Client,
     base: &str,
@@ -90,30 +121,34 @@ async fn replay(
     uri: &Uri,
     headers: &HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Response, String> {
-    let query = match uri.query() {
-        Some(q) if !q.is_empty() => format!("{q}&forward=false"),
-        _ => "forward=false".to_string(),
-    };
-    let url = format!("{}{}?{query}", base.trim_end_matches('/'), uri.path());
+) -> Result<Response, ForwardError> {
+    let url = forward_url(base, uri).map_err(|source| ForwardError::BadUrl {
+        base: base.to_string(),
+        source,
+    })?;
     tracing::debug!(%method, %url, "forwarding REST request");
-    let method =
-        reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|e| e.to_string())?;
-    let mut request = client.request(method, &url).body(body.to_vec());
+    let send = |source| ForwardError::Send {
+        url: url.clone(),
+        source,
+    };
+    // axum and reqwest share the `http` crate: its method and status types are the same.
+    let mut request = client
+        .request(method.clone(), url.clone())
+        .body(body.to_vec());
     for name in [header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT] {
         if let Some(v) = headers.get(&name).and_then(|v| v.to_str().ok()) {
             request = request.header(name.as_str(), v);
         }
     }
-    let answer = request.send().await.map_err(|e| format!("{url}: {e}"))?;
-    let status = StatusCode::from_u16(answer.status().as_u16()).map_err(|e| e.to_string())?;
+    let answer = request.send().await.map_err(send)?;
+    let status = answer.status();
     let content_type = answer
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let location = answer.headers().get(reqwest::header::LOCATION).cloned();
-    let bytes = answer.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    let bytes = answer.bytes().await.map_err(send)?;
     // The other worker's answer as it was: no body (and so no content type) on a 204 or an
     // empty answer, else its body with its content type; never a made-up one.
     let mut response = Response::new(Body::from(bytes.clone()));
@@ -127,4 +162,32 @@ async fn replay(
         response.headers_mut().insert(header::LOCATION, l);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forwarded_url_keeps_the_path_as_received_and_adds_forward_false() {
+        let uri: Uri = "/connectors/a%20b%2Fc/config?expand=status"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            forward_url("http://leader:8083", &uri).unwrap().as_str(),
+            "http://leader:8083/connectors/a%20b%2Fc/config?expand=status&forward=false"
+        );
+        // A base with a path prefix (a proxy) and a trailing slash; no query.
+        let uri: Uri = "/connectors".parse().unwrap();
+        assert_eq!(
+            forward_url("https://proxy/connect/", &uri)
+                .unwrap()
+                .as_str(),
+            "https://proxy/connect/connectors?forward=false"
+        );
+        assert!(matches!(
+            forward_url("not a url", &uri),
+            Err(url::ParseError::RelativeUrlWithoutBase)
+        ));
+    }
 }
