@@ -1,10 +1,13 @@
 //! The embedded broker: librdkafka's mock cluster, hosted on a thread of its own because its
 //! handle is `!Send`. It speaks the Kafka protocol on 127.0.0.1 with a kernel-chosen port.
 //!
-//! Its limits (measured, see DEVELOPERS.md) are logged once at start so nobody mistakes it for a
-//! real broker: data lives in memory only, each partition keeps only its last 5 MB or 100,000
-//! messages, transactions write no markers, and it has no CreateTopics API (topics are created
-//! here through the mock's own API).
+//! Its limits (measured against librdkafka's mock) are logged once at start so nobody mistakes
+//! it for a real broker: data lives in memory only, each partition keeps only its last 5 MB or
+//! 100,000 messages, transactions write no markers, and it has no CreateTopics API (topics are
+//! created here through the mock's own API).
+//!
+//! Errors keep the mock's `KafkaError`, so callers tell what happened by its code
+//! ([`EmbeddedBrokerError::code`]), never by its text.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
