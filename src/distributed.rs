@@ -34,7 +34,7 @@ pub enum DistributedError {
     Worker {
         file: PathBuf,
         #[source]
-        source: WorkerStartError,
+        source: Box<WorkerStartError>,
     },
     #[error(transparent)]
     Broker(#[from] EmbeddedBrokerError),
@@ -77,7 +77,7 @@ pub enum StoresError {
     Open {
         key: &'static str,
         #[source]
-        source: kconnect_actors::storage::kafka::KafkaLogError,
+        source: Box<kconnect_actors::storage::kafka::KafkaLogError>,
     },
 }
 
@@ -110,7 +110,7 @@ impl DistributedWorkerConfig {
     pub fn from_props(file: &Path, props: Props) -> Result<Self, DistributedError> {
         let error = |source: kconnect_connectors::ConnectError| DistributedError::Worker {
             file: file.to_path_buf(),
-            source: source.into(),
+            source: Box::new(source.into()),
         };
         // The worker config first: it resolves the file's `${provider:…}` variables, which
         // the distributed keys may use too.
@@ -316,7 +316,7 @@ impl Distributed {
         let file = config.file.clone();
         let error = |source: WorkerStartError| DistributedError::Worker {
             file: file.clone(),
-            source,
+            source: Box::new(source),
         };
         let wc = config.worker;
         let cc = config.cluster;
@@ -405,7 +405,7 @@ impl Distributed {
         let (commands, command_rx) = tokio::sync::mpsc::unbounded_channel();
         let group: Arc<dyn GroupControl> = Arc::new(member::Commands(commands.clone()));
         let (actor, _) = Actor::spawn(
-            None,
+            Some(kconnect_actors::actor_names::herder(&worker_id)),
             HerderActor,
             HerderArgs {
                 worker: worker.clone(),
@@ -560,19 +560,19 @@ fn open_stores(
     })
     .map_err(|source| StoresError::Open {
         key: kconnect_actors::distributed::config::CONFIG_TOPIC,
-        source,
+        source: Box::new(source),
     })?;
     let offsets = KafkaOffsetStore::start(log(&cc.offset_topic, "offsets")).map_err(|source| {
         StoresError::Open {
             key: kconnect_actors::distributed::config::OFFSET_TOPIC,
-            source,
+            source: Box::new(source),
         }
     })?;
     let statuses =
         KafkaStatusStore::start(log(&cc.status_topic, "statuses")).map_err(|source| {
             StoresError::Open {
                 key: kconnect_actors::distributed::config::STATUS_TOPIC,
-                source,
+                source: Box::new(source),
             }
         })?;
     Ok((Arc::new(configs), Arc::new(offsets), Arc::new(statuses), rx))

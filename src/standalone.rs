@@ -36,13 +36,13 @@ pub enum StartError {
     Worker {
         file: PathBuf,
         #[source]
-        source: WorkerStartError,
+        source: Box<WorkerStartError>,
     },
     #[error("connector config {file}: {source}")]
     Connector {
         file: PathBuf,
         #[source]
-        source: kconnect_actors::WorkerError,
+        source: Box<kconnect_actors::WorkerError>,
     },
     #[error("connector config {file}: a connector named {name} is already defined in {first}")]
     DuplicateName {
@@ -104,12 +104,12 @@ impl StandaloneConfig {
         let wfile = worker_file.to_path_buf();
         let worker = WorkerConfig::parse(props).map_err(|e| StartError::Worker {
             file: wfile.clone(),
-            source: e.into(),
+            source: Box::new(e.into()),
         })?;
         if worker.offset_file.is_none() {
             return Err(StartError::Worker {
                 file: wfile,
-                source: WorkerStartError::NoOffsetFile,
+                source: Box::new(WorkerStartError::NoOffsetFile),
             });
         }
         let mut connectors = Vec::new();
@@ -187,7 +187,7 @@ impl Standalone {
         let wc = config.worker;
         let worker_error = |source: WorkerStartError| StartError::Worker {
             file: config.worker_file.clone(),
-            source,
+            source: Box::new(source),
         };
         let (listener, rest_addr, worker_id) = rest::bind_worker(&wc)
             .await
@@ -219,7 +219,7 @@ impl Standalone {
                 worker.shutdown().await;
                 return Err(StartError::Connector {
                     file: connector.path,
-                    source: e,
+                    source: Box::new(e),
                 });
             }
         }

@@ -14,6 +14,7 @@
 //! the `WorkerActor` which share of each connector to run. `herder.rs` is what REST asks of a
 //! worker in either mode.
 
+pub mod actor_names;
 pub mod broker_health;
 pub mod cluster;
 pub mod config;

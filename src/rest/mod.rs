@@ -191,8 +191,9 @@ pub fn router(state: RestState) -> axum::Router {
         .with_state(state)
 }
 
-/// `GET /admin/worker` (kconnect's own): what runs in this worker process, with task actor ids
-/// (a task that restarted has a new one), and in distributed mode its place in the group.
+/// `GET /admin/worker` (kconnect's own): what runs in this worker process, with each task's
+/// actor id and name (a task that restarted has a new one of each), and in distributed mode its
+/// place in the group.
 async fn local_work(
     axum::extract::State(s): axum::extract::State<RestState>,
 ) -> Json<serde_json::Value> {
@@ -205,9 +206,9 @@ async fn local_work(
     let tasks: Vec<serde_json::Value> = work
         .iter()
         .flat_map(|w| {
-            w.tasks.iter().map(
-                move |(id, actor)| json!({"connector": w.connector, "task": id, "actor": actor}),
-            )
+            w.tasks.iter().map(move |t| {
+                json!({"connector": w.connector, "task": t.task, "actor": t.id, "name": t.name})
+            })
         })
         .collect();
     Json(json!({

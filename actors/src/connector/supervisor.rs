@@ -14,6 +14,7 @@ use ractor::{
 };
 
 use super::actor::{ConnectorActor, ConnectorArgs, ConnectorMsg};
+use crate::actor_names;
 use crate::config::ConnectorConfig;
 use crate::config_providers::ResolveError;
 use crate::context::WorkerContext;
@@ -66,7 +67,7 @@ pub enum SupervisorMsg {
     RestartOneTask(u32, RpcReplyPort<Result<(), TaskRequestError>>),
     /// Whether the connector instance runs here, and the tasks running here with their actor
     /// ids (a restarted task has a new id).
-    LocalWork(RpcReplyPort<(bool, Vec<(u32, String)>)>),
+    LocalWork(RpcReplyPort<(bool, Vec<crate::worker::TaskActor>)>),
     /// Makes a running task fail now; `Err` if it is not running.
     InjectFault(
         u32,
@@ -334,9 +335,11 @@ impl Actor for ConnectorSupervisor {
                     .tasks
                     .iter()
                     .filter_map(|(id, t)| {
-                        t.actor
-                            .as_ref()
-                            .map(|a| (*id, a.cell().get_id().to_string()))
+                        t.actor.as_ref().map(|a| crate::worker::TaskActor {
+                            task: *id,
+                            id: a.cell().get_id().to_string(),
+                            name: a.cell().get_name(),
+                        })
                     })
                     .collect();
                 let _ = reply.send((state.connector.is_some(), tasks));
@@ -655,7 +658,8 @@ async fn start_connector(myself: &ActorRef<SupervisorMsg>, state: &mut Superviso
         restarts: state.connector_tracker.total_restarts,
         paused: state.target == TargetState::Paused,
     };
-    match Actor::spawn_linked(None, ConnectorActor, args, myself.get_cell()).await {
+    let name = actor_names::connector(&state.args.worker.worker_id, &state.args.config.name);
+    match Actor::spawn_linked(Some(name), ConnectorActor, args, myself.get_cell()).await {
         Ok((c, _)) => {
             state.children.insert(c.get_id(), Child::Connector);
             state.connector = Some(c);
@@ -738,6 +742,8 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
         paused: state.target == TargetState::Paused,
     };
     let cell = myself.get_cell();
+    let (worker_id, connector_name) = (&state.args.worker.worker_id, &state.args.config.name);
+    let task_name = actor_names::task(worker_id, connector_name, id);
     let started = match state.args.plugin.kind {
         ConnectorKind::Source => {
             let (runs, runs_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -745,7 +751,15 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
                 delivery: Arc::default(),
                 runs,
             };
-            match Actor::spawn_linked(None, SourceTaskActor, (args, links), cell.clone()).await {
+            let committer_name = actor_names::committer(worker_id, connector_name, id);
+            match Actor::spawn_linked(
+                Some(task_name),
+                SourceTaskActor,
+                (args, links),
+                cell.clone(),
+            )
+            .await
+            {
                 Ok((task, _)) => {
                     let cargs = CommitterArgs {
                         worker,
@@ -754,7 +768,9 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
                         runs: runs_rx,
                         task: Some(task.clone()),
                     };
-                    match Actor::spawn_linked(None, OffsetCommitter, cargs, cell).await {
+                    match Actor::spawn_linked(Some(committer_name), OffsetCommitter, cargs, cell)
+                        .await
+                    {
                         Ok((committer, _)) => {
                             state
                                 .children
@@ -771,7 +787,7 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
                 Err(e) => Err(e.to_string()),
             }
         }
-        ConnectorKind::Sink => Actor::spawn_linked(None, SinkTaskActor, args, cell)
+        ConnectorKind::Sink => Actor::spawn_linked(Some(task_name), SinkTaskActor, args, cell)
             .await
             .map(|(t, _)| TaskRef::Sink(t))
             .map_err(|e| e.to_string()),
