@@ -209,14 +209,12 @@ async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> 
     Ok(created(&name, info_of(&s, &name).await?))
 }
 
-/// `/connectors/{name}`, the name percent-encoded as one path segment (`/` included) by the
-/// `url` crate, as every URL kconnect builds.
+/// `/connectors/{name}`, the name percent-encoded as one path segment ([`super::paths`]).
 fn connector_path(name: &str) -> String {
-    let mut url = reqwest::Url::parse("http://localhost/connectors").expect("a valid base URL");
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.push(name);
-    }
-    url.path().to_string()
+    super::paths::under("http://localhost", &["connectors", name])
+        .expect("an http base URL takes path segments")
+        .path()
+        .to_string()
 }
 
 /// 201 with the connector's info and, as Connect, where it now is in `Location`.
