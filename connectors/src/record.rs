@@ -17,23 +17,26 @@ pub type OffsetMap = Map<String, Json>;
 /// so that two maps that differ only in key order are one partition. Every place that indexes
 /// partitions (the offset stores, the runtime's in-flight offsets) uses this one form.
 pub fn canonical_partition_key(map: &OffsetMap) -> String {
+    // A map of JSON values always serializes (keys are strings).
+    serde_json::to_string(&sorted_keys(map)).unwrap_or_default()
+}
+
+/// A copy of `map` with object keys sorted at every level (array order is kept): the form
+/// [`canonical_partition_key`] serializes, and the offset file writes.
+pub fn sorted_keys(map: &OffsetMap) -> OffsetMap {
     fn sorted(value: &Json) -> Json {
         match value {
-            Json::Object(m) => Json::Object(sorted_map(m)),
+            Json::Object(m) => Json::Object(sorted_keys(m)),
             Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
             other => other.clone(),
         }
     }
-    fn sorted_map(m: &OffsetMap) -> OffsetMap {
-        let mut entries: Vec<_> = m.iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        entries
-            .into_iter()
-            .map(|(k, v)| (k.clone(), sorted(v)))
-            .collect()
-    }
-    // A map of JSON values always serializes (keys are strings).
-    serde_json::to_string(&sorted_map(map)).unwrap_or_default()
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.clone(), sorted(v)))
+        .collect()
 }
 
 /// A topic name shared by every record of a [`SourceBatch`]: cloning it clones an `Arc`, and

@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kconnect_connectors::api::OffsetStorageReader;
-use kconnect_connectors::record::{canonical_partition_key, OffsetMap};
+use kconnect_connectors::record::{canonical_partition_key, sorted_keys, OffsetMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -169,11 +169,11 @@ impl FileOffsetStore {
         for (connector, entries) in writes {
             let partitions = next.entry(connector.clone()).or_default();
             for (partition, offset) in entries {
-                let partition = sorted_map(&partition);
+                let partition = sorted_keys(&partition);
                 let key = canonical_partition_key(&partition);
                 match offset {
                     Some(offset) => {
-                        partitions.insert(key, (partition, sorted_map(&offset)));
+                        partitions.insert(key, (partition, sorted_keys(&offset)));
                     }
                     None => {
                         partitions.remove(&key);
@@ -272,12 +272,12 @@ fn parse(bytes: &[u8]) -> Result<Offsets, Corrupt> {
     let file: FileIn = serde_json::from_slice(bytes)?;
     let mut offsets = Offsets::new();
     for entry in file.offsets {
-        let partition = sorted_map(&entry.partition);
+        let partition = sorted_keys(&entry.partition);
         let key = canonical_partition_key(&partition);
         let previous = offsets
             .entry(entry.connector.clone())
             .or_default()
-            .insert(key.clone(), (partition, sorted_map(&entry.offset)));
+            .insert(key.clone(), (partition, sorted_keys(&entry.offset)));
         if previous.is_some() {
             return Err(Corrupt::DuplicatePartition {
                 connector: entry.connector,
@@ -364,24 +364,6 @@ fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    }
-}
-
-/// A copy of `map` with object keys sorted at every level.
-fn sorted_map(map: &OffsetMap) -> OffsetMap {
-    let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries
-        .into_iter()
-        .map(|(k, v)| (k.clone(), sorted_value(v)))
-        .collect()
-}
-
-fn sorted_value(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(sorted_map(map)),
-        Value::Array(items) => Value::Array(items.iter().map(sorted_value).collect()),
-        other => other.clone(),
     }
 }
 
