@@ -80,12 +80,12 @@ pub async fn forwarding(State(state): State<RestState>, request: Request, next: 
     }
 }
 
-/// Whether reading failed on the size limit (http-body-util's `LengthLimitError`, known by its
-/// text so as not to depend on that crate for one type).
+/// Whether reading failed on the size limit: http-body-util's `LengthLimitError` somewhere in
+/// the chain, told by its type.
 fn is_length_limit(e: &axum::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if s.to_string().contains("length limit exceeded") {
+        if s.is::<http_body_util::LengthLimitError>() {
             return true;
         }
         source = s.source();
@@ -167,6 +167,20 @@ async fn replay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_told_by_its_error_type() {
+        let over = axum::body::to_bytes(Body::from(vec![b'x'; 17]), 16)
+            .await
+            .unwrap_err();
+        assert!(is_length_limit(&over), "{over:?}");
+        // A body that fails for another reason is not taken for one too long.
+        let broken = Body::from_stream(futures::stream::iter([Err::<axum::body::Bytes, _>(
+            std::io::Error::other("length limit exceeded (a lookalike message)"),
+        )]));
+        let other = axum::body::to_bytes(broken, 16).await.unwrap_err();
+        assert!(!is_length_limit(&other), "{other:?}");
+    }
 
     #[test]
     fn a_forwarded_url_keeps_the_path_as_received_and_adds_forward_false() {
