@@ -25,6 +25,7 @@ pub mod distributed;
 pub mod herder;
 pub mod metrics;
 pub mod offsets;
+pub mod rest_url;
 pub mod restart;
 pub mod status;
 pub mod storage;

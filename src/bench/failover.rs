@@ -136,7 +136,7 @@ pub(super) async fn poll_status(
     timeout: Duration,
     done: impl Fn(&Placement) -> bool,
 ) -> anyhow::Result<Placement> {
-    let url = crate::rest::paths::under(base, &["connectors", connector, "status"])?;
+    let url = kconnect_actors::rest_url::under(base, &["connectors", connector, "status"])?;
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
     loop {

@@ -234,7 +234,7 @@ pub(crate) async fn wait_tasks_running(
     tasks: usize,
     log: &dyn Fn() -> String,
 ) -> anyhow::Result<()> {
-    let url = crate::rest::paths::under(base, &["connectors", connector, "status"])?;
+    let url = kconnect_actors::rest_url::under(base, &["connectors", connector, "status"])?;
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut last = String::new();
     loop {

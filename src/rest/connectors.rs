@@ -209,9 +209,10 @@ async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> 
     Ok(created(&name, info_of(&s, &name).await?))
 }
 
-/// `/connectors/{name}`, the name percent-encoded as one path segment ([`super::paths`]).
+/// `/connectors/{name}`, the name percent-encoded as one path segment
+/// ([`kconnect_actors::rest_url`]).
 fn connector_path(name: &str) -> String {
-    super::paths::under("http://localhost", &["connectors", name])
+    kconnect_actors::rest_url::under("http://localhost", &["connectors", name])
         .expect("an http base URL takes path segments")
         .path()
         .to_string()

@@ -9,7 +9,6 @@ mod errors;
 mod faults;
 pub mod forward;
 pub mod loggers;
-pub mod paths;
 mod plugins;
 pub mod security;
 

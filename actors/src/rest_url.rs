@@ -1,6 +1,7 @@
-//! REST URLs built from path segments, one way everywhere: each segment is percent-encoded by the
-//! `url` crate (`/` included, so a connector name is always one segment), and a path `base`
-//! carries (a worker behind a proxy at `/connect`) is kept.
+//! REST URLs built from path segments, one way everywhere (the REST API's `Location`, the
+//! benchmarks, workers calling each other): each segment is percent-encoded by the `url` crate
+//! (`/` included, so a connector name is always one segment), and a path `base` carries (a
+//! worker behind a proxy at `/connect`) is kept.
 
 use reqwest::Url;
 
