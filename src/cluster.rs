@@ -53,19 +53,42 @@ pub struct WorkerProcess {
     pub rest_url: String,
 }
 
+/// Why a worker process did not come up.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("cannot start {}: {source}", exe.display())]
+    Start {
+        exe: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no stdout")]
+    NoStdout,
+    #[error("{0}")]
+    Wait(#[source] std::io::Error),
+    #[error("worker with config {} exited before listening ({status})", config.display())]
+    Exited {
+        config: PathBuf,
+        status: std::process::ExitStatus,
+    },
+}
+
 /// Starts `kconnect distributed CONFIG` and waits for the REST URL it prints.
 pub fn spawn_worker(
     exe: &std::path::Path,
     config: &std::path::Path,
-) -> Result<WorkerProcess, String> {
+) -> Result<WorkerProcess, SpawnError> {
     let mut child = Command::new(exe)
         .arg("distributed")
         .arg(config)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-    let stdout: ChildStdout = child.stdout.take().ok_or("no stdout")?;
+        .map_err(|source| SpawnError::Start {
+            exe: exe.to_path_buf(),
+            source,
+        })?;
+    let stdout: ChildStdout = child.stdout.take().ok_or(SpawnError::NoStdout)?;
     let mut lines = BufReader::new(stdout).lines();
     match lines.next() {
         Some(Ok(url)) => {
@@ -78,11 +101,11 @@ pub fn spawn_worker(
             })
         }
         _ => {
-            let status = child.wait().map_err(|e| e.to_string())?;
-            Err(format!(
-                "worker with config {} exited before listening ({status})",
-                config.display()
-            ))
+            let status = child.wait().map_err(SpawnError::Wait)?;
+            Err(SpawnError::Exited {
+                config: config.to_path_buf(),
+                status,
+            })
         }
     }
 }
@@ -158,7 +181,7 @@ pub async fn run(args: ClusterArgs, shutdown: impl std::future::Future<Output = 
             }
             Err(e) => {
                 workers.iter_mut().for_each(stop_worker);
-                return fail(e);
+                return fail(e.to_string());
             }
         }
     }

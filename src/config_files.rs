@@ -29,6 +29,28 @@ use config::{FileFormat, Format, Map, Value, ValueKind};
 use kconnect_actors::TargetState;
 use kconnect_connectors::api::Props;
 
+/// What is wrong inside a config file.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The `.properties` reader's description, with its line when it has one.
+    #[error("{}{description}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Properties {
+        line: Option<usize>,
+        description: String,
+    },
+    #[error("line {0}: not valid UTF-8")]
+    NotUtf8(usize),
+    /// The TOML, YAML or JSON parser's message (it names the line and column).
+    #[error("{}", .0.to_string().trim_end())]
+    Format(Box<dyn std::error::Error + Send + Sync>),
+    #[error("key {0}: expected a string")]
+    NotAString(String),
+    #[error("key {0}: a list may only hold strings, numbers and booleans")]
+    NotAScalarList(String),
+    #[error("key {0} is defined more than once")]
+    Duplicate(String),
+}
+
 /// A config file could not be loaded. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigFileError {
@@ -40,9 +62,13 @@ pub enum ConfigFileError {
         #[source]
         source: io::Error,
     },
-    /// `message` carries the line (and column) when the parser reports it.
-    #[error("cannot parse config file {}: {message}", .path.display())]
-    Parse { path: PathBuf, message: String },
+    /// `why` carries the line (and column) when the parser reports it.
+    #[error("cannot parse config file {}: {why}", .path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        why: ParseError,
+    },
     /// A `{"name", "config"}` connector file whose two names disagree: which one was meant is
     /// anyone's guess, so neither is used (Connect refuses it too).
     #[error(
@@ -172,7 +198,7 @@ fn top_level_text(
             .map(Some)
             .ok_or_else(|| ConfigFileError::Parse {
                 path: path.to_path_buf(),
-                message: format!("key {key}: expected a string"),
+                why: ParseError::NotAString(key.to_string()),
             }),
     }
 }
@@ -198,9 +224,9 @@ fn parse_file(path: &Path) -> Result<Parsed, ConfigFileError> {
             }
         }
     })?;
-    let parse_error = |message: String| ConfigFileError::Parse {
+    let parse_error = |why: ParseError| ConfigFileError::Parse {
         path: path.to_path_buf(),
-        message,
+        why,
     };
     let extension = path
         .extension()
@@ -221,26 +247,26 @@ fn parse_file(path: &Path) -> Result<Parsed, ConfigFileError> {
             .iter()
             .filter(|&&b| b == b'\n')
             .count();
-        parse_error(format!("line {line}: not valid UTF-8"))
+        parse_error(ParseError::NotUtf8(line))
     })?;
     // No URI: the error already names the file, and the parsers would repeat it.
     Format::parse(&format, None, text)
         .map(Parsed::Table)
-        .map_err(|e| parse_error(e.to_string().trim_end().to_string()))
+        .map_err(|e| parse_error(ParseError::Format(e)))
 }
 
 fn flatten_table(path: &Path, table: Map<String, Value>) -> Result<Props, ConfigFileError> {
     let mut props = Props::new();
     for (key, value) in table {
-        flatten(&key, value, &mut props).map_err(|message| ConfigFileError::Parse {
+        flatten(&key, value, &mut props).map_err(|why| ConfigFileError::Parse {
             path: path.to_path_buf(),
-            message,
+            why,
         })?;
     }
     Ok(props)
 }
 
-fn parse_properties(bytes: &[u8]) -> Result<Props, String> {
+fn parse_properties(bytes: &[u8]) -> Result<Props, ParseError> {
     let encoding = if std::str::from_utf8(bytes).is_ok() {
         encoding_rs::UTF_8
     } else {
@@ -258,15 +284,15 @@ fn parse_properties(bytes: &[u8]) -> Result<Props, String> {
                 Some(cause) => format!("{description}: {cause}"),
                 None => description,
             };
-            match e.line_number() {
-                Some(line) => format!("line {line}: {description}"),
-                None => description,
+            ParseError::Properties {
+                line: e.line_number(),
+                description,
             }
         })?;
     Ok(props)
 }
 
-fn flatten(key: &str, value: Value, props: &mut Props) -> Result<(), String> {
+fn flatten(key: &str, value: Value, props: &mut Props) -> Result<(), ParseError> {
     let text = match value.kind {
         ValueKind::Table(table) => {
             for (child, value) in table {
@@ -277,16 +303,16 @@ fn flatten(key: &str, value: Value, props: &mut Props) -> Result<(), String> {
         ValueKind::Array(items) => {
             let mut parts = Vec::with_capacity(items.len());
             for item in items {
-                parts.push(scalar(item.kind).ok_or_else(|| {
-                    format!("key {key}: a list may only hold strings, numbers and booleans")
-                })?);
+                parts.push(
+                    scalar(item.kind).ok_or_else(|| ParseError::NotAScalarList(key.to_string()))?,
+                );
             }
             parts.join(",")
         }
         kind => scalar(kind).expect("tables and arrays are handled above"),
     };
     match props.entry(key.to_string()) {
-        Entry::Occupied(_) => Err(format!("key {key} is defined more than once")),
+        Entry::Occupied(_) => Err(ParseError::Duplicate(key.to_string())),
         Entry::Vacant(slot) => {
             slot.insert(text);
             Ok(())
@@ -778,7 +804,12 @@ config:
             "twice.yaml",
             "key.converter: a\nkey:\n  converter: b\n",
         );
-        let err = load_props(&path).unwrap_err().to_string();
+        let err = load_props(&path).unwrap_err();
+        assert!(
+            matches!(&err, ConfigFileError::Parse { why: ParseError::Duplicate(k), .. } if k == "key.converter"),
+            "{err:?}"
+        );
+        let err = err.to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(
             err.contains("key.converter is defined more than once"),

@@ -30,10 +30,55 @@ use crate::rest::{self, LogControl, RestState};
 pub enum DistributedError {
     #[error(transparent)]
     File(#[from] ConfigFileError),
-    #[error("worker config {file}: {message}")]
-    Worker { file: PathBuf, message: String },
+    #[error("worker config {file}: {source}")]
+    Worker {
+        file: PathBuf,
+        #[source]
+        source: Box<WorkerStartError>,
+    },
     #[error(transparent)]
     Broker(#[from] EmbeddedBrokerError),
+}
+
+/// Why a distributed worker could not start, under [`DistributedError::Worker`].
+#[derive(Debug, Error)]
+pub enum WorkerStartError {
+    #[error(transparent)]
+    Config(#[from] kconnect_connectors::ConnectError),
+    #[error(transparent)]
+    Rest(#[from] rest::BindError),
+    #[error(transparent)]
+    Credentials(#[from] kconnect_actors::cluster::probe::CredentialsError),
+    #[error(transparent)]
+    CredentialsFile(#[from] rest::security::CredentialsError),
+    #[error(transparent)]
+    Stores(#[from] StoresError),
+    #[error(transparent)]
+    Worker(#[from] kconnect_actors::WorkerError),
+    #[error(transparent)]
+    Spawn(#[from] ractor::SpawnErr),
+    #[error(transparent)]
+    Join(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Thread(#[from] std::io::Error),
+    /// The group membership or the workers' REST client refused the config; their builders
+    /// answer with Connect's message as text.
+    #[error("{0}")]
+    Cluster(String),
+}
+
+/// The internal topics could not be created or read.
+#[derive(Debug, Error)]
+pub enum StoresError {
+    #[error(transparent)]
+    Topics(#[from] InternalTopicError),
+    /// `key` names the worker setting of the topic (`config.storage.topic`, …).
+    #[error("{key}: {source}")]
+    Open {
+        key: &'static str,
+        #[source]
+        source: Box<kconnect_actors::storage::kafka::KafkaLogError>,
+    },
 }
 
 /// A worker config file, loaded and checked.
@@ -63,14 +108,14 @@ impl DistributedWorkerConfig {
     }
 
     pub fn from_props(file: &Path, props: Props) -> Result<Self, DistributedError> {
-        let error = |message: String| DistributedError::Worker {
+        let error = |source: kconnect_connectors::ConnectError| DistributedError::Worker {
             file: file.to_path_buf(),
-            message,
+            source: Box::new(source.into()),
         };
         // The worker config first: it resolves the file's `${provider:…}` variables, which
         // the distributed keys may use too.
-        let worker = WorkerConfig::parse(props).map_err(|e| error(e.to_string()))?;
-        let cluster = DistributedConfig::parse(&worker.props).map_err(|e| error(e.to_string()))?;
+        let worker = WorkerConfig::parse(props).map_err(error)?;
+        let cluster = DistributedConfig::parse(&worker.props).map_err(error)?;
         Ok(DistributedWorkerConfig {
             file: file.to_path_buf(),
             worker,
@@ -107,11 +152,10 @@ fn create_internal_topics(
     cluster: &DistributedConfig,
     broker: Option<&EmbeddedBroker>,
     client: &[(String, String)],
-) -> Result<(), String> {
+) -> Result<(), InternalTopicError> {
     if let Some(b) = broker {
         for (topic, partitions, _) in cluster.internal_topics() {
-            b.ensure_topic(topic, partitions)
-                .map_err(|e| e.to_string())?;
+            b.ensure_topic(topic, partitions)?;
         }
         return Ok(());
     }
@@ -122,10 +166,10 @@ fn create_internal_topics(
     }
     // Only missing topics are created: a broker without CreateTopics (a `kconnect broker`
     // elsewhere) would otherwise keep the request waiting until it times out.
-    let probe: BaseConsumer = cc.create().map_err(|e| e.to_string())?;
+    let probe: BaseConsumer = cc.create().map_err(InternalTopicError::Client)?;
     let metadata = probe
         .fetch_metadata(None, Duration::from_secs(30))
-        .map_err(|e| format!("cannot read the cluster's metadata: {e}"))?;
+        .map_err(InternalTopicError::Metadata)?;
     let existing: std::collections::BTreeSet<String> = metadata
         .topics()
         .iter()
@@ -139,7 +183,7 @@ fn create_internal_topics(
         .map(|(t, p, r)| (t.to_string(), *p, *r))
         .collect();
     if !topics.is_empty() {
-        create_topics(&cc, &topics).map_err(|e| e.to_string())?;
+        create_topics(&cc, &topics)?;
     }
     // A topic another worker created a moment ago may have no partition leader yet; reading it
     // then fails the stores (NOT_LEADER_FOR_PARTITION), so wait for every leader first.
@@ -148,12 +192,18 @@ fn create_internal_topics(
         .iter()
         .map(|(t, _, _)| *t)
         .collect();
-    wait_for_leaders(&probe, &names, Duration::from_secs(30)).map_err(|e| e.to_string())
+    wait_for_leaders(&probe, &names, Duration::from_secs(30))
 }
 
 /// The internal topics did not become usable.
 #[derive(Debug, Error)]
-enum InternalTopicError {
+pub enum InternalTopicError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedBrokerError),
+    #[error(transparent)]
+    Client(rdkafka::error::KafkaError),
+    #[error("cannot read the cluster's metadata: {0}")]
+    Metadata(rdkafka::error::KafkaError),
     #[error("topic {topic} has a partition without a leader after {waited:?} ({state})")]
     NoLeader {
         topic: String,
@@ -264,13 +314,14 @@ impl Distributed {
         // Before any work is assigned: tasks take their metric handles at start.
         let metrics = crate::metrics::prometheus();
         let file = config.file.clone();
-        let error = |message: String| DistributedError::Worker {
+        let error = |source: WorkerStartError| DistributedError::Worker {
             file: file.clone(),
-            message,
+            source: Box::new(source),
         };
         let wc = config.worker;
         let cc = config.cluster;
-        let (listener, rest_addr, worker_id) = rest::bind_worker(&wc).await.map_err(&error)?;
+        let (listener, rest_addr, worker_id) =
+            rest::bind_worker(&wc).await.map_err(|e| error(e.into()))?;
         let scheme = if listener.is_https() { "https" } else { "http" };
         let rest_url = format!("{scheme}://{worker_id}");
 
@@ -289,7 +340,7 @@ impl Distributed {
             // "broker transport failure"; this names the setting at once.
             kconnect_actors::cluster::probe::check_worker_credentials(&wc.props, &bootstrap)
                 .await
-                .map_err(|e| error(e.to_string()))?;
+                .map_err(|e| error(e.into()))?;
         }
 
         // Everything below blocks on Kafka: off the async threads.
@@ -302,8 +353,8 @@ impl Distributed {
                 open_stores(&cc, broker.as_deref(), &client, &worker_id)
             })
             .await
-            .map_err(|e| error(e.to_string()))?
-            .map_err(error)?
+            .map_err(|e| error(e.into()))?
+            .map_err(|e| error(e.into()))?
         };
         let (configs, offsets, statuses, updates) = stores;
 
@@ -327,7 +378,7 @@ impl Distributed {
             config: wc,
         };
         let plugins = ctx.plugins.clone();
-        let worker = Worker::start(ctx).await.map_err(|e| error(e.to_string()))?;
+        let worker = Worker::start(ctx).await.map_err(|e| error(e.into()))?;
         let view = Arc::new(ClusterView {
             configs,
             statuses,
@@ -346,14 +397,14 @@ impl Distributed {
             .get(rest::security::CREDENTIALS_FILE)
         {
             Some(f) => rest::security::Credentials::load(Path::new(f))
-                .map_err(&error)?
+                .map_err(|e| error(e.into()))?
                 .worker_authorization(),
             None => None,
         };
         let (commands, command_rx) = tokio::sync::mpsc::unbounded_channel();
         let group: Arc<dyn GroupControl> = Arc::new(member::Commands(commands.clone()));
         let (actor, _) = Actor::spawn(
-            None,
+            Some(kconnect_actors::actor_names::herder(&worker_id)),
             HerderActor,
             HerderArgs {
                 worker: worker.clone(),
@@ -363,7 +414,7 @@ impl Distributed {
             },
         )
         .await
-        .map_err(|e| error(e.to_string()))?;
+        .map_err(|e| error(e.into()))?;
         let _ = herder_ref.set(actor.clone());
         // Config changes read from now on go to the herder; cluster-wide log levels are
         // applied here (they concern the process, not its connectors).
@@ -390,11 +441,11 @@ impl Distributed {
                         }
                     }
                 })
-                .map_err(|e| error(e.to_string()))?;
+                .map_err(|e| error(e.into()))?;
         }
         let group_config =
             member::group_config(&cc, &bootstrap, &worker_id, &worker.context().config.props)
-                .map_err(error)?;
+                .map_err(|e| error(WorkerStartError::Cluster(e)))?;
         let member = member::start(
             group_config,
             &cc,
@@ -425,7 +476,7 @@ impl Distributed {
                     &herder.worker.context().config.props,
                     None,
                 )
-                .map_err(&error)?,
+                .map_err(|e| error(WorkerStartError::Cluster(e)))?,
             ),
         };
         let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -470,7 +521,7 @@ fn open_stores(
     broker: Option<&EmbeddedBroker>,
     client: &[(String, String)],
     worker_id: &str,
-) -> Result<Stores, String> {
+) -> Result<Stores, StoresError> {
     create_internal_topics(cc, broker, client)?;
     let log = |topic: &str, role: &str| {
         KafkaLogConfig::new(topic, "")
@@ -481,24 +532,23 @@ fn open_stores(
     let configs = KafkaConfigStore::start(log(&cc.config_topic, "configs"), move |u| {
         let _ = tx.send(u.clone());
     })
-    .map_err(|e| {
-        format!(
-            "{}: {e}",
-            kconnect_actors::distributed::config::CONFIG_TOPIC
-        )
+    .map_err(|source| StoresError::Open {
+        key: kconnect_actors::distributed::config::CONFIG_TOPIC,
+        source: Box::new(source),
     })?;
-    let offsets = KafkaOffsetStore::start(log(&cc.offset_topic, "offsets")).map_err(|e| {
-        format!(
-            "{}: {e}",
-            kconnect_actors::distributed::config::OFFSET_TOPIC
-        )
+    let offsets = KafkaOffsetStore::start(log(&cc.offset_topic, "offsets")).map_err(|source| {
+        StoresError::Open {
+            key: kconnect_actors::distributed::config::OFFSET_TOPIC,
+            source: Box::new(source),
+        }
     })?;
-    let statuses = KafkaStatusStore::start(log(&cc.status_topic, "statuses")).map_err(|e| {
-        format!(
-            "{}: {e}",
-            kconnect_actors::distributed::config::STATUS_TOPIC
-        )
-    })?;
+    let statuses =
+        KafkaStatusStore::start(log(&cc.status_topic, "statuses")).map_err(|source| {
+            StoresError::Open {
+                key: kconnect_actors::distributed::config::STATUS_TOPIC,
+                source: Box::new(source),
+            }
+        })?;
     Ok((Arc::new(configs), Arc::new(offsets), Arc::new(statuses), rx))
 }
 

@@ -1,14 +1,18 @@
 //! The embedded broker: librdkafka's mock cluster, hosted on a thread of its own because its
 //! handle is `!Send`. It speaks the Kafka protocol on 127.0.0.1 with a kernel-chosen port.
 //!
-//! Its limits (measured, see DEVELOPERS.md) are logged once at start so nobody mistakes it for a
-//! real broker: data lives in memory only, each partition keeps only its last 5 MB or 100,000
-//! messages, transactions write no markers, and it has no CreateTopics API (topics are created
-//! here through the mock's own API).
+//! Its limits (measured against librdkafka's mock) are logged once at start so nobody mistakes
+//! it for a real broker: data lives in memory only, each partition keeps only its last 5 MB or
+//! 100,000 messages, transactions write no markers, and it has no CreateTopics API (topics are
+//! created here through the mock's own API).
+//!
+//! Errors keep the mock's `KafkaError`, so callers tell what happened by its code
+//! ([`EmbeddedBrokerError::code`]), never by its text.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::mocking::MockCluster;
 use thiserror::Error;
 
@@ -19,13 +23,31 @@ pub const RETAINED_MESSAGES_PER_PARTITION: usize = 100_000;
 #[derive(Debug, Error)]
 pub enum EmbeddedBrokerError {
     #[error("cannot start the embedded broker: {0}")]
-    Start(String),
-    #[error("embedded broker: cannot create topic {topic}: {reason}")]
-    CreateTopic { topic: String, reason: String },
+    Start(#[source] KafkaError),
+    #[error("cannot start the embedded broker: {0}")]
+    Thread(#[source] std::io::Error),
+    #[error("embedded broker: cannot create topic {topic}: {source}")]
+    CreateTopic {
+        topic: String,
+        #[source]
+        source: KafkaError,
+    },
     #[error("embedded broker: {0}")]
-    Command(String),
+    Command(#[source] KafkaError),
     #[error("the embedded broker thread is gone")]
     Gone,
+}
+
+impl EmbeddedBrokerError {
+    /// The mock's error code, when the mock answered with one.
+    pub fn code(&self) -> Option<RDKafkaErrorCode> {
+        match self {
+            EmbeddedBrokerError::Start(e)
+            | EmbeddedBrokerError::CreateTopic { source: e, .. }
+            | EmbeddedBrokerError::Command(e) => e.rdkafka_error_code(),
+            EmbeddedBrokerError::Thread(_) | EmbeddedBrokerError::Gone => None,
+        }
+    }
 }
 
 type Cluster = MockCluster<'static, rdkafka::producer::DefaultProducerContext>;
@@ -58,7 +80,7 @@ impl EmbeddedBroker {
                 let cluster = match MockCluster::new(1) {
                     Ok(c) => c,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(EmbeddedBrokerError::Start(e.to_string())));
+                        let _ = ready_tx.send(Err(EmbeddedBrokerError::Start(e)));
                         return;
                     }
                 };
@@ -72,7 +94,7 @@ impl EmbeddedBroker {
                     (RDKafkaApiKey::LeaveGroup, 2),
                 ] {
                     if let Err(e) = cluster.apiversion(api, Some(0), Some(max)) {
-                        let _ = ready_tx.send(Err(EmbeddedBrokerError::Start(e.to_string())));
+                        let _ = ready_tx.send(Err(EmbeddedBrokerError::Start(e)));
                         return;
                     }
                 }
@@ -87,7 +109,7 @@ impl EmbeddedBroker {
                 }
                 drop(cluster);
             })
-            .map_err(|e| EmbeddedBrokerError::Start(e.to_string()))?;
+            .map_err(EmbeddedBrokerError::Thread)?;
         let bootstrap_servers = ready_rx.recv().map_err(|_| EmbeddedBrokerError::Gone)??;
         tracing::warn!(
             bootstrap.servers = %bootstrap_servers,
@@ -114,19 +136,20 @@ impl EmbeddedBroker {
     pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), EmbeddedBrokerError> {
         let topic = topic.to_string();
         self.run(move |c| {
-            c.create_topic(&topic, partitions, 1)
-                .map_err(|e| EmbeddedBrokerError::CreateTopic {
+            c.create_topic(&topic, partitions, 1).map_err(|source| {
+                EmbeddedBrokerError::CreateTopic {
                     topic: topic.clone(),
-                    reason: e.to_string(),
-                })
+                    source,
+                }
+            })
         })
     }
 
     /// Creates the topic unless it exists already (with whatever partition count it has).
     pub fn ensure_topic(&self, topic: &str, partitions: i32) -> Result<(), EmbeddedBrokerError> {
         match self.create_topic(topic, partitions) {
-            Err(EmbeddedBrokerError::CreateTopic { reason, .. })
-                if reason.contains("TopicAlreadyExists") || reason.contains("already exists") =>
+            Err(e @ EmbeddedBrokerError::CreateTopic { .. })
+                if e.code() == Some(RDKafkaErrorCode::TopicAlreadyExists) =>
             {
                 Ok(())
             }
@@ -175,8 +198,8 @@ impl EmbeddedBroker {
     }
 }
 
-fn command_error(e: rdkafka::error::KafkaError) -> EmbeddedBrokerError {
-    EmbeddedBrokerError::Command(e.to_string())
+fn command_error(e: KafkaError) -> EmbeddedBrokerError {
+    EmbeddedBrokerError::Command(e)
 }
 
 impl Drop for EmbeddedBroker {
@@ -185,5 +208,32 @@ impl Drop for EmbeddedBroker {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creating_a_topic_twice_is_told_by_its_code_and_ensure_topic_accepts_it() {
+        let broker = EmbeddedBroker::start().unwrap();
+        broker.create_topic("t", 2).unwrap();
+        let e = broker.create_topic("t", 2).unwrap_err();
+        assert!(
+            matches!(&e, EmbeddedBrokerError::CreateTopic { topic, .. } if topic == "t"),
+            "{e:?}"
+        );
+        assert_eq!(e.code(), Some(RDKafkaErrorCode::TopicAlreadyExists));
+        broker.ensure_topic("t", 2).unwrap();
+        broker.ensure_topic("u", 1).unwrap();
+        // A failure of another kind (a name the mock's C API cannot take) is not taken for an
+        // existing topic.
+        let e = broker.ensure_topic("a\0b", 1).unwrap_err();
+        assert!(
+            matches!(&e, EmbeddedBrokerError::CreateTopic { .. }),
+            "{e:?}"
+        );
+        assert_eq!(e.code(), None);
     }
 }

@@ -32,10 +32,18 @@ use kconnect_actors::broker_health::BrokerHealth;
 pub enum StartError {
     #[error(transparent)]
     File(#[from] ConfigFileError),
-    #[error("worker config {file}: {message}")]
-    Worker { file: PathBuf, message: String },
-    #[error("connector config {file}: {message}")]
-    Connector { file: PathBuf, message: String },
+    #[error("worker config {file}: {source}")]
+    Worker {
+        file: PathBuf,
+        #[source]
+        source: Box<WorkerStartError>,
+    },
+    #[error("connector config {file}: {source}")]
+    Connector {
+        file: PathBuf,
+        #[source]
+        source: Box<kconnect_actors::WorkerError>,
+    },
     #[error("connector config {file}: a connector named {name} is already defined in {first}")]
     DuplicateName {
         file: PathBuf,
@@ -44,6 +52,25 @@ pub enum StartError {
     },
     #[error(transparent)]
     Broker(#[from] EmbeddedBrokerError),
+}
+
+/// Why the worker of a worker config could not start.
+#[derive(Debug, Error)]
+pub enum WorkerStartError {
+    #[error(transparent)]
+    Config(#[from] kconnect_connectors::ConnectError),
+    #[error(
+        "Missing required configuration \"offset.storage.file.filename\" which has no default value."
+    )]
+    NoOffsetFile,
+    #[error("offset.storage.file.filename: {0}")]
+    OffsetStore(#[from] kconnect_actors::storage::OffsetStoreError),
+    #[error(transparent)]
+    Rest(#[from] rest::BindError),
+    #[error(transparent)]
+    Credentials(#[from] kconnect_actors::cluster::probe::CredentialsError),
+    #[error(transparent)]
+    Worker(#[from] kconnect_actors::WorkerError),
 }
 
 /// A worker config file and its connector config files, loaded and checked.
@@ -77,14 +104,12 @@ impl StandaloneConfig {
         let wfile = worker_file.to_path_buf();
         let worker = WorkerConfig::parse(props).map_err(|e| StartError::Worker {
             file: wfile.clone(),
-            message: e.to_string(),
+            source: Box::new(e.into()),
         })?;
         if worker.offset_file.is_none() {
             return Err(StartError::Worker {
                 file: wfile,
-                message: "Missing required configuration \"offset.storage.file.filename\" \
-                          which has no default value."
-                    .into(),
+                source: Box::new(WorkerStartError::NoOffsetFile),
             });
         }
         let mut connectors = Vec::new();
@@ -160,12 +185,13 @@ impl Standalone {
         // Before any connector starts: its tasks take their metric handles at start.
         let metrics = crate::metrics::prometheus();
         let wc = config.worker;
-        let worker_error = |message: String| StartError::Worker {
+        let worker_error = |source: WorkerStartError| StartError::Worker {
             file: config.worker_file.clone(),
-            message,
+            source: Box::new(source),
         };
-        let (listener, rest_addr, worker_id) =
-            rest::bind_worker(&wc).await.map_err(worker_error)?;
+        let (listener, rest_addr, worker_id) = rest::bind_worker(&wc)
+            .await
+            .map_err(|e| worker_error(e.into()))?;
         let broker = if wc.uses_embedded_broker() {
             Some(Arc::new(EmbeddedBroker::start()?))
         } else {
@@ -179,7 +205,7 @@ impl Standalone {
             // A refused login would otherwise only show as clients retrying for ever.
             kconnect_actors::cluster::probe::check_worker_credentials(&wc.props, &bootstrap)
                 .await
-                .map_err(|e| worker_error(e.to_string()))?;
+                .map_err(|e| worker_error(e.into()))?;
         }
         // The worker's own client settings (security included) for GET /'s cluster id.
         let rest_client = kconnect_actors::config::worker_client_props(&wc, &bootstrap);
@@ -193,7 +219,7 @@ impl Standalone {
                 worker.shutdown().await;
                 return Err(StartError::Connector {
                     file: connector.path,
-                    message: e.to_string(),
+                    source: Box::new(e),
                 });
             }
         }
@@ -236,13 +262,12 @@ pub async fn start_worker(
     broker: Option<Arc<EmbeddedBroker>>,
     plugins: Arc<PluginRegistry>,
     worker_id: String,
-) -> Result<Worker, String> {
+) -> Result<Worker, WorkerStartError> {
     let offset_path = config
         .offset_file
         .clone()
-        .ok_or("Missing required configuration \"offset.storage.file.filename\" which has no default value.")?;
-    let store = FileOffsetStore::open(PathBuf::from(offset_path))
-        .map_err(|e| format!("offset.storage.file.filename: {e}"))?;
+        .ok_or(WorkerStartError::NoOffsetFile)?;
+    let store = FileOffsetStore::open(PathBuf::from(offset_path))?;
     let bootstrap_servers = broker
         .as_ref()
         .map(|b| b.bootstrap_servers().to_string())
@@ -259,7 +284,7 @@ pub async fn start_worker(
         live_clients: Default::default(),
         config,
     };
-    Worker::start(ctx).await.map_err(|e| e.to_string())
+    Ok(Worker::start(ctx).await?)
 }
 
 /// `host:port` others reach this worker at: `rest.advertised.host.name` and

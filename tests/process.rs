@@ -458,8 +458,8 @@ async fn connectors_run_from_connect_json_files() {
     assert!(arrived, "the sink wrote {:?}", common::read_lines(&output));
 }
 
-/// The typo as users meet it: the binary logs one warning for it, naming the file, the
-/// key, the key meant and the embedded broker it runs on instead.
+/// A `bootstrap.server` typo as users meet it: the binary logs one warning for it, naming the
+/// file, the key, the key meant and the embedded broker it runs on instead.
 #[test]
 fn a_bootstrap_server_typo_is_logged_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -980,6 +980,69 @@ async fn faults_fired_over_rest_heal_and_show_in_metrics() {
     api.running.stop().await;
 }
 
+/// `GET /admin/worker` names each task's actor (kind, connector and task, worker id) beside its
+/// actor id, and a restarted task's actor has a new name.
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_worker_names_each_task_actor_and_a_restart_renames_it() {
+    let api = Api::start().await;
+    let (s, v) = api
+        .call(
+            "PUT",
+            "/connectors/named/config",
+            Some(verifiable_source(2)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let running = |c: &kconnect_actors::status::ConnectorStatus| {
+        c.tasks.len() == 2 && c.tasks.values().all(|t| t.state.as_str() == "RUNNING")
+    };
+    api.wait("named", running).await;
+    // (task, actor id, actor name) of the connector's tasks, by task.
+    let tasks = |v: &Value| -> Vec<(u64, String, String)> {
+        let mut tasks: Vec<_> = v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["connector"] == "named")
+            .map(|t| {
+                (
+                    t["task"].as_u64().unwrap(),
+                    t["actor"].as_str().unwrap().to_string(),
+                    t["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        tasks.sort();
+        tasks
+    };
+    let (s, v) = api.call("GET", "/admin/worker", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let worker = v["worker_id"].as_str().unwrap().to_string();
+    let before = tasks(&v);
+    assert_eq!(before.len(), 2, "{v}");
+    for (i, (task, id, name)) in before.iter().enumerate() {
+        assert_eq!(*task, i as u64);
+        let prefix = format!("task:named-{i}@{worker}#");
+        assert!(
+            name.starts_with(&prefix),
+            "{name} does not start with {prefix}"
+        );
+        assert_ne!(name, id);
+    }
+    let (s, v) = api
+        .call("POST", "/connectors/named/tasks/1/restart", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, v) = api.call("GET", "/admin/worker", None).await;
+    let after = tasks(&v);
+    assert_eq!(after[0], before[0], "task 0 was not restarted");
+    assert_ne!(after[1].2, before[1].2, "task 1's new actor has a new name");
+    assert!(
+        after[1].2.starts_with(&format!("task:named-1@{worker}#")),
+        "{v}"
+    );
+}
+
 fn verifiable_source(tasks: u32) -> Value {
     json!({
         "connector.class": "VerifiableSource",

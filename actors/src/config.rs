@@ -12,6 +12,7 @@ use kconnect_connectors::transforms::chain;
 use kconnect_connectors::ConnectError;
 
 use crate::restart::RestartPolicy;
+use thiserror::Error;
 
 pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
 /// The `bootstrap.servers` value that asks for the embedded broker.
@@ -452,30 +453,41 @@ impl OverridePolicy {
     }
 }
 
+/// Why a connector name is refused; the texts are Connect's (and kconnect's for the length).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BadName {
+    #[error("String may not be empty")]
+    Empty,
+    /// The code points of the control characters, in order.
+    #[error(
+        "String may not contain control sequences but had the following ASCII chars: {}",
+        .0.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    ControlChars(Vec<u32>),
+    #[error(
+        "Connector names may be at most {MAX_NAME_BYTES} bytes long in UTF-8 (this one has {0}), \
+         so that requests naming them fit in a URL"
+    )]
+    TooLong(usize),
+}
+
 /// A connector name (already trimmed) as Connect's `NonEmptyStringWithoutControlChars` checks
 /// it, with Connect's messages, and at most [`MAX_NAME_BYTES`] long (kconnect's own limit).
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), BadName> {
     if name.is_empty() {
-        return Err("String may not be empty".into());
+        return Err(BadName::Empty);
     }
     // Java's `Character.isISOControl` is Unicode's Cc category, as is `char::is_control`.
-    let control: Vec<String> = name
+    let control: Vec<u32> = name
         .chars()
         .filter(|c| c.is_control())
-        .map(|c| u32::from(c).to_string())
+        .map(u32::from)
         .collect();
     if !control.is_empty() {
-        return Err(format!(
-            "String may not contain control sequences but had the following ASCII chars: {}",
-            control.join(", ")
-        ));
+        return Err(BadName::ControlChars(control));
     }
     if name.len() > MAX_NAME_BYTES {
-        return Err(format!(
-            "Connector names may be at most {MAX_NAME_BYTES} bytes long in UTF-8 (this one has {}), \
-             so that requests naming them fit in a URL",
-            name.len()
-        ));
+        return Err(BadName::TooLong(name.len()));
     }
     Ok(())
 }
@@ -490,7 +502,7 @@ pub fn connector_config_def() -> ConfigDef {
             Some(Validator::custom(
                 "non-empty string without ISO control characters",
                 |v| match v {
-                    ParsedValue::String(s) => check_name(s),
+                    ParsedValue::String(s) => check_name(s).map_err(|e| e.to_string()),
                     _ => Ok(()),
                 },
             )),
@@ -881,14 +893,21 @@ mod tests {
 
     #[test]
     fn names_are_checked_for_control_characters_and_length_in_bytes() {
-        assert_eq!(check_name(""), Err("String may not be empty".into()));
+        assert_eq!(check_name(""), Err(BadName::Empty));
         assert_eq!(
-            check_name("a\nb\u{9f}"),
-            Err("String may not contain control sequences but had the following ASCII chars: 10, 159".into())
+            check_name("").unwrap_err().to_string(),
+            "String may not be empty"
+        );
+        let e = check_name("a\nb\u{9f}").unwrap_err();
+        assert_eq!(e, BadName::ControlChars(vec![10, 159]));
+        assert_eq!(
+            e.to_string(),
+            "String may not contain control sequences but had the following ASCII chars: 10, 159"
         );
         assert_eq!(check_name(&"é".repeat(MAX_NAME_BYTES / 2)), Ok(()));
         let e = check_name(&"é".repeat(MAX_NAME_BYTES / 2 + 1)).unwrap_err();
-        assert!(e.contains("at most 2000 bytes"), "{e}");
+        assert_eq!(e, BadName::TooLong(MAX_NAME_BYTES + 2));
+        assert!(e.to_string().contains("at most 2000 bytes"), "{e}");
         // Through the config definition, on the trimmed value.
         let props: Props = [("name", " spaced "), ("connector.class", "X")]
             .iter()

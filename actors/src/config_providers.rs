@@ -97,7 +97,42 @@ pub struct ResolveError {
     pub key: String,
     /// The variable as written, `${provider:path:key}`.
     pub variable: String,
-    pub reason: String,
+    pub reason: Unresolved,
+}
+
+/// Why a variable could not be resolved. Causes from the file system are kept as their text so
+/// that the error stays `Clone` and comparable (validation results carry it).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    #[error(
+        "The path {path} is not allowed by {CONFIG_PROVIDERS}.{provider}.param.{ALLOWED_PATHS}"
+    )]
+    PathNotAllowed { provider: String, path: String },
+    #[error("Could not read properties from file {path}: {error}")]
+    ReadFile { path: String, error: String },
+    /// Only the line number: the parser's description may quote the line, a secret.
+    #[error("Could not read properties from file {path}{}", line.map(|n| format!(": line {n}")).unwrap_or_default())]
+    BadPropertiesFile { path: String, line: Option<usize> },
+    #[error("The path {0} is not a directory")]
+    NotADirectory(String),
+    #[error("Could not read file {file} for property {key}: {error}")]
+    ReadDirectoryFile {
+        file: String,
+        key: String,
+        error: String,
+    },
+    #[error("Path is not supported for EnvVarConfigProvider, invalid value '{0}'")]
+    EnvVarPath(String),
+    #[error("FileConfigProvider needs a file: ${{provider:path:key}}")]
+    NoFile,
+    #[error("no key {key} in the properties file {path}")]
+    NoKeyInFile { key: String, path: String },
+    #[error("DirectoryConfigProvider needs a directory: ${{provider:path:key}}")]
+    NoDirectory,
+    #[error("no file {key} in the directory {path}")]
+    NoFileInDirectory { key: String, path: String },
+    #[error("no environment variable {key} (or it does not match {allowlist_key})")]
+    NoEnvVar { key: String, allowlist_key: String },
 }
 
 /// The providers a worker config configures, by name.
@@ -239,7 +274,7 @@ impl ConfigProviders {
                 }
             }
         }
-        let looked_up: BTreeMap<(&str, &str), Result<Data, String>> = wanted
+        let looked_up: BTreeMap<(&str, &str), Result<Data, Unresolved>> = wanted
             .into_iter()
             .map(|((name, path), keys)| {
                 let data = self.providers[name].get(name, path, &keys);
@@ -258,7 +293,7 @@ impl ConfigProviders {
                 };
                 out.push_str(&value[last..var.start]);
                 last = var.end;
-                let error = |reason: String| ResolveError {
+                let error = |reason: Unresolved| ResolveError {
                     key: key.clone(),
                     variable: var.text.to_string(),
                     reason,
@@ -385,15 +420,17 @@ enum Provider {
 impl Provider {
     /// The data at `path` for `keys` (Connect's `ConfigProvider.get(path, keys)`); keys absent
     /// from the answer are missing. `Err` explains why nothing could be read.
-    fn get(&self, name: &str, path: &str, keys: &BTreeSet<&str>) -> Result<Data, String> {
+    fn get(&self, name: &str, path: &str, keys: &BTreeSet<&str>) -> Result<Data, Unresolved> {
         match self {
             Provider::File { allowed } => {
                 if path.is_empty() {
                     return Ok(BTreeMap::new());
                 }
                 let file = allowed_path(name, allowed.as_ref(), path)?;
-                let bytes = std::fs::read(&file)
-                    .map_err(|e| format!("Could not read properties from file {path}: {e}"))?;
+                let bytes = std::fs::read(&file).map_err(|e| Unresolved::ReadFile {
+                    path: path.to_string(),
+                    error: e.to_string(),
+                })?;
                 let mut all = BTreeMap::new();
                 java_properties::PropertiesIter::new_with_encoding(
                     bytes.as_slice(),
@@ -402,10 +439,9 @@ impl Provider {
                 .read_into(|k, v| {
                     all.insert(k, v);
                 })
-                .map_err(|e| match e.line_number() {
-                    // The parser's description may quote the line: only its number.
-                    Some(n) => format!("Could not read properties from file {path}: line {n}"),
-                    None => format!("Could not read properties from file {path}"),
+                .map_err(|e| Unresolved::BadPropertiesFile {
+                    path: path.to_string(),
+                    line: e.line_number(),
                 })?;
                 all.retain(|k, _| keys.contains(k.as_str()));
                 Ok(all)
@@ -416,7 +452,7 @@ impl Provider {
                 }
                 let dir = allowed_path(name, allowed.as_ref(), path)?;
                 if !dir.is_dir() {
-                    return Err(format!("The path {path} is not a directory"));
+                    return Err(Unresolved::NotADirectory(path.to_string()));
                 }
                 let mut out = BTreeMap::new();
                 for key in keys {
@@ -429,12 +465,12 @@ impl Provider {
                     if !std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
                         continue;
                     }
-                    let bytes = std::fs::read(&file).map_err(|e| {
-                        format!(
-                            "Could not read file {} for property {key}: {e}",
-                            file.display()
-                        )
-                    })?;
+                    let bytes =
+                        std::fs::read(&file).map_err(|e| Unresolved::ReadDirectoryFile {
+                            file: file.display().to_string(),
+                            key: key.to_string(),
+                            error: e.to_string(),
+                        })?;
                     out.insert(
                         key.to_string(),
                         String::from_utf8_lossy(&bytes).into_owned(),
@@ -444,9 +480,7 @@ impl Provider {
             }
             Provider::EnvVar { vars, .. } => {
                 if !path.is_empty() {
-                    return Err(format!(
-                        "Path is not supported for EnvVarConfigProvider, invalid value '{path}'"
-                    ));
+                    return Err(Unresolved::EnvVarPath(path.to_string()));
                 }
                 Ok(keys
                     .iter()
@@ -457,19 +491,17 @@ impl Provider {
     }
 
     /// Why `key` is not in the data at `path`.
-    fn missing(&self, path: &str, key: &str) -> String {
+    fn missing(&self, path: &str, key: &str) -> Unresolved {
+        let (key, path) = (key.to_string(), path.to_string());
         match self {
-            Provider::File { .. } if path.is_empty() => {
-                "FileConfigProvider needs a file: ${provider:path:key}".to_string()
-            }
-            Provider::File { .. } => format!("no key {key} in the properties file {path}"),
-            Provider::Directory { .. } if path.is_empty() => {
-                "DirectoryConfigProvider needs a directory: ${provider:path:key}".to_string()
-            }
-            Provider::Directory { .. } => format!("no file {key} in the directory {path}"),
-            Provider::EnvVar { allowlist_key, .. } => {
-                format!("no environment variable {key} (or it does not match {allowlist_key})")
-            }
+            Provider::File { .. } if path.is_empty() => Unresolved::NoFile,
+            Provider::File { .. } => Unresolved::NoKeyInFile { key, path },
+            Provider::Directory { .. } if path.is_empty() => Unresolved::NoDirectory,
+            Provider::Directory { .. } => Unresolved::NoFileInDirectory { key, path },
+            Provider::EnvVar { allowlist_key, .. } => Unresolved::NoEnvVar {
+                key,
+                allowlist_key: allowlist_key.clone(),
+            },
         }
     }
 }
@@ -504,7 +536,11 @@ impl AllowedPaths {
 }
 
 /// `path` as the provider reads it: normalised and checked against `allowed`, if set.
-fn allowed_path(name: &str, allowed: Option<&AllowedPaths>, path: &str) -> Result<PathBuf, String> {
+fn allowed_path(
+    name: &str,
+    allowed: Option<&AllowedPaths>,
+    path: &str,
+) -> Result<PathBuf, Unresolved> {
     let Some(allowed) = allowed else {
         return Ok(PathBuf::from(path));
     };
@@ -512,9 +548,10 @@ fn allowed_path(name: &str, allowed: Option<&AllowedPaths>, path: &str) -> Resul
     if allowed.0.iter().any(|a| normalized.starts_with(a)) {
         Ok(normalized)
     } else {
-        Err(format!(
-            "The path {path} is not allowed by {CONFIG_PROVIDERS}.{name}.param.{ALLOWED_PATHS}"
-        ))
+        Err(Unresolved::PathNotAllowed {
+            provider: name.to_string(),
+            path: path.to_string(),
+        })
     }
 }
 

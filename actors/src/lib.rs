@@ -14,6 +14,7 @@
 //! the `WorkerActor` which share of each connector to run. `herder.rs` is what REST asks of a
 //! worker in either mode.
 
+pub mod actor_names;
 pub mod backoff;
 pub mod broker_health;
 pub mod cluster;
@@ -25,6 +26,7 @@ pub mod distributed;
 pub mod herder;
 pub mod metrics;
 pub mod offsets;
+pub mod rest_url;
 pub mod restart;
 pub mod status;
 pub mod storage;

@@ -143,8 +143,18 @@ pub struct LocalWork {
     pub connector: String,
     /// The connector instance runs here.
     pub instance: bool,
-    /// Task ids with their actor ids.
-    pub tasks: Vec<(u32, String)>,
+    /// The tasks running here.
+    pub tasks: Vec<TaskActor>,
+}
+
+/// A task running in this process and its actor (a task that restarted has a new one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskActor {
+    pub task: u32,
+    /// ractor's id of the actor.
+    pub id: String,
+    /// Its name ([`crate::actor_names`]).
+    pub name: Option<String>,
 }
 
 /// A connector as the worker knows it. Reads (REST `GET`s) answer from here, as Connect's
@@ -621,9 +631,15 @@ async fn start_connector(
         owner: myself.clone(),
         share,
     };
-    let (supervisor, _) = Actor::spawn_linked(None, ConnectorSupervisor, args, myself.get_cell())
-        .await
-        .map_err(|e| WorkerError::Internal(format!("cannot start connector {name}: {e}")))?;
+    let actor_name = crate::actor_names::supervisor(&state.ctx.worker_id, &name);
+    let (supervisor, _) = Actor::spawn_linked(
+        Some(actor_name),
+        ConnectorSupervisor,
+        args,
+        myself.get_cell(),
+    )
+    .await
+    .map_err(|e| WorkerError::Internal(format!("cannot start connector {name}: {e}")))?;
     let entry = ConnectorEntry {
         supervisor,
         props,
@@ -741,7 +757,8 @@ pub struct Worker {
 impl Worker {
     pub async fn start(ctx: WorkerContext) -> Result<Worker, WorkerError> {
         let ctx = Arc::new(ctx);
-        let (actor, _) = Actor::spawn(None, WorkerActor, ctx.clone())
+        let name = crate::actor_names::worker(&ctx.worker_id);
+        let (actor, _) = Actor::spawn(Some(name), WorkerActor, ctx.clone())
             .await
             .map_err(|e| WorkerError::Internal(e.to_string()))?;
         Ok(Worker { actor, ctx })
@@ -899,7 +916,7 @@ impl Worker {
     ) -> Result<(), WorkerError> {
         self.on_supervisor(name, move |r| SupervisorMsg::InjectFault(task, kind, r))
             .await?
-            .map_err(WorkerError::BadRequest)
+            .map_err(|e| WorkerError::BadRequest(e.to_string()))
     }
 
     pub async fn restart_task(&self, name: &str, task: u32) -> Result<(), WorkerError> {

@@ -13,6 +13,32 @@ use crate::data::{Schema, Value};
 /// stores them (`{"filename": "/tmp/in.txt"}` → `{"position": 30}`).
 pub type OffsetMap = Map<String, Json>;
 
+/// The identity of a source partition: its compact JSON with object keys sorted at every level,
+/// so that two maps that differ only in key order are one partition. Every place that indexes
+/// partitions (the offset stores, the runtime's in-flight offsets) uses this one form.
+pub fn canonical_partition_key(map: &OffsetMap) -> String {
+    // A map of JSON values always serializes (keys are strings).
+    serde_json::to_string(&sorted_keys(map)).unwrap_or_default()
+}
+
+/// A copy of `map` with object keys sorted at every level (array order is kept): the form
+/// [`canonical_partition_key`] serializes, and the offset file writes.
+pub fn sorted_keys(map: &OffsetMap) -> OffsetMap {
+    fn sorted(value: &Json) -> Json {
+        match value {
+            Json::Object(m) => Json::Object(sorted_keys(m)),
+            Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.clone(), sorted(v)))
+        .collect()
+}
+
 /// A topic name shared by every record of a [`SourceBatch`]: cloning it clones an `Arc`, and
 /// two handles of one name compare by pointer before they compare text.
 /// (`Arc<str>`'s equality checks the pointer first.)
@@ -78,14 +104,12 @@ impl SourcePartition {
         &self.0.map
     }
 
-    /// A canonical text form (keys sorted), equal for equal partitions: the key offsets are
-    /// tracked under. Computed on first use, then shared by every clone.
+    /// [`canonical_partition_key`] of the map: the key offsets are tracked under. Computed on
+    /// first use, then shared by every clone.
     pub fn key(&self) -> &Arc<str> {
-        self.0.key.get_or_init(|| {
-            let mut keys: Vec<_> = self.0.map.iter().collect();
-            keys.sort_by(|a, b| a.0.cmp(b.0));
-            serde_json::to_string(&keys).unwrap_or_default().into()
-        })
+        self.0
+            .key
+            .get_or_init(|| canonical_partition_key(&self.0.map).into())
     }
 }
 
@@ -280,4 +304,37 @@ pub struct RecordMetadata {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Json) -> OffsetMap {
+        match v {
+            Json::Object(m) => m,
+            _ => unreachable!("an object"),
+        }
+    }
+
+    #[test]
+    fn a_partition_key_is_the_same_whatever_the_key_order_at_every_level() {
+        let a = map(json!({"b": {"y": [{"q": 1, "p": 2}], "x": 2}, "a": "f"}));
+        let b = map(json!({"a": "f", "b": {"x": 2, "y": [{"p": 2, "q": 1}]}}));
+        assert_eq!(
+            canonical_partition_key(&a),
+            r#"{"a":"f","b":{"x":2,"y":[{"p":2,"q":1}]}}"#
+        );
+        assert_eq!(canonical_partition_key(&a), canonical_partition_key(&b));
+        // The runtime's key is the stores' key.
+        assert_eq!(
+            &**SourcePartition::new(a.clone()).key(),
+            canonical_partition_key(&b)
+        );
+        // Array order is data: it stays.
+        let c = map(json!({"a": "f", "b": {"x": 2, "y": [{"p": 2}, {"q": 1}]}}));
+        let d = map(json!({"a": "f", "b": {"x": 2, "y": [{"q": 1}, {"p": 2}]}}));
+        assert_ne!(canonical_partition_key(&c), canonical_partition_key(&d));
+    }
 }

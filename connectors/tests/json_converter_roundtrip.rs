@@ -549,7 +549,9 @@ fn fixed_converter_bytes() {
 
 /// The reference reading of `bytes`: `JsonNode` tree, `asConnectSchema`, `convertToConnect`.
 fn reference_read(c: &JsonConverter, bytes: &[u8]) -> Result<SchemaAndValue, String> {
-    let node = JsonNode::parse(bytes)?.ok_or("no JSON")?;
+    let node = JsonNode::parse(bytes)
+        .map_err(|e| e.to_string())?
+        .ok_or("no JSON")?;
     if !c.config().schemas_enable {
         return c
             .from_json_node(None, &node)

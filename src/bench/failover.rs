@@ -136,11 +136,11 @@ pub(super) async fn poll_status(
     timeout: Duration,
     done: impl Fn(&Placement) -> bool,
 ) -> anyhow::Result<Placement> {
-    let url = format!("{base}/connectors/{connector}/status");
+    let url = kconnect_actors::rest_url::under(base, &["connectors", connector, "status"])?;
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
     loop {
-        if let Ok(r) = http.get(&url).send().await {
+        if let Ok(r) = http.get(url.clone()).send().await {
             if let Ok(v) = r.json::<serde_json::Value>().await {
                 if let Some(p) = placement(&v, tasks) {
                     if done(&p) {

@@ -234,11 +234,11 @@ pub(crate) async fn wait_tasks_running(
     tasks: usize,
     log: &dyn Fn() -> String,
 ) -> anyhow::Result<()> {
-    let url = format!("{base}/connectors/{connector}/status");
+    let url = kconnect_actors::rest_url::under(base, &["connectors", connector, "status"])?;
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut last = String::new();
     loop {
-        if let Ok(r) = http.get(&url).send().await {
+        if let Ok(r) = http.get(url.clone()).send().await {
             if let Ok(v) = r.json::<serde_json::Value>().await {
                 let running = v["tasks"].as_array().map_or(0, |ts| {
                     ts.iter().filter(|t| t["state"] == "RUNNING").count()

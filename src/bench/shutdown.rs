@@ -13,7 +13,7 @@ use super::inproc::{props, InProcWorker};
 use super::{format_value, Plan, Report, Row, Target, Unit};
 use crate::embedded_broker::EmbeddedBroker;
 
-/// Connectors × tasks each: 200 tasks, as the issue asks.
+/// Connectors × tasks each: 200 tasks, many more than a worker usually runs.
 const CONNECTORS: usize = 4;
 const TASKS_EACH: usize = 50;
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
+use super::error::CtlError;
 use super::request::{ApiRequest, Method};
 use super::BasicAuth;
 
@@ -25,7 +26,7 @@ pub(crate) fn build_client(
     base: &Url,
     timeout: Duration,
     ca_cert: Option<&std::path::Path>,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, CtlError> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .timeout(timeout)
@@ -34,20 +35,21 @@ pub(crate) fn build_client(
         builder = builder.no_proxy();
     }
     if let Some(path) = ca_cert {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            format!(
-                "{}: no PEM certificates: {}",
-                path.display(),
-                error_chain(&e)
-            )
+        let pem = std::fs::read(path).map_err(|source| CtlError::CaFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| {
+            CtlError::NoCertificates {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         for certificate in certificates {
             builder = builder.add_root_certificate(certificate);
         }
     }
-    builder.build().map_err(|e| error_chain(&e))
+    Ok(builder.build()?)
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -68,7 +70,7 @@ pub(crate) async fn send(
     base: &Url,
     auth: Option<&BasicAuth>,
     request: &ApiRequest,
-) -> Result<(u16, Vec<u8>), String> {
+) -> Result<(u16, Vec<u8>), CtlError> {
     let method = match request.method {
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
@@ -88,25 +90,10 @@ pub(crate) async fn send(
         // Jetty answers 411 to a bodiless POST/PUT without a length on some versions.
         builder = builder.header(reqwest::header::CONTENT_LENGTH, "0");
     }
-    let response = builder.send().await.map_err(|e| error_chain(&e))?;
+    let response = builder.send().await?;
     let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| error_chain(&e))?;
+    let body = response.bytes().await?;
     Ok((status, body.to_vec()))
-}
-
-/// An error with its causes, `a: b: c`, without repeating a cause the message already shows.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 /// Classifies a reply by status and body.

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 use toml_edit::{value, DocumentMut, Item, Table};
 
+use super::error::{ContextProblem, CtlError};
 use super::BasicAuth;
 
 /// Where a command sends its requests, and with which credentials.
@@ -64,7 +65,7 @@ pub(crate) fn config_path() -> Option<PathBuf> {
 /// Decides the target: `--url`, else the context named by `--context`, else `KCONNECT_URL`,
 /// else the file's current context, else `http://127.0.0.1:8083`. A context's credentials and
 /// CA certificate go only to its own URL; `--user` and `--cacert` apply to whichever URL wins.
-pub(crate) fn resolve(choice: &Choice<'_>, file: Option<&Path>) -> Result<Target, String> {
+pub(crate) fn resolve(choice: &Choice<'_>, file: Option<&Path>) -> Result<Target, CtlError> {
     let direct = |url: Url| Target {
         url,
         auth: choice.user.cloned(),
@@ -79,11 +80,11 @@ pub(crate) fn resolve(choice: &Choice<'_>, file: Option<&Path>) -> Result<Target
         return Ok(direct(url.clone()));
     }
     if let Some(name) = choice.context {
-        let file = file.ok_or("--context: no config file (set KCONNECT_CONFIG or HOME)")?;
+        let file = file.ok_or(CtlError::setting("--context", CtlError::NoConfigFile))?;
         return Ok(from_context(ConfigFile::load(file)?.context(name)?));
     }
     if let Some(url) = &choice.env_url {
-        let url = super::parse_base_url(url).map_err(|e| format!("KCONNECT_URL: {e}"))?;
+        let url = super::parse_base_url(url).map_err(|e| CtlError::setting("KCONNECT_URL", e))?;
         return Ok(direct(url));
     }
     if let Some(file) = file.filter(|f| f.exists()) {
@@ -114,15 +115,23 @@ pub(crate) struct ConfigFile {
 
 impl ConfigFile {
     /// Reads the file; a file that does not exist is an empty config.
-    pub(crate) fn load(path: &Path) -> Result<ConfigFile, String> {
+    pub(crate) fn load(path: &Path) -> Result<ConfigFile, CtlError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => {
+                return Err(CtlError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         };
         let doc = text
             .parse::<DocumentMut>()
-            .map_err(|e| format!("{}: not valid TOML: {e}", path.display()))?;
+            .map_err(|source| CtlError::Toml {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(ConfigFile {
             path: path.to_path_buf(),
             doc,
@@ -145,7 +154,7 @@ impl ConfigFile {
     }
 
     /// Every context, in file order.
-    pub(crate) fn all(&self) -> Result<Vec<Context>, String> {
+    pub(crate) fn all(&self) -> Result<Vec<Context>, CtlError> {
         let Some(contexts) = self.contexts() else {
             return Ok(Vec::new());
         };
@@ -155,41 +164,41 @@ impl ConfigFile {
             .collect()
     }
 
-    pub(crate) fn context(&self, name: &str) -> Result<Context, String> {
-        let file = self.path.display();
+    pub(crate) fn context(&self, name: &str) -> Result<Context, CtlError> {
         let table = self
             .contexts()
             .and_then(|c| c.get(name))
             .and_then(Item::as_table_like)
-            .ok_or_else(|| {
-                let known = self
+            .ok_or_else(|| CtlError::NoContext {
+                path: self.path.clone(),
+                name: name.to_string(),
+                known: self
                     .contexts()
-                    .map(|c| c.iter().map(|(n, _)| n).collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default();
-                format!("{file}: no context named `{name}` (known: {known})")
+                    .map(|c| c.iter().map(|(n, _)| n.to_string()).collect())
+                    .unwrap_or_default(),
             })?;
-        let text = |key: &str| -> Result<Option<String>, String> {
+        let bad = |problem: ContextProblem| CtlError::BadContext {
+            path: self.path.clone(),
+            context: name.to_string(),
+            problem,
+        };
+        let text = |key: &'static str| -> Result<Option<String>, CtlError> {
             match table.get(key) {
                 None => Ok(None),
                 Some(item) => item
                     .as_str()
                     .map(|s| Some(s.to_string()))
-                    .ok_or_else(|| format!("{file}: contexts.{name}.{key} must be a string")),
+                    .ok_or_else(|| bad(ContextProblem::NotAString(key))),
             }
         };
-        let url = text("url")?.ok_or_else(|| format!("{file}: contexts.{name} has no url"))?;
-        let url =
-            super::parse_base_url(&url).map_err(|e| format!("{file}: contexts.{name}.url: {e}"))?;
+        let url = text("url")?.ok_or_else(|| bad(ContextProblem::NoUrl))?;
+        let url = super::parse_base_url(&url).map_err(|e| bad(ContextProblem::Url(Box::new(e))))?;
         let auth = match (text("user")?, text("password")?) {
             (Some(user), password) => Some(BasicAuth {
                 user,
                 password: password.unwrap_or_default(),
             }),
-            (None, Some(_)) => {
-                return Err(format!(
-                    "{file}: contexts.{name} has a password but no user"
-                ))
-            }
+            (None, Some(_)) => return Err(bad(ContextProblem::PasswordWithoutUser)),
             (None, None) => None,
         };
         Ok(Context {
@@ -200,7 +209,7 @@ impl ConfigFile {
         })
     }
 
-    pub(crate) fn set_current(&mut self, name: &str) -> Result<(), String> {
+    pub(crate) fn set_current(&mut self, name: &str) -> Result<(), CtlError> {
         self.context(name)?;
         self.doc["current-context"] = value(name);
         Ok(())
@@ -236,9 +245,12 @@ impl ConfigFile {
     }
 
     /// Writes the file (owner-only when it is new: it may hold passwords).
-    pub(crate) fn save(&self) -> Result<(), String> {
+    pub(crate) fn save(&self) -> Result<(), CtlError> {
         use std::io::Write;
-        let fail = |e: std::io::Error| format!("cannot write {}: {e}", self.path.display());
+        let fail = |source: std::io::Error| CtlError::Write {
+            path: self.path.clone(),
+            source,
+        };
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
@@ -356,6 +368,12 @@ ca-cert = "/etc/ca.pem"
             Some(&path),
         )
         .unwrap_err();
+        assert!(
+            matches!(&error, CtlError::NoContext { name, known, .. }
+                if name == "nope" && known == &["local", "prod"]),
+            "{error:?}"
+        );
+        let error = error.to_string();
         assert!(
             error.contains("nope") && error.contains("local, prod"),
             "{error}"

@@ -22,6 +22,7 @@
 
 mod client;
 mod context;
+mod error;
 mod render;
 mod request;
 mod table;
@@ -36,6 +37,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use client::Outcome;
+use error::CtlError;
 
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -135,31 +137,28 @@ impl std::fmt::Debug for BasicAuth {
     }
 }
 
-fn parse_basic_auth(arg: &str) -> Result<BasicAuth, String> {
+fn parse_basic_auth(arg: &str) -> Result<BasicAuth, CtlError> {
     match arg.split_once(':') {
         Some((user, password)) if !user.is_empty() => Ok(BasicAuth {
             user: user.to_string(),
             password: password.to_string(),
         }),
-        _ => Err("expected USER:PASSWORD".into()),
+        _ => Err(CtlError::NotUserPassword),
     }
 }
 
-fn parse_base_url(arg: &str) -> Result<Url, String> {
+fn parse_base_url(arg: &str) -> Result<Url, CtlError> {
     let text = if arg.contains("://") {
         arg.to_string()
     } else {
         format!("http://{arg}")
     };
-    let url = Url::parse(&text).map_err(|e| format!("not a URL: {e}"))?;
+    let url = Url::parse(&text)?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "unsupported scheme `{}` (use http or https)",
-            url.scheme()
-        ));
+        return Err(CtlError::Scheme(url.scheme().to_string()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
+        return Err(CtlError::NoHost);
     }
     Ok(url)
 }
@@ -732,8 +731,8 @@ fn run_context(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> Exit {
-    let result = (|| -> Result<String, String> {
-        let path = file.ok_or("no config file: set KCONNECT_CONFIG or HOME")?;
+    let result = (|| -> Result<String, CtlError> {
+        let path = file.ok_or(CtlError::NoConfigFileToEdit)?;
         let mut config = context::ConfigFile::load(path)?;
         match command {
             ContextCommand::List => {
@@ -782,7 +781,10 @@ fn run_context(
                 Ok(format!("Switched to context {name}"))
             }
             ContextCommand::Set { name } => {
-                let url = args.url.as_ref().ok_or("context set: --url is required")?;
+                let url = args
+                    .url
+                    .as_ref()
+                    .ok_or(CtlError::setting("context set", CtlError::NoUrl))?;
                 config.set_context(name, url, args.user.as_ref(), args.cacert.as_deref());
                 config.save()?;
                 Ok(format!(

@@ -9,6 +9,7 @@ use std::path::Path;
 use reqwest::Url;
 use serde_json::{Map, Value};
 
+use super::error::CtlError;
 use super::{CtlCommand, Expand, InitialState, OffsetsCommand};
 
 /// The HTTP methods the Connect REST API uses.
@@ -158,7 +159,7 @@ fn flat_spec(props: impl IntoIterator<Item = (String, String)>) -> ConnectorSpec
 
 /// Reads a connector config file: a `.json` file in the `{"name","config"}` shape, or any
 /// config file `kconnect standalone` reads (`.properties`, `.toml`, `.yaml`/`.yml`, `.json`).
-pub(crate) fn load_connector_file(path: &Path) -> Result<ConnectorSpec, String> {
+pub(crate) fn load_connector_file(path: &Path) -> Result<ConnectorSpec, CtlError> {
     let is_json = path
         .extension()
         .and_then(|e| e.to_str())
@@ -173,7 +174,7 @@ pub(crate) fn load_connector_file(path: &Path) -> Result<ConnectorSpec, String> 
             }
         }
     }
-    let props = crate::config_files::load_props(path).map_err(|e| e.to_string())?;
+    let props = crate::config_files::load_props(path)?;
     Ok(flat_spec(props))
 }
 
@@ -181,11 +182,8 @@ pub(crate) fn load_connector_file(path: &Path) -> Result<ConnectorSpec, String> 
 pub(crate) fn create_body(
     spec: &ConnectorSpec,
     initial_state: Option<InitialState>,
-) -> Result<Value, String> {
-    let name = spec.name.as_deref().ok_or(
-        "the connector config has no name (set the `name` key, or a top-level \"name\" in a \
-         {\"name\",\"config\"} JSON file)",
-    )?;
+) -> Result<Value, CtlError> {
+    let name = spec.name.as_deref().ok_or(CtlError::NoName)?;
     let mut body = Map::new();
     body.insert("name".into(), Value::String(name.to_string()));
     body.insert("config".into(), Value::Object(spec.config.clone()));
@@ -200,14 +198,14 @@ pub(crate) fn create_body(
 }
 
 /// The body of `PATCH /connectors/NAME/config`: set keys to their values, removed keys to null.
-pub(crate) fn patch_body(sets: &[(String, String)], removes: &[String]) -> Result<Value, String> {
+pub(crate) fn patch_body(sets: &[(String, String)], removes: &[String]) -> Result<Value, CtlError> {
     let mut body = Map::new();
     for (key, value) in sets {
         body.insert(key.clone(), Value::String(value.clone()));
     }
     for key in removes {
         if body.contains_key(key) {
-            return Err(format!("key `{key}` is both set and removed"));
+            return Err(CtlError::SetAndRemoved(key.clone()));
         }
         body.insert(key.clone(), Value::Null);
     }
@@ -216,38 +214,42 @@ pub(crate) fn patch_body(sets: &[(String, String)], removes: &[String]) -> Resul
 
 /// The body of `PATCH /connectors/NAME/offsets`: `{"offsets":[...]}` as written in the file; a
 /// bare `[...]` array is wrapped.
-pub(crate) fn offsets_body(value: Value) -> Result<Value, String> {
+pub(crate) fn offsets_body(value: Value) -> Result<Value, CtlError> {
     match value {
         Value::Array(offsets) => Ok(serde_json::json!({ "offsets": offsets })),
         Value::Object(object) if object.get("offsets").is_some_and(Value::is_array) => {
             Ok(Value::Object(object))
         }
-        _ => Err("expected {\"offsets\": [{\"partition\": {...}, \"offset\": {...}}, ...]}".into()),
+        _ => Err(CtlError::NotOffsets),
     }
 }
 
 /// `connector.class` of a config, for the validate path.
-pub(crate) fn connector_class(spec: &ConnectorSpec) -> Result<String, String> {
+pub(crate) fn connector_class(spec: &ConnectorSpec) -> Result<String, CtlError> {
     match spec.config.get("connector.class") {
         Some(Value::String(class)) if !class.trim().is_empty() => Ok(class.trim().to_string()),
-        _ => Err("the connector config has no `connector.class`".into()),
+        _ => Err(CtlError::NoClass),
     }
 }
 
 /// Parses `KEY=VALUE` (the value may contain `=` and be empty).
-pub(crate) fn parse_key_value(arg: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_key_value(arg: &str) -> Result<(String, String), CtlError> {
     match arg.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got `{arg}`")),
+        _ => Err(CtlError::NotKeyValue(arg.to_string())),
     }
 }
 
-fn with_file<T>(path: &Path, result: Result<T, String>) -> Result<T, String> {
+/// `result`'s error names `path`, unless it does already.
+fn with_file<T>(path: &Path, result: Result<T, CtlError>) -> Result<T, CtlError> {
     result.map_err(|e| {
-        if e.contains(&path.display().to_string()) {
+        if e.names_a_file() {
             e
         } else {
-            format!("{}: {e}", path.display())
+            CtlError::InFile {
+                path: path.to_path_buf(),
+                source: Box::new(e),
+            }
         }
     })
 }
@@ -255,13 +257,16 @@ fn with_file<T>(path: &Path, result: Result<T, String>) -> Result<T, String> {
 /// `apply`'s request for one file: the connector's name and `PUT /connectors/NAME/config` with
 /// the file's config, `name` included (the worker adds it anyway, and the config then compares
 /// equal to what the worker shows).
-pub(crate) fn apply_request(file: &Path) -> Result<(String, ApiRequest), String> {
+pub(crate) fn apply_request(file: &Path) -> Result<(String, ApiRequest), CtlError> {
     let spec = with_file(file, load_connector_file(file))?;
     let name = spec
         .name
         .clone()
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| format!("{}: the connector config has no name", file.display()))?;
+        .ok_or_else(|| CtlError::InFile {
+            path: file.to_path_buf(),
+            source: Box::new(CtlError::NoNameToApply),
+        })?;
     let mut config = spec.config;
     config
         .entry("name")
@@ -274,7 +279,7 @@ pub(crate) fn apply_request(file: &Path) -> Result<(String, ApiRequest), String>
 /// The request for a command. Reads the files the command names; an `Err` is a message about
 /// the local input (nothing is sent then). `for_table`: the reply is shown as a table, so a
 /// connector list asks for statuses too.
-pub(crate) fn build(command: &CtlCommand, for_table: bool) -> Result<ApiRequest, String> {
+pub(crate) fn build(command: &CtlCommand, for_table: bool) -> Result<ApiRequest, CtlError> {
     use Method::*;
     let connector = |name: &str, rest: &[&str]| {
         let mut segments = vec!["connectors", name];
@@ -303,9 +308,7 @@ pub(crate) fn build(command: &CtlCommand, for_table: bool) -> Result<ApiRequest,
         CtlCommand::Info { name: Some(name) } | CtlCommand::Describe { name } => {
             ApiRequest::new(Get, &connector(name, &[]))
         }
-        CtlCommand::Apply { .. } | CtlCommand::Context(_) => {
-            return Err("this command is not one request".into())
-        }
+        CtlCommand::Apply { .. } | CtlCommand::Context(_) => return Err(CtlError::NotOneRequest),
         CtlCommand::Config { name } => ApiRequest::new(Get, &connector(name, &["config"])),
         CtlCommand::Create {
             file,
@@ -352,10 +355,14 @@ pub(crate) fn build(command: &CtlCommand, for_table: bool) -> Result<ApiRequest,
             ApiRequest::new(Delete, &connector(name, &["offsets"]))
         }
         CtlCommand::Offsets(OffsetsCommand::Alter { name, file }) => {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let value: Value = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: not valid JSON: {e}", file.display()))?;
+            let text = std::fs::read_to_string(file).map_err(|source| CtlError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let value: Value = serde_json::from_str(&text).map_err(|source| CtlError::Json {
+                path: file.clone(),
+                source,
+            })?;
             let body = with_file(file, offsets_body(value))?;
             ApiRequest::new(Patch, &connector(name, &["offsets"])).body(body)
         }
@@ -525,11 +532,18 @@ mod tests {
         let broken = dir.path().join("broken.json");
         std::fs::write(&broken, "{\"name\": ").unwrap();
         let error = load_connector_file(&broken).unwrap_err();
-        assert!(error.contains("broken.json"), "{error}");
+        assert!(error.to_string().contains("broken.json"), "{error}");
 
         let missing = dir.path().join("missing.properties");
         let error = load_connector_file(&missing).unwrap_err();
-        assert!(error.contains("missing.properties"), "{error}");
+        assert!(
+            matches!(
+                error,
+                CtlError::ConfigFile(crate::config_files::ConfigFileError::NotFound { .. })
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("missing.properties"), "{error}");
     }
 
     #[test]
@@ -558,9 +572,9 @@ mod tests {
             "RUNNING"
         );
         let nameless = flat_spec([("topic".to_string(), "t".to_string())]);
-        assert!(create_body(&nameless, None)
-            .unwrap_err()
-            .contains("no name"));
+        let error = create_body(&nameless, None).unwrap_err();
+        assert!(matches!(error, CtlError::NoName), "{error:?}");
+        assert!(error.to_string().contains("no name"), "{error}");
     }
 
     #[test]
@@ -570,7 +584,12 @@ mod tests {
             patch_body(&sets, &["b".to_string()]).unwrap(),
             json!({"a": "1", "b": null})
         );
-        assert!(patch_body(&sets, &["a".to_string()]).is_err());
+        let error = patch_body(&sets, &["a".to_string()]).unwrap_err();
+        assert!(
+            matches!(&error, CtlError::SetAndRemoved(k) if k == "a"),
+            "{error:?}"
+        );
+        assert_eq!(error.to_string(), "key `a` is both set and removed");
 
         let offsets = json!([{"partition": {"filename": "f"}, "offset": {"position": 3}}]);
         assert_eq!(
@@ -581,7 +600,11 @@ mod tests {
             offsets_body(json!({ "offsets": offsets })).unwrap(),
             json!({ "offsets": offsets })
         );
-        assert!(offsets_body(json!({"partition": {}})).is_err());
+        let error = offsets_body(json!({"partition": {}})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"expected {"offsets": [{"partition": {...}, "offset": {...}}, ...]}"#
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use kconnect_actors::distributed::herder::url_escape;
 use kconnect_actors::herder::ConfigPatch;
 use kconnect_actors::offsets::ConnectorOffset;
 use kconnect_actors::status::{ConnectorStatus, State as TaskState};
@@ -211,9 +210,18 @@ async fn create(State(s): State<RestState>, body: Bytes) -> ApiResult<Response> 
     Ok(created(&name, info_of(&s, &name).await?))
 }
 
+/// `/connectors/{name}`, the name percent-encoded as one path segment
+/// ([`kconnect_actors::rest_url`]).
+fn connector_path(name: &str) -> String {
+    kconnect_actors::rest_url::under("http://localhost", &["connectors", name])
+        .expect("an http base URL takes path segments")
+        .path()
+        .to_string()
+}
+
 /// 201 with the connector's info and, as Connect, where it now is in `Location`.
 fn created(name: &str, info: Value) -> Response {
-    let location = format!("/connectors/{}", url_escape(name));
+    let location = connector_path(name);
     (
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
@@ -494,4 +502,18 @@ pub async fn reset_topics(
 ) -> ApiResult<StatusCode> {
     s.herder.reset_topics(&c).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connector_path;
+
+    #[test]
+    fn a_connector_s_location_is_its_name_as_one_encoded_segment() {
+        assert_eq!(connector_path("src"), "/connectors/src");
+        assert_eq!(connector_path("a b"), "/connectors/a%20b");
+        assert_eq!(connector_path("x/y"), "/connectors/x%2Fy");
+        assert_eq!(connector_path("50%?#"), "/connectors/50%25%3F%23");
+        assert_eq!(connector_path("é"), "/connectors/%C3%A9");
+    }
 }

@@ -14,6 +14,23 @@ use kconnect_actors::distributed::signature::{ALGORITHM_HEADER, SIGNATURE_HEADER
 
 use super::{ApiError, RestState, MAX_BODY};
 
+/// Why a request could not be replayed at the other worker.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("{base}: {source}")]
+    BadUrl {
+        base: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{url}: {source}")]
+    Send {
+        url: reqwest::Url,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
 /// Marks a response that must be replaced by the answer of the worker at this URL.
 #[derive(Debug, Clone)]
 pub struct ForwardTo(pub String);
@@ -65,12 +82,12 @@ pub async fn forwarding(State(state): State<RestState>, request: Request, next: 
     }
 }
 
-/// Whether reading failed on the size limit (http-body-util's `LengthLimitError`, known by its
-/// text so as not to depend on that crate for one type).
+/// Whether reading failed on the size limit: http-body-util's `LengthLimitError` somewhere in
+/// the chain, told by its type.
 fn is_length_limit(e: &axum::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if s.to_string().contains("length limit exceeded") {
+        if s.is::<http_body_util::LengthLimitError>() {
             return true;
         }
         source = s.source();
@@ -85,6 +102,20 @@ fn already_forwarded(uri: &Uri) -> bool {
         .any(|kv| kv.eq_ignore_ascii_case("forward=false"))
 }
 
+/// The request's path (as received, so still percent-encoded) under `base`, which may carry a
+/// path prefix of its own, with the request's query and `forward=false`.
+fn forward_url(base: &str, uri: &Uri) -> Result<reqwest::Url, url::ParseError> {
+    let mut url = reqwest::Url::parse(base)?;
+    let path = format!("{}{}", url.path().trim_end_matches('/'), uri.path());
+    url.set_path(&path);
+    let query = match uri.query() {
+        Some(q) if !q.is_empty() => format!("{q}&forward=false"),
+        _ => "forward=false".to_string(),
+    };
+    url.set_query(Some(&query));
+    Ok(url)
+}
+
 async fn replay(
     client: &reqwest::Client,
     base: &str,
@@ -92,16 +123,20 @@ async fn replay(
     uri: &Uri,
     headers: &HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Response, String> {
-    let query = match uri.query() {
-        Some(q) if !q.is_empty() => format!("{q}&forward=false"),
-        _ => "forward=false".to_string(),
-    };
-    let url = format!("{}{}?{query}", base.trim_end_matches('/'), uri.path());
+) -> Result<Response, ForwardError> {
+    let url = forward_url(base, uri).map_err(|source| ForwardError::BadUrl {
+        base: base.to_string(),
+        source,
+    })?;
     tracing::debug!(%method, %url, "forwarding REST request");
-    let method =
-        reqwest::Method::from_bytes(method.as_str().as_bytes()).map_err(|e| e.to_string())?;
-    let mut request = client.request(method, &url).body(body.to_vec());
+    let send = |source| ForwardError::Send {
+        url: url.clone(),
+        source,
+    };
+    // axum and reqwest share the `http` crate: its method and status types are the same.
+    let mut request = client
+        .request(method.clone(), url.clone())
+        .body(body.to_vec());
     for name in [header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT] {
         if let Some(v) = headers.get(&name).and_then(|v| v.to_str().ok()) {
             request = request.header(name.as_str(), v);
@@ -114,15 +149,15 @@ async fn replay(
             request = request.header(name, v);
         }
     }
-    let answer = request.send().await.map_err(|e| format!("{url}: {e}"))?;
-    let status = StatusCode::from_u16(answer.status().as_u16()).map_err(|e| e.to_string())?;
+    let answer = request.send().await.map_err(send)?;
+    let status = answer.status();
     let content_type = answer
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let location = answer.headers().get(reqwest::header::LOCATION).cloned();
-    let bytes = answer.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    let bytes = answer.bytes().await.map_err(send)?;
     // The other worker's answer as it was: no body (and so no content type) on a 204 or an
     // empty answer, else its body with its content type; never a made-up one.
     let mut response = Response::new(Body::from(bytes.clone()));
@@ -136,4 +171,46 @@ async fn replay(
         response.headers_mut().insert(header::LOCATION, l);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_told_by_its_error_type() {
+        let over = axum::body::to_bytes(Body::from(vec![b'x'; 17]), 16)
+            .await
+            .unwrap_err();
+        assert!(is_length_limit(&over), "{over:?}");
+        // A body that fails for another reason is not taken for one too long.
+        let broken = Body::from_stream(futures::stream::iter([Err::<axum::body::Bytes, _>(
+            std::io::Error::other("length limit exceeded (a lookalike message)"),
+        )]));
+        let other = axum::body::to_bytes(broken, 16).await.unwrap_err();
+        assert!(!is_length_limit(&other), "{other:?}");
+    }
+
+    #[test]
+    fn a_forwarded_url_keeps_the_path_as_received_and_adds_forward_false() {
+        let uri: Uri = "/connectors/a%20b%2Fc/config?expand=status"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            forward_url("http://leader:8083", &uri).unwrap().as_str(),
+            "http://leader:8083/connectors/a%20b%2Fc/config?expand=status&forward=false"
+        );
+        // A base with a path prefix (a proxy) and a trailing slash; no query.
+        let uri: Uri = "/connectors".parse().unwrap();
+        assert_eq!(
+            forward_url("https://proxy/connect/", &uri)
+                .unwrap()
+                .as_str(),
+            "https://proxy/connect/connectors?forward=false"
+        );
+        assert!(matches!(
+            forward_url("not a url", &uri),
+            Err(url::ParseError::RelativeUrlWithoutBase)
+        ));
+    }
 }

@@ -70,7 +70,17 @@ struct LoggerLevel {
     last_modified: Option<u64>,
 }
 
-type Reload = Box<dyn Fn(EnvFilter) -> Result<(), String> + Send + Sync>;
+type Reload = Box<dyn Fn(EnvFilter) -> Result<(), LevelError> + Send + Sync>;
+
+/// Why a level could not be set: the filter built from the levels did not parse (a logger name
+/// the filter syntax cannot take), or the subscriber is gone.
+#[derive(Debug, thiserror::Error)]
+pub enum LevelError {
+    #[error(transparent)]
+    Filter(#[from] tracing_subscriber::filter::ParseError),
+    #[error(transparent)]
+    Reload(#[from] reload::Error),
+}
 
 /// The live log filter: a root level and per-logger levels, rebuilt into an `EnvFilter`.
 pub struct LogControl {
@@ -94,7 +104,7 @@ impl LogControl {
         // The process's own filter: `log`'s max level follows it (see `set_log_max_level`).
         let reload: Reload = Box::new(move |f| {
             let max = f.max_level_hint();
-            handle.reload(f).map_err(|e| e.to_string())?;
+            handle.reload(f)?;
             crate::logging::set_log_max_level(max);
             Ok(())
         });
@@ -107,7 +117,7 @@ impl LogControl {
         use tracing_subscriber::layer::SubscriberExt;
         let (layer, handle) = reload::Layer::new(EnvFilter::new("info"));
         let subscriber = tracing_subscriber::registry().with(layer);
-        let reload: Reload = Box::new(move |f| handle.reload(f).map_err(|e| e.to_string()));
+        let reload: Reload = Box::new(move |f| Ok(handle.reload(f)?));
         let control = Self::with(
             reload,
             initial,
@@ -209,7 +219,11 @@ impl LogControl {
 
     /// Sets `namespace` and every known logger under it to `level` (see the module
     /// documentation); returns them, sorted.
-    pub fn set_level(&self, namespace: &str, level: &'static str) -> Result<Vec<String>, String> {
+    pub fn set_level(
+        &self,
+        namespace: &str,
+        level: &'static str,
+    ) -> Result<Vec<String>, LevelError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -261,13 +275,13 @@ impl LogControl {
         Ok(affected)
     }
 
-    fn apply(&self, levels: &BTreeMap<String, LoggerLevel>) -> Result<(), String> {
+    fn apply(&self, levels: &BTreeMap<String, LoggerLevel>) -> Result<(), LevelError> {
         let mut directives =
             filter_level(levels.get(ROOT).map(|l| l.level).unwrap_or("INFO")).to_string();
         for (target, l) in levels.iter().filter(|(t, _)| *t != ROOT) {
             directives.push_str(&format!(",{target}={}", filter_level(l.level)));
         }
-        let filter = EnvFilter::try_new(&directives).map_err(|e| e.to_string())?;
+        let filter = EnvFilter::try_new(&directives)?;
         (self.reload)(filter)
     }
 }

@@ -191,8 +191,9 @@ pub fn router(state: RestState) -> axum::Router {
         .with_state(state)
 }
 
-/// `GET /admin/worker` (kconnect's own): what runs in this worker process, with task actor ids
-/// (a task that restarted has a new one), and in distributed mode its place in the group.
+/// `GET /admin/worker` (kconnect's own): what runs in this worker process, with each task's
+/// actor id and name (a task that restarted has a new one of each), and in distributed mode its
+/// place in the group.
 async fn local_work(
     axum::extract::State(s): axum::extract::State<RestState>,
 ) -> Json<serde_json::Value> {
@@ -205,9 +206,9 @@ async fn local_work(
     let tasks: Vec<serde_json::Value> = work
         .iter()
         .flat_map(|w| {
-            w.tasks.iter().map(
-                move |(id, actor)| json!({"connector": w.connector, "task": id, "actor": actor}),
-            )
+            w.tasks.iter().map(move |t| {
+                json!({"connector": w.connector, "task": t.task, "actor": t.id, "name": t.name})
+            })
         })
         .collect();
     Json(json!({
@@ -235,6 +236,27 @@ async fn metrics_text(
         .into_response())
 }
 
+/// Why the REST listener could not be bound.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error(
+        "Invalid value {0} for configuration listeners: expected http://host:port or https://host:port"
+    )]
+    BadListener(String),
+    #[error(transparent)]
+    Tls(#[from] security::TlsError),
+    #[error(transparent)]
+    Credentials(#[from] security::CredentialsError),
+    #[error("cannot listen on {listener}: {source}")]
+    Listen {
+        listener: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    LocalAddr(#[source] std::io::Error),
+}
+
 /// A bound REST listener: plain HTTP, or HTTPS with its rustls config.
 pub struct Listener {
     tcp: TcpListener,
@@ -258,15 +280,11 @@ impl Listener {
 pub async fn bind(
     listener: &str,
     props: &kconnect_connectors::api::Props,
-) -> Result<Listener, String> {
+) -> Result<Listener, BindError> {
     let (rest, https) = match listener.split_once("://") {
         Some(("http", r)) => (r, false),
         Some(("https", r)) => (r, true),
-        _ => {
-            return Err(format!(
-                "Invalid value {listener} for configuration listeners: expected http://host:port or https://host:port"
-            ))
-        }
+        _ => return Err(BindError::BadListener(listener.to_string())),
     };
     let rest = rest.trim_end_matches('/');
     let addr = if rest.starts_with(':') {
@@ -287,7 +305,10 @@ pub async fn bind(
     };
     let tcp = TcpListener::bind(&addr)
         .await
-        .map_err(|e| format!("cannot listen on {listener}: {e}"))?;
+        .map_err(|source| BindError::Listen {
+            listener: listener.to_string(),
+            source,
+        })?;
     Ok(Listener {
         tcp,
         tls,
@@ -299,10 +320,10 @@ pub async fn bind(
 /// the worker's id (`host:port` as other workers and status records name it).
 pub async fn bind_worker(
     config: &kconnect_actors::config::WorkerConfig,
-) -> Result<(Listener, SocketAddr, String), String> {
+) -> Result<(Listener, SocketAddr, String), BindError> {
     let listener = config.listeners.first().cloned().unwrap_or_default();
     let listener = bind(&listener, &config.props).await?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(BindError::LocalAddr)?;
     let worker_id = crate::standalone::worker_id(&config.props, addr);
     Ok((listener, addr, worker_id))
 }

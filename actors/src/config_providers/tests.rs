@@ -179,11 +179,20 @@ fn allowed_paths_confine_the_file_and_directory_providers() {
     let errors: BTreeMap<&str, String> = r
         .errors
         .iter()
-        .map(|e| (e.key.as_str(), e.reason.clone()))
+        .map(|e| (e.key.as_str(), e.reason.to_string()))
         .collect();
     assert_eq!(
         errors["out"],
         format!("The path {outside} is not allowed by config.providers.file.param.allowed.paths")
+    );
+    // The reason is a type a caller can match, with the provider and the path as written.
+    let out = r.errors.iter().find(|e| e.key == "out").unwrap();
+    assert_eq!(
+        out.reason,
+        Unresolved::PathNotAllowed {
+            provider: "file".into(),
+            path: outside.clone(),
+        }
     );
     assert_eq!(
         errors["sneaky"],
@@ -242,7 +251,7 @@ fn the_directory_provider_reads_whole_files_and_follows_links() {
     let errors: BTreeMap<&str, String> = r
         .errors
         .iter()
-        .map(|e| (e.key.as_str(), e.reason.clone()))
+        .map(|e| (e.key.as_str(), e.reason.to_string()))
         .collect();
     assert_eq!(
         errors["c"],
@@ -275,7 +284,7 @@ fn the_env_provider_hands_out_only_what_its_allowlist_matches() {
     let errors: BTreeMap<&str, String> = r
         .errors
         .iter()
-        .map(|e| (e.key.as_str(), e.reason.clone()))
+        .map(|e| (e.key.as_str(), e.reason.to_string()))
         .collect();
     assert_eq!(
         errors["b"],

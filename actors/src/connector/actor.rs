@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use kconnect_connectors::api::{Connector, ConnectorContext, ConnectorEvent, ConnectorKind};
+use kconnect_connectors::error::ConnectError;
 use kconnect_connectors::registry::ConnectorPlugin;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::mpsc;
@@ -24,6 +25,19 @@ pub enum ConnectorMsg {
 }
 
 pub struct ConnectorActor;
+
+/// Why a connector instance stopped with an error; its text is the status trace the supervisor
+/// records.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorFailure {
+    #[error("connector start failed: {0}")]
+    Start(ConnectError),
+    #[error("task_configs failed: {0}")]
+    TaskConfigs(ConnectError),
+    /// The plugin called `ConnectorContext::raise_error`.
+    #[error("connector raised an error: {0}")]
+    Raised(ConnectError),
+}
 
 pub struct ConnectorArgs {
     pub worker: Arc<WorkerContext>,
@@ -47,7 +61,7 @@ impl ConnectorState {
         let c = self.connector.as_ref().expect("started");
         let mut configs = c
             .task_configs(self.args.config.tasks_max)
-            .map_err(|e| format!("task_configs failed: {e}"))?;
+            .map_err(ConnectorFailure::TaskConfigs)?;
         // What Connect's worker adds to every task config (Worker.connectorTaskConfigs): the
         // task class, without which a Java worker refuses to start the task, and for sinks the
         // connector's topic subscription. Stored configs then read the same whichever kind of
@@ -111,7 +125,7 @@ impl Actor for ConnectorActor {
                     }
                 });
                 c.start(ConnectorContext::new(tx), &state.args.config.props)
-                    .map_err(|e| format!("connector start failed: {e}"))?;
+                    .map_err(ConnectorFailure::Start)?;
                 state.connector = Some(c);
                 let name = &state.args.config.name;
                 // A connector started while its target state is PAUSED (created paused,
@@ -144,7 +158,7 @@ impl Actor for ConnectorActor {
                 }
             }
             ConnectorMsg::Event(ConnectorEvent::RaiseError(e)) => {
-                return Err(format!("connector raised an error: {e}").into());
+                return Err(ConnectorFailure::Raised(e).into());
             }
             ConnectorMsg::Stop(reply) => {
                 if let Some(mut c) = state.connector.take() {

@@ -14,7 +14,9 @@ use ractor::{
 };
 
 use super::actor::{ConnectorActor, ConnectorArgs, ConnectorMsg};
+use crate::actor_names;
 use crate::config::ConnectorConfig;
+use crate::config_providers::ResolveError;
 use crate::context::WorkerContext;
 use crate::restart::{RestartDecision, RestartTracker};
 use crate::status::{ConnectorStatus, RestartRequest, State};
@@ -23,6 +25,7 @@ use crate::task::sink::{SinkTaskActor, SinkTaskMsg};
 use crate::task::source::{SourceTaskActor, SourceTaskLinks, SourceTaskMsg};
 use crate::task::TaskArgs;
 use crate::worker::WorkerMsg;
+use kconnect_connectors::error::ConnectError;
 
 /// What the user asked a connector to be (Connect's target state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +33,24 @@ pub enum TargetState {
     Started,
     Paused,
     Stopped,
+}
+
+/// Why a message about one task could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskRequestError {
+    #[error("task {0} not found")]
+    NotFound(u32),
+    #[error("task {0} is not running")]
+    NotRunning(u32),
+}
+
+/// Why the connector or a task could not be given its config at a start.
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    Config(#[from] ConnectError),
 }
 
 pub enum SupervisorMsg {
@@ -43,15 +64,15 @@ pub enum SupervisorMsg {
         reply: RpcReplyPort<ConnectorStatus>,
     },
     /// Restart one task now; `Err` if it does not exist.
-    RestartOneTask(u32, RpcReplyPort<Result<(), String>>),
+    RestartOneTask(u32, RpcReplyPort<Result<(), TaskRequestError>>),
     /// Whether the connector instance runs here, and the tasks running here with their actor
     /// ids (a restarted task has a new id).
-    LocalWork(RpcReplyPort<(bool, Vec<(u32, String)>)>),
+    LocalWork(RpcReplyPort<(bool, Vec<crate::worker::TaskActor>)>),
     /// Makes a running task fail now; `Err` if it is not running.
     InjectFault(
         u32,
         crate::task::faults::FaultKind,
-        RpcReplyPort<Result<(), String>>,
+        RpcReplyPort<Result<(), TaskRequestError>>,
     ),
     /// Internal: performs a restart announced by `Restart`.
     DoRestart {
@@ -290,7 +311,7 @@ impl Actor for ConnectorSupervisor {
             }
             SupervisorMsg::RestartOneTask(id, reply) => {
                 if !state.tasks.contains_key(&id) {
-                    let _ = reply.send(Err(format!("task {id} not found")));
+                    let _ = reply.send(Err(TaskRequestError::NotFound(id)));
                     return Ok(());
                 }
                 restart_task_now(&myself, state, id).await;
@@ -305,7 +326,7 @@ impl Actor for ConnectorSupervisor {
                 let r = if sent {
                     Ok(())
                 } else {
-                    Err(format!("task {id} is not running"))
+                    Err(TaskRequestError::NotRunning(id))
                 };
                 let _ = reply.send(r);
             }
@@ -314,9 +335,11 @@ impl Actor for ConnectorSupervisor {
                     .tasks
                     .iter()
                     .filter_map(|(id, t)| {
-                        t.actor
-                            .as_ref()
-                            .map(|a| (*id, a.cell().get_id().to_string()))
+                        t.actor.as_ref().map(|a| crate::worker::TaskActor {
+                            task: *id,
+                            id: a.cell().get_id().to_string(),
+                            name: a.cell().get_name(),
+                        })
                     })
                     .collect();
                 let _ = reply.send((state.connector.is_some(), tasks));
@@ -608,7 +631,7 @@ async fn restart_task_now(myself: &ActorRef<SupervisorMsg>, state: &mut Supervis
 
 /// The connector's config for a start of it or of a task: the written config with its
 /// variables resolved now, so that a changed secret takes effect on a restart.
-fn config_for_start(state: &SupervisorState) -> Result<Arc<ConnectorConfig>, String> {
+fn config_for_start(state: &SupervisorState) -> Result<Arc<ConnectorConfig>, StartError> {
     let args = &state.args;
     if !args
         .raw
@@ -618,20 +641,14 @@ fn config_for_start(state: &SupervisorState) -> Result<Arc<ConnectorConfig>, Str
         return Ok(args.config.clone());
     }
     let worker = &args.worker.config;
-    let props = worker
-        .providers
-        .resolve(&args.raw)
-        .strict()
-        .map_err(|e| e.to_string())?;
-    ConnectorConfig::parse(props, &worker.restart)
-        .map(Arc::new)
-        .map_err(|e| e.to_string())
+    let props = worker.providers.resolve(&args.raw).strict()?;
+    Ok(Arc::new(ConnectorConfig::parse(props, &worker.restart)?))
 }
 
 async fn start_connector(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorState) {
     let config = match config_for_start(state) {
         Ok(c) => c,
-        Err(e) => return on_connector_failure(myself, state, e),
+        Err(e) => return on_connector_failure(myself, state, e.to_string()),
     };
     let args = ConnectorArgs {
         worker: state.args.worker.clone(),
@@ -641,7 +658,8 @@ async fn start_connector(myself: &ActorRef<SupervisorMsg>, state: &mut Superviso
         restarts: state.connector_tracker.total_restarts,
         paused: state.target == TargetState::Paused,
     };
-    match Actor::spawn_linked(None, ConnectorActor, args, myself.get_cell()).await {
+    let name = actor_names::connector(&state.args.worker.worker_id, &state.args.config.name);
+    match Actor::spawn_linked(Some(name), ConnectorActor, args, myself.get_cell()).await {
         Ok((c, _)) => {
             state.children.insert(c.get_id(), Child::Connector);
             state.connector = Some(c);
@@ -703,13 +721,12 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
     };
     let worker = state.args.worker.clone();
     let resolved = worker.config.providers.resolve(raw).strict();
-    let (connector, props) = match config_for_start(state)
-        .and_then(|c| resolved.map(|props| (c, props)).map_err(|e| e.to_string()))
-    {
+    let (connector, props) = match config_for_start(state).and_then(|c| Ok((c, resolved?))) {
         Ok(ready) => ready,
         Err(e) => {
             // As a failed start: the restart policy tries again (resolving again).
             state.tasks.entry(id).or_default();
+            let e = e.to_string();
             return on_task_failure(myself, state, id, e, FailureCause::Passing).await;
         }
     };
@@ -725,6 +742,8 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
         paused: state.target == TargetState::Paused,
     };
     let cell = myself.get_cell();
+    let (worker_id, connector_name) = (&state.args.worker.worker_id, &state.args.config.name);
+    let task_name = actor_names::task(worker_id, connector_name, id);
     let started = match state.args.plugin.kind {
         ConnectorKind::Source => {
             let (runs, runs_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -732,7 +751,15 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
                 delivery: Arc::default(),
                 runs,
             };
-            match Actor::spawn_linked(None, SourceTaskActor, (args, links), cell.clone()).await {
+            let committer_name = actor_names::committer(worker_id, connector_name, id);
+            match Actor::spawn_linked(
+                Some(task_name),
+                SourceTaskActor,
+                (args, links),
+                cell.clone(),
+            )
+            .await
+            {
                 Ok((task, _)) => {
                     let cargs = CommitterArgs {
                         worker,
@@ -741,7 +768,9 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
                         runs: runs_rx,
                         task: Some(task.clone()),
                     };
-                    match Actor::spawn_linked(None, OffsetCommitter, cargs, cell).await {
+                    match Actor::spawn_linked(Some(committer_name), OffsetCommitter, cargs, cell)
+                        .await
+                    {
                         Ok((committer, _)) => {
                             state
                                 .children
@@ -758,7 +787,7 @@ async fn start_task(myself: &ActorRef<SupervisorMsg>, state: &mut SupervisorStat
                 Err(e) => Err(e.to_string()),
             }
         }
-        ConnectorKind::Sink => Actor::spawn_linked(None, SinkTaskActor, args, cell)
+        ConnectorKind::Sink => Actor::spawn_linked(Some(task_name), SinkTaskActor, args, cell)
             .await
             .map(|(t, _)| TaskRef::Sink(t))
             .map_err(|e| e.to_string()),

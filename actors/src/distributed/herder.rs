@@ -619,7 +619,10 @@ fn ask_for_fencing(state: &mut HerderState, myself: &ActorRef<HerderMsg>, connec
         }
     }
     let http = state.http.clone();
-    let url = format!("{leader}/connectors/{}/fence", url_escape(connector));
+    let url = match crate::rest_url::under(&leader, &["connectors", connector, "fence"]) {
+        Ok(url) => url,
+        Err(e) => return failed(format!("{leader}: {e}")),
+    };
     tokio::spawn(async move {
         let mut request = http.put(&url).body(body);
         if let Some((sig, alg)) = signed {
@@ -731,8 +734,11 @@ async fn store_task_configs(
         }
     }
     tokio::spawn(async move {
-        let name: String = url_escape(&connector);
-        let url = format!("{leader}/connectors/{name}/tasks?forward=false");
+        let mut url = match crate::rest_url::under(&leader, &["connectors", &connector, "tasks"]) {
+            Ok(url) => url,
+            Err(e) => return retry(connector, configs, format!("leader URL {leader}: {e}")),
+        };
+        url.set_query(Some("forward=false"));
         // POST: the only method Connect's workers accept here (a Java leader answers 405 to
         // PUT); kconnect's REST API takes both. The body is sent as signed, byte for byte.
         let mut request = http
@@ -855,19 +861,6 @@ fn write_task_configs(
     store
         .put_task_configs(connector, configs)
         .map_err(|e| e.to_string())
-}
-
-/// A connector name as one URL path segment (percent-encoded), as REST paths and `Location`
-/// headers carry it.
-pub fn url_escape(name: &str) -> String {
-    name.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The handle the REST API and the binary use.

@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kconnect_connectors::api::OffsetStorageReader;
-use kconnect_connectors::record::OffsetMap;
+use kconnect_connectors::record::{canonical_partition_key, sorted_keys, OffsetMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -63,13 +63,31 @@ pub enum OffsetStoreError {
         #[source]
         source: io::Error,
     },
-    #[error("offset file {} is corrupt: {message}", .path.display())]
-    Corrupt { path: PathBuf, message: String },
+    #[error("offset file {} is corrupt: {why}", .path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        why: Corrupt,
+    },
     #[error("cannot write offset file {}: {source}", .path.display())]
     Write {
         path: PathBuf,
         #[source]
         source: io::Error,
+    },
+}
+
+/// What is wrong with an offset file's content.
+#[derive(Debug, thiserror::Error)]
+pub enum Corrupt {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("unsupported version {0} (this kconnect reads version {VERSION})")]
+    Version(serde_json::Value),
+    #[error("connector {connector:?} lists partition {partition} twice")]
+    DuplicatePartition {
+        connector: String,
+        partition: String,
     },
 }
 
@@ -91,9 +109,9 @@ impl FileOffsetStore {
     /// [`put`](Self::put).
     pub fn open(path: PathBuf) -> Result<Self, OffsetStoreError> {
         let offsets = match fs::read(&path) {
-            Ok(bytes) => parse(&bytes).map_err(|message| OffsetStoreError::Corrupt {
+            Ok(bytes) => parse(&bytes).map_err(|why| OffsetStoreError::Corrupt {
                 path: path.clone(),
-                message,
+                why,
             })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Offsets::new(),
             Err(source) => return Err(OffsetStoreError::Read { path, source }),
@@ -116,7 +134,7 @@ impl FileOffsetStore {
 
     /// The last committed offset of `connector`'s source `partition`.
     pub fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
-        let key = canonical_json(partition);
+        let key = canonical_partition_key(partition);
         self.lock()
             .get(connector)?
             .get(&key)
@@ -151,11 +169,11 @@ impl FileOffsetStore {
         for (connector, entries) in writes {
             let partitions = next.entry(connector.clone()).or_default();
             for (partition, offset) in entries {
-                let partition = sorted_map(&partition);
-                let key = canonical_json(&partition);
+                let partition = sorted_keys(&partition);
+                let key = canonical_partition_key(&partition);
                 match offset {
                     Some(offset) => {
-                        partitions.insert(key, (partition, sorted_map(&offset)));
+                        partitions.insert(key, (partition, sorted_keys(&offset)));
                     }
                     None => {
                         partitions.remove(&key);
@@ -244,30 +262,27 @@ struct EntryOut<'a> {
     offset: &'a OffsetMap,
 }
 
-fn parse(bytes: &[u8]) -> Result<Offsets, String> {
+fn parse(bytes: &[u8]) -> Result<Offsets, Corrupt> {
     // The version first, so a file from a newer format is reported as such rather than as
     // whatever its first unknown field is.
-    let header: Header = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let header: Header = serde_json::from_slice(bytes)?;
     if header.version.as_u64() != Some(VERSION) {
-        return Err(format!(
-            "unsupported version {} (this kconnect reads version {VERSION})",
-            header.version
-        ));
+        return Err(Corrupt::Version(header.version));
     }
-    let file: FileIn = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let file: FileIn = serde_json::from_slice(bytes)?;
     let mut offsets = Offsets::new();
     for entry in file.offsets {
-        let partition = sorted_map(&entry.partition);
-        let key = canonical_json(&partition);
+        let partition = sorted_keys(&entry.partition);
+        let key = canonical_partition_key(&partition);
         let previous = offsets
             .entry(entry.connector.clone())
             .or_default()
-            .insert(key.clone(), (partition, sorted_map(&entry.offset)));
+            .insert(key.clone(), (partition, sorted_keys(&entry.offset)));
         if previous.is_some() {
-            return Err(format!(
-                "connector {:?} lists partition {key} twice",
-                entry.connector
-            ));
+            return Err(Corrupt::DuplicatePartition {
+                connector: entry.connector,
+                partition: key,
+            });
         }
     }
     Ok(offsets)
@@ -350,29 +365,6 @@ fn parent_dir(path: &Path) -> &Path {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     }
-}
-
-/// A copy of `map` with object keys sorted at every level.
-fn sorted_map(map: &OffsetMap) -> OffsetMap {
-    let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries
-        .into_iter()
-        .map(|(k, v)| (k.clone(), sorted_value(v)))
-        .collect()
-}
-
-fn sorted_value(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(sorted_map(map)),
-        Value::Array(items) => Value::Array(items.iter().map(sorted_value).collect()),
-        other => other.clone(),
-    }
-}
-
-/// Compact JSON of `map` with keys sorted at every level: the identity of a partition.
-fn canonical_json(map: &OffsetMap) -> String {
-    serde_json::to_string(&sorted_map(map)).expect("a JSON map always serializes")
 }
 
 #[cfg(test)]
@@ -601,6 +593,20 @@ mod tests {
             // The file is left as it was for the user to inspect.
             assert_eq!(fs::read_to_string(&path).unwrap(), content);
         }
+        // What is wrong is a type a caller can match.
+        fs::write(&path, cases[2].0).unwrap();
+        let err = FileOffsetStore::open(path.clone()).unwrap_err();
+        assert!(
+            matches!(&err, OffsetStoreError::Corrupt { why: Corrupt::Version(v), .. } if *v == json!(2)),
+            "{err:?}"
+        );
+        fs::write(&path, cases[5].0).unwrap();
+        let err = FileOffsetStore::open(path.clone()).unwrap_err();
+        assert!(
+            matches!(&err, OffsetStoreError::Corrupt { why: Corrupt::DuplicatePartition { connector, partition }, .. }
+                if connector == "c" && partition == r#"{"a":1,"b":2}"#),
+            "{err:?}"
+        );
     }
 
     #[test]

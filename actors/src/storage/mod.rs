@@ -3,5 +3,5 @@
 mod file_offsets;
 pub mod kafka;
 
-pub use file_offsets::{ConnectorWrite, FileOffsetStore, OffsetStoreError};
+pub use file_offsets::{ConnectorWrite, Corrupt, FileOffsetStore, OffsetStoreError};
 pub use kafka::{KafkaConfigStore, KafkaLog, KafkaLogConfig, KafkaOffsetStore, KafkaStatusStore};

@@ -1,5 +1,15 @@
+//! Connect's `ConfigDef`: keys with a type, a default, a validator and documentation; parsing
+//! and validation with Connect's messages.
+//!
+//! Errors are [`ConfigError`] (a key's value) and [`Invalid`] (why a validator refused a
+//! value). A custom validator's closure still answers with a `String`: that text is the reason
+//! the user reads, as the message of Connect's `ConfigException`, and it keeps the closures of
+//! every connector and transform one-liners.
+
 use std::fmt;
 use std::sync::Arc;
+
+use thiserror::Error;
 
 use crate::api::Props;
 use crate::error::{ConnectError, ConnectResult};
@@ -73,6 +83,49 @@ impl Width {
 
 type CustomCheck = Arc<dyn Fn(&ParsedValue) -> Result<(), String> + Send + Sync>;
 
+/// Why a value was refused: its text is Connect's, shown after "Invalid value … for
+/// configuration …: ".
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Invalid {
+    #[error("Not a number of type {0}")]
+    NotANumber(&'static str),
+    #[error("Expected value to be either true or false")]
+    NotABoolean,
+    #[error("Value must be a number")]
+    NaN,
+    #[error("Value must be at least {}", num(*.0))]
+    BelowMin(f64),
+    #[error("Value must be no more than {}", num(*.0))]
+    AboveMax(f64),
+    #[error("String must be one of: {}", .0.join(", "))]
+    NotOneOf(Vec<String>),
+    #[error("String must be non-empty")]
+    Empty,
+    /// A custom validator's reason, as it gave it.
+    #[error("{0}")]
+    Custom(String),
+}
+
+/// A key whose value could not be parsed or validated.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ConfigError {
+    #[error("Missing required configuration \"{0}\" which has no default value.")]
+    Missing(String),
+    /// `shown` is the value as given (trimmed after parsing), or `[hidden]` for a password.
+    #[error("Invalid value {shown} for configuration {key}: {why}")]
+    InvalidValue {
+        key: String,
+        shown: String,
+        why: Invalid,
+    },
+}
+
+impl From<ConfigError> for ConnectError {
+    fn from(e: ConfigError) -> Self {
+        ConnectError::Config(e.to_string())
+    }
+}
+
 /// Checks a parsed value; the error text follows Connect's validators.
 #[derive(Clone)]
 pub enum Validator {
@@ -127,7 +180,7 @@ impl Validator {
         }
     }
 
-    fn check(&self, v: &ParsedValue) -> Result<(), String> {
+    fn check(&self, v: &ParsedValue) -> Result<(), Invalid> {
         match self {
             Validator::Range { min, max } => {
                 let n = match v {
@@ -137,31 +190,31 @@ impl Validator {
                     _ => return Ok(()),
                 };
                 if n.is_nan() {
-                    return Err("Value must be a number".into());
+                    return Err(Invalid::NaN);
                 }
                 if let Some(min) = min {
                     if n < *min {
-                        return Err(format!("Value must be at least {}", num(*min)));
+                        return Err(Invalid::BelowMin(*min));
                     }
                 }
                 if let Some(max) = max {
                     if n > *max {
-                        return Err(format!("Value must be no more than {}", num(*max)));
+                        return Err(Invalid::AboveMax(*max));
                     }
                 }
                 Ok(())
             }
             Validator::ValidString(allowed) => match v {
                 ParsedValue::String(s) if !allowed.contains(s) => {
-                    Err(format!("String must be one of: {}", allowed.join(", ")))
+                    Err(Invalid::NotOneOf(allowed.clone()))
                 }
                 _ => Ok(()),
             },
             Validator::NonEmptyString => match v {
-                ParsedValue::String(s) if s.is_empty() => Err("String must be non-empty".into()),
+                ParsedValue::String(s) if s.is_empty() => Err(Invalid::Empty),
                 _ => Ok(()),
             },
-            Validator::Custom { check, .. } => check(v),
+            Validator::Custom { check, .. } => check(v).map_err(Invalid::Custom),
         }
     }
 
@@ -340,7 +393,7 @@ impl ConfigDef {
                 let raw = props.get(&k.name).cloned().or_else(|| k.default_string());
                 let mut errors = Vec::new();
                 if let Err(e) = parse_key(k, props.get(&k.name)) {
-                    errors.push(e);
+                    errors.push(e.to_string());
                 }
                 let value = match (k.ty, raw) {
                     (ConfigType::Password, Some(_)) => Some(Password::HIDDEN.to_string()),
@@ -361,7 +414,7 @@ impl ConfigDef {
     pub fn parse(&self, props: &Props) -> ConnectResult<ParsedConfig> {
         let mut out = ParsedConfig::default();
         for k in &self.keys {
-            if let Some(v) = parse_key(k, props.get(&k.name)).map_err(ConnectError::Config)? {
+            if let Some(v) = parse_key(k, props.get(&k.name))? {
                 out.values.insert(k.name.clone(), v);
             }
         }
@@ -370,17 +423,12 @@ impl ConfigDef {
 }
 
 /// Parses one key's value (or its default): `Ok(None)` for an optional key with no value.
-fn parse_key(k: &ConfigKey, given: Option<&String>) -> Result<Option<ParsedValue>, String> {
+fn parse_key(k: &ConfigKey, given: Option<&String>) -> Result<Option<ParsedValue>, ConfigError> {
     let raw = match (given, &k.default) {
         (Some(v), _) => v.clone(),
         (None, Some(Some(d))) => d.clone(),
         (None, Some(None)) => return Ok(None),
-        (None, None) => {
-            return Err(format!(
-                "Missing required configuration \"{}\" which has no default value.",
-                k.name
-            ))
-        }
+        (None, None) => return Err(ConfigError::Missing(k.name.clone())),
     };
     let parsed = parse_value(k.ty, &raw).map_err(|why| {
         let shown = if k.ty == ConfigType::Password {
@@ -388,7 +436,11 @@ fn parse_key(k: &ConfigKey, given: Option<&String>) -> Result<Option<ParsedValue
         } else {
             raw.as_str()
         };
-        format!("Invalid value {shown} for configuration {}: {why}", k.name)
+        ConfigError::InvalidValue {
+            key: k.name.clone(),
+            shown: shown.to_string(),
+            why,
+        }
     })?;
     if let Some(v) = &k.validator {
         v.check(&parsed).map_err(|why| {
@@ -396,36 +448,33 @@ fn parse_key(k: &ConfigKey, given: Option<&String>) -> Result<Option<ParsedValue
                 ParsedValue::Password(_) => Password::HIDDEN.to_string(),
                 _ => raw.trim().to_string(),
             };
-            format!("Invalid value {shown} for configuration {}: {why}", k.name)
+            ConfigError::InvalidValue {
+                key: k.name.clone(),
+                shown,
+                why,
+            }
         })?;
     }
     Ok(Some(parsed))
 }
 
 /// Parses a string as Connect's `ConfigDef.parseType` does.
-pub fn parse_value(ty: ConfigType, raw: &str) -> Result<ParsedValue, String> {
+pub fn parse_value(ty: ConfigType, raw: &str) -> Result<ParsedValue, Invalid> {
     let t = raw.trim();
     Ok(match ty {
         ConfigType::String => ParsedValue::String(t.to_string()),
         ConfigType::Class => ParsedValue::Class(t.to_string()),
         // Connect trims passwords like every other string.
         ConfigType::Password => ParsedValue::Password(Password::new(t)),
-        ConfigType::Int => ParsedValue::Int(
-            t.parse()
-                .map_err(|_| "Not a number of type INT".to_string())?,
-        ),
-        ConfigType::Long => ParsedValue::Long(
-            t.parse()
-                .map_err(|_| "Not a number of type LONG".to_string())?,
-        ),
-        ConfigType::Double => ParsedValue::Double(
-            t.parse()
-                .map_err(|_| "Not a number of type DOUBLE".to_string())?,
-        ),
+        ConfigType::Int => ParsedValue::Int(t.parse().map_err(|_| Invalid::NotANumber("INT"))?),
+        ConfigType::Long => ParsedValue::Long(t.parse().map_err(|_| Invalid::NotANumber("LONG"))?),
+        ConfigType::Double => {
+            ParsedValue::Double(t.parse().map_err(|_| Invalid::NotANumber("DOUBLE"))?)
+        }
         ConfigType::Boolean => match t.to_ascii_lowercase().as_str() {
             "true" => ParsedValue::Boolean(true),
             "false" => ParsedValue::Boolean(false),
-            _ => return Err("Expected value to be either true or false".into()),
+            _ => return Err(Invalid::NotABoolean),
         },
         ConfigType::List => ParsedValue::List(if t.is_empty() {
             Vec::new()
@@ -548,6 +597,33 @@ mod tests {
             ConnectError::Config(
                 "Missing required configuration \"name\" which has no default value.".into()
             )
+        );
+    }
+
+    #[test]
+    fn a_key_error_is_a_type_callers_can_match() {
+        let d = def();
+        let key = |name: &str| d.keys.iter().find(|k| k.name == name).unwrap();
+        assert_eq!(
+            parse_key(key("name"), None).unwrap_err(),
+            ConfigError::Missing("name".into())
+        );
+        let e = parse_key(key("count"), Some(&" 11 ".to_string())).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::InvalidValue {
+                key: "count".into(),
+                shown: "11".into(),
+                why: Invalid::AboveMax(10.0),
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "Invalid value 11 for configuration count: Value must be no more than 10"
+        );
+        assert_eq!(
+            parse_value(ConfigType::Boolean, "yes").unwrap_err(),
+            Invalid::NotABoolean
         );
     }
 

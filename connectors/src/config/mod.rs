@@ -4,5 +4,7 @@
 mod def;
 mod value;
 
-pub use def::{ConfigDef, ConfigKey, ConfigType, Importance, Validator, Width};
+pub use def::{
+    ConfigDef, ConfigError, ConfigKey, ConfigType, Importance, Invalid, Validator, Width,
+};
 pub use value::{ConfigValue, ParsedConfig, ParsedValue, Password};

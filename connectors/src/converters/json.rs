@@ -293,7 +293,7 @@ impl JsonConverter {
     pub fn as_json_schema(&self, schema: &Schema) -> ConnectResult<JsonNode> {
         let text = self.schema_to_json_string(schema)?;
         JsonNode::parse(text.as_bytes())
-            .map_err(ConnectError::data)?
+            .map_err(|e| ConnectError::data(e.to_string()))?
             .ok_or_else(|| ConnectError::data("empty schema JSON"))
     }
 
@@ -393,7 +393,7 @@ impl JsonConverter {
     /// Parses a JSON schema (as in the envelope); `null` is no schema.
     pub fn schema_from_json_str(&self, json: &str) -> ConnectResult<Option<Schema>> {
         let node = JsonNode::parse(json.as_bytes())
-            .map_err(ConnectError::data)?
+            .map_err(|e| ConnectError::data(e.to_string()))?
             .ok_or_else(|| ConnectError::data("empty schema JSON"))?;
         self.as_connect_schema(&node)
     }
@@ -406,7 +406,7 @@ impl JsonConverter {
         let mut out = Vec::new();
         json_write::write_payload(&Ctx::new(&self.config), schema, value, &mut out)?;
         JsonNode::parse(&out)
-            .map_err(ConnectError::data)?
+            .map_err(|e| ConnectError::data(e.to_string()))?
             .ok_or_else(|| ConnectError::data("empty JSON"))
     }
 

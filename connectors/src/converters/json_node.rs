@@ -13,12 +13,15 @@
 //! a repeated object key replaces the earlier value in its place (Jackson's default). Unlike
 //! Jackson, content after the root value is an error and unpaired `\u` surrogates become
 //! U+FFFD.
+//!
+//! Errors are [`JsonError`]: malformed text says what was expected and at which byte.
 
 use base64::Engine as _;
 use bigdecimal::num_bigint::BigInt;
 use bigdecimal::num_traits::ToPrimitive;
 use bigdecimal::BigDecimal;
 use std::str::FromStr;
+use thiserror::Error;
 
 use crate::data::java_fmt::{big_decimal_to_string, double_to_string, float_to_string};
 
@@ -202,7 +205,7 @@ impl JsonNode {
     }
 
     /// Jackson's `binaryValue()`: the bytes of a binary node or of a base64 string.
-    pub fn binary_value(&self) -> Option<Result<Vec<u8>, String>> {
+    pub fn binary_value(&self) -> Option<Result<Vec<u8>, JsonError>> {
         match self {
             JsonNode::Binary(b) => Some(Ok(b.clone())),
             JsonNode::String(s) => Some(decode_base64(s)),
@@ -271,9 +274,9 @@ impl JsonNode {
 
     /// Parses JSON text. Empty input (or only whitespace) is `Ok(None)`, like Jackson's
     /// `MissingNode`.
-    pub fn parse(bytes: &[u8]) -> Result<Option<JsonNode>, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Option<JsonNode>, JsonError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let text = std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8: {e}"))?;
+        let text = std::str::from_utf8(bytes)?;
         let mut p = Parser {
             s: text.as_bytes(),
             text,
@@ -290,6 +293,18 @@ impl JsonNode {
         }
         Ok(Some(node))
     }
+}
+
+/// Why JSON text (or a base64 string in it) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JsonError {
+    #[error("Invalid UTF-8: {0}")]
+    Utf8(#[from] std::str::Utf8Error),
+    /// What the parser expected or found, and the byte offset where.
+    #[error("{what} at byte {at}")]
+    Syntax { what: &'static str, at: usize },
+    #[error("Invalid base64: {0}")]
+    Base64(#[from] base64::DecodeError),
 }
 
 fn non_finite(s: &str) -> Option<f64> {
@@ -317,15 +332,13 @@ fn low_64_bits(n: &BigInt) -> i64 {
 
 /// Base64 as Jackson's default variant reads it: the standard alphabet; padding may be left
 /// out.
-pub fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
+pub fn decode_base64(s: &str) -> Result<Vec<u8>, JsonError> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    LENIENT
-        .decode(s)
-        .map_err(|e| format!("Invalid base64: {e}"))
+    Ok(LENIENT.decode(s)?)
 }
 
 /// Writes `s` as a JSON string with Jackson's escaping. Jackson's UTF-8 generator writes a
@@ -371,8 +384,8 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn err(&self, msg: &str) -> String {
-        format!("{msg} at byte {}", self.pos)
+    fn err(&self, what: &'static str) -> JsonError {
+        JsonError::Syntax { what, at: self.pos }
     }
 
     fn skip_ws(&mut self) {
@@ -385,7 +398,7 @@ impl Parser<'_> {
         self.s.get(self.pos).copied()
     }
 
-    fn literal(&mut self, word: &str, node: JsonNode) -> Result<JsonNode, String> {
+    fn literal(&mut self, word: &str, node: JsonNode) -> Result<JsonNode, JsonError> {
         if self.s[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(node)
@@ -394,7 +407,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<JsonNode, String> {
+    fn value(&mut self, depth: usize) -> Result<JsonNode, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("JSON nested too deeply"));
         }
@@ -471,7 +484,7 @@ impl Parser<'_> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<JsonNode, String> {
+    fn number(&mut self) -> Result<JsonNode, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -502,7 +515,7 @@ impl Parser<'_> {
         Ok(JsonNode::Number(self.text[start..self.pos].to_string()))
     }
 
-    fn hex4(&mut self) -> Result<u32, String> {
+    fn hex4(&mut self) -> Result<u32, JsonError> {
         let h = self
             .s
             .get(self.pos..self.pos + 4)
@@ -513,7 +526,7 @@ impl Parser<'_> {
         Ok(h)
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    fn string(&mut self) -> Result<String, JsonError> {
         self.pos += 1; // opening quote
         let mut out = String::new();
         loop {

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kconnect_connectors::api::OffsetStorageReader;
-use kconnect_connectors::record::OffsetMap;
+use kconnect_connectors::record::{canonical_partition_key as canonical_json, OffsetMap};
 use serde_json::Value;
 
 use super::json::to_java_json;
@@ -278,27 +278,6 @@ impl OffsetStorageReader for ConnectorOffsetReader {
             .map(|p| (p.clone(), self.store.get(&self.connector, p)))
             .collect()
     }
-}
-
-/// Compact JSON with object keys sorted at every level: the identity of a source partition.
-fn canonical_json(map: &OffsetMap) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(m) => {
-                let mut entries: Vec<_> = m.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sorted(v)))
-                        .collect(),
-                )
-            }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_json::to_string(&sorted(&Value::Object(map.clone()))).expect("JSON always serializes")
 }
 
 #[cfg(test)]

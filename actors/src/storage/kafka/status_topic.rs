@@ -58,27 +58,27 @@ impl Status {
         }))
     }
 
-    fn from_json(m: &Map<String, Value>) -> Result<Status, String> {
+    fn from_json(m: &Map<String, Value>) -> Result<Status, BadField> {
         let state = match m.get("state") {
             Some(Value::String(s)) => {
-                parse_state(s).ok_or_else(|| format!("unknown state {s:?}"))?
+                parse_state(s).ok_or_else(|| BadField::UnknownState(s.clone()))?
             }
-            _ => return Err("'state' must be a string".into()),
+            _ => return Err(BadField::NotAString("state")),
         };
         let trace = match m.get("trace") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err("'trace' must be a string or null".into()),
+            Some(_) => return Err(BadField::NotAStringOrNull("trace")),
         };
         let worker_id = m
             .get("worker_id")
             .and_then(Value::as_str)
-            .ok_or("'worker_id' must be a string")?
+            .ok_or(BadField::NotAString("worker_id"))?
             .to_string();
         let generation = m
             .get("generation")
             .and_then(Value::as_i64)
-            .ok_or("'generation' must be an integer")? as i32;
+            .ok_or(BadField::NotAnInteger("generation"))? as i32;
         Ok(Status {
             state,
             trace,
@@ -86,6 +86,21 @@ impl Status {
             generation,
         })
     }
+}
+
+/// A field of a status record's value that is missing or of the wrong type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadField {
+    #[error("unknown state {0:?}")]
+    UnknownState(String),
+    #[error("'{0}' must be a string")]
+    NotAString(&'static str),
+    #[error("'{0}' must be a string or null")]
+    NotAStringOrNull(&'static str),
+    #[error("'{0}' must be an integer")]
+    NotAnInteger(&'static str),
+    #[error("'{0}' must be a JSON object")]
+    NotAnObject(&'static str),
 }
 
 fn parse_state(name: &str) -> Option<State> {
@@ -178,7 +193,7 @@ impl StatusRecord {
         let status = || {
             value
                 .as_ref()
-                .map(|m| Status::from_json(m).map_err(bad))
+                .map(|m| Status::from_json(m).map_err(|e| bad(e.to_string())))
                 .transpose()
         };
         if let Some(connector) = key.strip_prefix(CONNECTOR_STATUS_PREFIX) {
@@ -209,7 +224,7 @@ impl StatusRecord {
                 })?;
             let status = value
                 .as_ref()
-                .map(|m| decode_topic_status(m).map_err(bad))
+                .map(|m| decode_topic_status(m).map_err(|e| bad(e.to_string())))
                 .transpose()?;
             Ok(StatusRecord::Topic {
                 topic: topic.to_string(),
@@ -222,20 +237,20 @@ impl StatusRecord {
     }
 }
 
-fn decode_topic_status(m: &Map<String, Value>) -> Result<TopicStatus, String> {
+fn decode_topic_status(m: &Map<String, Value>) -> Result<TopicStatus, BadField> {
     let Some(Value::Object(t)) = m.get("topic") else {
-        return Err("'topic' must be a JSON object".into());
+        return Err(BadField::NotAnObject("topic"));
     };
-    let string = |name: &str| {
+    let string = |name: &'static str| {
         t.get(name)
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| format!("'{name}' must be a string"))
+            .ok_or(BadField::NotAString(name))
     };
-    let int = |name: &str| {
+    let int = |name: &'static str| {
         t.get(name)
             .and_then(Value::as_i64)
-            .ok_or_else(|| format!("'{name}' must be an integer"))
+            .ok_or(BadField::NotAnInteger(name))
     };
     Ok(TopicStatus {
         topic: string("name")?,
@@ -432,6 +447,37 @@ fn lock(snapshot: &Mutex<StatusSnapshot>) -> MutexGuard<'_, StatusSnapshot> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_status_value_names_its_field_as_a_type() {
+        let value = |v: serde_json::Value| v.as_object().unwrap().clone();
+        let ok = json!({"state": "RUNNING", "trace": null, "worker_id": "w:1", "generation": 3});
+        assert_eq!(
+            Status::from_json(&value(ok.clone())).unwrap(),
+            status(State::Running, "w:1", 3)
+        );
+        let mut v = value(ok.clone());
+        v.insert("state".into(), json!("DONE"));
+        assert_eq!(
+            Status::from_json(&v).unwrap_err(),
+            BadField::UnknownState("DONE".into())
+        );
+        let mut v = value(ok.clone());
+        v.remove("generation");
+        assert_eq!(
+            Status::from_json(&v).unwrap_err(),
+            BadField::NotAnInteger("generation")
+        );
+        let mut v = value(ok);
+        v.insert("trace".into(), json!(1));
+        let e = Status::from_json(&v).unwrap_err();
+        assert_eq!(e, BadField::NotAStringOrNull("trace"));
+        assert_eq!(e.to_string(), "'trace' must be a string or null");
+        assert_eq!(
+            decode_topic_status(&value(json!({"topic": []}))).unwrap_err(),
+            BadField::NotAnObject("topic")
+        );
+    }
 
     fn status(state: State, worker: &str, generation: i32) -> Status {
         Status {
