@@ -624,7 +624,7 @@ fn ask_for_fencing(state: &mut HerderState, myself: &ActorRef<HerderMsg>, connec
         Err(e) => return failed(format!("{leader}: {e}")),
     };
     tokio::spawn(async move {
-        let mut request = http.put(&url).body(body);
+        let mut request = http.put(url.clone()).body(body);
         if let Some((sig, alg)) = signed {
             request = request
                 .header(signature::SIGNATURE_HEADER, sig)
@@ -742,7 +742,7 @@ async fn store_task_configs(
         // POST: the only method Connect's workers accept here (a Java leader answers 405 to
         // PUT); kconnect's REST API takes both. The body is sent as signed, byte for byte.
         let mut request = http
-            .post(&url)
+            .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         if let Some((sig, alg)) = signed {
