@@ -9,22 +9,29 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConnectError {
     #[error("invalid config: {0}")]
+    /// A config is invalid: the message names the key.
     Config(String),
     #[error("data error: {0}")]
+    /// A record's data cannot be handled (a type mismatch, a value out of range).
     Data(String),
     #[error("retriable: {0}")]
+    /// A transient failure: the same call may succeed if tried again.
     Retriable(String),
     #[error("{0}")]
+    /// Any other failure.
     Other(String),
 }
 
 impl ConnectError {
+    /// A [`ConnectError::Other`].
     pub fn other(msg: impl Into<String>) -> Self {
         ConnectError::Other(msg.into())
     }
+    /// A [`ConnectError::Data`].
     pub fn data(msg: impl Into<String>) -> Self {
         ConnectError::Data(msg.into())
     }
+    /// A [`ConnectError::Config`].
     pub fn config(msg: impl Into<String>) -> Self {
         ConnectError::Config(msg.into())
     }
@@ -36,4 +43,5 @@ impl From<std::io::Error> for ConnectError {
     }
 }
 
+/// The result of a plugin call.
 pub type ConnectResult<T> = Result<T, ConnectError>;

@@ -20,10 +20,12 @@ pub type OffsetMap = Map<String, Json>;
 pub struct Topic(Arc<str>);
 
 impl Topic {
+    /// A topic named `name`.
     pub fn new(name: impl Into<Arc<str>>) -> Self {
         Topic(name.into())
     }
 
+    /// The topic's name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -67,6 +69,7 @@ struct PartitionBody {
 }
 
 impl SourcePartition {
+    /// A partition of `map`.
     pub fn new(map: OffsetMap) -> Self {
         SourcePartition(Arc::new(PartitionBody {
             map,
@@ -74,6 +77,7 @@ impl SourcePartition {
         }))
     }
 
+    /// The partition's keys and values.
     pub fn map(&self) -> &OffsetMap {
         &self.0.map
     }
@@ -116,9 +120,13 @@ impl From<OffsetMap> for SourcePartition {
 /// before it in that partition).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceBatch {
+    /// The topic every record goes to.
     pub topic: Topic,
+    /// The source partition every record was read from.
     pub partition: SourcePartition,
+    /// The records, in order.
     pub records: Vec<BatchRecord>,
+    /// The source offset after the last record.
     pub offset: OffsetMap,
 }
 
@@ -127,12 +135,17 @@ pub struct SourceBatch {
 pub struct BatchRecord {
     /// The Kafka partition, or `None` to let the producer's partitioner choose.
     pub kafka_partition: Option<i32>,
+    /// The key's schema, if any.
     pub key_schema: Option<Schema>,
+    /// The key ([`Value::Null`] for none).
     pub key: Value,
+    /// The value's schema, if any.
     pub value_schema: Option<Schema>,
+    /// The value.
     pub value: Value,
     /// Milliseconds since the epoch; `None` lets the producer stamp it.
     pub timestamp: Option<i64>,
+    /// The record's headers, in order.
     pub headers: Vec<Header>,
 }
 
@@ -154,7 +167,10 @@ impl BatchRecord {
 /// What one poll of a source task returned: records of the per-record API, or batches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Polled {
+    /// Records of [`SourceTask::poll`](crate::api::SourceTask::poll), each with its own partition
+    /// and offset.
     Records(Vec<SourceRecord>),
+    /// Batches of [`SourceBatch`]es.
     Batches(Vec<SourceBatch>),
 }
 
@@ -167,6 +183,7 @@ impl Polled {
         }
     }
 
+    /// Whether it holds no records.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -175,11 +192,14 @@ impl Polled {
 /// A Kafka topic and partition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
+    /// The topic's name.
     pub topic: String,
+    /// The partition's number.
     pub partition: i32,
 }
 
 impl TopicPartition {
+    /// Partition `partition` of `topic`.
     pub fn new(topic: impl Into<String>, partition: i32) -> Self {
         TopicPartition {
             topic: topic.into(),
@@ -197,33 +217,49 @@ impl fmt::Display for TopicPartition {
 /// One record header: a key and a value with an optional schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
+    /// The header's key.
     pub key: String,
+    /// The value's schema, if any.
     pub schema: Option<Schema>,
+    /// The value.
     pub value: Value,
 }
 
 /// Where a sink record's timestamp came from (Kafka's `TimestampType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimestampType {
+    /// The record has no timestamp.
     NoTimestampType,
+    /// The producer (or source task) set the timestamp.
     CreateTime,
+    /// The broker set the timestamp when it appended the record.
     LogAppendTime,
 }
 
 /// A record produced by a source task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
+    /// Where the record was read from in the source system (`{"filename": "/tmp/in.txt"}`): offsets
+    /// are committed per source partition.
     pub source_partition: OffsetMap,
+    /// How far into its source partition the record is (`{"position": 30}`): what the task resumes
+    /// after.
     pub source_offset: OffsetMap,
+    /// The Kafka topic the record goes to.
     pub topic: String,
     /// The Kafka partition, or `None` to let the producer's partitioner choose.
     pub partition: Option<i32>,
+    /// The key's schema, if any.
     pub key_schema: Option<Schema>,
+    /// The key ([`Value::Null`] for none).
     pub key: Value,
+    /// The value's schema, if any.
     pub value_schema: Option<Schema>,
+    /// The value.
     pub value: Value,
     /// Milliseconds since the epoch; `None` lets the producer stamp it.
     pub timestamp: Option<i64>,
+    /// The record's headers, in order.
     pub headers: Vec<Header>,
 }
 
@@ -257,18 +293,28 @@ pub struct SinkRecord {
     /// Shared by every record of the topic the runtime delivers (interned once per topic), so
     /// a record costs no allocation for it; `"t".into()` builds one.
     pub topic: Arc<str>,
+    /// The Kafka partition the record was read from.
     pub partition: i32,
+    /// The record's offset in that partition.
     pub offset: i64,
+    /// The record's timestamp, in milliseconds since the epoch, if any.
     pub timestamp: Option<i64>,
+    /// Where the timestamp came from.
     pub timestamp_type: TimestampType,
+    /// The key's schema, if any (from the key converter).
     pub key_schema: Option<Schema>,
+    /// The key ([`Value::Null`] for none).
     pub key: Value,
+    /// The value's schema, if any (from the value converter).
     pub value_schema: Option<Schema>,
+    /// The value.
     pub value: Value,
+    /// The record's headers, in order.
     pub headers: Vec<Header>,
 }
 
 impl SinkRecord {
+    /// The record's topic and partition.
     pub fn topic_partition(&self) -> TopicPartition {
         TopicPartition::new(&*self.topic, self.partition)
     }
@@ -277,7 +323,10 @@ impl SinkRecord {
 /// What the broker said about a source record it acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
+    /// The topic the record was written to.
     pub topic: String,
+    /// The partition it was written to.
     pub partition: i32,
+    /// Its offset there.
     pub offset: i64,
 }

@@ -11,9 +11,13 @@ use crate::transforms::{self, Predicate, Transformation};
 /// A connector class the worker can instantiate.
 #[derive(Debug, Clone)]
 pub struct ConnectorPlugin {
+    /// The Java-style class name `connector.class` names (`com.example.CountingSourceConnector`).
     pub class_name: &'static str,
+    /// The other names the class is found by: its simple name and that name without `Connector`.
     pub aliases: Vec<String>,
+    /// Source or sink.
     pub kind: ConnectorKind,
+    /// The version `GET /connector-plugins` shows.
     pub version: String,
     factory: fn() -> Box<dyn Connector>,
     /// The task class when it is not the connector's `…Connector` → `…Task` (Confluent's
@@ -92,13 +96,18 @@ fn aliases(class_name: &str) -> Vec<String> {
 /// A single message transform class (`transforms.<alias>.type`).
 #[derive(Debug, Clone)]
 pub struct TransformationPlugin {
+    /// The class name `transforms.<alias>.type` names.
     pub class_name: &'static str,
+    /// The other names the class is found by: its simple name and that name without `Connector`.
     pub aliases: Vec<String>,
+    /// The version `GET /connector-plugins` shows.
     pub version: String,
     factory: fn() -> Box<dyn Transformation>,
 }
 
 impl TransformationPlugin {
+    /// A transform with the aliases derived from `class_name`; `factory` makes a new, unconfigured
+    /// instance.
     pub fn new(
         class_name: &'static str,
         version: impl Into<String>,
@@ -121,13 +130,18 @@ impl TransformationPlugin {
 /// A predicate class (`predicates.<alias>.type`).
 #[derive(Debug, Clone)]
 pub struct PredicatePlugin {
+    /// The class name `predicates.<alias>.type` names.
     pub class_name: &'static str,
+    /// The other names the class is found by: its simple name and that name without `Connector`.
     pub aliases: Vec<String>,
+    /// The version `GET /connector-plugins` shows.
     pub version: String,
     factory: fn() -> Box<dyn Predicate>,
 }
 
 impl PredicatePlugin {
+    /// A predicate with the aliases derived from `class_name`; `factory` makes a new, unconfigured
+    /// instance.
     pub fn new(
         class_name: &'static str,
         version: impl Into<String>,

@@ -7,7 +7,9 @@ use super::{ConnectorContext, Props, SinkTask, SourceTask};
 /// Whether a connector imports (source) or exports (sink).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorKind {
+    /// A source connector: its tasks read an external system and write to Kafka.
     Source,
+    /// A sink connector: its tasks read Kafka and write to an external system.
     Sink,
 }
 
@@ -23,14 +25,19 @@ impl ConnectorKind {
 
 /// A fresh task of a connector's task class.
 pub enum TaskInstance {
+    /// A task of a source connector.
     Source(Box<dyn SourceTask>),
+    /// A task of a sink connector.
     Sink(Box<dyn SinkTask>),
 }
 
 /// A connector: splits its job into task configs. It moves no data itself.
 pub trait Connector: Send + 'static {
+    /// The connector's version, as `GET /connector-plugins` lists it.
     fn version(&self) -> String;
 
+    /// Whether this is a source or a sink connector; it must match the registered
+    /// [`ConnectorPlugin::kind`](crate::registry::ConnectorPlugin::kind).
     fn kind(&self) -> ConnectorKind;
 
     /// The keys this connector understands.
@@ -48,6 +55,8 @@ pub trait Connector: Send + 'static {
     /// Returns at most `max_tasks` task configs.
     fn task_configs(&self, max_tasks: usize) -> ConnectResult<Vec<Props>>;
 
+    /// Stops the connector: releases what `start` acquired. Its tasks are stopped before this is
+    /// called.
     fn stop(&mut self) -> ConnectResult<()>;
 
     /// A new, unstarted task of this connector's task class.

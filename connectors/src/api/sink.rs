@@ -14,6 +14,8 @@ pub type SinkOffsets = BTreeMap<TopicPartition, i64>;
 /// A sink task: writes records to an external system.
 #[async_trait]
 pub trait SinkTask: Send + 'static {
+    /// Starts the task with its config (one of those the connector's `task_configs` returned).
+    /// `ctx` stays valid for the task's life.
     async fn start(&mut self, ctx: SinkTaskContext, props: &Props) -> ConnectResult<()>;
 
     /// The task now owns these partitions.
@@ -42,5 +44,6 @@ pub trait SinkTask: Send + 'static {
         Ok(offsets)
     }
 
+    /// Stops the task: releases what `start` acquired. Called once, after the last `close`.
     async fn stop(&mut self) -> ConnectResult<()>;
 }

@@ -14,6 +14,8 @@ use super::{Props, SourceTaskContext};
 /// keeps a fast source cheap (no map per record, no offset bookkeeping per record).
 #[async_trait]
 pub trait SourceTask: Send + 'static {
+    /// Starts the task with its config (one of those the connector's `task_configs` returned). Read
+    /// committed offsets through `ctx` here to resume where the last run stopped.
     async fn start(&mut self, ctx: SourceTaskContext, props: &Props) -> ConnectResult<()>;
 
     /// Returns the next records, or an empty batch when there are none now. It should return
@@ -56,5 +58,6 @@ pub trait SourceTask: Send + 'static {
         Ok(())
     }
 
+    /// Stops the task: releases what `start` acquired. `poll` is not called again.
     async fn stop(&mut self) -> ConnectResult<()>;
 }

@@ -64,10 +64,13 @@ const DAYS: [&str; 7] = [
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PatternError {
     #[error("Illegal pattern character '{0}'")]
+    /// A letter the pattern language does not know.
     Illegal(char),
     #[error("Unterminated quote")]
+    /// A quote (`'`) that is not closed.
     UnterminatedQuote,
     #[error("invalid ISO 8601 format: length={0}")]
+    /// An ISO 8601 pattern of a length no format has.
     IsoLength(usize),
 }
 
@@ -97,6 +100,7 @@ pub struct SimpleDateFormat {
 }
 
 impl SimpleDateFormat {
+    /// Parses a `java.text.SimpleDateFormat` pattern.
     pub fn new(pattern: &str) -> Result<Self, PatternError> {
         Ok(SimpleDateFormat {
             pattern: pattern.to_string(),

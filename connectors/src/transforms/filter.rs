@@ -6,9 +6,12 @@ use crate::config::ConfigDef;
 use crate::error::ConnectResult;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.Filter";
 
 #[derive(Debug, Default)]
+/// Drops every record it is applied to: with a predicate, the records the predicate matches
+/// (Connect's `Filter`).
 pub struct Filter;
 
 impl Transformation for Filter {

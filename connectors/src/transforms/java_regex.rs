@@ -25,6 +25,7 @@ pub struct JavaRegex {
 }
 
 impl JavaRegex {
+    /// Compiles `pattern`.
     pub fn new(pattern: &str) -> Result<Self, regex::Error> {
         Ok(JavaRegex {
             find: Regex::new(pattern)?,
@@ -82,18 +83,25 @@ fn check(pattern: &str) -> Result<(), String> {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ReplacementError {
     #[error("character to be escaped is missing")]
+    /// A `\` at the end, with nothing to escape.
     MissingEscaped,
     #[error("Illegal group reference: group index is missing")]
+    /// A `$` with no group number or name after it.
     MissingGroupIndex,
     #[error("Illegal group reference")]
+    /// A `$` followed by something other than a number or `{name}`.
     IllegalGroupReference,
     #[error("named capturing group has 0 length name")]
+    /// `${}`: a group reference with an empty name.
     EmptyGroupName,
     #[error("named capturing group is missing trailing '}}'")]
+    /// `${name` without the closing `}`.
     UnclosedGroupName,
     #[error("No group with name {{{0}}}")]
+    /// A group name the pattern does not have.
     NoSuchName(String),
     #[error("No group {0}")]
+    /// A group number the pattern does not have.
     NoSuchGroup(usize),
 }
 
@@ -111,6 +119,7 @@ pub struct Replacement {
 }
 
 impl Replacement {
+    /// Parses a replacement (`$1`, `${name}`, `\$`) for `regex`, refusing what Java refuses.
     pub fn parse(text: &str, regex: &JavaRegex) -> Result<Self, ReplacementError> {
         let re = regex.regex();
         let group_count = re.captures_len() - 1;

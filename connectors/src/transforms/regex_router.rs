@@ -8,11 +8,13 @@ use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::java_regex::{regex_validator, JavaRegex, Replacement};
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.RegexRouter";
 
 const REGEX: &str = "regex";
 const REPLACEMENT: &str = "replacement";
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(
@@ -34,11 +36,14 @@ pub fn config_def() -> ConfigDef {
 }
 
 #[derive(Debug, Default)]
+/// Renames the topic of records whose topic matches `regex` to `replacement` (Connect's
+/// `RegexRouter`).
 pub struct RegexRouter {
     route: Option<(JavaRegex, Replacement)>,
 }
 
 impl RegexRouter {
+    /// A transform not configured yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -151,6 +151,7 @@ pub struct FileStreamSourceConnector {
 }
 
 impl FileStreamSourceConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -314,6 +315,7 @@ impl Default for FileStreamSourceTask {
 }
 
 impl FileStreamSourceTask {
+    /// A task with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -69,6 +69,7 @@ pub struct PostgresSinkConnector {
 }
 
 impl PostgresSinkConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }
