@@ -6,6 +6,26 @@ use thiserror::Error;
 ///
 /// `Retriable` tells the runtime that the same call may succeed if tried again; every other
 /// variant fails the task (which its supervisor may then restart).
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::{ConnectError, ConnectResult};
+///
+/// fn port(text: &str) -> ConnectResult<u16> {
+///     text.parse()
+///         .map_err(|_| ConnectError::config(format!("port: {text} is not a port number")))
+/// }
+/// assert_eq!(port("8083"), Ok(8083));
+/// assert_eq!(
+///     port("x").unwrap_err().to_string(),
+///     "invalid config: port: x is not a port number"
+/// );
+///
+/// // A sink whose database is restarting asks for the same batch again rather than failing.
+/// let busy = ConnectError::Retriable("database is restarting".into());
+/// assert_eq!(busy.to_string(), "retriable: database is restarting");
+/// ```
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConnectError {
     #[error("invalid config: {0}")]

@@ -59,6 +59,19 @@ impl From<String> for Topic {
 /// A source partition (`{"filename": "/tmp/in.txt"}`) made once and shared: a task keeps one
 /// per partition it reads and hands out clones (an `Arc`), so the runtime compares partitions
 /// by pointer first and computes a partition's canonical key (for its offset bookkeeping) once.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::record::{OffsetMap, SourcePartition};
+/// use serde_json::json;
+///
+/// let map: OffsetMap = json!({"table": "users", "schema": "public"}).as_object().unwrap().clone();
+/// let partition = SourcePartition::new(map.clone());
+/// // Clones share the map; equal maps are equal partitions, whatever their key order.
+/// assert_eq!(partition.clone(), SourcePartition::new(map));
+/// assert_eq!(&**partition.key(), r#"[["schema","public"],["table","users"]]"#);
+/// ```
 #[derive(Debug, Clone)]
 pub struct SourcePartition(Arc<PartitionBody>);
 
@@ -190,6 +203,16 @@ impl Polled {
 }
 
 /// A Kafka topic and partition.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::record::TopicPartition;
+///
+/// let tp = TopicPartition::new("orders", 3);
+/// assert_eq!((tp.topic.as_str(), tp.partition), ("orders", 3));
+/// assert_eq!(tp.to_string(), "orders-3");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
     /// The topic's name.
@@ -237,6 +260,29 @@ pub enum TimestampType {
 }
 
 /// A record produced by a source task.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, Value};
+/// use kconnect_connectors::record::{Header, OffsetMap, SourceRecord};
+/// use serde_json::json;
+///
+/// let partition: OffsetMap = json!({"filename": "/tmp/in.txt"}).as_object().unwrap().clone();
+/// let offset: OffsetMap = json!({"position": 30}).as_object().unwrap().clone();
+/// let mut record =
+///     SourceRecord::new(partition, offset, "lines", Some(Schema::string()), Value::from("hello"));
+/// // The optional parts are public fields.
+/// record.key_schema = Some(Schema::string());
+/// record.key = Value::from("in.txt");
+/// record.headers.push(Header {
+///     key: "origin".into(),
+///     schema: Some(Schema::string()),
+///     value: Value::from("file"),
+/// });
+/// assert_eq!(record.partition, None); // the producer's partitioner chooses
+/// assert_eq!(record.source_offset["position"], 30);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
     /// Where the record was read from in the source system (`{"filename": "/tmp/in.txt"}`): offsets
@@ -288,6 +334,28 @@ impl SourceRecord {
 }
 
 /// A record delivered to a sink task.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, Value};
+/// use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
+///
+/// let record = SinkRecord {
+///     topic: "orders".into(),
+///     partition: 2,
+///     offset: 41,
+///     timestamp: Some(1_700_000_000_000),
+///     timestamp_type: TimestampType::CreateTime,
+///     key_schema: Some(Schema::string()),
+///     key: Value::from("order-7"),
+///     value_schema: Some(Schema::int64()),
+///     value: Value::Int64(1250),
+///     headers: Vec::new(),
+/// };
+/// assert_eq!(record.topic_partition(), TopicPartition::new("orders", 2));
+/// assert_eq!(record.topic_partition().to_string(), "orders-2");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinkRecord {
     /// Shared by every record of the topic the runtime delivers (interned once per topic), so

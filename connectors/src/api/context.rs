@@ -19,6 +19,18 @@ pub enum ConnectorEvent {
 }
 
 /// Lets a running connector ask for task reconfiguration or raise an error.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::{ConnectorContext, ConnectorEvent};
+///
+/// let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+/// let ctx = ConnectorContext::new(events);
+/// // Say the connector's monitor thread found a new table: the runtime asks for task configs again.
+/// ctx.request_task_reconfiguration();
+/// assert_eq!(received.try_recv().unwrap(), ConnectorEvent::RequestTaskReconfiguration);
+/// ```
 #[derive(Debug, Clone)]
 pub struct ConnectorContext {
     events: UnboundedSender<ConnectorEvent>,
@@ -92,6 +104,26 @@ pub struct SinkTaskRequests {
 }
 
 /// Handed to a sink task at start.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::SinkTaskContext;
+/// use kconnect_connectors::record::TopicPartition;
+///
+/// let ctx = SinkTaskContext::new(0);
+/// let orders0 = TopicPartition::new("orders", 0);
+/// // A task whose destination is busy holds a partition back, and will read it again from 40.
+/// ctx.pause(&[orders0.clone()]);
+/// ctx.offset(orders0.clone(), 40);
+/// ctx.request_commit();
+/// // The runtime takes the requests after the call that made them.
+/// let requests = ctx.take_requests();
+/// assert!(requests.pause.contains(&orders0));
+/// assert_eq!(requests.offset_resets[&orders0], 40);
+/// assert!(requests.commit_requested);
+/// assert_eq!(ctx.take_requests(), Default::default());
+/// ```
 #[derive(Clone, Default)]
 pub struct SinkTaskContext {
     /// The task's number within its connector (0-based).

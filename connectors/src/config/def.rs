@@ -259,6 +259,45 @@ impl ConfigKey {
 }
 
 /// A set of config keys.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::Props;
+/// use kconnect_connectors::config::{ConfigDef, ConfigType, Importance, Validator};
+///
+/// let def = ConfigDef::new()
+///     .define(
+///         "topic",
+///         ConfigType::String,
+///         None, // required
+///         Some(Validator::NonEmptyString),
+///         Importance::High,
+///         "Where the records go",
+///     )
+///     .define(
+///         "batch.size",
+///         ConfigType::Int,
+///         Some("100"),
+///         Some(Validator::at_least(1.0)),
+///         Importance::Medium,
+///         "The most records per poll",
+///     );
+///
+/// let config = def.parse(&Props::from([("topic".to_string(), "orders".to_string())]))?;
+/// assert_eq!(config.string("topic")?, "orders");
+/// assert_eq!(config.int("batch.size")?, 100); // the default
+///
+/// // Validation reports every key's errors, as the REST API's validate endpoint shows them.
+/// let results = def.validate(&Props::from([("batch.size".to_string(), "0".to_string())]));
+/// assert_eq!(results[0].name, "topic");
+/// assert_eq!(
+///     results[0].errors,
+///     ["Missing required configuration \"topic\" which has no default value."]
+/// );
+/// assert!(results[1].errors[0].starts_with("Invalid value 0 for configuration batch.size"));
+/// # Ok::<(), kconnect_connectors::ConnectError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct ConfigDef {
     keys: Vec<ConfigKey>,

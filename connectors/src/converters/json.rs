@@ -26,10 +26,10 @@
 //!   JSON tree, so the same schema spelt with other spacing or key order is converted again.
 //!
 //! The data path: writing walks the value into the output bytes through serde
-//! ([`super::json_write`]); reading parses with serde straight into Connect values
-//! ([`super::json_read`]) and falls back to the tree-based reference reader here
+//! (`json_write.rs`); reading parses with serde straight into Connect values
+//! (`json_read.rs`) and falls back to the tree-based reference reader here
 //! ([`JsonNode`], `convert_to_connect`) for anything unusual, including every error. Both
-//! directions cache schema conversions (`schemas.cache.size`, [`super::schema_cache`]).
+//! directions cache schema conversions (`schemas.cache.size`, `schema_cache.rs`).
 
 use bigdecimal::{BigDecimal, Zero};
 

@@ -118,6 +118,23 @@ pub struct Field {
 }
 
 /// A Connect schema. Cheap to clone (the body is shared).
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, SchemaBuilder, Type};
+///
+/// let user = SchemaBuilder::struct_()
+///     .name("com.example.User")
+///     .field("id", Schema::int64())
+///     .field("email", Schema::optional_string())
+///     .build();
+/// assert_eq!(user.ty(), Type::Struct);
+/// assert_eq!(user.name(), Some("com.example.User"));
+/// let email = user.field("email").unwrap();
+/// assert_eq!(email.index, 1);
+/// assert!(email.schema.is_optional());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema(pub Arc<SchemaBody>);
 

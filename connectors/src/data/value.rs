@@ -9,6 +9,18 @@ use super::validate::{join_field, validate_value_at};
 use crate::error::{ConnectError, ConnectResult};
 
 /// A value of the Connect data model. `Null` is the absent value of an optional schema.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Type, Value};
+///
+/// let v = Value::from("hello");
+/// assert_eq!(v.as_str(), Some("hello"));
+/// assert_eq!(v.schema_type(), Some(Type::String));
+/// assert_eq!(Value::from(7i32), Value::Int32(7));
+/// assert!(Value::Null.is_null());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// No value: the value of an optional schema that is absent.
@@ -48,6 +60,28 @@ pub enum Value {
 }
 
 /// A struct value: its schema and one value per field, in field order.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, SchemaBuilder, Struct, Value};
+///
+/// let schema = SchemaBuilder::struct_()
+///     .field("id", Schema::int64())
+///     .field("email", Schema::optional_string())
+///     .build();
+/// let user = Struct::new(schema.clone())?.with("id", 42i64)?.with("email", "a@example.com")?;
+/// assert_eq!(user.get("id")?, &Value::Int64(42));
+/// assert_eq!(user.get("email")?.as_str(), Some("a@example.com"));
+///
+/// // Values are checked against their field's schema.
+/// let mut other = Struct::new(schema)?;
+/// assert!(other.put("id", "forty-two").is_err());
+/// assert!(other.put("age", 3i32).is_err()); // no such field
+/// // A required field left unset fails validation.
+/// assert!(other.validate().is_err());
+/// # Ok::<(), kconnect_connectors::ConnectError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Struct {
     /// The struct's schema (a STRUCT schema).
