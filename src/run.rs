@@ -1,5 +1,10 @@
 //! The command line's dispatch, shared by the `kconnect` binary and by binaries that add
 //! plugins of their own ([`run_with`]).
+//!
+//! Deviation from Connect: Connect loads plugins from jars found on `plugin.path` when a worker
+//! starts; Rust has no stable ABI to load them from, so kconnect's plugins are linked in. A
+//! binary of one's own registers its plugins and calls [`run_with`]. No plugin is looked for
+//! on `plugin.path`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
