@@ -28,17 +28,17 @@ use thiserror::Error;
 /// ```
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConnectError {
-    #[error("invalid config: {0}")]
     /// A config is invalid: the message names the key.
+    #[error("invalid config: {0}")]
     Config(String),
-    #[error("data error: {0}")]
     /// A record's data cannot be handled (a type mismatch, a value out of range).
+    #[error("data error: {0}")]
     Data(String),
-    #[error("retriable: {0}")]
     /// A transient failure: the same call may succeed if tried again.
+    #[error("retriable: {0}")]
     Retriable(String),
-    #[error("{0}")]
     /// Any other failure.
+    #[error("{0}")]
     Other(String),
 }
 

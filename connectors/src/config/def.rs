@@ -43,8 +43,8 @@ impl ConfigType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 /// How much a key matters to a user, as the REST API and docs list it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Importance {
     /// Most users set it.
     High,
@@ -65,8 +65,8 @@ impl Importance {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 /// How wide a UI should show a key's value (Connect's `Width`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Width {
     /// No preference.
     None,

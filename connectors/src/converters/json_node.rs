@@ -25,9 +25,9 @@ use crate::data::java_fmt::{big_decimal_to_string, double_to_string, float_to_st
 /// Nesting deeper than this is refused when parsing (Jackson 2.15+ also limits depth to 1000).
 pub const MAX_DEPTH: usize = 1000;
 
-#[derive(Debug, Clone, PartialEq)]
 /// A JSON document as the JSON converter reads and writes it: numbers keep their Java type (or
 /// their literal text, as read), object members their order.
+#[derive(Debug, Clone, PartialEq)]
 pub enum JsonNode {
     /// `null`.
     Null,

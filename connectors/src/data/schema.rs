@@ -138,8 +138,8 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema(pub Arc<SchemaBody>);
 
-#[derive(Debug, Clone, PartialEq)]
 /// What a [`Schema`] holds; read it through the schema's accessors.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchemaBody {
     /// The type.
     pub ty: Type,

@@ -63,14 +63,14 @@ const DAYS: [&str; 7] = [
 /// Why a pattern cannot be used: Java's own `IllegalArgumentException` messages.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PatternError {
-    #[error("Illegal pattern character '{0}'")]
     /// A letter the pattern language does not know.
+    #[error("Illegal pattern character '{0}'")]
     Illegal(char),
-    #[error("Unterminated quote")]
     /// A quote (`'`) that is not closed.
+    #[error("Unterminated quote")]
     UnterminatedQuote,
-    #[error("invalid ISO 8601 format: length={0}")]
     /// An ISO 8601 pattern of a length no format has.
+    #[error("invalid ISO 8601 format: length={0}")]
     IsoLength(usize),
 }
 

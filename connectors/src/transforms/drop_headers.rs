@@ -33,8 +33,8 @@ pub fn config_def() -> ConfigDef {
     )
 }
 
-#[derive(Debug, Default)]
 /// Removes the headers with the configured names (Connect's `DropHeaders`).
+#[derive(Debug, Default)]
 pub struct DropHeaders {
     headers: HashSet<String>,
 }

@@ -9,9 +9,9 @@ use crate::transforms::{ConnectRecord, Outcome, Transformation};
 /// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.Filter";
 
-#[derive(Debug, Default)]
 /// Drops every record it is applied to: with a predicate, the records the predicate matches
 /// (Connect's `Filter`).
+#[derive(Debug, Default)]
 pub struct Filter;
 
 impl Transformation for Filter {

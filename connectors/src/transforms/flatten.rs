@@ -42,9 +42,9 @@ pub fn config_def() -> ConfigDef {
     )
 }
 
-#[derive(Debug)]
 /// Flattens nested structs and maps into one level, joining names with `delimiter` (Connect's
 /// `Flatten`).
+#[derive(Debug)]
 pub struct Flatten {
     side: Side,
     delimiter: String,

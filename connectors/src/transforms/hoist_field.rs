@@ -28,9 +28,9 @@ pub fn config_def() -> ConfigDef {
     )
 }
 
-#[derive(Debug)]
 /// Wraps the key or value in a struct (or a map, without a schema) of one field, `field` (Connect's
 /// `HoistField`).
+#[derive(Debug)]
 pub struct HoistField {
     side: Side,
     field: String,

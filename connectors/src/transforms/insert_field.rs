@@ -183,9 +183,9 @@ struct Metadata {
     timestamp: Option<i64>,
 }
 
-#[derive(Debug)]
 /// Adds fields with the record's topic, partition, offset, timestamp or a static value (Connect's
 /// `InsertField`).
+#[derive(Debug)]
 pub struct InsertField {
     side: Side,
     insert: Insertions,

@@ -39,8 +39,8 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
-#[derive(Debug)]
 /// Adds a header with a fixed value (Connect's `InsertHeader`).
+#[derive(Debug)]
 pub struct InsertHeader {
     header: String,
     literal: SchemaAndValue,

@@ -82,26 +82,26 @@ fn check(pattern: &str) -> Result<(), String> {
 /// Why a replacement string was refused; the texts are Java's.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ReplacementError {
-    #[error("character to be escaped is missing")]
     /// A `\` at the end, with nothing to escape.
+    #[error("character to be escaped is missing")]
     MissingEscaped,
-    #[error("Illegal group reference: group index is missing")]
     /// A `$` with no group number or name after it.
+    #[error("Illegal group reference: group index is missing")]
     MissingGroupIndex,
-    #[error("Illegal group reference")]
     /// A `$` followed by something other than a number or `{name}`.
+    #[error("Illegal group reference")]
     IllegalGroupReference,
-    #[error("named capturing group has 0 length name")]
     /// `${}`: a group reference with an empty name.
+    #[error("named capturing group has 0 length name")]
     EmptyGroupName,
-    #[error("named capturing group is missing trailing '}}'")]
     /// `${name` without the closing `}`.
+    #[error("named capturing group is missing trailing '}}'")]
     UnclosedGroupName,
-    #[error("No group with name {{{0}}}")]
     /// A group name the pattern does not have.
+    #[error("No group with name {{{0}}}")]
     NoSuchName(String),
-    #[error("No group {0}")]
     /// A group number the pattern does not have.
+    #[error("No group {0}")]
     NoSuchGroup(usize),
 }
 

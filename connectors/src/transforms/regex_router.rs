@@ -35,9 +35,9 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
-#[derive(Debug, Default)]
 /// Renames the topic of records whose topic matches `regex` to `replacement` (Connect's
 /// `RegexRouter`).
+#[derive(Debug, Default)]
 pub struct RegexRouter {
     route: Option<(JavaRegex, Replacement)>,
 }

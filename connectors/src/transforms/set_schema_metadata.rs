@@ -48,8 +48,8 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
-#[derive(Debug)]
 /// Sets the schema's name and/or version (Connect's `SetSchemaMetadata`).
+#[derive(Debug)]
 pub struct SetSchemaMetadata {
     side: Side,
     name: Option<String>,

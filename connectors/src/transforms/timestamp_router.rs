@@ -53,9 +53,9 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
-#[derive(Debug)]
 /// Renames the topic after the record's timestamp, `${topic}-${timestamp}` by default (Connect's
 /// `TimestampRouter`).
+#[derive(Debug)]
 pub struct TimestampRouter {
     topic_format: String,
     timestamp_format: SimpleDateFormat,

@@ -65,8 +65,8 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("trim.sensitive.log", "false"),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 /// `insert.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertMode {
     /// Plain `INSERT`: a row per record.
     Insert,
@@ -76,8 +76,8 @@ pub enum InsertMode {
     Update,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 /// `pk.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PkMode {
     /// No primary key.
     None,
