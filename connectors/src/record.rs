@@ -183,7 +183,8 @@ pub enum Polled {
     /// Records of [`SourceTask::poll`](crate::api::SourceTask::poll), each with its own partition
     /// and offset.
     Records(Vec<SourceRecord>),
-    /// Batches of [`SourceBatch`]es.
+    /// Runs of records, each from one source partition, of
+    /// [`SourceTask::poll_batches`](crate::api::SourceTask::poll_batches).
     Batches(Vec<SourceBatch>),
 }
 

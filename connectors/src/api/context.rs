@@ -58,6 +58,29 @@ impl ConnectorContext {
 }
 
 /// Reads the last committed offset of a source partition.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::OffsetStorageReader;
+/// use kconnect_connectors::record::OffsetMap;
+/// use serde_json::json;
+///
+/// /// Offsets in memory (a test double: the runtime brings its own store).
+/// struct InMemory(Vec<(OffsetMap, OffsetMap)>);
+///
+/// impl OffsetStorageReader for InMemory {
+///     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
+///         self.0.iter().find(|(p, _)| p == partition).map(|(_, o)| o.clone())
+///     }
+/// }
+///
+/// let map = |v: serde_json::Value| v.as_object().unwrap().clone();
+/// let reader = InMemory(vec![(map(json!({"file": "a"})), map(json!({"position": 30})))]);
+/// let found = reader.offsets(&[map(json!({"file": "a"})), map(json!({"file": "b"}))]);
+/// assert_eq!(found[0], (map(json!({"file": "a"})), Some(map(json!({"position": 30})))));
+/// assert_eq!(found[1].1, None); // never committed
+/// ```
 pub trait OffsetStorageReader: Send + Sync {
     /// The last committed offset of `partition`, or `None` when none was ever committed.
     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
@@ -73,6 +96,8 @@ pub trait OffsetStorageReader: Send + Sync {
 }
 
 /// Handed to a source task at start.
+///
+/// [`SourceTask`](super::SourceTask)'s example shows a task reading its committed offset at start.
 #[derive(Clone)]
 pub struct SourceTaskContext {
     /// Where the task reads the offsets committed before it started.

@@ -131,7 +131,7 @@ impl VerifiableReport {
             .collect()
     }
 
-    /// How many records arrived more than once, over all tasks.
+    /// How many lines repeated a seqno, over all tasks.
     pub fn total_duplicates(&self) -> u64 {
         self.tasks.values().map(|t| t.duplicates).sum()
     }
