@@ -86,6 +86,11 @@ pub struct DistributedWorkerConfig {
     pub file: PathBuf,
     pub worker: WorkerConfig,
     pub cluster: DistributedConfig,
+    /// The plugins the worker runs with: the built-in ones unless [`with_plugins`] says
+    /// otherwise.
+    ///
+    /// [`with_plugins`]: DistributedWorkerConfig::with_plugins
+    pub plugins: Arc<PluginRegistry>,
 }
 
 impl DistributedWorkerConfig {
@@ -120,7 +125,14 @@ impl DistributedWorkerConfig {
             file: file.to_path_buf(),
             worker,
             cluster,
+            plugins: Arc::new(PluginRegistry::builtin()),
         })
+    }
+
+    /// This config with `plugins` in place of the built-in ones (see [`crate::run_with`]).
+    pub fn with_plugins(mut self, plugins: Arc<PluginRegistry>) -> Self {
+        self.plugins = plugins;
+        self
     }
 }
 
@@ -320,6 +332,7 @@ impl Distributed {
         };
         let wc = config.worker;
         let cc = config.cluster;
+        let plugins = config.plugins;
         let (listener, rest_addr, worker_id) =
             rest::bind_worker(&wc).await.map_err(|e| error(e.into()))?;
         let scheme = if listener.is_https() { "https" } else { "http" };
@@ -367,7 +380,7 @@ impl Distributed {
             bootstrap_servers: bootstrap.clone(),
             broker_health: kconnect_actors::broker_health::BrokerHealth::new(&bootstrap),
             offsets: offsets.clone() as Arc<dyn OffsetStore>,
-            plugins: Arc::new(PluginRegistry::builtin()),
+            plugins,
             topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
             task_configs_sink: Some(Arc::new(move |connector: &str, configs| {
                 if let Some(h) = sink_ref.get() {

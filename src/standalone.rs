@@ -83,11 +83,28 @@ pub struct StandaloneConfig {
 }
 
 impl StandaloneConfig {
-    /// Loads the files; the worker config takes `CONNECT_*` overrides from `env`.
+    /// Loads the files for a worker with the built-in plugins; the worker config takes
+    /// `CONNECT_*` overrides from `env`.
     pub fn load(
         worker_file: &Path,
         connector_files: &[PathBuf],
         env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, StartError> {
+        Self::load_with_plugins(
+            worker_file,
+            connector_files,
+            env,
+            Arc::new(PluginRegistry::builtin()),
+        )
+    }
+
+    /// Loads the files for a worker with `plugins` (see [`crate::run_with`]); the worker config
+    /// takes `CONNECT_*` overrides from `env`.
+    pub fn load_with_plugins(
+        worker_file: &Path,
+        connector_files: &[PathBuf],
+        env: impl Iterator<Item = (String, String)>,
+        plugins: Arc<PluginRegistry>,
     ) -> Result<Self, StartError> {
         let mut props = load_props(worker_file)?;
         let from_env = apply_env_overrides(&mut props, env);
@@ -114,7 +131,6 @@ impl StandaloneConfig {
         }
         let mut connectors = Vec::new();
         let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
-        let plugins = Arc::new(PluginRegistry::builtin());
         for f in connector_files {
             let connector = load_connector_file(f)?;
             warn_unknown_keys(

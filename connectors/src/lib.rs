@@ -4,6 +4,11 @@
 //! This crate knows nothing of Kafka clients or actors: the runtime in `kconnect-actors` drives
 //! the traits defined in [`api`].
 
+// The plugin API is what third parties build against: every public item is documented, and the
+// build fails otherwise. (Cargo takes a member's lints either from the workspace or from its
+// own table, not both, so this one lint lives here.)
+#![deny(missing_docs)]
+
 pub mod api;
 pub mod config;
 // The data path: a panic here fails a task on one record, so failures must be typed and

@@ -46,10 +46,12 @@ pub fn sorted_keys(map: &OffsetMap) -> OffsetMap {
 pub struct Topic(Arc<str>);
 
 impl Topic {
+    /// A topic named `name`.
     pub fn new(name: impl Into<Arc<str>>) -> Self {
         Topic(name.into())
     }
 
+    /// The topic's name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -83,6 +85,19 @@ impl From<String> for Topic {
 /// A source partition (`{"filename": "/tmp/in.txt"}`) made once and shared: a task keeps one
 /// per partition it reads and hands out clones (an `Arc`), so the runtime compares partitions
 /// by pointer first and computes a partition's canonical key (for its offset bookkeeping) once.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::record::{OffsetMap, SourcePartition};
+/// use serde_json::json;
+///
+/// let map: OffsetMap = json!({"table": "users", "schema": "public"}).as_object().unwrap().clone();
+/// let partition = SourcePartition::new(map.clone());
+/// // Clones share the map; equal maps are equal partitions, whatever their key order.
+/// assert_eq!(partition.clone(), SourcePartition::new(map));
+/// assert_eq!(&**partition.key(), r#"[["schema","public"],["table","users"]]"#);
+/// ```
 #[derive(Debug, Clone)]
 pub struct SourcePartition(Arc<PartitionBody>);
 
@@ -93,6 +108,7 @@ struct PartitionBody {
 }
 
 impl SourcePartition {
+    /// A partition of `map`.
     pub fn new(map: OffsetMap) -> Self {
         SourcePartition(Arc::new(PartitionBody {
             map,
@@ -100,6 +116,7 @@ impl SourcePartition {
         }))
     }
 
+    /// The partition's keys and values.
     pub fn map(&self) -> &OffsetMap {
         &self.0.map
     }
@@ -140,9 +157,13 @@ impl From<OffsetMap> for SourcePartition {
 /// before it in that partition).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceBatch {
+    /// The topic every record goes to.
     pub topic: Topic,
+    /// The source partition every record was read from.
     pub partition: SourcePartition,
+    /// The records, in order.
     pub records: Vec<BatchRecord>,
+    /// The source offset after the last record.
     pub offset: OffsetMap,
 }
 
@@ -151,12 +172,17 @@ pub struct SourceBatch {
 pub struct BatchRecord {
     /// The Kafka partition, or `None` to let the producer's partitioner choose.
     pub kafka_partition: Option<i32>,
+    /// The key's schema, if any.
     pub key_schema: Option<Schema>,
+    /// The key ([`Value::Null`] for none).
     pub key: Value,
+    /// The value's schema, if any.
     pub value_schema: Option<Schema>,
+    /// The value.
     pub value: Value,
     /// Milliseconds since the epoch; `None` lets the producer stamp it.
     pub timestamp: Option<i64>,
+    /// The record's headers, in order.
     pub headers: Vec<Header>,
 }
 
@@ -178,7 +204,11 @@ impl BatchRecord {
 /// What one poll of a source task returned: records of the per-record API, or batches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Polled {
+    /// Records of [`SourceTask::poll`](crate::api::SourceTask::poll), each with its own partition
+    /// and offset.
     Records(Vec<SourceRecord>),
+    /// Runs of records, each from one source partition, of
+    /// [`SourceTask::poll_batches`](crate::api::SourceTask::poll_batches).
     Batches(Vec<SourceBatch>),
 }
 
@@ -191,19 +221,33 @@ impl Polled {
         }
     }
 
+    /// Whether it holds no records.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }
 
 /// A Kafka topic and partition.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::record::TopicPartition;
+///
+/// let tp = TopicPartition::new("orders", 3);
+/// assert_eq!((tp.topic.as_str(), tp.partition), ("orders", 3));
+/// assert_eq!(tp.to_string(), "orders-3");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
+    /// The topic's name.
     pub topic: String,
+    /// The partition's number.
     pub partition: i32,
 }
 
 impl TopicPartition {
+    /// Partition `partition` of `topic`.
     pub fn new(topic: impl Into<String>, partition: i32) -> Self {
         TopicPartition {
             topic: topic.into(),
@@ -221,33 +265,72 @@ impl fmt::Display for TopicPartition {
 /// One record header: a key and a value with an optional schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
+    /// The header's key.
     pub key: String,
+    /// The value's schema, if any.
     pub schema: Option<Schema>,
+    /// The value.
     pub value: Value,
 }
 
 /// Where a sink record's timestamp came from (Kafka's `TimestampType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimestampType {
+    /// The record has no timestamp.
     NoTimestampType,
+    /// The producer (or source task) set the timestamp.
     CreateTime,
+    /// The broker set the timestamp when it appended the record.
     LogAppendTime,
 }
 
 /// A record produced by a source task.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, Value};
+/// use kconnect_connectors::record::{Header, OffsetMap, SourceRecord};
+/// use serde_json::json;
+///
+/// let partition: OffsetMap = json!({"filename": "/tmp/in.txt"}).as_object().unwrap().clone();
+/// let offset: OffsetMap = json!({"position": 30}).as_object().unwrap().clone();
+/// let mut record =
+///     SourceRecord::new(partition, offset, "lines", Some(Schema::string()), Value::from("hello"));
+/// // The optional parts are public fields.
+/// record.key_schema = Some(Schema::string());
+/// record.key = Value::from("in.txt");
+/// record.headers.push(Header {
+///     key: "origin".into(),
+///     schema: Some(Schema::string()),
+///     value: Value::from("file"),
+/// });
+/// assert_eq!(record.partition, None); // the producer's partitioner chooses
+/// assert_eq!(record.source_offset["position"], 30);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
+    /// Where the record was read from in the source system (`{"filename": "/tmp/in.txt"}`): offsets
+    /// are committed per source partition.
     pub source_partition: OffsetMap,
+    /// How far into its source partition the record is (`{"position": 30}`): what the task resumes
+    /// after.
     pub source_offset: OffsetMap,
+    /// The Kafka topic the record goes to.
     pub topic: String,
     /// The Kafka partition, or `None` to let the producer's partitioner choose.
     pub partition: Option<i32>,
+    /// The key's schema, if any.
     pub key_schema: Option<Schema>,
+    /// The key ([`Value::Null`] for none).
     pub key: Value,
+    /// The value's schema, if any.
     pub value_schema: Option<Schema>,
+    /// The value.
     pub value: Value,
     /// Milliseconds since the epoch; `None` lets the producer stamp it.
     pub timestamp: Option<i64>,
+    /// The record's headers, in order.
     pub headers: Vec<Header>,
 }
 
@@ -276,23 +359,55 @@ impl SourceRecord {
 }
 
 /// A record delivered to a sink task.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, Value};
+/// use kconnect_connectors::record::{SinkRecord, TimestampType, TopicPartition};
+///
+/// let record = SinkRecord {
+///     topic: "orders".into(),
+///     partition: 2,
+///     offset: 41,
+///     timestamp: Some(1_700_000_000_000),
+///     timestamp_type: TimestampType::CreateTime,
+///     key_schema: Some(Schema::string()),
+///     key: Value::from("order-7"),
+///     value_schema: Some(Schema::int64()),
+///     value: Value::Int64(1250),
+///     headers: Vec::new(),
+/// };
+/// assert_eq!(record.topic_partition(), TopicPartition::new("orders", 2));
+/// assert_eq!(record.topic_partition().to_string(), "orders-2");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinkRecord {
     /// Shared by every record of the topic the runtime delivers (interned once per topic), so
     /// a record costs no allocation for it; `"t".into()` builds one.
     pub topic: Arc<str>,
+    /// The Kafka partition the record was read from.
     pub partition: i32,
+    /// The record's offset in that partition.
     pub offset: i64,
+    /// The record's timestamp, in milliseconds since the epoch, if any.
     pub timestamp: Option<i64>,
+    /// Where the timestamp came from.
     pub timestamp_type: TimestampType,
+    /// The key's schema, if any (from the key converter).
     pub key_schema: Option<Schema>,
+    /// The key ([`Value::Null`] for none).
     pub key: Value,
+    /// The value's schema, if any (from the value converter).
     pub value_schema: Option<Schema>,
+    /// The value.
     pub value: Value,
+    /// The record's headers, in order.
     pub headers: Vec<Header>,
 }
 
 impl SinkRecord {
+    /// The record's topic and partition.
     pub fn topic_partition(&self) -> TopicPartition {
         TopicPartition::new(&*self.topic, self.partition)
     }
@@ -301,8 +416,11 @@ impl SinkRecord {
 /// What the broker said about a source record it acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordMetadata {
+    /// The topic the record was written to.
     pub topic: String,
+    /// The partition it was written to.
     pub partition: i32,
+    /// Its offset there.
     pub offset: i64,
 }
 

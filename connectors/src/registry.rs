@@ -11,9 +11,13 @@ use crate::transforms::{self, Predicate, Transformation};
 /// A connector class the worker can instantiate.
 #[derive(Debug, Clone)]
 pub struct ConnectorPlugin {
+    /// The Java-style class name `connector.class` names (`com.example.CountingSourceConnector`).
     pub class_name: &'static str,
+    /// The other names the class is found by: its simple name and that name without `Connector`.
     pub aliases: Vec<String>,
+    /// Source or sink.
     pub kind: ConnectorKind,
+    /// The version `GET /connector-plugins` shows.
     pub version: String,
     factory: fn() -> Box<dyn Connector>,
     /// The task class when it is not the connector's `…Connector` → `…Task` (Confluent's
@@ -92,13 +96,18 @@ fn aliases(class_name: &str) -> Vec<String> {
 /// A single message transform class (`transforms.<alias>.type`).
 #[derive(Debug, Clone)]
 pub struct TransformationPlugin {
+    /// The class name `transforms.<alias>.type` names.
     pub class_name: &'static str,
+    /// The other names the class is found by: its simple name and that name without `Connector`.
     pub aliases: Vec<String>,
+    /// The version `GET /connector-plugins` shows.
     pub version: String,
     factory: fn() -> Box<dyn Transformation>,
 }
 
 impl TransformationPlugin {
+    /// A transform with the aliases derived from `class_name`; `factory` makes a new, unconfigured
+    /// instance.
     pub fn new(
         class_name: &'static str,
         version: impl Into<String>,
@@ -121,13 +130,18 @@ impl TransformationPlugin {
 /// A predicate class (`predicates.<alias>.type`).
 #[derive(Debug, Clone)]
 pub struct PredicatePlugin {
+    /// The class name `predicates.<alias>.type` names.
     pub class_name: &'static str,
+    /// The other names the class is found by: its simple name and that name without `Connector`.
     pub aliases: Vec<String>,
+    /// The version `GET /connector-plugins` shows.
     pub version: String,
     factory: fn() -> Box<dyn Predicate>,
 }
 
 impl PredicatePlugin {
+    /// A predicate with the aliases derived from `class_name`; `factory` makes a new, unconfigured
+    /// instance.
     pub fn new(
         class_name: &'static str,
         version: impl Into<String>,
@@ -188,6 +202,78 @@ fn replace<P: Named>(plugins: &mut Vec<P>, plugin: P) {
 }
 
 /// The plugins a worker knows: connectors, transforms and predicates.
+///
+/// # Example
+///
+/// Registering a connector, a transformation and a predicate of one's own next to the built-ins:
+///
+/// ```
+/// use kconnect_connectors::api::{ConnectorKind, Props};
+/// use kconnect_connectors::builtin::file::FileStreamSourceConnector;
+/// use kconnect_connectors::config::ConfigDef;
+/// use kconnect_connectors::registry::{
+///     ConnectorPlugin, PluginRegistry, PredicatePlugin, TransformationPlugin,
+/// };
+/// use kconnect_connectors::transforms::{ConnectRecord, Outcome, Predicate, Transformation};
+/// use kconnect_connectors::ConnectResult;
+///
+/// /// Upper-cases the topic name.
+/// struct UpperTopic;
+///
+/// impl Transformation for UpperTopic {
+///     fn config_def(&self) -> ConfigDef {
+///         ConfigDef::new()
+///     }
+///     fn configure(&mut self, _props: &Props) -> ConnectResult<()> {
+///         Ok(())
+///     }
+///     fn apply(&mut self, record: &mut dyn ConnectRecord) -> ConnectResult<Outcome> {
+///         let upper = record.topic().to_uppercase();
+///         record.set_topic(&upper);
+///         Ok(Outcome::Keep)
+///     }
+/// }
+///
+/// /// Matches records without a key.
+/// struct NoKey;
+///
+/// impl Predicate for NoKey {
+///     fn config_def(&self) -> ConfigDef {
+///         ConfigDef::new()
+///     }
+///     fn configure(&mut self, _props: &Props) -> ConnectResult<()> {
+///         Ok(())
+///     }
+///     fn test(&self, record: &dyn ConnectRecord) -> bool {
+///         record.key().is_null()
+///     }
+/// }
+///
+/// let mut plugins = PluginRegistry::builtin();
+/// // A connector of one's own (here the file source under another name, for brevity).
+/// plugins.register(ConnectorPlugin::new(
+///     "com.example.MySourceConnector",
+///     ConnectorKind::Source,
+///     "1.0",
+///     || Box::new(FileStreamSourceConnector::new()),
+/// ));
+/// plugins.register_transformation(TransformationPlugin::new(
+///     "com.example.UpperTopic",
+///     "1.0",
+///     || Box::new(UpperTopic),
+/// ));
+/// plugins.register_predicate(PredicatePlugin::new("com.example.NoKey", "1.0", || Box::new(NoKey)));
+///
+/// // Configs name them by class name or alias, as in Connect
+/// // (`connector.class=MySource`, `transforms.up.type=UpperTopic`, `predicates.nokey.type=NoKey`).
+/// let connector = plugins.connector("MySource").unwrap();
+/// assert_eq!(connector.class_name, "com.example.MySourceConnector");
+/// assert_eq!(connector.kind, ConnectorKind::Source);
+/// assert_eq!(connector.task_class(), "com.example.MySourceTask");
+/// assert!(plugins.transformation("UpperTopic").is_some());
+/// assert!(plugins.predicate("NoKey").is_some());
+/// assert!(plugins.connector("FileStreamSource").is_some()); // the built-ins are still there
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct PluginRegistry {
     connectors: Vec<ConnectorPlugin>,

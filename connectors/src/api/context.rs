@@ -19,30 +19,74 @@ pub enum ConnectorEvent {
 }
 
 /// Lets a running connector ask for task reconfiguration or raise an error.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::{ConnectorContext, ConnectorEvent};
+///
+/// let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+/// let ctx = ConnectorContext::new(events);
+/// // Say the connector's monitor thread found a new table: the runtime asks for task configs again.
+/// ctx.request_task_reconfiguration();
+/// assert_eq!(received.try_recv().unwrap(), ConnectorEvent::RequestTaskReconfiguration);
+/// ```
 #[derive(Debug, Clone)]
 pub struct ConnectorContext {
     events: UnboundedSender<ConnectorEvent>,
 }
 
 impl ConnectorContext {
+    /// Runtime side: a context whose requests go to `events`.
     pub fn new(events: UnboundedSender<ConnectorEvent>) -> Self {
         ConnectorContext { events }
     }
 
+    /// Asks the runtime to call [`Connector::task_configs`](super::Connector::task_configs) again
+    /// and restart the tasks with the new configs, as when the connector found new work to split (a
+    /// new table, a new file).
     pub fn request_task_reconfiguration(&self) {
         // A closed channel means the connector is being stopped: nothing is left to reconfigure.
         let _ = self.events.send(ConnectorEvent::RequestTaskReconfiguration);
     }
 
+    /// Fails the connector with `error`, as a background thread of the connector would: the
+    /// connector goes FAILED with the error as its trace.
     pub fn raise_error(&self, error: ConnectError) {
         let _ = self.events.send(ConnectorEvent::RaiseError(error));
     }
 }
 
 /// Reads the last committed offset of a source partition.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::OffsetStorageReader;
+/// use kconnect_connectors::record::OffsetMap;
+/// use serde_json::json;
+///
+/// /// Offsets in memory (a test double: the runtime brings its own store).
+/// struct InMemory(Vec<(OffsetMap, OffsetMap)>);
+///
+/// impl OffsetStorageReader for InMemory {
+///     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap> {
+///         self.0.iter().find(|(p, _)| p == partition).map(|(_, o)| o.clone())
+///     }
+/// }
+///
+/// let map = |v: serde_json::Value| v.as_object().unwrap().clone();
+/// let reader = InMemory(vec![(map(json!({"file": "a"})), map(json!({"position": 30})))]);
+/// let found = reader.offsets(&[map(json!({"file": "a"})), map(json!({"file": "b"}))]);
+/// assert_eq!(found[0], (map(json!({"file": "a"})), Some(map(json!({"position": 30})))));
+/// assert_eq!(found[1].1, None); // never committed
+/// ```
 pub trait OffsetStorageReader: Send + Sync {
+    /// The last committed offset of `partition`, or `None` when none was ever committed.
     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
 
+    /// The last committed offsets of several partitions, each with its partition, in the order
+    /// asked.
     fn offsets(&self, partitions: &[OffsetMap]) -> Vec<(OffsetMap, Option<OffsetMap>)> {
         partitions
             .iter()
@@ -52,13 +96,18 @@ pub trait OffsetStorageReader: Send + Sync {
 }
 
 /// Handed to a source task at start.
+///
+/// [`SourceTask`](super::SourceTask)'s example shows a task reading its committed offset at start.
 #[derive(Clone)]
 pub struct SourceTaskContext {
+    /// Where the task reads the offsets committed before it started.
     pub offset_reader: Arc<dyn OffsetStorageReader>,
+    /// The task's number within its connector (0-based).
     pub task_id: u32,
 }
 
 impl SourceTaskContext {
+    /// The reader of committed offsets: where a task resumes from in `start`.
     pub fn offset_storage_reader(&self) -> &dyn OffsetStorageReader {
         self.offset_reader.as_ref()
     }
@@ -69,16 +118,40 @@ impl SourceTaskContext {
 pub struct SinkTaskRequests {
     /// Rewind or skip to these offsets before the next `put`.
     pub offset_resets: BTreeMap<TopicPartition, i64>,
+    /// Partitions to stop fetching from (no more `put` of their records until resumed).
     pub pause: BTreeSet<TopicPartition>,
+    /// Partitions to fetch from again.
     pub resume: BTreeSet<TopicPartition>,
+    /// Whether the task asked for an offset commit as soon as possible.
     pub commit_requested: bool,
     /// A back-off the task asked for after a retriable error, in milliseconds.
     pub timeout_ms: Option<u64>,
 }
 
 /// Handed to a sink task at start.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::SinkTaskContext;
+/// use kconnect_connectors::record::TopicPartition;
+///
+/// let ctx = SinkTaskContext::new(0);
+/// let orders0 = TopicPartition::new("orders", 0);
+/// // A task whose destination is busy holds a partition back, and will read it again from 40.
+/// ctx.pause(&[orders0.clone()]);
+/// ctx.offset(orders0.clone(), 40);
+/// ctx.request_commit();
+/// // The runtime takes the requests after the call that made them.
+/// let requests = ctx.take_requests();
+/// assert!(requests.pause.contains(&orders0));
+/// assert_eq!(requests.offset_resets[&orders0], 40);
+/// assert!(requests.commit_requested);
+/// assert_eq!(ctx.take_requests(), Default::default());
+/// ```
 #[derive(Clone, Default)]
 pub struct SinkTaskContext {
+    /// The task's number within its connector (0-based).
     pub task_id: u32,
     requests: Arc<Mutex<SinkTaskRequests>>,
     assignment: Arc<Mutex<BTreeSet<TopicPartition>>>,
@@ -86,6 +159,7 @@ pub struct SinkTaskContext {
 }
 
 impl SinkTaskContext {
+    /// A context for task `task_id` with no requests, no assignment and no errant record reporter.
     pub fn new(task_id: u32) -> Self {
         SinkTaskContext {
             task_id,
@@ -112,6 +186,9 @@ impl SinkTaskContext {
         self.lock().offset_resets.insert(partition, offset);
     }
 
+    /// Asks the runtime to stop fetching from `partitions` until
+    /// [`resume`](SinkTaskContext::resume): a sink whose destination is busy holds back without
+    /// failing.
     pub fn pause(&self, partitions: &[TopicPartition]) {
         let mut r = self.lock();
         for p in partitions {
@@ -120,6 +197,7 @@ impl SinkTaskContext {
         }
     }
 
+    /// Asks the runtime to fetch from paused `partitions` again.
     pub fn resume(&self, partitions: &[TopicPartition]) {
         let mut r = self.lock();
         for p in partitions {
@@ -128,10 +206,14 @@ impl SinkTaskContext {
         }
     }
 
+    /// Asks the runtime to commit offsets (through [`pre_commit`](super::SinkTask::pre_commit))
+    /// soon, rather than at the next `offset.flush.interval.ms`.
     pub fn request_commit(&self) {
         self.lock().commit_requested = true;
     }
 
+    /// Asks the runtime to wait `ms` milliseconds before handing the records of a
+    /// [`Retriable`](crate::ConnectError::Retriable) failure to `put` again.
     pub fn timeout(&self, ms: u64) {
         self.lock().timeout_ms = Some(ms);
     }

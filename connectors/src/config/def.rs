@@ -19,13 +19,21 @@ use super::value::{ConfigValue, ParsedConfig, ParsedValue, Password};
 /// The types of Connect's `ConfigDef.Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigType {
+    /// Text.
     String,
+    /// A 32-bit integer.
     Int,
+    /// A 64-bit integer.
     Long,
+    /// A 64-bit float.
     Double,
+    /// `true` or `false`.
     Boolean,
+    /// A comma-separated list of strings.
     List,
+    /// A class name (a plugin's, such as a converter's).
     Class,
+    /// A secret: never shown in logs, `Debug` or the REST API.
     Password,
 }
 
@@ -45,14 +53,19 @@ impl ConfigType {
     }
 }
 
+/// How much a key matters to a user, as the REST API and docs list it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Importance {
+    /// Most users set it.
     High,
+    /// Some users set it.
     Medium,
+    /// Few users set it.
     Low,
 }
 
 impl Importance {
+    /// The upper-case name Connect uses (`"HIGH"`, `"MEDIUM"`, `"LOW"`).
     pub fn as_str(self) -> &'static str {
         match self {
             Importance::High => "HIGH",
@@ -62,15 +75,21 @@ impl Importance {
     }
 }
 
+/// How wide a UI should show a key's value (Connect's `Width`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Width {
+    /// No preference.
     None,
+    /// A short value.
     Short,
+    /// A medium-length value.
     Medium,
+    /// A long value.
     Long,
 }
 
 impl Width {
+    /// The upper-case name Connect uses (`"NONE"`, `"SHORT"`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Width::None => "NONE",
@@ -131,14 +150,20 @@ impl From<ConfigError> for ConnectError {
 pub enum Validator {
     /// Inclusive bounds on an INT, LONG or DOUBLE; either may be open.
     Range {
+        /// The lowest value allowed, if any.
         min: Option<f64>,
+        /// The highest value allowed, if any.
         max: Option<f64>,
     },
     /// The value must be one of these strings (case-sensitive).
     ValidString(Vec<String>),
+    /// A string that is not empty (nor only spaces).
     NonEmptyString,
+    /// A check of one's own.
     Custom {
+        /// What the check wants, for error messages and docs.
         describe: String,
+        /// The check: `Err` with the reason when the value is refused.
         check: CustomCheck,
     },
 }
@@ -155,21 +180,26 @@ impl fmt::Debug for Validator {
 }
 
 impl Validator {
+    /// At least `min` (inclusive).
     pub fn at_least(min: f64) -> Self {
         Validator::Range {
             min: Some(min),
             max: None,
         }
     }
+    /// Between `min` and `max` (both inclusive).
     pub fn between(min: f64, max: f64) -> Self {
         Validator::Range {
             min: Some(min),
             max: Some(max),
         }
     }
+    /// One of `values` (case-sensitive); they are also the key's recommended values.
     pub fn one_of(values: &[&str]) -> Self {
         Validator::ValidString(values.iter().map(|s| s.to_string()).collect())
     }
+    /// A check of one's own: `describe` says what it wants, `check` refuses a value with the
+    /// reason.
     pub fn custom(
         describe: impl Into<String>,
         check: impl Fn(&ParsedValue) -> Result<(), String> + Send + Sync + 'static,
@@ -237,21 +267,32 @@ fn num(n: f64) -> String {
 /// One config key.
 #[derive(Debug, Clone)]
 pub struct ConfigKey {
+    /// The key, as it appears in configs (`topic`, `batch.size`).
     pub name: String,
+    /// The value's type.
     pub ty: ConfigType,
     /// `None`: required (Connect's NO_DEFAULT_VALUE). `Some(None)`: optional with a null default.
     pub default: Option<Option<String>>,
+    /// What a value must satisfy besides its type.
     pub validator: Option<Validator>,
+    /// How much the key matters to a user.
     pub importance: Importance,
+    /// What the key means, as the REST API and docs show it.
     pub documentation: String,
+    /// The group the key is listed under, if any.
     pub group: Option<String>,
+    /// Its position within its group.
     pub order: i32,
+    /// How wide a UI should show its value.
     pub width: Width,
+    /// The key's name for people.
     pub display_name: String,
+    /// Keys whose validity depends on this one.
     pub dependents: Vec<String>,
 }
 
 impl ConfigKey {
+    /// Whether the key has no default (a config must set it).
     pub fn required(&self) -> bool {
         self.default.is_none()
     }
@@ -261,6 +302,7 @@ impl ConfigKey {
         self.default.clone().flatten()
     }
 
+    /// The values a validator allows, if it names them (`ValidString`), for the REST API.
     pub fn recommended_values(&self) -> Vec<String> {
         self.validator
             .as_ref()
@@ -270,12 +312,52 @@ impl ConfigKey {
 }
 
 /// A set of config keys.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::api::Props;
+/// use kconnect_connectors::config::{ConfigDef, ConfigType, Importance, Validator};
+///
+/// let def = ConfigDef::new()
+///     .define(
+///         "topic",
+///         ConfigType::String,
+///         None, // required
+///         Some(Validator::NonEmptyString),
+///         Importance::High,
+///         "Where the records go",
+///     )
+///     .define(
+///         "batch.size",
+///         ConfigType::Int,
+///         Some("100"),
+///         Some(Validator::at_least(1.0)),
+///         Importance::Medium,
+///         "The most records per poll",
+///     );
+///
+/// let config = def.parse(&Props::from([("topic".to_string(), "orders".to_string())]))?;
+/// assert_eq!(config.string("topic")?, "orders");
+/// assert_eq!(config.int("batch.size")?, 100); // the default
+///
+/// // Validation reports every key's errors, as the REST API's validate endpoint shows them.
+/// let results = def.validate(&Props::from([("batch.size".to_string(), "0".to_string())]));
+/// assert_eq!(results[0].name, "topic");
+/// assert_eq!(
+///     results[0].errors,
+///     ["Missing required configuration \"topic\" which has no default value."]
+/// );
+/// assert!(results[1].errors[0].starts_with("Invalid value 0 for configuration batch.size"));
+/// # Ok::<(), kconnect_connectors::ConnectError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct ConfigDef {
     keys: Vec<ConfigKey>,
 }
 
 impl ConfigDef {
+    /// A definition with no keys.
     pub fn new() -> Self {
         Self::default()
     }
@@ -366,10 +448,12 @@ impl ConfigDef {
         self
     }
 
+    /// Every key, in definition order.
     pub fn keys(&self) -> &[ConfigKey] {
         &self.keys
     }
 
+    /// The key named `name`, if defined.
     pub fn key(&self, name: &str) -> Option<&ConfigKey> {
         self.keys.iter().find(|k| k.name == name)
     }

@@ -8,8 +8,10 @@ use crate::error::{ConnectError, ConnectResult};
 pub struct Password(String);
 
 impl Password {
+    /// What `Debug` and `Display` print instead of the secret.
     pub const HIDDEN: &'static str = "[hidden]";
 
+    /// Wraps a secret.
     pub fn new(s: impl Into<String>) -> Self {
         Password(s.into())
     }
@@ -34,30 +36,44 @@ impl fmt::Display for Password {
 /// A parsed config value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsedValue {
+    /// A STRING value.
     String(String),
+    /// An INT value.
     Int(i32),
+    /// A LONG value.
     Long(i64),
+    /// A DOUBLE value.
     Double(f64),
+    /// A BOOLEAN value.
     Boolean(bool),
+    /// A LIST value.
     List(Vec<String>),
+    /// A CLASS value.
     Class(String),
+    /// A PASSWORD value.
     Password(Password),
 }
 
 /// The result of validating one key, as the REST validate endpoint shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigValue {
+    /// The key.
     pub name: String,
     /// The value as given (or the default); PASSWORD values are `[hidden]`.
     pub value: Option<String>,
+    /// The values the key's validator allows, if it names them.
     pub recommended_values: Vec<String>,
+    /// What is wrong with the value; empty when it is valid.
     pub errors: Vec<String>,
+    /// Whether a UI should show the key (always `true` here, as for Connect's keys without
+    /// recommenders).
     pub visible: bool,
 }
 
 /// A config parsed against a `ConfigDef`: every defined key with a value has one here.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ParsedConfig {
+    /// Each key's value, by key.
     pub values: BTreeMap<String, ParsedValue>,
 }
 
@@ -68,10 +84,12 @@ impl ParsedConfig {
         })
     }
 
+    /// Whether `key` has a value (set, or defaulted).
     pub fn has(&self, key: &str) -> bool {
         self.values.contains_key(key)
     }
 
+    /// The STRING (or CLASS) value of `key`; an error when it has none or another type.
     pub fn string(&self, key: &str) -> ConnectResult<String> {
         match self.get(key)? {
             ParsedValue::String(s) | ParsedValue::Class(s) => Ok(s.clone()),
@@ -79,10 +97,12 @@ impl ParsedConfig {
         }
     }
 
+    /// The STRING value of `key`, `None` when it has none (an optional key with no default).
     pub fn opt_string(&self, key: &str) -> Option<String> {
         self.string(key).ok()
     }
 
+    /// The INT value of `key`; an error when it has none or another type.
     pub fn int(&self, key: &str) -> ConnectResult<i32> {
         match self.get(key)? {
             ParsedValue::Int(v) => Ok(*v),
@@ -90,6 +110,7 @@ impl ParsedConfig {
         }
     }
 
+    /// The LONG value of `key` (an INT widens); an error when it has none or another type.
     pub fn long(&self, key: &str) -> ConnectResult<i64> {
         match self.get(key)? {
             ParsedValue::Long(v) => Ok(*v),
@@ -98,6 +119,7 @@ impl ParsedConfig {
         }
     }
 
+    /// The DOUBLE value of `key`; an error when it has none or another type.
     pub fn double(&self, key: &str) -> ConnectResult<f64> {
         match self.get(key)? {
             ParsedValue::Double(v) => Ok(*v),
@@ -105,6 +127,7 @@ impl ParsedConfig {
         }
     }
 
+    /// The BOOLEAN value of `key`; an error when it has none or another type.
     pub fn boolean(&self, key: &str) -> ConnectResult<bool> {
         match self.get(key)? {
             ParsedValue::Boolean(v) => Ok(*v),
@@ -112,6 +135,7 @@ impl ParsedConfig {
         }
     }
 
+    /// The LIST value of `key`; an error when it has none or another type.
     pub fn list(&self, key: &str) -> ConnectResult<Vec<String>> {
         match self.get(key)? {
             ParsedValue::List(v) => Ok(v.clone()),
@@ -119,6 +143,7 @@ impl ParsedConfig {
         }
     }
 
+    /// The PASSWORD value of `key`; an error when it has none or another type.
     pub fn password(&self, key: &str) -> ConnectResult<Password> {
         match self.get(key)? {
             ParsedValue::Password(v) => Ok(v.clone()),

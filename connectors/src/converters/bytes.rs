@@ -12,6 +12,7 @@ use super::Converter;
 pub struct ByteArrayConverter;
 
 impl ByteArrayConverter {
+    /// A converter (it has no config keys).
     pub fn new() -> Self {
         ByteArrayConverter
     }

@@ -26,10 +26,10 @@
 //!   JSON tree, so the same schema spelt with other spacing or key order is converted again.
 //!
 //! The data path: writing walks the value into the output bytes through serde
-//! ([`super::json_write`]); reading parses with serde straight into Connect values
-//! ([`super::json_read`]) and falls back to the tree-based reference reader here
+//! (`json_write.rs`); reading parses with serde straight into Connect values
+//! (`json_read.rs`) and falls back to the tree-based reference reader here
 //! ([`JsonNode`], `convert_to_connect`) for anything unusual, including every error. Both
-//! directions cache schema conversions (`schemas.cache.size`, [`super::schema_cache`]).
+//! directions cache schema conversions (`schemas.cache.size`, `schema_cache.rs`).
 
 use bigdecimal::{BigDecimal, Zero};
 
@@ -72,9 +72,15 @@ pub enum DecimalFormat {
 /// The settings of a [`JsonConverter`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonConverterConfig {
+    /// `schemas.enable`: whether messages carry the schema with the payload (`{"schema",
+    /// "payload"}`).
     pub schemas_enable: bool,
+    /// `schemas.cache.size`: how many schemas are kept converted.
     pub schemas_cache_size: i32,
+    /// `decimal.format`: how Decimal values are written.
     pub decimal_format: DecimalFormat,
+    /// `replace.null.with.default`: whether a null field with a schema default is written as the
+    /// default.
     pub replace_null_with_default: bool,
 }
 
@@ -199,10 +205,12 @@ fn data_err(msg: impl Into<String>, path: &str) -> ConnectError {
 }
 
 impl JsonConverter {
+    /// A converter with Connect's defaults (`schemas.enable=true`).
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A converter with `config`.
     pub fn with_config(config: JsonConverterConfig) -> Self {
         JsonConverter {
             caches: Mutex::new(SchemaCaches::new(config.schemas_cache_size)),
@@ -282,6 +290,7 @@ impl JsonConverter {
         Some(found)
     }
 
+    /// The converter's config.
     pub fn config(&self) -> &JsonConverterConfig {
         &self.config
     }

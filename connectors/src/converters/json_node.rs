@@ -28,9 +28,13 @@ use crate::data::java_fmt::{big_decimal_to_string, double_to_string, float_to_st
 /// Nesting deeper than this is refused when parsing (Jackson 2.15+ also limits depth to 1000).
 pub const MAX_DEPTH: usize = 1000;
 
+/// A JSON document as the JSON converter reads and writes it: numbers keep their Java type (or
+/// their literal text, as read), object members their order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JsonNode {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// An integer to write (Java `byte`/`short`/`int`/`long`).
     Int(i64),
@@ -42,9 +46,11 @@ pub enum JsonNode {
     Decimal(BigDecimal),
     /// A number as read: its literal text.
     Number(String),
+    /// A string.
     String(String),
     /// Bytes, written as a base64 string.
     Binary(Vec<u8>),
+    /// An array.
     Array(Vec<JsonNode>),
     /// Members in order; keys are unique.
     Object(Vec<(String, JsonNode)>),
@@ -87,10 +93,12 @@ impl JsonNode {
         }
     }
 
+    /// Whether this is `null`.
     pub fn is_null(&self) -> bool {
         matches!(self, JsonNode::Null)
     }
 
+    /// Whether this is a number, of whatever kind.
     pub fn is_number(&self) -> bool {
         self.node_type() == "NUMBER"
     }
@@ -114,6 +122,7 @@ impl JsonNode {
         }
     }
 
+    /// The text of a string, or `None` for any other node.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             JsonNode::String(s) => Some(s),
@@ -220,6 +229,7 @@ impl JsonNode {
         out
     }
 
+    /// Appends this node's JSON text to `out`.
     pub fn write(&self, out: &mut String) {
         match self {
             JsonNode::Null => out.push_str("null"),

@@ -15,6 +15,7 @@ macro_rules! number_converter {
         pub struct $name;
 
         impl $name {
+            /// A converter (it has no config keys besides the key/value side).
             pub fn new() -> Self {
                 $name
             }
@@ -91,6 +92,7 @@ number_converter!(
 pub struct BooleanConverter;
 
 impl BooleanConverter {
+    /// A converter (it has no config keys besides `converter.encoding`).
     pub fn new() -> Self {
         BooleanConverter
     }

@@ -15,6 +15,7 @@ use super::Converter;
 pub struct StringConverter;
 
 impl StringConverter {
+    /// A converter with the default encoding, UTF-8.
     pub fn new() -> Self {
         StringConverter
     }

@@ -35,6 +35,7 @@ pub struct FloatText {
 }
 
 impl FloatText {
+    /// An empty buffer.
     pub fn new() -> Self {
         FloatText {
             buf: [0; 48],

@@ -30,9 +30,14 @@ pub const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 /// The four logical types Connect defines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LogicalType {
+    /// `org.apache.kafka.connect.data.Decimal`: BYTES holding an unscaled integer, with a `scale`
+    /// parameter.
     Decimal,
+    /// `org.apache.kafka.connect.data.Date`: INT32 days since the Unix epoch.
     Date,
+    /// `org.apache.kafka.connect.data.Time`: INT32 milliseconds since midnight.
     Time,
+    /// `org.apache.kafka.connect.data.Timestamp`: INT64 milliseconds since the Unix epoch.
     Timestamp,
 }
 
@@ -43,6 +48,7 @@ impl LogicalType {
         Self::from_name(schema.name()?)
     }
 
+    /// The logical type a schema name stands for, if any.
     pub fn from_name(name: &str) -> Option<LogicalType> {
         match name {
             DECIMAL_NAME => Some(LogicalType::Decimal),
@@ -53,6 +59,7 @@ impl LogicalType {
         }
     }
 
+    /// The schema name of this logical type.
     pub fn name(self) -> &'static str {
         match self {
             LogicalType::Decimal => DECIMAL_NAME,

@@ -12,17 +12,29 @@ use crate::error::{ConnectError, ConnectResult};
 /// The schema types of Kafka Connect (`Schema.Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Type {
+    /// An 8-bit signed integer.
     Int8,
+    /// A 16-bit signed integer.
     Int16,
+    /// A 32-bit signed integer.
     Int32,
+    /// A 64-bit signed integer.
     Int64,
+    /// A 32-bit float.
     Float32,
+    /// A 64-bit float.
     Float64,
+    /// `true` or `false`.
     Boolean,
+    /// UTF-8 text.
     String,
+    /// Bytes.
     Bytes,
+    /// A list of values of one schema.
     Array,
+    /// Key-value pairs, keys of one schema and values of another.
     Map,
+    /// Named fields, each with its own schema.
     Struct,
 }
 
@@ -45,6 +57,7 @@ impl Type {
         }
     }
 
+    /// Whether values of this type hold no other values (not ARRAY, MAP or STRUCT).
     pub fn is_primitive(self) -> bool {
         !matches!(self, Type::Array | Type::Map | Type::Struct)
     }
@@ -96,23 +109,51 @@ impl fmt::Display for Type {
 /// A field of a struct schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
+    /// The field's name.
     pub name: String,
+    /// Its position in the struct (0-based).
     pub index: usize,
+    /// Its schema.
     pub schema: Schema,
 }
 
 /// A Connect schema. Cheap to clone (the body is shared).
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, SchemaBuilder, Type};
+///
+/// let user = SchemaBuilder::struct_()
+///     .name("com.example.User")
+///     .field("id", Schema::int64())
+///     .field("email", Schema::optional_string())
+///     .build();
+/// assert_eq!(user.ty(), Type::Struct);
+/// assert_eq!(user.name(), Some("com.example.User"));
+/// let email = user.field("email").unwrap();
+/// assert_eq!(email.index, 1);
+/// assert!(email.schema.is_optional());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema(pub Arc<SchemaBody>);
 
+/// What a [`Schema`] holds; read it through the schema's accessors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaBody {
+    /// The type.
     pub ty: Type,
+    /// Whether values may be null.
     pub optional: bool,
+    /// The default value, if any.
     pub default: Option<Value>,
+    /// The schema's name (a logical type's, or a record type's such as `com.example.User`).
     pub name: Option<String>,
+    /// The schema's version, if any.
     pub version: Option<i32>,
+    /// Documentation of the schema.
     pub doc: Option<String>,
+    /// Extra parameters (a Decimal's `scale`, converters' hints).
     pub parameters: BTreeMap<String, String>,
     /// Element schema of an ARRAY.
     pub value_schema: Option<Schema>,
@@ -123,24 +164,31 @@ pub struct SchemaBody {
 }
 
 impl Schema {
+    /// The type.
     pub fn ty(&self) -> Type {
         self.0.ty
     }
+    /// Whether values may be null.
     pub fn is_optional(&self) -> bool {
         self.0.optional
     }
+    /// The default value, if any.
     pub fn default_value(&self) -> Option<&Value> {
         self.0.default.as_ref()
     }
+    /// The schema's name, if any.
     pub fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
+    /// The schema's version, if any.
     pub fn version(&self) -> Option<i32> {
         self.0.version
     }
+    /// The schema's documentation, if any.
     pub fn doc(&self) -> Option<&str> {
         self.0.doc.as_deref()
     }
+    /// The schema's parameters.
     pub fn parameters(&self) -> &BTreeMap<String, String> {
         &self.0.parameters
     }
@@ -148,12 +196,15 @@ impl Schema {
     pub fn value_schema(&self) -> Option<&Schema> {
         self.0.value_schema.as_ref()
     }
+    /// The key schema of a MAP.
     pub fn key_schema(&self) -> Option<&Schema> {
         self.0.key_schema.as_ref()
     }
+    /// The fields of a STRUCT, in order (empty for other types).
     pub fn fields(&self) -> &[Field] {
         &self.0.fields
     }
+    /// The field named `name` of a STRUCT.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.0.fields.iter().find(|f| f.name == name)
     }
@@ -161,74 +212,92 @@ impl Schema {
     // The predefined schemas of `Schema.*_SCHEMA` and `Schema.OPTIONAL_*_SCHEMA`. Each is built
     // once and shared: a source that tags every record with `Schema::string()` clones an `Arc`,
     // it allocates nothing.
+    /// A required INT8 schema.
     pub fn int8() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int8, false));
         S.clone()
     }
+    /// A required INT16 schema.
     pub fn int16() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int16, false));
         S.clone()
     }
+    /// A required INT32 schema.
     pub fn int32() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int32, false));
         S.clone()
     }
+    /// A required INT64 schema.
     pub fn int64() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int64, false));
         S.clone()
     }
+    /// A required FLOAT32 schema.
     pub fn float32() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float32, false));
         S.clone()
     }
+    /// A required FLOAT64 schema.
     pub fn float64() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float64, false));
         S.clone()
     }
+    /// A required BOOLEAN schema.
     pub fn boolean() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Boolean, false));
         S.clone()
     }
+    /// A required STRING schema.
     pub fn string() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::String, false));
         S.clone()
     }
+    /// A required BYTES schema.
     pub fn bytes() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Bytes, false));
         S.clone()
     }
+    /// An optional STRING schema.
     pub fn optional_string() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::String, true));
         S.clone()
     }
+    /// An optional BYTES schema.
     pub fn optional_bytes() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Bytes, true));
         S.clone()
     }
+    /// An optional INT64 schema.
     pub fn optional_int64() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int64, true));
         S.clone()
     }
+    /// An optional INT32 schema.
     pub fn optional_int32() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int32, true));
         S.clone()
     }
+    /// An optional INT8 schema.
     pub fn optional_int8() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int8, true));
         S.clone()
     }
+    /// An optional INT16 schema.
     pub fn optional_int16() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Int16, true));
         S.clone()
     }
+    /// An optional FLOAT32 schema.
     pub fn optional_float32() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float32, true));
         S.clone()
     }
+    /// An optional FLOAT64 schema.
     pub fn optional_float64() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Float64, true));
         S.clone()
     }
+    /// An optional BOOLEAN schema.
     pub fn optional_boolean() -> Schema {
         static S: LazyLock<Schema> = LazyLock::new(|| primitive(Type::Boolean, true));
         S.clone()
@@ -283,6 +352,7 @@ fn primitive(ty: Type, optional: bool) -> Schema {
 pub struct SchemaBuilder(SchemaBody);
 
 impl SchemaBuilder {
+    /// A builder of a required schema of type `ty`.
     pub fn new(ty: Type) -> Self {
         SchemaBuilder(SchemaBody {
             ty,
@@ -297,44 +367,54 @@ impl SchemaBuilder {
             fields: Vec::new(),
         })
     }
+    /// An ARRAY of `element`s.
     pub fn array(element: Schema) -> Self {
         let mut b = Self::new(Type::Array);
         b.0.value_schema = Some(element);
         b
     }
+    /// A MAP from `key` to `value`.
     pub fn map(key: Schema, value: Schema) -> Self {
         let mut b = Self::new(Type::Map);
         b.0.key_schema = Some(key);
         b.0.value_schema = Some(value);
         b
     }
+    /// A STRUCT; add its fields with [`field`](SchemaBuilder::field).
     pub fn struct_() -> Self {
         Self::new(Type::Struct)
     }
+    /// Values may be null.
     pub fn optional(mut self) -> Self {
         self.0.optional = true;
         self
     }
+    /// Values may not be null (the default).
     pub fn required(mut self) -> Self {
         self.0.optional = false;
         self
     }
+    /// The default value.
     pub fn default_value(mut self, v: Value) -> Self {
         self.0.default = Some(v);
         self
     }
+    /// The schema's name.
     pub fn name(mut self, n: impl Into<String>) -> Self {
         self.0.name = Some(n.into());
         self
     }
+    /// The schema's version.
     pub fn version(mut self, v: i32) -> Self {
         self.0.version = Some(v);
         self
     }
+    /// The schema's documentation.
     pub fn doc(mut self, d: impl Into<String>) -> Self {
         self.0.doc = Some(d.into());
         self
     }
+    /// Adds a parameter.
     pub fn parameter(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.0.parameters.insert(k.into(), v.into());
         self
@@ -349,6 +429,7 @@ impl SchemaBuilder {
         });
         self
     }
+    /// The schema.
     pub fn build(self) -> Schema {
         Schema(Arc::new(self.0))
     }

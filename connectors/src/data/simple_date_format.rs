@@ -63,10 +63,13 @@ const DAYS: [&str; 7] = [
 /// Why a pattern cannot be used: Java's own `IllegalArgumentException` messages.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PatternError {
+    /// A letter the pattern language does not know.
     #[error("Illegal pattern character '{0}'")]
     Illegal(char),
+    /// A quote (`'`) that is not closed.
     #[error("Unterminated quote")]
     UnterminatedQuote,
+    /// An ISO 8601 pattern of a length no format has.
     #[error("invalid ISO 8601 format: length={0}")]
     IsoLength(usize),
 }
@@ -97,6 +100,7 @@ pub struct SimpleDateFormat {
 }
 
 impl SimpleDateFormat {
+    /// Parses a `java.text.SimpleDateFormat` pattern.
     pub fn new(pattern: &str) -> Result<Self, PatternError> {
         Ok(SimpleDateFormat {
             pattern: pattern.to_string(),

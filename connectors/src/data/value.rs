@@ -9,21 +9,45 @@ use super::validate::{join_field, validate_value_at};
 use crate::error::{ConnectError, ConnectResult};
 
 /// A value of the Connect data model. `Null` is the absent value of an optional schema.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Type, Value};
+///
+/// let v = Value::from("hello");
+/// assert_eq!(v.as_str(), Some("hello"));
+/// assert_eq!(v.schema_type(), Some(Type::String));
+/// assert_eq!(Value::from(7i32), Value::Int32(7));
+/// assert!(Value::Null.is_null());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// No value: the value of an optional schema that is absent.
     Null,
+    /// INT8.
     Int8(i8),
+    /// INT16.
     Int16(i16),
+    /// INT32.
     Int32(i32),
+    /// INT64.
     Int64(i64),
+    /// FLOAT32.
     Float32(f32),
+    /// FLOAT64.
     Float64(f64),
+    /// BOOLEAN.
     Boolean(bool),
+    /// STRING.
     String(String),
+    /// BYTES.
     Bytes(Vec<u8>),
+    /// ARRAY: elements in order.
     Array(Vec<Value>),
     /// Entries in order; keys may be any value, as in Connect.
     Map(Vec<(Value, Value)>),
+    /// STRUCT.
     Struct(Struct),
     /// `org.apache.kafka.connect.data.Decimal`: its scale must equal the schema's `scale`.
     Decimal(BigDecimal),
@@ -36,16 +60,42 @@ pub enum Value {
 }
 
 /// A struct value: its schema and one value per field, in field order.
+///
+/// # Example
+///
+/// ```
+/// use kconnect_connectors::data::{Schema, SchemaBuilder, Struct, Value};
+///
+/// let schema = SchemaBuilder::struct_()
+///     .field("id", Schema::int64())
+///     .field("email", Schema::optional_string())
+///     .build();
+/// let user = Struct::new(schema.clone())?.with("id", 42i64)?.with("email", "a@example.com")?;
+/// assert_eq!(user.get("id")?, &Value::Int64(42));
+/// assert_eq!(user.get("email")?.as_str(), Some("a@example.com"));
+///
+/// // Values are checked against their field's schema.
+/// let mut other = Struct::new(schema)?;
+/// assert!(other.put("id", "forty-two").is_err());
+/// assert!(other.put("age", 3i32).is_err()); // no such field
+/// // A required field left unset fails validation.
+/// assert!(other.validate().is_err());
+/// # Ok::<(), kconnect_connectors::ConnectError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Struct {
+    /// The struct's schema (a STRUCT schema).
     pub schema: Schema,
+    /// One value per field, in field order.
     pub values: Vec<Value>,
 }
 
 /// A schema (absent for schemaless data) and a value, as converters return them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaAndValue {
+    /// The schema, or `None` for schemaless data.
     pub schema: Option<Schema>,
+    /// The value.
     pub value: Value,
 }
 
@@ -74,6 +124,7 @@ impl Value {
         }
     }
 
+    /// Whether this is [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -103,6 +154,7 @@ impl Value {
         })
     }
 
+    /// The text of a STRING, or `None` for any other value.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -110,6 +162,7 @@ impl Value {
         }
     }
 
+    /// The struct of a STRUCT, or `None` for any other value.
     pub fn as_struct(&self) -> Option<&Struct> {
         match self {
             Value::Struct(s) => Some(s),
@@ -268,6 +321,7 @@ impl Struct {
         Ok(Struct { schema, values })
     }
 
+    /// The struct's schema.
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
@@ -355,6 +409,7 @@ impl Struct {
 }
 
 impl SchemaAndValue {
+    /// A schema and a value.
     pub fn new(schema: Option<Schema>, value: Value) -> SchemaAndValue {
         SchemaAndValue { schema, value }
     }

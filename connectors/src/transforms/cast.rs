@@ -42,7 +42,9 @@ use super::util::java_class_name;
 use super::{ConnectRecord, Outcome, Side, Transformation};
 use crate::data::simple_date_format::SimpleDateFormat;
 
+/// The class name of the transform that casts key fields (or the whole key).
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.Cast$Key";
+/// The class name of the transform that casts value fields (or the whole value).
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.Cast$Value";
 
 const SPEC_CONFIG: &str = "spec";
@@ -71,6 +73,7 @@ const OUTPUT_TYPES: [Type; 8] = [
     Type::String,
 ];
 
+/// Registers the `$Key` and `$Value` forms with `registry`.
 pub fn register(registry: &mut PluginRegistry, version: &str) {
     register_pair(
         registry,
@@ -221,6 +224,7 @@ pub struct Cast {
 }
 
 impl Cast {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         Cast {
             side,
@@ -445,9 +449,13 @@ fn date_string(millis: i64) -> String {
 /// A number as Java's `Number` subclasses narrow it.
 #[derive(Debug, Clone, Copy)]
 pub enum JavaNumber<'a> {
+    /// An integer (Java's `byte`, `short`, `int` or `long`).
     Long(i64),
+    /// A Java `float`.
     Float(f32),
+    /// A Java `double`.
     Double(f64),
+    /// A `BigDecimal`.
     Decimal(&'a BigDecimal),
 }
 
@@ -486,6 +494,7 @@ impl<'a> JavaNumber<'a> {
         }
     }
 
+    /// The number as a Java `float` (`Number.floatValue`).
     pub fn float_value(&self) -> f32 {
         match *self {
             JavaNumber::Long(l) => l as f32,
@@ -495,6 +504,7 @@ impl<'a> JavaNumber<'a> {
         }
     }
 
+    /// The number as a Java `double` (`Number.doubleValue`).
     pub fn double_value(&self) -> f64 {
         match *self {
             JavaNumber::Long(l) => l as f64,

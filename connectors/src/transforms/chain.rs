@@ -33,7 +33,9 @@ use crate::config::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedValue, V
 use crate::error::ConnectError;
 use crate::registry::PluginRegistry;
 
+/// The connector key listing the transform aliases, in order.
 pub const TRANSFORMS: &str = "transforms";
+/// The connector key listing the predicate aliases.
 pub const PREDICATES: &str = "predicates";
 /// `transforms.<alias>.type`, `predicates.<alias>.type`.
 pub const TYPE: &str = "type";
@@ -44,13 +46,16 @@ pub const NEGATE: &str = "negate";
 /// Connect's groups of the `transforms` and `predicates` keys; each alias's keys go in
 /// `Transforms: <alias>` / `Predicates: <alias>`.
 pub const TRANSFORMS_GROUP: &str = "Transforms";
+/// The group of the `predicates` keys (see [`TRANSFORMS_GROUP`]).
 pub const PREDICATES_GROUP: &str = "Predicates";
 
 /// A config the chain cannot be built from: the key in error and Connect's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ChainConfigError {
+    /// The key in error.
     pub key: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -67,11 +72,14 @@ impl ChainConfigError {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("transformation {alias} ({class}) failed: {error}")]
 pub struct TransformFailure {
+    /// The transform's alias (`transforms=<alias>`).
     pub alias: String,
+    /// The transform's class name.
     pub class: &'static str,
     /// Its position in the chain: [`TransformChain::apply_stage`] tries it again, and
     /// [`TransformChain::apply_from`] the position after it goes on with the rest.
     pub index: usize,
+    /// What the transform raised.
     pub error: ConnectError,
 }
 
@@ -517,6 +525,7 @@ impl TransformChain {
         self.stages.is_empty()
     }
 
+    /// How many transforms the chain holds.
     pub fn len(&self) -> usize {
         self.stages.len()
     }

@@ -8,6 +8,7 @@ use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
 use crate::error::ConnectResult;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.DropHeaders";
 
 const HEADERS: &str = "headers";
@@ -20,6 +21,7 @@ pub(crate) fn non_empty_list() -> Validator {
     })
 }
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new().define(
         HEADERS,
@@ -31,12 +33,14 @@ pub fn config_def() -> ConfigDef {
     )
 }
 
+/// Removes the headers with the configured names (Connect's `DropHeaders`).
 #[derive(Debug, Default)]
 pub struct DropHeaders {
     headers: HashSet<String>,
 }
 
 impl DropHeaders {
+    /// A transform not configured yet.
     pub fn new() -> Self {
         Self::default()
     }

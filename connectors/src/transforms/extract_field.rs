@@ -19,12 +19,15 @@ use super::util::{require_map, require_struct};
 use super::{ConnectRecord, Outcome, Side, Transformation};
 use crate::data::Value;
 
+/// The class name of the transform that replaces the key with one of its fields.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.ExtractField$Key";
+/// The class name of the transform that replaces the value with one of its fields.
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.ExtractField$Value";
 
 const FIELD_CONFIG: &str = "field";
 const PURPOSE: &str = "field extraction";
 
+/// Registers the `$Key` and `$Value` forms with `registry`.
 pub fn register(registry: &mut PluginRegistry, version: &str) {
     register_pair(
         registry,
@@ -54,6 +57,7 @@ pub struct ExtractField {
 }
 
 impl ExtractField {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         ExtractField {
             side,

@@ -315,6 +315,7 @@ pub struct PathNode {
 }
 
 impl PathNode {
+    /// The node of the child field `name`, if a path goes through it.
     pub fn child(&self, name: &str) -> Option<&PathNode> {
         self.children
             .iter()
@@ -350,6 +351,7 @@ pub struct FieldPaths {
 }
 
 impl FieldPaths {
+    /// The paths, merged by common prefix.
     pub fn new(paths: Vec<SingleFieldPath>) -> Self {
         let mut root = PathNode::default();
         for (index, path) in paths.iter().enumerate() {
@@ -387,10 +389,12 @@ impl FieldPaths {
         Ok(Self::new(paths))
     }
 
+    /// The paths, in the order given.
     pub fn paths(&self) -> &[SingleFieldPath] {
         &self.paths
     }
 
+    /// The tree of the merged paths (its root: the record's key or value itself).
     pub fn root(&self) -> &PathNode {
         &self.root
     }

@@ -6,8 +6,11 @@ use crate::config::ConfigDef;
 use crate::error::ConnectResult;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.Filter";
 
+/// Drops every record it is applied to: with a predicate, the records the predicate matches
+/// (Connect's `Filter`).
 #[derive(Debug, Default)]
 pub struct Filter;
 

@@ -22,12 +22,15 @@ use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::util::{java_class_name, require_map, require_struct};
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
+/// The class name of the transform that flattens the key.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.Flatten$Key";
+/// The class name of the transform that flattens the value.
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.Flatten$Value";
 
 const DELIMITER: &str = "delimiter";
 const PURPOSE: &str = "flattening";
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new().define(
         DELIMITER,
@@ -39,6 +42,8 @@ pub fn config_def() -> ConfigDef {
     )
 }
 
+/// Flattens nested structs and maps into one level, joining names with `delimiter` (Connect's
+/// `Flatten`).
 #[derive(Debug)]
 pub struct Flatten {
     side: Side,
@@ -47,6 +52,7 @@ pub struct Flatten {
 }
 
 impl Flatten {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         Flatten {
             side,

@@ -27,13 +27,16 @@ use super::smt_config::{
 use super::util::{require_map, require_struct};
 use super::{ConnectRecord, Outcome, Side, Transformation};
 
+/// The class name of the transform that copies or moves key fields to headers.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Key";
+/// The class name of the transform that copies or moves value fields to headers.
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Value";
 
 const FIELDS_CONFIG: &str = "fields";
 const HEADERS_CONFIG: &str = "headers";
 const OPERATION_CONFIG: &str = "operation";
 
+/// Registers the `$Key` and `$Value` forms with `registry`.
 pub fn register(registry: &mut PluginRegistry, version: &str) {
     register_pair(
         registry,
@@ -95,6 +98,7 @@ pub struct HeaderFrom {
 }
 
 impl HeaderFrom {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         HeaderFrom {
             side,

@@ -9,11 +9,14 @@ use crate::error::ConnectResult;
 use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
+/// The class name of the transform that wraps the key in a struct (or map).
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
+/// The class name of the transform that wraps the value in a struct (or map).
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.HoistField$Value";
 
 const FIELD: &str = "field";
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new().define(
         FIELD,
@@ -25,6 +28,8 @@ pub fn config_def() -> ConfigDef {
     )
 }
 
+/// Wraps the key or value in a struct (or a map, without a schema) of one field, `field` (Connect's
+/// `HoistField`).
 #[derive(Debug)]
 pub struct HoistField {
     side: Side,
@@ -33,6 +38,7 @@ pub struct HoistField {
 }
 
 impl HoistField {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         HoistField {
             side,

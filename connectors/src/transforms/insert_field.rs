@@ -20,7 +20,9 @@ use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::util::{require_map, require_struct};
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
+/// The class name of the transform that adds fields to the key.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.InsertField$Key";
+/// The class name of the transform that adds fields to the value.
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
 
 const TOPIC_FIELD: &str = "topic.field";
@@ -33,6 +35,7 @@ const REPLACE_NULL_WITH_DEFAULT: &str = "replace.null.with.default";
 
 const PURPOSE: &str = "field insertion";
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     const SUFFIX: &str =
         " End the name with `!` for a required field, or `?` for an optional one (the default).";
@@ -180,6 +183,8 @@ struct Metadata {
     timestamp: Option<i64>,
 }
 
+/// Adds fields with the record's topic, partition, offset, timestamp or a static value (Connect's
+/// `InsertField`).
 #[derive(Debug)]
 pub struct InsertField {
     side: Side,
@@ -188,6 +193,7 @@ pub struct InsertField {
 }
 
 impl InsertField {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         InsertField {
             side,

@@ -11,11 +11,13 @@ use crate::error::ConnectResult;
 use crate::record::Header;
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.InsertHeader";
 
 const HEADER: &str = "header";
 const VALUE_LITERAL: &str = "value.literal";
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(
@@ -37,6 +39,7 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
+/// Adds a header with a fixed value (Connect's `InsertHeader`).
 #[derive(Debug)]
 pub struct InsertHeader {
     header: String,
@@ -50,6 +53,7 @@ impl Default for InsertHeader {
 }
 
 impl InsertHeader {
+    /// A transform not configured yet.
     pub fn new() -> Self {
         InsertHeader {
             header: String::new(),

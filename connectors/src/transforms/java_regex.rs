@@ -25,6 +25,7 @@ pub struct JavaRegex {
 }
 
 impl JavaRegex {
+    /// Compiles `pattern`.
     pub fn new(pattern: &str) -> Result<Self, regex::Error> {
         Ok(JavaRegex {
             find: Regex::new(pattern)?,
@@ -81,18 +82,25 @@ fn check(pattern: &str) -> Result<(), String> {
 /// Why a replacement string was refused; the texts are Java's.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ReplacementError {
+    /// A `\` at the end, with nothing to escape.
     #[error("character to be escaped is missing")]
     MissingEscaped,
+    /// A `$` with no group number or name after it.
     #[error("Illegal group reference: group index is missing")]
     MissingGroupIndex,
+    /// A `$` followed by something other than a number or `{name}`.
     #[error("Illegal group reference")]
     IllegalGroupReference,
+    /// `${}`: a group reference with an empty name.
     #[error("named capturing group has 0 length name")]
     EmptyGroupName,
+    /// `${name` without the closing `}`.
     #[error("named capturing group is missing trailing '}}'")]
     UnclosedGroupName,
+    /// A group name the pattern does not have.
     #[error("No group with name {{{0}}}")]
     NoSuchName(String),
+    /// A group number the pattern does not have.
     #[error("No group {0}")]
     NoSuchGroup(usize),
 }
@@ -111,6 +119,7 @@ pub struct Replacement {
 }
 
 impl Replacement {
+    /// Parses a replacement (`$1`, `${name}`, `\$`) for `regex`, refusing what Java refuses.
     pub fn parse(text: &str, regex: &JavaRegex) -> Result<Self, ReplacementError> {
         let re = regex.regex();
         let group_count = re.captures_len() - 1;

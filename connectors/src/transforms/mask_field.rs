@@ -28,13 +28,16 @@ use super::smt_config::{
 use super::util::java_class_name;
 use super::{ConnectRecord, Outcome, Side, Transformation};
 
+/// The class name of the transform that masks key fields.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.MaskField$Key";
+/// The class name of the transform that masks value fields.
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.MaskField$Value";
 
 const FIELDS_CONFIG: &str = "fields";
 const REPLACEMENT_CONFIG: &str = "replacement";
 const PURPOSE: &str = "mask fields";
 
+/// Registers the `$Key` and `$Value` forms with `registry`.
 pub fn register(registry: &mut PluginRegistry, version: &str) {
     register_pair(
         registry,
@@ -74,6 +77,7 @@ pub struct MaskField {
 }
 
 impl MaskField {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         MaskField {
             side,

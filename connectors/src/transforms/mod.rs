@@ -54,30 +54,44 @@ use crate::record::{Header, SinkRecord, SourceRecord};
 /// What a transform does with a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// Pass the record on.
     Keep,
+    /// Drop the record: it is not produced (source) or not put (sink).
     Drop,
 }
 
 /// A record as transforms and predicates see it: the fields Connect's `ConnectRecord` has.
 /// Source records have no Kafka offset; sink records always have a partition.
 pub trait ConnectRecord {
+    /// The record's topic.
     fn topic(&self) -> &str;
+    /// Changes the record's topic.
     fn set_topic(&mut self, topic: &str);
     /// The Kafka partition (`None`: a source record left to the partitioner).
     fn kafka_partition(&self) -> Option<i32>;
+    /// Changes the Kafka partition.
     fn set_kafka_partition(&mut self, partition: Option<i32>);
     /// The Kafka offset of a sink record; `None` for source records.
     fn kafka_offset(&self) -> Option<i64>;
+    /// The record's timestamp, in milliseconds since the epoch, if any.
     fn timestamp(&self) -> Option<i64>;
+    /// Changes the timestamp.
     fn set_timestamp(&mut self, timestamp: Option<i64>);
+    /// The key's schema, if any.
     fn key_schema(&self) -> Option<&Schema>;
+    /// The key.
     fn key(&self) -> &Value;
+    /// The value's schema, if any.
     fn value_schema(&self) -> Option<&Schema>;
+    /// The value.
     fn value(&self) -> &Value;
     /// The key's schema and value, to change in place or replace.
     fn key_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
+    /// The value's schema and value, to change in place or replace.
     fn value_mut(&mut self) -> (&mut Option<Schema>, &mut Value);
+    /// The record's headers, in order.
     fn headers(&self) -> &[Header];
+    /// The headers, to change.
     fn headers_mut(&mut self) -> &mut Vec<Header>;
 }
 
@@ -185,11 +199,14 @@ impl ConnectRecord for SinkRecord {
 /// Which part of a record a `$Key` / `$Value` transform works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
+    /// The record's key.
     Key,
+    /// The record's value.
     Value,
 }
 
 impl Side {
+    /// The schema of this side of `record`.
     pub fn schema(self, record: &dyn ConnectRecord) -> Option<&Schema> {
         match self {
             Side::Key => record.key_schema(),
@@ -197,6 +214,7 @@ impl Side {
         }
     }
 
+    /// The value of this side of `record`.
     pub fn value(self, record: &dyn ConnectRecord) -> &Value {
         match self {
             Side::Key => record.key(),
@@ -204,6 +222,7 @@ impl Side {
         }
     }
 
+    /// The schema and value of this side of `record`, to change.
     pub fn get_mut(self, record: &mut dyn ConnectRecord) -> (&mut Option<Schema>, &mut Value) {
         match self {
             Side::Key => record.key_mut(),
@@ -238,12 +257,16 @@ pub trait Transformation: Send + 'static {
 /// A condition a transform can be made to depend on: Connect's `Predicate`
 /// (`transforms.<alias>.predicate`, optionally negated).
 pub trait Predicate: Send + 'static {
+    /// The predicate's keys (`predicates.<alias>.*` without the prefix).
     fn config_def(&self) -> ConfigDef;
 
+    /// Configures the predicate with its keys (`predicates.<alias>.` stripped).
     fn configure(&mut self, props: &Props) -> ConnectResult<()>;
 
+    /// Whether `record` matches.
     fn test(&self, record: &dyn ConnectRecord) -> bool;
 
+    /// Releases what the predicate holds; called once, when its task stops.
     fn close(&mut self) {}
 }
 

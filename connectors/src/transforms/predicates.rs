@@ -7,10 +7,13 @@ use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::java_regex::{non_empty_regex_validator, JavaRegex};
 use crate::transforms::{ConnectRecord, Predicate};
 
+/// The class name of `TopicNameMatches`.
 pub const TOPIC_NAME_MATCHES_CLASS: &str =
     "org.apache.kafka.connect.transforms.predicates.TopicNameMatches";
+/// The class name of `HasHeaderKey`.
 pub const HAS_HEADER_KEY_CLASS: &str =
     "org.apache.kafka.connect.transforms.predicates.HasHeaderKey";
+/// The class name of `RecordIsTombstone`.
 pub const RECORD_IS_TOMBSTONE_CLASS: &str =
     "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone";
 
@@ -24,10 +27,12 @@ pub struct TopicNameMatches {
 }
 
 impl TopicNameMatches {
+    /// A predicate not configured yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The predicate's keys.
     pub fn config_def() -> ConfigDef {
         ConfigDef::new().define(
             PATTERN,
@@ -72,10 +77,12 @@ pub struct HasHeaderKey {
 }
 
 impl HasHeaderKey {
+    /// A predicate not configured yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The predicate's keys.
     pub fn config_def() -> ConfigDef {
         ConfigDef::new().define(
             NAME,

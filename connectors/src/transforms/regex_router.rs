@@ -8,11 +8,13 @@ use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::java_regex::{regex_validator, JavaRegex, Replacement};
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.RegexRouter";
 
 const REGEX: &str = "regex";
 const REPLACEMENT: &str = "replacement";
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(
@@ -33,12 +35,15 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
+/// Renames the topic of records whose topic matches `regex` to `replacement` (Connect's
+/// `RegexRouter`).
 #[derive(Debug, Default)]
 pub struct RegexRouter {
     route: Option<(JavaRegex, Replacement)>,
 }
 
 impl RegexRouter {
+    /// A transform not configured yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -23,7 +23,9 @@ use super::smt_config::{
 };
 use super::{ConnectRecord, Outcome, Side, Transformation};
 
+/// The class name of the transform that renames, keeps or drops key fields.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.ReplaceField$Key";
+/// The class name of the transform that renames, keeps or drops value fields.
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.ReplaceField$Value";
 
 const EXCLUDE_CONFIG: &str = "exclude";
@@ -31,6 +33,7 @@ const INCLUDE_CONFIG: &str = "include";
 const RENAMES_CONFIG: &str = "renames";
 const PURPOSE: &str = "field replacement";
 
+/// Registers the `$Key` and `$Value` forms with `registry`.
 pub fn register(registry: &mut PluginRegistry, version: &str) {
     register_pair(
         registry,
@@ -144,6 +147,7 @@ pub struct ReplaceField {
 }
 
 impl ReplaceField {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         ReplaceField {
             side,

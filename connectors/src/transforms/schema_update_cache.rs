@@ -28,6 +28,7 @@ impl<V: Clone> Default for SchemaUpdateCache<V> {
 }
 
 impl<V: Clone> SchemaUpdateCache<V> {
+    /// An empty cache.
     pub fn new() -> Self {
         SchemaUpdateCache {
             entries: Vec::with_capacity(CAPACITY),
@@ -95,14 +96,17 @@ impl<V: Clone> SchemaUpdateCache<V> {
         Ok(&self.entries[0].1)
     }
 
+    /// How many schemas it holds.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Forgets every schema.
     pub fn clear(&mut self) {
         self.entries.clear();
     }

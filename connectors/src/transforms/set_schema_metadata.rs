@@ -13,13 +13,16 @@ use crate::transforms::schema_update_cache::SchemaUpdateCache;
 use crate::transforms::util::require_schema;
 use crate::transforms::{ConnectRecord, Outcome, Side, Transformation};
 
+/// The class name of the transform that sets the key schema's name and version.
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key";
+/// The class name of the transform that sets the value schema's name and version.
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value";
 
 const SCHEMA_NAME: &str = "schema.name";
 const SCHEMA_VERSION: &str = "schema.version";
 const REPLACE_NULL_WITH_DEFAULT: &str = "replace.null.with.default";
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define_optional(
@@ -45,6 +48,7 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
+/// Sets the schema's name and/or version (Connect's `SetSchemaMetadata`).
 #[derive(Debug)]
 pub struct SetSchemaMetadata {
     side: Side,
@@ -55,6 +59,7 @@ pub struct SetSchemaMetadata {
 }
 
 impl SetSchemaMetadata {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         SetSchemaMetadata {
             side,

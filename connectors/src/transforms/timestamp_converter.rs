@@ -36,7 +36,9 @@ use super::util::java_class_name;
 use super::{ConnectRecord, Outcome, Side, Transformation};
 use crate::data::simple_date_format::SimpleDateFormat;
 
+/// The class name of the transform that converts a key timestamp (field or whole key).
 pub const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Key";
+/// The class name of the transform that converts a value timestamp (field or whole value).
 pub const VALUE_CLASS: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Value";
 
 const FIELD_CONFIG: &str = "field";
@@ -46,6 +48,7 @@ const UNIX_PRECISION_CONFIG: &str = "unix.precision";
 const PURPOSE: &str = "converting timestamp formats";
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
+/// Registers the `$Key` and `$Value` forms with `registry`.
 pub fn register(registry: &mut PluginRegistry, version: &str) {
     register_pair(
         registry,
@@ -300,6 +303,7 @@ pub struct TimestampConverter {
 }
 
 impl TimestampConverter {
+    /// A transform of the record's key or value (`side`), not configured yet.
     pub fn new(side: Side) -> Self {
         TimestampConverter {
             side,

@@ -16,6 +16,7 @@ use crate::data::Schema;
 use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.TimestampRouter";
 
 const TOPIC_FORMAT: &str = "topic.format";
@@ -30,6 +31,7 @@ fn date_format_validator() -> Validator {
     })
 }
 
+/// The transform's keys.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(
@@ -51,6 +53,8 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
+/// Renames the topic after the record's timestamp, `${topic}-${timestamp}` by default (Connect's
+/// `TimestampRouter`).
 #[derive(Debug)]
 pub struct TimestampRouter {
     topic_format: String,
@@ -64,6 +68,7 @@ impl Default for TimestampRouter {
 }
 
 impl TimestampRouter {
+    /// A transform not configured yet.
     pub fn new() -> Self {
         TimestampRouter {
             topic_format: "${topic}-${timestamp}".into(),

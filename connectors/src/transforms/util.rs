@@ -25,7 +25,7 @@ pub fn java_class_name(value: &Value) -> &'static str {
     }
 }
 
-/// The schema, or Connect's "Schema required for [purpose]".
+/// The schema, or Connect's "Schema required for \[purpose\]".
 pub fn require_schema<'a>(schema: Option<&'a Schema>, purpose: &str) -> ConnectResult<&'a Schema> {
     schema.ok_or_else(|| ConnectError::data(format!("Schema required for [{purpose}]")))
 }

@@ -26,11 +26,13 @@ use super::smt_config::{
 use super::util::{require_map, require_struct};
 use super::{ConnectRecord, Outcome, Transformation};
 
+/// The transform's class name.
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.ValueToKey";
 
 const FIELDS_CONFIG: &str = "fields";
 const PURPOSE: &str = "copying fields from value to key";
 
+/// Registers the transform with `registry`.
 pub fn register(registry: &mut PluginRegistry, version: &str) {
     registry.register_transformation(TransformationPlugin::new(CLASS, version, || {
         Box::new(ValueToKey::new())
@@ -63,6 +65,7 @@ impl Default for ValueToKey {
 }
 
 impl ValueToKey {
+    /// A transform not configured yet.
     pub fn new() -> Self {
         ValueToKey {
             paths: FieldPaths::new(Vec::new()),

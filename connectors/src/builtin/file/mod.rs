@@ -13,6 +13,7 @@ pub const FILE_CONFIG: &str = "file";
 pub const TOPIC_CONFIG: &str = "topic";
 /// Source: the most lines one `poll` returns.
 pub const TASK_BATCH_SIZE_CONFIG: &str = "batch.size";
+/// The default `batch.size` of the file source: the most lines one `poll` returns.
 pub const DEFAULT_TASK_BATCH_SIZE: i32 = 2000;
 
 /// The source partition key: `{"filename": <file>}`.
@@ -22,4 +23,5 @@ pub const POSITION_FIELD: &str = "position";
 
 /// The class names Kafka gives these connectors.
 pub const SOURCE_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSourceConnector";
+/// The sink connector's class name, as Connect's.
 pub const SINK_CLASS: &str = "org.apache.kafka.connect.file.FileStreamSinkConnector";

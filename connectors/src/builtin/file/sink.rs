@@ -34,6 +34,7 @@ pub struct FileStreamSinkConnector {
 }
 
 impl FileStreamSinkConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -88,6 +89,7 @@ pub struct FileStreamSinkTask {
 }
 
 impl FileStreamSinkTask {
+    /// A task with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -151,6 +151,7 @@ pub struct FileStreamSourceConnector {
 }
 
 impl FileStreamSourceConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -273,13 +274,13 @@ type Input = Box<dyn AsyncRead + Send + Unpin>;
 /// byte position just past its terminator, so a restarted task seeks there and resumes with
 /// the next line. Invalid UTF-8 is replaced with U+FFFD.
 ///
-/// Its source partition is `{"filename": <absolute path>}` (see [`absolute_filename`]); at
+/// Its source partition is `{"filename": <absolute path>}` (see `absolute_filename`); at
 /// start it also looks up Connect's key, the path as configured. A committed position past the
-/// file's end fails the task ([`FileSourceError::PositionPastEnd`]).
+/// file's end fails the task (`FileSourceError::PositionPastEnd`).
 pub struct FileStreamSourceTask {
     /// The file as configured; `None`: stdin.
     filename: Option<String>,
-    /// The absolute path the file's offsets are kept under (see [`absolute_filename`]).
+    /// The absolute path the file's offsets are kept under (see `absolute_filename`).
     key: Option<String>,
     /// Made once at start; every batch shares it.
     topic: Topic,
@@ -314,6 +315,7 @@ impl Default for FileStreamSourceTask {
 }
 
 impl FileStreamSourceTask {
+    /// A task with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -13,10 +13,15 @@ use tokio_postgres::NoTls;
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance, Validator, Width};
 
+/// The JDBC URL of the database (`jdbc:postgresql://host:port/db?…`).
 pub const CONNECTION_URL: &str = "connection.url";
+/// The user to log in as.
 pub const CONNECTION_USER: &str = "connection.user";
+/// The user's password.
 pub const CONNECTION_PASSWORD: &str = "connection.password";
+/// How many times to try to connect before giving up.
 pub const CONNECTION_ATTEMPTS: &str = "connection.attempts";
+/// How long to wait between connection attempts, in milliseconds.
 pub const CONNECTION_BACKOFF_MS: &str = "connection.backoff.ms";
 
 const GROUP: &str = "Database";
@@ -72,19 +77,30 @@ pub fn config_def() -> ConfigDef {
         .in_group(GROUP, Width::Short, "JDBC connection backoff (ms)")
 }
 
+/// Why a connection to the database could not be made.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConnectionError {
+    /// `connection.url` is not a URL the client can use.
     #[error("Invalid value {url} for configuration connection.url: {why}")]
-    BadUrl { url: String, why: String },
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The server refused or could not be reached. `target` is `host:port/db` as the user
     /// wrote it, never with the password.
     #[error(
         "cannot connect to PostgreSQL at {target} as {user} after {attempts} attempt(s): {cause}"
     )]
     Connect {
+        /// Where the connection was tried (host, port and database).
         target: String,
+        /// The user the login was for.
         user: String,
+        /// How many attempts were made.
         attempts: u32,
+        /// The last attempt's error.
         cause: String,
     },
 }
@@ -154,6 +170,7 @@ impl Connection {
         })
     }
 
+    /// The user to log in as.
     pub fn user(&self) -> &str {
         self.config.get_user().unwrap_or("")
     }

@@ -32,7 +32,9 @@ pub const ID_FIELD: &str = "id";
 /// The source offset key, `{"seqno": <seqno>}`.
 pub const SEQNO_FIELD: &str = "seqno";
 
+/// The source connector's class name, as Kafka's.
 pub const SOURCE_CLASS: &str = "org.apache.kafka.connect.tools.VerifiableSourceConnector";
+/// The sink connector's class name, as Kafka's.
 pub const SINK_CLASS: &str = "org.apache.kafka.connect.tools.VerifiableSinkConnector";
 
 /// The task id a task config names, or the context's when the config has none.

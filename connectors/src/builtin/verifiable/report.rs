@@ -33,10 +33,12 @@ impl TaskSeqnos {
         self.seqnos.len() as u64
     }
 
+    /// The highest seqno received, if any.
     pub fn max_seqno(&self) -> Option<u64> {
         self.seqnos.last().copied()
     }
 
+    /// Whether `seqno` was received.
     pub fn contains(&self, seqno: u64) -> bool {
         self.seqnos.binary_search(&seqno).is_ok()
     }
@@ -82,6 +84,7 @@ impl TaskSeqnos {
 /// What the Verifiable sinks received, per source task id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifiableReport {
+    /// What each source task's records delivered, by source task id.
     pub tasks: BTreeMap<u32, TaskSeqnos>,
     /// Lines that are not `<task id> <seqno>`, including a last line with no newline (a write
     /// cut short). Zero for files written by sinks that were not killed mid-write.
@@ -89,6 +92,7 @@ pub struct VerifiableReport {
 }
 
 impl VerifiableReport {
+    /// What source task `id`'s records delivered, if any arrived.
     pub fn task(&self, id: u32) -> Option<&TaskSeqnos> {
         self.tasks.get(&id)
     }
@@ -105,6 +109,8 @@ impl VerifiableReport {
             .collect()
     }
 
+    /// How many seqnos are missing, given how many each task sent (tasks absent from the report
+    /// count in full).
     pub fn total_lost(&self, expected_per_task: &BTreeMap<u32, u64>) -> u64 {
         self.lost(expected_per_task).values().sum()
     }
@@ -125,10 +131,12 @@ impl VerifiableReport {
             .collect()
     }
 
+    /// How many lines repeated a seqno, over all tasks.
     pub fn total_duplicates(&self) -> u64 {
         self.tasks.values().map(|t| t.duplicates).sum()
     }
 
+    /// How many records arrived, duplicates included.
     pub fn total_received(&self) -> u64 {
         self.tasks.values().map(|t| t.received).sum()
     }

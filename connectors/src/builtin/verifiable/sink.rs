@@ -41,6 +41,7 @@ pub struct VerifiableSinkConnector {
 }
 
 impl VerifiableSinkConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -93,6 +94,7 @@ pub struct VerifiableSinkTask {
 }
 
 impl VerifiableSinkTask {
+    /// A task with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -61,6 +61,7 @@ pub struct VerifiableSourceConnector {
 }
 
 impl VerifiableSourceConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -119,6 +120,7 @@ pub struct VerifiableSourceTask {
 }
 
 impl VerifiableSourceTask {
+    /// A task with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -10,20 +10,35 @@ use crate::error::{ConnectError, ConnectResult};
 
 use super::super::connection;
 
+/// `insert.mode`: `insert`, `upsert` or `update`.
 pub const INSERT_MODE: &str = "insert.mode";
+/// `batch.size`: the most records one statement writes.
 pub const BATCH_SIZE: &str = "batch.size";
+/// `delete.enabled`: whether a record with a null value deletes its row.
 pub const DELETE_ENABLED: &str = "delete.enabled";
+/// `replace.null.with.default`: whether a null field with a schema default writes the default.
 pub const REPLACE_NULL_WITH_DEFAULT: &str = "replace.null.with.default";
+/// `table.name.format`: the table of a topic, `${topic}` replaced by the topic's name.
 pub const TABLE_NAME_FORMAT: &str = "table.name.format";
+/// `pk.mode`: where the primary key columns come from.
 pub const PK_MODE: &str = "pk.mode";
+/// `pk.fields`: the primary key columns' names.
 pub const PK_FIELDS: &str = "pk.fields";
+/// `fields.whitelist`: the value fields to write; empty for all.
 pub const FIELDS_WHITELIST: &str = "fields.whitelist";
+/// `auto.create`: whether a missing table is created.
 pub const AUTO_CREATE: &str = "auto.create";
+/// `auto.evolve`: whether missing columns are added.
 pub const AUTO_EVOLVE: &str = "auto.evolve";
+/// `max.retries`: how many times a failed `put` is retried.
 pub const MAX_RETRIES: &str = "max.retries";
+/// `retry.backoff.ms`: the wait between retries.
 pub const RETRY_BACKOFF_MS: &str = "retry.backoff.ms";
+/// `dialect.name`: accepted for Confluent's configs; only PostgreSQL is spoken.
 pub const DIALECT_NAME: &str = "dialect.name";
+/// `exactly.once`: whether offsets are written with the rows, in one transaction.
 pub const EXACTLY_ONCE: &str = "exactly.once";
+/// `exactly.once.offsets.table`: the table those offsets are kept in.
 pub const EXACTLY_ONCE_TABLE: &str = "exactly.once.offsets.table";
 
 /// The dialect `dialect.name` may name: this sink speaks only PostgreSQL.
@@ -50,22 +65,32 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("trim.sensitive.log", "false"),
 ];
 
+/// `insert.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertMode {
+    /// Plain `INSERT`: a row per record.
     Insert,
+    /// `INSERT … ON CONFLICT DO UPDATE` on the primary key.
     Upsert,
+    /// `UPDATE` of the row with the record's primary key.
     Update,
 }
 
+/// `pk.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PkMode {
+    /// No primary key.
     None,
+    /// The record's topic, partition and offset.
     Kafka,
+    /// Fields of the record's key (or the key itself, when primitive).
     RecordKey,
+    /// Fields of the record's value.
     RecordValue,
 }
 
 impl PkMode {
+    /// The name `pk.mode` takes for this mode.
     pub fn name(self) -> &'static str {
         match self {
             PkMode::None => "none",
@@ -287,19 +312,33 @@ pub fn config_def() -> ConfigDef {
 pub struct SinkConfig {
     /// The connector's name (`name`): the key of its rows in the offsets table.
     pub connector: String,
+    /// `insert.mode`.
     pub insert_mode: InsertMode,
+    /// `batch.size`.
     pub batch_size: usize,
+    /// `delete.enabled`.
     pub delete_enabled: bool,
+    /// `replace.null.with.default`.
     pub replace_null_with_default: bool,
+    /// `table.name.format`.
     pub table_name_format: String,
+    /// `pk.mode`.
     pub pk_mode: PkMode,
+    /// `pk.fields`.
     pub pk_fields: Vec<String>,
+    /// `fields.whitelist`.
     pub fields_whitelist: Vec<String>,
+    /// `auto.create`.
     pub auto_create: bool,
+    /// `auto.evolve`.
     pub auto_evolve: bool,
+    /// `max.retries`.
     pub max_retries: u32,
+    /// `retry.backoff.ms`.
     pub retry_backoff_ms: u64,
+    /// `exactly.once`.
     pub exactly_once: bool,
+    /// `exactly.once.offsets.table`.
     pub offsets_table: String,
     /// `errors.tolerance=all`: records that cannot be written are skipped (and logged) instead
     /// of failing the task.
@@ -307,6 +346,7 @@ pub struct SinkConfig {
 }
 
 impl SinkConfig {
+    /// Parses and checks the sink's keys.
     pub fn parse(props: &Props) -> ConnectResult<SinkConfig> {
         let c = config_def().parse(props)?;
         let insert_mode = match c.string(INSERT_MODE)?.to_lowercase().as_str() {

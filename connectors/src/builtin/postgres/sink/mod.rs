@@ -2,12 +2,12 @@
 //! [`config`]), known by kconnect's class name and by Confluent's
 //! (`io.confluent.connect.jdbc.JdbcSinkConnector`), so JDBC sink configs run unchanged.
 //!
-//! Each `put` is written in one transaction ([`writer`]); a failed write is retried
+//! Each `put` is written in one transaction (`writer.rs`); a failed write is retried
 //! `max.retries` times `retry.backoff.ms` apart (the task returns a retriable error and the
 //! runtime hands the same batch again), then the task fails.
 //!
 //! `exactly.once=true` (kconnect's key) stores each topic partition's next offset in a table
-//! of the sink's own ([`offsets`]) in the transaction that writes the rows, and on every
+//! of the sink's own (`offsets.rs`) in the transaction that writes the rows, and on every
 //! assignment seeks to what that table says instead of the consumer group's offset. A worker
 //! killed at any moment then leaves each record in the table exactly once. `pre_commit` returns
 //! the table's offsets, so the consumer group's committed offsets (and the lag tools show)
@@ -69,6 +69,7 @@ pub struct PostgresSinkConnector {
 }
 
 impl PostgresSinkConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -572,27 +572,47 @@ impl TableFilter {
 /// A parsed source config, for the connector and its tasks.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
+    /// `connection.*`: where and how to connect.
     pub connection: Connection,
+    /// `table.whitelist` / `table.blacklist`: which tables to read.
     pub filter: TableFilter,
+    /// `schema.pattern`: the schemas whose tables are read; `None` for all.
     pub schema_pattern: Option<String>,
     /// Upper case.
     pub table_types: Vec<String>,
+    /// `query`: a query to read instead of tables.
     pub query: Option<String>,
+    /// `mode`: how new and changed rows are found.
     pub mode: Mode,
+    /// `incrementing.column.name`.
     pub incrementing_column: String,
+    /// `timestamp.column.name`: the columns, in order of precedence.
     pub timestamp_columns: Vec<String>,
+    /// `incrementing.column.mapping`: table patterns and their incrementing column.
     pub incrementing_mapping: Vec<(JavaRegex, String)>,
+    /// `timestamp.columns.mapping`: table patterns and their timestamp columns.
     pub timestamp_mapping: Vec<(JavaRegex, Vec<String>)>,
+    /// `timestamp.initial`: where a timestamp mode starts, in Unix milliseconds; `None` for now.
     pub timestamp_initial: Option<i64>,
+    /// `validate.non.null`: whether the mode's columns are checked to be NOT NULL.
     pub validate_non_null: bool,
+    /// `quote.sql.identifiers`.
     pub quoting: Quoting,
+    /// `query.suffix`: text appended to each query.
     pub query_suffix: String,
+    /// `poll.interval.ms`.
     pub poll_interval: Duration,
+    /// `batch.max.rows`.
     pub batch_max_rows: usize,
+    /// `table.poll.interval.ms`: how often the table list is read again.
     pub table_poll_interval: Duration,
+    /// `table.monitoring.startup.polling.limit.ms`.
     pub startup_limit: Duration,
+    /// `topic.prefix`.
     pub topic_prefix: String,
+    /// `timestamp.delay.interval.ms`.
     pub timestamp_delay_ms: i64,
+    /// `numeric.mapping`.
     pub numeric_mapping: NumericMapping,
 }
 

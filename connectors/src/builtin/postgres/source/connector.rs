@@ -20,6 +20,7 @@ pub struct PostgresSourceConnector {
 }
 
 impl PostgresSourceConnector {
+    /// A connector with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -3,17 +3,17 @@
 //! committed offsets carry over.
 //!
 //! - Each table is a source partition (`{"protocol": "1", "table": "schema.table"}`), read by
-//!   one task; the tables are spread over `tasks.max` tasks. A [monitor](monitor) lists the
+//!   one task; the tables are spread over `tasks.max` tasks. A monitor (`monitor.rs`) lists the
 //!   tables every `table.poll.interval.ms` and asks for task reconfiguration when they change.
 //! - `mode` picks what a poll reads: `bulk` (everything), `incrementing` (rows with a larger
 //!   id), `timestamp` (newer rows), `timestamp+incrementing` (both); offsets are
-//!   `{"incrementing": n}` and `{"timestamp": ms, "timestamp_nanos": ns}` ([offset]). `query`
+//!   `{"incrementing": n}` and `{"timestamp": ms, "timestamp_nanos": ns}` (`offset.rs`). `query`
 //!   copies a query's rows instead of tables.
 //! - Records have no key and a Struct value named after the table (no name in query mode), one
-//!   field per column ([types]); they go to `topic.prefix` + the table's name.
+//!   field per column (`types.rs`); they go to `topic.prefix` + the table's name.
 //!
-//! Deviations from Confluent's connector are listed where they are made: [config] (keys),
-//! [types] (values), and:
+//! Deviations from Confluent's connector are listed where they are made: `config.rs` (keys),
+//! `types.rs` (values), and:
 //! - A task left without tables (all of its tables dropped, none matching yet) idles until
 //!   the monitor reconfigures the tasks, where Confluent's fails; it still fails, naming them,
 //!   when none of the tables `table.whitelist` names exists.

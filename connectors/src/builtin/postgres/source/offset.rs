@@ -27,6 +27,7 @@ pub struct OffsetError {
 /// the second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Instant {
+    /// Milliseconds since the epoch.
     pub millis: i64,
     /// 0..=999,999,999.
     pub nanos: i64,
@@ -64,7 +65,9 @@ impl Instant {
 /// Where a table's reading stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Offset {
+    /// The last incrementing column value read, if the mode has one.
     pub incrementing: Option<i64>,
+    /// The last timestamp read, if the mode has one.
     pub timestamp: Option<Instant>,
 }
 
@@ -82,6 +85,7 @@ impl Offset {
         })
     }
 
+    /// The offset as it is stored: Confluent's keys.
     pub fn to_map(&self) -> OffsetMap {
         let mut m = OffsetMap::new();
         if let Some(i) = self.incrementing {

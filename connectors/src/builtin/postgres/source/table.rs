@@ -51,11 +51,14 @@ impl Quoting {
 /// A table: its schema (absent: found through the search path) and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TableId {
+    /// The table's schema, if named.
     pub schema: Option<String>,
+    /// The table's name.
     pub name: String,
 }
 
 impl TableId {
+    /// The table `schema.name`.
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> TableId {
         TableId {
             schema: Some(schema.into()),

@@ -40,6 +40,7 @@ pub struct PostgresSourceTask {
 }
 
 impl PostgresSourceTask {
+    /// A task with no config yet.
     pub fn new() -> Self {
         Self::default()
     }

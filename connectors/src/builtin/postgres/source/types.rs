@@ -62,13 +62,19 @@ const TIMESTAMP_NEGATIVE_INFINITY_MS: i64 = -9_223_372_036_832_400_000;
 /// `numeric.mapping`: how NUMERIC columns map (Confluent's `NumericMapping`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NumericMapping {
+    /// `none`: every NUMERIC is a Connect Decimal.
     None,
+    /// `precision_only`: NUMERIC with a precision and scale 0 is the narrowest integer that holds
+    /// it.
     PrecisionOnly,
+    /// `best_fit`: integers as `precision_only`, others FLOAT64 when the precision allows.
     BestFit,
+    /// `best_fit_eager_double`: as `best_fit`, and NUMERIC with a non-zero scale always FLOAT64.
     BestFitEagerDouble,
 }
 
 impl NumericMapping {
+    /// The names `numeric.mapping` takes, in the variants' order.
     pub const NAMES: [&'static str; 4] = [
         "none",
         "precision_only",
