@@ -106,18 +106,25 @@ type CustomCheck = Arc<dyn Fn(&ParsedValue) -> Result<(), String> + Send + Sync>
 /// configuration …: ".
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum Invalid {
+    /// Text that does not parse as the key's numeric type (named).
     #[error("Not a number of type {0}")]
     NotANumber(&'static str),
+    /// A BOOLEAN key given something other than `true`/`false`.
     #[error("Expected value to be either true or false")]
     NotABoolean,
+    /// A DOUBLE key given NaN.
     #[error("Value must be a number")]
     NaN,
+    /// Below a range validator's minimum (given).
     #[error("Value must be at least {}", num(*.0))]
     BelowMin(f64),
+    /// Above a range validator's maximum (given).
     #[error("Value must be no more than {}", num(*.0))]
     AboveMax(f64),
+    /// Not one of a validator's allowed strings (listed).
     #[error("String must be one of: {}", .0.join(", "))]
     NotOneOf(Vec<String>),
+    /// An empty string where a non-empty one is required.
     #[error("String must be non-empty")]
     Empty,
     /// A custom validator's reason, as it gave it.
@@ -128,13 +135,17 @@ pub enum Invalid {
 /// A key whose value could not be parsed or validated.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ConfigError {
+    /// A required key (named) that is absent and has no default.
     #[error("Missing required configuration \"{0}\" which has no default value.")]
     Missing(String),
     /// `shown` is the value as given (trimmed after parsing), or `[hidden]` for a password.
     #[error("Invalid value {shown} for configuration {key}: {why}")]
     InvalidValue {
+        /// The key.
         key: String,
+        /// The value as shown to the user.
         shown: String,
+        /// Why it was refused.
         why: Invalid,
     },
 }

@@ -308,11 +308,18 @@ impl JsonNode {
 /// Why JSON text (or a base64 string in it) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum JsonError {
+    /// The bytes are not UTF-8.
     #[error("Invalid UTF-8: {0}")]
     Utf8(#[from] std::str::Utf8Error),
     /// What the parser expected or found, and the byte offset where.
     #[error("{what} at byte {at}")]
-    Syntax { what: &'static str, at: usize },
+    Syntax {
+        /// What was expected or found.
+        what: &'static str,
+        /// The byte offset.
+        at: usize,
+    },
+    /// A BYTES value that is not valid base64.
     #[error("Invalid base64: {0}")]
     Base64(#[from] base64::DecodeError),
 }
