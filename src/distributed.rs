@@ -71,12 +71,28 @@ impl DistributedWorkerConfig {
         // the distributed keys may use too.
         let worker = WorkerConfig::parse(props).map_err(|e| error(e.to_string()))?;
         let cluster = DistributedConfig::parse(&worker.props).map_err(|e| error(e.to_string()))?;
+        if worker.uses_embedded_broker() && cluster.exactly_once_source_support.tasks_transactional()
+        {
+            return Err(error(embedded_refuses_exactly_once()));
+        }
         Ok(DistributedWorkerConfig {
             file: file.to_path_buf(),
             worker,
             cluster,
         })
     }
+}
+
+/// Why a worker on the embedded broker cannot run `exactly.once.source.support=enabled`.
+fn embedded_refuses_exactly_once() -> String {
+    format!(
+        "{}=enabled needs a Kafka cluster that honours transactions; the embedded broker \
+         (librdkafka's mock cluster) writes no transaction markers, so read_committed readers \
+         would never see the records. Set bootstrap.servers to a real Kafka cluster, or set \
+         {} to disabled",
+        kconnect_actors::exactly_once::EXACTLY_ONCE_SOURCE_SUPPORT,
+        kconnect_actors::exactly_once::EXACTLY_ONCE_SOURCE_SUPPORT,
+    )
 }
 
 /// A running distributed worker.
@@ -300,6 +316,12 @@ impl Distributed {
             let worker_id = worker_id.clone();
             tokio::task::spawn_blocking(move || {
                 let embedded = coordinator_is_embedded(broker.as_deref(), &client);
+                // A `kconnect broker` in another process is the same mock cluster.
+                if embedded == Some(true)
+                    && cc.exactly_once_source_support.tasks_transactional()
+                {
+                    return Err(embedded_refuses_exactly_once());
+                }
                 open_stores(&cc, broker.as_deref(), &client, &worker_id).map(|s| (s, embedded))
             })
             .await
@@ -325,6 +347,16 @@ impl Distributed {
                 }
             })),
             live_clients: Default::default(),
+            exactly_once: cc.exactly_once_source_support.tasks_transactional().then(|| {
+                kconnect_actors::exactly_once::ExactlyOnceWorker {
+                    group_id: cc.group_id.clone(),
+                    offsets_topic: cc.offset_topic.clone(),
+                    offsets_partitions: offsets.partition_count(),
+                    offset_partitions_new: cc.offset_partitions,
+                    offset_replication_new: cc.offset_replication,
+                    client_props: client.clone(),
+                }
+            }),
             config: wc,
         };
         let plugins = ctx.plugins.clone();
@@ -513,7 +545,11 @@ fn open_stores(
             kconnect_actors::distributed::config::CONFIG_TOPIC
         )
     })?;
-    let offsets = KafkaOffsetStore::start(log(&cc.offset_topic, "offsets")).map_err(|e| {
+    // Under exactly-once source support tasks write offsets in their transactions: only
+    // committed ones may be read.
+    let read_committed = cc.exactly_once_source_support.tasks_transactional();
+    let offsets_log = log(&cc.offset_topic, "offsets").with_read_committed(read_committed);
+    let offsets = KafkaOffsetStore::start(offsets_log).map_err(|e| {
         format!(
             "{}: {e}",
             kconnect_actors::distributed::config::OFFSET_TOPIC

@@ -257,6 +257,7 @@ pub async fn start_worker(
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
         task_configs_sink: None,
         live_clients: Default::default(),
+        exactly_once: None,
         config,
     };
     Worker::start(ctx).await.map_err(|e| e.to_string())
