@@ -277,6 +277,15 @@ impl Distributed {
         config: DistributedWorkerConfig,
         logs: Option<Arc<LogControl>>,
     ) -> Result<Distributed, DistributedError> {
+        Self::start_with_plugins(config, logs, PluginRegistry::builtin()).await
+    }
+
+    /// [`Distributed::start`] with the plugins given (tests run plugins of their own).
+    pub async fn start_with_plugins(
+        config: DistributedWorkerConfig,
+        logs: Option<Arc<LogControl>>,
+        plugins: PluginRegistry,
+    ) -> Result<Distributed, DistributedError> {
         // Before any work is assigned: tasks take their metric handles at start.
         let metrics = crate::metrics::prometheus();
         let file = config.file.clone();
@@ -339,7 +348,7 @@ impl Distributed {
             bootstrap_servers: bootstrap.clone(),
             broker_health: kconnect_actors::broker_health::BrokerHealth::new(&bootstrap),
             offsets: offsets.clone() as Arc<dyn OffsetStore>,
-            plugins: Arc::new(PluginRegistry::builtin()),
+            plugins: Arc::new(plugins),
             topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
             task_configs_sink: Some(Arc::new(move |connector: &str, configs| {
                 if let Some(h) = sink_ref.get() {
