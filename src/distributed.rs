@@ -71,7 +71,8 @@ impl DistributedWorkerConfig {
         // the distributed keys may use too.
         let worker = WorkerConfig::parse(props).map_err(|e| error(e.to_string()))?;
         let cluster = DistributedConfig::parse(&worker.props).map_err(|e| error(e.to_string()))?;
-        if worker.uses_embedded_broker() && cluster.exactly_once_source_support.tasks_transactional()
+        if worker.uses_embedded_broker()
+            && cluster.exactly_once_source_support.tasks_transactional()
         {
             return Err(error(embedded_refuses_exactly_once()));
         }
@@ -326,9 +327,7 @@ impl Distributed {
             tokio::task::spawn_blocking(move || {
                 let embedded = coordinator_is_embedded(broker.as_deref(), &client);
                 // A `kconnect broker` in another process is the same mock cluster.
-                if embedded == Some(true)
-                    && cc.exactly_once_source_support.tasks_transactional()
-                {
+                if embedded == Some(true) && cc.exactly_once_source_support.tasks_transactional() {
                     return Err(embedded_refuses_exactly_once());
                 }
                 open_stores(&cc, broker.as_deref(), &client, &worker_id).map(|s| (s, embedded))
@@ -356,16 +355,17 @@ impl Distributed {
                 }
             })),
             live_clients: Default::default(),
-            exactly_once: cc.exactly_once_source_support.tasks_transactional().then(|| {
-                kconnect_actors::exactly_once::ExactlyOnceWorker {
+            exactly_once: cc
+                .exactly_once_source_support
+                .tasks_transactional()
+                .then(|| kconnect_actors::exactly_once::ExactlyOnceWorker {
                     group_id: cc.group_id.clone(),
                     offsets_topic: cc.offset_topic.clone(),
                     offsets_partitions: offsets.partition_count(),
                     offset_partitions_new: cc.offset_partitions,
                     offset_replication_new: cc.offset_replication,
                     client_props: client.clone(),
-                }
-            }),
+                }),
             config: wc,
         };
         let plugins = ctx.plugins.clone();

@@ -35,6 +35,19 @@
 //!
 //! Only distributed mode runs it; the embedded broker refuses `enabled` at start (its mock
 //! cluster writes no transaction markers).
+//!
+//! # Deviations from Connect
+//!
+//! - `offsets.storage.topic` is honoured only under `enabled` (Connect uses a connector's own
+//!   offsets topic in every distributed worker); the offsets REST endpoints read the worker's
+//!   topic only.
+//! - The `interval` boundary is checked after each poll (a source's idle poll returns within
+//!   about a second), not by a timer of its own.
+//! - Each transaction call is bounded (60 s) where Connect's producers wait without bound; a
+//!   task that cannot commit for that long fails and is restarted.
+//! - Pausing a task commits an open `interval` transaction.
+//! - VerifiableSource declares exactly-once support (Connect's does not say); FileStreamSource
+//!   declares it as Connect's does (with a file, not stdin).
 
 pub mod partitioner;
 pub mod task;
@@ -288,7 +301,10 @@ pub(crate) fn case_insensitive(values: &'static [&'static str], describe: &str) 
         if values.contains(&lower.as_str()) {
             Ok(())
         } else {
-            Err(format!("String must be one of (case insensitive): {}", values.join(", ")))
+            Err(format!(
+                "String must be one of (case insensitive): {}",
+                values.join(", ")
+            ))
         }
     })
 }
@@ -389,7 +405,9 @@ mod tests {
         );
         assert!(!ExactlyOnceSourceSupport::Preparing.tasks_transactional());
         assert_eq!(
-            ExactlyOnceSourceSupport::parse("on").unwrap_err().to_string(),
+            ExactlyOnceSourceSupport::parse("on")
+                .unwrap_err()
+                .to_string(),
             "Invalid value on for configuration exactly.once.source.support: String must be one \
              of: disabled, preparing, enabled"
         );

@@ -56,12 +56,18 @@ mod tests {
             (b"foobar", -790332482),
             (b"a-little-bit-long-string", -985981536),
             (b"a-little-bit-longer-string", -1486304829),
-            (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+            ),
             (b"abc", 479470107),
         ] {
             assert_eq!(murmur2(key), hash, "{}", String::from_utf8_lossy(key));
         }
         // Positive, modulo the count.
-        assert_eq!(partition_for_key(b"21", 25), (-973932308i32 & 0x7fff_ffff) % 25);
+        assert_eq!(
+            partition_for_key(b"21", 25),
+            (-973932308i32 & 0x7fff_ffff) % 25
+        );
     }
 }

@@ -37,14 +37,14 @@ use super::faults::FaultInjector;
 use super::transform::{self, BatchItem, BatchRecordView, Fate, PolledRecord};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
+use crate::context::{LiveClient, OffsetStore, WorkerContext};
 use crate::exactly_once::task::{
     FallbackOffsetReader, OffsetsTopic, TaskTransaction, TransactionalProducer,
 };
 use crate::exactly_once::{ConnectorTransactions, TransactionBoundary};
-use crate::storage::kafka::{KafkaLogConfig, KafkaOffsetStore};
-use crate::context::{LiveClient, OffsetStore, WorkerContext};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
+use crate::storage::kafka::{KafkaLogConfig, KafkaOffsetStore};
 use crate::topic_creation::{KafkaTopicAdmin, NewTopicSpec, TopicAdmin, TopicCreation};
 
 pub enum SourceTaskMsg {
@@ -292,9 +292,10 @@ impl Actor for SourceTaskActor {
                 }
                 // An interval transaction left open while paused would hold back every
                 // read_committed reader of its partitions, then time out: commit it now.
-                let open_interval = state.eos.as_ref().is_some_and(|t| {
-                    t.is_open() && t.boundary == TransactionBoundary::Interval
-                });
+                let open_interval = state
+                    .eos
+                    .as_ref()
+                    .is_some_and(|t| t.is_open() && t.boundary == TransactionBoundary::Interval);
                 if paused && open_interval {
                     end_transaction(state, TransactionEnd::Commit)
                         .instrument(span)
@@ -481,8 +482,11 @@ async fn open_own_offsets(
 ) -> Result<KafkaOffsetStore, ActorProcessingErr> {
     let client: std::collections::BTreeMap<String, String> =
         eos.client_props.iter().cloned().collect();
-    let admin = KafkaTopicAdmin::new(&client, KafkaClientContext::new(worker.broker_health.clone()))
-        .map_err(|e| e.to_string())?;
+    let admin = KafkaTopicAdmin::new(
+        &client,
+        KafkaClientContext::new(worker.broker_health.clone()),
+    )
+    .map_err(|e| e.to_string())?;
     let spec = NewTopicSpec {
         name: topic.to_string(),
         partitions: eos.offset_partitions_new,
@@ -496,10 +500,7 @@ async fn open_own_offsets(
         .map_err(|e| format!("cannot create the connector's offsets topic {topic}: {e}"))?;
     let config = KafkaLogConfig::new(topic, "")
         .with_props(client)
-        .with_client_id(format!(
-            "{}-offsets-{connector}-{task}",
-            worker.worker_id
-        ))
+        .with_client_id(format!("{}-offsets-{connector}-{task}", worker.worker_id))
         .with_read_committed(true);
     let store = tokio::task::spawn_blocking(move || KafkaOffsetStore::start(config))
         .await
@@ -636,7 +637,10 @@ async fn send_in_transaction(
     if nothing {
         return Ok(0);
     }
-    let tx = state.eos.as_mut().expect("called under exactly-once delivery");
+    let tx = state
+        .eos
+        .as_mut()
+        .expect("called under exactly-once delivery");
     if tx.needs_begin() {
         let producer = state.producer.as_ref().expect("started");
         TransactionalProducer::begin(producer, &state.transactional_id)
@@ -650,7 +654,10 @@ async fn send_in_transaction(
     };
     // A run cut short by a failure is not added, and the failure fails the task: its
     // transaction is then never committed.
-    let tx = state.eos.as_mut().expect("called under exactly-once delivery");
+    let tx = state
+        .eos
+        .as_mut()
+        .expect("called under exactly-once delivery");
     for run in runs {
         tx.add_run(run.partition.map(), run.offset, run.records);
     }
@@ -677,8 +684,15 @@ async fn end_transaction(
             let topic = tx.offsets_topic.name.clone();
             for (partition, key, value) in tx.offset_records() {
                 let delivery = &state.delivery;
-                send_offset_record(delivery, &producer, &topic, partition, &key, value.as_deref())
-                    .await?;
+                send_offset_record(
+                    delivery,
+                    &producer,
+                    &topic,
+                    partition,
+                    &key,
+                    value.as_deref(),
+                )
+                .await?;
             }
             let started = Instant::now();
             if let Err(e) = TransactionalProducer::commit(&producer, &id, TRANSACTION_TIMEOUT).await
