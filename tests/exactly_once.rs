@@ -25,8 +25,8 @@ use common::kafka::{broker_configs, create_topic, real_kafka, unique_name};
 use common::procs::Proc;
 use kconnect::distributed::{Distributed, DistributedWorkerConfig};
 use kconnect_connectors::api::{
-    Connector, ConnectorContext, ConnectorKind, ConnectorTransactionBoundaries,
-    ExactlyOnceSupport, Props, SourceTask, SourceTaskContext, TaskInstance, TransactionContext,
+    Connector, ConnectorContext, ConnectorKind, ConnectorTransactionBoundaries, ExactlyOnceSupport,
+    Props, SourceTask, SourceTaskContext, TaskInstance, TransactionContext,
 };
 use kconnect_connectors::builtin::file::FileStreamSourceConnector;
 use kconnect_connectors::config::{ConfigDef, ConfigType, Importance};
@@ -95,7 +95,8 @@ impl CommittedReader {
                 Some(Ok(m)) => {
                     let num = |b: Option<&[u8]>| -> i64 {
                         let text = std::str::from_utf8(b.expect("present")).unwrap();
-                        text.parse().unwrap_or_else(|_| panic!("not a number: {text:?}"))
+                        text.parse()
+                            .unwrap_or_else(|_| panic!("not a number: {text:?}"))
                     };
                     let key = m.key().map_or(-1, |k| num(Some(k)));
                     self.seen.push((key, num(m.payload())));
@@ -208,7 +209,11 @@ async fn create(http: &reqwest::Client, url: &str, name: &str, config: Json) {
             Ok(r) if r.status().as_u16() == 201 => return,
             // Before the worker joined its group it cannot forward to a leader yet.
             Ok(r) if r.status().as_u16() == 409 || r.status().is_server_error() => {
-                assert!(Instant::now() < deadline, "create {name}: {}", r.text().await.unwrap());
+                assert!(
+                    Instant::now() < deadline,
+                    "create {name}: {}",
+                    r.text().await.unwrap()
+                );
             }
             Ok(r) => panic!("create {name}: {} {}", r.status(), r.text().await.unwrap()),
             Err(e) => assert!(Instant::now() < deadline, "create {name}: {e}"),
@@ -263,7 +268,14 @@ impl Connector for DemarcatingConnector {
         ConnectorKind::Source
     }
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().define("topic", ConfigType::String, None, None, Importance::High, "")
+        ConfigDef::new().define(
+            "topic",
+            ConfigType::String,
+            None,
+            None,
+            Importance::High,
+            "",
+        )
     }
     fn start(&mut self, _ctx: ConnectorContext, props: &Props) -> ConnectResult<()> {
         self.0 = props.clone();
@@ -435,7 +447,13 @@ async fn every_transaction_boundary_delivers_each_record_once_and_aborted_ones_n
         let topic = format!("{name}-{boundary}");
         create_topic(&kafka, &topic, 3).await;
         let connector = format!("vs-{boundary}");
-        create(&http, &url, &connector, verifiable(&topic, TASKS, PER_TASK, extra)).await;
+        create(
+            &http,
+            &url,
+            &connector,
+            verifiable(&topic, TASKS, PER_TASK, extra),
+        )
+        .await;
         topics.push((connector, topic));
     }
     let demarcated = format!("{name}-connector");
@@ -459,7 +477,11 @@ async fn every_transaction_boundary_delivers_each_record_once_and_aborted_ones_n
         for t in 0..TASKS as i64 {
             assert_eq!(per_key[&t], want, "{connector}: task {t}'s seqnos");
         }
-        assert_eq!(reader.seen.len() as u64, TASKS as u64 * PER_TASK, "{connector}");
+        assert_eq!(
+            reader.seen.len() as u64,
+            TASKS as u64 * PER_TASK,
+            "{connector}"
+        );
         // The offsets went into the same transactions: the last committed is the last seqno.
         let offsets: Json = http
             .get(format!("{url}/connectors/{connector}/offsets"))
@@ -495,7 +517,10 @@ async fn every_transaction_boundary_delivers_each_record_once_and_aborted_ones_n
         })
     });
     let seen: Vec<i64> = reader.seen.iter().map(|(_, v)| *v).collect();
-    assert_eq!(seen, want, "exactly the committed records, in order, once each");
+    assert_eq!(
+        seen, want,
+        "exactly the committed records, in order, once each"
+    );
 
     let metrics = http
         .get(format!("{url}/metrics"))
@@ -559,7 +584,13 @@ async fn required_exactly_once_and_connector_boundaries_are_validated() {
                 .unwrap()
         }
     };
-    let enabled = start_worker(&worker_props(&kafka, &unique_name("eosv"), "enabled", session)).await;
+    let enabled = start_worker(&worker_props(
+        &kafka,
+        &unique_name("eosv"),
+        "enabled",
+        session,
+    ))
+    .await;
     let url = enabled.rest_url.clone();
     let required = json!({"exactly.once.support": "required", "topic": "t", "file": "/tmp/x"});
 
@@ -567,7 +598,12 @@ async fn required_exactly_once_and_connector_boundaries_are_validated() {
     assert_eq!(errors(&r, "exactly.once.support"), Vec::<String>::new());
     assert_eq!(r["error_count"], 0, "{r}");
 
-    let r = validate(url.clone(), "test.UndeclaredSourceConnector", required.clone()).await;
+    let r = validate(
+        url.clone(),
+        "test.UndeclaredSourceConnector",
+        required.clone(),
+    )
+    .await;
     assert_eq!(
         errors(&r, "exactly.once.support"),
         vec![
@@ -599,13 +635,28 @@ async fn required_exactly_once_and_connector_boundaries_are_validated() {
     );
     let r = validate(url.clone(), "test.DemarcatingSourceConnector", boundary).await;
     assert_eq!(r["error_count"], 0, "{r}");
-    let r = validate(url.clone(), "VerifiableSourceConnector", json!({"topic": "t", "transaction.boundary": "sometimes"})).await;
+    let r = validate(
+        url.clone(),
+        "VerifiableSourceConnector",
+        json!({"topic": "t", "transaction.boundary": "sometimes"}),
+    )
+    .await;
     assert_eq!(errors(&r, "transaction.boundary").len(), 1, "{r}");
     enabled.stop().await;
 
-    let disabled =
-        start_worker(&worker_props(&kafka, &unique_name("eosv"), "preparing", session)).await;
-    let r = validate(disabled.rest_url.clone(), "VerifiableSourceConnector", required).await;
+    let disabled = start_worker(&worker_props(
+        &kafka,
+        &unique_name("eosv"),
+        "preparing",
+        session,
+    ))
+    .await;
+    let r = validate(
+        disabled.rest_url.clone(),
+        "VerifiableSourceConnector",
+        required,
+    )
+    .await;
     assert_eq!(
         errors(&r, "exactly.once.support"),
         vec!["This worker does not have exactly-once source support enabled."]
@@ -661,7 +712,12 @@ async fn sigkilled_workers_lose_and_duplicate_no_record_under_exactly_once() {
         &http,
         &workers[0].1,
         "vs",
-        verifiable(&topic, TASKS as u32, PER_TASK as u64, &[("throughput", "50")]),
+        verifiable(
+            &topic,
+            TASKS as u32,
+            PER_TASK as u64,
+            &[("throughput", "50")],
+        ),
     )
     .await;
     let mut kills = 0;
@@ -709,9 +765,15 @@ fn the_embedded_broker_refuses_exactly_once_source_support() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "exit status {:?}: {stderr}", out.status);
     assert!(
-        stderr.contains("exactly.once.source.support=enabled needs a Kafka cluster that honours transactions"),
+        !out.status.success(),
+        "exit status {:?}: {stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains(
+            "exactly.once.source.support=enabled needs a Kafka cluster that honours transactions"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("embedded broker"), "{stderr}");
