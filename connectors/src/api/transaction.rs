@@ -57,13 +57,36 @@ pub enum ConnectorTransactionBoundaries {
 }
 
 /// How a transaction the task asked to end ends.
+///
+/// ```
+/// use kconnect_connectors::api::{TransactionContext, TransactionEnd};
+///
+/// let ctx = TransactionContext::new();
+/// ctx.abort_transaction();
+/// assert_eq!(ctx.take_requests().after_batch, Some(TransactionEnd::Abort));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionEnd {
     Commit,
     Abort,
 }
 
-/// A record a transaction ends after, as the task named it.
+/// A record a transaction ends after, as the task named it: by its source partition and
+/// source offset (see the module doc).
+///
+/// ```
+/// use kconnect_connectors::api::{TransactionContext, TransactionEnd};
+/// use kconnect_connectors::{data::Value, record::SourceRecord};
+///
+/// let offset = |n: i64| serde_json::json!({"n": n}).as_object().unwrap().clone();
+/// let first = SourceRecord::new(Default::default(), offset(1), "t", None, Value::Null);
+/// let second = SourceRecord::new(Default::default(), offset(2), "t", None, Value::Null);
+/// let ctx = TransactionContext::new();
+/// ctx.commit_transaction_after(&first);
+/// let boundary = &ctx.take_requests().after_records[0];
+/// assert!(boundary.matches(&first) && !boundary.matches(&second));
+/// assert_eq!(boundary.end, TransactionEnd::Commit);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordBoundary {
     pub source_partition: OffsetMap,
@@ -72,7 +95,7 @@ pub struct RecordBoundary {
 }
 
 impl RecordBoundary {
-    /// Whether `record` is the one this boundary names.
+    /// Whether `record` is the one this boundary names (example on [`RecordBoundary`]).
     pub fn matches(&self, record: &SourceRecord) -> bool {
         record.source_partition == self.source_partition
             && record.source_offset == self.source_offset
@@ -80,6 +103,16 @@ impl RecordBoundary {
 }
 
 /// What a task asked of its [`TransactionContext`] since the runtime last looked.
+///
+/// ```
+/// use kconnect_connectors::api::{TransactionContext, TransactionEnd, TransactionRequests};
+///
+/// let ctx = TransactionContext::new();
+/// ctx.commit_transaction();
+/// let asked: TransactionRequests = ctx.take_requests();
+/// assert_eq!(asked.after_batch, Some(TransactionEnd::Commit));
+/// assert!(asked.after_records.is_empty() && !asked.is_empty());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TransactionRequests {
     /// End the transaction after the records of the current batch (the next `poll`'s).
@@ -89,6 +122,7 @@ pub struct TransactionRequests {
 }
 
 impl TransactionRequests {
+    /// Whether the task asked nothing (example on [`TransactionRequests`]).
     pub fn is_empty(&self) -> bool {
         self.after_batch.is_none() && self.after_records.is_empty()
     }
@@ -128,6 +162,12 @@ pub struct TransactionContext {
 }
 
 impl TransactionContext {
+    /// A context with no requests; the runtime makes one per task.
+    ///
+    /// ```
+    /// # use kconnect_connectors::api::TransactionContext;
+    /// assert!(TransactionContext::new().take_requests().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
