@@ -55,6 +55,10 @@ struct CommittedReader {
     topic: String,
     partitions: i32,
     seen: Seen,
+    /// Keys and values as text, in the order read; numbers are parsed into `seen` only when
+    /// `numeric`.
+    text: Vec<(String, String)>,
+    numeric: bool,
 }
 
 impl CommittedReader {
@@ -77,6 +81,16 @@ impl CommittedReader {
             topic: topic.to_string(),
             partitions,
             seen: Vec::new(),
+            text: Vec::new(),
+            numeric: true,
+        }
+    }
+
+    /// A reader of records whose keys and values are not numbers (an offsets topic).
+    fn text(bootstrap: &str, topic: &str, partitions: i32) -> Self {
+        CommittedReader {
+            numeric: false,
+            ..Self::new(bootstrap, topic, partitions)
         }
     }
 
@@ -93,6 +107,13 @@ impl CommittedReader {
             );
             match self.consumer.poll(Duration::from_millis(200)) {
                 Some(Ok(m)) => {
+                    let text = |b: Option<&[u8]>| -> String {
+                        String::from_utf8_lossy(b.unwrap_or_default()).into_owned()
+                    };
+                    self.text.push((text(m.key()), text(m.payload())));
+                    if !self.numeric {
+                        continue;
+                    }
                     let num = |b: Option<&[u8]>| -> i64 {
                         let text = std::str::from_utf8(b.expect("present")).unwrap();
                         text.parse()
@@ -441,19 +462,20 @@ async fn every_transaction_boundary_delivers_each_record_once_and_aborted_ones_n
                 ("transaction.boundary.interval.ms", "200"),
             ],
         ),
+        ("own-offsets", vec![("offsets.storage.topic", "OWN")]),
     ];
     let mut topics = Vec::new();
     for (boundary, extra) in &cases {
         let topic = format!("{name}-{boundary}");
         create_topic(&kafka, &topic, 3).await;
         let connector = format!("vs-{boundary}");
-        create(
-            &http,
-            &url,
-            &connector,
-            verifiable(&topic, TASKS, PER_TASK, extra),
-        )
-        .await;
+        let own = format!("{name}-private-offsets");
+        let extra: Vec<(&str, &str)> = extra
+            .iter()
+            .map(|(k, v)| (*k, if *v == "OWN" { own.as_str() } else { *v }))
+            .collect();
+        let config = verifiable(&topic, TASKS, PER_TASK, &extra);
+        create(&http, &url, &connector, config).await;
         topics.push((connector, topic));
     }
     let demarcated = format!("{name}-connector");
@@ -482,6 +504,30 @@ async fn every_transaction_boundary_delivers_each_record_once_and_aborted_ones_n
             TASKS as u64 * PER_TASK,
             "{connector}"
         );
+        let last = PER_TASK - 1;
+        if connector == "vs-own-offsets" {
+            // Its offsets went to the topic of its own (created with the worker's offset
+            // partitions), in its transactions.
+            let mut reader = CommittedReader::text(&kafka, &format!("{name}-private-offsets"), 5);
+            tokio::task::block_in_place(|| reader.read_until(Duration::from_secs(30), |_| true));
+            let mut latest = BTreeMap::new();
+            for (k, v) in &reader.text {
+                latest.insert(k.clone(), v.clone());
+            }
+            let want_last = format!("{{\"seqno\":{last}}}");
+            assert_eq!(
+                latest,
+                BTreeMap::from([
+                    (
+                        r#"["vs-own-offsets",{"id":0}]"#.to_string(),
+                        want_last.clone()
+                    ),
+                    (r#"["vs-own-offsets",{"id":1}]"#.to_string(), want_last),
+                ]),
+                "the connector's own offsets topic"
+            );
+            continue;
+        }
         // The offsets went into the same transactions: the last committed is the last seqno.
         let offsets: Json = http
             .get(format!("{url}/connectors/{connector}/offsets"))
@@ -498,7 +544,6 @@ async fn every_transaction_boundary_delivers_each_record_once_and_aborted_ones_n
             .map(|o| (o["partition"].clone(), o["offset"].clone()))
             .collect();
         got.sort_by_key(|(p, _)| p["id"].as_i64());
-        let last = PER_TASK - 1;
         assert_eq!(
             got,
             vec![
