@@ -65,6 +65,14 @@ pub enum WorkerStartError {
     /// answer with Connect's message as text.
     #[error("{0}")]
     Cluster(String),
+    /// `exactly.once.source.support=enabled` on the embedded broker.
+    #[error(
+        "exactly.once.source.support=enabled needs a Kafka cluster that honours transactions; \
+         the embedded broker (librdkafka's mock cluster) writes no transaction markers, so \
+         read_committed readers would never see the records. Set bootstrap.servers to a real \
+         Kafka cluster, or set exactly.once.source.support to disabled"
+    )]
+    EmbeddedRefusesExactlyOnce,
 }
 
 /// The internal topics could not be created or read.
@@ -121,6 +129,13 @@ impl DistributedWorkerConfig {
         // the distributed keys may use too.
         let worker = WorkerConfig::parse(props).map_err(error)?;
         let cluster = DistributedConfig::parse(&worker.props).map_err(error)?;
+        if worker.uses_embedded_broker()
+            && cluster.exactly_once_source_support.tasks_transactional()
+        {
+            return Err(error(kconnect_connectors::ConnectError::Config(
+                WorkerStartError::EmbeddedRefusesExactlyOnce.to_string(),
+            )));
+        }
         Ok(DistributedWorkerConfig {
             file: file.to_path_buf(),
             worker,
@@ -363,7 +378,14 @@ impl Distributed {
             let client = client.clone();
             let worker_id = worker_id.clone();
             tokio::task::spawn_blocking(move || {
+                // A `kconnect broker` in another process is the same mock cluster.
+                if cc.exactly_once_source_support.tasks_transactional()
+                    && coordinator_is_embedded(broker.as_deref(), &client) == Some(true)
+                {
+                    return Err(WorkerStartError::EmbeddedRefusesExactlyOnce);
+                }
                 open_stores(&cc, broker.as_deref(), &client, &worker_id)
+                    .map_err(WorkerStartError::from)
             })
             .await
             .map_err(|e| error(e.into()))?
@@ -388,6 +410,17 @@ impl Distributed {
                 }
             })),
             live_clients: Default::default(),
+            exactly_once: cc
+                .exactly_once_source_support
+                .tasks_transactional()
+                .then(|| kconnect_actors::exactly_once::ExactlyOnceWorker {
+                    group_id: cc.group_id.clone(),
+                    offsets_topic: cc.offset_topic.clone(),
+                    offsets_partitions: offsets.partition_count(),
+                    offset_partitions_new: cc.offset_partitions,
+                    offset_replication_new: cc.offset_replication,
+                    client_props: client.clone(),
+                }),
             config: wc,
         };
         let plugins = ctx.plugins.clone();
@@ -522,6 +555,29 @@ impl Distributed {
     }
 }
 
+/// Whether the cluster is the embedded broker (librdkafka's mock): known for an in-process
+/// broker, else told by the cluster id (`mockCluster…`), which also recognises a
+/// `kconnect broker` in another process. `None` when the cluster id cannot be read.
+fn coordinator_is_embedded(
+    broker: Option<&EmbeddedBroker>,
+    client: &[(String, String)],
+) -> Option<bool> {
+    if broker.is_some() {
+        return Some(true);
+    }
+    let mut cc = rdkafka::ClientConfig::new();
+    for (k, v) in client {
+        cc.set(k, v);
+    }
+    let probe: rdkafka::consumer::BaseConsumer = cc.create().ok()?;
+    let id = rdkafka::consumer::Consumer::client(&probe).fetch_cluster_id(Duration::from_secs(10));
+    let embedded = id
+        .as_deref()
+        .map(kconnect_actors::context::is_embedded_cluster);
+    tracing::info!(cluster_id = ?id, ?embedded, "cluster identified");
+    embedded
+}
+
 type Stores = (
     Arc<KafkaConfigStore>,
     Arc<KafkaOffsetStore>,
@@ -549,11 +605,13 @@ fn open_stores(
         key: kconnect_actors::distributed::config::CONFIG_TOPIC,
         source: Box::new(source),
     })?;
-    let offsets = KafkaOffsetStore::start(log(&cc.offset_topic, "offsets")).map_err(|source| {
-        StoresError::Open {
-            key: kconnect_actors::distributed::config::OFFSET_TOPIC,
-            source: Box::new(source),
-        }
+    // Under exactly-once source support tasks write offsets in their transactions: only
+    // committed ones may be read.
+    let read_committed = cc.exactly_once_source_support.tasks_transactional();
+    let offsets_log = log(&cc.offset_topic, "offsets").with_read_committed(read_committed);
+    let offsets = KafkaOffsetStore::start(offsets_log).map_err(|source| StoresError::Open {
+        key: kconnect_actors::distributed::config::OFFSET_TOPIC,
+        source: Box::new(source),
     })?;
     let statuses =
         KafkaStatusStore::start(log(&cc.status_topic, "statuses")).map_err(|source| {

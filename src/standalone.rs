@@ -298,6 +298,7 @@ pub async fn start_worker(
         topic_admin: broker.clone().map(|b| b as Arc<dyn TopicAdmin>),
         task_configs_sink: None,
         live_clients: Default::default(),
+        exactly_once: None,
         config,
     };
     Ok(Worker::start(ctx).await?)

@@ -992,6 +992,7 @@ async fn task(
     let ctx = SourceTaskContext {
         offset_reader: std::sync::Arc::new(Committed(committed)),
         task_id: 0,
+        transactions: None,
     };
     t.start(ctx, &p).await.unwrap();
     t
@@ -1123,6 +1124,7 @@ async fn a_task_resumes_after_offsets_committed_under_every_partition_shape() {
             json!({"incrementing": "seven"}),
         )])),
         task_id: 0,
+        transactions: None,
     };
     let e = t.start(ctx, &p).await.unwrap_err().to_string();
     assert!(

@@ -252,6 +252,7 @@ async fn a_sink_on_a_broker_elsewhere_refuses_dropped_records_and_stays_failed()
         topic_admin: None,
         live_clients: Default::default(),
         task_configs_sink: None,
+        exactly_once: None,
         config,
     })
     .await

@@ -171,6 +171,9 @@ pub struct WorkerContext {
     pub task_configs_sink: Option<TaskConfigsSink>,
     /// The tasks' librdkafka clients still open; shutdown waits for none.
     pub live_clients: LiveClients,
+    /// Set when this distributed worker runs `exactly.once.source.support=enabled`: source
+    /// tasks then write transactionally (see [`crate::exactly_once`]).
+    pub exactly_once: Option<crate::exactly_once::ExactlyOnceWorker>,
 }
 
 /// Counts open librdkafka clients. A client's state is dropped wherever its task's actor

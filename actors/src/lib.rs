@@ -23,6 +23,7 @@ pub mod config_providers;
 pub mod connector;
 pub mod context;
 pub mod distributed;
+pub mod exactly_once;
 pub mod herder;
 pub mod metrics;
 pub mod offsets;

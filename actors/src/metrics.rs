@@ -179,6 +179,7 @@ pub fn describe() {
         Unit::Count,
         "Faults injected on purpose (faults.* keys, POST /admin/faults)."
     );
+    crate::exactly_once::task::describe_metrics();
 }
 
 const STATES: [State; 6] = [

@@ -111,7 +111,7 @@ pub fn invalid_message(errors: &[String]) -> String {
 pub fn framework_config_def(kind: ConnectorKind) -> ConfigDef {
     match kind {
         ConnectorKind::Sink => sink_connector_config_def(),
-        ConnectorKind::Source => connector_config_def(),
+        ConnectorKind::Source => crate::exactly_once::source_connector_keys(connector_config_def()),
     }
     .with_default_group(COMMON_GROUP)
 }
@@ -206,6 +206,26 @@ fn validate_resolved(ctx: &WorkerContext, plugin: &ConnectorPlugin, props: &Prop
     for v in connector.validate(props) {
         let key = own.key(&v.name).cloned();
         report.push(key, v);
+    }
+    // As Connect's DistributedHerder: only a distributed worker checks them, and only keys
+    // whose value passed the config def's check.
+    if !sink && ctx.task_configs_sink.is_some() {
+        let enabled = ctx.exactly_once.is_some();
+        let errors = crate::exactly_once::validate_source(enabled, connector.as_ref(), props);
+        let clean: Vec<bool> = errors
+            .iter()
+            .map(|(key, _)| {
+                report
+                    .entries
+                    .iter()
+                    .any(|e| e.value.name == *key && e.value.errors.is_empty())
+            })
+            .collect();
+        for ((key, message), clean) in errors.into_iter().zip(clean) {
+            if clean {
+                report.add_error(key, message);
+            }
+        }
     }
     for (key, converter_type) in [
         (KEY_CONVERTER, "key"),

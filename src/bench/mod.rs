@@ -15,10 +15,12 @@
 //! | `java` | kconnect next to Apache Kafka Connect on a real broker (`--kafka`, `--java-classpath`) |
 //! | `failover` | SIGKILL of a distributed worker until its tasks run elsewhere, kconnect and Java Connect (same flags) |
 //! | `rebalance` | a second worker joins one running 200 tasks: until 100 run on it, kconnect and Java Connect (same flags) |
+//! | `eos` | exactly-once source throughput as a ratio to at-least-once, on a real broker (`--kafka`) |
 //!
 //! Each benchmark lives in a file of its own; this one chooses what runs, and formats the table
 //! (stdout) and the Markdown report (`BENCHMARKS.md`).
 
+mod eos;
 mod failover;
 mod inproc;
 mod java;
@@ -52,13 +54,14 @@ pub const BENCHMARKS: &[&str] = &[
     "java",
     "failover",
     "rebalance",
+    "eos",
 ];
 
 /// `kconnect bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
     /// Run only this benchmark; repeat for several. One of: source, sink, postgres, json, smt,
-    /// restart, shutdown, rss, startup, java, failover, rebalance.
+    /// restart, shutdown, rss, startup, java, failover, rebalance, eos.
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
     /// Lines (records of 100 bytes) for the source and sink benchmarks [default: 1000000, or
@@ -87,9 +90,10 @@ pub struct BenchArgs {
     /// callgrind (`scripts/callgrind-sink.sh`).
     #[arg(long, value_name = "SIDE", value_parser = ["raw", "kconnect"])]
     pub sink_side: Option<String>,
-    /// A real Kafka broker for the `java` benchmark (kconnect next to Apache Kafka Connect).
-    /// `scripts/bench-vs-java.sh` starts one and passes it.
-    #[arg(long, value_name = "BOOTSTRAP", requires = "java_classpath")]
+    /// A real Kafka broker for the `java` benchmarks (kconnect next to Apache Kafka Connect,
+    /// with --java-classpath) and the `eos` benchmark. `scripts/bench-vs-java.sh` starts one
+    /// and passes it.
+    #[arg(long, value_name = "BOOTSTRAP")]
     pub kafka: Option<String>,
     /// A PostgreSQL server for the `postgres` benchmark
     /// (`postgres://user:password@host:port/db`; tests/postgres/start-postgres.sh prints one).
@@ -668,6 +672,14 @@ pub async fn run(args: BenchArgs) -> ExitCode {
                     "the {name} benchmark needs --kafka and --java-classpath \
                      (scripts/bench-vs-java.sh passes both)"
                 )),
+            },
+            "eos" => match &args.kafka {
+                Some(bootstrap) => eos::run(&plan, bootstrap).await,
+                None if args.only.is_empty() => {
+                    eprintln!("kconnect bench: skipping eos: it needs --kafka");
+                    continue;
+                }
+                None => Err(anyhow::anyhow!("the eos benchmark needs --kafka")),
             },
             _ => unreachable!("checked above"),
         };

@@ -194,6 +194,20 @@ pub fn distributed_config_def() -> ConfigDef {
         Importance::Low,
         "The algorithms internal requests may be signed with.",
     );
+    let def = def.define(
+        crate::exactly_once::EXACTLY_ONCE_SOURCE_SUPPORT,
+        ConfigType::String,
+        Some("disabled"),
+        Some(crate::exactly_once::case_insensitive(
+            &crate::exactly_once::ExactlyOnceSourceSupport::VALUES,
+            "[disabled, preparing, enabled]",
+        )),
+        Importance::High,
+        "Whether to enable exactly-once support for source connectors (KIP-618): \
+             disabled, preparing (the first step of the rolling upgrade; tasks run as under \
+             disabled), or enabled (each source task writes its records and offsets in one \
+             transaction). Not available on the embedded broker.",
+    );
     def.define(
         CONNECT_PROTOCOL,
         ConfigType::String,
@@ -231,6 +245,8 @@ pub struct DistributedConfig {
     pub key_ttl: Duration,
     /// `inter.worker.key.size` in bytes.
     pub key_bytes: usize,
+    /// `exactly.once.source.support`.
+    pub exactly_once_source_support: crate::exactly_once::ExactlyOnceSourceSupport,
 }
 
 impl DistributedConfig {
@@ -262,6 +278,10 @@ impl DistributedConfig {
             } else {
                 signature::DEFAULT_KEY_BYTES
             },
+            exactly_once_source_support: crate::exactly_once::ExactlyOnceSourceSupport::parse(
+                &p.string(crate::exactly_once::EXACTLY_ONCE_SOURCE_SUPPORT)?,
+            )
+            .map_err(|e| ConnectError::Config(e.to_string()))?,
         };
         let topics = [
             &config.config_topic,

@@ -68,41 +68,10 @@ use crate::context::WorkerContext;
 use crate::storage::kafka::{ConfigSnapshot, KafkaConfigStore};
 use crate::worker::WorkerError;
 
-/// The worker key that turns exactly-once source support on.
-pub const EXACTLY_ONCE_SOURCE_SUPPORT: &str = "exactly.once.source.support";
-
 /// How long one fencing request may take (Connect's fencing uses its REST request timeout).
 pub const FENCING_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// `exactly.once.source.support`, read raw from the worker props.
-// INTEGRATOR: replace with the worker config's enum from `actors/src/exactly_once/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceSupport {
-    Disabled,
-    Preparing,
-    Enabled,
-}
-
-/// The worker's `exactly.once.source.support` (case-insensitive, as Connect's validator reads
-/// it); anything else is `disabled` here, the worker config's validation refuses it.
-// INTEGRATOR: replace with the parsed worker config value.
-pub fn source_support(worker_props: &Props) -> SourceSupport {
-    match worker_props
-        .get(EXACTLY_ONCE_SOURCE_SUPPORT)
-        .map(|v| v.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("enabled") => SourceSupport::Enabled,
-        Some("preparing") => SourceSupport::Preparing,
-        _ => SourceSupport::Disabled,
-    }
-}
-
-/// A source task's `transactional.id`, formed as Connect's `Worker.taskTransactionalId`.
-// INTEGRATOR: replace with the one the transactional task producer uses.
-pub fn transactional_id(group_id: &str, connector: &str, task: u32) -> String {
-    format!("{group_id}-{connector}-{task}")
-}
+pub use crate::exactly_once::{transactional_id, ExactlyOnceSourceSupport as SourceSupport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FencingError {
@@ -356,24 +325,6 @@ mod tests {
             },
         );
         *at += 1;
-    }
-
-    #[test]
-    fn the_mode_is_read_as_connect_reads_it() {
-        assert_eq!(source_support(&Props::new()), SourceSupport::Disabled);
-        for (value, mode) in [
-            ("disabled", SourceSupport::Disabled),
-            ("preparing", SourceSupport::Preparing),
-            ("enabled", SourceSupport::Enabled),
-            ("ENABLED", SourceSupport::Enabled),
-            (" Preparing ", SourceSupport::Preparing),
-        ] {
-            assert_eq!(
-                source_support(&props(&[(EXACTLY_ONCE_SOURCE_SUPPORT, value)])),
-                mode,
-                "{value}"
-            );
-        }
     }
 
     #[test]

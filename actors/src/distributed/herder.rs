@@ -414,7 +414,12 @@ async fn reconcile(state: &mut HerderState, myself: &ActorRef<HerderMsg>) {
     let mut retry = false;
     let snapshot = state.args.view.configs.snapshot();
     let m = state.args.view.membership();
-    let support = fencing::source_support(&state.args.worker.context().config.props);
+    // The mode as tasks see it: `preparing` runs them as `disabled` (see `crate::exactly_once`).
+    let support = if state.args.worker.context().exactly_once.is_some() {
+        fencing::SourceSupport::Enabled
+    } else {
+        fencing::SourceSupport::Disabled
+    };
     // Fencings asked for that happened (or whose connector is gone) are asked no more.
     state
         .fencing_asked

@@ -8,7 +8,9 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kconnect_connectors::api::{Props, SourceTask, SourceTaskContext, TaskInstance};
+use kconnect_connectors::api::{
+    Props, SourceTask, SourceTaskContext, TaskInstance, TransactionEnd,
+};
 use kconnect_connectors::data::{Schema, Value};
 use kconnect_connectors::record::{
     Header as RecordHeader, OffsetMap, Polled, RecordMetadata, SourceBatch, SourcePartition,
@@ -35,9 +37,14 @@ use super::faults::FaultInjector;
 use super::transform::{self, BatchItem, BatchRecordView, Fate, PolledRecord};
 use super::{task_span, TaskArgs};
 use crate::config::client_props;
-use crate::context::{LiveClient, WorkerContext};
+use crate::context::{LiveClient, OffsetStore, WorkerContext};
+use crate::exactly_once::task::{
+    FallbackOffsetReader, OffsetsTopic, TaskTransaction, TransactionalProducer,
+};
+use crate::exactly_once::{ConnectorTransactions, TransactionBoundary};
 use crate::metrics::TaskMetrics;
 use crate::status::State;
+use crate::storage::kafka::{KafkaLogConfig, KafkaOffsetStore};
 use crate::topic_creation::{KafkaTopicAdmin, NewTopicSpec, TopicAdmin, TopicCreation};
 
 pub enum SourceTaskMsg {
@@ -129,7 +136,13 @@ pub struct SourceTaskState {
     restarts: u32,
     span: tracing::Span,
     task: Box<dyn SourceTask>,
-    producer: Option<OffThreadDrop<ThreadedProducer<SourceProducerContext>>>,
+    producer: Option<OffThreadDrop<Arc<ThreadedProducer<SourceProducerContext>>>>,
+    /// Under exactly-once delivery: the open transaction (see [`crate::exactly_once`]).
+    eos: Option<TaskTransaction>,
+    /// The producer's `transactional.id`, under exactly-once delivery.
+    transactional_id: String,
+    /// The connector's own offsets topic, read `read_committed`, when it has one.
+    own_offsets: Option<OffThreadDrop<KafkaOffsetStore>>,
     converters: Option<TaskConverters>,
     /// The connector's transforms; `None` when it has none (records then skip this step).
     chain: Option<TransformChain>,
@@ -224,6 +237,9 @@ impl Actor for SourceTaskActor {
             restarts: args.restarts,
             task,
             producer: None,
+            eos: None,
+            transactional_id: String::new(),
+            own_offsets: None,
             converters: None,
             chain: None,
             errors: None,
@@ -274,6 +290,17 @@ impl Actor for SourceTaskActor {
                 if super::apply_pause(who, &mut state.paused, paused) {
                     myself.send_message(SourceTaskMsg::Poll)?;
                 }
+                // An interval transaction left open while paused would hold back every
+                // read_committed reader of its partitions, then time out: commit it now.
+                let open_interval = state
+                    .eos
+                    .as_ref()
+                    .is_some_and(|t| t.is_open() && t.boundary == TransactionBoundary::Interval);
+                if paused && open_interval {
+                    end_transaction(state, TransactionEnd::Commit)
+                        .instrument(span)
+                        .await?;
+                }
             }
             SourceTaskMsg::Poll if !state.stopping && !state.paused => {
                 poll_once(state).instrument(span).await?;
@@ -315,18 +342,76 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         &[],
     );
     producer_defaults(&mut conf, &state.connector.name, state.task_id);
+    let transactions = match &worker.exactly_once {
+        Some(eos) => {
+            let settings =
+                ConnectorTransactions::parse(&state.connector.props).map_err(|e| e.to_string())?;
+            state.transactional_id = crate::exactly_once::transactional_id(
+                &eos.group_id,
+                &state.connector.name,
+                state.task_id,
+            );
+            crate::exactly_once::task::transactional_props(&mut conf, &state.transactional_id);
+            Some(settings)
+        }
+        None => None,
+    };
     let mut cc = ClientConfig::new();
     for (k, v) in &conf {
         cc.set(k, v);
     }
-    let producer = cc
+    let producer: ThreadedProducer<SourceProducerContext> = cc
         .create_with_context(SourceProducerContext {
             delivery: state.delivery.clone(),
             client: KafkaClientContext::new(worker.broker_health.clone()),
         })
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
+    let producer = Arc::new(producer);
     let live = worker.live_clients.register();
-    state.producer = Some(OffThreadDrop(Some((producer, live))));
+    state.producer = Some(OffThreadDrop(Some((producer.clone(), live))));
+    let mut offset_reader = worker.offsets.reader(&state.connector.name);
+    if let (Some(settings), Some(eos)) = (transactions, &worker.exactly_once) {
+        let topic = match &settings.offsets_topic {
+            Some(own) if *own != eos.offsets_topic => {
+                let who = (state.connector.name.as_str(), state.task_id);
+                let store = open_own_offsets(worker, who, own, eos).await?;
+                let partitions = store.partition_count();
+                offset_reader = Arc::new(FallbackOffsetReader {
+                    own: store.reader(&state.connector.name),
+                    worker: offset_reader,
+                });
+                state.own_offsets = Some(OffThreadDrop::new(store, worker.live_clients.register()));
+                OffsetsTopic {
+                    name: own.clone(),
+                    partitions,
+                }
+            }
+            _ => OffsetsTopic {
+                name: eos.offsets_topic.clone(),
+                partitions: eos.offsets_partitions,
+            },
+        };
+        // Fences an earlier producer of this task (a zombie, or the run before a restart) and
+        // aborts what it left open, before this one writes anything.
+        TransactionalProducer::init(&producer, &state.transactional_id, TRANSACTION_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
+        let interval = settings
+            .interval
+            .unwrap_or(worker.config.offset_flush_interval);
+        state.eos = Some(TaskTransaction::new(
+            &state.connector.name,
+            state.task_id,
+            settings.boundary,
+            interval,
+            topic,
+        ));
+        tracing::info!(
+            transactional_id = %state.transactional_id,
+            boundary = ?settings.boundary,
+            "source task writes its records and offsets in transactions"
+        );
+    }
     state.topic_creation = if worker.config.topic_creation_enable {
         TopicCreation::parse(&state.connector.props).map_err(|e| e.to_string())?
     } else {
@@ -360,8 +445,9 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     );
     state.errors = Some(ErrorHandler::new(settings, Arc::new(reporters)));
     let ctx = SourceTaskContext {
-        offset_reader: worker.offsets.reader(&state.connector.name),
+        offset_reader,
         task_id: state.task_id,
+        transactions: state.eos.as_ref().and_then(|t| t.context.clone()),
     };
     state
         .task
@@ -381,6 +467,48 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     Ok(())
 }
 
+/// Bound of each call of the producer's transaction API (Connect's producers wait without
+/// bound; a task that cannot commit for this long fails and is restarted instead).
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The connector's own offsets topic (`offsets.storage.topic`), created when missing as
+/// Connect creates it (compacted, the worker's offset partitions and replication), read
+/// `read_committed` to its end before the task starts.
+async fn open_own_offsets(
+    worker: &WorkerContext,
+    (connector, task): (&str, u32),
+    topic: &str,
+    eos: &crate::exactly_once::ExactlyOnceWorker,
+) -> Result<KafkaOffsetStore, ActorProcessingErr> {
+    let client: std::collections::BTreeMap<String, String> =
+        eos.client_props.iter().cloned().collect();
+    let admin = KafkaTopicAdmin::new(
+        &client,
+        KafkaClientContext::new(worker.broker_health.clone()),
+    )
+    .map_err(|e| e.to_string())?;
+    let spec = NewTopicSpec {
+        name: topic.to_string(),
+        partitions: eos.offset_partitions_new,
+        replication_factor: eos.offset_replication_new,
+        configs: [("cleanup.policy".to_string(), "compact".to_string())].into(),
+        group: None,
+    };
+    admin
+        .create_topic(&spec)
+        .await
+        .map_err(|e| format!("cannot create the connector's offsets topic {topic}: {e}"))?;
+    let config = KafkaLogConfig::new(topic, "")
+        .with_props(client)
+        .with_client_id(format!("{}-offsets-{connector}-{task}", worker.worker_id))
+        .with_read_committed(true);
+    let store = tokio::task::spawn_blocking(move || KafkaOffsetStore::start(config))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot read the connector's offsets topic {topic}: {e}"))?;
+    Ok(store)
+}
+
 /// Connect's producer defaults (`Worker.baseProducerConfigs`), under the worker's `producer.*`
 /// and the connector's `producer.override.*` keys as in Connect: at-least-once in order (every
 /// replica acknowledges; retries never reorder nor duplicate within a partition), and a client
@@ -397,9 +525,13 @@ pub(crate) fn producer_defaults(conf: &mut Props, connector: &str, task: u32) {
 
 async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     state.check_delivery()?;
-    commit_acknowledged_records(state)
-        .await
-        .map_err(task_error)?;
+    // Under exactly-once delivery a record is committed with its transaction, not when the
+    // broker acknowledged it: `commit_record` waits for the commit.
+    if state.eos.is_none() {
+        commit_acknowledged_records(state)
+            .await
+            .map_err(task_error)?;
+    }
     if let Some(f) = state.faults.as_mut() {
         f.before_call(false).await.map_err(task_error)?;
     }
@@ -424,6 +556,18 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
     if let Some(f) = state.faults.as_mut() {
         f.after_records(n).map_err(task_error)?;
     }
+    if state.eos.is_some() {
+        let sent = send_in_transactions(state, polled).await?;
+        state.metrics.records_out.increment(sent);
+        if state
+            .eos
+            .as_ref()
+            .is_some_and(|t| t.runtime_commit_due(Instant::now()))
+        {
+            end_transaction(state, TransactionEnd::Commit).await?;
+        }
+        return Ok(());
+    }
     let mut runs = Vec::new();
     let sent = match polled {
         Polled::Records(records) => send_records(state, records, &mut runs).await,
@@ -437,6 +581,183 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
     }
     state.metrics.records_out.increment(sent?);
     Ok(())
+}
+
+/// Sends a poll's records inside the task's transactions: the transaction begins before the
+/// first record; a record the task's transaction context named ends one right after it, and a
+/// request for the whole batch ends one after the batch. Runs of records add their offsets to
+/// the open transaction instead of going to the committer.
+async fn send_in_transactions(
+    state: &mut SourceTaskState,
+    polled: Polled,
+) -> Result<u64, ActorProcessingErr> {
+    let requests = state
+        .eos
+        .as_ref()
+        .and_then(|t| t.context.as_ref())
+        .map(|c| c.take_requests())
+        .unwrap_or_default();
+    let mut sent = 0;
+    match polled {
+        Polled::Records(records) if !requests.after_records.is_empty() => {
+            let mut boundaries = requests.after_records;
+            let mut segment = Vec::new();
+            for r in records {
+                let end = boundaries
+                    .iter()
+                    .position(|b| b.matches(&r))
+                    .map(|i| boundaries.remove(i).end);
+                segment.push(r);
+                if let Some(end) = end {
+                    sent += send_in_transaction(state, Polled::Records(segment)).await?;
+                    segment = Vec::new();
+                    end_transaction(state, end).await?;
+                }
+            }
+            sent += send_in_transaction(state, Polled::Records(segment)).await?;
+        }
+        polled => sent += send_in_transaction(state, polled).await?,
+    }
+    if let Some(end) = requests.after_batch {
+        end_transaction(state, end).await?;
+    }
+    Ok(sent)
+}
+
+/// Sends records in the open transaction (begun first if need be).
+async fn send_in_transaction(
+    state: &mut SourceTaskState,
+    polled: Polled,
+) -> Result<u64, ActorProcessingErr> {
+    // A batch without records still carries an offset to commit.
+    let nothing = match &polled {
+        Polled::Records(r) => r.is_empty(),
+        Polled::Batches(b) => b.is_empty(),
+    };
+    if nothing {
+        return Ok(0);
+    }
+    let tx = state
+        .eos
+        .as_mut()
+        .expect("called under exactly-once delivery");
+    if tx.needs_begin() {
+        let producer = state.producer.as_ref().expect("started");
+        TransactionalProducer::begin(producer, &state.transactional_id)
+            .map_err(|e| e.to_string())?;
+        tx.began();
+    }
+    let mut runs = Vec::new();
+    let sent = match polled {
+        Polled::Records(records) => send_records(state, records, &mut runs).await,
+        Polled::Batches(batches) => send_batches(state, batches, &mut runs).await,
+    };
+    // A run cut short by a failure is not added, and the failure fails the task: its
+    // transaction is then never committed.
+    let tx = state
+        .eos
+        .as_mut()
+        .expect("called under exactly-once delivery");
+    for run in runs {
+        tx.add_run(run.partition.map(), run.offset, run.records);
+    }
+    sent
+}
+
+/// Ends the open transaction (nothing to do when none is open). A commit first writes the
+/// transaction's offsets to the offsets topic with the same producer, then commits records and
+/// offsets together; then the task hears `commit_record` for its records and `commit`. An
+/// abort drops them all: no record of it reaches a `read_committed` reader, and its offsets
+/// are never written.
+async fn end_transaction(
+    state: &mut SourceTaskState,
+    end: TransactionEnd,
+) -> Result<(), ActorProcessingErr> {
+    let Some(tx) = state.eos.as_ref().filter(|t| t.is_open()) else {
+        return Ok(());
+    };
+    let producer: Arc<ThreadedProducer<SourceProducerContext>> =
+        Arc::clone(state.producer.as_ref().expect("started"));
+    let id = state.transactional_id.clone();
+    match end {
+        TransactionEnd::Commit => {
+            let topic = tx.offsets_topic.name.clone();
+            for (partition, key, value) in tx.offset_records() {
+                let delivery = &state.delivery;
+                send_offset_record(
+                    delivery,
+                    &producer,
+                    &topic,
+                    partition,
+                    &key,
+                    value.as_deref(),
+                )
+                .await?;
+            }
+            let started = Instant::now();
+            if let Err(e) = TransactionalProducer::commit(&producer, &id, TRANSACTION_TIMEOUT).await
+            {
+                state.metrics.commit_failure.increment(1);
+                return Err(e.to_string().into());
+            }
+            state.check_delivery()?;
+            state.metrics.commit_success.increment(1);
+            state.metrics.commit_time.record(started.elapsed());
+            state.eos.as_mut().expect("checked above").committed();
+            commit_acknowledged_records(state)
+                .await
+                .map_err(task_error)?;
+            state.task.commit().await.map_err(task_error)?;
+        }
+        TransactionEnd::Abort => {
+            TransactionalProducer::abort(&producer, &id, TRANSACTION_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())?;
+            state.check_delivery()?;
+            state.eos.as_mut().expect("checked above").aborted();
+            // Their records will never be visible: no `commit_record` for them.
+            state.awaiting_commit.clear();
+            tracing::info!("transaction aborted as the task asked");
+        }
+    }
+    Ok(())
+}
+
+/// Writes one offset record in the open transaction, to the partition Java's producer would
+/// pick for its key.
+async fn send_offset_record(
+    delivery: &DeliveryState,
+    producer: &ThreadedProducer<SourceProducerContext>,
+    topic: &str,
+    partition: i32,
+    key: &[u8],
+    value: Option<&[u8]>,
+) -> Result<(), ActorProcessingErr> {
+    let mut rec = BaseRecord::with_opaque_to(topic, RunAcks::new())
+        .key(key)
+        .partition(partition);
+    if let Some(v) = value {
+        rec = rec.payload(v);
+    }
+    delivery.sending(1);
+    loop {
+        match producer.send(rec) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                rec = back;
+                delivery
+                    .wait(Duration::from_millis(100), |d| d.error().is_some())
+                    .await;
+                if let Some(e) = delivery.error() {
+                    return Err(e.into());
+                }
+            }
+            Err((e, _)) => {
+                delivery.not_sent(1);
+                return Err(format!("cannot write offsets to topic {topic}: {e}").into());
+            }
+        }
+    }
 }
 
 /// Whether a record went to the producer or was dropped (errors.tolerance=all).
@@ -937,6 +1258,12 @@ async fn stop(state: &mut SourceTaskState) {
                 d.in_flight() == 0 || d.error().is_some()
             })
             .await;
+    }
+    // As Connect's final commit of a task stopped cleanly: what it sent is committed.
+    if state.delivery.error().is_none() {
+        if let Err(e) = end_transaction(state, TransactionEnd::Commit).await {
+            tracing::warn!("cannot commit the open transaction while stopping: {e}");
+        }
     }
     if let Err(e) = commit_acknowledged_records(state).await {
         tracing::warn!("commit_record failed while stopping: {e}");

@@ -2,7 +2,10 @@ use crate::config::{ConfigDef, ConfigValue};
 use crate::error::ConnectResult;
 use crate::record::OffsetMap;
 
-use super::{ConnectorContext, Props, SinkTask, SourceTask};
+use super::{
+    ConnectorContext, ConnectorTransactionBoundaries, ExactlyOnceSupport, Props, SinkTask,
+    SourceTask,
+};
 
 /// Whether a connector imports (source) or exports (sink).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,5 +168,51 @@ pub trait Connector: Send + 'static {
         offsets: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> ConnectResult<Vec<(OffsetMap, Option<OffsetMap>)>> {
         Ok(offsets)
+    }
+
+    /// Source connectors: whether this connector, configured with `props`, delivers exactly
+    /// once when its records and offsets are written in one transaction (Connect's
+    /// `SourceConnector::exactlyOnceSupport`). `None` (the default) means it does not say, which
+    /// fails validation under `exactly.once.support=required`, as `Unsupported` does. Never
+    /// asked of sink connectors.
+    ///
+    /// ```
+    /// use kconnect_connectors::api::{ExactlyOnceSupport, Props};
+    ///
+    /// // In `impl Connector for MySource`:
+    /// fn exactly_once_support(props: &Props) -> Option<ExactlyOnceSupport> {
+    ///     Some(if props.contains_key("file") {
+    ///         ExactlyOnceSupport::Supported
+    ///     } else {
+    ///         ExactlyOnceSupport::Unsupported
+    ///     })
+    /// }
+    /// let props = Props::from([("file".to_string(), "/tmp/in".to_string())]);
+    /// assert_eq!(exactly_once_support(&props), Some(ExactlyOnceSupport::Supported));
+    /// ```
+    fn exactly_once_support(&self, _props: &Props) -> Option<ExactlyOnceSupport> {
+        None
+    }
+
+    /// Source connectors: whether this connector's tasks, configured with `props`, define their
+    /// own transaction boundaries through their
+    /// [`TransactionContext`](super::TransactionContext) (Connect's
+    /// `SourceConnector::canDefineTransactionBoundaries`). `transaction.boundary=connector`
+    /// fails validation unless it says `Supported`. Never asked of sink connectors.
+    ///
+    /// ```
+    /// use kconnect_connectors::api::{ConnectorTransactionBoundaries, Props};
+    ///
+    /// // In `impl Connector for MySource`:
+    /// fn can_define_transaction_boundaries(_: &Props) -> ConnectorTransactionBoundaries {
+    ///     ConnectorTransactionBoundaries::Supported
+    /// }
+    /// assert_eq!(
+    ///     can_define_transaction_boundaries(&Props::new()),
+    ///     ConnectorTransactionBoundaries::Supported
+    /// );
+    /// ```
+    fn can_define_transaction_boundaries(&self, _props: &Props) -> ConnectorTransactionBoundaries {
+        ConnectorTransactionBoundaries::Unsupported
     }
 }

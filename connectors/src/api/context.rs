@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::ErrantRecordReporter;
+use super::{ErrantRecordReporter, TransactionContext};
 use crate::error::ConnectError;
 use crate::record::{OffsetMap, TopicPartition};
 
@@ -104,12 +104,41 @@ pub struct SourceTaskContext {
     pub offset_reader: Arc<dyn OffsetStorageReader>,
     /// The task's number within its connector (0-based).
     pub task_id: u32,
+    /// Set only under exactly-once delivery with `transaction.boundary=connector`.
+    pub transactions: Option<TransactionContext>,
 }
 
 impl SourceTaskContext {
     /// The reader of committed offsets: where a task resumes from in `start`.
     pub fn offset_storage_reader(&self) -> &dyn OffsetStorageReader {
         self.offset_reader.as_ref()
+    }
+
+    /// Connect's `SourceTaskContext::transactionContext`: how the task commits and aborts its
+    /// transactions, or `None` when the runtime defines the boundaries (the worker does not run
+    /// with `exactly.once.source.support=enabled`, or the connector's `transaction.boundary`
+    /// is not `connector`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use kconnect_connectors::api::{OffsetStorageReader, SourceTaskContext, TransactionContext};
+    /// use kconnect_connectors::record::OffsetMap;
+    ///
+    /// struct NoOffsets;
+    /// impl OffsetStorageReader for NoOffsets {
+    ///     fn offset(&self, _: &OffsetMap) -> Option<OffsetMap> { None }
+    /// }
+    /// let ctx = SourceTaskContext {
+    ///     offset_reader: Arc::new(NoOffsets),
+    ///     task_id: 0,
+    ///     transactions: Some(TransactionContext::new()),
+    /// };
+    /// if let Some(tx) = ctx.transaction_context() {
+    ///     tx.commit_transaction();
+    /// }
+    /// ```
+    pub fn transaction_context(&self) -> Option<&TransactionContext> {
+        self.transactions.as_ref()
     }
 }
 

@@ -14,6 +14,7 @@ mod context;
 mod errant;
 mod sink;
 mod source;
+mod transaction;
 
 pub use connector::{Connector, ConnectorKind, TaskInstance};
 pub use context::{
@@ -23,6 +24,10 @@ pub use context::{
 pub use errant::{ErrantRecordFuture, ErrantRecordReporter};
 pub use sink::{SinkOffsets, SinkTask};
 pub use source::SourceTask;
+pub use transaction::{
+    ConnectorTransactionBoundaries, ExactlyOnceSupport, RecordBoundary, TransactionContext,
+    TransactionEnd, TransactionRequests,
+};
 
 /// String properties, as connector and task configs are passed around in Connect.
 pub type Props = std::collections::BTreeMap<String, String>;

@@ -25,6 +25,7 @@ pub(crate) fn source_ctx(task_id: u32, offsets: Vec<(OffsetMap, OffsetMap)>) -> 
     SourceTaskContext {
         offset_reader: Arc::new(MemoryOffsets(offsets)),
         task_id,
+        transactions: None,
     }
 }
 

@@ -100,6 +100,10 @@ pub struct KafkaLogConfig {
     pub client_id: String,
     /// Bound of every blocking operation: start, an acknowledgement, a read to the end.
     pub timeout: Duration,
+    /// Read only committed transactions (`isolation.level=read_committed`): the offsets topic
+    /// of a worker running exactly-once source support, where tasks write offsets in their
+    /// transactions. Reads to the end then stop at the last stable offset.
+    pub read_committed: bool,
 }
 
 impl KafkaLogConfig {
@@ -113,7 +117,14 @@ impl KafkaLogConfig {
             client_id: format!("kconnect-{topic}"),
             topic,
             timeout: Duration::from_secs(30),
+            read_committed: false,
         }
+    }
+
+    /// See [`KafkaLogConfig::read_committed`].
+    pub fn with_read_committed(mut self, read_committed: bool) -> Self {
+        self.read_committed = read_committed;
+        self
     }
 
     /// Adds librdkafka properties (applied after `bootstrap.servers`).
@@ -330,8 +341,16 @@ impl KafkaLog {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
-            // As Java consumers by default: read everything up to the high watermark.
-            .set("isolation.level", "read_uncommitted");
+            // As Java consumers by default: read everything up to the high watermark, unless
+            // the log holds transactional writes that must not be seen before their commit.
+            .set(
+                "isolation.level",
+                if config.read_committed {
+                    "read_committed"
+                } else {
+                    "read_uncommitted"
+                },
+            );
         let consumer: BaseConsumer = consumer_config
             .create()
             .map_err(|e| client_error("consumer", e))?;

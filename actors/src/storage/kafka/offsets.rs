@@ -97,6 +97,11 @@ impl KafkaOffsetStore {
         self.inner.log.topic()
     }
 
+    /// The topic's partitions (offset records are partitioned over them by key).
+    pub fn partition_count(&self) -> i32 {
+        self.inner.log.partition_count()
+    }
+
     /// The offset of `connector`'s `partition` as last read from the topic (no round trip).
     pub fn get(&self, connector: &str, partition: &OffsetMap) -> Option<OffsetMap> {
         self.lock()

@@ -6,7 +6,8 @@ use serde_json::Value as Json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 
 use crate::api::{
-    Connector, ConnectorContext, ConnectorKind, Props, SourceTask, SourceTaskContext, TaskInstance,
+    Connector, ConnectorContext, ConnectorKind, ExactlyOnceSupport, Props, SourceTask,
+    SourceTaskContext, TaskInstance,
 };
 use crate::config::{ConfigDef, ConfigType, Importance, ParsedValue, Validator};
 use crate::data::{Schema, Value};
@@ -187,6 +188,14 @@ impl Connector for FileStreamSourceConnector {
 
     fn new_task(&self) -> TaskInstance {
         TaskInstance::Source(Box::new(FileStreamSourceTask::new()))
+    }
+
+    /// As Connect's: a file read from a position can be resumed exactly; stdin cannot.
+    fn exactly_once_support(&self, props: &Props) -> Option<ExactlyOnceSupport> {
+        Some(match props.get(FILE_CONFIG).filter(|f| !f.is_empty()) {
+            Some(_) => ExactlyOnceSupport::Supported,
+            None => ExactlyOnceSupport::Unsupported,
+        })
     }
 
     /// Checks the offsets as Connect's `FileStreamSourceConnector.alterOffsets` does (with its
