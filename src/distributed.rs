@@ -65,21 +65,26 @@ pub enum WorkerStartError {
     /// answer with Connect's message as text.
     #[error("{0}")]
     Cluster(String),
-    /// `exactly.once.source.support=enabled` on the embedded broker.
-    #[error(
-        "exactly.once.source.support=enabled needs a Kafka cluster that honours transactions; \
-         the embedded broker (librdkafka's mock cluster) writes no transaction markers, so \
-         read_committed readers would never see the records. Set bootstrap.servers to a real \
-         Kafka cluster, or set exactly.once.source.support to disabled"
-    )]
-    EmbeddedRefusesExactlyOnce,
 }
+
+/// `exactly.once.source.support=enabled` on the embedded broker, found when the config is
+/// loaded or, for a `kconnect broker` in another process, by its cluster id at start.
+#[derive(Debug, Error)]
+#[error(
+    "exactly.once.source.support=enabled needs a Kafka cluster that honours transactions; \
+     the embedded broker (librdkafka's mock cluster) writes no transaction markers, so \
+     read_committed readers would never see the records. Set bootstrap.servers to a real \
+     Kafka cluster, or set exactly.once.source.support to disabled"
+)]
+pub struct EmbeddedRefusesExactlyOnce;
 
 /// The internal topics could not be created or read.
 #[derive(Debug, Error)]
 pub enum StoresError {
     #[error(transparent)]
     Topics(#[from] InternalTopicError),
+    #[error(transparent)]
+    ExactlyOnce(#[from] EmbeddedRefusesExactlyOnce),
     /// `key` names the worker setting of the topic (`config.storage.topic`, …).
     #[error("{key}: {source}")]
     Open {
@@ -133,7 +138,7 @@ impl DistributedWorkerConfig {
             && cluster.exactly_once_source_support.tasks_transactional()
         {
             return Err(error(kconnect_connectors::ConnectError::Config(
-                WorkerStartError::EmbeddedRefusesExactlyOnce.to_string(),
+                EmbeddedRefusesExactlyOnce.to_string(),
             )));
         }
         Ok(DistributedWorkerConfig {
@@ -382,10 +387,9 @@ impl Distributed {
                 if cc.exactly_once_source_support.tasks_transactional()
                     && coordinator_is_embedded(broker.as_deref(), &client) == Some(true)
                 {
-                    return Err(WorkerStartError::EmbeddedRefusesExactlyOnce);
+                    return Err(EmbeddedRefusesExactlyOnce.into());
                 }
                 open_stores(&cc, broker.as_deref(), &client, &worker_id)
-                    .map_err(WorkerStartError::from)
             })
             .await
             .map_err(|e| error(e.into()))?

@@ -286,13 +286,6 @@ mod tests {
     use super::*;
     use crate::storage::kafka::ConfigRecord;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     /// Connector `c` with `tasks` task configs committed, at offset `at`.
     fn commit(s: &mut ConfigSnapshot, at: &mut i64, tasks: u32) {
         for t in 0..tasks {

@@ -67,7 +67,9 @@ pub enum ConnectorTransactionBoundaries {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionEnd {
+    /// Commit: the records become visible to `read_committed` readers, with their offsets.
     Commit,
+    /// Abort: nothing of the transaction is ever visible; its records are polled again.
     Abort,
 }
 
@@ -89,8 +91,11 @@ pub enum TransactionEnd {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordBoundary {
+    /// The record's source partition.
     pub source_partition: OffsetMap,
+    /// The record's source offset.
     pub source_offset: OffsetMap,
+    /// Whether the transaction commits or aborts after the record.
     pub end: TransactionEnd,
 }
 
