@@ -96,7 +96,7 @@ impl From<String> for Topic {
 /// let partition = SourcePartition::new(map.clone());
 /// // Clones share the map; equal maps are equal partitions, whatever their key order.
 /// assert_eq!(partition.clone(), SourcePartition::new(map));
-/// assert_eq!(&**partition.key(), r#"[["schema","public"],["table","users"]]"#);
+/// assert_eq!(&**partition.key(), r#"{"schema":"public","table":"users"}"#);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SourcePartition(Arc<PartitionBody>);

@@ -73,7 +73,7 @@ use super::{Props, SourceTaskContext};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> ConnectResult<()> {
 /// let mut task = Counter::default();
-/// let ctx = SourceTaskContext { offset_reader: Arc::new(Committed), task_id: 0 };
+/// let ctx = SourceTaskContext { offset_reader: Arc::new(Committed), task_id: 0, transactions: None };
 /// task.start(ctx, &Props::from([("topic".to_string(), "numbers".to_string())])).await?;
 /// let records = task.poll().await?;
 /// assert_eq!(records[0].topic, "numbers");
