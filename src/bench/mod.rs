@@ -87,6 +87,11 @@ pub struct BenchArgs {
     /// callgrind (`scripts/callgrind-sink.sh`).
     #[arg(long, value_name = "SIDE", value_parser = ["raw", "kconnect"])]
     pub sink_side: Option<String>,
+    /// Run only this loop of the `smt` benchmark, once, over --lines records (default
+    /// 20000): no ratio, but a process that does one loop's work alone, to count its
+    /// instructions per record with callgrind (`scripts/callgrind-smt.sh`).
+    #[arg(long, value_name = "LOOP", value_parser = smt::LOOPS)]
+    pub smt_loop: Option<String>,
     /// A real Kafka broker for the `java` benchmark (kconnect next to Apache Kafka Connect).
     /// `scripts/bench-vs-java.sh` starts one and passes it.
     #[arg(long, value_name = "BOOTSTRAP", requires = "java_classpath")]
@@ -121,6 +126,14 @@ pub(crate) struct Plan {
     pub source_side: Option<String>,
     /// `--sink-side`: the one side of the sink benchmark to run (`None`: both).
     pub sink_side: Option<String>,
+    /// `--smt-loop`: the one loop of the smt benchmark to run, and over how many records.
+    pub smt_loop: Option<(String, usize)>,
+}
+
+/// `--smt-loop` with its record count (`--lines`, 20,000 by default).
+fn smt_loop(args: &BenchArgs) -> Option<(String, usize)> {
+    let name = args.smt_loop.clone()?;
+    Some((name, args.lines.unwrap_or(20_000)))
 }
 
 impl Plan {
@@ -135,6 +148,7 @@ impl Plan {
                 startups: 2,
                 source_side: args.source_side.clone(),
                 sink_side: args.sink_side.clone(),
+                smt_loop: smt_loop(args),
             }
         } else {
             Plan {
@@ -146,6 +160,7 @@ impl Plan {
                 startups: 5,
                 source_side: args.source_side.clone(),
                 sink_side: args.sink_side.clone(),
+                smt_loop: smt_loop(args),
             }
         }
     }

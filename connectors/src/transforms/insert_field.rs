@@ -13,7 +13,7 @@
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::data::logical::timestamp_builder;
-use crate::data::{validate_value_at, Schema, SchemaBuilder, Struct, Value};
+use crate::data::{validate_value_at, Schema, SchemaBuilder, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::schema_basics::copy_schema_basics;
 use crate::transforms::schema_update_cache::SchemaUpdateCache;
@@ -227,45 +227,47 @@ impl InsertField {
     }
 
     /// Turns the struct in `value` (checked to be one) into the updated struct, in place: the
-    /// fields' values move over, so nothing is copied but what is inserted. Every value is
-    /// checked first, so a record that fails is left as it was.
+    /// fields' values move over, so nothing is copied but what is inserted, and the updated
+    /// schema is the one cached for the input schema (a pointer comparison per record). Every
+    /// value is checked first, so a record that fails is left as it was.
     fn update_struct(
         &mut self,
         schema_slot: &mut Option<Schema>,
         value: &mut Value,
         meta: Metadata,
     ) -> ConnectResult<()> {
-        let original = require_struct(value, PURPOSE)?;
+        let Value::Struct(original) = value else {
+            return Ok(());
+        };
         let ins = &self.insert;
-        let schema = self
+        let updated = self
             .schemas
-            .get_or_build(&original.schema, || ins.updated_schema(&original.schema))?;
-        for (i, f) in original.schema.fields().iter().enumerate() {
-            let v = if ins.replace_null_with_default {
-                original.get_at(i)
-            } else {
-                original.values.get(i).unwrap_or(&Value::Null)
-            };
+            .get_or_build_ref(&original.schema, || ins.updated_schema(&original.schema))?;
+        let fields = original.schema.fields();
+        for (i, f) in fields.iter().enumerate() {
+            let mut v = original.values.get(i).unwrap_or(&Value::Null);
+            if v.is_null() && ins.replace_null_with_default {
+                v = f.schema.default_value().unwrap_or(v);
+            }
             // `Struct.put` checks each value against its field's schema.
             validate_value_at(&f.name, &f.schema, v)?;
         }
-        let Value::Struct(Struct {
-            schema: old_schema,
-            values,
-        }) = value
-        else {
-            return Ok(());
-        };
-        let fields = old_schema.fields();
-        values.resize(fields.len(), Value::Null);
+        let updated = updated.clone();
+        let values = &mut original.values;
+        if values.len() != fields.len() {
+            values.resize(fields.len(), Value::Null);
+        }
         if ins.replace_null_with_default {
             for (v, f) in values.iter_mut().zip(fields) {
-                if let (Value::Null, Some(d)) = (&*v, f.schema.default_value()) {
-                    *v = d.clone();
+                if v.is_null() {
+                    if let Some(d) = f.schema.default_value() {
+                        *v = d.clone();
+                    }
                 }
             }
         }
-        values.reserve_exact(schema.fields().len() - fields.len());
+        // Within the struct's room (`Struct::ROOM`) this moves nothing.
+        values.reserve_exact(updated.fields().len() - fields.len());
         if ins.topic.is_some() {
             values.push(Value::String(meta.topic));
         }
@@ -281,8 +283,8 @@ impl InsertField {
         if ins.static_field.is_some() {
             values.push(ins.static_value.clone().map_or(Value::Null, Value::String));
         }
-        *old_schema = schema.clone();
-        *schema_slot = Some(schema);
+        original.schema = updated.clone();
+        *schema_slot = Some(updated);
         Ok(())
     }
 }
@@ -324,37 +326,42 @@ impl Transformation for InsertField {
     }
 
     fn apply(&mut self, record: &mut dyn ConnectRecord) -> ConnectResult<Outcome> {
-        if self.side.value(record).is_null() {
-            return Ok(Outcome::Keep);
-        }
+        // Only what the configured fields take from the record is read (the offset also for
+        // the check below).
+        let ins = &self.insert;
         let meta = Metadata {
-            topic: if self.insert.topic.is_some() {
+            topic: if ins.topic.is_some() {
                 record.topic().to_string()
             } else {
                 String::new()
             },
-            partition: record.kafka_partition(),
-            offset: record.kafka_offset(),
-            timestamp: record.timestamp(),
+            partition: ins
+                .partition
+                .as_ref()
+                .and_then(|_| record.kafka_partition()),
+            offset: ins.offset.as_ref().and_then(|_| record.kafka_offset()),
+            timestamp: ins.timestamp.as_ref().and_then(|_| record.timestamp()),
         };
-        let schemaless = self.side.schema(record).is_none();
+        let (schema, value) = self.side.get_mut(record);
+        if value.is_null() {
+            return Ok(Outcome::Keep);
+        }
+        let schemaless = schema.is_none();
         // Checked before anything changes, so a failing record is left as it was.
         if schemaless {
-            require_map(self.side.value(record), PURPOSE)?;
+            require_map(value, PURPOSE)?;
         } else {
-            require_struct(self.side.value(record), PURPOSE)?;
+            require_struct(value, PURPOSE)?;
         }
-        if self.insert.offset.is_some() && meta.offset.is_none() {
+        if ins.offset.is_some() && meta.offset.is_none() {
             return Err(ConnectError::data(format!(
                 "Only SinkRecord supported for [{PURPOSE}], found: \
                  org.apache.kafka.connect.source.SourceRecord"
             )));
         }
         if schemaless {
-            let (_, value) = self.side.get_mut(record);
             self.apply_schemaless(value, meta)?;
         } else {
-            let (schema, value) = self.side.get_mut(record);
             self.update_struct(schema, value, meta)?;
         }
         Ok(Outcome::Keep)
@@ -368,7 +375,7 @@ impl Transformation for InsertField {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{LogicalType, Type};
+    use crate::data::{LogicalType, Struct, Type};
     use crate::transforms::test_records::{configured, map, props, sink, source};
     use std::sync::Arc;
 
@@ -448,6 +455,51 @@ mod tests {
         again.partition = Some(1);
         t.apply(&mut again).unwrap();
         assert!(Arc::ptr_eq(&again.value_schema.unwrap().0, &out.0));
+    }
+
+    /// The values of a struct that `Struct::new`, a clone or the JSON converter made stay
+    /// where they are when two fields are added: nothing is reallocated or moved per record.
+    #[test]
+    fn inserted_fields_grow_the_struct_in_place() {
+        use crate::converters::{Converter, JsonConverter};
+        let mut t = configured(
+            "InsertField$Value",
+            &[
+                ("static.field", "origin"),
+                ("static.value", "here"),
+                ("partition.field", "p"),
+            ],
+        );
+        let schema = simple_schema();
+        let made = Struct::new(schema.clone())
+            .unwrap()
+            .with("magic", 7i64)
+            .unwrap();
+        let cloned = made.clone();
+        let mut json = JsonConverter::new();
+        json.configure(&props(&[("schemas.enable", "true")]), false)
+            .unwrap();
+        let bytes = json
+            .from_connect("t", Some(&schema), &Value::Struct(made.clone()))
+            .unwrap()
+            .unwrap();
+        let read = json.to_connect("t", Some(&bytes)).unwrap();
+        for (how, value) in [
+            ("Struct::new", Value::Struct(made)),
+            ("a clone", Value::Struct(cloned)),
+            ("the JSON converter", read.value),
+        ] {
+            let before = value.as_struct().unwrap().values.as_ptr();
+            let mut r = source("t", None, Value::Null, Some(schema.clone()), value);
+            t.apply(&mut r).unwrap();
+            let s = r.value.as_struct().unwrap();
+            assert_eq!(
+                s.values,
+                [Value::Int64(7), Value::Int32(0), Value::from("here")],
+                "{how}"
+            );
+            assert_eq!(s.values.as_ptr(), before, "{how}: the values moved");
+        }
     }
 
     #[test]
