@@ -10,10 +10,12 @@
 //! (Connect prints an object identity), and the offset field's sink-record check happens
 //! before anything is inserted.
 
+use std::mem::{discriminant, Discriminant};
+
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::data::logical::timestamp_builder;
-use crate::data::{validate_value_at, Schema, SchemaBuilder, Value};
+use crate::data::{validate_value_at, Schema, SchemaBuilder, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::schema_basics::copy_schema_basics;
 use crate::transforms::schema_update_cache::SchemaUpdateCache;
@@ -172,6 +174,65 @@ impl Insertions {
     }
 }
 
+/// What is derived once per input schema: the updated schema and how to check the copied
+/// values cheaply.
+#[derive(Debug, Clone)]
+struct Updated {
+    schema: Schema,
+    /// Per input field, the one value kind it takes, when every field is an unnamed primitive
+    /// without a default: a value is then valid exactly when it has that kind (or is null
+    /// and the field optional), a comparison of tags. `None`: each value takes the full check.
+    kinds: Option<Box<[PlainField]>>,
+    /// Whether any input field has a default (`replace.null.with.default` has work to do).
+    defaults: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PlainField {
+    kind: Discriminant<Value>,
+    optional: bool,
+}
+
+impl Updated {
+    fn new(input: &Schema, schema: Schema) -> Updated {
+        let fields = input.fields();
+        let kinds = fields
+            .iter()
+            .map(|f| {
+                let s = &f.schema;
+                let plain = s.name().is_none() && s.default_value().is_none();
+                let kind = plain.then(|| primitive_kind(s.ty())).flatten()?;
+                Some(PlainField {
+                    kind,
+                    optional: s.is_optional(),
+                })
+            })
+            .collect();
+        Updated {
+            schema,
+            kinds,
+            defaults: fields.iter().any(|f| f.schema.default_value().is_some()),
+        }
+    }
+}
+
+/// The kind of the values of a primitive type; `None` for the container types.
+fn primitive_kind(ty: Type) -> Option<Discriminant<Value>> {
+    let sample = match ty {
+        Type::Int8 => Value::Int8(0),
+        Type::Int16 => Value::Int16(0),
+        Type::Int32 => Value::Int32(0),
+        Type::Int64 => Value::Int64(0),
+        Type::Float32 => Value::Float32(0.0),
+        Type::Float64 => Value::Float64(0.0),
+        Type::Boolean => Value::Boolean(false),
+        Type::String => Value::String(String::new()),
+        Type::Bytes => Value::Bytes(Vec::new()),
+        Type::Array | Type::Map | Type::Struct => return None,
+    };
+    Some(discriminant(&sample))
+}
+
 /// The record metadata the inserted fields take their values from.
 struct Metadata {
     topic: String,
@@ -184,7 +245,7 @@ struct Metadata {
 pub struct InsertField {
     side: Side,
     insert: Insertions,
-    schemas: SchemaUpdateCache,
+    schemas: SchemaUpdateCache<Updated>,
 }
 
 impl InsertField {
@@ -240,24 +301,37 @@ impl InsertField {
             return Ok(());
         };
         let ins = &self.insert;
-        let updated = self
-            .schemas
-            .get_or_build_ref(&original.schema, || ins.updated_schema(&original.schema))?;
+        let updated = self.schemas.get_or_build_ref(&original.schema, || {
+            let schema = ins.updated_schema(&original.schema)?;
+            Ok(Updated::new(&original.schema, schema))
+        })?;
         let fields = original.schema.fields();
+        let quick = updated.kinds.as_deref();
         for (i, f) in fields.iter().enumerate() {
             let mut v = original.values.get(i).unwrap_or(&Value::Null);
+            if let Some(kinds) = quick {
+                let k = kinds[i];
+                if if v.is_null() {
+                    k.optional
+                } else {
+                    discriminant(v) == k.kind
+                } {
+                    continue;
+                }
+            }
             if v.is_null() && ins.replace_null_with_default {
                 v = f.schema.default_value().unwrap_or(v);
             }
             // `Struct.put` checks each value against its field's schema.
             validate_value_at(&f.name, &f.schema, v)?;
         }
-        let updated = updated.clone();
+        let defaults = updated.defaults;
+        let updated = updated.schema.clone();
         let values = &mut original.values;
         if values.len() != fields.len() {
             values.resize(fields.len(), Value::Null);
         }
-        if ins.replace_null_with_default {
+        if ins.replace_null_with_default && defaults {
             for (v, f) in values.iter_mut().zip(fields) {
                 if v.is_null() {
                     if let Some(d) = f.schema.default_value() {
@@ -281,7 +355,10 @@ impl InsertField {
             values.push(meta.timestamp.map_or(Value::Null, Value::Timestamp));
         }
         if ins.static_field.is_some() {
-            values.push(ins.static_value.clone().map_or(Value::Null, Value::String));
+            values.push(match &ins.static_value {
+                Some(v) => Value::String(v.clone()),
+                None => Value::Null,
+            });
         }
         original.schema = updated.clone();
         *schema_slot = Some(updated);
@@ -646,13 +723,35 @@ mod tests {
             schema: schema.clone(),
             values: vec![Value::Int32(1), Value::Null],
         });
-        let mut r = source("test", None, Value::Null, Some(schema), value);
+        let mut r = source("test", None, Value::Null, Some(schema.clone()), value);
         let before = r.clone();
         assert_eq!(
             t.apply(&mut r).unwrap_err(),
             ConnectError::data(
                 "Invalid value: null used for required field: \"b\", schema type: STRING"
             )
+        );
+        assert_eq!(r, before);
+
+        // A value of the wrong kind, after a record of the same schema went through (the
+        // schema's checks are cached): the full check's message, the record untouched.
+        let good = Struct::new(schema.clone())
+            .unwrap()
+            .with("a", 1)
+            .unwrap()
+            .with("b", "x")
+            .unwrap();
+        let mut ok = source("test", None, Value::Null, Some(schema.clone()), good.into());
+        t.apply(&mut ok).unwrap();
+        let bad = Value::Struct(Struct {
+            schema: schema.clone(),
+            values: vec![Value::Int64(1), Value::from("x")],
+        });
+        let mut r = source("test", None, Value::Null, Some(schema), bad);
+        let before = r.clone();
+        assert_eq!(
+            t.apply(&mut r).unwrap_err(),
+            ConnectError::data("Invalid value for schema with type INT32: INT64 for field: \"a\"")
         );
         assert_eq!(r, before);
     }
