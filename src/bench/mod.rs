@@ -472,6 +472,7 @@ cargo build --release
 scripts/callgrind-source.sh 20000            # raw: … instructions per record; kconnect: …
 scripts/callgrind-sink.sh 20000              # the same per consumed record
 SIDES=both scripts/callgrind-source.sh 20000 /path/to/an/older/kconnect
+scripts/callgrind-smt.sh 20000               # each smt loop, and the transforms' ratios
 ```
 
 The script runs `kconnect bench --quick --only source --source-side SIDE --lines N` under
@@ -486,7 +487,9 @@ subtract the raw side's count. `scripts/callgrind-sink.sh` does the same with `-
 broker too, which both sides share; kconnect minus raw is what the sink path adds. For where the instructions go, keep one run's output
 (`valgrind --tool=callgrind --callgrind-out-file=k.out target/release/kconnect bench --quick
 --only source --no-markdown --source-side kconnect --lines 40000`) and read it with
-`callgrind_annotate --inclusive=yes k.out`.
+`callgrind_annotate --inclusive=yes k.out`. `scripts/callgrind-smt.sh` runs each loop of the
+`smt` benchmark alone (`--smt-loop LOOP --lines N`, one thread, no broker) and prints its
+instructions per record and the transforms' instructions over the conversion's on each side.
 ";
 
 /// The `## ` sections the report is made of; any other one found in the report being replaced
