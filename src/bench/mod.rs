@@ -90,6 +90,11 @@ pub struct BenchArgs {
     /// callgrind (`scripts/callgrind-sink.sh`).
     #[arg(long, value_name = "SIDE", value_parser = ["raw", "kconnect"])]
     pub sink_side: Option<String>,
+    /// Run only this loop of the `smt` benchmark, once, over --lines records (default
+    /// 20000): no ratio, but a process that does one loop's work alone, to count its
+    /// instructions per record with callgrind (`scripts/callgrind-smt.sh`).
+    #[arg(long, value_name = "LOOP", value_parser = smt::LOOPS)]
+    pub smt_loop: Option<String>,
     /// A real Kafka broker for the `java` benchmarks (kconnect next to Apache Kafka Connect,
     /// with --java-classpath) and the `eos` benchmark. `scripts/bench-vs-java.sh` starts one
     /// and passes it.
@@ -125,6 +130,14 @@ pub(crate) struct Plan {
     pub source_side: Option<String>,
     /// `--sink-side`: the one side of the sink benchmark to run (`None`: both).
     pub sink_side: Option<String>,
+    /// `--smt-loop`: the one loop of the smt benchmark to run, and over how many records.
+    pub smt_loop: Option<(String, usize)>,
+}
+
+/// `--smt-loop` with its record count (`--lines`, 20,000 by default).
+fn smt_loop(args: &BenchArgs) -> Option<(String, usize)> {
+    let name = args.smt_loop.clone()?;
+    Some((name, args.lines.unwrap_or(20_000)))
 }
 
 impl Plan {
@@ -139,6 +152,7 @@ impl Plan {
                 startups: 2,
                 source_side: args.source_side.clone(),
                 sink_side: args.sink_side.clone(),
+                smt_loop: smt_loop(args),
             }
         } else {
             Plan {
@@ -150,6 +164,7 @@ impl Plan {
                 startups: 5,
                 source_side: args.source_side.clone(),
                 sink_side: args.sink_side.clone(),
+                smt_loop: smt_loop(args),
             }
         }
     }
@@ -461,6 +476,7 @@ cargo build --release
 scripts/callgrind-source.sh 20000            # raw: … instructions per record; kconnect: …
 scripts/callgrind-sink.sh 20000              # the same per consumed record
 SIDES=both scripts/callgrind-source.sh 20000 /path/to/an/older/kconnect
+scripts/callgrind-smt.sh 20000               # each smt loop, and the transforms' ratios
 ```
 
 The script runs `kconnect bench --quick --only source --source-side SIDE --lines N` under
@@ -475,7 +491,9 @@ subtract the raw side's count. `scripts/callgrind-sink.sh` does the same with `-
 broker too, which both sides share; kconnect minus raw is what the sink path adds. For where the instructions go, keep one run's output
 (`valgrind --tool=callgrind --callgrind-out-file=k.out target/release/kconnect bench --quick
 --only source --no-markdown --source-side kconnect --lines 40000`) and read it with
-`callgrind_annotate --inclusive=yes k.out`.
+`callgrind_annotate --inclusive=yes k.out`. `scripts/callgrind-smt.sh` runs each loop of the
+`smt` benchmark alone (`--smt-loop LOOP --lines N`, one thread, no broker) and prints its
+instructions per record and the transforms' instructions over the conversion's on each side.
 ";
 
 /// The `## ` sections the report is made of; any other one found in the report being replaced

@@ -383,7 +383,7 @@ impl<'de> Visitor<'de> for Typed<'_> {
         match self.schema.ty() {
             Type::Struct => {
                 let fields = self.schema.fields();
-                let mut values = vec![Value::Null; fields.len()];
+                let mut values = Struct::null_values(fields.len());
                 let mut seen = Seen::new(fields.len());
                 let mut next = 0;
                 while let Some(found) = map.next_key_seed(FieldName {

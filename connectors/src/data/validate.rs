@@ -20,13 +20,43 @@ use crate::error::{ConnectError, ConnectResult};
 ///   value must carry the schema it is checked against (see [`Schema::same_struct_schema`])
 ///   and have every required field set.
 pub fn validate_value(schema: &Schema, value: &Value) -> ConnectResult<()> {
-    validate_at(schema, value, "")
+    validate_value_at("", schema, value)
 }
 
 /// [`validate_value`] for the value of a field (or other location) named `path`, which error
 /// messages then name.
+#[inline]
 pub fn validate_value_at(path: &str, schema: &Schema, value: &Value) -> ConnectResult<()> {
+    if plainly_valid(schema, value) {
+        return Ok(());
+    }
     validate_at(schema, value, path)
+}
+
+/// Whether the kinds alone show `value` valid for `schema`: a primitive schema without a name
+/// (so no logical type) and a value of its type, or `Null` for an optional one. Inlined into
+/// every caller, so that the fields of a struct a transform copies (Connect's `Struct.put`
+/// checks each) cost a comparison, not a call. Everything else takes the full check, which
+/// also writes the errors.
+#[inline]
+fn plainly_valid(schema: &Schema, value: &Value) -> bool {
+    let body = &*schema.0;
+    if body.name.is_some() {
+        return false;
+    }
+    match value {
+        Value::Null => body.optional,
+        Value::Int8(_) => body.ty == Type::Int8,
+        Value::Int16(_) => body.ty == Type::Int16,
+        Value::Int32(_) => body.ty == Type::Int32,
+        Value::Int64(_) => body.ty == Type::Int64,
+        Value::Float32(_) => body.ty == Type::Float32,
+        Value::Float64(_) => body.ty == Type::Float64,
+        Value::Boolean(_) => body.ty == Type::Boolean,
+        Value::String(_) => body.ty == Type::String,
+        Value::Bytes(_) => body.ty == Type::Bytes,
+        _ => false,
+    }
 }
 
 pub(crate) fn location(path: &str) -> String {

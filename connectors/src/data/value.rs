@@ -61,6 +61,12 @@ pub enum Value {
 
 /// A struct value: its schema and one value per field, in field order.
 ///
+/// The value vectors the data model makes ([`Struct::new`], [`Struct::null_values`], a clone)
+/// keep room for [`Struct::ROOM`] more values: a transform that adds fields to each record
+/// (`InsertField` adds one to five) then grows the vector in place instead of reallocating
+/// and moving every value of every record. A vector built elsewhere works the same, it only
+/// reallocates when it grows.
+///
 /// # Example
 ///
 /// ```
@@ -82,7 +88,7 @@ pub enum Value {
 /// assert!(other.validate().is_err());
 /// # Ok::<(), kconnect_connectors::ConnectError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Struct {
     /// The struct's schema (a STRUCT schema).
     pub schema: Schema,
@@ -308,7 +314,22 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+impl Clone for Struct {
+    /// With [`Struct::ROOM`] to spare, like the struct a connector or converter made.
+    fn clone(&self) -> Struct {
+        let mut values = Vec::with_capacity(self.values.len() + Struct::ROOM);
+        values.extend_from_slice(&self.values);
+        Struct {
+            schema: self.schema.clone(),
+            values,
+        }
+    }
+}
+
 impl Struct {
+    /// How many values past its fields a struct's value vector has room for (see [`Struct`]).
+    pub const ROOM: usize = 2;
+
     /// An empty struct (every field unset) of a STRUCT schema, like `new Struct(schema)`.
     pub fn new(schema: Schema) -> ConnectResult<Struct> {
         if schema.ty() != Type::Struct {
@@ -317,8 +338,16 @@ impl Struct {
                 schema.ty()
             )));
         }
-        let values = vec![Value::Null; schema.fields().len()];
+        let values = Struct::null_values(schema.fields().len());
         Ok(Struct { schema, values })
+    }
+
+    /// `fields` unset values, with [`Struct::ROOM`] to spare: what a converter or connector
+    /// that fills a struct's values itself starts from.
+    pub fn null_values(fields: usize) -> Vec<Value> {
+        let mut values = Vec::with_capacity(fields + Struct::ROOM);
+        values.resize(fields, Value::Null);
+        values
     }
 
     /// The struct's schema.

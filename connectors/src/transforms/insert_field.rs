@@ -10,10 +10,12 @@
 //! (Connect prints an object identity), and the offset field's sink-record check happens
 //! before anything is inserted.
 
+use std::mem::{discriminant, Discriminant};
+
 use crate::api::Props;
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::data::logical::timestamp_builder;
-use crate::data::{validate_value_at, Schema, SchemaBuilder, Struct, Value};
+use crate::data::{validate_value_at, Schema, SchemaBuilder, Type, Value};
 use crate::error::{ConnectError, ConnectResult};
 use crate::transforms::schema_basics::copy_schema_basics;
 use crate::transforms::schema_update_cache::SchemaUpdateCache;
@@ -175,6 +177,65 @@ impl Insertions {
     }
 }
 
+/// What is derived once per input schema: the updated schema and how to check the copied
+/// values cheaply.
+#[derive(Debug, Clone)]
+struct Updated {
+    schema: Schema,
+    /// Per input field, the one value kind it takes, when every field is an unnamed primitive
+    /// without a default: a value is then valid exactly when it has that kind (or is null
+    /// and the field optional), a comparison of tags. `None`: each value takes the full check.
+    kinds: Option<Box<[PlainField]>>,
+    /// Whether any input field has a default (`replace.null.with.default` has work to do).
+    defaults: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PlainField {
+    kind: Discriminant<Value>,
+    optional: bool,
+}
+
+impl Updated {
+    fn new(input: &Schema, schema: Schema) -> Updated {
+        let fields = input.fields();
+        let kinds = fields
+            .iter()
+            .map(|f| {
+                let s = &f.schema;
+                let plain = s.name().is_none() && s.default_value().is_none();
+                let kind = plain.then(|| primitive_kind(s.ty())).flatten()?;
+                Some(PlainField {
+                    kind,
+                    optional: s.is_optional(),
+                })
+            })
+            .collect();
+        Updated {
+            schema,
+            kinds,
+            defaults: fields.iter().any(|f| f.schema.default_value().is_some()),
+        }
+    }
+}
+
+/// The kind of the values of a primitive type; `None` for the container types.
+fn primitive_kind(ty: Type) -> Option<Discriminant<Value>> {
+    let sample = match ty {
+        Type::Int8 => Value::Int8(0),
+        Type::Int16 => Value::Int16(0),
+        Type::Int32 => Value::Int32(0),
+        Type::Int64 => Value::Int64(0),
+        Type::Float32 => Value::Float32(0.0),
+        Type::Float64 => Value::Float64(0.0),
+        Type::Boolean => Value::Boolean(false),
+        Type::String => Value::String(String::new()),
+        Type::Bytes => Value::Bytes(Vec::new()),
+        Type::Array | Type::Map | Type::Struct => return None,
+    };
+    Some(discriminant(&sample))
+}
+
 /// The record metadata the inserted fields take their values from.
 struct Metadata {
     topic: String,
@@ -189,7 +250,7 @@ struct Metadata {
 pub struct InsertField {
     side: Side,
     insert: Insertions,
-    schemas: SchemaUpdateCache,
+    schemas: SchemaUpdateCache<Updated>,
 }
 
 impl InsertField {
@@ -233,45 +294,60 @@ impl InsertField {
     }
 
     /// Turns the struct in `value` (checked to be one) into the updated struct, in place: the
-    /// fields' values move over, so nothing is copied but what is inserted. Every value is
-    /// checked first, so a record that fails is left as it was.
+    /// fields' values move over, so nothing is copied but what is inserted, and the updated
+    /// schema is the one cached for the input schema (a pointer comparison per record). Every
+    /// value is checked first, so a record that fails is left as it was.
     fn update_struct(
         &mut self,
         schema_slot: &mut Option<Schema>,
         value: &mut Value,
         meta: Metadata,
     ) -> ConnectResult<()> {
-        let original = require_struct(value, PURPOSE)?;
+        let Value::Struct(original) = value else {
+            return Ok(());
+        };
         let ins = &self.insert;
-        let schema = self
-            .schemas
-            .get_or_build(&original.schema, || ins.updated_schema(&original.schema))?;
-        for (i, f) in original.schema.fields().iter().enumerate() {
-            let v = if ins.replace_null_with_default {
-                original.get_at(i)
-            } else {
-                original.values.get(i).unwrap_or(&Value::Null)
-            };
+        let updated = self.schemas.get_or_build_ref(&original.schema, || {
+            let schema = ins.updated_schema(&original.schema)?;
+            Ok(Updated::new(&original.schema, schema))
+        })?;
+        let fields = original.schema.fields();
+        let quick = updated.kinds.as_deref();
+        for (i, f) in fields.iter().enumerate() {
+            let mut v = original.values.get(i).unwrap_or(&Value::Null);
+            if let Some(kinds) = quick {
+                let k = kinds[i];
+                if if v.is_null() {
+                    k.optional
+                } else {
+                    discriminant(v) == k.kind
+                } {
+                    continue;
+                }
+            }
+            if v.is_null() && ins.replace_null_with_default {
+                v = f.schema.default_value().unwrap_or(v);
+            }
             // `Struct.put` checks each value against its field's schema.
             validate_value_at(&f.name, &f.schema, v)?;
         }
-        let Value::Struct(Struct {
-            schema: old_schema,
-            values,
-        }) = value
-        else {
-            return Ok(());
-        };
-        let fields = old_schema.fields();
-        values.resize(fields.len(), Value::Null);
-        if ins.replace_null_with_default {
+        let defaults = updated.defaults;
+        let updated = updated.schema.clone();
+        let values = &mut original.values;
+        if values.len() != fields.len() {
+            values.resize(fields.len(), Value::Null);
+        }
+        if ins.replace_null_with_default && defaults {
             for (v, f) in values.iter_mut().zip(fields) {
-                if let (Value::Null, Some(d)) = (&*v, f.schema.default_value()) {
-                    *v = d.clone();
+                if v.is_null() {
+                    if let Some(d) = f.schema.default_value() {
+                        *v = d.clone();
+                    }
                 }
             }
         }
-        values.reserve_exact(schema.fields().len() - fields.len());
+        // Within the struct's room (`Struct::ROOM`) this moves nothing.
+        values.reserve_exact(updated.fields().len() - fields.len());
         if ins.topic.is_some() {
             values.push(Value::String(meta.topic));
         }
@@ -285,10 +361,13 @@ impl InsertField {
             values.push(meta.timestamp.map_or(Value::Null, Value::Timestamp));
         }
         if ins.static_field.is_some() {
-            values.push(ins.static_value.clone().map_or(Value::Null, Value::String));
+            values.push(match &ins.static_value {
+                Some(v) => Value::String(v.clone()),
+                None => Value::Null,
+            });
         }
-        *old_schema = schema.clone();
-        *schema_slot = Some(schema);
+        original.schema = updated.clone();
+        *schema_slot = Some(updated);
         Ok(())
     }
 }
@@ -330,37 +409,42 @@ impl Transformation for InsertField {
     }
 
     fn apply(&mut self, record: &mut dyn ConnectRecord) -> ConnectResult<Outcome> {
-        if self.side.value(record).is_null() {
-            return Ok(Outcome::Keep);
-        }
+        // Only what the configured fields take from the record is read (the offset also for
+        // the check below).
+        let ins = &self.insert;
         let meta = Metadata {
-            topic: if self.insert.topic.is_some() {
+            topic: if ins.topic.is_some() {
                 record.topic().to_string()
             } else {
                 String::new()
             },
-            partition: record.kafka_partition(),
-            offset: record.kafka_offset(),
-            timestamp: record.timestamp(),
+            partition: ins
+                .partition
+                .as_ref()
+                .and_then(|_| record.kafka_partition()),
+            offset: ins.offset.as_ref().and_then(|_| record.kafka_offset()),
+            timestamp: ins.timestamp.as_ref().and_then(|_| record.timestamp()),
         };
-        let schemaless = self.side.schema(record).is_none();
+        let (schema, value) = self.side.get_mut(record);
+        if value.is_null() {
+            return Ok(Outcome::Keep);
+        }
+        let schemaless = schema.is_none();
         // Checked before anything changes, so a failing record is left as it was.
         if schemaless {
-            require_map(self.side.value(record), PURPOSE)?;
+            require_map(value, PURPOSE)?;
         } else {
-            require_struct(self.side.value(record), PURPOSE)?;
+            require_struct(value, PURPOSE)?;
         }
-        if self.insert.offset.is_some() && meta.offset.is_none() {
+        if ins.offset.is_some() && meta.offset.is_none() {
             return Err(ConnectError::data(format!(
                 "Only SinkRecord supported for [{PURPOSE}], found: \
                  org.apache.kafka.connect.source.SourceRecord"
             )));
         }
         if schemaless {
-            let (_, value) = self.side.get_mut(record);
             self.apply_schemaless(value, meta)?;
         } else {
-            let (schema, value) = self.side.get_mut(record);
             self.update_struct(schema, value, meta)?;
         }
         Ok(Outcome::Keep)
@@ -374,7 +458,7 @@ impl Transformation for InsertField {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{LogicalType, Type};
+    use crate::data::{LogicalType, Struct, Type};
     use crate::transforms::test_records::{configured, map, props, sink, source};
     use std::sync::Arc;
 
@@ -454,6 +538,51 @@ mod tests {
         again.partition = Some(1);
         t.apply(&mut again).unwrap();
         assert!(Arc::ptr_eq(&again.value_schema.unwrap().0, &out.0));
+    }
+
+    /// The values of a struct that `Struct::new`, a clone or the JSON converter made stay
+    /// where they are when two fields are added: nothing is reallocated or moved per record.
+    #[test]
+    fn inserted_fields_grow_the_struct_in_place() {
+        use crate::converters::{Converter, JsonConverter};
+        let mut t = configured(
+            "InsertField$Value",
+            &[
+                ("static.field", "origin"),
+                ("static.value", "here"),
+                ("partition.field", "p"),
+            ],
+        );
+        let schema = simple_schema();
+        let made = Struct::new(schema.clone())
+            .unwrap()
+            .with("magic", 7i64)
+            .unwrap();
+        let cloned = made.clone();
+        let mut json = JsonConverter::new();
+        json.configure(&props(&[("schemas.enable", "true")]), false)
+            .unwrap();
+        let bytes = json
+            .from_connect("t", Some(&schema), &Value::Struct(made.clone()))
+            .unwrap()
+            .unwrap();
+        let read = json.to_connect("t", Some(&bytes)).unwrap();
+        for (how, value) in [
+            ("Struct::new", Value::Struct(made)),
+            ("a clone", Value::Struct(cloned)),
+            ("the JSON converter", read.value),
+        ] {
+            let before = value.as_struct().unwrap().values.as_ptr();
+            let mut r = source("t", None, Value::Null, Some(schema.clone()), value);
+            t.apply(&mut r).unwrap();
+            let s = r.value.as_struct().unwrap();
+            assert_eq!(
+                s.values,
+                [Value::Int64(7), Value::Int32(0), Value::from("here")],
+                "{how}"
+            );
+            assert_eq!(s.values.as_ptr(), before, "{how}: the values moved");
+        }
     }
 
     #[test]
@@ -600,13 +729,35 @@ mod tests {
             schema: schema.clone(),
             values: vec![Value::Int32(1), Value::Null],
         });
-        let mut r = source("test", None, Value::Null, Some(schema), value);
+        let mut r = source("test", None, Value::Null, Some(schema.clone()), value);
         let before = r.clone();
         assert_eq!(
             t.apply(&mut r).unwrap_err(),
             ConnectError::data(
                 "Invalid value: null used for required field: \"b\", schema type: STRING"
             )
+        );
+        assert_eq!(r, before);
+
+        // A value of the wrong kind, after a record of the same schema went through (the
+        // schema's checks are cached): the full check's message, the record untouched.
+        let good = Struct::new(schema.clone())
+            .unwrap()
+            .with("a", 1)
+            .unwrap()
+            .with("b", "x")
+            .unwrap();
+        let mut ok = source("test", None, Value::Null, Some(schema.clone()), good.into());
+        t.apply(&mut ok).unwrap();
+        let bad = Value::Struct(Struct {
+            schema: schema.clone(),
+            values: vec![Value::Int64(1), Value::from("x")],
+        });
+        let mut r = source("test", None, Value::Null, Some(schema), bad);
+        let before = r.clone();
+        assert_eq!(
+            t.apply(&mut r).unwrap_err(),
+            ConnectError::data("Invalid value for schema with type INT32: INT64 for field: \"a\"")
         );
         assert_eq!(r, before);
     }

@@ -189,9 +189,13 @@ impl ReplaceField {
         // The kept values move down into place, in order (each source index is at least its
         // output index, and they increase), and the rest are dropped: no new vector.
         let fields = schema.fields();
-        values.resize(fields.len(), Value::Null);
+        if values.len() != fields.len() {
+            values.resize(fields.len(), Value::Null);
+        }
         for (out, &i) in sources.iter().enumerate() {
-            values.swap(out, i);
+            if out != i {
+                values.swap(out, i);
+            }
             let v = &mut values[out];
             if v.is_null() && self.replace_null_with_default {
                 if let Some(d) = fields[i].schema.default_value() {
