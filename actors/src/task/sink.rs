@@ -40,6 +40,7 @@ use super::errors::metrics::ErrorMetrics;
 use super::errors::record::ConsumedMessage;
 use super::errors::{ErrorHandler, Executing, Reporters, Stage};
 use super::faults::FaultInjector;
+use super::kafka_headers;
 use super::missing_topics::{waiting_message, Change, MissingTopics};
 use super::sink_ahead::{Ahead, Next, Ready};
 use super::sink_fetch::{FetchError, FetchStage, FetchState};
@@ -947,11 +948,11 @@ pub(super) async fn convert(
             value
         }
     };
-    let headers = match conv.headers_from_kafka(topic, m.headers()) {
+    let headers = match conv.headers_from_kafka(topic, kafka_headers::headers(m)) {
         Ok(headers) => headers,
         Err(e) => {
             let exec = Executing::new(Stage::HeaderConverter, &conv.header_class);
-            let retry = |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, m.headers());
+            let retry = |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, kafka_headers::headers(m));
             let Some(headers) = errors.settle(exec, &mut record, Err(e), retry).await? else {
                 return Ok(None);
             };
