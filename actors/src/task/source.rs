@@ -697,6 +697,8 @@ async fn send_batches(
             records: records.len(),
             acks,
         });
+        // The producer copied them: the task may reuse their allocations.
+        state.task.recycle(records);
     }
     Ok(sent)
 }
@@ -771,6 +773,7 @@ async fn send_transformed_batches(
             records: records.len(),
             acks,
         });
+        state.task.recycle(records);
     }
     Ok(sent)
 }
