@@ -101,7 +101,7 @@ impl Converter for StringConverter {
     ) -> ConnectResult<()> {
         match bytes {
             None => out.value = Value::Null,
-            Some(b) => match std::str::from_utf8(b) {
+            Some(b) => match simdutf8::basic::from_utf8(b) {
                 Ok(s) => super::string_into(&mut out.value, s),
                 Err(_) => out.value = Value::String(String::from_utf8_lossy(b).into_owned()),
             },
