@@ -898,22 +898,24 @@ impl TopicNames {
     }
 }
 
-/// Converts a fetched record; `None` when it failed and errors.tolerance skips it. Each
-/// converter is a stage of its own for error handling (KEY_CONVERTER, VALUE_CONVERTER, then
-/// HEADER_CONVERTER).
-/// Runs in the fetch stage (`state` is the stage's). `reuse` is a record `put` is done with:
-/// the converters write into its key's and value's buffers.
+/// Converts a fetched record into `records[at]`, or pushes it when `at` is the end (a record
+/// `put` is done with is overwritten field by field: the converters write into its key's and
+/// value's buffers, and nothing the size of a record is moved or dropped per record); `false`
+/// when it failed and errors.tolerance skips it (then `records[at]` holds nothing of use).
+/// Each converter is a stage of its own for error handling (KEY_CONVERTER, VALUE_CONVERTER,
+/// then HEADER_CONVERTER). Runs in the fetch stage (`state` is the stage's).
 pub(super) async fn convert(
     state: &mut FetchState,
     m: &BorrowedMessage<'_>,
-    reuse: Option<&mut SinkRecord>,
-) -> Result<Option<SinkRecord>, ActorProcessingErr> {
+    records: &mut Vec<SinkRecord>,
+    at: usize,
+) -> Result<bool, ActorProcessingErr> {
     let injected = state.faults.as_mut().is_some_and(|f| f.converter_fails());
     let conv = &*state.converters;
     let errors = &state.errors;
     let topic_name = state.topic_names.of(m);
     let topic: &str = &topic_name;
-    let (mut key_out, mut value_out) = reused_key_and_value(reuse);
+    let (mut key_out, mut value_out) = reused_key_and_value(records.get_mut(at));
     let mut record = ConsumedMessage(m);
     let first = if injected {
         Err(ConnectError::data("injected fault: conversion failure"))
@@ -929,7 +931,7 @@ pub(super) async fn convert(
             let exec = Executing::new(Stage::KeyConverter, conv.key_class);
             let retry = |_: &mut ConsumedMessage| conv.key.to_connect(topic, m.key());
             let Some(key) = errors.settle(exec, &mut record, Err(e), retry).await? else {
-                return Ok(None);
+                return Ok(false);
             };
             key
         }
@@ -943,7 +945,7 @@ pub(super) async fn convert(
             let exec = Executing::new(Stage::ValueConverter, conv.value_class);
             let retry = |_: &mut ConsumedMessage| conv.value.to_connect(topic, m.payload());
             let Some(value) = errors.settle(exec, &mut record, Err(e), retry).await? else {
-                return Ok(None);
+                return Ok(false);
             };
             value
         }
@@ -954,7 +956,7 @@ pub(super) async fn convert(
             let exec = Executing::new(Stage::HeaderConverter, &conv.header_class);
             let retry = |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, kafka_headers::headers(m));
             let Some(headers) = errors.settle(exec, &mut record, Err(e), retry).await? else {
-                return Ok(None);
+                return Ok(false);
             };
             headers
         }
@@ -964,18 +966,35 @@ pub(super) async fn convert(
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
         Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
     };
-    Ok(Some(SinkRecord {
-        topic: topic_name,
-        partition: m.partition(),
-        offset: m.offset(),
-        timestamp,
-        timestamp_type,
-        key_schema: key.schema,
-        key: key.value,
-        value_schema: value.schema,
-        value: value.value,
-        headers,
-    }))
+    match records.get_mut(at) {
+        Some(r) => {
+            if !Arc::ptr_eq(&r.topic, &topic_name) {
+                r.topic = topic_name;
+            }
+            r.partition = m.partition();
+            r.offset = m.offset();
+            r.timestamp = timestamp;
+            r.timestamp_type = timestamp_type;
+            r.key_schema = key.schema;
+            r.key = key.value;
+            r.value_schema = value.schema;
+            r.value = value.value;
+            r.headers = headers;
+        }
+        None => records.push(SinkRecord {
+            topic: topic_name,
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp,
+            timestamp_type,
+            key_schema: key.schema,
+            key: key.value,
+            value_schema: value.schema,
+            value: value.value,
+            headers,
+        }),
+    }
+    Ok(true)
 }
 
 /// The key and value of a record `put` is done with, for the converters to write into (a null
