@@ -916,7 +916,9 @@ async fn commit_acknowledged_records(state: &mut SourceTaskState) -> Result<(), 
 
 /// Waits for in-flight records (up to offset.flush.timeout.ms), then stops the plugin task.
 async fn stop(state: &mut SourceTaskState) {
-    let deadline = Instant::now() + state.worker.config.offset_flush_timeout;
+    let began = Instant::now();
+    let deadline = began + state.worker.config.offset_flush_timeout;
+    let in_flight_at_stop = state.delivery.in_flight();
     if let Some(p) = &state.producer {
         // Hand lingering batches to the broker now rather than after linger.ms.
         let _ = p.flush(Duration::ZERO);
@@ -941,6 +943,12 @@ async fn stop(state: &mut SourceTaskState) {
             })
             .await;
     }
+    // How long a stop waited for acknowledgements, for whoever wonders why stopping is slow.
+    tracing::debug!(
+        in_flight_at_stop,
+        waited_ms = began.elapsed().as_millis() as u64,
+        "in-flight records settled"
+    );
     if let Err(e) = commit_acknowledged_records(state).await {
         tracing::warn!("commit_record failed while stopping: {e}");
     }
