@@ -410,10 +410,10 @@ impl FileStreamSourceTask {
             };
             // Lent to `emit`, which copies it where it wants it: a batch into the strings of
             // records the runtime handed back, so no line costs an allocation.
-            let line = match simdutf8::basic::from_utf8(&rest[..end]) {
-                Ok(valid) => std::borrow::Cow::Borrowed(valid),
+            let line = match crate::utf8::from_utf8(&rest[..end]) {
+                Some(valid) => std::borrow::Cow::Borrowed(valid),
                 // Only a line with invalid UTF-8 takes the slower, replacing decoder.
-                Err(_) => String::from_utf8_lossy(&rest[..end]),
+                None => String::from_utf8_lossy(&rest[..end]),
             };
             head += next;
             self.position = self.position.map(|p| p + next as u64);
