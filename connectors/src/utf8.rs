@@ -55,7 +55,12 @@ mod tests {
         let mixed = format!("{}dé€😀", "a".repeat(70));
         assert_eq!(from_utf8(mixed.as_bytes()), Some(mixed.as_str()));
         // A lone continuation byte, a truncated sequence, an overlong encoding, a surrogate.
-        for bad in [&b"ab\x80cd"[..], b"ab\xe2\x82", b"\xc0\xaf", b"\xed\xa0\x80"] {
+        for bad in [
+            &b"ab\x80cd"[..],
+            b"ab\xe2\x82",
+            b"\xc0\xaf",
+            b"\xed\xa0\x80",
+        ] {
             assert_eq!(from_utf8(bad), None, "{bad:?}");
         }
     }

@@ -997,7 +997,8 @@ async fn convert_handling_errors(
         Ok(headers) => headers,
         Err(e) => {
             let exec = Executing::new(Stage::HeaderConverter, &conv.header_class);
-            let retry = |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, kafka_headers::headers(m));
+            let retry =
+                |_: &mut ConsumedMessage| conv.headers_from_kafka(topic, kafka_headers::headers(m));
             let Some(headers) = errors.settle(exec, &mut record, Err(e), retry).await? else {
                 return Ok(false);
             };
@@ -1052,7 +1053,6 @@ fn store(
         }),
     }
 }
-
 
 /// The key and value of a record `put` is done with, for the converters to write into (a null
 /// key and value without one).

@@ -426,10 +426,7 @@ impl FileStreamSourceTask {
 
     /// Reads up to a batch of lines, handing each to `emit`; `false`: the input is not there
     /// yet (after a back-off, as at the end of the input when no line came).
-    async fn read_lines(
-        &mut self,
-        mut emit: impl FnMut(&str, Option<u64>),
-    ) -> ConnectResult<bool> {
+    async fn read_lines(&mut self, mut emit: impl FnMut(&str, Option<u64>)) -> ConnectResult<bool> {
         if self.input.is_none() && !self.open().await? {
             tokio::time::sleep(MISSING_FILE_BACKOFF).await;
             return Ok(false);
