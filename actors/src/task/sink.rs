@@ -145,9 +145,19 @@ pub struct SinkTaskState {
     faults: Option<FaultInjector>,
     metrics: TaskMetrics,
     paused: bool,
-    started: bool,
+    phase: Phase,
     timers: Vec<JoinHandle<()>>,
-    stopping: bool,
+}
+
+/// Where the task is in its life: one phase at a time, where two flags allowed four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Created; `Start` has not run yet (or failed, and the actor is going away).
+    Created,
+    /// Started: fetching, delivering and committing.
+    Running,
+    /// `Stop` arrived: the task stops, and every later message is ignored.
+    Stopping,
 }
 
 enum TopicFilter {
@@ -230,9 +240,8 @@ impl Actor for SinkTaskActor {
             faults,
             metrics,
             paused: args.paused,
-            started: false,
+            phase: Phase::Created,
             timers: Vec::new(),
-            stopping: false,
         })
     }
 
@@ -243,7 +252,7 @@ impl Actor for SinkTaskActor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let span = state.span.clone();
-        if state.stopping {
+        if state.phase == Phase::Stopping {
             if let SinkTaskMsg::Stop(reply) = msg {
                 let _ = reply.send(());
             }
@@ -263,7 +272,7 @@ impl Actor for SinkTaskActor {
                 state.timers.push(
                     myself.send_interval(METADATA_REFRESH, || SinkTaskMsg::RefreshAssignment),
                 );
-                state.started = true;
+                state.phase = Phase::Running;
             }
             SinkTaskMsg::Inject(kind) => {
                 super::faults::inject(&state.connector.name, state.task_id, kind)
@@ -275,10 +284,10 @@ impl Actor for SinkTaskActor {
                     connector: &state.connector.name,
                     task: state.task_id,
                     restarts: state.restarts,
-                    started: state.started,
+                    started: state.phase == Phase::Running,
                 };
                 let resume = super::apply_pause(who, &mut state.paused, paused);
-                if state.started && !state.missing_topics.is_empty() {
+                if state.phase == Phase::Running && !state.missing_topics.is_empty() {
                     // apply_pause cleared the trace; the task still waits for its topics.
                     set_running_status(state);
                 }
@@ -298,7 +307,7 @@ impl Actor for SinkTaskActor {
             SinkTaskMsg::Commit => commit(state).instrument(span).await?,
             SinkTaskMsg::RefreshAssignment => refresh_assignment(state).instrument(span).await?,
             SinkTaskMsg::Stop(reply) => {
-                state.stopping = true;
+                state.phase = Phase::Stopping;
                 stop(state).instrument(span).await;
                 let _ = reply.send(());
                 myself.stop(None);
@@ -698,7 +707,7 @@ async fn deliver(
     state: &mut SinkTaskState,
     myself: &ActorRef<SinkTaskMsg>,
 ) -> Result<(), ActorProcessingErr> {
-    if state.paused || state.retry_pending || !state.started {
+    if state.paused || state.retry_pending || state.phase != Phase::Running {
         return Ok(());
     }
     // Requests made in the last put (a rewind, say) apply before the next.
