@@ -19,6 +19,7 @@ pub mod data;
 pub mod error;
 pub mod record;
 pub mod transforms;
+pub mod utf8;
 
 pub use error::{ConnectError, ConnectResult};
 pub mod builtin;

@@ -254,14 +254,71 @@ pub fn file_lines(path: &Path) -> anyhow::Result<impl FnMut(&mut Vec<u8>) -> Opt
 pub struct Watermarks {
     /// When the topic first held a record.
     pub first: Instant,
-    /// When it first held at least 10% and 90% of the target: the steady-state window.
-    pub p10: Instant,
-    pub p90: Instant,
     /// When it held every record.
     pub done: Instant,
     /// The records it held then; above the target means duplicates.
     pub records: i64,
+    /// The steady-state window: from the first check that saw at least 10% of the target to
+    /// the first that saw at least 90%.
+    pub steady: Window,
 }
+
+/// A timing window between two progress checks, with the records they saw in between.
+///
+/// It is timed from checks, not from the nominal 10% and 90% marks: a check can come late (the
+/// watcher shares a loaded machine) and see several marks at once, and timing 80% of the
+/// records over the gap between two checks that both saw 90% gave absurd rates (277,951,857
+/// records/s once). Records are what the two checks saw, and `checks` says how many checks
+/// moved in between, so a window too short to time is refused instead of printed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Records between the window's first and last checks.
+    pub records: i64,
+    pub elapsed: Duration,
+    /// Checks after the first that saw progress, up to and including the last.
+    pub checks: usize,
+}
+
+/// Fewest progress checks a steady-state window must span to be timed: fewer, and one late
+/// check is a large part of the window.
+pub const MIN_WINDOW_CHECKS: usize = 10;
+
+impl Window {
+    /// The window of `samples` (the checks that saw progress, in order, with what each saw)
+    /// from the first at or above `from` records to the first at or above `to`.
+    pub fn between(samples: &[(Instant, i64)], from: i64, to: i64) -> Window {
+        let start = samples.iter().position(|(_, n)| *n >= from);
+        let end = samples.iter().position(|(_, n)| *n >= to);
+        match (start, end) {
+            (Some(a), Some(b)) if b > a => Window {
+                records: samples[b].1 - samples[a].1,
+                elapsed: samples[b].0 - samples[a].0,
+                checks: b - a,
+            },
+            _ => Window {
+                records: 0,
+                elapsed: Duration::ZERO,
+                checks: 0,
+            },
+        }
+    }
+
+    /// Records/s over the window, or why it is too short to say.
+    pub fn rate(&self) -> Result<f64, WindowTooShort> {
+        if self.checks < MIN_WINDOW_CHECKS {
+            return Err(WindowTooShort(self.checks));
+        }
+        Ok(self.records as f64 / self.elapsed.as_secs_f64().max(1e-9))
+    }
+}
+
+/// A steady-state window spanned fewer than [`MIN_WINDOW_CHECKS`] progress checks.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error(
+    "the 10%–90% window spanned {0} progress check(s), fewer than the {MIN_WINDOW_CHECKS} \
+     needed to time it: run with more --lines"
+)]
+pub struct WindowTooShort(pub usize);
 
 /// How often the watchers look at progress when a ratio is timed: the high watermark
 /// ([`wait_high_watermark`]) and a file's length ([`wait_file_len`]).
@@ -290,7 +347,8 @@ pub fn wait_high_watermark(
         .create()
         .context("creating the watermark consumer")?;
     let deadline = Instant::now() + timeout;
-    let (mut first, mut p10, mut p90) = (None, None, None);
+    // Every check that saw the sum move, with when: the steady window is timed from these.
+    let mut moved: Vec<(Instant, i64)> = Vec::with_capacity(1024);
     loop {
         let mut sum = 0;
         for p in 0..partitions {
@@ -299,22 +357,15 @@ pub fn wait_high_watermark(
             }
         }
         let now = Instant::now();
-        for (seen, at) in [
-            (&mut first, 1),
-            (&mut p10, target / 10),
-            (&mut p90, target * 9 / 10),
-        ] {
-            if sum >= at.max(1) && seen.is_none() {
-                *seen = Some(now);
-            }
+        if sum > moved.last().map_or(0, |(_, n)| *n) {
+            moved.push((now, sum));
         }
         if sum >= target {
             return Ok(Watermarks {
-                first: first.unwrap_or(now),
-                p10: p10.unwrap_or(now),
-                p90: p90.unwrap_or(now),
+                first: moved.first().map_or(now, |(t, _)| *t),
                 done: now,
                 records: sum,
+                steady: Window::between(&moved, (target / 10).max(1), target * 9 / 10),
             });
         }
         if stop.load(Ordering::Relaxed) {
@@ -368,5 +419,59 @@ impl StopOnDrop {
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks at `t0 + ms` that saw `records`.
+    fn checks(t0: Instant, seen: &[(u64, i64)]) -> Vec<(Instant, i64)> {
+        seen.iter()
+            .map(|(ms, n)| (t0 + Duration::from_millis(*ms), *n))
+            .collect()
+    }
+
+    #[test]
+    fn a_window_is_timed_between_the_checks_that_saw_10_and_90_percent() {
+        let t0 = Instant::now();
+        // 1,000 records: a check every 10 ms that saw 50 more each time.
+        let seen: Vec<(u64, i64)> = (1..=20).map(|i| (i * 10, i as i64 * 50)).collect();
+        let w = Window::between(&checks(t0, &seen), 100, 900);
+        // The first check at or above 100 saw 100 (at 20 ms), the first at or above 900
+        // saw 900 (at 180 ms): 800 records in 160 ms, 16 checks apart.
+        assert_eq!(w.records, 800);
+        assert_eq!(w.elapsed, Duration::from_millis(160));
+        assert_eq!(w.checks, 16);
+        assert_eq!(w.rate(), Ok(5_000.0));
+    }
+
+    #[test]
+    fn a_late_check_counts_what_it_saw_not_the_nominal_mark() {
+        let t0 = Instant::now();
+        // The check after 50 records came late and saw 400: the window starts there, with
+        // 400, not with the 10% mark's 100.
+        let mut seen = vec![(10, 50), (100, 400)];
+        seen.extend((1..=12).map(|i| (100 + i * 10, 400 + i as i64 * 50)));
+        let w = Window::between(&checks(t0, &seen), 100, 900);
+        assert_eq!(w.records, 500);
+        assert_eq!(w.elapsed, Duration::from_millis(100));
+        assert_eq!(w.checks, 10);
+        assert_eq!(w.rate(), Ok(5_000.0));
+    }
+
+    #[test]
+    fn a_window_of_too_few_checks_is_refused() {
+        let t0 = Instant::now();
+        // One check saw 5%, the next everything: the old 10%–90% timing divided 80% of the
+        // records by the time between two instants of one check.
+        let w = Window::between(&checks(t0, &[(10, 50), (60, 1000)]), 100, 900);
+        assert_eq!(w.checks, 0);
+        assert_eq!(w.rate(), Err(WindowTooShort(0)));
+        let seen: Vec<(u64, i64)> = (1..=5).map(|i| (i * 10, i as i64 * 200)).collect();
+        let w = Window::between(&checks(t0, &seen), 100, 900);
+        assert_eq!((w.records, w.checks), (800, 4));
+        assert_eq!(w.rate(), Err(WindowTooShort(4)));
     }
 }

@@ -369,7 +369,7 @@ pub async fn run(plan: &Plan, peer: &JavaPeer) -> anyhow::Result<Report> {
         });
         let (_p, _) = spawn(side, peer, &dir, &conn)?;
         let w = watch.await??;
-        src[i] = rate(n * 8 / 10, w.p90 - w.p10);
+        src[i] = w.steady.rate()?;
     }
     throughput_rows(&mut rows, "FileStreamSource", "raw producer", raw_src, src);
 
@@ -469,7 +469,7 @@ async fn raw_source(bootstrap: &str, input: &Path, n: usize) -> anyhow::Result<f
     })
     .await??;
     let w = watch.await??;
-    Ok(rate(n * 8 / 10, w.p90 - w.p10))
+    Ok(w.steady.rate()?)
 }
 
 async fn raw_sink(

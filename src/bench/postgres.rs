@@ -178,5 +178,5 @@ async fn kconnect_round(
     if wm.records != n as i64 {
         bail!("kconnect's topic holds {} records, not {n}", wm.records);
     }
-    Ok((rate(n * 8 / 10, wm.p90 - wm.p10), rate(n, wm.done - t0)))
+    Ok((wm.steady.rate()?, rate(n, wm.done - t0)))
 }

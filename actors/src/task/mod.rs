@@ -9,6 +9,7 @@ pub mod committer;
 pub mod convert;
 pub mod errors;
 pub mod faults;
+mod kafka_headers;
 pub mod missing_topics;
 pub mod sink;
 mod sink_ahead;

@@ -217,39 +217,45 @@ async fn run(
         let mut failed = None;
         while let Some(r) = next.take() {
             match r {
-                Ok(m) => match convert(&mut state, &m, records.get_mut(filled)).await {
-                    Ok(rec) => {
+                Ok(m) => match convert(&mut state, &m, &mut records, filled).await {
+                    Ok(converted) => {
                         received += 1;
-                        let kept = match (state.transforms.as_mut(), rec) {
-                            (None, Some(rec)) => Some(rec),
-                            (None, None) => {
+                        // Whether `records[filled]` now holds a record for `put`.
+                        let kept = match (state.transforms.as_mut(), converted) {
+                            (None, true) => true,
+                            (None, false) => {
                                 let topic = state.topic_names.of(&m);
                                 skipped.push((topic, m.partition(), m.offset()));
-                                None
+                                false
                             }
-                            (Some(t), Some(rec)) => {
+                            (Some(t), true) => {
+                                // The transforms take the record; what they keep goes back in
+                                // its place (the spare record there moves to the end).
+                                let rec = records.swap_remove(filled);
                                 match t.apply(&state.errors, &ConsumedMessage(&m), rec).await {
-                                    Ok(kept) => kept,
+                                    Ok(Some(rec)) => {
+                                        records.push(rec);
+                                        let last = records.len() - 1;
+                                        records.swap(filled, last);
+                                        true
+                                    }
+                                    Ok(None) => false,
                                     Err(e) => {
                                         failed = Some(FetchError::Convert(e.into()));
                                         break;
                                     }
                                 }
                             }
-                            (Some(t), None) => {
+                            (Some(t), false) => {
                                 let topic = state.topic_names.of(&m);
                                 t.skipped(&topic, m.partition(), m.offset());
-                                None
+                                false
                             }
                         };
-                        if let Some(rec) = kept {
+                        if kept {
                             if state.origins.is_some() {
                                 let topic = state.topic_names.of(&m);
                                 origins.push(&m, &topic);
-                            }
-                            match records.get_mut(filled) {
-                                Some(slot) => *slot = rec,
-                                None => records.push(rec),
                             }
                             filled += 1;
                         }

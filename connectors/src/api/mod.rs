@@ -4,8 +4,9 @@
 //! - [`Connector`]: `validate`? → `start` → `task_configs(max)` (again whenever the connector
 //!   asks for reconfiguration) → `stop`.
 //! - [`SourceTask`]: `start` → `poll_batches`* (by default `poll`; each record of `poll` later
-//!   gets `commit_record` unless the task opts out with `wants_commit_record`) →
-//!   `commit` after offsets were flushed → `stop`.
+//!   gets `commit_record` unless the task opts out with `wants_commit_record`; the records of a
+//!   batch come back through `recycle` once sent, a kconnect addition with no Connect
+//!   counterpart, for reusing their allocations) → `commit` after offsets were flushed → `stop`.
 //! - [`SinkTask`]: `start` → `open(partitions)` → `put`* → `pre_commit` (default: `flush`) →
 //!   `close(partitions)` on revocation → `stop`.
 

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use crate::error::ConnectResult;
-use crate::record::{Polled, RecordMetadata, SourceRecord};
+use crate::record::{BatchRecord, Polled, RecordMetadata, SourceRecord};
 
 use super::{Props, SourceTaskContext};
 
@@ -99,6 +99,13 @@ pub trait SourceTask: Send + 'static {
     async fn poll_batches(&mut self) -> ConnectResult<Polled> {
         Ok(Polled::Records(self.poll().await?))
     }
+
+    /// Hands back the records of a batch of [`poll_batches`](SourceTask::poll_batches) once
+    /// the producer has copied them (and the transforms, if any, are done with them), so that
+    /// the task may reuse their allocations for its next batch: a line of text then costs no
+    /// `String` of its own. Their contents are the sent records' (possibly transformed): a task
+    /// that reuses one sets every field. By default they are dropped.
+    fn recycle(&mut self, _records: Vec<BatchRecord>) {}
 
     /// Whether the runtime must call [`commit_record`](SourceTask::commit_record) for every
     /// record. Only then does it keep each record until the broker acknowledged it; a task

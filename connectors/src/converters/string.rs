@@ -102,9 +102,9 @@ impl Converter for StringConverter {
     ) -> ConnectResult<()> {
         match bytes {
             None => out.value = Value::Null,
-            Some(b) => match std::str::from_utf8(b) {
-                Ok(s) => super::string_into(&mut out.value, s),
-                Err(_) => out.value = Value::String(String::from_utf8_lossy(b).into_owned()),
+            Some(b) => match crate::utf8::from_utf8(b) {
+                Some(s) => super::string_into(&mut out.value, s),
+                None => out.value = Value::String(String::from_utf8_lossy(b).into_owned()),
             },
         }
         super::set_schema(&mut out.schema, optional_string());

@@ -303,6 +303,9 @@ pub struct FileStreamSourceTask {
     position: Option<u64>,
     /// Bytes read but not yet emitted as lines.
     buf: Vec<u8>,
+    /// Records the runtime handed back after sending them ([`SourceTask::recycle`]), for the
+    /// next batch.
+    spare: Vec<BatchRecord>,
     warned_missing: bool,
 }
 
@@ -318,6 +321,7 @@ impl Default for FileStreamSourceTask {
             input: None,
             position: None,
             buf: Vec::new(),
+            spare: Vec::new(),
             warned_missing: false,
         }
     }
@@ -395,7 +399,7 @@ impl FileStreamSourceTask {
     fn extract_lines(
         &mut self,
         mut emitted: usize,
-        mut emit: impl FnMut(String, Option<u64>),
+        mut emit: impl FnMut(&str, Option<u64>),
     ) -> usize {
         let mut head = 0;
         while emitted < self.batch_size {
@@ -415,14 +419,16 @@ impl FileStreamSourceTask {
                 // A `\r` ends the data read so far: wait to see whether `\n` follows.
                 break;
             };
-            let line = match std::str::from_utf8(&rest[..end]) {
-                Ok(valid) => valid.to_owned(),
+            // Lent to `emit`, which copies it where it wants it: a batch into the strings of
+            // records the runtime handed back, so no line costs an allocation.
+            let line = match crate::utf8::from_utf8(&rest[..end]) {
+                Some(valid) => std::borrow::Cow::Borrowed(valid),
                 // Only a line with invalid UTF-8 takes the slower, replacing decoder.
-                Err(_) => String::from_utf8_lossy(&rest[..end]).into_owned(),
+                None => String::from_utf8_lossy(&rest[..end]),
             };
             head += next;
             self.position = self.position.map(|p| p + next as u64);
-            emit(line, self.position);
+            emit(&line, self.position);
             emitted += 1;
         }
         self.buf.drain(..head);
@@ -431,10 +437,7 @@ impl FileStreamSourceTask {
 
     /// Reads up to a batch of lines, handing each to `emit`; `false`: the input is not there
     /// yet (after a back-off, as at the end of the input when no line came).
-    async fn read_lines(
-        &mut self,
-        mut emit: impl FnMut(String, Option<u64>),
-    ) -> ConnectResult<bool> {
+    async fn read_lines(&mut self, mut emit: impl FnMut(&str, Option<u64>)) -> ConnectResult<bool> {
         if self.input.is_none() && !self.open().await? {
             tokio::time::sleep(MISSING_FILE_BACKOFF).await;
             return Ok(false);
@@ -480,6 +483,24 @@ impl FileStreamSourceTask {
         };
         result.map_err(|e| ConnectError::other(format!("Error reading {}: {e}", self.name())))
     }
+}
+
+/// Makes `r`, a record of an earlier batch, the record of `line`, reusing its value's string
+/// when it still is one (a transform may have changed it).
+fn reuse(r: &mut BatchRecord, schema: &Schema, line: &str, timestamp: i64) {
+    match &mut r.value {
+        Value::String(s) => {
+            s.clear();
+            s.push_str(line);
+        }
+        other => *other = Value::String(line.into()),
+    }
+    r.kafka_partition = None;
+    r.key_schema = None;
+    r.key = Value::Null;
+    r.value_schema = Some(schema.clone());
+    r.timestamp = Some(timestamp);
+    r.headers.clear();
 }
 
 fn now_ms() -> i64 {
@@ -546,7 +567,7 @@ impl SourceTask for FileStreamSourceTask {
                 Self::offset(position),
                 topic.clone(),
                 Some(Schema::string()),
-                Value::String(line),
+                Value::String(line.to_owned()),
             );
             record.timestamp = Some(timestamp);
             records.push(record);
@@ -560,22 +581,40 @@ impl SourceTask for FileStreamSourceTask {
     async fn poll_batches(&mut self) -> ConnectResult<Polled> {
         let timestamp = now_ms();
         let schema = Schema::string();
-        let mut records = Vec::with_capacity(self.batch_size.min(READ_CHUNK));
+        // The records of an earlier batch, handed back by the runtime: each line is copied
+        // into one of their strings, so a batch allocates nothing once the first was sent.
+        let mut records = std::mem::take(&mut self.spare);
+        let mut used = 0;
         self.read_lines(|line, _| {
-            let mut record = BatchRecord::new(Some(schema.clone()), Value::String(line));
-            record.timestamp = Some(timestamp);
-            records.push(record);
+            match records.get_mut(used) {
+                Some(r) => reuse(r, &schema, line, timestamp),
+                None => {
+                    let mut r = BatchRecord::new(Some(schema.clone()), Value::String(line.into()));
+                    r.timestamp = Some(timestamp);
+                    records.push(r);
+                }
+            }
+            used += 1;
         })
         .await?;
-        if records.is_empty() {
+        if used == 0 {
+            self.spare = records;
             return Ok(Polled::Batches(Vec::new()));
         }
+        records.truncate(used);
         Ok(Polled::Batches(vec![SourceBatch {
             topic: self.topic.clone(),
             partition: self.partition.clone(),
             records,
             offset: Self::offset(self.position),
         }]))
+    }
+
+    /// Keeps the records for the next batch's lines.
+    fn recycle(&mut self, records: Vec<BatchRecord>) {
+        if records.capacity() > self.spare.capacity() {
+            self.spare = records;
+        }
     }
 
     /// Records of `poll_batches` need no callback, and `commit_record` does nothing here.
@@ -984,6 +1023,60 @@ mod tests {
         // The unterminated last line waits; an empty poll is no batch at all.
         assert!(batch(task.poll_batches().await.unwrap()).is_none());
         assert!(!task.wants_commit_record());
+    }
+
+    /// Records handed back after a send carry the next lines, whatever a transform made of
+    /// them: every field is the new line's, and a string still there is reused.
+    #[tokio::test]
+    async fn recycled_records_carry_the_next_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.txt");
+        append(&path, b"one\ntwo\n");
+        let mut task = started(&task_props(&path, &[("batch.size", "2")]), vec![]).await;
+        let batch = |p: Polled| match p {
+            Polled::Batches(mut b) => b.pop().unwrap(),
+            Polled::Records(_) => panic!("the file source polls in batches"),
+        };
+        let mut first = batch(task.poll_batches().await.unwrap()).records;
+        let Value::String(two) = &first[1].value else {
+            panic!("not a string: {:?}", first[1].value)
+        };
+        let two_ptr = two.as_ptr();
+        // What transforms might have left: a key, a header, a partition, another value.
+        first[0].key = Value::Int32(7);
+        first[0].key_schema = Some(Schema::int32());
+        first[0].value = Value::Int64(1);
+        first[0].kafka_partition = Some(3);
+        first[0].headers.push(crate::record::Header {
+            key: "h".into(),
+            schema: None,
+            value: Value::Null,
+        });
+        task.recycle(first);
+        append(&path, b"three\nfour\n");
+        let second = batch(task.poll_batches().await.unwrap());
+        let fresh = |line: &str, r: &BatchRecord| BatchRecord {
+            timestamp: r.timestamp,
+            ..BatchRecord::new(Some(Schema::string()), Value::String(line.into()))
+        };
+        assert!(second.records[0].timestamp.is_some());
+        assert_eq!(
+            second.records,
+            vec![
+                fresh("three", &second.records[0]),
+                fresh("four", &second.records[1])
+            ]
+        );
+        assert_eq!(second.offset, map(json!({"position": 19})));
+        let Value::String(four) = &second.records[1].value else {
+            unreachable!()
+        };
+        assert_eq!(four.as_ptr(), two_ptr, "the recycled string holds the line");
+        // One more line than records handed back: the batch grows.
+        task.recycle(second.records[..1].to_vec());
+        append(&path, b"five\n");
+        let third = batch(task.poll_batches().await.unwrap());
+        assert_eq!(third.records, vec![fresh("five", &third.records[0])]);
     }
 
     #[tokio::test]
