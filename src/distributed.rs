@@ -162,12 +162,13 @@ impl DistributedWorkerConfig {
 
 /// `session.timeout.ms` when a worker runs its own embedded broker and the config sets none.
 pub const EMBEDDED_SESSION_TIMEOUT_MS: u64 = 3000;
-/// `heartbeat.interval.ms` then, unless the config sets one: a third of the session, as in
-/// Connect's defaults.
-pub const EMBEDDED_HEARTBEAT_INTERVAL_MS: u64 = 1000;
+/// `heartbeat.interval.ms` then, unless the config sets one: a sixth of the session, so that a
+/// worker on a loaded machine misses several heartbeats before it is dropped (the tests on the
+/// embedded broker run with these two values).
+pub const EMBEDDED_HEARTBEAT_INTERVAL_MS: u64 = 500;
 
 /// The worker config the group keys of a worker on its own embedded broker are read from:
-/// `props` with a 3 s session (and 1 s heartbeats) unless it sets `session.timeout.ms`.
+/// `props` with a 3 s session (and 500 ms heartbeats) unless it sets `session.timeout.ms`.
 ///
 /// librdkafka's mock coordinator elects a leader only when its rebalance timer fires, after
 /// session.timeout.ms − 1 s, however few members it waits for. With Connect's 10 s session a
@@ -738,16 +739,16 @@ mod tests {
     }
 
     /// On its own embedded broker a worker's rebalances last session.timeout.ms − 1 s: with
-    /// no session set it takes 3 s (1 s heartbeats), so new work starts in seconds.
+    /// no session set it takes 3 s (500 ms heartbeats), so new work starts in seconds.
     #[test]
     fn on_its_own_embedded_broker_a_worker_uses_a_short_session_unless_one_is_set() {
         let c = loaded("");
         assert_eq!(c.session_timeout, Duration::from_millis(3000));
-        assert_eq!(c.heartbeat_interval, Duration::from_millis(1000));
-
-        let c = loaded("heartbeat.interval.ms=500\n");
-        assert_eq!(c.session_timeout, Duration::from_millis(3000));
         assert_eq!(c.heartbeat_interval, Duration::from_millis(500));
+
+        let c = loaded("heartbeat.interval.ms=1000\n");
+        assert_eq!(c.session_timeout, Duration::from_millis(3000));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(1000));
 
         let c = loaded("session.timeout.ms=8000\n");
         assert_eq!(c.session_timeout, Duration::from_millis(8000));
