@@ -133,7 +133,11 @@ impl DistributedWorkerConfig {
         // The worker config first: it resolves the file's `${provider:…}` variables, which
         // the distributed keys may use too.
         let worker = WorkerConfig::parse(props).map_err(error)?;
-        let cluster = DistributedConfig::parse(&worker.props).map_err(error)?;
+        let cluster = if worker.uses_embedded_broker() {
+            DistributedConfig::parse(&embedded_group_timing(&worker.props)).map_err(error)?
+        } else {
+            DistributedConfig::parse(&worker.props).map_err(error)?
+        };
         if worker.uses_embedded_broker()
             && cluster.exactly_once_source_support.tasks_transactional()
         {
@@ -154,6 +158,49 @@ impl DistributedWorkerConfig {
         self.plugins = plugins;
         self
     }
+}
+
+/// `session.timeout.ms` when a worker runs its own embedded broker and the config sets none.
+pub const EMBEDDED_SESSION_TIMEOUT_MS: u64 = 3000;
+/// `heartbeat.interval.ms` then, unless the config sets one: a sixth of the session, so that a
+/// worker on a loaded machine misses several heartbeats before it is dropped (the tests on the
+/// embedded broker run with these two values).
+pub const EMBEDDED_HEARTBEAT_INTERVAL_MS: u64 = 500;
+
+/// The worker config the group keys of a worker on its own embedded broker are read from:
+/// `props` with a 3 s session (and 500 ms heartbeats) unless it sets `session.timeout.ms`.
+///
+/// librdkafka's mock coordinator elects a leader only when its rebalance timer fires, after
+/// session.timeout.ms − 1 s, however few members it waits for. With Connect's 10 s session a
+/// new connector's tasks started ~18 s after the create (one rebalance assigns the connector,
+/// the next its tasks), so a user trying `kconnect distributed` locally saw nothing move. A
+/// session set in the file is kept, and so is a heartbeat; a heartbeat of 3 s or more keeps
+/// Connect's session too, since the heartbeat must stay below it.
+fn embedded_group_timing(props: &Props) -> Props {
+    use kconnect_actors::distributed::config::{HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS};
+    let mut out = props.clone();
+    if props.contains_key(SESSION_TIMEOUT_MS) {
+        return out;
+    }
+    let heartbeat_ms = match props.get(HEARTBEAT_INTERVAL_MS) {
+        // Not a number: left to DistributedConfig::parse, which names the key.
+        Some(v) => v.trim().parse::<u64>().ok(),
+        None => Some(EMBEDDED_HEARTBEAT_INTERVAL_MS),
+    };
+    if heartbeat_ms.is_some_and(|h| h < EMBEDDED_SESSION_TIMEOUT_MS) {
+        out.entry(HEARTBEAT_INTERVAL_MS.to_string())
+            .or_insert_with(|| EMBEDDED_HEARTBEAT_INTERVAL_MS.to_string());
+        out.insert(
+            SESSION_TIMEOUT_MS.to_string(),
+            EMBEDDED_SESSION_TIMEOUT_MS.to_string(),
+        );
+        tracing::info!(
+            "embedded broker: session.timeout.ms defaults to {EMBEDDED_SESSION_TIMEOUT_MS} \
+             (Connect: 10000), since its coordinator ends every rebalance only after \
+             session.timeout.ms - 1 s; set session.timeout.ms to choose"
+        );
+    }
+    out
 }
 
 /// A running distributed worker.
@@ -674,5 +721,50 @@ mod tests {
             "{}",
             warnings[0]
         );
+    }
+
+    fn loaded(extra: &str) -> DistributedConfig {
+        let text = format!(
+            "group.id=g\nconfig.storage.topic=c\noffset.storage.topic=o\n\
+             status.storage.topic=s\n{extra}"
+        );
+        let props: Props = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        DistributedWorkerConfig::from_props(Path::new("w.properties"), props)
+            .unwrap()
+            .cluster
+    }
+
+    /// On its own embedded broker a worker's rebalances last session.timeout.ms − 1 s: with
+    /// no session set it takes 3 s (500 ms heartbeats), so new work starts in seconds.
+    #[test]
+    fn on_its_own_embedded_broker_a_worker_uses_a_short_session_unless_one_is_set() {
+        let c = loaded("");
+        assert_eq!(c.session_timeout, Duration::from_millis(3000));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(500));
+
+        let c = loaded("heartbeat.interval.ms=1000\n");
+        assert_eq!(c.session_timeout, Duration::from_millis(3000));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(1000));
+
+        let c = loaded("session.timeout.ms=8000\n");
+        assert_eq!(c.session_timeout, Duration::from_millis(8000));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(3000));
+
+        // A heartbeat too long for a 3 s session keeps Connect's session.
+        let c = loaded("heartbeat.interval.ms=4000\n");
+        assert_eq!(c.session_timeout, Duration::from_millis(10000));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(4000));
+    }
+
+    /// A real cluster gets Connect's defaults.
+    #[test]
+    fn with_bootstrap_servers_the_session_is_connect_s_default() {
+        let c = loaded("bootstrap.servers=localhost:9092\n");
+        assert_eq!(c.session_timeout, Duration::from_millis(10000));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(3000));
     }
 }

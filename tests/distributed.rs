@@ -922,6 +922,85 @@ async fn a_distributed_worker_without_bootstrap_servers_runs_on_its_own_embedded
     }
 }
 
+/// A user trying distributed mode locally: a worker on its own embedded broker, its config only
+/// the keys Connect requires (so Connect's 10 s session and 60 s offset flush), a
+/// VerifiableSource and a FileStreamSink created over REST. Every record is in the sink's file,
+/// once and in order, within seconds of the creates. (It took ~80 s: each rebalance on the mock
+/// lasted session.timeout.ms − 1 s, two of them before the tasks ran, and the file sink's lines
+/// waited for the first offset commit.)
+#[tokio::test(flavor = "multi_thread")]
+async fn on_its_own_embedded_broker_a_default_worker_moves_every_record_to_the_sink_within_seconds()
+{
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("worker.properties");
+    std::fs::write(
+        &config,
+        "listeners=http://127.0.0.1:0\ngroup.id=local\nconfig.storage.topic=connect-configs\n\
+         offset.storage.topic=connect-offsets\nstatus.storage.topic=connect-status\n\
+         config.storage.replication.factor=1\noffset.storage.replication.factor=1\n\
+         status.storage.replication.factor=1\n\
+         key.converter=org.apache.kafka.connect.json.JsonConverter\n\
+         value.converter=org.apache.kafka.connect.json.JsonConverter\n",
+    )
+    .unwrap();
+    let (_worker, url) = spawn_worker(&config, Stdio::null());
+    let http = reqwest::Client::new();
+    let joined_by = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http
+            .post(format!("{url}/connectors"))
+            .json(&json!({"name": "src", "config": source("numbers", 1, 50, 100)}))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            201 => break,
+            // Not joined yet (the mock's first join takes 3 s): Connect answers 409.
+            409 => assert!(Instant::now() < joined_by, "never joined"),
+            other => panic!("create answered {other}: {}", r.text().await.unwrap()),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let created = Instant::now();
+    let file = dir.path().join("sink.txt");
+    let r = http
+        .post(format!("{url}/connectors"))
+        .json(&json!({"name": "snk", "config": {
+            "connector.class": "FileStreamSink",
+            "tasks.max": "1",
+            "topics": "numbers",
+            "file": file.display().to_string(),
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+
+    // VerifiableSource's values are its seqnos, 0 to 49; the sink writes one per line.
+    let expected: Vec<String> = (0..50).map(|n: u64| n.to_string()).collect();
+    let deadline = created + Duration::from_secs(15);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if lines.len() >= expected.len() {
+            assert_eq!(lines, expected);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of 50 records in the sink's file {:?} after the creates",
+            lines.len(),
+            created.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "50 records in the sink's file {:?} after the creates",
+        created.elapsed()
+    );
+}
+
 /// With https listeners, a request to a follower is forwarded to the leader over TLS, trusting
 /// the PEM trust store of the worker config.
 #[tokio::test(flavor = "multi_thread")]

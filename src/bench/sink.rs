@@ -196,8 +196,8 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Report> {
              judged on. The ratio rows compare steady-state rates: \
              records/s while the output file grows from 10% to 90% of the lines (file size \
              checked every millisecond). *End to end* is from the feed's start until the file \
-             holds {} bytes ({} records: all but the last write buffer, which FileStreamSink \
-             writes only at the next offset flush). Afterwards the bench checks that each file \
+             holds {} bytes ({} records: all but the last write buffer, which the raw side \
+             writes only once it has every record). Afterwards the bench checks that each file \
              holds all the lines. Fresh broker per run, best of {} alternating round(s).",
             thousands(n as u64),
             feeders.join("; "),
@@ -434,7 +434,7 @@ async fn kconnect_measure(
     drop(stop);
     let fed = join_feeder(fed).await?;
     let at = at.ok_or_else(|| anyhow!("kconnect's sink file did not fill in time"))?;
-    // The last buffered lines reach the file at the next offset flush (1 s).
+    // The last lines reach the file with the `put` that delivers them.
     let full = n as u64 * (LINE_BYTES as u64 + 1);
     let (_s, never) = StopOnDrop::new();
     let out3 = output.to_path_buf();
