@@ -7,7 +7,7 @@
 //!   aborted transaction is ever visible;
 //! - validation of `exactly.once.support=required` and `transaction.boundary=connector`;
 //! - a 3-worker cluster of `kconnect` processes, a worker SIGKILLed every 10 s and restarted:
-//!   0 lost, 0 duplicates;
+//!   0 lost, 0 duplicates, with each of the three boundaries;
 //! - the embedded broker refuses `exactly.once.source.support=enabled` (no broker needed).
 //!
 //! Without a broker the real-Kafka tests say SKIPPED; under CI=true they fail.
@@ -482,6 +482,10 @@ async fn required_exactly_once_and_connector_boundaries_are_validated() {
              definition."
         ]
     );
+    let mut own = boundary.clone();
+    own["verifiable.transaction.records"] = json!("100");
+    let r = validate(url.clone(), "VerifiableSourceConnector", own).await;
+    assert_eq!(r["error_count"], 0, "{r}");
     let r = validate(url.clone(), "test.DemarcatingSourceConnector", boundary).await;
     assert_eq!(r["error_count"], 0, "{r}");
     let r = validate(
@@ -513,11 +517,11 @@ async fn required_exactly_once_and_connector_boundaries_are_validated() {
     disabled.stop().await;
 }
 
-/// Three `kconnect` worker processes run two VerifiableSource connectors (4 tasks each) with
-/// exactly-once delivery, one with `transaction.boundary=poll` and one with `interval`; every
+/// Three `kconnect` worker processes run three VerifiableSource connectors (4 tasks each) with
+/// exactly-once delivery, one per `transaction.boundary`: `poll`, `interval` and `connector`
+/// (the tasks commit every `verifiable.transaction.records` seqnos, kconnect's key); every
 /// 10 s one worker, in turn, is SIGKILLed and started again. A `read_committed` reader then
-/// sees every seqno of every task of both exactly once. (`connector` boundaries need a test
-/// plugin, which the `kconnect` binary does not have; the in-process test above covers them.)
+/// sees every seqno of every task of each exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkilled_workers_lose_and_duplicate_no_record_under_exactly_once() {
     let Some(kafka) = real_kafka() else { return };
@@ -535,7 +539,7 @@ async fn sigkilled_workers_lose_and_duplicate_no_record_under_exactly_once() {
     // 60 s of load at 50 records/s per task, killed every 10 s while it lasts.
     const PER_TASK: i64 = 3_000;
     let http = reqwest::Client::new();
-    let cases: [(&str, &[(&str, &str)]); 2] = [
+    let cases: [(&str, &[(&str, &str)]); 3] = [
         ("poll", &[("throughput", "50")]),
         (
             "interval",
@@ -543,6 +547,16 @@ async fn sigkilled_workers_lose_and_duplicate_no_record_under_exactly_once() {
                 ("throughput", "50"),
                 ("transaction.boundary", "interval"),
                 ("transaction.boundary.interval.ms", "500"),
+            ],
+        ),
+        // The tasks commit after every 37th seqno (about 0.7 s of records at 50/s; 37 so the
+        // boundaries fall inside polls, not with them).
+        (
+            "connector",
+            &[
+                ("throughput", "50"),
+                ("transaction.boundary", "connector"),
+                ("verifiable.transaction.records", "37"),
             ],
         ),
     ];
