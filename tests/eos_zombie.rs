@@ -289,6 +289,17 @@ async fn zombie_run(kafka: &str, label: &str, resize_to: Option<i64>) -> Counts 
         tasks * PER_TASK + removed_count,
         "{label}"
     );
+    // The zombie's fenced tasks failed on the resumed worker; their FAILED status must not
+    // hide the new owners' RUNNING (statuses of an older generation never replace newer ones).
+    c.wait_running(live, "vs", tasks as usize, None).await;
+    let status = c.get(live, "/connectors/vs/status").await;
+    let states: Vec<&Json> = status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["state"])
+        .collect();
+    assert_eq!(states, vec!["RUNNING"; tasks as usize], "{status}");
     tokio::task::block_in_place(|| written.read_until(WAIT, |_| true));
     let counts = Counts {
         committed: reader.seen.len(),
