@@ -7,7 +7,7 @@
 //!   aborted transaction is ever visible;
 //! - validation of `exactly.once.support=required` and `transaction.boundary=connector`;
 //! - a 3-worker cluster of `kconnect` processes, a worker SIGKILLed every 10 s and restarted:
-//!   0 lost, 0 duplicates;
+//!   0 lost, 0 duplicates, with each of the three boundaries;
 //! - the embedded broker refuses `exactly.once.source.support=enabled` (no broker needed).
 //!
 //! Without a broker the real-Kafka tests say SKIPPED; under CI=true they fail.
@@ -15,13 +15,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common::kafka::{broker_configs, create_topic, real_kafka, unique_name};
+use common::eos::{
+    create, has_all, json_converters, per_key_without_duplicates, session_timeout, spawn_worker,
+    verifiable, worker_props, CommittedReader,
+};
+use common::kafka::{create_topic, real_kafka, unique_name};
 use common::procs::Proc;
 use kconnect::distributed::{Distributed, DistributedWorkerConfig};
 use kconnect_connectors::api::{
@@ -35,163 +38,12 @@ use kconnect_connectors::record::SourceRecord;
 use kconnect_connectors::registry::{ConnectorPlugin, PluginRegistry};
 use kconnect_connectors::{ConnectError, ConnectResult};
 use nix::sys::signal::Signal;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value as Json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kconnect");
 
 /// Each test runs workers of its own; one at a time keeps their timing honest on 2 cores.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// (key, value) of every record a `read_committed` consumer read, both as JSON numbers.
-type Seen = Vec<(i64, i64)>;
-
-/// A `read_committed` reader of a whole topic that keeps what it read.
-struct CommittedReader {
-    consumer: BaseConsumer,
-    topic: String,
-    partitions: i32,
-    seen: Seen,
-    /// Keys and values as text, in the order read; numbers are parsed into `seen` only when
-    /// `numeric`.
-    text: Vec<(String, String)>,
-    numeric: bool,
-}
-
-impl CommittedReader {
-    fn new(bootstrap: &str, topic: &str, partitions: i32) -> Self {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", unique_name("eos-reader"))
-            .set("enable.auto.commit", "false")
-            .set("isolation.level", "read_committed")
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..partitions {
-            tpl.add_partition_offset(topic, p, Offset::Beginning)
-                .unwrap();
-        }
-        consumer.assign(&tpl).unwrap();
-        CommittedReader {
-            consumer,
-            topic: topic.to_string(),
-            partitions,
-            seen: Vec::new(),
-            text: Vec::new(),
-            numeric: true,
-        }
-    }
-
-    /// A reader of records whose keys and values are not numbers (an offsets topic).
-    fn text(bootstrap: &str, topic: &str, partitions: i32) -> Self {
-        CommittedReader {
-            numeric: false,
-            ..Self::new(bootstrap, topic, partitions)
-        }
-    }
-
-    /// Reads until `done` holds for what was read and the reader stands at every partition's
-    /// high watermark (so every transaction written so far has ended and been read).
-    fn read_until(&mut self, timeout: Duration, done: impl Fn(&Seen) -> bool) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            assert!(
-                Instant::now() < deadline,
-                "{}: not done after {timeout:?}; read {} records",
-                self.topic,
-                self.seen.len()
-            );
-            match self.consumer.poll(Duration::from_millis(200)) {
-                Some(Ok(m)) => {
-                    let text = |b: Option<&[u8]>| -> String {
-                        String::from_utf8_lossy(b.unwrap_or_default()).into_owned()
-                    };
-                    self.text.push((text(m.key()), text(m.payload())));
-                    if !self.numeric {
-                        continue;
-                    }
-                    let num = |b: Option<&[u8]>| -> i64 {
-                        let text = std::str::from_utf8(b.expect("present")).unwrap();
-                        text.parse()
-                            .unwrap_or_else(|_| panic!("not a number: {text:?}"))
-                    };
-                    let key = m.key().map_or(-1, |k| num(Some(k)));
-                    self.seen.push((key, num(m.payload())));
-                }
-                Some(Err(e)) => panic!("reading {}: {e}", self.topic),
-                None if done(&self.seen) && self.at_end() => return,
-                None => {}
-            }
-        }
-    }
-
-    fn at_end(&self) -> bool {
-        let positions = self.consumer.position().unwrap();
-        (0..self.partitions).all(|p| {
-            let (_, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, p, Duration::from_secs(10))
-                .unwrap();
-            let pos = positions
-                .find_partition(&self.topic, p)
-                .and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                })
-                .unwrap_or(0);
-            pos >= high
-        })
-    }
-}
-
-/// Values read per key, sorted; panics on a duplicate, naming it.
-fn per_key_without_duplicates(seen: &Seen) -> BTreeMap<i64, Vec<i64>> {
-    let mut out: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-    for (k, v) in seen {
-        out.entry(*k).or_default().push(*v);
-    }
-    for (k, vs) in out.iter_mut() {
-        vs.sort();
-        let n = vs.len();
-        vs.dedup();
-        assert_eq!(vs.len(), n, "key {k}: {} duplicates", n - vs.len());
-    }
-    out
-}
-
-fn has_all(seen: &Seen, tasks: i64, per_task: i64) -> bool {
-    let mut counts: BTreeMap<i64, std::collections::BTreeSet<i64>> = BTreeMap::new();
-    for (k, v) in seen {
-        counts.entry(*k).or_default().insert(*v);
-    }
-    (0..tasks).all(|t| counts.get(&t).is_some_and(|s| s.len() as i64 >= per_task))
-}
-
-/// The worker keys of a group of its own on `kafka`, with exactly-once `support`.
-fn worker_props(kafka: &str, name: &str, support: &str, session_ms: u128) -> String {
-    format!(
-        "bootstrap.servers={kafka}\nlisteners=http://127.0.0.1:0\ngroup.id={name}\n\
-         config.storage.topic={name}-configs\noffset.storage.topic={name}-offsets\n\
-         offset.storage.partitions=5\nstatus.storage.topic={name}-status\n\
-         status.storage.partitions=3\nconfig.storage.replication.factor=1\n\
-         offset.storage.replication.factor=1\nstatus.storage.replication.factor=1\n\
-         session.timeout.ms={session_ms}\nheartbeat.interval.ms={}\n\
-         offset.flush.interval.ms=500\nexactly.once.source.support={support}\n",
-        session_ms / 6
-    )
-}
-
-async fn session_timeout(kafka: &str) -> u128 {
-    broker_configs(kafka)
-        .await
-        .get("group.min.session.timeout.ms")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6000)
-}
 
 /// An in-process distributed worker with the built-in plugins and the test's.
 async fn start_worker(props: &str) -> Distributed {
@@ -207,54 +59,6 @@ async fn start_worker(props: &str) -> Distributed {
     Distributed::start(config.with_plugins(std::sync::Arc::new(plugins)), None)
         .await
         .unwrap()
-}
-
-/// JSON converters without schemas: keys and values are plain numbers on the topic.
-fn json_converters(mut config: Json) -> Json {
-    for side in ["key", "value"] {
-        config[format!("{side}.converter")] = json!("org.apache.kafka.connect.json.JsonConverter");
-        config[format!("{side}.converter.schemas.enable")] = json!("false");
-    }
-    config
-}
-
-async fn create(http: &reqwest::Client, url: &str, name: &str, config: Json) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = http
-            .post(format!("{url}/connectors"))
-            .json(&json!({"name": name, "config": config}))
-            .send()
-            .await;
-        match r {
-            Ok(r) if r.status().as_u16() == 201 => return,
-            // Before the worker joined its group it cannot forward to a leader yet.
-            Ok(r) if r.status().as_u16() == 409 || r.status().is_server_error() => {
-                assert!(
-                    Instant::now() < deadline,
-                    "create {name}: {}",
-                    r.text().await.unwrap()
-                );
-            }
-            Ok(r) => panic!("create {name}: {} {}", r.status(), r.text().await.unwrap()),
-            Err(e) => assert!(Instant::now() < deadline, "create {name}: {e}"),
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-fn verifiable(topic: &str, tasks: u32, per_task: u64, extra: &[(&str, &str)]) -> Json {
-    let mut c = json!({
-        "connector.class": "org.apache.kafka.connect.tools.VerifiableSourceConnector",
-        "tasks.max": tasks.to_string(),
-        "topic": topic,
-        "throughput": "-1",
-        "max.messages": per_task.to_string(),
-    });
-    for (k, v) in extra {
-        c[*k] = json!(v);
-    }
-    json_converters(c)
 }
 
 // ---- A source whose task ends its transactions itself, committing and aborting on purpose.
@@ -678,6 +482,10 @@ async fn required_exactly_once_and_connector_boundaries_are_validated() {
              definition."
         ]
     );
+    let mut own = boundary.clone();
+    own["verifiable.transaction.records"] = json!("100");
+    let r = validate(url.clone(), "VerifiableSourceConnector", own).await;
+    assert_eq!(r["error_count"], 0, "{r}");
     let r = validate(url.clone(), "test.DemarcatingSourceConnector", boundary).await;
     assert_eq!(r["error_count"], 0, "{r}");
     let r = validate(
@@ -709,33 +517,11 @@ async fn required_exactly_once_and_connector_boundaries_are_validated() {
     disabled.stop().await;
 }
 
-/// Starts `kconnect distributed CONFIG`; returns it with the REST URL it printed.
-fn spawn_worker(config: &Path, log: &Path) -> (Proc, String) {
-    let mut child = Command::new(BIN)
-        .args(["--log-level", "info", "distributed"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
-    assert!(
-        url.starts_with("http://"),
-        "worker printed {url:?}; log: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-    (Proc(child), url)
-}
-
-/// Three `kconnect` worker processes run two VerifiableSource connectors (4 tasks each) with
-/// exactly-once delivery, one with `transaction.boundary=poll` and one with `interval`; every
+/// Three `kconnect` worker processes run three VerifiableSource connectors (4 tasks each) with
+/// exactly-once delivery, one per `transaction.boundary`: `poll`, `interval` and `connector`
+/// (the tasks commit every `verifiable.transaction.records` seqnos, kconnect's key); every
 /// 10 s one worker, in turn, is SIGKILLed and started again. A `read_committed` reader then
-/// sees every seqno of every task of both exactly once. (`connector` boundaries need a test
-/// plugin, which the `kconnect` binary does not have; the in-process test above covers them.)
+/// sees every seqno of every task of each exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkilled_workers_lose_and_duplicate_no_record_under_exactly_once() {
     let Some(kafka) = real_kafka() else { return };
@@ -753,7 +539,7 @@ async fn sigkilled_workers_lose_and_duplicate_no_record_under_exactly_once() {
     // 60 s of load at 50 records/s per task, killed every 10 s while it lasts.
     const PER_TASK: i64 = 3_000;
     let http = reqwest::Client::new();
-    let cases: [(&str, &[(&str, &str)]); 2] = [
+    let cases: [(&str, &[(&str, &str)]); 3] = [
         ("poll", &[("throughput", "50")]),
         (
             "interval",
@@ -761,6 +547,16 @@ async fn sigkilled_workers_lose_and_duplicate_no_record_under_exactly_once() {
                 ("throughput", "50"),
                 ("transaction.boundary", "interval"),
                 ("transaction.boundary.interval.ms", "500"),
+            ],
+        ),
+        // The tasks commit after every 37th seqno (about 0.7 s of records at 50/s; 37 so the
+        // boundaries fall inside polls, not with them).
+        (
+            "connector",
+            &[
+                ("throughput", "50"),
+                ("transaction.boundary", "connector"),
+                ("verifiable.transaction.records", "37"),
             ],
         ),
     ];

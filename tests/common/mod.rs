@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod eos;
 pub mod java_connect;
 pub mod kafka;
 pub mod pipeline_cases;

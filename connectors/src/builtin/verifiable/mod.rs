@@ -23,6 +23,11 @@ pub const THROUGHPUT_CONFIG: &str = "throughput";
 /// Source (kconnect's addition): the seqnos each task emits in all, across restarts; after
 /// seqno `max.messages - 1` the task goes idle. Negative means unbounded.
 pub const MAX_MESSAGES_CONFIG: &str = "max.messages";
+/// Source (kconnect's addition; Connect's VerifiableSource never defines transaction
+/// boundaries): with `transaction.boundary=connector`, each task commits its transaction after
+/// every `n`th seqno (seqnos `n-1`, `2n-1`, …) and after its last one (`max.messages - 1`).
+/// 0, the default, leaves the boundaries to the runtime, and `connector` fails validation.
+pub const TRANSACTION_RECORDS_CONFIG: &str = "verifiable.transaction.records";
 /// Sink (kconnect's addition): the base path of the output files; sink task `n` appends to
 /// `<path>.<n>`.
 pub const SINK_FILE_CONFIG: &str = "verifiable.sink.file";

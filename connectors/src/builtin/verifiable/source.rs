@@ -5,8 +5,8 @@ use serde_json::Value as Json;
 use tokio::time::Instant;
 
 use crate::api::{
-    Connector, ConnectorContext, ConnectorKind, ExactlyOnceSupport, Props, SourceTask,
-    SourceTaskContext, TaskInstance,
+    Connector, ConnectorContext, ConnectorKind, ConnectorTransactionBoundaries, ExactlyOnceSupport,
+    Props, SourceTask, SourceTaskContext, TaskInstance, TransactionContext,
 };
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
 use crate::data::{Schema, Value};
@@ -15,7 +15,7 @@ use crate::record::{OffsetMap, SourceRecord};
 
 use super::{
     numbered_task_configs, task_id, ID_FIELD, MAX_MESSAGES_CONFIG, SEQNO_FIELD, THROUGHPUT_CONFIG,
-    TOPIC_CONFIG,
+    TOPIC_CONFIG, TRANSACTION_RECORDS_CONFIG,
 };
 
 /// The most records one `poll` returns.
@@ -53,6 +53,23 @@ fn config_def() -> ConfigDef {
             "The number of seqnos each task produces in all, across restarts (seqnos 0 to \
              max.messages - 1); negative for no end",
         )
+        .define(
+            TRANSACTION_RECORDS_CONFIG,
+            ConfigType::Long,
+            Some("0"),
+            Some(Validator::at_least(0.0)),
+            Importance::Low,
+            "With transaction.boundary=connector: each task commits its transaction after every \
+             this many seqnos and after its last; 0 leaves the boundaries to the runtime",
+        )
+}
+
+/// The `verifiable.transaction.records` of `props`: 0 when absent or not a positive number.
+fn transaction_records(props: &Props) -> u64 {
+    props
+        .get(TRANSACTION_RECORDS_CONFIG)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Generates sequence records from `tasks.max` tasks. See [`VerifiableSourceTask`].
@@ -105,6 +122,17 @@ impl Connector for VerifiableSourceConnector {
     fn exactly_once_support(&self, _props: &Props) -> Option<ExactlyOnceSupport> {
         Some(ExactlyOnceSupport::Supported)
     }
+
+    /// Deviation from Connect (whose VerifiableSource cannot): with
+    /// `verifiable.transaction.records` > 0 its tasks define the boundaries, so exactly-once
+    /// tests can run `transaction.boundary=connector` with the built-in connector.
+    fn can_define_transaction_boundaries(&self, props: &Props) -> ConnectorTransactionBoundaries {
+        if transaction_records(props) > 0 {
+            ConnectorTransactionBoundaries::Supported
+        } else {
+            ConnectorTransactionBoundaries::Unsupported
+        }
+    }
 }
 
 /// Emits records with key INT32 task id and value INT64 seqno, seqnos 0, 1, 2, … in order.
@@ -124,6 +152,9 @@ pub struct VerifiableSourceTask {
     starting_seqno: u64,
     seqno: u64,
     started: Option<Instant>,
+    /// Under `transaction.boundary=connector`: where the task ends its transactions, and after
+    /// how many seqnos (`verifiable.transaction.records`).
+    transactions: Option<(TransactionContext, u64)>,
 }
 
 impl VerifiableSourceTask {
@@ -206,6 +237,11 @@ impl SourceTask for VerifiableSourceTask {
         self.throughput = config.long(THROUGHPUT_CONFIG)?;
         self.max_messages = u64::try_from(config.long(MAX_MESSAGES_CONFIG)?).ok();
         self.partition = Self::source_partition(self.id);
+        let every = u64::try_from(config.long(TRANSACTION_RECORDS_CONFIG)?).unwrap_or(0);
+        self.transactions = ctx
+            .transaction_context()
+            .filter(|_| every > 0)
+            .map(|tx| (tx.clone(), every));
         let committed = ctx.offset_storage_reader().offset(&self.partition);
         self.seqno = resume_seqno(committed.as_ref())?;
         self.starting_seqno = self.seqno;
@@ -240,9 +276,17 @@ impl SourceTask for VerifiableSourceTask {
             }
         };
         let n = allowed.min(remaining).min(MAX_BATCH);
-        let records = (self.seqno..self.seqno + n)
+        let records: Vec<SourceRecord> = (self.seqno..self.seqno + n)
             .map(|s| self.record(s))
             .collect();
+        if let Some((tx, every)) = &self.transactions {
+            let last = self.max_messages.map(|max| max.saturating_sub(1));
+            for (seqno, record) in (self.seqno..).zip(&records) {
+                if (seqno + 1) % every == 0 || Some(seqno) == last {
+                    tx.commit_transaction_after(record);
+                }
+            }
+        }
         self.seqno += n;
         Ok(records)
     }
@@ -386,6 +430,74 @@ mod tests {
         assert_eq!(task.allowance(t0 + Duration::from_millis(350)), Ok(3));
         task.throughput = -1;
         assert_eq!(task.allowance(t0), Ok(u64::MAX));
+    }
+
+    /// Under `transaction.boundary=connector` a task asks for a commit after every `n`th seqno
+    /// and after its last, naming the records; nothing for the whole batch.
+    #[tokio::test]
+    async fn commits_after_every_nth_seqno_and_the_last_when_it_defines_boundaries() {
+        let tx = TransactionContext::new();
+        let mut ctx = source_ctx(3, vec![]);
+        ctx.transactions = Some(tx.clone());
+        let p = props(&[
+            ("topic", "seq"),
+            ("id", "3"),
+            ("max.messages", "2300"),
+            ("verifiable.transaction.records", "400"),
+        ]);
+        let mut task = VerifiableSourceTask::new();
+        task.start(ctx, &p).await.unwrap();
+        let mut boundaries = Vec::new();
+        for _ in 0..3 {
+            let records = task.poll().await.unwrap();
+            let asked = tx.take_requests();
+            assert_eq!(asked.after_batch, None);
+            for b in asked.after_records {
+                assert_eq!(b.end, crate::api::TransactionEnd::Commit);
+                let named = records
+                    .iter()
+                    .find(|r| b.matches(r))
+                    .expect("a polled record");
+                assert_eq!(named.source_partition, map(json!({"id": 3})));
+                boundaries.push(b.source_offset["seqno"].as_i64().unwrap());
+            }
+        }
+        assert_eq!(boundaries, vec![399, 799, 1199, 1599, 1999, 2299]);
+    }
+
+    /// Without the key, or with no transaction context, the task asks nothing; the connector
+    /// says it can define boundaries only with the key.
+    #[tokio::test]
+    async fn defines_no_boundaries_without_the_key() {
+        let tx = TransactionContext::new();
+        let mut ctx = source_ctx(0, vec![]);
+        ctx.transactions = Some(tx.clone());
+        let mut task = VerifiableSourceTask::new();
+        let p = props(&[("topic", "seq"), ("max.messages", "10")]);
+        task.start(ctx, &p).await.unwrap();
+        assert_eq!(task.poll().await.unwrap().len(), 10);
+        assert!(tx.take_requests().is_empty());
+
+        let c = VerifiableSourceConnector::new();
+        let with = props(&[("verifiable.transaction.records", "5")]);
+        assert_eq!(
+            c.can_define_transaction_boundaries(&with),
+            ConnectorTransactionBoundaries::Supported
+        );
+        assert_eq!(
+            c.can_define_transaction_boundaries(&props(&[])),
+            ConnectorTransactionBoundaries::Unsupported
+        );
+        let errors: Vec<_> = c
+            .validate(&props(&[
+                ("topic", "t"),
+                ("verifiable.transaction.records", "-1"),
+            ]))
+            .into_iter()
+            .filter(|v| !v.errors.is_empty())
+            .map(|v| v.name)
+            .collect();
+        assert_eq!(errors, vec!["verifiable.transaction.records"]);
     }
 
     #[test]
