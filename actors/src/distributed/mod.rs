@@ -78,3 +78,43 @@ pub fn rest_client(
     }
     builder.build().map_err(RestClientError::Build)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker that cannot build its REST client says which setting is wrong, and callers
+    /// can tell a bad trust store from a bad credential.
+    #[test]
+    fn rest_client_errors_name_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("absent.pem").display().to_string();
+        let props = [("ssl.truststore.location".to_string(), missing.clone())].into();
+        let e = rest_client(&props, None).unwrap_err();
+        assert!(
+            matches!(&e, RestClientError::TruststoreRead { location, .. } if *location == missing),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with(&format!("ssl.truststore.location {missing}: ")),
+            "{e}"
+        );
+        // The listener's own key wins over the plain one.
+        let listener = [
+            (
+                "listeners.https.ssl.truststore.location".to_string(),
+                missing.clone(),
+            ),
+            ("ssl.truststore.location".to_string(), "/elsewhere".into()),
+        ]
+        .into();
+        assert!(matches!(
+            rest_client(&listener, None),
+            Err(RestClientError::TruststoreRead { location, .. }) if location == missing
+        ));
+        let e = rest_client(&Default::default(), Some("Basic a\nb")).unwrap_err();
+        assert!(matches!(e, RestClientError::Authorization(_)), "{e:?}");
+        assert!(rest_client(&Default::default(), Some("Basic YTpi")).is_ok());
+    }
+}
