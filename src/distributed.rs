@@ -61,10 +61,12 @@ pub enum WorkerStartError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Thread(#[from] std::io::Error),
-    /// The group membership or the workers' REST client refused the config; their builders
-    /// answer with Connect's message as text.
-    #[error("{0}")]
-    Cluster(String),
+    /// The group membership refused the config's security settings.
+    #[error(transparent)]
+    Group(#[from] kconnect_actors::cluster::security::SecurityError),
+    /// The workers' REST client cannot be built (header value, trust store).
+    #[error(transparent)]
+    RestClient(#[from] kconnect_actors::distributed::RestClientError),
 }
 
 /// `exactly.once.source.support=enabled` on the embedded broker, found when the config is
@@ -542,7 +544,7 @@ impl Distributed {
         }
         let group_config =
             member::group_config(&cc, &bootstrap, &worker_id, &worker.context().config.props)
-                .map_err(|e| error(WorkerStartError::Cluster(e)))?;
+                .map_err(|e| error(e.into()))?;
         let member = member::start(
             group_config,
             &cc,
@@ -573,7 +575,7 @@ impl Distributed {
                     &herder.worker.context().config.props,
                     None,
                 )
-                .map_err(|e| error(WorkerStartError::Cluster(e)))?,
+                .map_err(|e| error(e.into()))?,
             ),
         };
         let (rest_stop, stopped) = tokio::sync::oneshot::channel::<()>();

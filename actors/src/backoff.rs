@@ -1,11 +1,12 @@
 //! Exponential backoff with jitter, the one way kconnect paces retries: the supervisors'
-//! restarts (`restart.rs`) and the group member's coordinator lookups and failed requests
-//! (`cluster/group.rs`).
+//! restarts (`restart.rs`), the group member's coordinator lookups and failed requests
+//! (`cluster/group.rs`), and the retries of a failed record operation (`task/errors`).
 //!
 //! Attempt `n` (1-based) waits `initial × 2ⁿ⁻¹`, capped at `max`, then varied by up to
 //! `jitter` of itself either way and capped at `max` again, as the Java client's
-//! `ExponentialBackoff` does (multiplier 2). Pure: the caller passes the random source, so
-//! tests can pin it.
+//! `ExponentialBackoff` does (multiplier 2). Connect's record retries vary differently (see
+//! [`ExponentialBackoff::doubled_or_random_below_max`]): the same shape, drawn its own way.
+//! Pure: the caller passes the random source, so tests can pin it.
 
 use std::time::Duration;
 
@@ -36,6 +37,23 @@ impl ExponentialBackoff {
         }
         let factor = 1.0 + rng.random_range(-self.jitter..=self.jitter);
         base.mul_f64(factor.max(0.0)).min(self.max)
+    }
+}
+
+impl ExponentialBackoff {
+    /// The delay before attempt `n` (1-based; 0 counts as 1) as Connect's
+    /// `RetryWithToleranceOperator` draws it: `initial × 2ⁿ⁻¹` while that stays within `max`,
+    /// else a uniform random delay below `max` (zero when `max` is). `jitter` is not used.
+    pub fn doubled_or_random_below_max(&self, n: u32, rng: &mut impl Rng) -> Duration {
+        // Unlike `base`, the doubling is not capped: passing `max` is what switches to random.
+        let doubled = 1u32
+            .checked_shl(n.saturating_sub(1))
+            .and_then(|f| self.initial.checked_mul(f));
+        match doubled {
+            Some(d) if d <= self.max => d,
+            _ if self.max.is_zero() => Duration::ZERO,
+            _ => rng.random_range(Duration::ZERO..self.max),
+        }
     }
 }
 
@@ -132,6 +150,44 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         assert_eq!(b.delay(1, &mut rng), Duration::ZERO);
         assert_eq!(b.delay(9, &mut rng), Duration::ZERO);
+    }
+
+    #[test]
+    fn connect_s_record_retries_double_then_draw_below_the_cap() {
+        let b = ExponentialBackoff {
+            initial: Duration::from_millis(300),
+            max: Duration::from_millis(1000),
+            jitter: 0.0,
+        };
+        let mut rng = StdRng::seed_from_u64(11);
+        assert_eq!(ms(b.doubled_or_random_below_max(1, &mut rng)), 300);
+        assert_eq!(ms(b.doubled_or_random_below_max(2, &mut rng)), 600);
+        // 1200 ms would pass the cap: random below it, for every later attempt too.
+        let drawn: Vec<u128> = [3, 4, 40, 500]
+            .into_iter()
+            .chain(std::iter::repeat_n(3, 200))
+            .map(|n| ms(b.doubled_or_random_below_max(n, &mut rng)))
+            .collect();
+        assert!(drawn.iter().all(|d| *d < 1000), "{drawn:?}");
+        assert!(drawn.iter().any(|d| *d < 300), "drawn from zero: {drawn:?}");
+        // A doubling exactly at the cap is kept, not drawn.
+        let at_cap = ExponentialBackoff {
+            max: Duration::from_millis(600),
+            ..b
+        };
+        assert_eq!(ms(at_cap.doubled_or_random_below_max(2, &mut rng)), 600);
+        let no_delay = ExponentialBackoff {
+            max: Duration::ZERO,
+            ..b
+        };
+        assert_eq!(
+            no_delay.doubled_or_random_below_max(1, &mut rng),
+            Duration::ZERO
+        );
+        assert_eq!(
+            no_delay.doubled_or_random_below_max(9, &mut rng),
+            Duration::ZERO
+        );
     }
 
     #[test]

@@ -266,6 +266,17 @@ pub(crate) mod test_server {
         state: Option<(String, String, String)>, // client-first-bare, server-first, nonce
     }
 
+    /// Why the test server refused a client-first message.
+    #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+    pub enum ClientFirstError {
+        #[error("missing gs2 header")]
+        MissingGs2Header,
+        #[error("unknown user")]
+        UnknownUser,
+        #[error("no nonce")]
+        NoNonce,
+    }
+
     impl ScramServer {
         pub fn new(alg: ScramAlgorithm, username: &str, password: &str, iterations: u32) -> Self {
             Self {
@@ -280,10 +291,10 @@ pub(crate) mod test_server {
         }
 
         /// Handles client-first, returning server-first.
-        pub fn first(&mut self, client_first: &str) -> Result<String, String> {
+        pub fn first(&mut self, client_first: &str) -> Result<String, ClientFirstError> {
             let bare = client_first
                 .strip_prefix("n,,")
-                .ok_or("missing gs2 header")?
+                .ok_or(ClientFirstError::MissingGs2Header)?
                 .to_string();
             let mut user = None;
             let mut nonce = None;
@@ -295,9 +306,13 @@ pub(crate) mod test_server {
                 }
             }
             if user.as_deref() != Some(self.username.as_str()) {
-                return Err("unknown user".into());
+                return Err(ClientFirstError::UnknownUser);
             }
-            let nonce = format!("{}{}", nonce.ok_or("no nonce")?, self.server_nonce);
+            let nonce = format!(
+                "{}{}",
+                nonce.ok_or(ClientFirstError::NoNonce)?,
+                self.server_nonce
+            );
             let server_first = format!(
                 "r={nonce},s={},i={}",
                 BASE64.encode(&self.salt),

@@ -709,7 +709,7 @@ async fn store_task_configs(
         let written = tokio::task::spawn_blocking(move || write_task_configs(&store, &c, &v))
             .await
             .map_err(|e| e.to_string())
-            .and_then(|r| r);
+            .and_then(|r| r.map_err(|e| e.to_string()));
         if let Err(e) = written {
             retry(connector, configs, e);
         }
@@ -844,7 +844,7 @@ fn write_task_configs(
     store: &KafkaConfigStore,
     connector: &str,
     configs: &[Props],
-) -> Result<(), String> {
+) -> Result<(), crate::storage::kafka::KafkaLogError> {
     let unwanted = || {
         let snapshot = store.snapshot();
         let stopped = snapshot.target_state(connector) == Some(TargetState::Stopped);
@@ -854,7 +854,7 @@ fn write_task_configs(
     // read yet: read the topic to its end before dropping anything, or the tasks of a resumed
     // connector would be lost for good.
     if unwanted() {
-        store.refresh().map_err(|e| e.to_string())?;
+        store.refresh()?;
         if unwanted() {
             tracing::info!(
                 connector,
@@ -863,9 +863,7 @@ fn write_task_configs(
             return Ok(());
         }
     }
-    store
-        .put_task_configs(connector, configs)
-        .map_err(|e| e.to_string())
+    store.put_task_configs(connector, configs)
 }
 
 /// The handle the REST API and the binary use.
@@ -1256,7 +1254,7 @@ impl Herder for DistributedHerder {
         tokio::task::spawn_blocking(move || write_task_configs(&store, &name, &configs))
             .await
             .map_err(|e| WorkerError::Internal(e.to_string()))?
-            .map_err(WorkerError::Internal)
+            .map_err(|e| WorkerError::Internal(e.to_string()))
     }
 
     /// Connect's `fenceZombieSourceTasks`: the signature is checked by whichever worker

@@ -23,7 +23,7 @@ use crate::cluster::protocol::{
     apply_assignment, decode_assignment, decode_metadata, encode_assignment, join_protocols,
     Assignment, ConnectProtocol, WorkerMetadata, PROTOCOL_TYPE,
 };
-use crate::cluster::security::SecurityConfig;
+use crate::cluster::security::{SecurityConfig, SecurityError};
 use crate::storage::kafka::ConfigRecord;
 
 /// The herder's way to ask for a rebalance.
@@ -41,8 +41,8 @@ pub fn group_config(
     bootstrap: &str,
     worker_id: &str,
     props: &Props,
-) -> Result<GroupConfig, String> {
-    let security = SecurityConfig::from_props(props).map_err(|e| e.to_string())?;
+) -> Result<GroupConfig, SecurityError> {
+    let security = SecurityConfig::from_props(props)?;
     Ok(GroupConfig {
         bootstrap_servers: bootstrap
             .split(',')

@@ -21,13 +21,18 @@ use tracing::Instrument;
 use super::acks::{PendingOffsets, SubmittedRun};
 use super::source::SourceTaskMsg;
 use super::task_span;
-use crate::context::WorkerContext;
+use crate::context::{OffsetWriteError, WorkerContext};
 use crate::metrics::TaskMetrics;
+
+/// A periodic commit failed: the committer stops with it, and the supervisor fails the task.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot commit source offsets: {0}")]
+pub struct CommitFailed(#[source] pub OffsetWriteError);
 
 pub enum CommitterMsg {
     Tick,
     /// Commit now and answer with how many partitions were written (or the store's error).
-    CommitNow(RpcReplyPort<Result<usize, String>>),
+    CommitNow(RpcReplyPort<Result<usize, OffsetWriteError>>),
 }
 
 pub struct OffsetCommitter;
@@ -51,7 +56,7 @@ pub struct CommitterState {
 impl CommitterState {
     /// The store write is awaited, never waited for on the thread: a stalled broker parks this
     /// actor, not one of tokio's worker threads (REST and heartbeats run on those).
-    async fn commit(&mut self) -> Result<usize, String> {
+    async fn commit(&mut self) -> Result<usize, OffsetWriteError> {
         while let Ok(runs) = self.args.runs.try_recv() {
             for run in runs {
                 self.pending.add(run);
@@ -72,7 +77,7 @@ impl CommitterState {
             // Keep them committable so the next tick (or the final commit) writes them.
             self.pending.restore(entries);
             self.metrics.commit_failure.increment(1);
-            return Err(e.to_string());
+            return Err(e);
         }
         self.metrics.commit_success.increment(1);
         self.metrics.commit_time.record(started.elapsed());
@@ -118,10 +123,7 @@ impl Actor for OffsetCommitter {
                     // is restarted with backoff, then FAILED), so its status says what is wrong
                     // rather than RUNNING over an ERROR line every flush. The offsets stay
                     // committable for the final commit the supervisor attempts.
-                    state
-                        .commit()
-                        .await
-                        .map_err(|e| format!("cannot commit source offsets: {e}"))?;
+                    state.commit().await.map_err(CommitFailed)?;
                 }
                 CommitterMsg::CommitNow(reply) => {
                     let r = state.commit().await;

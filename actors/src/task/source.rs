@@ -128,7 +128,49 @@ impl<T: Send + 'static> Drop for OffThreadDrop<T> {
     }
 }
 
+/// The source task actor's state: what every phase has, and the phase.
 pub struct SourceTaskState {
+    common: Common,
+    phase: Phase,
+}
+
+/// Where the task is in its life. Only a running task has a producer, converters and an error
+/// handler, so no handler can reach them before `Start` succeeded or after `Stop`.
+enum Phase {
+    /// Created; `Start` has not run yet (or failed, and the actor is going away).
+    Created,
+    /// Started: polling, sending and committing.
+    Running(Box<Running>),
+    /// `Stop` arrived: the task stopped, and every later message is ignored.
+    Stopping,
+}
+
+/// What the task has from its start to its stop.
+struct Running {
+    producer: OffThreadDrop<Arc<ThreadedProducer<SourceProducerContext>>>,
+    /// Under exactly-once delivery: the open transaction (see [`crate::exactly_once`]).
+    eos: Option<TaskTransaction>,
+    /// The producer's `transactional.id`, under exactly-once delivery (empty otherwise).
+    transactional_id: String,
+    /// The connector's own offsets topic, read `read_committed`, when it has one. Kept only to
+    /// stay open (its reader is the task's) until the task stops.
+    _own_offsets: Option<OffThreadDrop<KafkaOffsetStore>>,
+    converters: TaskConverters,
+    /// The connector's transforms; `None` when it has none (records then skip this step).
+    chain: Option<TransformChain>,
+    /// What becomes of a record a transform or converter fails on.
+    errors: ErrorHandler,
+    /// The plugin's `wants_commit_record`, asked once at start.
+    wants_commit_record: bool,
+    /// The connector's topic creation groups, when the worker allows topic creation.
+    topic_creation: Option<TopicCreation>,
+    /// Who creates the task's topics: the embedded broker's mock API, CreateTopics on a real
+    /// cluster when `topic_creation` is set, nobody otherwise (the broker's auto-creation).
+    topic_admin: Option<Arc<dyn TopicAdmin>>,
+}
+
+/// What the task has in every phase.
+struct Common {
     worker: Arc<WorkerContext>,
     connector: Arc<crate::config::ConnectorConfig>,
     task_id: u32,
@@ -136,23 +178,9 @@ pub struct SourceTaskState {
     restarts: u32,
     span: tracing::Span,
     task: Box<dyn SourceTask>,
-    producer: Option<OffThreadDrop<Arc<ThreadedProducer<SourceProducerContext>>>>,
-    /// Under exactly-once delivery: the open transaction (see [`crate::exactly_once`]).
-    eos: Option<TaskTransaction>,
-    /// The producer's `transactional.id`, under exactly-once delivery.
-    transactional_id: String,
-    /// The connector's own offsets topic, read `read_committed`, when it has one.
-    own_offsets: Option<OffThreadDrop<KafkaOffsetStore>>,
-    converters: Option<TaskConverters>,
-    /// The connector's transforms; `None` when it has none (records then skip this step).
-    chain: Option<TransformChain>,
-    /// What becomes of a record a transform or converter fails on (set at start).
-    errors: Option<ErrorHandler>,
     delivery: Arc<DeliveryState>,
     /// Each poll's runs go to the task's committer, which commits their offsets.
     runs: UnboundedSender<Vec<SubmittedRun>>,
-    /// The plugin's `wants_commit_record`, asked once at start.
-    wants_commit_record: bool,
     /// Records of `poll` kept for `commit_record` (only when the plugin wants it), in poll
     /// order; those sent each with its own run to learn where it landed.
     awaiting_commit: VecDeque<AwaitingCommit>,
@@ -161,16 +189,9 @@ pub struct SourceTaskState {
     value_buf: Vec<u8>,
     /// Topics this task produced to (or created) already: each is checked once.
     known_topics: HashSet<String>,
-    /// The connector's topic creation groups, when the worker allows topic creation.
-    topic_creation: Option<TopicCreation>,
-    /// Who creates the task's topics: the embedded broker's mock API, CreateTopics on a real
-    /// cluster when `topic_creation` is set, nobody otherwise (the broker's auto-creation).
-    topic_admin: Option<Arc<dyn TopicAdmin>>,
     faults: Option<FaultInjector>,
     metrics: TaskMetrics,
     paused: bool,
-    started: bool,
-    stopping: bool,
 }
 
 /// A record of `poll` kept for its `commit_record` call.
@@ -189,7 +210,7 @@ struct SentTo {
     topic: Option<String>,
 }
 
-impl SourceTaskState {
+impl Common {
     /// Fails the task if a record could not be delivered.
     fn check_delivery(&self) -> Result<(), ActorProcessingErr> {
         match self.delivery.error() {
@@ -228,7 +249,7 @@ impl Actor for SourceTaskActor {
             args.task_id,
             args.restarts,
         );
-        Ok(SourceTaskState {
+        let common = Common {
             span: task_span(&args.connector.name, args.task_id),
             worker: args.worker,
             connector: args.connector,
@@ -236,27 +257,19 @@ impl Actor for SourceTaskActor {
             task_props: args.task_props,
             restarts: args.restarts,
             task,
-            producer: None,
-            eos: None,
-            transactional_id: String::new(),
-            own_offsets: None,
-            converters: None,
-            chain: None,
-            errors: None,
             delivery: links.delivery,
             runs: links.runs,
-            wants_commit_record: false,
             awaiting_commit: VecDeque::new(),
             key_buf: Vec::new(),
             value_buf: Vec::new(),
             known_topics: HashSet::new(),
-            topic_creation: None,
-            topic_admin: None,
             faults,
             metrics,
             paused: args.paused,
-            started: false,
-            stopping: false,
+        };
+        Ok(SourceTaskState {
+            common,
+            phase: Phase::Created,
         })
     }
 
@@ -266,50 +279,56 @@ impl Actor for SourceTaskActor {
         msg: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let span = state.span.clone();
+        let span = state.common.span.clone();
+        let SourceTaskState { common, phase } = state;
         match msg {
             SourceTaskMsg::Start => {
-                start(state).instrument(span).await?;
-                state.started = true;
-                if !state.paused {
+                if !matches!(phase, Phase::Created) {
+                    return Ok(());
+                }
+                let running = start(common).instrument(span).await?;
+                *phase = Phase::Running(Box::new(running));
+                if !common.paused {
                     myself.send_message(SourceTaskMsg::Poll)?;
                 }
             }
             SourceTaskMsg::Inject(kind) => {
-                super::faults::inject(&state.connector.name, state.task_id, kind)
+                super::faults::inject(&common.connector.name, common.task_id, kind)
                     .map_err(task_error)?
             }
             SourceTaskMsg::Pause(paused) => {
                 let who = super::PauseArgs {
-                    worker: &state.worker,
-                    connector: &state.connector.name,
-                    task: state.task_id,
-                    restarts: state.restarts,
-                    started: state.started && !state.stopping,
+                    worker: &common.worker,
+                    connector: &common.connector.name,
+                    task: common.task_id,
+                    restarts: common.restarts,
+                    started: matches!(phase, Phase::Running(_)),
                 };
-                if super::apply_pause(who, &mut state.paused, paused) {
+                if super::apply_pause(who, &mut common.paused, paused) {
                     myself.send_message(SourceTaskMsg::Poll)?;
                 }
                 // An interval transaction left open while paused would hold back every
                 // read_committed reader of its partitions, then time out: commit it now.
-                let open_interval = state
-                    .eos
-                    .as_ref()
-                    .is_some_and(|t| t.is_open() && t.boundary == TransactionBoundary::Interval);
-                if paused && open_interval {
-                    end_transaction(state, TransactionEnd::Commit)
-                        .instrument(span)
-                        .await?;
+                if let Phase::Running(running) = phase {
+                    let open_interval = running.eos.as_ref().is_some_and(|t| {
+                        t.is_open() && t.boundary == TransactionBoundary::Interval
+                    });
+                    if paused && open_interval {
+                        end_transaction(common, running, TransactionEnd::Commit)
+                            .instrument(span)
+                            .await?;
+                    }
                 }
             }
-            SourceTaskMsg::Poll if !state.stopping && !state.paused => {
-                poll_once(state).instrument(span).await?;
-                myself.send_message(SourceTaskMsg::Poll)?;
+            SourceTaskMsg::Poll => {
+                if let (Phase::Running(running), false) = (phase, common.paused) {
+                    poll_once(common, running).instrument(span).await?;
+                    myself.send_message(SourceTaskMsg::Poll)?;
+                }
             }
-            SourceTaskMsg::Poll => {}
             SourceTaskMsg::OffsetsCommitted => {
-                if !state.stopping {
-                    state
+                if !matches!(phase, Phase::Stopping) {
+                    common
                         .task
                         .commit()
                         .instrument(span)
@@ -318,8 +337,11 @@ impl Actor for SourceTaskActor {
                 }
             }
             SourceTaskMsg::Stop(reply) => {
-                state.stopping = true;
-                stop(state).instrument(span).await;
+                let running = match std::mem::replace(phase, Phase::Stopping) {
+                    Phase::Running(running) => Some(running),
+                    Phase::Created | Phase::Stopping => None,
+                };
+                stop(common, running).instrument(span).await;
                 let _ = reply.send(());
                 myself.stop(None);
             }
@@ -332,7 +354,7 @@ fn task_error(e: ConnectError) -> ActorProcessingErr {
     e.to_string().into()
 }
 
-async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
+async fn start(state: &mut Common) -> Result<Running, ActorProcessingErr> {
     let worker = &state.worker;
     let mut conf = client_props(
         &worker.config,
@@ -342,16 +364,17 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         &[],
     );
     producer_defaults(&mut conf, &state.connector.name, state.task_id);
+    let mut transactional_id = String::new();
     let transactions = match &worker.exactly_once {
         Some(eos) => {
             let settings =
                 ConnectorTransactions::parse(&state.connector.props).map_err(|e| e.to_string())?;
-            state.transactional_id = crate::exactly_once::transactional_id(
+            transactional_id = crate::exactly_once::transactional_id(
                 &eos.group_id,
                 &state.connector.name,
                 state.task_id,
             );
-            crate::exactly_once::task::transactional_props(&mut conf, &state.transactional_id);
+            crate::exactly_once::task::transactional_props(&mut conf, &transactional_id);
             Some(settings)
         }
         None => None,
@@ -368,7 +391,9 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         .map_err(|e| format!("cannot create the producer (check the producer.* keys): {e}"))?;
     let producer = Arc::new(producer);
     let live = worker.live_clients.register();
-    state.producer = Some(OffThreadDrop(Some((producer.clone(), live))));
+    let producer_handle = OffThreadDrop(Some((producer.clone(), live)));
+    let mut own_offsets = None;
+    let mut transaction = None;
     let mut offset_reader = worker.offsets.reader(&state.connector.name);
     if let (Some(settings), Some(eos)) = (transactions, &worker.exactly_once) {
         let topic = match &settings.offsets_topic {
@@ -380,7 +405,7 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
                     own: store.reader(&state.connector.name),
                     worker: offset_reader,
                 });
-                state.own_offsets = Some(OffThreadDrop::new(store, worker.live_clients.register()));
+                own_offsets = Some(OffThreadDrop::new(store, worker.live_clients.register()));
                 OffsetsTopic {
                     name: own.clone(),
                     partitions,
@@ -393,13 +418,13 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         };
         // Fences an earlier producer of this task (a zombie, or the run before a restart) and
         // aborts what it left open, before this one writes anything.
-        TransactionalProducer::init(&producer, &state.transactional_id, TRANSACTION_TIMEOUT)
+        TransactionalProducer::init(&producer, &transactional_id, TRANSACTION_TIMEOUT)
             .await
             .map_err(|e| e.to_string())?;
         let interval = settings
             .interval
             .unwrap_or(worker.config.offset_flush_interval);
-        state.eos = Some(TaskTransaction::new(
+        transaction = Some(TaskTransaction::new(
             &state.connector.name,
             state.task_id,
             settings.boundary,
@@ -407,17 +432,17 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
             topic,
         ));
         tracing::info!(
-            transactional_id = %state.transactional_id,
+            transactional_id = %transactional_id,
             boundary = ?settings.boundary,
             "source task writes its records and offsets in transactions"
         );
     }
-    state.topic_creation = if worker.config.topic_creation_enable {
+    let topic_creation = if worker.config.topic_creation_enable {
         TopicCreation::parse(&state.connector.props).map_err(|e| e.to_string())?
     } else {
         None
     };
-    state.topic_admin = match (&worker.topic_admin, &state.topic_creation) {
+    let topic_admin: Option<Arc<dyn TopicAdmin>> = match (&worker.topic_admin, &topic_creation) {
         (Some(embedded), _) => Some(embedded.clone()),
         (None, Some(_)) => {
             let props = crate::config::admin_client_props(
@@ -430,8 +455,8 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         }
         (None, None) => None,
     };
-    state.converters = Some(TaskConverters::new(&worker.config, &state.connector)?);
-    state.chain = transform::build(&worker.plugins, &state.connector).map_err(task_error)?;
+    let converters = TaskConverters::new(&worker.config, &state.connector)?;
+    let chain = transform::build(&worker.plugins, &state.connector).map_err(task_error)?;
     // A source connector has no dead letter queue (as in Connect): the log and metrics only.
     let (name, id) = (&state.connector.name, state.task_id);
     let settings = &state.connector.errors;
@@ -443,18 +468,18 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
         None,
         worker.config.offset_flush_timeout,
     );
-    state.errors = Some(ErrorHandler::new(settings, Arc::new(reporters)));
+    let errors = ErrorHandler::new(settings, Arc::new(reporters));
     let ctx = SourceTaskContext {
         offset_reader,
         task_id: state.task_id,
-        transactions: state.eos.as_ref().and_then(|t| t.context.clone()),
+        transactions: transaction.as_ref().and_then(|t| t.context.clone()),
     };
     state
         .task
         .start(ctx, &state.task_props)
         .await
         .map_err(task_error)?;
-    state.wants_commit_record = state.task.wants_commit_record();
+    let wants_commit_record = state.task.wants_commit_record();
     worker.status.set_task(
         &state.connector.name,
         state.task_id,
@@ -464,7 +489,18 @@ async fn start(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
     );
     tracing::info!("source task started");
     // Polling starts only after a successful start.
-    Ok(())
+    Ok(Running {
+        producer: producer_handle,
+        eos: transaction,
+        transactional_id,
+        _own_offsets: own_offsets,
+        converters,
+        chain,
+        errors,
+        wants_commit_record,
+        topic_creation,
+        topic_admin,
+    })
 }
 
 /// Bound of each call of the producer's transaction API (Connect's producers wait without
@@ -523,11 +559,11 @@ pub(crate) fn producer_defaults(conf: &mut Props, connector: &str, task: u32) {
         .or_insert_with(|| all.to_string());
 }
 
-async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr> {
+async fn poll_once(state: &mut Common, running: &mut Running) -> Result<(), ActorProcessingErr> {
     state.check_delivery()?;
     // Under exactly-once delivery a record is committed with its transaction, not when the
     // broker acknowledged it: `commit_record` waits for the commit.
-    if state.eos.is_none() {
+    if running.eos.is_none() {
         commit_acknowledged_records(state)
             .await
             .map_err(task_error)?;
@@ -556,22 +592,22 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
     if let Some(f) = state.faults.as_mut() {
         f.after_records(n).map_err(task_error)?;
     }
-    if state.eos.is_some() {
-        let sent = send_in_transactions(state, polled).await?;
+    if running.eos.is_some() {
+        let sent = send_in_transactions(state, running, polled).await?;
         state.metrics.records_out.increment(sent);
-        if state
+        if running
             .eos
             .as_ref()
             .is_some_and(|t| t.runtime_commit_due(Instant::now()))
         {
-            end_transaction(state, TransactionEnd::Commit).await?;
+            end_transaction(state, running, TransactionEnd::Commit).await?;
         }
         return Ok(());
     }
     let mut runs = Vec::new();
     let sent = match polled {
-        Polled::Records(records) => send_records(state, records, &mut runs).await,
-        Polled::Batches(batches) => send_batches(state, batches, &mut runs).await,
+        Polled::Records(records) => send_records(state, running, records, &mut runs).await,
+        Polled::Batches(batches) => send_batches(state, running, batches, &mut runs).await,
     };
     // The runs sent whole go to the committer even when a later record failed: their offsets
     // are safe to commit once acknowledged. A run cut short is never committed.
@@ -588,10 +624,11 @@ async fn poll_once(state: &mut SourceTaskState) -> Result<(), ActorProcessingErr
 /// request for the whole batch ends one after the batch. Runs of records add their offsets to
 /// the open transaction instead of going to the committer.
 async fn send_in_transactions(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     polled: Polled,
 ) -> Result<u64, ActorProcessingErr> {
-    let requests = state
+    let requests = running
         .eos
         .as_ref()
         .and_then(|t| t.context.as_ref())
@@ -609,24 +646,25 @@ async fn send_in_transactions(
                     .map(|i| boundaries.remove(i).end);
                 segment.push(r);
                 if let Some(end) = end {
-                    sent += send_in_transaction(state, Polled::Records(segment)).await?;
+                    sent += send_in_transaction(state, running, Polled::Records(segment)).await?;
                     segment = Vec::new();
-                    end_transaction(state, end).await?;
+                    end_transaction(state, running, end).await?;
                 }
             }
-            sent += send_in_transaction(state, Polled::Records(segment)).await?;
+            sent += send_in_transaction(state, running, Polled::Records(segment)).await?;
         }
-        polled => sent += send_in_transaction(state, polled).await?,
+        polled => sent += send_in_transaction(state, running, polled).await?,
     }
     if let Some(end) = requests.after_batch {
-        end_transaction(state, end).await?;
+        end_transaction(state, running, end).await?;
     }
     Ok(sent)
 }
 
 /// Sends records in the open transaction (begun first if need be).
 async fn send_in_transaction(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     polled: Polled,
 ) -> Result<u64, ActorProcessingErr> {
     // A batch without records still carries an offset to commit.
@@ -637,24 +675,24 @@ async fn send_in_transaction(
     if nothing {
         return Ok(0);
     }
-    let tx = state
+    let tx = running
         .eos
         .as_mut()
         .expect("called under exactly-once delivery");
     if tx.needs_begin() {
-        let producer = state.producer.as_ref().expect("started");
-        TransactionalProducer::begin(producer, &state.transactional_id)
+        let producer = &running.producer;
+        TransactionalProducer::begin(producer, &running.transactional_id)
             .map_err(|e| e.to_string())?;
         tx.began();
     }
     let mut runs = Vec::new();
     let sent = match polled {
-        Polled::Records(records) => send_records(state, records, &mut runs).await,
-        Polled::Batches(batches) => send_batches(state, batches, &mut runs).await,
+        Polled::Records(records) => send_records(state, running, records, &mut runs).await,
+        Polled::Batches(batches) => send_batches(state, running, batches, &mut runs).await,
     };
     // A run cut short by a failure is not added, and the failure fails the task: its
     // transaction is then never committed.
-    let tx = state
+    let tx = running
         .eos
         .as_mut()
         .expect("called under exactly-once delivery");
@@ -670,15 +708,15 @@ async fn send_in_transaction(
 /// abort drops them all: no record of it reaches a `read_committed` reader, and its offsets
 /// are never written.
 async fn end_transaction(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     end: TransactionEnd,
 ) -> Result<(), ActorProcessingErr> {
-    let Some(tx) = state.eos.as_ref().filter(|t| t.is_open()) else {
+    let Some(tx) = running.eos.as_ref().filter(|t| t.is_open()) else {
         return Ok(());
     };
-    let producer: Arc<ThreadedProducer<SourceProducerContext>> =
-        Arc::clone(state.producer.as_ref().expect("started"));
-    let id = state.transactional_id.clone();
+    let producer: Arc<ThreadedProducer<SourceProducerContext>> = Arc::clone(&running.producer);
+    let id = running.transactional_id.clone();
     match end {
         TransactionEnd::Commit => {
             let topic = tx.offsets_topic.name.clone();
@@ -703,7 +741,7 @@ async fn end_transaction(
             state.check_delivery()?;
             state.metrics.commit_success.increment(1);
             state.metrics.commit_time.record(started.elapsed());
-            state.eos.as_mut().expect("checked above").committed();
+            running.eos.as_mut().expect("checked above").committed();
             commit_acknowledged_records(state)
                 .await
                 .map_err(task_error)?;
@@ -714,7 +752,7 @@ async fn end_transaction(
                 .await
                 .map_err(|e| e.to_string())?;
             state.check_delivery()?;
-            state.eos.as_mut().expect("checked above").aborted();
+            running.eos.as_mut().expect("checked above").aborted();
             // Their records will never be visible: no `commit_record` for them.
             state.awaiting_commit.clear();
             tracing::info!("transaction aborted as the task asked");
@@ -858,11 +896,12 @@ impl OpenRun {
 /// source partition into a run. A task that wants `commit_record` gets a run per record, so
 /// that each record learns where it landed, and its records are kept until then.
 async fn send_records(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     records: Vec<SourceRecord>,
     runs: &mut Vec<SubmittedRun>,
 ) -> Result<u64, ActorProcessingErr> {
-    let keep = state.wants_commit_record;
+    let keep = running.wants_commit_record;
     let mut sent = 0;
     let mut open: Option<OpenRun> = None;
     for mut r in records {
@@ -901,9 +940,9 @@ async fn send_records(
         let run = open.as_mut().expect("opened above");
         // The record as `poll` returned it, for `commit_record` (as Connect passes it).
         let mut polled = None;
-        if let Some(chain) = state.chain.as_mut() {
+        if let Some(chain) = running.chain.as_mut() {
             polled = keep.then(|| r.clone());
-            let errors = state.errors.as_ref().expect("started");
+            let errors = &running.errors;
             let mut item = PolledRecord {
                 record: &mut r,
                 partition: run.partition.map(),
@@ -925,9 +964,9 @@ async fn send_records(
                 continue;
             }
         }
-        ensure_topic(state, &r.topic).await?;
+        ensure_topic(state, running, &r.topic).await?;
         state.delivery.sending(1);
-        let outcome = match send_one(state, &Outgoing::of(&r), &run.acks).await {
+        let outcome = match send_one(state, running, &Outgoing::of(&r), &run.acks).await {
             Ok(o) => o,
             Err(e) => {
                 state.delivery.not_sent(1);
@@ -967,12 +1006,13 @@ async fn send_records(
 
 /// Sends batches: each is one run, with the batch's topic checked once.
 async fn send_batches(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     batches: Vec<SourceBatch>,
     runs: &mut Vec<SubmittedRun>,
 ) -> Result<u64, ActorProcessingErr> {
-    if state.chain.is_some() {
-        return send_transformed_batches(state, batches, runs).await;
+    if running.chain.is_some() {
+        return send_transformed_batches(state, running, batches, runs).await;
     }
     let mut sent = 0;
     for batch in batches {
@@ -982,7 +1022,7 @@ async fn send_batches(
             records,
             offset,
         } = batch;
-        ensure_topic(state, &topic).await?;
+        ensure_topic(state, running, &topic).await?;
         let acks = RunAcks::new();
         // Counted in flight once per batch: the task touches the counter once, not per record.
         state.delivery.sending(records.len());
@@ -999,7 +1039,7 @@ async fn send_batches(
                 offset: &offset,
                 in_batch: true,
             };
-            match send_one(state, &out, &acks).await {
+            match send_one(state, running, &out, &acks).await {
                 Ok(Outcome::Sent) => sent += 1,
                 Ok(Outcome::Skipped) => {
                     state.delivery.not_sent(1);
@@ -1029,7 +1069,8 @@ async fn send_batches(
 /// partition, and one dropped (or failed, tolerated) counts as done, so the batch's offset
 /// commits once every record kept was acknowledged.
 async fn send_transformed_batches(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     batches: Vec<SourceBatch>,
     runs: &mut Vec<SubmittedRun>,
 ) -> Result<u64, ActorProcessingErr> {
@@ -1051,8 +1092,8 @@ async fn send_transformed_batches(
                 offset: &offset,
                 partition: &partition,
             };
-            let chain = state.chain.as_mut().expect("checked by the caller");
-            let errors = state.errors.as_ref().expect("started");
+            let chain = running.chain.as_mut().expect("checked by the caller");
+            let errors = &running.errors;
             let fate = transform::apply(chain, errors, &mut item).await?;
             if fate == Fate::Skip {
                 acks.skipped();
@@ -1062,7 +1103,7 @@ async fn send_transformed_batches(
                 topic: to,
                 record: r,
             } = item.view;
-            ensure_topic(state, &to).await?;
+            ensure_topic(state, running, &to).await?;
             let out = Outgoing {
                 topic: &to,
                 kafka_partition: r.kafka_partition,
@@ -1076,7 +1117,7 @@ async fn send_transformed_batches(
                 in_batch: true,
             };
             state.delivery.sending(1);
-            match send_one(state, &out, &acks).await {
+            match send_one(state, running, &out, &acks).await {
                 Ok(Outcome::Sent) => sent += 1,
                 Ok(Outcome::Skipped) => {
                     state.delivery.not_sent(1);
@@ -1101,14 +1142,18 @@ async fn send_transformed_batches(
 
 /// The first time the task sees a topic: has it created (as the topic creation groups say)
 /// and reports its use.
-async fn ensure_topic(state: &mut SourceTaskState, topic: &str) -> Result<(), ActorProcessingErr> {
+async fn ensure_topic(
+    state: &mut Common,
+    running: &mut Running,
+    topic: &str,
+) -> Result<(), ActorProcessingErr> {
     if state.known_topics.contains(topic) {
         return Ok(());
     }
-    if let Some(admin) = &state.topic_admin {
+    if let Some(admin) = &running.topic_admin {
         // Created as the first matching group says; without groups (only on the embedded
         // broker, which always gets its topics from the runtime) with the broker's defaults.
-        let spec = match &state.topic_creation {
+        let spec = match &running.topic_creation {
             Some(tc) => tc.new_topic(topic),
             None => NewTopicSpec::broker_defaults(topic),
         };
@@ -1127,7 +1172,8 @@ async fn ensure_topic(state: &mut SourceTaskState, topic: &str) -> Result<(), Ac
 /// nothing is dropped. The caller counts the record in flight before, and uncounts it when it
 /// was skipped or refused.
 async fn send_one(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     r: &Outgoing<'_>,
     acks: &Arc<RunAcks>,
 ) -> Result<Outcome, ActorProcessingErr> {
@@ -1136,21 +1182,22 @@ async fn send_one(
     // that nothing of it is kept in the poll's future (~300 instructions a record). Anything
     // else takes the path below, which converts the record again.
     if !injected {
-        if let Some(sent) = send_now(state, r, acks) {
+        if let Some(sent) = send_now(state, running, r, acks) {
             return sent;
         }
     }
-    Box::pin(send_handling_errors(state, r, acks, injected)).await
+    Box::pin(send_handling_errors(state, running, r, acks, injected)).await
 }
 
 /// [`send_one`] when every converter succeeds and the producer takes the record at once;
 /// `None` when a converter failed or the queue is full.
 fn send_now(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     r: &Outgoing<'_>,
     acks: &Arc<RunAcks>,
 ) -> Option<Result<Outcome, ActorProcessingErr>> {
-    let conv = state.converters.as_ref()?;
+    let conv = &running.converters;
     let headers = conv.headers_to_kafka(r.topic, r.headers).ok()?;
     let has_key = conv
         .key
@@ -1163,7 +1210,7 @@ fn send_now(
     let key = has_key.then_some(&state.key_buf[..]);
     let value = has_value.then_some(&state.value_buf[..]);
     let rec = producer_record(r, key, value, headers, acks);
-    match state.producer.as_ref()?.send(rec) {
+    match running.producer.send(rec) {
         Ok(()) => Some(Ok(Outcome::Sent)),
         Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => None,
         Err((e, _)) => Some(Err(
@@ -1202,13 +1249,14 @@ fn producer_record<'a>(
 /// [`send_one`] with each converter's failure handed to the error handler, and a full queue
 /// waited on.
 async fn send_handling_errors(
-    state: &mut SourceTaskState,
+    state: &mut Common,
+    running: &mut Running,
     r: &Outgoing<'_>,
     acks: &Arc<RunAcks>,
     injected: bool,
 ) -> Result<Outcome, ActorProcessingErr> {
-    let conv = state.converters.as_ref().expect("started");
-    let errors = state.errors.as_ref().expect("started");
+    let conv = &running.converters;
+    let errors = &running.errors;
     // Each converter is a stage of its own for error handling, as in Connect: headers first,
     // then key and value.
     let mut record = *r;
@@ -1249,7 +1297,7 @@ async fn send_handling_errors(
     let key = has_key.then_some(&state.key_buf[..]);
     let value = has_value.then_some(&state.value_buf[..]);
     let mut rec = producer_record(r, key, value, headers, acks);
-    let producer = state.producer.as_ref().expect("started");
+    let producer = &running.producer;
     loop {
         match producer.send(rec) {
             Ok(()) => return Ok(Outcome::Sent),
@@ -1273,7 +1321,7 @@ async fn send_handling_errors(
 
 /// Calls `commit_record` for the kept records the broker acknowledged (and those that never
 /// reached the producer), in the order `poll` returned them.
-async fn commit_acknowledged_records(state: &mut SourceTaskState) -> Result<(), ConnectError> {
+async fn commit_acknowledged_records(state: &mut Common) -> Result<(), ConnectError> {
     while let Some(front) = state.awaiting_commit.front() {
         let metadata = match &front.sent {
             None => None,
@@ -1298,17 +1346,17 @@ async fn commit_acknowledged_records(state: &mut SourceTaskState) -> Result<(), 
 }
 
 /// Waits for in-flight records (up to offset.flush.timeout.ms), then stops the plugin task.
-async fn stop(state: &mut SourceTaskState) {
+async fn stop(state: &mut Common, mut running: Option<Box<Running>>) {
     let began = Instant::now();
     let deadline = began + state.worker.config.offset_flush_timeout;
     let in_flight_at_stop = state.delivery.in_flight();
-    if let Some(p) = &state.producer {
+    if let Some(r) = &running {
         // Hand lingering batches to the broker now rather than after linger.ms.
-        let _ = p.flush(Duration::ZERO);
+        let _ = r.producer.flush(Duration::ZERO);
     }
     loop {
         let in_flight = state.delivery.in_flight();
-        if in_flight == 0 || state.producer.is_none() || state.delivery.error().is_some() {
+        if in_flight == 0 || running.is_none() || state.delivery.error().is_some() {
             break;
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -1333,8 +1381,8 @@ async fn stop(state: &mut SourceTaskState) {
         "in-flight records settled"
     );
     // As Connect's final commit of a task stopped cleanly: what it sent is committed.
-    if state.delivery.error().is_none() {
-        if let Err(e) = end_transaction(state, TransactionEnd::Commit).await {
+    if let (Some(r), None) = (running.as_mut(), state.delivery.error()) {
+        if let Err(e) = end_transaction(state, r, TransactionEnd::Commit).await {
             tracing::warn!("cannot commit the open transaction while stopping: {e}");
         }
     }
@@ -1344,7 +1392,7 @@ async fn stop(state: &mut SourceTaskState) {
     if let Err(e) = state.task.stop().await {
         tracing::warn!("source task stop failed: {e}");
     }
-    if let Some(chain) = state.chain.as_mut() {
+    if let Some(chain) = running.as_mut().and_then(|r| r.chain.as_mut()) {
         chain.close();
     }
     tracing::info!("source task stopped");

@@ -59,7 +59,7 @@ impl JavaRegex {
 /// Connect's `RegexValidator`: the value must compile.
 pub fn regex_validator() -> Validator {
     Validator::custom("valid regex", |v| match v {
-        ParsedValue::String(s) => check(s),
+        ParsedValue::String(s) => check(s).map_err(|e| e.to_string()),
         _ => Ok(()),
     })
 }
@@ -68,15 +68,19 @@ pub fn regex_validator() -> Validator {
 pub fn non_empty_regex_validator() -> Validator {
     Validator::custom("non-empty string, valid regex", |v| match v {
         ParsedValue::String(s) if s.is_empty() => Err("String must be non-empty".into()),
-        ParsedValue::String(s) => check(s),
+        ParsedValue::String(s) => check(s).map_err(|e| e.to_string()),
         _ => Ok(()),
     })
 }
 
-fn check(pattern: &str) -> Result<(), String> {
-    JavaRegex::new(pattern)
-        .map(|_| ())
-        .map_err(|e| format!("Invalid regex: {e}"))
+/// A config value that does not compile as a regex. The validators hand its text to
+/// `Validator::custom`, whose checks answer with the message (see `config::def`).
+#[derive(Debug, Error)]
+#[error("Invalid regex: {0}")]
+pub struct InvalidRegex(#[from] regex::Error);
+
+fn check(pattern: &str) -> Result<(), InvalidRegex> {
+    JavaRegex::new(pattern).map(|_| ()).map_err(InvalidRegex)
 }
 
 /// Why a replacement string was refused; the texts are Java's.

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::json::to_java_json;
 use super::log::{KafkaLog, KafkaLogConfig, KafkaLogError, LogRecord};
-use super::DecodeError;
+use super::{DecodeError, DecodeReason};
 use crate::context::{OffsetStore, OffsetWriteError};
 use futures::future::BoxFuture;
 
@@ -40,26 +40,27 @@ pub fn encode_offset_value(offset: Option<&OffsetMap>) -> Option<Vec<u8>> {
 /// Parses a key written by [`encode_offset_key`] (or by Connect) into (connector, partition).
 pub fn decode_offset_key(key: &[u8]) -> Result<(String, OffsetMap), DecodeError> {
     let text = String::from_utf8_lossy(key);
-    let bad = |reason: &str| DecodeError::new(&text, reason);
-    let value: Value = serde_json::from_slice(key).map_err(|e| bad(&e.to_string()))?;
+    let bad = |reason: DecodeReason| DecodeError::new(&text, reason);
+    let value: Value =
+        serde_json::from_slice(key).map_err(|e| bad(DecodeReason::Json(e.to_string())))?;
     let Value::Array(items) = value else {
-        return Err(bad("an offset key must be a JSON array"));
+        return Err(bad(DecodeReason::OffsetKeyNotAnArray));
     };
     match <[Value; 2]>::try_from(items) {
         Ok([Value::String(connector), Value::Object(partition)]) => Ok((connector, partition)),
-        Ok([Value::String(_), _]) => Err(bad("the source partition must be a JSON object")),
-        Ok(_) => Err(bad("the connector name must be a string")),
-        Err(_) => Err(bad("an offset key must have two elements")),
+        Ok([Value::String(_), _]) => Err(bad(DecodeReason::PartitionNotAnObject)),
+        Ok(_) => Err(bad(DecodeReason::ConnectorNotAString)),
+        Err(_) => Err(bad(DecodeReason::OffsetKeyLength)),
     }
 }
 
 /// Parses an offset value: `None` for a tombstone.
-pub fn decode_offset_value(value: Option<&[u8]>) -> Result<Option<OffsetMap>, String> {
+pub fn decode_offset_value(value: Option<&[u8]>) -> Result<Option<OffsetMap>, DecodeReason> {
     let Some(value) = value else { return Ok(None) };
-    match serde_json::from_slice(value).map_err(|e| e.to_string())? {
+    match serde_json::from_slice(value).map_err(|e| DecodeReason::Json(e.to_string()))? {
         Value::Object(offset) => Ok(Some(offset)),
         Value::Null => Ok(None),
-        other => Err(format!("an offset must be a JSON object, not {other}")),
+        other => Err(DecodeReason::OffsetNotAnObject(other.to_string())),
     }
 }
 
@@ -343,8 +344,14 @@ mod tests {
             let e = decode_offset_key(key).unwrap_err().to_string();
             assert!(e.contains(problem), "{problem:?} not in {e}");
         }
-        assert!(decode_offset_value(Some(b"[1]")).is_err());
-        assert!(decode_offset_value(Some(b"{")).is_err());
+        assert_eq!(
+            decode_offset_value(Some(b"[1]")),
+            Err(DecodeReason::OffsetNotAnObject("[1]".into()))
+        );
+        assert!(matches!(
+            decode_offset_value(Some(b"{")),
+            Err(DecodeReason::Json(_))
+        ));
     }
 
     #[test]

@@ -23,7 +23,8 @@ use serde_json::{json, Map, Value};
 
 use super::json::to_java_json;
 use super::log::{KafkaLog, KafkaLogConfig, KafkaLogError, LogRecord};
-use super::DecodeError;
+pub use super::BadField;
+use super::{DecodeError, DecodeReason};
 use crate::status::State;
 
 pub const CONNECTOR_STATUS_PREFIX: &str = "status-connector-";
@@ -86,21 +87,6 @@ impl Status {
             generation,
         })
     }
-}
-
-/// A field of a status record's value that is missing or of the wrong type.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BadField {
-    #[error("unknown state {0:?}")]
-    UnknownState(String),
-    #[error("'{0}' must be a string")]
-    NotAString(&'static str),
-    #[error("'{0}' must be a string or null")]
-    NotAStringOrNull(&'static str),
-    #[error("'{0}' must be an integer")]
-    NotAnInteger(&'static str),
-    #[error("'{0}' must be a JSON object")]
-    NotAnObject(&'static str),
 }
 
 fn parse_state(name: &str) -> Option<State> {
@@ -181,24 +167,26 @@ impl StatusRecord {
 
     /// Parses a record of the status topic; what Connect would log and skip is an error.
     pub fn decode(key: &str, value: Option<&[u8]>) -> Result<StatusRecord, DecodeError> {
-        let bad = |reason: String| DecodeError::new(key, reason);
+        let bad = |reason: DecodeReason| DecodeError::new(key, reason);
         let value: Option<Map<String, Value>> = match value {
             None => None,
-            Some(bytes) => match serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))? {
+            Some(bytes) => match serde_json::from_slice(bytes)
+                .map_err(|e| bad(DecodeReason::Json(e.to_string())))?
+            {
                 Value::Object(m) => Some(m),
                 Value::Null => None,
-                other => return Err(bad(format!("the value is not a JSON object: {other}"))),
+                other => return Err(bad(DecodeReason::ValueNotAnObject(other.to_string()))),
             },
         };
         let status = || {
             value
                 .as_ref()
-                .map(|m| Status::from_json(m).map_err(|e| bad(e.to_string())))
+                .map(|m| Status::from_json(m).map_err(|e| bad(e.into())))
                 .transpose()
         };
         if let Some(connector) = key.strip_prefix(CONNECTOR_STATUS_PREFIX) {
             if connector.is_empty() {
-                return Err(bad("empty connector name".into()));
+                return Err(bad(DecodeReason::EmptyConnectorName));
             }
             Ok(StatusRecord::Connector {
                 connector: connector.to_string(),
@@ -208,7 +196,12 @@ impl StatusRecord {
             let (connector, task) = rest
                 .rsplit_once('-')
                 .and_then(|(c, t)| Some((c.to_string(), t.parse().ok()?)))
-                .ok_or_else(|| bad("not a task status key (status-task-<connector>-<n>)".into()))?;
+                .ok_or_else(|| {
+                    bad(DecodeReason::MalformedKey {
+                        kind: "task status",
+                        shape: "status-task-<connector>-<n>",
+                    })
+                })?;
             Ok(StatusRecord::Task {
                 connector,
                 task,
@@ -220,11 +213,14 @@ impl StatusRecord {
                 .split_once(TOPIC_STATUS_SEPARATOR)
                 .filter(|(t, c)| !t.is_empty() && !c.is_empty() && !t.contains(':'))
                 .ok_or_else(|| {
-                    bad("not a topic status key (status-topic-<topic>:connector-<name>)".into())
+                    bad(DecodeReason::MalformedKey {
+                        kind: "topic status",
+                        shape: "status-topic-<topic>:connector-<name>",
+                    })
                 })?;
             let status = value
                 .as_ref()
-                .map(|m| decode_topic_status(m).map_err(|e| bad(e.to_string())))
+                .map(|m| decode_topic_status(m).map_err(|e| bad(e.into())))
                 .transpose()?;
             Ok(StatusRecord::Topic {
                 topic: topic.to_string(),
@@ -232,7 +228,7 @@ impl StatusRecord {
                 status,
             })
         } else {
-            Err(bad("unknown status record key".into()))
+            Err(bad(DecodeReason::UnknownKey("status")))
         }
     }
 }

@@ -9,7 +9,8 @@
 //! 1. is retried while it fails with [`ConnectError::Retriable`] and `errors.retry.timeout`
 //!    allows (0, the default: never; -1: for ever), after a backoff that starts at 300 ms and
 //!    doubles, a random delay below `errors.retry.delay.max.ms` once it would pass it, and never
-//!    beyond the timeout ([`ErrorHandler::recover`]);
+//!    beyond the timeout ([`ErrorHandler::recover`]; the delay is drawn by the worker's one
+//!    backoff, [`crate::backoff`]);
 //! 2. then, failed for good, is reported: logged as Connect's `LogReporter` logs
 //!    (`errors.log.enable`, the record's coordinates only with `errors.log.include.messages`),
 //!    and on a sink written to the dead letter queue as it was consumed ([`dlq`]);
@@ -59,8 +60,8 @@ use std::time::{Duration, Instant};
 use kconnect_connectors::api::Props;
 use kconnect_connectors::config::ParsedConfig;
 use kconnect_connectors::{ConnectError, ConnectResult};
-use rand::Rng;
 
+use crate::backoff::ExponentialBackoff;
 use crate::config::{
     DLQ_CONTEXT_HEADERS_ENABLE, DLQ_REPLICATION_FACTOR, DLQ_TOPIC_NAME, ERRORS_LOG_ENABLE,
     ERRORS_LOG_INCLUDE_MESSAGES, ERRORS_RETRY_DELAY_MAX_MS, ERRORS_RETRY_TIMEOUT, ERRORS_TOLERANCE,
@@ -449,14 +450,12 @@ impl Retry {
     /// from [`RETRY_DELAY_MIN`], a random delay below the maximum once it would pass it, and
     /// never past the deadline.
     fn backoff(&self, attempt: u32, deadline: Option<Instant>, now: Instant) -> Duration {
-        let doubled = 1u32
-            .checked_shl(attempt.saturating_sub(1))
-            .and_then(|f| RETRY_DELAY_MIN.checked_mul(f));
-        let delay = match doubled {
-            Some(d) if d <= self.max_delay => d,
-            _ if self.max_delay.is_zero() => Duration::ZERO,
-            _ => rand::rng().random_range(Duration::ZERO..self.max_delay),
+        let shape = ExponentialBackoff {
+            initial: RETRY_DELAY_MIN,
+            max: self.max_delay,
+            jitter: 0.0,
         };
+        let delay = shape.doubled_or_random_below_max(attempt, &mut rand::rng());
         match deadline {
             Some(d) => delay.min(d.saturating_duration_since(now)),
             None => delay,

@@ -5,7 +5,7 @@ use kconnect_connectors::api::Props;
 use serde_json::{json, Map, Value};
 
 use super::super::json::to_java_json;
-use super::super::DecodeError;
+use super::super::{BadField, DecodeError, DecodeReason};
 use crate::TargetState;
 
 pub const CONNECTOR_PREFIX: &str = "connector-";
@@ -153,30 +153,36 @@ impl ConfigRecord {
     /// Parses a record of the config topic. Prefixes are tried in `KafkaConfigBackingStore`'s
     /// order; what Connect would log and skip is an error here.
     pub fn decode(key: &str, value: Option<&[u8]>) -> Result<ConfigRecord, DecodeError> {
-        let bad = |reason: String| DecodeError::new(key, reason);
+        let bad = |reason: DecodeReason| DecodeError::new(key, reason);
         let value: Option<Map<String, Value>> = match value {
             None => None,
-            Some(bytes) => match serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))? {
+            Some(bytes) => match serde_json::from_slice(bytes)
+                .map_err(|e| bad(DecodeReason::Json(e.to_string())))?
+            {
                 Value::Object(m) => Some(m),
                 Value::Null => None,
-                other => return Err(bad(format!("the value is not a JSON object: {other}"))),
+                other => return Err(bad(DecodeReason::ValueNotAnObject(other.to_string()))),
             },
         };
-        let object = |what: &str| {
+        let object =
+            |what: &'static str| value.as_ref().ok_or_else(|| bad(DecodeReason::Null(what)));
+        let properties = |what: &'static str| -> Result<Option<Props>, DecodeError> {
             value
                 .as_ref()
-                .ok_or_else(|| bad(format!("a {what} cannot be null")))
-        };
-        let properties = |what: &str| -> Result<Option<Props>, DecodeError> {
-            value
-                .as_ref()
-                .map(|m| decode_properties(m).map_err(|e| bad(format!("{what}: {e}"))))
+                .map(|m| {
+                    decode_properties(m).map_err(|field| {
+                        bad(DecodeReason::Field {
+                            what: Some(what),
+                            field,
+                        })
+                    })
+                })
                 .transpose()
         };
         if let Some(connector) = key.strip_prefix(TARGET_STATE_PREFIX) {
             let state = match &value {
                 None => None,
-                Some(m) => Some(decode_target_state(m).map_err(bad)?),
+                Some(m) => Some(decode_target_state(m).map_err(|e| bad(e.into()))?),
             };
             Ok(ConfigRecord::TargetState {
                 connector: connector.to_string(),
@@ -188,15 +194,19 @@ impl ConfigRecord {
                 config: properties("connector config")?,
             })
         } else if let Some(rest) = key.strip_prefix(TASK_PREFIX) {
-            let (connector, task) = split_task_id(rest)
-                .ok_or_else(|| bad("not a task config key (task-<connector>-<n>)".into()))?;
+            let (connector, task) = split_task_id(rest).ok_or_else(|| {
+                bad(DecodeReason::MalformedKey {
+                    kind: "task config",
+                    shape: "task-<connector>-<n>",
+                })
+            })?;
             Ok(ConfigRecord::TaskConfig {
                 connector,
                 task,
                 config: properties("task config")?,
             })
         } else if let Some(connector) = key.strip_prefix(COMMIT_TASKS_PREFIX) {
-            let tasks = count_field(object("task commit")?, "tasks").map_err(bad)?;
+            let tasks = count_field(object("task commit")?, "tasks").map_err(|e| bad(e.into()))?;
             Ok(ConfigRecord::Commit {
                 connector: connector.to_string(),
                 tasks,
@@ -211,19 +221,19 @@ impl ConfigRecord {
                 only_failed: flag("only-failed"),
             }))
         } else if let Some(connector) = key.strip_prefix(TASK_COUNT_RECORD_PREFIX) {
-            let task_count =
-                count_field(object("task count record")?, "task-count").map_err(bad)?;
+            let task_count = count_field(object("task count record")?, "task-count")
+                .map_err(|e| bad(e.into()))?;
             Ok(ConfigRecord::TaskCount {
                 connector: connector.to_string(),
                 task_count,
             })
         } else if key == SESSION_KEY_KEY {
             let m = object("session key")?;
-            let string = |name: &str| {
+            let string = |name: &'static str| {
                 m.get(name)
                     .and_then(Value::as_str)
                     .map(str::to_string)
-                    .ok_or_else(|| bad(format!("'{name}' must be a string")))
+                    .ok_or_else(|| bad(BadField::NotAString(name).into()))
             };
             Ok(ConfigRecord::SessionKey(SessionKey {
                 key: string("key")?,
@@ -231,19 +241,19 @@ impl ConfigRecord {
                 creation_timestamp: m
                     .get("creation-timestamp")
                     .and_then(Value::as_i64)
-                    .ok_or_else(|| bad("'creation-timestamp' must be an integer".into()))?,
+                    .ok_or_else(|| bad(BadField::NotAnInteger("creation-timestamp").into()))?,
             }))
         } else if let Some(namespace) = key.strip_prefix(LOGGER_CLUSTER_PREFIX) {
             let level = object("logger level")?
                 .get("level")
                 .and_then(Value::as_str)
-                .ok_or_else(|| bad("'level' must be a string".into()))?;
+                .ok_or_else(|| bad(BadField::NotAString("level").into()))?;
             Ok(ConfigRecord::LoggerLevel {
                 namespace: namespace.to_string(),
                 level: level.to_string(),
             })
         } else {
-            Err(bad("unknown config record key".into()))
+            Err(bad(DecodeReason::UnknownKey("config")))
         }
     }
 }
@@ -256,9 +266,9 @@ fn split_task_id(rest: &str) -> Option<(String, u32)> {
 
 /// `{"properties":{...}}` → the properties. Null values (allowed by Connect's schema) are left
 /// out: to a connector, a null property is an absent one.
-fn decode_properties(m: &Map<String, Value>) -> Result<Props, String> {
+fn decode_properties(m: &Map<String, Value>) -> Result<Props, BadField> {
     let Some(Value::Object(props)) = m.get("properties") else {
-        return Err("'properties' must be a JSON object".into());
+        return Err(BadField::NotAnObject("properties"));
     };
     let mut out = Props::new();
     for (k, v) in props {
@@ -267,29 +277,34 @@ fn decode_properties(m: &Map<String, Value>) -> Result<Props, String> {
                 out.insert(k.clone(), s.clone());
             }
             Value::Null => {}
-            other => return Err(format!("property {k:?} is not a string: {other}")),
+            other => {
+                return Err(BadField::PropertyNotAString {
+                    key: k.clone(),
+                    value: other.to_string(),
+                })
+            }
         }
     }
     Ok(out)
 }
 
 /// `state.v2` when it is a string (a bad name is an error, as in Connect), else `state`.
-fn decode_target_state(m: &Map<String, Value>) -> Result<TargetState, String> {
+fn decode_target_state(m: &Map<String, Value>) -> Result<TargetState, BadField> {
     let name = match m.get("state.v2") {
         Some(Value::String(s)) => s,
         _ => match m.get("state") {
             Some(Value::String(s)) => s,
-            _ => return Err("'state' must be a string".into()),
+            _ => return Err(BadField::NotAString("state")),
         },
     };
-    parse_target_state(name).ok_or_else(|| format!("invalid target state {name:?}"))
+    parse_target_state(name).ok_or_else(|| BadField::InvalidTargetState(name.clone()))
 }
 
-fn count_field(m: &Map<String, Value>, name: &str) -> Result<u32, String> {
+fn count_field(m: &Map<String, Value>, name: &'static str) -> Result<u32, BadField> {
     m.get(name)
         .and_then(Value::as_i64)
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| format!("'{name}' must be a non-negative integer"))
+        .ok_or(BadField::NotACount(name))
 }
 
 #[cfg(test)]
@@ -527,7 +542,8 @@ mod tests {
         }
         // A tombstone is no task count record.
         let e = ConfigRecord::decode("tasks-fencing-c", None).unwrap_err();
-        assert_eq!(e.reason, "a task count record cannot be null");
+        assert_eq!(e.reason, DecodeReason::Null("task count record"));
+        assert_eq!(e.reason.to_string(), "a task count record cannot be null");
         // The prefix is tried after `task-`'s: a task config key never reads as a record, nor
         // the reverse (`tasks-fencing-c` has no task number).
         assert!(matches!(
