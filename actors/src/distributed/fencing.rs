@@ -71,7 +71,8 @@ use crate::worker::WorkerError;
 /// How long one fencing request may take (Connect's fencing uses its REST request timeout).
 pub const FENCING_TIMEOUT: Duration = Duration::from_secs(90);
 
-pub use crate::exactly_once::{transactional_id, ExactlyOnceSourceSupport as SourceSupport};
+pub use crate::exactly_once::transactional_id;
+use crate::exactly_once::ExactlyOnceSourceSupport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FencingError {
@@ -273,12 +274,14 @@ fn internal(e: impl std::fmt::Display) -> WorkerError {
 /// Whether a worker in `support` mode must hold back tasks of this connector: exactly-once is
 /// enabled, the connector is a source, and its last task configs were not fenced for yet.
 pub fn must_wait(
-    support: SourceSupport,
+    support: ExactlyOnceSourceSupport,
     is_source: bool,
     snapshot: &ConfigSnapshot,
     connector: &str,
 ) -> bool {
-    support == SourceSupport::Enabled && is_source && snapshot.pending_fencing().contains(connector)
+    support == ExactlyOnceSourceSupport::Enabled
+        && is_source
+        && snapshot.pending_fencing().contains(connector)
 }
 
 #[cfg(test)]
@@ -342,19 +345,34 @@ mod tests {
         at += 1;
         // Not committed yet: nothing pending.
         assert_eq!(plan(&s, "c"), FencingPlan::Done);
-        assert!(!must_wait(SourceSupport::Enabled, true, &s, "c"));
+        assert!(!must_wait(ExactlyOnceSourceSupport::Enabled, true, &s, "c"));
 
         // First tasks ever: no producer can exist, only the record is written.
         commit(&mut s, &mut at, 3);
         assert_eq!(plan(&s, "c"), FencingPlan::RecordOnly { task_count: 3 });
-        assert!(must_wait(SourceSupport::Enabled, true, &s, "c"));
+        assert!(must_wait(ExactlyOnceSourceSupport::Enabled, true, &s, "c"));
         // Only an enabled worker, and only for a source, waits.
-        assert!(!must_wait(SourceSupport::Preparing, true, &s, "c"));
-        assert!(!must_wait(SourceSupport::Disabled, true, &s, "c"));
-        assert!(!must_wait(SourceSupport::Enabled, false, &s, "c"));
+        assert!(!must_wait(
+            ExactlyOnceSourceSupport::Preparing,
+            true,
+            &s,
+            "c"
+        ));
+        assert!(!must_wait(
+            ExactlyOnceSourceSupport::Disabled,
+            true,
+            &s,
+            "c"
+        ));
+        assert!(!must_wait(
+            ExactlyOnceSourceSupport::Enabled,
+            false,
+            &s,
+            "c"
+        ));
         record(&mut s, &mut at, 3);
         assert_eq!(plan(&s, "c"), FencingPlan::Done);
-        assert!(!must_wait(SourceSupport::Enabled, true, &s, "c"));
+        assert!(!must_wait(ExactlyOnceSourceSupport::Enabled, true, &s, "c"));
 
         // New configs, two tasks: the three of the last record are fenced.
         commit(&mut s, &mut at, 2);

@@ -416,9 +416,9 @@ async fn reconcile(state: &mut HerderState, myself: &ActorRef<HerderMsg>) {
     let m = state.args.view.membership();
     // The mode as tasks see it: `preparing` runs them as `disabled` (see `crate::exactly_once`).
     let support = if state.args.worker.context().exactly_once.is_some() {
-        fencing::SourceSupport::Enabled
+        crate::exactly_once::ExactlyOnceSourceSupport::Enabled
     } else {
-        fencing::SourceSupport::Disabled
+        crate::exactly_once::ExactlyOnceSourceSupport::Disabled
     };
     // Fencings asked for that happened (or whose connector is gone) are asked no more.
     state
